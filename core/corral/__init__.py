@@ -1,0 +1,69 @@
+"""corral: Ansible-style playbooks, run by a small core and a set of pluggy plugins.
+
+Plugins import the ``hookimpl`` marker and the value types from here::
+
+    from corral import StepResult, StepType, hookimpl
+"""
+
+from __future__ import annotations
+
+from pluggy import HookimplMarker
+
+from corral.connection import (
+    Become,
+    CommandResult,
+    Connection,
+    ConnectionSetting,
+    ConnectionType,
+    FileStat,
+)
+from corral.errors import (
+    CorralError,
+    HostUnreachable,
+    InventoryError,
+    Location,
+    PlaybookError,
+    PluginLoadError,
+    StepFailed,
+    TemplateError,
+    UsageError,
+)
+from corral.inventory.source import InventoryBuilder, InventorySourceType
+from corral.playbook.functions import TemplateFunction
+from corral.secrets import Secret
+from corral.steps import StepContext, StepResult, StepType
+from corral.triggers import TriggerContext, TriggerType
+
+__version__ = "0.1.0"
+
+hookimpl = HookimplMarker("corral")
+"""Marks a plugin function as an implementation of a ``corral_*`` hook."""
+
+__all__ = [
+    "Become",
+    "CommandResult",
+    "Connection",
+    "ConnectionSetting",
+    "ConnectionType",
+    "CorralError",
+    "FileStat",
+    "HostUnreachable",
+    "InventoryBuilder",
+    "InventoryError",
+    "InventorySourceType",
+    "Location",
+    "PlaybookError",
+    "PluginLoadError",
+    "Secret",
+    "StepContext",
+    "StepFailed",
+    "StepResult",
+    "StepType",
+    "TemplateError",
+    "TemplateFunction",
+    "TriggerContext",
+    "TriggerType",
+    "UsageError",
+    "__version__",
+    "hookimpl",
+]

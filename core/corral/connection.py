@@ -1,0 +1,156 @@
+"""The connection interface: how step code reaches a host.
+
+A connection plugin registers a :class:`ConnectionType`, whose ``connect`` factory
+turns a host's name and variables into a :class:`Connection`. The engine opens one
+connection per host and reuses it for every step of the run. Step code never
+builds shell lines by hand: it passes an argv list to ``run`` (or a string, which
+goes through ``/bin/sh -c``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, runtime_checkable
+
+from corral.secrets import Secret
+
+__all__ = [
+    "Become",
+    "CommandResult",
+    "Connection",
+    "ConnectionSetting",
+    "ConnectionType",
+    "FileStat",
+]
+
+
+@dataclass(frozen=True)
+class Become:
+    """Run as another user, through ``sudo`` (the only method so far)."""
+
+    user: str = "root"
+    method: str = "sudo"
+    password: Secret | None = None
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command did: exit status, decoded output, whether it timed out."""
+
+    rc: int
+    stdout: str = ""
+    stderr: str = ""
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """A path on a host, as ``stat`` sees it (symlinks not followed)."""
+
+    path: str
+    is_file: bool = False
+    is_dir: bool = False
+    is_link: bool = False
+    mode: int = 0
+    size: int = 0
+    uid: int = 0
+    gid: int = 0
+    owner: str = ""
+    group: str = ""
+    mtime: float = 0.0
+    link_target: str | None = None
+    checksum: str | None = None  # sha1 hex, when asked for and the path is a file
+
+
+@runtime_checkable
+class Connection(Protocol):
+    """A live connection to one host. Every method that touches the host has a timeout."""
+
+    host: str
+
+    def open(self) -> None:
+        """Connect; raises :class:`corral.errors.HostUnreachable` on failure."""
+
+    def close(self) -> None:
+        """Release the connection; safe to call twice."""
+
+    def __enter__(self) -> Connection: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def run(
+        self,
+        command: Sequence[str] | str,
+        *,
+        stdin: bytes | str | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        timeout: float | None = None,
+        become: Become | None = None,
+    ) -> CommandResult:
+        """Run an argv list directly, or a string through ``/bin/sh -c``."""
+
+    def put(
+        self,
+        src: bytes | Path,
+        dest: str,
+        *,
+        mode: int | None = None,
+        become: Become | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        """Write ``src`` (bytes, or a local file) to ``dest`` on the host, atomically."""
+
+    def get(
+        self,
+        src: str,
+        dest: Path,
+        *,
+        become: Become | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        """Copy ``src`` on the host to the local path ``dest``."""
+
+    def stat(
+        self,
+        path: str,
+        *,
+        checksum: bool = False,
+        become: Become | None = None,
+        timeout: float | None = None,
+    ) -> FileStat | None:
+        """Describe ``path`` on the host, or return None when it does not exist."""
+
+
+@dataclass(frozen=True)
+class ConnectionSetting:
+    """One host variable a connection type reads, for docs and ``corral plugins``."""
+
+    name: str
+    description: str
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class ConnectionType:
+    """A kind of connection, chosen per host by ``ansible_connection``.
+
+    ``connect(host, variables)`` builds an unopened :class:`Connection` for the
+    host named ``host`` whose merged inventory variables are ``variables``.
+    """
+
+    name: str
+    connect: Callable[[str, Mapping[str, Any]], Connection]
+    settings: tuple[ConnectionSetting, ...] = ()
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+    plugin: str = field(default="", compare=False)

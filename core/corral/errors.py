@@ -1,0 +1,159 @@
+"""The errors corral raises, and the exit code each one maps to.
+
+::
+
+    CorralError                      exit 1 unless a subclass says otherwise
+     ├── UsageError (ValueError)     exit 5  bad command-line usage
+     ├── PlaybookError               exit 4  malformed or invalid playbook
+     ├── InventoryError              exit 4  malformed inventory or host pattern
+     ├── TemplateError               exit 4  Jinja syntax error, undefined variable
+     ├── ParamsError                 exit 4  missing or invalid playbook params
+     ├── PluginLoadError             exit 1  a plugin failed to import or register
+     ├── HostUnreachable             exit 3  a host could not be reached
+     ├── StepFailed                  exit 2  a step failed on a host
+     └── Interrupted                 exit 99 the run was stopped by a signal
+
+Every error carries a message, an optional ``hint`` (what to do about it) and an
+optional :class:`Location` (``file:line:col``). ``str(error)`` renders
+``file:line:col: message``, the form the CLI prints after ``error:``.
+
+A failure on one host is a *result* (``HostUnreachable`` and ``StepFailed`` are
+turned into results by the engine), never an exception that stops other hosts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_INVALID",
+    "EXIT_OK",
+    "EXIT_UNREACHABLE",
+    "EXIT_USAGE",
+    "CorralError",
+    "HostUnreachable",
+    "Interrupted",
+    "InventoryError",
+    "Location",
+    "ParamsError",
+    "PlaybookError",
+    "PluginLoadError",
+    "StepFailed",
+    "TemplateError",
+    "UsageError",
+    "error_location",
+]
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_FAILED = 2
+EXIT_UNREACHABLE = 3
+EXIT_INVALID = 4
+EXIT_USAGE = 5
+EXIT_INTERRUPTED = 99
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a file a user wrote; ``line`` and ``col`` count from 1."""
+
+    file: str
+    line: int | None = None
+    col: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.col is not None:
+                parts.append(str(self.col))
+        return ":".join(parts)
+
+
+class CorralError(Exception):
+    """The root of corral's errors: a message, a hint and a location."""
+
+    exit_code = EXIT_INTERNAL
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, location: Location | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.location = location
+
+    def __str__(self) -> str:
+        if self.location is None:
+            return self.message
+        return f"{self.location}: {self.message}"
+
+
+class UsageError(CorralError, ValueError):
+    """Bad command-line usage: an unknown option, a malformed ``-e`` value."""
+
+    exit_code = EXIT_USAGE
+
+
+class PlaybookError(CorralError):
+    """A playbook that cannot be loaded or is invalid; raised before any host is touched."""
+
+    exit_code = EXIT_INVALID
+
+
+class InventoryError(CorralError):
+    """An inventory source that cannot be read, or an invalid host pattern."""
+
+    exit_code = EXIT_INVALID
+
+
+class TemplateError(CorralError):
+    """A Jinja2 syntax error, an undefined variable, or a refused sandbox operation."""
+
+    exit_code = EXIT_INVALID
+
+
+class ParamsError(CorralError):
+    """Playbook params that are missing or do not match their declared types."""
+
+    exit_code = EXIT_INVALID
+
+
+class PluginLoadError(CorralError):
+    """A plugin failed to import or register, or two plugins registered one name."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class HostUnreachable(CorralError):
+    """A connection could not be opened or was lost; becomes an UNREACHABLE result."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class StepFailed(CorralError):
+    """A step could not do its work; step code may raise it instead of returning a failed result."""
+
+    exit_code = EXIT_FAILED
+
+
+class Interrupted(CorralError):
+    """The run was stopped by SIGINT or SIGTERM."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
+@contextlib.contextmanager
+def error_location(location: Location | None) -> Iterator[None]:
+    """Attach ``location`` to any :class:`CorralError` raised inside that has none."""
+    try:
+        yield
+    except CorralError as exc:
+        if exc.location is None:
+            exc.location = location
+        raise

@@ -1,0 +1,145 @@
+"""Every hook a corral plugin can implement: the contract between the core and plugins.
+
+Hooks are called with keyword arguments only, and an implementation may accept
+fewer arguments than its spec, so a spec can gain an argument without breaking
+plugins. Only :mod:`corral.plugins` calls hooks; the engine sees a frozen
+:class:`corral.plugins.Registry`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pluggy import HookspecMarker
+
+if TYPE_CHECKING:
+    import click
+
+    from corral.connection import ConnectionType
+    from corral.inventory.source import InventorySourceType
+    from corral.playbook.functions import TemplateFunction
+    from corral.steps import StepType
+    from corral.triggers import TriggerType
+
+hookspec = HookspecMarker("corral")
+
+RegisterStep = Callable[["StepType"], None]
+RegisterConnection = Callable[["ConnectionType"], None]
+RegisterTrigger = Callable[["TriggerType"], None]
+RegisterInventorySource = Callable[["InventorySourceType"], None]
+RegisterTemplateFunction = Callable[["TemplateFunction"], None]
+
+
+# -------------------------------------------------------------------------
+# Registration hooks: called once per plugin manager, while the registry is
+# built, before any playbook is loaded.
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def corral_register_steps(register: RegisterStep) -> None:
+    """Register step types (what a task can do).
+
+    *Called:* once per plugin, when corral builds its registry at start-up.
+
+    :param register: call ``register(StepType(...))`` once per step type. A name
+        or alias that another plugin already registered is an error naming both.
+
+    *Returns:* nothing. *Since:* 0.1.
+    """
+
+
+@hookspec
+def corral_register_connections(register: RegisterConnection) -> None:
+    """Register connection types (how step code reaches a host).
+
+    *Called:* once per plugin, when corral builds its registry at start-up.
+
+    :param register: call ``register(ConnectionType(...))`` once per connection
+        type; hosts pick one with the ``ansible_connection`` variable.
+
+    *Returns:* nothing. *Since:* 0.1.
+    """
+
+
+@hookspec
+def corral_register_triggers(register: RegisterTrigger) -> None:
+    """Register trigger types (what starts a run: a schedule, a webhook, a file change).
+
+    *Called:* once per plugin, when corral builds its registry at start-up.
+
+    :param register: call ``register(TriggerType(...))`` once per trigger type.
+
+    *Returns:* nothing. *Since:* 0.1.
+    """
+
+
+@hookspec
+def corral_register_inventory_sources(register: RegisterInventorySource) -> None:
+    """Register inventory source types (readers for what ``-i`` names).
+
+    *Called:* once per plugin, when corral builds its registry at start-up.
+    Sources registered by plugins are tried before the built-in INI, YAML,
+    directory and script readers.
+
+    :param register: call ``register(InventorySourceType(...))`` once per source type.
+
+    *Returns:* nothing. *Since:* 0.1.
+    """
+
+
+@hookspec
+def corral_register_filters(register: RegisterTemplateFunction) -> None:
+    """Register Jinja2 filters, tests and lookups for playbook templates.
+
+    *Called:* once per plugin, when corral builds its registry at start-up.
+
+    :param register: call ``register(TemplateFunction(name, function, kind))``
+        with ``kind`` one of ``"filter"``, ``"test"`` or ``"lookup"``.
+
+    *Returns:* nothing. *Since:* 0.1.
+    """
+
+
+# -------------------------------------------------------------------------
+# CLI hooks
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def corral_register_commands(cli: click.Group) -> None:
+    """Add subcommands to the ``corral`` command line.
+
+    *Called:* once per plugin, each time the CLI is built (once per ``corral``
+    invocation), before arguments are parsed.
+
+    :param cli: the top-level click group; use ``@cli.command()`` or
+        ``cli.add_command(...)``. Import heavy libraries inside the command, not
+        at module level, so ``corral --help`` stays fast.
+
+    *Returns:* nothing. *Since:* 0.1.
+    """
+
+
+# -------------------------------------------------------------------------
+# Run event hooks
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def corral_event(event: Mapping[str, Any]) -> None:
+    """Observe a run: called for every run, play, task, host and handler event.
+
+    *Called:* from the engine's thread that produced the event, in order per
+    host, as each event happens (``run_start``, ``play_start``, ``task_start``,
+    ``task_result``, ``item_result``, ``handler_start``, ``play_end``,
+    ``recap``; see ``docs/events.md`` for the schema). Not historic: a plugin
+    registered mid-run sees only later events. Keep implementations quick; an
+    exception is reported as a warning and never stops the run.
+
+    :param event: a JSON-serialisable mapping with at least ``event`` (its kind),
+        ``run_id`` and ``time``; secrets are already redacted.
+
+    *Returns:* nothing. *Since:* 0.1.
+    """

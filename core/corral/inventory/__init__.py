@@ -1,0 +1,1 @@
+"""The fleet inventory: sources, host patterns and variable layering."""

@@ -1,0 +1,1 @@
+"""Playbooks: YAML loading with marks, schema, model and templating."""

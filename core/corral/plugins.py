@@ -1,0 +1,301 @@
+"""The plugin manager and the registry built from it.
+
+``make_plugin_manager`` loads the ``corral`` entry-point group (the built-in
+plugins come in this way too) and checks every hook implementation against
+``hookspecs``. ``build_registry`` asks each plugin, one at a time, what it
+registers, so every step type, connection, trigger, inventory source and
+template function knows which plugin it came from. The engine only ever sees
+the frozen :class:`Registry`; only this module calls ``pm.hook``.
+
+Environment switches:
+
+``CORRAL_DISABLE_PLUGIN_AUTOLOAD=1``
+    load no entry points except those named in ``CORRAL_PLUGINS``.
+``CORRAL_PLUGINS=a,b``
+    with autoload disabled, the entry-point names (or importable module names)
+    to load.
+``CORRAL_DISABLE_PLUGINS=a,b``
+    entry-point names never to load.
+``CORRAL_TRACE_PLUGINS=1``
+    print every hook call and its result to stderr.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pluggy
+
+from corral import hookspecs
+from corral.connection import ConnectionType
+from corral.errors import PluginLoadError
+from corral.inventory.source import InventorySourceType
+from corral.playbook.functions import TemplateFunction
+from corral.steps import StepType
+from corral.triggers import TriggerType
+
+if TYPE_CHECKING:
+    import click
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PluginInfo",
+    "Registry",
+    "build_registry",
+    "make_plugin_manager",
+    "plugin_infos",
+    "register_commands",
+]
+
+ENTRY_POINT_GROUP = "corral"
+BUILTIN_DISTRIBUTION = "corral"
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """Where a loaded plugin came from."""
+
+    name: str
+    module: str
+    distribution: str | None
+    version: str | None
+
+    @property
+    def builtin(self) -> bool:
+        return self.distribution == BUILTIN_DISTRIBUTION
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Everything the plugins registered, by name. Frozen once built."""
+
+    steps: Mapping[str, StepType] = field(default_factory=dict)
+    connections: Mapping[str, ConnectionType] = field(default_factory=dict)
+    triggers: Mapping[str, TriggerType] = field(default_factory=dict)
+    inventory_sources: tuple[InventorySourceType, ...] = ()
+    template_functions: tuple[TemplateFunction, ...] = ()
+    plugins: tuple[PluginInfo, ...] = ()
+    hooks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # plugin -> hook names
+    pm: pluggy.PluginManager | None = field(default=None, compare=False, repr=False)
+
+    def step_names(self) -> list[str]:
+        """Every name a task may use for a step, aliases included, sorted."""
+        return sorted(self.steps)
+
+    def emit(self, event: Mapping[str, Any]) -> list[tuple[str, BaseException]]:
+        """Send ``event`` to every ``corral_event`` implementation.
+
+        A failing observer never stops the run: its exception is returned with
+        the plugin's name so the caller can report it as a warning.
+        """
+        if self.pm is None:
+            return []
+        errors: list[tuple[str, BaseException]] = []
+        for impl in self.pm.hook.corral_event.get_hookimpls():
+            _trace(self.pm, "corral_event", impl.plugin_name)
+            try:
+                impl.function(event=event)
+            except Exception as exc:
+                errors.append((impl.plugin_name, exc))
+        return errors
+
+
+def _split_names(value: str | None) -> list[str]:
+    return [name.strip() for name in (value or "").split(",") if name.strip()]
+
+
+def _entry_point_error(ep: EntryPoint, exc: BaseException) -> PluginLoadError:
+    dist = ep.dist
+    where = f"{dist.name} {dist.version}" if dist is not None else "an unknown distribution"
+    return PluginLoadError(
+        f"plugin {ep.name!r} (from {where}) failed to load: {type(exc).__name__}: {exc}",
+        hint=f"fix or uninstall it, or run with CORRAL_DISABLE_PLUGINS={ep.name}",
+    )
+
+
+def make_plugin_manager(
+    environ: Mapping[str, str] | None = None,
+    *,
+    extra_plugins: Sequence[tuple[str, object]] = (),
+) -> pluggy.PluginManager:
+    """Build a plugin manager with the hookspecs, the entry-point plugins and ``extra_plugins``.
+
+    ``extra_plugins`` are ``(name, plugin)`` pairs registered after the entry
+    points (tests and embedding programs use them). Raises
+    :class:`PluginLoadError` naming the plugin when one fails to import or
+    implements a hook that does not exist.
+    """
+    env = environ if environ is not None else {}
+    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm.add_hookspecs(hookspecs)
+    for name in _split_names(env.get("CORRAL_DISABLE_PLUGINS")):
+        pm.set_blocked(name)
+
+    autoload = env.get("CORRAL_DISABLE_PLUGIN_AUTOLOAD", "") in ("", "0", "false")
+    wanted = _split_names(env.get("CORRAL_PLUGINS"))
+    infos: dict[str, PluginInfo] = {}
+    found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    for ep in found.values():
+        if (autoload or ep.name in wanted) and not pm.is_blocked(ep.name):
+            _load_entry_point(pm, ep, infos)
+    if not autoload:
+        for name in wanted:
+            if name not in found and not pm.is_blocked(name):
+                _load_module(pm, name, infos)
+    for name, plugin in extra_plugins:
+        pm.register(plugin, name=name)
+        infos[name] = PluginInfo(name, getattr(plugin, "__name__", repr(plugin)), None, None)
+
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginLoadError(
+            f"plugin {pm.get_name(exc.plugin)!r} implements an unknown hook: {exc}",
+            hint="hook names start with corral_; see docs/plugins.md for the list",
+        ) from exc
+    pm.corral_trace = env.get("CORRAL_TRACE_PLUGINS", "") not in ("", "0", "false")  # type: ignore[attr-defined]
+    pm.corral_plugin_infos = infos  # type: ignore[attr-defined]
+    return pm
+
+
+def _load_entry_point(
+    pm: pluggy.PluginManager, ep: EntryPoint, infos: dict[str, PluginInfo]
+) -> None:
+    try:
+        plugin = ep.load()
+        pm.register(plugin, name=ep.name)
+    except Exception as exc:
+        raise _entry_point_error(ep, exc) from exc
+    dist = ep.dist
+    infos[ep.name] = PluginInfo(
+        ep.name,
+        ep.value,
+        dist.name if dist is not None else None,
+        dist.version if dist is not None else None,
+    )
+
+
+def _load_module(pm: pluggy.PluginManager, name: str, infos: dict[str, PluginInfo]) -> None:
+    try:
+        module = importlib.import_module(name)
+        pm.register(module, name=name)
+    except Exception as exc:
+        raise PluginLoadError(
+            f"plugin {name!r} named in CORRAL_PLUGINS failed to load: {type(exc).__name__}: {exc}",
+            hint="CORRAL_PLUGINS takes entry-point names or importable module names",
+        ) from exc
+    infos[name] = PluginInfo(name, name, None, None)
+
+
+def _trace(pm: pluggy.PluginManager, hook_name: str, plugin_name: str) -> None:
+    """Report one hook call when ``CORRAL_TRACE_PLUGINS`` is on.
+
+    Registration and event hooks are called one implementation at a time (so
+    each result knows its plugin), which pluggy's call monitoring cannot see.
+    """
+    if getattr(pm, "corral_trace", False):
+        print(f"corral trace: {hook_name} -> {plugin_name}", file=sys.stderr)
+
+
+def plugin_infos(pm: pluggy.PluginManager) -> list[PluginInfo]:
+    """The loaded plugins, in load order."""
+    infos: dict[str, PluginInfo] = getattr(pm, "corral_plugin_infos", {})
+    return [
+        infos.get(name) or PluginInfo(name, "", None, None) for name, _ in pm.list_name_plugin()
+    ]
+
+
+T = TypeVar("T")
+
+
+def _collect(
+    pm: pluggy.PluginManager,
+    caller: pluggy.HookCaller,
+    what: str,
+    names: Callable[[T], Iterable[str]],
+) -> tuple[dict[str, T], list[T]]:
+    """Call a registration hook one plugin at a time, stamping and de-duplicating names."""
+    by_name: dict[str, T] = {}
+    ordered: list[T] = []
+    # get_hookimpls() is in registration order (pluggy *calls* them in reverse).
+    for impl in caller.get_hookimpls():
+        origin = impl.plugin_name
+        _trace(pm, caller.name, origin)
+
+        def register(item: T, _origin: str = origin) -> None:
+            stamped = replace(item, plugin=_origin)  # type: ignore[type-var]  # all are dataclasses
+            for name in names(stamped):
+                other = by_name.get(name)
+                if other is not None:
+                    raise PluginLoadError(
+                        f"{what} {name!r} is registered by both plugin "
+                        f"{getattr(other, 'plugin', '?')!r} and plugin {_origin!r}",
+                        hint=f"uninstall one, or disable it with CORRAL_DISABLE_PLUGINS={_origin}",
+                    )
+                by_name[name] = stamped
+            ordered.append(stamped)
+
+        try:
+            impl.function(register=register)
+        except PluginLoadError:
+            raise
+        except Exception as exc:
+            raise PluginLoadError(
+                f"plugin {origin!r} failed while registering {what}s: {type(exc).__name__}: {exc}",
+                hint=f"disable it with CORRAL_DISABLE_PLUGINS={origin}",
+            ) from exc
+    return by_name, ordered
+
+
+def build_registry(pm: pluggy.PluginManager) -> Registry:
+    """Ask every plugin what it registers and return the frozen result."""
+    hook = pm.hook
+    steps: dict[str, StepType]
+    connections: dict[str, ConnectionType]
+    triggers: dict[str, TriggerType]
+    sources: list[InventorySourceType]
+    functions: list[TemplateFunction]
+    steps, _ = _collect(pm, hook.corral_register_steps, "step type", lambda s: (s.name, *s.aliases))
+    connections, _ = _collect(
+        pm, hook.corral_register_connections, "connection", lambda c: (c.name, *c.aliases)
+    )
+    triggers, _ = _collect(pm, hook.corral_register_triggers, "trigger", lambda t: (t.name,))
+    _, sources = _collect(
+        pm, hook.corral_register_inventory_sources, "inventory source", lambda s: (s.name,)
+    )
+    _, functions = _collect(
+        pm, hook.corral_register_filters, "template function", lambda f: (f"{f.kind} {f.name}",)
+    )
+    hooks = {
+        name: tuple(sorted(c.name for c in pm.get_hookcallers(plugin) or ()))
+        for name, plugin in pm.list_name_plugin()
+    }
+    return Registry(
+        steps=steps,
+        connections=connections,
+        triggers=triggers,
+        inventory_sources=tuple(sources),
+        template_functions=tuple(functions),
+        plugins=tuple(plugin_infos(pm)),
+        hooks=hooks,
+        pm=pm,
+    )
+
+
+def register_commands(pm: pluggy.PluginManager, cli: click.Group) -> None:
+    """Let every plugin add its subcommands to ``cli``."""
+    for impl in pm.hook.corral_register_commands.get_hookimpls():
+        _trace(pm, "corral_register_commands", impl.plugin_name)
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:
+            raise PluginLoadError(
+                f"plugin {impl.plugin_name!r} failed while adding commands: "
+                f"{type(exc).__name__}: {exc}",
+                hint=f"disable it with CORRAL_DISABLE_PLUGINS={impl.plugin_name}",
+            ) from exc

@@ -1,0 +1,123 @@
+"""Step types: what a task does, as a plain function plus a JSON Schema.
+
+A step plugin registers :class:`StepType` values through
+``corral_register_steps(register)``. The engine calls ``step.run(ctx, args)``
+with a :class:`StepContext` and the task's rendered arguments (already checked
+against ``step.schema``) and stores the :class:`StepResult` it returns.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from corral.connection import Become, Connection
+
+__all__ = ["StepContext", "StepResult", "StepType"]
+
+
+@dataclass
+class StepResult:
+    """The outcome of one step on one host (one loop item).
+
+    ``data`` is merged into what ``register`` stores, beside ``changed``,
+    ``failed``, ``msg``, ``rc``, ``stdout`` and ``stderr``.
+    """
+
+    changed: bool = False
+    failed: bool = False
+    skipped: bool = False
+    msg: str = ""
+    rc: int | None = None
+    stdout: str | None = None
+    stderr: str | None = None
+    diff: Mapping[str, Any] | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    # Facts about the host (``setup``): stored under ``ansible_facts`` and, as
+    # Ansible injects them, as ``ansible_<name>`` variables.
+    facts: dict[str, Any] | None = None
+    # Variables to set on the host for the rest of the run (``set_fact``).
+    set_vars: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The result as ``register`` stores it (Ansible's shape)."""
+        out: dict[str, Any] = {"changed": self.changed, "failed": self.failed}
+        if self.skipped:
+            out["skipped"] = True
+        if self.msg:
+            out["msg"] = self.msg
+        if self.rc is not None:
+            out["rc"] = self.rc
+        if self.stdout is not None:
+            out["stdout"] = self.stdout
+            out["stdout_lines"] = self.stdout.splitlines()
+        if self.stderr is not None:
+            out["stderr"] = self.stderr
+            out["stderr_lines"] = self.stderr.splitlines()
+        if self.diff is not None:
+            out["diff"] = dict(self.diff)
+        if self.facts is not None or self.set_vars is not None:
+            out["ansible_facts"] = {**(self.facts or {}), **(self.set_vars or {})}
+        out.update(self.data)
+        return out
+
+
+def _no_render(text: str, extra: Mapping[str, Any] | None = None) -> Any:
+    return text
+
+
+@dataclass
+class StepContext:
+    """Everything a step may use: the host, its variables and connection, and the run's settings."""
+
+    host: str
+    vars: Mapping[str, Any]
+    conn: Connection
+    check_mode: bool = False
+    diff: bool = False
+    timeout: float | None = None
+    become: Become | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    log: Callable[[str], None] = print
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    secrets: Mapping[str, Any] = field(default_factory=dict)
+    # Directories searched, in order, for relative ``src`` files and templates
+    # (the task file's directory, then the playbook's).
+    search_paths: tuple[Path, ...] = ()
+    # Renders a template string with the host's variables (plus ``extra``).
+    render: Callable[[str, Mapping[str, Any] | None], Any] = _no_render
+
+    def find_file(self, name: str, subdir: str = "files") -> Path | None:
+        """Find a relative ``src`` as Ansible does: ``<dir>/<subdir>/name``, then ``<dir>/name``."""
+        candidate = Path(name)
+        if candidate.is_absolute():
+            return candidate if candidate.exists() else None
+        for base in self.search_paths:
+            for path in (base / subdir / name, base / name):
+                if path.exists():
+                    return path
+        return None
+
+
+@dataclass(frozen=True)
+class StepType:
+    """A kind of step: a name, the function that runs it, and the schema of its arguments.
+
+    ``on="controller"`` marks steps whose work is not on the host (http, database,
+    notify): the engine still gives them the host's variables and connection.
+    ``free_form`` names the argument that a bare string becomes
+    (``shell: "echo hi"`` is ``{"cmd": "echo hi"}``).
+    """
+
+    name: str
+    run: Callable[[StepContext, Mapping[str, Any]], StepResult]
+    schema: Mapping[str, Any]
+    aliases: tuple[str, ...] = ()
+    check_mode: bool = False
+    on: Literal["target", "controller"] = "target"
+    free_form: str | None = None
+    description: str = ""
+    plugin: str = field(default="", compare=False)

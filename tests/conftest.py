@@ -1,0 +1,18 @@
+"""Shared fixtures. The ``corral_project`` fixture comes from corral.testing (pytest11)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when a real service cannot run here; under CI=true, fail instead."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required service unavailable under CI=true: {reason}")
+    pytest.skip(reason)

@@ -1,0 +1,90 @@
+"""A third-party plugin, installed with pip, is discovered, listed, tested, and gone once removed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "corral-hello-plugin"
+PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+
+
+def _pip(*args: str) -> None:
+    subprocess.run([*PIP, *args], check=True, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def hello_installed(tmp_path):
+    # No build isolation: hatchling is a dev dependency, so no download is needed.
+    _pip("install", "--no-deps", "--no-build-isolation", str(EXAMPLE))
+    try:
+        yield
+    finally:
+        _pip("uninstall", "-y", "corral-hello-plugin")
+
+
+def _listed(corral_project) -> dict[str, dict[str, object]]:
+    result = corral_project.run_subprocess("plugins", "--json")
+    assert result.exit_code == 0, result.output
+    return {p["name"]: p for p in json.loads(result.stdout)}
+
+
+@pytest.mark.slow
+def test_pip_installed_plugin_is_discovered_listed_and_removed(corral_project, hello_installed):
+    hello = _listed(corral_project)["hello"]
+    assert hello["distribution"] == "corral-hello-plugin"
+    assert hello["version"] == "0.1.0"
+    assert hello["builtin"] is False
+    assert hello["steps"] == ["hello.greet"]
+
+    version = corral_project.run_subprocess("--version")
+    assert "plugins: hello 0.1.0 (corral-hello-plugin)" in version.stdout
+
+    table = corral_project.run_subprocess("plugins")
+    assert "hello.greet" in table.stdout
+
+    # The plugin's own test suite runs on corral's shipped pytest fixtures.
+    own_tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert own_tests.returncode == 0, own_tests.stdout + own_tests.stderr
+
+    _pip("uninstall", "-y", "corral-hello-plugin")
+    assert "hello" not in _listed(corral_project)
+    _pip("install", "--no-deps", "--no-build-isolation", str(EXAMPLE))  # for the fixture's teardown
+
+
+@pytest.mark.slow
+def test_a_plugin_that_fails_to_import_names_itself_and_the_fix(corral_project, tmp_path):
+    broken = tmp_path / "broken-plugin"
+    (broken / "corral_broken").mkdir(parents=True)
+    (broken / "corral_broken" / "__init__.py").write_text("raise ImportError('missing libfoo')\n")
+    (broken / "pyproject.toml").write_text(
+        "[build-system]\nrequires = ['hatchling']\nbuild-backend = 'hatchling.build'\n"
+        "[project]\nname = 'corral-broken-plugin'\nversion = '2.0.1'\n"
+        "[project.entry-points.corral]\nbroken = 'corral_broken'\n"
+        "[tool.hatch.build.targets.wheel]\npackages = ['corral_broken']\n"
+    )
+    _pip("install", "--no-deps", "--no-build-isolation", str(broken))
+    try:
+        result = corral_project.run_subprocess("plugins")
+        assert result.exit_code == 1
+        assert result.stderr.splitlines() == [
+            "error: plugin 'broken' (from corral-broken-plugin 2.0.1) failed to load: "
+            "ImportError: missing libfoo",
+            "hint: fix or uninstall it, or run with CORRAL_DISABLE_PLUGINS=broken",
+        ]
+        # --version still answers, and the suggested switch works.
+        assert corral_project.run_subprocess("--version").exit_code == 0
+        fixed = corral_project.run_subprocess("plugins", env={"CORRAL_DISABLE_PLUGINS": "broken"})
+        assert fixed.exit_code == 0, fixed.output
+    finally:
+        _pip("uninstall", "-y", "corral-broken-plugin")
