@@ -24,7 +24,7 @@ turned into results by the engine), never an exception that stops other hosts.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "StepFailed",
     "TemplateError",
     "UsageError",
+    "did_you_mean",
     "error_location",
 ]
 
@@ -157,3 +158,13 @@ def error_location(location: Location | None) -> Iterator[None]:
         if exc.location is None:
             exc.location = location
         raise
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """A ``did you mean 'x'?`` hint for a misspelt ``word``, or None when nothing is close."""
+    import difflib
+
+    matches = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.7)
+    if not matches:
+        return None
+    return "did you mean " + " or ".join(repr(m) for m in matches) + "?"

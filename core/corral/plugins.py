@@ -205,8 +205,11 @@ def _trace(pm: pluggy.PluginManager, hook_name: str, plugin_name: str) -> None:
 def plugin_infos(pm: pluggy.PluginManager) -> list[PluginInfo]:
     """The loaded plugins, in load order."""
     infos: dict[str, PluginInfo] = getattr(pm, "corral_plugin_infos", {})
+    # Blocked names (CORRAL_DISABLE_PLUGINS) stay listed by pluggy with no plugin object.
     return [
-        infos.get(name) or PluginInfo(name, "", None, None) for name, _ in pm.list_name_plugin()
+        infos.get(name) or PluginInfo(name, "", None, None)
+        for name, plugin in pm.list_name_plugin()
+        if plugin is not None
     ]
 
 
@@ -274,6 +277,7 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     hooks = {
         name: tuple(sorted(c.name for c in pm.get_hookcallers(plugin) or ()))
         for name, plugin in pm.list_name_plugin()
+        if plugin is not None
     }
     return Registry(
         steps=steps,

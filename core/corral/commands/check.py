@@ -1,0 +1,35 @@
+"""``corral check``: everything ``run`` checks before touching a host, and nothing more."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from corral.commands.options import extra_vars_option, inventory_options, parse_extra_vars
+
+
+@click.command("check")
+@click.argument("playbook", type=click.Path(dir_okay=False, path_type=Path))
+@inventory_options
+@extra_vars_option
+@click.pass_obj
+def check_command(obj: Any, playbook: Path, inventories: tuple[str, ...], limit: str | None, extra_vars: tuple[str, ...]) -> int:
+    """Validate PLAYBOOK without touching any host.
+
+    Loads the YAML, checks every keyword and step argument against its schema,
+    resolves includes and var files, reads the inventory and looks for
+    variables that are defined nowhere. Exit 0 when valid, 4 when not.
+    """
+    from corral.engine.options import RunOptions
+    from corral.engine.prepare import prepare_run
+
+    options = RunOptions(limit=limit, extra_vars=parse_extra_vars(extra_vars))
+    prepared = prepare_run(playbook, inventories, obj.registry, options, obj.environ)
+    for warning in prepared.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    plays = prepared.playbook.plays
+    tasks = sum(prepared.task_count(p) for p in plays)
+    click.echo(f"ok: {playbook} is valid ({len(plays)} play{'s' if len(plays) != 1 else ''}, {tasks} task{'s' if tasks != 1 else ''})")
+    return 0

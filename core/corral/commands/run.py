@@ -1,0 +1,72 @@
+"""``corral run``: load, check and run a playbook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from corral.commands.options import extra_vars_option, inventory_options, parse_extra_vars, split_tags
+
+
+@click.command("run")
+@click.argument("playbook", type=click.Path(dir_okay=False, path_type=Path))
+@inventory_options
+@extra_vars_option
+@click.option("-t", "--tags", multiple=True, metavar="TAGS", help="Only tasks with these tags (comma-separated, repeatable).")
+@click.option("--skip-tags", multiple=True, metavar="TAGS", help="Skip tasks with these tags.")
+@click.option("-C", "--check", is_flag=True, help="Dry run: report what would change, change nothing.")
+@click.option("-D", "--diff", is_flag=True, help="Show what steps change in files.")
+@click.option("-f", "--forks", type=click.IntRange(1, 10_000), default=100, show_default=True, help="Hosts worked on at once.")
+@click.option("--start-at-task", metavar="NAME", help="Start at the first task whose name matches (glob).")
+@click.option("--output", "output", type=click.Choice(["console", "json"]), default="console", show_default=True, help="json: one event per line (docs/events.md).")
+@click.option("-v", "--verbose", count=True, help="More detail: -v results, -vv task paths, -vvv everything.")
+@click.pass_obj
+def run_command(
+    obj: Any,
+    playbook: Path,
+    inventories: tuple[str, ...],
+    limit: str | None,
+    extra_vars: tuple[str, ...],
+    tags: tuple[str, ...],
+    skip_tags: tuple[str, ...],
+    check: bool,
+    diff: bool,
+    forks: int,
+    start_at_task: str | None,
+    output: str,
+    verbose: int,
+) -> int:
+    """Run PLAYBOOK against the inventory's hosts.
+
+    \b
+    Exit codes: 0 ok, 2 a host failed, 3 a host was unreachable (none
+    failed), 4 invalid playbook/inventory/params, 5 bad usage, 99 interrupted.
+    """
+    from corral.engine.options import RunOptions
+    from corral.engine.prepare import prepare_run
+    from corral.engine.run import run_playbook
+
+    options = RunOptions(
+        check=check,
+        diff=diff,
+        forks=forks,
+        limit=limit,
+        tags=split_tags(tags),
+        skip_tags=split_tags(skip_tags),
+        start_at_task=start_at_task,
+        extra_vars=parse_extra_vars(extra_vars),
+        verbosity=verbose,
+    )
+    prepared = prepare_run(playbook, inventories, obj.registry, options, obj.environ)
+    if output == "json":
+        from corral.output.jsonlines import JsonLinesWriter
+
+        writer: Any = JsonLinesWriter()
+    else:
+        from corral.output.console import ConsoleWriter
+
+        writer = ConsoleWriter(verbosity=verbose, show_diff=diff)
+    outcome = run_playbook(prepared.playbook, prepared.inventory, obj.registry, options, [writer])
+    return outcome.exit_code

@@ -1,0 +1,1 @@
+"""The engine: runs a loaded playbook against inventory hosts and reports events."""

@@ -1,0 +1,94 @@
+"""The objects a run shares between the play runner and task execution."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from corral.connection import Connection
+from corral.engine.events import EventBus
+from corral.engine.hosts import HostState
+from corral.engine.options import RunOptions
+from corral.engine.results import Recap
+from corral.errors import HostUnreachable
+from corral.playbook.model import Play, Playbook
+from corral.plugins import Registry
+
+if TYPE_CHECKING:
+    from corral.inventory import Inventory
+    from corral.playbook.templating import Templar
+
+LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+@dataclass
+class RunContext:
+    """One run: what was asked, what is known about each host, where events go."""
+
+    registry: Registry
+    templar: Templar
+    options: RunOptions
+    bus: EventBus
+    inventory: Inventory
+    playbook: Playbook
+    states: dict[str, HostState] = field(default_factory=dict)
+    recap: Recap = field(default_factory=Recap)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    started_at_task: bool = False  # --start-at-task found
+    _delegates: dict[str, Connection] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def state(self, host: str) -> HostState:
+        with self._lock:
+            found = self.states.get(host)
+            if found is None:
+                found = self.states[host] = HostState(host, self._host_vars(host))
+            return found
+
+    def _host_vars(self, host: str) -> dict[str, Any]:
+        if host in self.inventory.hosts:
+            return dict(self.inventory.host_vars(host))
+        # Delegating to a host outside the inventory: Ansible's implicit localhost.
+        return {"inventory_hostname": host, "ansible_connection": "local" if host in LOCAL_NAMES else "ssh"}
+
+    def connection(self, state: HostState) -> Connection:
+        """The host's connection, opened on first use and kept for the run."""
+        with state.conn_lock:
+            if state.conn is None:
+                state.conn = self._make_connection(state.name, state.inventory_vars)
+            if not state.conn_opened:
+                state.conn.open()
+                state.conn_opened = True
+            return state.conn
+
+    def _make_connection(self, host: str, variables: Mapping[str, Any]) -> Connection:
+        kind = str(variables.get("ansible_connection") or "ssh")
+        connection_type = self.registry.connections.get(kind)
+        if connection_type is None:
+            installed = ", ".join(sorted(self.registry.connections)) or "none"
+            raise HostUnreachable(
+                f"no connection plugin {kind!r} is installed (installed: {installed})",
+                hint="set ansible_connection for the host, or install the plugin",
+            )
+        return connection_type.connect(host, variables)
+
+    def close_connections(self) -> None:
+        for state in self.states.values():
+            if state.conn is not None and state.conn_opened:
+                try:
+                    state.conn.close()
+                except Exception as exc:
+                    self.bus.warn(f"closing the connection to {state.name} failed: {exc}")
+
+
+@dataclass
+class PlayContext:
+    """One play within a run: the play, its static variables, its magic variables."""
+
+    run: RunContext
+    play: Play
+    play_vars: dict[str, Any]
+    magic: dict[str, Any]
+    ending: threading.Event = field(default_factory=threading.Event)  # meta: end_play, any_errors_fatal

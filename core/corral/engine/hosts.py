@@ -1,0 +1,85 @@
+"""Per-host state during a run, and the variables a task sees on a host.
+
+Variable precedence, lowest first, as Ansible's for the parts corral has:
+inventory (group < host, playbook-adjacent files over inventory-adjacent) <
+facts < play ``vars`` < ``vars_files`` < block and task ``vars`` (and include
+vars) < ``set_fact`` and registered results < extra vars (``-e``), with the
+magic variables (``inventory_hostname``, ``groups``, ``hostvars``...) on top.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from corral.connection import Connection
+
+
+@dataclass
+class HostState:
+    """Everything the run knows about one host."""
+
+    name: str
+    inventory_vars: dict[str, Any]
+    facts: dict[str, Any] = field(default_factory=dict)
+    host_vars: dict[str, Any] = field(default_factory=dict)  # set_fact and register
+    notified: set[str] = field(default_factory=set)
+    failed: bool = False
+    unreachable: bool = False
+    ended: bool = False  # meta: end_host
+    conn: Connection | None = None
+    conn_opened: bool = False
+    conn_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def active(self) -> bool:
+        return not (self.failed or self.unreachable or self.ended)
+
+    def fact_vars(self) -> dict[str, Any]:
+        """Facts as Ansible injects them: ``ansible_facts`` plus ``ansible_<name>``."""
+        if not self.facts:
+            return {}
+        out = {f"ansible_{k}": v for k, v in self.facts.items()}
+        out["ansible_facts"] = self.facts
+        return out
+
+
+class HostVars(Mapping[str, Mapping[str, Any]]):
+    """The ``hostvars`` magic variable: every host's variables, built on first access."""
+
+    def __init__(self, states: Mapping[str, HostState], extra: Mapping[str, Any]) -> None:
+        self._states = states
+        self._extra = extra
+
+    def __getitem__(self, host: str) -> Mapping[str, Any]:
+        state = self._states[host]
+        return {**state.inventory_vars, **state.fact_vars(), **state.host_vars, **self._extra}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._states)
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+
+def task_variables(
+    state: HostState,
+    *,
+    play_vars: Mapping[str, Any],
+    task_vars: Mapping[str, Any],
+    extra_vars: Mapping[str, Any],
+    magic: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The variables one task sees on one host, layered lowest first."""
+    variables = dict(state.inventory_vars)
+    if state.facts:
+        variables.update(state.fact_vars())
+    variables.update(play_vars)
+    variables.update(task_vars)
+    variables.update(state.host_vars)
+    variables.update(extra_vars)
+    variables.update(magic)
+    variables["inventory_hostname"] = state.name
+    return variables

@@ -1,0 +1,44 @@
+"""What the command line (or an embedding program) asks of a run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_FORKS = 100
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The knobs of one run; every field has the default ``corral run`` uses."""
+
+    check: bool = False
+    diff: bool = False
+    forks: int = DEFAULT_FORKS
+    limit: str | None = None
+    tags: frozenset[str] = frozenset()
+    skip_tags: frozenset[str] = frozenset()
+    start_at_task: str | None = None
+    extra_vars: Mapping[str, Any] = field(default_factory=dict)
+    verbosity: int = 0
+    run_id: str = ""
+
+
+def task_selected(tags: frozenset[str], wanted: frozenset[str], skipped: frozenset[str]) -> bool:
+    """Ansible's tag selection for one task, with the special tags always, never, tagged, untagged, all."""
+    if "always" in tags and "always" not in skipped:
+        selected = True
+    elif wanted and "all" not in wanted:
+        selected = bool(
+            tags & wanted
+            or ("tagged" in wanted and tags)
+            or ("untagged" in wanted and not tags)
+        )
+    else:
+        selected = "never" not in tags
+    if "never" in tags and not (tags - {"never"}) & wanted and "never" not in wanted:
+        selected = False
+    if tags & skipped or ("tagged" in skipped and tags) or ("untagged" in skipped and not tags):
+        selected = False
+    return selected

@@ -1,0 +1,124 @@
+"""The order of a play's work for one host, as a generator of units.
+
+``host_units`` walks pre_tasks, tasks and post_tasks with their blocks,
+rescues, always sections, includes and handler flushes, yielding one
+:class:`Unit` at a time and receiving its :class:`UnitOutcome`. Each unit
+carries a ``seq``: a tuple that orders units within the play the same way for
+every host, so the linear strategy can keep hosts in step (the host whose next
+unit has the smallest ``seq`` goes first) while each host follows its own path
+through rescues and handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from corral.engine.hosts import HostState
+from corral.engine.results import UnitOutcome
+from corral.playbook.model import Block, Include, Play, Task, TaskNode
+
+Seq = tuple[int, ...]
+Plan = Generator["Unit", UnitOutcome, bool]
+# Resolves an include for a host: a list of (tasks, extra vars), one per loop item.
+IncludeResolver = Callable[[Include, HostState, Mapping[str, Any]], list[tuple[Sequence[TaskNode], dict[str, Any]]]]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One task to run on one host at a position of the play."""
+
+    task: Task
+    seq: Seq
+    extra_vars: Mapping[str, Any] = field(default_factory=dict)
+    handler: bool = False
+
+
+@dataclass
+class PlanSettings:
+    """What the plan needs from the play runner."""
+
+    selected: Callable[[Task], bool]  # tags and --start-at-task
+    resolve_include: IncludeResolver
+    is_flush: Callable[[Task], bool]
+    on_rescue: Callable[[HostState], None]
+    facts_task: Task | None = None
+
+
+def host_units(play: Play, state: HostState, settings: PlanSettings) -> Plan:
+    """All units of ``play`` for one host; returns whether the host finished without failing."""
+    if settings.facts_task is not None:
+        outcome = yield Unit(settings.facts_task, (-1,))
+        if outcome.fatal:
+            return False
+    for index, section in enumerate((play.pre_tasks, play.tasks, play.post_tasks)):
+        ok = yield from _nodes(play, state, settings, section, (index * 2,), {})
+        # Handlers notified so far run at the end of each section, even after a failure elsewhere.
+        if state.active:
+            yield from _flush(play, state, settings, (index * 2 + 1,))
+        if not ok or not state.active:
+            return ok and not state.failed
+    return not state.failed
+
+
+def _nodes(
+    play: Play, state: HostState, settings: PlanSettings, nodes: Sequence[TaskNode], seq: Seq, extra: Mapping[str, Any]
+) -> Generator[Unit, UnitOutcome, bool]:
+    for index, node in enumerate(nodes):
+        if not state.active:
+            return not state.failed and not state.unreachable
+        here = (*seq, index)
+        if isinstance(node, Task):
+            if settings.is_flush(node):
+                yield from _flush(play, state, settings, here)
+                continue
+            if not settings.selected(node):
+                continue
+            outcome = yield Unit(node, here, extra)
+            if outcome.fatal:
+                return False
+        elif isinstance(node, Block):
+            if not (yield from _block(play, state, settings, node, here, extra)):
+                return False
+        else:
+            for item, (tasks, item_vars) in enumerate(settings.resolve_include(node, state, extra)):
+                if not (yield from _nodes(play, state, settings, tasks, (*here, item), {**extra, **item_vars})):
+                    return False
+    return True
+
+
+def _block(
+    play: Play, state: HostState, settings: PlanSettings, block: Block, seq: Seq, extra: Mapping[str, Any]
+) -> Generator[Unit, UnitOutcome, bool]:
+    ok = yield from _nodes(play, state, settings, block.block, (*seq, 0), extra)
+    if not ok and block.rescue and state.failed and not state.unreachable:
+        state.failed = False
+        settings.on_rescue(state)
+        ok = yield from _nodes(play, state, settings, block.rescue, (*seq, 1), extra)
+    if block.always and not state.unreachable and not state.ended:
+        failed_before = state.failed
+        state.failed = False  # always runs even on a failed host
+        always_ok = yield from _nodes(play, state, settings, block.always, (*seq, 2), extra)
+        state.failed = state.failed or failed_before
+        ok = ok and always_ok
+    return ok
+
+
+def _flush(play: Play, state: HostState, settings: PlanSettings, seq: Seq) -> Generator[Unit, UnitOutcome, None]:
+    """Run the notified handlers, in the order the play defines them, once each.
+
+    A handler runs when notified by its name or by one of its ``listen``
+    topics; a handler may notify a later one within the same flush.
+    """
+    consumed: set[str] = set()
+    for index, handler in enumerate(play.handlers):
+        if not state.active:
+            break
+        hits = {handler.name, *handler.listen} & state.notified
+        if hits:
+            consumed |= hits
+            outcome = yield Unit(handler, (*seq, 10_000 + index), handler=True)
+            if outcome.fatal:
+                break
+    state.notified -= consumed

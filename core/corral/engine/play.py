@@ -1,0 +1,280 @@
+"""Run one play: pick its hosts, split them into ``serial`` batches, drive a strategy.
+
+``linear`` keeps hosts in step: each round takes the smallest ``seq`` among
+the hosts' next units and runs that task on every host waiting at it, in
+parallel on a pool of ``forks`` workers. ``free`` lets each host run its whole
+plan on a worker of its own.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from corral.engine.context import PlayContext, RunContext
+from corral.engine.hosts import HostState, HostVars, task_variables
+from corral.engine.options import task_selected
+from corral.engine.plan import Plan, PlanSettings, Unit, host_units
+from corral.engine.results import UnitOutcome
+from corral.engine.taskrun import META_STEP, TaskRunner
+from corral.errors import CorralError, PlaybookError
+from corral.playbook.model import Include, Play, Task, TaskNode
+
+FACTS_STEP = "setup"
+
+
+def serial_batches(hosts: Sequence[str], serial: Sequence[Any]) -> list[list[str]]:
+    """Split ``hosts`` as Ansible's ``serial`` does: ints, percentages, a list whose last size repeats."""
+    if not serial:
+        return [list(hosts)] if hosts else []
+    sizes: list[int] = []
+    for value in serial:
+        text = str(value).strip()
+        if text.endswith("%"):
+            size = int(math.floor(len(hosts) * float(text[:-1]) / 100))
+        else:
+            size = int(text)
+        sizes.append(max(1, size) if size > 0 or text.endswith("%") else len(hosts))
+    batches: list[list[str]] = []
+    start = 0
+    index = 0
+    while start < len(hosts):
+        size = sizes[min(index, len(sizes) - 1)]
+        batches.append(list(hosts[start : start + size]))
+        start += size
+        index += 1
+    return batches
+
+
+class PlayRunner:
+    """Runs one play across its hosts."""
+
+    def __init__(self, run: RunContext, play: Play, hosts: list[str], play_vars: dict[str, Any]) -> None:
+        self.run = run
+        self.play = play
+        self.hosts = hosts
+        self.pctx = PlayContext(run=run, play=play, play_vars=play_vars, magic={})
+        self.runner = TaskRunner(self.pctx)
+        self.pool = ThreadPoolExecutor(max_workers=max(1, min(run.options.forks, len(hosts) or 1)), thread_name_prefix="corral")
+        self.settings = PlanSettings(
+            selected=self._selected,
+            resolve_include=self._resolve_include,
+            is_flush=self._is_flush,
+            on_rescue=lambda state: run.recap.rescue(state.name),
+            facts_task=self._facts_task(),
+        )
+
+    # -- plan settings -----------------------------------------------------
+
+    def _facts_task(self) -> Task | None:
+        if not self.play.gather_facts:
+            return None
+        if FACTS_STEP not in self.run.registry.steps:
+            raise PlaybookError("gather_facts needs the 'setup' step, which no plugin provides", location=self.play.location)
+        return Task(name="Gathering Facts", action=FACTS_STEP, args={}, location=self.play.location, uid=f"{self.play.uid}/facts")
+
+    def _is_flush(self, task: Task) -> bool:
+        step = self.run.registry.steps.get(task.action)
+        return step is not None and step.name == META_STEP and task.args.get("action") == "flush_handlers"
+
+    def _selected(self, task: Task) -> bool:
+        options = self.run.options
+        if options.start_at_task and not self.run.started_at_task:
+            if not fnmatch.fnmatchcase(task.name, options.start_at_task):
+                return False
+            self.run.started_at_task = True
+        return task_selected(task.tags | self.play.tags, options.tags, options.skip_tags)
+
+    def _resolve_include(self, include: Include, state: HostState, extra: Mapping[str, Any]) -> list[tuple[Sequence[TaskNode], dict[str, Any]]]:
+        from corral.playbook.loader import load_included_tasks
+
+        variables = task_variables(
+            state, play_vars=self.pctx.play_vars, task_vars={**include.vars, **extra}, extra_vars=self.run.options.extra_vars, magic=self.pctx.magic
+        )
+        templar = self.run.templar
+        if include.when and not templar.evaluate_condition(list(include.when), variables, location=include.location):
+            return []
+        items: list[dict[str, Any]] = [{}]
+        if include.loop is not None:
+            loop_var = str(include.loop_control.get("loop_var", "item"))
+            values = templar.render(include.loop, variables, location=include.location)
+            items = [{loop_var: value} for value in values]
+        resolved: list[tuple[Sequence[TaskNode], dict[str, Any]]] = []
+        for item_vars in items:
+            tasks = include.tasks
+            if tasks is None:
+                name = templar.render(include.file, {**variables, **item_vars}, location=include.location)
+                tasks = load_included_tasks(self.run.registry.steps, include, str(name))
+            resolved.append((tasks, {**include.vars, **item_vars}))
+        return resolved
+
+    # -- running -----------------------------------------------------------
+
+    def run_play(self) -> None:
+        """Run every batch; stop early when a batch fails past the play's limits."""
+        try:
+            for batch in serial_batches(self.hosts, self.play.serial):
+                self._set_magic(batch)
+                if self.play.strategy == "free":
+                    self._run_free(batch)
+                else:
+                    self._run_linear(batch)
+                if self.pctx.ending.is_set() or self._batch_failed(batch, final=True):
+                    break
+        finally:
+            self.pool.shutdown(wait=True)
+
+    def _set_magic(self, batch: list[str]) -> None:
+        magic = self.pctx.magic
+        magic.clear()
+        magic.update(
+            groups=self.run.inventory.groups_mapping(),
+            hostvars=HostVars(self.run.states, self.run.options.extra_vars),
+            play_hosts=batch,
+            ansible_play_batch=batch,
+            ansible_play_hosts=[h for h in self.hosts if self.run.state(h).active],
+            ansible_play_hosts_all=list(self.hosts),
+            ansible_play_name=self.play.name,
+            playbook_dir=str(self.run.playbook.base_dir.resolve()),
+            ansible_check_mode=self.run.options.check,
+            ansible_diff_mode=self.run.options.diff,
+            ansible_run_id=self.run.options.run_id,
+        )
+
+    def _batch_failed(self, batch: list[str], *, final: bool = False) -> bool:
+        """Whether the batch's failures end the play (max_fail_percentage, or every host down)."""
+        states = [self.run.state(h) for h in batch]
+        down = sum(1 for s in states if s.failed or s.unreachable)
+        if not down:
+            return False
+        limit = self.play.max_fail_percentage
+        if limit is not None and down * 100 / len(batch) > limit:
+            self.pctx.ending.set()
+            return True
+        return final and down == len(batch)
+
+    def _run_linear(self, batch: list[str]) -> None:
+        plans: dict[str, Plan] = {}
+        pending: dict[str, Unit] = {}
+        for host in batch:
+            state = self.run.state(host)
+            if not state.active:
+                continue
+            plan = host_units(self.play, state, self.settings)
+            unit = next(plan, None)
+            if unit is not None:
+                plans[host], pending[host] = plan, unit
+        while pending and not self.run.cancelled.is_set():
+            seq = min(unit.seq for unit in pending.values())
+            hosts = [h for h in batch if h in pending and pending[h].seq == seq]
+            groups: dict[int, list[str]] = {}
+            for host in hosts:
+                groups.setdefault(id(pending[host].task), []).append(host)
+            for group in groups.values():
+                unit = pending[group[0]]
+                outcomes = self._run_group(unit, group, {h: pending[h] for h in group})
+                for host in group:
+                    self._advance(host, plans, pending, outcomes[host])
+            if self.pctx.ending.is_set():
+                self._end_all(batch, plans, pending)
+
+    def _advance(self, host: str, plans: dict[str, Plan], pending: dict[str, Unit], outcome: UnitOutcome) -> None:
+        state = self.run.state(host)
+        if outcome.meta == "end_host":
+            state.ended = True
+        elif outcome.meta == "end_play":
+            self.pctx.ending.set()
+        if outcome.status == "failed" and (self.play.any_errors_fatal):
+            self.pctx.ending.set()
+        try:
+            pending[host] = plans[host].send(outcome)
+        except StopIteration:
+            del pending[host]
+            del plans[host]
+
+    def _end_all(self, batch: list[str], plans: dict[str, Plan], pending: dict[str, Unit]) -> None:
+        for host in list(pending):
+            plans[host].close()
+            del pending[host]
+        if self.play.any_errors_fatal:
+            for host in batch:
+                state = self.run.state(host)
+                if state.active and any(self.run.state(h).failed for h in batch):
+                    state.failed = True
+
+    def _run_group(self, unit: Unit, hosts: list[str], units: Mapping[str, Unit]) -> dict[str, UnitOutcome]:
+        """Run one task on several hosts in parallel; ``run_once`` runs it on the first only."""
+        task = unit.task
+        self.run.bus.emit(
+            "handler_start" if unit.handler else "task_start",
+            play=self.play.name,
+            task=task.name,
+            action=task.action,
+            uid=task.uid,
+            location=str(task.location),
+            hosts=len(hosts),
+        )
+        targets = hosts[:1] if task.run_once else hosts
+        outcomes: dict[str, UnitOutcome] = {}
+        if len(targets) == 1:
+            outcomes[targets[0]] = self._execute(targets[0], units[targets[0]])
+        else:
+            futures: dict[Future[UnitOutcome], str] = {self.pool.submit(self._execute, h, units[h]): h for h in targets}
+            remaining = set(futures)
+            while remaining:
+                done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+                for future in done:
+                    outcomes[futures[future]] = future.result()
+        if task.run_once:
+            first = self.run.state(targets[0])
+            for host in hosts[1:]:
+                state = self.run.state(host)
+                if task.register and task.register in first.host_vars:
+                    state.host_vars[task.register] = first.host_vars[task.register]
+                outcomes[host] = outcomes[targets[0]]
+        return outcomes
+
+    def _execute(self, host: str, unit: Unit) -> UnitOutcome:
+        state = self.run.state(host)
+        try:
+            return self.runner.execute(state, unit.task, unit.extra_vars, handler=unit.handler)
+        except CorralError as exc:
+            # execute() turns host problems into results; this is a bug guard, kept per host.
+            state.failed = True
+            return UnitOutcome(status="failed", result={"failed": True, "msg": str(exc)})
+
+    def _run_free(self, batch: list[str]) -> None:
+        started: set[str] = set()
+
+        def drive(host: str) -> None:
+            state = self.run.state(host)
+            plan = host_units(self.play, state, self.settings)
+            try:
+                unit = next(plan)
+                while not self.run.cancelled.is_set() and not self.pctx.ending.is_set():
+                    if unit.task.uid not in started:
+                        started.add(unit.task.uid)
+                        self.run.bus.emit("task_start", play=self.play.name, task=unit.task.name, action=unit.task.action, uid=unit.task.uid, location=str(unit.task.location), hosts=len(batch))
+                    outcome = self.runner.execute(state, unit.task, unit.extra_vars, handler=unit.handler)
+                    if outcome.meta == "end_host":
+                        state.ended = True
+                    unit = plan.send(outcome)
+            except StopIteration:
+                pass
+
+        futures = [self.pool.submit(drive, h) for h in batch if self.run.state(h).active]
+        for future in futures:
+            future.result()
+
+
+def play_variables(run: RunContext, play: Play) -> dict[str, Any]:
+    """The play's ``vars`` and its static ``vars_files``, in Ansible's order."""
+    variables: dict[str, Any] = dict(play.vars)
+    for item in play.vars_files:
+        if isinstance(item, Mapping):
+            variables.update(item)
+    return variables
+

@@ -1,0 +1,63 @@
+"""Everything a run checks before it touches a host: playbook, inventory, variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from corral.engine.options import RunOptions
+from corral.errors import PlaybookError
+from corral.playbook.model import Play, Playbook
+from corral.plugins import Registry
+
+if TYPE_CHECKING:
+    from corral.inventory import Inventory
+
+
+@dataclass
+class PreparedRun:
+    """A playbook and inventory that passed every check."""
+
+    playbook: Playbook
+    inventory: Inventory
+    warnings: list[str] = field(default_factory=list)
+
+    def task_count(self, play: Play) -> int:
+        from corral.playbook.undefined import play_tasks
+
+        return sum(1 for _ in play_tasks(play))
+
+
+def prepare_run(
+    playbook_path: Path,
+    inventories: Sequence[str],
+    registry: Registry,
+    options: RunOptions,
+    environ: Mapping[str, str],
+) -> PreparedRun:
+    """Load and check; raises :class:`corral.errors.CorralError` (exit 4) on bad input."""
+    from corral.inventory import load_inventory
+    from corral.playbook.loader import display_path, load_playbook
+    from corral.playbook.templating import Templar
+    from corral.playbook.undefined import find_undefined, raise_for_undefined
+
+    if not playbook_path.is_file():
+        raise PlaybookError(f"playbook not found: {display_path(playbook_path)}", hint="give the path of a playbook YAML file")
+    playbook = load_playbook(playbook_path, registry.steps)
+    inventory = load_inventory(
+        list(inventories),
+        plugin_sources=registry.inventory_sources,
+        playbook_dir=playbook.base_dir,
+        environ=environ,
+        cwd=Path(os.getcwd()),
+    )
+    known: set[str] = set(options.extra_vars)
+    for host in inventory.hosts:
+        known.update(inventory.host_vars(host))
+    templar = Templar(functions=registry.template_functions, search_paths=[playbook.base_dir], environ=environ)
+    problems = find_undefined(playbook, known, templar)
+    raise_for_undefined(problems)
+    return PreparedRun(playbook=playbook, inventory=inventory, warnings=list(getattr(inventory, "warnings", [])))

@@ -1,0 +1,107 @@
+"""Run a loaded playbook: plays in order, hosts that failed dropped from later plays, a recap."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from corral.engine.context import RunContext
+from corral.engine.events import EventBus, Writer
+from corral.engine.options import RunOptions
+from corral.engine.play import PlayRunner, play_variables
+from corral.engine.results import Recap
+from corral.errors import EXIT_INTERRUPTED
+from corral.playbook.model import Play, Playbook
+from corral.plugins import Registry
+from corral.secrets import Secret
+
+if TYPE_CHECKING:
+    from corral.inventory import Inventory
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run ended."""
+
+    run_id: str
+    exit_code: int
+    recap: Recap
+    duration: float
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC time plus randomness, e.g. ``20261124T091502-3fa9c1``."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def run_playbook(
+    playbook: Playbook,
+    inventory: Inventory,
+    registry: Registry,
+    options: RunOptions,
+    writers: Sequence[Writer],
+) -> RunOutcome:
+    """Run every play of ``playbook`` and return the recap and exit code."""
+    from corral.playbook.templating import Templar
+
+    run_id = options.run_id or new_run_id()
+    bus = EventBus(run_id, list(writers), observer=registry.emit)
+    for value in options.extra_vars.values():
+        if isinstance(value, Secret):
+            bus.add_secret(value.reveal())
+    templar = Templar(functions=registry.template_functions, search_paths=[playbook.base_dir], environ=os.environ)
+    run = RunContext(registry=registry, templar=templar, options=options, bus=bus, inventory=inventory, playbook=playbook)
+    started = time.monotonic()
+    bus.emit("run_start", playbook=str(playbook.path), check=options.check, pid=os.getpid())
+    for warning in getattr(inventory, "warnings", ()):
+        bus.warn(warning)
+    interrupted = False
+    try:
+        for play in playbook.plays:
+            if not _run_play(run, play):
+                break
+    except KeyboardInterrupt:
+        run.cancelled.set()
+        interrupted = True
+    finally:
+        run.close_connections()
+    duration = time.monotonic() - started
+    exit_code = EXIT_INTERRUPTED if interrupted else run.recap.exit_code()
+    bus.emit("recap", hosts=run.recap.hosts, exit_code=exit_code, duration=round(duration, 3))
+    return RunOutcome(run_id=run_id, exit_code=exit_code, recap=run.recap, duration=duration)
+
+
+def _run_play(run: RunContext, play: Play) -> bool:
+    """Run one play; False when no host is left to run the next one."""
+    pattern_hosts = run.inventory.select(play.hosts, limit=run.options.limit)
+    for host in pattern_hosts:
+        run.recap.host(host)
+    hosts = [h for h in pattern_hosts if run.state(h).active or run.state(h).ended]
+    for host in hosts:
+        run.state(host).ended = False
+    hosts = _ordered(hosts, play.order)
+    run.bus.emit("play_start", play=play.name, uid=play.uid, hosts=hosts, location=str(play.location))
+    if not hosts:
+        if pattern_hosts:
+            run.bus.emit("play_end", play=play.name, uid=play.uid, note="no more hosts left")
+            return False
+        run.bus.warn(f"no hosts matched pattern {play.hosts!r} for play {play.name!r}")
+        run.bus.emit("play_end", play=play.name, uid=play.uid, note="no hosts matched")
+        return True
+    PlayRunner(run, play, hosts, play_variables(run, play)).run_play()
+    run.bus.emit("play_end", play=play.name, uid=play.uid)
+    return any(run.state(h).active for h in hosts) and not run.cancelled.is_set()
+
+
+def _ordered(hosts: list[str], order: str) -> list[str]:
+    if order == "sorted":
+        return sorted(hosts)
+    if order == "reverse_sorted":
+        return sorted(hosts, reverse=True)
+    if order == "reverse_inventory":
+        return list(reversed(hosts))
+    return hosts

@@ -1,0 +1,335 @@
+"""Run one task on one host: ``when``, loops, rendering, retries, ``failed_when``, ``register``.
+
+Nothing here raises for a host's failure: every problem (an undefined
+variable, a step error, an unreachable host) becomes a result with
+``failed`` or ``unreachable`` set, so the other hosts go on.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+from corral.connection import Become, Connection
+from corral.engine.context import PlayContext
+from corral.engine.hosts import HostState, task_variables
+from corral.engine.results import NO_LOG_MESSAGE, UnitOutcome, status_of
+from corral.errors import CorralError, HostUnreachable, PlaybookError, StepFailed, TemplateError
+from corral.playbook.args import check_args
+from corral.playbook.model import Task
+from corral.secrets import Secret
+from corral.steps import StepContext, StepResult, StepType
+
+META_STEP = "meta"
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("yes", "true", "on", "1", "y")
+    return bool(value)
+
+
+def _seconds(value: Any) -> float | None:
+    """``30``, ``"30s"``, ``"5m"``, ``"1h"`` as seconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip()
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+    for suffix in sorted(units, key=len, reverse=True):
+        if text.endswith(suffix) and text[: -len(suffix)].strip():
+            return float(text[: -len(suffix)]) * units[suffix]
+    return float(text)
+
+
+class TaskRunner:
+    """Executes tasks on hosts for one play; shared by all worker threads."""
+
+    def __init__(self, pctx: PlayContext) -> None:
+        self.pctx = pctx
+        self.run = pctx.run
+        self.templar = pctx.run.templar
+
+    # -- the unit ----------------------------------------------------------
+
+    def execute(self, state: HostState, task: Task, extra_vars: Mapping[str, Any], *, handler: bool = False) -> UnitOutcome:
+        """Run ``task`` on the host and emit its result; returns the outcome."""
+        variables = task_variables(
+            state,
+            play_vars=self.pctx.play_vars,
+            task_vars={**task.vars, **extra_vars} if extra_vars else task.vars,
+            extra_vars=self.run.options.extra_vars,
+            magic=self.pctx.magic,
+        )
+        try:
+            if task.loop is None:
+                if not self._when(task, variables):
+                    result: dict[str, Any] = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
+                else:
+                    result = self._run_item(state, task, variables)
+            else:
+                result = self._run_loop(state, task, variables)
+        except CorralError as exc:
+            result = {"failed": True, "changed": False, "msg": str(exc)}
+        ignore = self._flag(task.ignore_errors, variables)
+        status = status_of(result, ignore)
+        if status == "unreachable" and self._flag(task.ignore_unreachable, variables):
+            status = "skipped"
+        self._apply(state, task, result, status)
+        meta = result.pop("_meta", None)
+        shown = self._shown(task, result, variables)
+        self.run.recap.count(state.name, status)
+        self.run.bus.emit(
+            "task_result",
+            host=state.name,
+            task=task.name,
+            action=task.action,
+            uid=task.uid,
+            handler=handler,
+            status=status,
+            result=shown,
+        )
+        return UnitOutcome(status=status, result=result, meta=meta)
+
+    def _apply(self, state: HostState, task: Task, result: dict[str, Any], status: str) -> None:
+        """Record what the result changes on the host: register, facts, handlers, failure."""
+        if task.register:
+            state.host_vars[task.register] = result
+        facts = result.pop("_facts", None)
+        set_vars = result.pop("_set_vars", None)
+        if status not in ("failed", "unreachable", "skipped"):
+            if facts:
+                state.facts.update(facts)
+            if set_vars:
+                state.host_vars.update(set_vars)
+        if status == "changed" and task.notify:
+            state.notified.update(task.notify)
+        if status == "failed":
+            state.failed = True
+        elif status == "unreachable":
+            state.unreachable = True
+
+    def _shown(self, task: Task, result: dict[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
+        if self._flag(task.no_log, variables):
+            return {"censored": NO_LOG_MESSAGE, "changed": result.get("changed", False)}
+        return result
+
+    # -- loops -------------------------------------------------------------
+
+    def _run_loop(self, state: HostState, task: Task, variables: dict[str, Any]) -> dict[str, Any]:
+        items = self._loop_items(task, variables)
+        control = task.loop_control
+        loop_var = str(control.get("loop_var", "item"))
+        index_var = control.get("index_var")
+        pause = _seconds(control.get("pause")) or 0.0
+        results: list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            item_vars = {**variables, loop_var: item}
+            if index_var:
+                item_vars[str(index_var)] = index
+            if control.get("extended"):
+                item_vars["ansible_loop"] = {"index": index + 1, "index0": index, "first": index == 0, "last": index == len(items) - 1, "length": len(items)}
+            if not self._when(task, item_vars):
+                item_result: dict[str, Any] = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
+            else:
+                item_result = self._run_item(state, task, item_vars)
+            item_result[loop_var] = item
+            item_result["ansible_loop_var"] = loop_var
+            label = self.templar.render(control["label"], item_vars) if "label" in control else item
+            self.run.bus.emit(
+                "item_result",
+                host=state.name,
+                task=task.name,
+                action=task.action,
+                uid=task.uid,
+                item=label,
+                status=status_of(item_result, self._flag(task.ignore_errors, item_vars)),
+                result=self._shown(task, item_result, item_vars),
+            )
+            results.append(item_result)
+            if pause and index < len(items) - 1:
+                time.sleep(pause)
+        return self._aggregate(results)
+
+    def _loop_items(self, task: Task, variables: Mapping[str, Any]) -> list[Any]:
+        value = self.templar.render(task.loop, variables, location=task.location, what=f"task {task.name!r}")
+        if task.loop_kind == "with_dict":
+            if not isinstance(value, Mapping):
+                raise TemplateError(f"with_dict expects a mapping, got {type(value).__name__}", location=task.location)
+            return [{"key": k, "value": v} for k, v in value.items()]
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            raise TemplateError(
+                f"invalid data passed to '{task.loop_kind or 'loop'}': it requires a list, got {type(value).__name__}",
+                hint="use '| dict2items' for a mapping, or '| list' / '.split()' to build a list",
+                location=task.location,
+            )
+        if task.loop_kind == "with_items":
+            flat: list[Any] = []
+            for item in value:
+                flat.extend(item if isinstance(item, list) else [item])
+            return flat
+        return list(value)
+
+    @staticmethod
+    def _aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "changed": any(r.get("changed") for r in results),
+            "results": results,
+            "msg": "All items completed",
+        }
+        if any(r.get("failed") for r in results):
+            out["failed"] = True
+            out["msg"] = "One or more items failed"
+        if any(r.get("unreachable") for r in results):
+            out["unreachable"] = True
+        if results and all(r.get("skipped") for r in results):
+            out["skipped"] = True
+            out["msg"] = "All items skipped"
+        for key in ("_facts", "_set_vars"):
+            merged: dict[str, Any] = {}
+            for r in results:
+                merged.update(r.pop(key, None) or {})
+            if merged:
+                out[key] = merged
+        return out
+
+    # -- one item ----------------------------------------------------------
+
+    def _when(self, task: Task, variables: Mapping[str, Any]) -> bool:
+        if not task.when:
+            return True
+        return self.templar.evaluate_condition(list(task.when), variables, location=task.location, what=f"task {task.name!r}")
+
+    def _flag(self, value: Any, variables: Mapping[str, Any]) -> bool:
+        if isinstance(value, str):
+            value = self.templar.render(value, variables)
+        return _truthy(value)
+
+    def _run_item(self, state: HostState, task: Task, variables: dict[str, Any]) -> dict[str, Any]:
+        step = self.run.registry.steps[task.action]
+        what = f"task {task.name!r}"
+        args = self.templar.render(task.args, variables, location=task.location, what=what) if task.templated_args else dict(task.args)
+        if task.templated_args:
+            check_args(step, args, task.location, rendered=True)
+        check_mode = self.run.options.check if task.check_mode is None else self._flag(task.check_mode, variables)
+        if check_mode and not step.check_mode:
+            return {"changed": False, "skipped": True, "msg": f"step {step.name!r} does not support check mode"}
+        retries = int(self.templar.render(task.retries, variables)) if task.retries is not None else 3
+        delay = _seconds(self.templar.render(task.delay, variables)) if task.delay is not None else 5.0
+        attempts = retries + 1 if task.until else 1
+        result: dict[str, Any] = {}
+        for attempt in range(1, attempts + 1):
+            result = self._attempt(state, task, step, args, variables, check_mode)
+            if not task.until:
+                break
+            result["attempts"] = attempt
+            if result.get("unreachable"):
+                break
+            check_vars = {**variables, task.register: result} if task.register else variables
+            if self.templar.evaluate_condition(list(task.until), check_vars, location=task.location, what=what):
+                result.pop("failed", None)
+                break
+            if attempt < attempts:
+                self.run.bus.emit("retry", host=state.name, task=task.name, uid=task.uid, attempt=attempt, retries=retries)
+                if self.run.cancelled.wait(delay or 0):
+                    break
+        else:
+            if task.until:
+                result["failed"] = True
+                result.setdefault("msg", f"condition not met after {attempts} attempts")
+        return result
+
+    def _attempt(
+        self, state: HostState, task: Task, step: StepType, args: Mapping[str, Any], variables: dict[str, Any], check_mode: bool
+    ) -> dict[str, Any]:
+        try:
+            ctx = self._context(state, task, step, variables, check_mode)
+            outcome = step.run(ctx, args)
+            if not isinstance(outcome, StepResult):
+                raise StepFailed(f"step {step.name!r} returned {type(outcome).__name__}, not a StepResult")
+            result = outcome.as_dict()
+            if outcome.facts:
+                result["_facts"] = outcome.facts
+            if outcome.set_vars is not None:
+                result["_set_vars"] = outcome.set_vars
+        except HostUnreachable as exc:
+            return {"unreachable": True, "changed": False, "msg": str(exc)}
+        except (TemplateError, PlaybookError, StepFailed) as exc:
+            result = {"failed": True, "changed": False, "msg": str(exc)}
+        except Exception as exc:
+            result = {
+                "failed": True,
+                "changed": False,
+                "msg": f"step {step.name!r} crashed: {type(exc).__name__}: {exc}",
+                "exception": traceback.format_exc(),
+            }
+        self._judge(task, result, variables)
+        return result
+
+    def _judge(self, task: Task, result: dict[str, Any], variables: dict[str, Any]) -> None:
+        """Apply ``changed_when`` and ``failed_when``, which see the result as the registered name."""
+        if task.changed_when is None and task.failed_when is None:
+            return
+        check_vars = {**variables, task.register: result} if task.register else {**variables, **result}
+        where = {"location": task.location, "what": f"task {task.name!r}"}
+        if task.changed_when is not None:
+            result["changed"] = self.templar.evaluate_condition(list(task.changed_when), check_vars, **where)
+        if task.failed_when is not None:
+            result["failed_when_result"] = failed = self.templar.evaluate_condition(list(task.failed_when), check_vars, **where)
+            result["failed"] = failed
+
+    def _context(self, state: HostState, task: Task, step: StepType, variables: dict[str, Any], check_mode: bool) -> StepContext:
+        target = state
+        if task.delegate_to:
+            delegate = str(self.templar.render(task.delegate_to, variables))
+            if delegate != state.name:
+                target = self.run.state(delegate)
+        conn: Connection = self.run.connection(target) if step.on == "target" else _ControllerOnly(target.name)
+        env = self.templar.render(dict(task.environment), variables) if task.environment else {}
+        return StepContext(
+            host=state.name,
+            vars=variables,
+            conn=conn,
+            check_mode=check_mode,
+            diff=self.run.options.diff if task.diff is None else self._flag(task.diff, variables),
+            timeout=_seconds(self.templar.render(task.timeout, variables)) if task.timeout is not None else None,
+            become=self._become(task, variables),
+            env={str(k): str(v) for k, v in env.items()},
+            log=lambda text: self.run.bus.emit("log", host=state.name, task=task.name, message=text),
+            cancelled=self.run.cancelled,
+            search_paths=self._search_paths(task),
+            render=lambda text, extra=None: self.templar.render(text, {**variables, **(extra or {})}),
+        )
+
+    def _search_paths(self, task: Task) -> tuple[Any, ...]:
+        from pathlib import Path
+
+        base = self.run.playbook.base_dir
+        task_dir = Path(task.location.file).parent
+        return tuple(dict.fromkeys((task_dir.resolve(), base.resolve())))
+
+    def _become(self, task: Task, variables: Mapping[str, Any]) -> Become | None:
+        become = task.become if task.become is not None else variables.get("ansible_become")
+        if not self._flag(become, variables):
+            return None
+        user = task.become_user or variables.get("ansible_become_user") or "root"
+        password = variables.get("ansible_become_password", variables.get("ansible_become_pass"))
+        if password is not None and not isinstance(password, Secret):
+            password = Secret(str(self.templar.render(password, variables)))
+        if isinstance(password, Secret):
+            self.run.bus.add_secret(password.reveal())
+        return Become(user=str(self.templar.render(user, variables)), password=password)
+
+
+class _ControllerOnly:
+    """The ``conn`` of a controller step: any use of it is a bug in the step."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+
+    def __getattr__(self, name: str) -> Any:
+        raise StepFailed(f"a controller step used the connection to {self.host} ({name}); declare it on='target'")
+

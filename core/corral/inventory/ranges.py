@@ -1,0 +1,132 @@
+"""Host addresses and ranges as Ansible reads them: ``web[01:50]``, ``db-[a:f]``, ``host:2222``.
+
+The regular expressions follow Ansible's ``ansible.parsing.utils.addresses`` so that
+a host entry splits into name and port exactly as ``ansible-inventory`` splits it,
+and ranges expand to the same names in the same order (zero padding kept).
+Where Ansible silently yields no host (``web[10:01]``) corral refuses the range.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterator
+
+__all__ = ["RangeError", "expand_host_pattern", "is_ip_address", "parse_address"]
+
+
+class RangeError(ValueError):
+    """A host range or address that cannot be expanded; callers add the location."""
+
+
+_NUMERIC_RANGE = r"\[(?:[0-9]+:[0-9]+)(?::[0-9]+)?\]"
+_HEX_RANGE = r"\[(?:[0-9a-f]+:[0-9a-f]+)(?::[0-9]+)?\]"
+_ALNUM_RANGE = r"\[(?:[a-z]:[a-z]|[0-9]+:[0-9]+)(?::[0-9]+)?\]"
+_IPV6_PART = rf"(?:[0-9a-f]{{1,4}}|{_HEX_RANGE})"
+_IPV4_PART = rf"(?:[01]?[0-9]{{1,2}}|2[0-4][0-9]|25[0-5]|{_NUMERIC_RANGE})"
+_LABEL = rf"(?:[\w]|{_ALNUM_RANGE})(?:[\w_-]|{_ALNUM_RANGE})*(?<![_-])"
+
+_BRACKETED_HOSTPORT = re.compile(r"^\[(.+)\]:([0-9]+)$")
+_HOSTPORT = re.compile(r"^((?:[^:\[\]]|\[[^\]]*\])*):([0-9]+)$")
+_IPV4 = re.compile(rf"^(?:{_IPV4_PART}\.){{3}}{_IPV4_PART}$", re.I)
+_IPV6 = re.compile(
+    r"^((?:{0}:){{7}}{0}|(?:{0}:){{1,6}}:|(?:{0}:)(?::{0}){{1,6}}|(?:{0}:){{2}}(?::{0}){{1,5}}|"
+    r"(?:{0}:){{3}}(?::{0}){{1,4}}|(?:{0}:){{4}}(?::{0}){{1,3}}|(?:{0}:){{5}}(?::{0}){{1,2}}|"
+    r"(?:{0}:){{6}}(?::{0})|:(?::{0}){{1,6}}|{0}?::|(?:0:){{6}}(?:{0}\.){{3}}{0}|"
+    r"::(?:ffff:)?(?:{0}\.){{3}}{0}|(?:0:){{5}}ffff:(?:{0}\.){{3}}{0})$".format(_IPV6_PART),
+    re.I,
+)
+_HOSTNAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$", re.I)
+
+
+def parse_address(address: str) -> tuple[str, int | None] | None:
+    """Split ``address`` into host and port, or return None if it is no valid address.
+
+    Ranges are allowed (``web[01:03]:2222`` gives ``("web[01:03]", 2222)``); IPv6
+    addresses take a port only in brackets (``[::1]:22``).
+    """
+    port: int | None = None
+    for form in (_BRACKETED_HOSTPORT, _HOSTPORT):
+        match = form.match(address)
+        if match:
+            address, port = match.group(1), int(match.group(2))
+    for form in (_IPV4, _IPV6, _HOSTNAME):
+        if form.match(address):
+            return address, port
+    return None
+
+
+def is_ip_address(name: str) -> bool:
+    """Whether ``name`` is an IPv4 or IPv6 address (for ``inventory_hostname_short``)."""
+    return bool(_IPV4.match(name) or _IPV6.match(name))
+
+
+def expand_host_pattern(pattern: str) -> tuple[list[str], int | None]:
+    """Expand one host entry into host names and the port that applies to all of them.
+
+    ``web[01:03]:2222`` gives ``(["web01", "web02", "web03"], 2222)``. Raises
+    :class:`RangeError` for a malformed or empty range.
+    """
+    port: int | None = None
+    # Without a colon there can be no port, and the name stays as written either way.
+    if ":" in pattern:
+        parsed = parse_address(pattern)
+        if parsed is not None:
+            pattern, port = parsed
+    if "[" not in pattern:
+        return [pattern], port
+    return list(_expand(pattern)), port
+
+
+def _expand(name: str) -> Iterator[str]:
+    """Expand the first ``[begin:end(:step)]`` in ``name``, then the rest, recursively."""
+    parts = name.replace("[", "|", 1).replace("]", "|", 1).split("|")
+    if len(parts) != 3:
+        raise RangeError(f"unbalanced brackets in host range {name!r}")
+    head, bounds_text, tail = parts
+    bounds = bounds_text.split(":")
+    if len(bounds) not in (2, 3):
+        raise RangeError(f"host range [{bounds_text}] must be begin:end or begin:end:step")
+    begin = bounds[0] or "0"
+    end = bounds[1]
+    step_text = bounds[2] if len(bounds) == 3 else "1"
+    if not end:
+        raise RangeError(f"host range [{bounds_text}] must specify an end value")
+    if not _is_number(step_text) or int(step_text) == 0:
+        raise RangeError(f"host range [{bounds_text}] needs a positive integer step")
+    step = int(step_text)
+    width = len(begin) if begin[0] == "0" and len(begin) > 1 else 0
+    if width and width != len(end):
+        raise RangeError(
+            f"host range [{bounds_text}] must use begin and end of equal length to keep "
+            "the zero padding"
+        )
+    for item in _sequence(begin, end, step, bounds_text):
+        expanded = f"{head}{item.zfill(width) if width else item}{tail}"
+        if "[" in expanded:
+            yield from _expand(expanded)
+        else:
+            yield expanded
+
+
+def _sequence(begin: str, end: str, step: int, bounds_text: str) -> list[str]:
+    """The items of one range: letters (``a:f``) or numbers (``01:50``)."""
+    letters = string.ascii_letters
+    # str.index finds substrings, so "ab" is a valid "letter", as it is for Ansible.
+    if begin in letters and end in letters:
+        first, last = letters.index(begin), letters.index(end)
+        if first > last:
+            raise RangeError(f"host range [{bounds_text}] must have begin <= end")
+        return list(letters[first : last + 1 : step])
+    if not (_is_number(begin) and _is_number(end)):
+        raise RangeError(
+            f"host range [{bounds_text}] must be numeric (01:50) or alphabetic (a:f)"
+        )
+    first, last = int(begin), int(end)
+    if first > last:
+        raise RangeError(f"host range [{bounds_text}] is empty: begin is greater than end")
+    return [str(number) for number in range(first, last + 1, step)]
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit()

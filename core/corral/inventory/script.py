@@ -1,0 +1,177 @@
+"""Executable inventory scripts, speaking Ansible's dynamic-inventory JSON protocol.
+
+``SCRIPT --list`` prints ``{"group": {"hosts": [...], "vars": {...},
+"children": [...]}, "_meta": {"hostvars": {"host": {...}}}}``; without
+``_meta``, ``SCRIPT --host HOST`` is run for each host. Every run has a timeout
+(``CORRAL_INVENTORY_TIMEOUT`` seconds, 30 by default); a script that fails,
+hangs or prints something other than a JSON object is an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from typing import Any
+
+from corral.errors import InventoryError, Location
+from corral.inventory.model import Inventory, as_inventory
+from corral.inventory.source import InventoryBuilder, InventorySourceType
+
+__all__ = ["DEFAULT_SCRIPT_TIMEOUT", "SCRIPT_SOURCE", "read_script", "script_source"]
+
+DEFAULT_SCRIPT_TIMEOUT = 30.0
+
+
+def read_script(path: str, builder: InventoryBuilder, *, timeout: float = DEFAULT_SCRIPT_TIMEOUT) -> None:
+    """Run the inventory script at ``path`` and add what it reports to ``builder``."""
+    inventory = as_inventory(builder)
+    data = _run_json(path, ["--list"], timeout, inventory)
+    if not isinstance(data, dict):
+        raise _failure(path, f"--list printed a JSON {_kind(data)}, not an object")
+    meta = data.get("_meta")
+    hostvars: dict[str, Any] | None = None
+    if meta is not None:
+        if not isinstance(meta, dict) or not isinstance(meta.get("hostvars"), dict):
+            raise _failure(path, "'_meta.hostvars' must be an object of host names")
+        hostvars = meta["hostvars"]
+    hosts: dict[str, None] = {}
+    for group, group_data in data.items():
+        if group != "_meta":
+            _add_group(inventory, path, group, group_data, hosts)
+    for host in hosts:
+        if hostvars is None:
+            variables = _run_json(path, ["--host", host], timeout, inventory) or {}
+        else:
+            variables = hostvars.get(host, {})
+        if not isinstance(variables, dict):
+            raise _failure(path, f"the variables of host {host!r} must be an object")
+        for key, value in variables.items():
+            inventory.set_variable(host, key, value)
+
+
+def _add_group(
+    inventory: Inventory, path: str, group: str, data: Any, hosts: dict[str, None]
+) -> None:
+    inventory.add_group(group)
+    if not isinstance(data, dict):
+        data = {"hosts": data}  # the old form: a group is just its list of hosts
+    elif not data.keys() & {"hosts", "vars", "children"}:
+        data = {"hosts": [group], "vars": data}  # the old form: a "group" that is one host
+    if "hosts" in data:
+        members = data["hosts"]
+        if not isinstance(members, list):
+            raise _failure(path, f"'{group}.hosts' must be a list, not a JSON {_kind(members)}")
+        for host in members:
+            inventory.add_host(host, group)
+            hosts[host] = None
+    if "vars" in data:
+        variables = data["vars"]
+        if not isinstance(variables, dict):
+            raise _failure(path, f"'{group}.vars' must be an object, not a JSON {_kind(variables)}")
+        for key, value in variables.items():
+            inventory.set_variable(group, key, value)
+    children = data.get("children", [])
+    if not isinstance(children, list):
+        raise _failure(path, f"'{group}.children' must be a list, not a JSON {_kind(children)}")
+    for child in children:
+        inventory.add_group(child)
+        inventory.add_child(group, child)
+
+
+def _run_json(path: str, args: list[str], timeout: float, inventory: Inventory) -> Any:
+    """Run the script with ``args`` and parse what it prints as JSON."""
+    from corral.inventory.yamlread import loads_json
+
+    command = " ".join(["script", *args])
+    output = _run(path, args, timeout, inventory)
+    if args[0] == "--host" and not output.strip():
+        return {}
+    try:
+        return loads_json(output)
+    except json.JSONDecodeError as exc:
+        raise _failure(
+            path,
+            f"{command} printed something that is not JSON "
+            f"({exc.msg} at line {exc.lineno}, column {exc.colno} of its output)",
+        ) from None
+    except ValueError as exc:
+        raise _failure(path, f"{command} printed invalid JSON: {exc}") from None
+
+
+def _run(path: str, args: list[str], timeout: float, inventory: Inventory) -> str:
+    try:
+        process = subprocess.Popen(
+            [path, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=inventory.cwd,
+            start_new_session=True,  # so a timeout can stop the script's children too
+        )
+    except OSError as exc:
+        raise _failure(path, f"cannot run the inventory script: {exc.strerror or exc}") from None
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        raise _failure(
+            path,
+            f"the inventory script did not finish {' '.join(args)} within {timeout:g} s",
+            hint="raise CORRAL_INVENTORY_TIMEOUT (seconds) if the script is just slow",
+        ) from None
+    errors = stderr.decode(errors="replace").strip()
+    if process.returncode != 0:
+        last = errors.splitlines()[-1] if errors else ""
+        raise _failure(
+            path,
+            f"the inventory script exited with code {process.returncode} on {' '.join(args)}",
+            hint=f"it said: {last}" if last else None,
+        )
+    try:
+        return stdout.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _failure(path, "the inventory script printed bytes that are not UTF-8") from None
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except OSError:
+        process.kill()
+    try:
+        process.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _failure(path: str, message: str, hint: str | None = None) -> InventoryError:
+    return InventoryError(message, location=Location(path), hint=hint)
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
+
+
+def _verify_script(source: str) -> bool:
+    return os.path.isfile(source) and os.access(source, os.X_OK)
+
+
+def script_source(timeout: float = DEFAULT_SCRIPT_TIMEOUT) -> InventorySourceType:
+    """The built-in script reader, with ``timeout`` seconds allowed per script run."""
+
+    def parse(source: str, builder: InventoryBuilder) -> None:
+        read_script(source, builder, timeout=timeout)
+
+    return InventorySourceType(
+        name="script",
+        verify=_verify_script,
+        parse=parse,
+        description="executable dynamic-inventory scripts (--list, --host, _meta.hostvars)",
+        plugin="corral",
+    )
+
+
+SCRIPT_SOURCE = script_source()

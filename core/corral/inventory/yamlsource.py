@@ -1,0 +1,198 @@
+"""The YAML inventory reader, compatible with Ansible's ``yaml`` plugin.
+
+The top level maps group names to ``hosts``, ``vars`` and ``children``; children
+are groups of the same shape, nested to any depth; host keys may be ranges
+(``web[01:20]``) and carry their variables as a mapping. Values are typed as
+YAML 1.1 types them (as Ansible's loader does). Reads ``.yml``, ``.yaml``,
+``.json`` and extensionless files; errors point at the offending node.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from corral.errors import InventoryError, error_location
+from corral.inventory.model import Inventory, as_inventory
+from corral.inventory.ranges import RangeError, expand_host_pattern
+from corral.inventory.source import InventoryBuilder, InventorySourceType
+from corral.inventory.yamlread import YamlDocument, compose_yaml, read_text
+
+__all__ = ["YAML_EXTENSIONS", "YAML_SOURCE", "read_yaml"]
+
+YAML_EXTENSIONS = (".yaml", ".yml", ".json")
+_SECTIONS = ("vars", "children", "hosts")
+_NULL = "tag:yaml.org,2002:null"
+_STR = "tag:yaml.org,2002:str"
+
+
+def read_yaml(path: str, builder: InventoryBuilder) -> None:
+    """Read the YAML inventory at ``path`` into ``builder`` (a corral Inventory)."""
+    import yaml
+
+    inventory = as_inventory(builder)
+    doc = compose_yaml(path, read_text(path), inventory.warn)
+    root = doc.root
+    if root is None or (isinstance(root, yaml.CollectionNode) and not root.value):
+        raise InventoryError("empty YAML inventory", location=doc.location(root) if root else None)
+    if not isinstance(root, yaml.MappingNode):
+        value = doc.value(root)
+        problem = "empty YAML inventory" if not value else (
+            f"a YAML inventory maps group names to groups; this file holds a "
+            f"{type(value).__name__}"
+        )
+        raise InventoryError(problem, location=doc.location(root))
+    groups = doc.pairs(root)
+    plugin = groups.get("plugin")
+    if plugin is not None and doc.value(plugin[1]):
+        raise InventoryError(
+            "this is an Ansible inventory plugin configuration (plugin: ...), "
+            "which corral does not run",
+            location=doc.location(plugin[0]),
+            hint="register an inventory source through the corral_register_inventory_sources hook",
+        )
+    reader = _YamlGroups(doc, inventory)
+    for name, (key_node, value_node) in groups.items():
+        with error_location(doc.location(key_node)):
+            reader.group(name, value_node)
+
+
+class _YamlGroups:
+    """Walks group mappings, adding what they declare to the inventory."""
+
+    def __init__(self, doc: YamlDocument, inventory: Inventory) -> None:
+        self.doc = doc
+        self.inventory = inventory
+
+    def group(self, name: Any, node: Any) -> str | None:
+        """Read the group ``name`` defined by ``node``; None if it is no group definition."""
+        import yaml
+
+        if not (isinstance(node, yaml.MappingNode) or _is_null(node)):
+            self.inventory.warn(
+                f"{self.doc.location(node)}: skipping {name!r}: a group must be a mapping"
+            )
+            return None
+        if not isinstance(name, str):
+            raise InventoryError(f"group name {name!r} must be a string")
+        self.inventory.add_group(name)
+        if not isinstance(node, yaml.MappingNode):
+            return name
+        sections = self.doc.pairs(node)
+        for section in _SECTIONS:
+            if section in sections:
+                self._check_section(name, section, sections[section][1])
+        for key, (key_node, value_node) in sections.items():
+            with error_location(self.doc.location(key_node)):
+                self._section(name, key, value_node)
+
+    def _check_section(self, group: str, section: str, node: Any) -> None:
+        import yaml
+
+        plain_string = isinstance(node, yaml.ScalarNode) and node.tag == _STR
+        if not (plain_string or _is_null(node) or isinstance(node, yaml.MappingNode)):
+            raise InventoryError(
+                f"{section!r} of group {group!r} must be a mapping, not a "
+                f"{type(self.doc.value(node)).__name__}",
+                location=self.doc.location(node),
+                hint="write hosts and children as keys ending in ':', e.g. 'hosts: {web1: }'",
+            )
+
+    def _section(self, group: str, key: Any, node: Any) -> None:
+        import yaml
+
+        if _is_null(node):
+            return
+        if isinstance(node, yaml.ScalarNode) and node.tag == _STR and key in _SECTIONS:
+            # A single name is allowed in place of a mapping: "hosts: web1".
+            entries: dict[Any, tuple[Any, Any]] = {node.value: (node, None)}
+        elif isinstance(node, yaml.MappingNode):
+            entries = self.doc.pairs(node)
+        else:
+            self.inventory.warn(
+                f"{self.doc.location(node)}: skipping key {key!r} in group {group!r}: "
+                "it is not a mapping"
+            )
+            return
+        if key == "vars":
+            for var, (_, value_node) in entries.items():
+                value = None if value_node is None else self.doc.value(value_node)
+                self.inventory.set_variable(group, var, value)
+        elif key == "children":
+            for child, (child_key, child_node) in entries.items():
+                with error_location(self.doc.location(child_key)):
+                    self.group(child, child_node)
+                    # As in Ansible, a child that was skipped may still name a known group.
+                    self.inventory.add_child(group, child)
+        elif key == "hosts":
+            for entry, (host_key, host_node) in entries.items():
+                with error_location(self.doc.location(host_key)):
+                    self._hosts(group, entry, host_node)
+        else:
+            self.inventory.warn(
+                f"{self.doc.location(node)}: skipping unexpected key {key!r} in group "
+                f"{group!r}; only vars, children and hosts are valid"
+            )
+
+    def _hosts(self, group: str, entry: Any, node: Any) -> None:
+        if not isinstance(entry, str):
+            raise InventoryError(
+                f"host {entry!r} must be a string", hint="quote numeric host names: '10': "
+            )
+        try:
+            names, port = expand_host_pattern(entry)
+        except RangeError as exc:
+            raise InventoryError(f"bad host range in {entry!r}: {exc}") from None
+        variables = (None if node is None else self.doc.value(node)) or {}
+        if not isinstance(variables, dict):
+            raise InventoryError(
+                f"the variables of host {entry!r} must be a mapping, "
+                f"not a {type(variables).__name__}",
+                location=self.doc.location(node),
+            )
+        for name in names:
+            self.inventory.add_host(name, group, port)
+            for key, value in variables.items():
+                self.inventory.set_variable(name, key, value)
+
+
+def _is_null(node: Any) -> bool:
+    import yaml
+
+    return isinstance(node, yaml.ScalarNode) and node.tag == _NULL
+
+
+def looks_like_ini(path: str) -> bool:
+    """Whether the first meaningful line of ``path`` is an INI section header like ``[web]``.
+
+    Such a file can never be a YAML inventory (its root would be a list), so the
+    YAML reader leaves it to the INI reader.
+    """
+    try:
+        with open(path, "rb") as handle:
+            for raw in handle:
+                line = raw.strip()
+                if not line or line[:1] in (b"#", b";"):
+                    continue
+                return line.startswith(b"[") and line.endswith(b"]")
+    except OSError:
+        return False
+    return False
+
+
+def _verify_yaml(source: str) -> bool:
+    if not (os.path.isfile(source) and os.access(source, os.R_OK)):
+        return False
+    extension = os.path.splitext(source)[1]
+    if extension in YAML_EXTENSIONS:
+        return True
+    return not extension and not looks_like_ini(source)
+
+
+YAML_SOURCE = InventorySourceType(
+    name="yaml",
+    verify=_verify_yaml,
+    parse=read_yaml,
+    description="Ansible YAML (and JSON) inventory files",
+    plugin="corral",
+)

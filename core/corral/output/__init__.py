@@ -1,0 +1,1 @@
+"""Event writers: the Ansible-like console and JSON lines."""

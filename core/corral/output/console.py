@@ -1,0 +1,178 @@
+"""The Ansible-like console: ``PLAY [..]``, ``TASK [..]``, ``ok: [web01]``, ``PLAY RECAP``.
+
+Colour follows rich's rules: off when stdout is not a terminal or ``NO_COLOR``
+is set. On a terminal, a task that spans many hosts also shows a progress bar
+with an ETA.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+from corral.engine.results import RECAP_KEYS
+
+STYLES = {
+    "ok": "green",
+    "changed": "yellow",
+    "failed": "red",
+    "unreachable": "bold red",
+    "skipped": "cyan",
+    "ignored": "cyan",
+}
+LABELS = {"ok": "ok", "changed": "changed", "skipped": "skipping", "ignored": "failed", "failed": "fatal", "unreachable": "fatal"}
+PROGRESS_MIN_HOSTS = 20
+# Keys that only add noise to a one-line result.
+QUIET_KEYS = ("stdout_lines", "stderr_lines", "invocation", "duration", "_ansible_no_log")
+
+
+def _banner(title: str, width: int = 80) -> str:
+    return f"{title} " + "*" * max(3, width - len(title) - 1)
+
+
+class ConsoleWriter:
+    """Renders events for people; ``verbosity`` (``-v``) shows full results."""
+
+    def __init__(self, console: Console | None = None, verbosity: int = 0, show_diff: bool = False) -> None:
+        self.console = console or Console(highlight=False, soft_wrap=True)
+        self.verbosity = verbosity
+        self.show_diff = show_diff
+        self.progress: Progress | None = None
+        self.progress_task: TaskID | None = None
+
+    def __call__(self, event: Mapping[str, Any]) -> None:
+        handler = getattr(self, "on_" + str(event.get("event")), None)
+        if handler is not None:
+            handler(event)
+
+    def _print(self, text: str, style: str | None = None) -> None:
+        self.console.print(escape(text), style=style, highlight=False)
+
+    def on_play_start(self, event: Mapping[str, Any]) -> None:
+        self._print("")
+        self._print(_banner(f"PLAY [{event['play']}]"))
+
+    def on_task_start(self, event: Mapping[str, Any]) -> None:
+        self._stop_progress()
+        self._print("")
+        self._print(_banner(f"TASK [{event['task']}]"))
+        if self.verbosity >= 2:
+            self._print(f"task path: {event.get('location')}", "dim")
+        hosts = int(event.get("hosts") or 0)
+        if hosts >= PROGRESS_MIN_HOSTS and self.console.is_terminal:
+            self.progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(), console=self.console, transient=True
+            )
+            self.progress_task = self.progress.add_task(str(event["task"]), total=hosts)
+            self.progress.start()
+
+    def on_handler_start(self, event: Mapping[str, Any]) -> None:
+        self._stop_progress()
+        self._print("")
+        self._print(_banner(f"RUNNING HANDLER [{event['task']}]"))
+
+    def on_item_result(self, event: Mapping[str, Any]) -> None:
+        self._result(event, f" => (item={self._label(event.get('item'))})")
+
+    def on_task_result(self, event: Mapping[str, Any]) -> None:
+        if self.progress is not None and self.progress_task is not None:
+            self.progress.advance(self.progress_task)
+        result = event.get("result") or {}
+        if "results" in result and event["status"] not in ("failed", "unreachable"):
+            return  # the items were shown one by one
+        self._result(event, "")
+
+    def _result(self, event: Mapping[str, Any], suffix: str) -> None:
+        status = str(event["status"])
+        result = dict(event.get("result") or {})
+        host = event["host"]
+        label = LABELS.get(status, status)
+        line = f"{label}: [{host}]{suffix}"
+        if status in ("failed", "unreachable", "ignored"):
+            line += f": {'UNREACHABLE' if status == 'unreachable' else 'FAILED'}! => {self._dump(result, compact=True)}"
+        elif self._shows_result(event, result):
+            line += " => " + self._dump(self._visible(event, result))
+        self._print(line, STYLES.get(status))
+        diff = result.get("diff")
+        if isinstance(diff, Mapping) and (self.show_diff or self.verbosity >= 2):
+            self._print_diff(diff)
+        if status == "ignored":
+            self._print("...ignoring", "cyan")
+
+    def _print_diff(self, diff: Mapping[str, Any]) -> None:
+        """A unified diff of ``before``/``after``, as ``--diff`` shows it."""
+        import difflib
+
+        before, after = diff.get("before", ""), diff.get("after", "")
+        if not isinstance(before, str) or not isinstance(after, str):
+            before, after = self._dump(before), self._dump(after)
+        lines = difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            fromfile=str(diff.get("before_header", "before")),
+            tofile=str(diff.get("after_header", "after")),
+        )
+        for text in lines:
+            style = "green" if text.startswith("+") else "red" if text.startswith("-") else "cyan" if text.startswith("@") else None
+            self._print(text.rstrip("\n"), style)
+
+    def _shows_result(self, event: Mapping[str, Any], result: Mapping[str, Any]) -> bool:
+        if self.verbosity >= 1:
+            return True
+        return str(event.get("action", "")).rsplit(".", 1)[-1] == "debug" and "skipped" not in result
+
+    def _visible(self, event: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
+        if self.verbosity >= 1:
+            return {k: v for k, v in result.items() if k not in QUIET_KEYS or self.verbosity >= 3}
+        # debug: show what it printed, as Ansible does.
+        return {k: v for k, v in result.items() if k not in ("changed", "failed", "item", "ansible_loop_var") and not k.startswith("_")}
+
+    @staticmethod
+    def _label(item: Any) -> str:
+        return item if isinstance(item, str) else json.dumps(item, default=str)
+
+    @staticmethod
+    def _dump(value: Any, compact: bool = False) -> str:
+        if compact:
+            return json.dumps(value, default=str, sort_keys=True)
+        return json.dumps(value, default=str, indent=4, sort_keys=True)
+
+    def on_retry(self, event: Mapping[str, Any]) -> None:
+        left = int(event["retries"]) - int(event["attempt"]) + 1
+        self._print(f"FAILED - RETRYING: [{event['host']}]: {event['task']} ({left} retries left).", "yellow")
+
+    def on_warning(self, event: Mapping[str, Any]) -> None:
+        self._print(f"[WARNING]: {event['message']}", "magenta")
+
+    def on_log(self, event: Mapping[str, Any]) -> None:
+        if self.verbosity >= 1:
+            self._print(f"[{event['host']}] {event['message']}", "dim")
+
+    def on_play_end(self, event: Mapping[str, Any]) -> None:
+        self._stop_progress()
+        if event.get("note") == "no more hosts left":
+            self._print("")
+            self._print("NO MORE HOSTS LEFT " + "*" * 61, "red")
+
+    def on_recap(self, event: Mapping[str, Any]) -> None:
+        self._stop_progress()
+        self._print("")
+        self._print(_banner("PLAY RECAP"))
+        hosts: Mapping[str, Mapping[str, int]] = event.get("hosts") or {}
+        for host, counts in hosts.items():
+            # Ansible's layout: host padded to 26, then "key=value" with the value padded to 4.
+            parts = [f"{key}={counts.get(key, 0)!s:<4}" for key in RECAP_KEYS]
+            style = "red" if counts.get("failed") or counts.get("unreachable") else ("yellow" if counts.get("changed") else "green")
+            self._print(f"{host:<26} : " + " ".join(parts).rstrip(), style)
+        self._print("")
+
+    def _stop_progress(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+            self.progress_task = None

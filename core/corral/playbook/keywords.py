@@ -1,0 +1,126 @@
+"""The keywords of plays, blocks and tasks, and the JSON Schema of their values.
+
+This is the core's part of the playbook schema; each step type contributes the
+schema of its own arguments (see :mod:`corral.playbook.args`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+STRINGS: dict[str, Any] = {
+    "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+}
+CONDITION: dict[str, Any] = {
+    "anyOf": [
+        {"type": ["string", "boolean"]},
+        {"type": "array", "items": {"type": ["string", "boolean"]}},
+    ]
+}
+TEMPLATED_BOOL: dict[str, Any] = {"type": ["boolean", "string"]}
+TEMPLATED_INT: dict[str, Any] = {"type": ["integer", "string"]}
+MAPPING: dict[str, Any] = {"type": "object"}
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+# Keywords shared by tasks, blocks and plays, which children inherit.
+INHERITED: dict[str, Any] = {
+    "become": TEMPLATED_BOOL,
+    "become_user": {"type": "string"},
+    "become_method": {"type": "string", "enum": ["sudo"]},
+    "check_mode": TEMPLATED_BOOL,
+    "diff": TEMPLATED_BOOL,
+    "environment": {"anyOf": [MAPPING, {"type": "string"}]},
+    "ignore_errors": TEMPLATED_BOOL,
+    "ignore_unreachable": TEMPLATED_BOOL,
+    "no_log": TEMPLATED_BOOL,
+    "run_once": TEMPLATED_BOOL,
+    "tags": {"anyOf": [{"type": ["string", "integer"]}, {"type": "array"}]},
+    "vars": MAPPING,
+    "delegate_to": {"type": "string"},
+    "any_errors_fatal": TEMPLATED_BOOL,
+    "timeout": {"type": ["integer", "number", "string", "null"]},
+    "collections": {"type": "array"},
+    "debugger": {"type": "string"},
+}
+
+TASK: dict[str, Any] = {
+    **INHERITED,
+    "name": {"type": "string"},
+    "when": CONDITION,
+    "loop": {"type": ["array", "string", "object"]},
+    "with_items": {"type": ["array", "string"]},
+    "with_list": {"type": ["array", "string"]},
+    "with_dict": {"type": ["object", "string"]},
+    "loop_control": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "loop_var": {"type": "string", "pattern": IDENTIFIER},
+            "index_var": {"type": "string", "pattern": IDENTIFIER},
+            "label": {},
+            "pause": {"type": ["number", "string"]},
+            "extended": {"type": "boolean"},
+        },
+    },
+    "register": {"type": "string"},
+    "until": CONDITION,
+    "retries": TEMPLATED_INT,
+    "delay": {"type": ["integer", "number", "string"]},
+    "failed_when": CONDITION,
+    "changed_when": CONDITION,
+    "notify": STRINGS,
+    "listen": STRINGS,
+    "args": MAPPING,
+}
+
+BLOCK: dict[str, Any] = {
+    **INHERITED,
+    "name": {"type": "string"},
+    "when": CONDITION,
+    "block": {"type": "array"},
+    "rescue": {"type": "array"},
+    "always": {"type": "array"},
+}
+
+INCLUDE: dict[str, Any] = {
+    "name": {"type": "string"},
+    "when": CONDITION,
+    "loop": {"type": ["array", "string"]},
+    "with_items": {"type": ["array", "string"]},
+    "loop_control": MAPPING,
+    "vars": MAPPING,
+    "tags": INHERITED["tags"],
+    "include_tasks": {"anyOf": [{"type": "string"}, MAPPING]},
+    "import_tasks": {"type": "string"},
+    "args": MAPPING,
+}
+
+PLAY: dict[str, Any] = {
+    **INHERITED,
+    "name": {"type": "string"},
+    "hosts": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+    "vars_files": {"type": "array"},
+    "gather_facts": TEMPLATED_BOOL,
+    "serial": {"anyOf": [{"type": ["integer", "string"]}, {"type": "array"}]},
+    "max_fail_percentage": {"type": ["integer", "number", "string"]},
+    "strategy": {"type": "string", "enum": ["linear", "free"]},
+    "pre_tasks": {"type": ["array", "null"]},
+    "tasks": {"type": ["array", "null"]},
+    "post_tasks": {"type": ["array", "null"]},
+    "handlers": {"type": ["array", "null"]},
+    "order": {
+        "type": "string",
+        "enum": ["inventory", "reverse_inventory", "sorted", "reverse_sorted"],
+    },
+    "remote_user": {"type": "string"},
+    "connection": {"type": "string"},
+    "force_handlers": {"type": "boolean"},
+    "vars_prompt": {"type": "array"},
+}
+
+TASK_SECTIONS = ("pre_tasks", "tasks", "post_tasks")
+
+
+def object_schema(properties: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Schema object with exactly these keywords (unknown ones are reported separately)."""
+    return {"type": "object", "properties": properties}

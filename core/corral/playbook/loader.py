@@ -1,0 +1,549 @@
+"""Load a playbook: YAML with marks, keyword checks, step argument schemas, the typed model.
+
+Everything a user can get wrong is reported here, before any host is touched,
+as a :class:`PlaybookError` at ``file:line:col`` with a hint where one helps.
+Keywords set on a play or block are pushed down to the tasks inside at load
+time (``when`` conditions accumulate, ``tags`` join, ``vars`` layer), so the
+engine reads everything it needs from each :class:`Task`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from corral.errors import Location, PlaybookError, did_you_mean
+from corral.playbook import keywords as kw
+from corral.playbook.args import check_args, is_templated, normalize_args
+from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
+from corral.playbook.marked import unmark
+from corral.playbook.yamlload import MarkedDict, MarkedList, load_yaml_file, mark_of
+from corral.steps import StepType
+
+__all__ = ["display_path", "load_included_tasks", "load_playbook", "load_task_file"]
+
+_INHERITABLE = (
+    "become",
+    "become_user",
+    "check_mode",
+    "diff",
+    "environment",
+    "ignore_errors",
+    "ignore_unreachable",
+    "no_log",
+    "run_once",
+    "delegate_to",
+    "timeout",
+)
+_IDENTIFIER = re.compile(kw.IDENTIFIER)
+_INCLUDE_DEPTH = 64
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it, as users typed it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _where(node: Any, fallback: Location) -> Location:
+    return mark_of(node) or fallback
+
+
+def _key_location(node: Mapping[str, Any], key: str, fallback: Location) -> Location:
+    if isinstance(node, MarkedDict):
+        return node.key_marks.get(key) or fallback
+    return fallback
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    return (value,)
+
+
+def _tags(value: Any) -> frozenset[str]:
+    tags: set[str] = set()
+    for item in _as_tuple(value):
+        tags.update(t.strip() for t in str(item).split(",") if t.strip())
+    return frozenset(tags)
+
+
+class _Loader:
+    """Turns YAML nodes into the model; one per playbook load."""
+
+    def __init__(self, steps: Mapping[str, StepType]) -> None:
+        self.steps = steps
+
+    # -- plays -------------------------------------------------------------
+
+    def load_playbook(self, path: Path, stack: tuple[Path, ...] = ()) -> list[Play]:
+        data = self._read(path, Location(display_path(path)))
+        location = Location(display_path(path), 1, 1)
+        if data is None:
+            raise PlaybookError(
+                "the playbook is empty", hint="a playbook is a list of plays", location=location
+            )
+        if not isinstance(data, list):
+            raise PlaybookError(
+                f"a playbook must be a list of plays, got {_kind(data)}",
+                hint="start each play with '- hosts: ...'",
+                location=_where(data, location),
+            )
+        plays: list[Play] = []
+        for index, node in enumerate(data):
+            where = _item_location(data, index, location)
+            if isinstance(node, Mapping) and "import_playbook" in node:
+                plays.extend(self._import_playbook(node, path, stack, where))
+                continue
+            plays.append(self.load_play(node, len(plays), path.parent, where))
+        return plays
+
+    def _import_playbook(
+        self, node: Mapping[str, Any], path: Path, stack: tuple[Path, ...], where: Location
+    ) -> list[Play]:
+        target = (path.parent / str(node["import_playbook"])).resolve()
+        if target in stack or target == path.resolve():
+            raise PlaybookError(
+                f"playbook import cycle: {target.name} imports itself", location=where
+            )
+        return self.load_playbook(target, (*stack, path.resolve()))
+
+    def load_play(self, node: Any, index: int, base_dir: Path, where: Location) -> Play:
+        if not isinstance(node, Mapping):
+            raise PlaybookError(
+                f"a play must be a mapping, got {_kind(node)}",
+                hint="a play looks like '- hosts: web' followed by its keywords",
+                location=_where(node, where),
+            )
+        where = _where(node, where)
+        self._check_keywords(node, kw.PLAY, "play keyword", where)
+        if "hosts" not in node:
+            raise PlaybookError(
+                "play has no 'hosts'", hint="add 'hosts: all' or a host pattern", location=where
+            )
+        if "roles" in node:
+            raise PlaybookError(
+                "roles are not supported yet",
+                hint="use import_tasks",
+                location=_key_location(node, "roles", where),
+            )
+        hosts = node["hosts"]
+        hosts_text = ",".join(str(h) for h in hosts) if isinstance(hosts, list) else str(hosts)
+        uid = f"play{index}"
+        inherited = self._inherit({}, node)
+        sections: dict[str, tuple[TaskNode, ...]] = {}
+        for section in kw.TASK_SECTIONS:
+            sections[section] = self.load_tasks(
+                node.get(section), f"{uid}/{section}", inherited, base_dir, where, ()
+            )
+        handlers = self.load_tasks(
+            node.get("handlers"), f"{uid}/handlers", inherited, base_dir, where, ()
+        )
+        if any(not isinstance(h, Task) for h in handlers):
+            raise PlaybookError(
+                "handlers must be tasks, not blocks or includes",
+                location=_key_location(node, "handlers", where),
+            )
+        return Play(
+            name=str(node.get("name") or hosts_text),
+            hosts=hosts_text,
+            location=where,
+            vars=unmark(dict(node.get("vars") or {})),
+            vars_files=self._vars_files(node.get("vars_files"), base_dir, where),
+            gather_facts=_bool_or_template(node.get("gather_facts", False)),
+            serial=_as_tuple(node.get("serial")),
+            max_fail_percentage=_percentage(node.get("max_fail_percentage"), where),
+            any_errors_fatal=bool(node.get("any_errors_fatal", False)),
+            strategy=node.get("strategy", "linear"),
+            pre_tasks=sections["pre_tasks"],
+            tasks=sections["tasks"],
+            post_tasks=sections["post_tasks"],
+            handlers=tuple(h for h in handlers if isinstance(h, Task)),
+            tags=_tags(node.get("tags")),
+            order=str(node.get("order", "inventory")),
+            environment=unmark(dict(node.get("environment") or {})),
+            uid=uid,
+        )
+
+    def _vars_files(self, value: Any, base_dir: Path, where: Location) -> tuple[Any, ...]:
+        """Load static var files now (a missing one is an error); keep templated names for later."""
+        loaded: list[Any] = []
+        for index, item in enumerate(_as_tuple(value)):
+            item_where = _item_location(value, index, where)
+            candidates = item if isinstance(item, list) else [item]
+            if any(is_templated(c) for c in candidates):
+                loaded.append(item)
+                continue
+            for candidate in candidates:
+                path = base_dir / str(candidate)
+                if path.is_file():
+                    data = self._read(path, item_where)
+                    if data is not None and not isinstance(data, Mapping):
+                        raise PlaybookError(
+                            f"vars file {candidate!r} must hold a mapping",
+                            location=Location(display_path(path), 1, 1),
+                        )
+                    loaded.append(unmark(dict(data or {})))
+                    break
+            else:
+                raise PlaybookError(
+                    f"vars file {candidates[0]!r} not found",
+                    hint=f"paths are relative to the playbook's directory, {display_path(base_dir) or '.'}",
+                    location=item_where,
+                )
+        return tuple(loaded)
+
+    # -- tasks -------------------------------------------------------------
+
+    def load_tasks(
+        self,
+        value: Any,
+        uid: str,
+        inherited: Mapping[str, Any],
+        base_dir: Path,
+        where: Location,
+        stack: tuple[Path, ...],
+    ) -> tuple[TaskNode, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise PlaybookError(
+                f"a task list must be a list, got {_kind(value)}",
+                hint="each task starts with '- '",
+                location=_where(value, where),
+            )
+        nodes: list[TaskNode] = []
+        for index, node in enumerate(value):
+            item_where = _item_location(value, index, where)
+            nodes.append(
+                self.load_task(node, f"{uid}/{index}", inherited, base_dir, item_where, stack)
+            )
+        return tuple(nodes)
+
+    def load_task(
+        self,
+        node: Any,
+        uid: str,
+        inherited: Mapping[str, Any],
+        base_dir: Path,
+        where: Location,
+        stack: tuple[Path, ...],
+    ) -> TaskNode:
+        if not isinstance(node, Mapping):
+            raise PlaybookError(
+                f"a task must be a mapping, got {_kind(node)}",
+                hint="a task looks like '- name: ...' followed by a step such as 'shell: ...'",
+                location=_where(node, where),
+            )
+        where = _where(node, where)
+        if "block" in node:
+            return self._load_block(node, uid, inherited, base_dir, where, stack)
+        if "include_tasks" in node or "import_tasks" in node:
+            return self._load_include(node, uid, inherited, base_dir, where, stack)
+        action = self._find_action(node, where)
+        step = self.steps[action]
+        self._check_keywords(node, kw.TASK, "task keyword", where, ignore={action})
+        action_where = _key_location(node, action, where)
+        args = normalize_args(step, node[action], action_where)
+        if "args" in node:
+            args = {**dict(node["args"]), **args}
+        check_args(step, args, action_where, source=node[action])
+        merged = self._inherit(inherited, node)
+        loop, loop_kind = _loop(node)
+        register = node.get("register")
+        if register is not None and not _IDENTIFIER.match(str(register)):
+            raise PlaybookError(
+                f"invalid register name {register!r}",
+                hint="a variable name is letters, digits and underscores, not starting with a digit",
+                location=_key_location(node, "register", where),
+            )
+        return Task(
+            name=str(node.get("name") or action),
+            action=action,
+            args=unmark(args),
+            location=where,
+            when=unmark((*merged["when"], *_as_tuple(node.get("when")))),
+            loop=unmark(loop),
+            loop_kind=loop_kind,
+            loop_control=unmark(dict(node.get("loop_control") or {})),
+            register=unmark(register),
+            until=unmark(_as_tuple(node.get("until"))),
+            retries=unmark(node.get("retries")),
+            delay=unmark(node.get("delay")),
+            failed_when=unmark(_as_tuple(node["failed_when"])) if "failed_when" in node else None,
+            changed_when=unmark(_as_tuple(node["changed_when"])) if "changed_when" in node else None,
+            notify=tuple(str(n) for n in _as_tuple(node.get("notify"))),
+            listen=tuple(str(n) for n in _as_tuple(node.get("listen"))),
+            tags=merged["tags"],
+            vars=unmark(merged["vars"]),
+            environment=unmark(merged["environment"]),
+            templated_args=is_templated(args),
+            **{k: unmark(merged[k]) for k in _INHERITABLE if k not in ("environment",)},
+            uid=uid,
+        )
+
+    def _find_action(self, node: Mapping[str, Any], where: Location) -> str:
+        candidates = [k for k in node if k not in kw.TASK]
+        known = [k for k in candidates if k in self.steps]
+        unknown = [k for k in candidates if k not in self.steps]
+        if len(known) > 1:
+            raise PlaybookError(
+                f"task has more than one step: {', '.join(map(repr, known))}",
+                hint="split it into one task per step",
+                location=_key_location(node, known[1], where),
+            )
+        if known and unknown:
+            raise PlaybookError(
+                f"unknown task keyword {unknown[0]!r}",
+                hint=did_you_mean(str(unknown[0]), kw.TASK)
+                or "see docs/playbooks.md for task keywords",
+                location=_key_location(node, unknown[0], where),
+            )
+        if known:
+            return known[0]
+        if not unknown:
+            raise PlaybookError(
+                "task has no step", hint="add a step such as 'debug: {msg: hi}'", location=where
+            )
+        name = str(unknown[0])
+        keyword_hint = did_you_mean(name, kw.TASK)
+        step_hint = did_you_mean(name, self.steps)
+        if keyword_hint and not step_hint:
+            raise PlaybookError(
+                f"unknown task keyword {name!r} (and the task has no step)",
+                hint=keyword_hint,
+                location=_key_location(node, name, where),
+            )
+        raise PlaybookError(
+            f"unknown step type {name!r}",
+            hint=step_hint or "run 'corral plugins' to list the step types installed",
+            location=_key_location(node, name, where),
+        )
+
+    def _load_block(
+        self,
+        node: Mapping[str, Any],
+        uid: str,
+        inherited: Mapping[str, Any],
+        base_dir: Path,
+        where: Location,
+        stack: tuple[Path, ...],
+    ) -> Block:
+        self._check_keywords(node, kw.BLOCK, "block keyword", where)
+        merged = self._inherit(inherited, node)
+        merged["when"] = (*merged["when"], *_as_tuple(node.get("when")))
+        sections = {
+            section: self.load_tasks(
+                node.get(section), f"{uid}/{section}", merged, base_dir, where, stack
+            )
+            for section in ("block", "rescue", "always")
+        }
+        return Block(name=str(node.get("name") or ""), location=where, uid=uid, **sections)
+
+    def _load_include(
+        self,
+        node: Mapping[str, Any],
+        uid: str,
+        inherited: Mapping[str, Any],
+        base_dir: Path,
+        where: Location,
+        stack: tuple[Path, ...],
+    ) -> Include:
+        self._check_keywords(node, kw.INCLUDE, "include keyword", where)
+        static = "import_tasks" in node
+        key = "import_tasks" if static else "include_tasks"
+        target = node[key]
+        if isinstance(target, Mapping):
+            target = target.get("file")
+        merged = self._inherit(inherited, node)
+        merged["when"] = (*merged["when"], *(_as_tuple(node.get("when")) if static else ()))
+        tasks = None
+        if not is_templated(target):
+            tasks = load_task_file(
+                self, base_dir / str(target), uid, merged, _key_location(node, key, where), stack
+            )
+        elif static:
+            raise PlaybookError(
+                "import_tasks needs a file name without templates",
+                hint="use include_tasks for a dynamic name",
+                location=_key_location(node, key, where),
+            )
+        loop, _ = _loop(node)
+        return Include(
+            file=unmark(target),
+            static=static,
+            location=where,
+            tasks=tasks,
+            name=str(node.get("name") or f"{key}: {target}"),
+            when=() if static else unmark(_as_tuple(node.get("when"))),
+            loop=unmark(loop),
+            loop_control=unmark(dict(node.get("loop_control") or {})),
+            vars=unmark(dict(node.get("vars") or {})),
+            tags=_tags(node.get("tags")),
+            base_dir=base_dir,
+            inherited=unmark(merged),
+            uid=uid,
+        )
+
+    # -- helpers -----------------------------------------------------------
+
+    def _inherit(self, inherited: Mapping[str, Any], node: Mapping[str, Any]) -> dict[str, Any]:
+        merged: dict[str, Any] = {k: inherited.get(k) for k in _INHERITABLE}
+        merged["when"] = tuple(inherited.get("when", ()))
+        merged["tags"] = frozenset(inherited.get("tags", frozenset())) | _tags(node.get("tags"))
+        merged["vars"] = {**inherited.get("vars", {}), **dict(node.get("vars") or {})}
+        merged["environment"] = {
+            **inherited.get("environment", {}),
+            **dict(node.get("environment") or {}),
+        }
+        for key in _INHERITABLE:
+            if key in node and key != "environment":
+                merged[key] = node[key]
+        return merged
+
+    def _check_keywords(
+        self,
+        node: Mapping[str, Any],
+        schema: Mapping[str, Any],
+        what: str,
+        where: Location,
+        ignore: set[str] = frozenset(),  # type: ignore[assignment]
+    ) -> None:
+        from jsonschema import Draft202012Validator
+
+        for key in node:
+            if key not in schema and key not in ignore:
+                raise PlaybookError(
+                    f"unknown {what} {key!r}",
+                    hint=did_you_mean(str(key), schema) or f"see docs/playbooks.md for the {what}s",
+                    location=_key_location(node, key, where),
+                )
+        values = {k: v for k, v in node.items() if k in schema}
+        validator = Draft202012Validator(kw.object_schema(dict(schema)))
+        for error in validator.iter_errors(values):
+            key = str(error.absolute_path[0]) if error.absolute_path else ""
+            value = node.get(key)
+            location = mark_of(value) or _key_location(node, key, where)
+            if len(error.absolute_path) == 1 and error.validator in ("type", "anyOf"):
+                message = f"{what} {key!r} must be {_expected(schema[key])}, got {_kind(value)}"
+            else:
+                message = f"{what} {key!r}: {error.message}" if key else error.message
+            raise PlaybookError(message, location=location)
+
+    def _read(self, path: Path, where: Location) -> Any:
+        if not path.exists():
+            raise PlaybookError(f"file not found: {display_path(path)}", location=where)
+        return load_yaml_file(path, display_name=display_path(path))
+
+
+def load_task_file(
+    loader: _Loader,
+    path: Path,
+    uid: str,
+    inherited: Mapping[str, Any],
+    where: Location,
+    stack: tuple[Path, ...],
+) -> tuple[TaskNode, ...]:
+    """Load a task file for ``import_tasks``/``include_tasks``, refusing include cycles."""
+    resolved = path.resolve()
+    if resolved in stack:
+        chain = " -> ".join(p.name for p in (*stack, resolved))
+        raise PlaybookError(
+            f"include cycle: {chain}",
+            hint="a task file cannot include itself, directly or not",
+            location=where,
+        )
+    if len(stack) >= _INCLUDE_DEPTH:
+        raise PlaybookError(f"includes nested deeper than {_INCLUDE_DEPTH} levels", location=where)
+    if not path.is_file():
+        raise PlaybookError(
+            f"task file not found: {display_path(path)}",
+            hint="paths are relative to the including file",
+            location=where,
+        )
+    data = loader._read(path, where)
+    file_where = Location(display_path(path), 1, 1)
+    return loader.load_tasks(data, uid, inherited, path.parent, file_where, (*stack, resolved))
+
+
+def load_included_tasks(steps: Mapping[str, StepType], include: Include, name: str) -> tuple[TaskNode, ...]:
+    """Load the file a dynamic ``include_tasks`` names, once its name is rendered for a host."""
+    return load_task_file(_Loader(steps), include.base_dir / name, include.uid, include.inherited, include.location, ())
+
+
+def load_playbook(path: Path, steps: Mapping[str, StepType]) -> Playbook:
+    """Load and validate the playbook at ``path`` against the registered step types."""
+    loader = _Loader(steps)
+    plays = loader.load_playbook(path)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return Playbook(path=path, plays=tuple(plays), text=text)
+
+
+def _loop(node: Mapping[str, Any]) -> tuple[Any, str]:
+    for key in ("loop", "with_items", "with_list", "with_dict"):
+        if key in node:
+            return node[key], key
+    return None, ""
+
+
+def _item_location(container: Any, index: int, fallback: Location) -> Location:
+    if isinstance(container, MarkedList) and index < len(container.item_marks):
+        return container.item_marks[index]
+    return fallback
+
+
+_TYPE_NAMES = {
+    "array": "a list",
+    "object": "a mapping",
+    "string": "a string",
+    "boolean": "true or false",
+    "integer": "an integer",
+    "number": "a number",
+    "null": "empty",
+}
+
+
+def _expected(schema: Mapping[str, Any]) -> str:
+    """``a list or empty`` from a keyword's schema, for error messages."""
+    types: list[str] = []
+    for option in schema.get("anyOf", [schema]):
+        kinds = option.get("type", [])
+        types.extend([kinds] if isinstance(kinds, str) else kinds)
+    names = list(dict.fromkeys(_TYPE_NAMES.get(t, t) for t in types))
+    return " or ".join(names) or "valid"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if value is None:
+        return "nothing"
+    return type(value).__name__
+
+
+def _bool_or_template(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("yes", "true", "on", "1")
+    return bool(value)
+
+
+def _percentage(value: Any, where: Location) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(str(value).rstrip("%"))
+    except ValueError:
+        raise PlaybookError(
+            f"max_fail_percentage must be a number, got {value!r}", location=where
+        ) from None

@@ -1,0 +1,132 @@
+"""The typed model of a loaded playbook: frozen values, each with its location.
+
+The loader builds these from YAML after validation; the engine only reads them.
+Keyword values that may hold templates (``when``, ``loop``, ``args``...) stay
+as the raw YAML values and are rendered per host at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from corral.errors import Location
+
+__all__ = ["Block", "Include", "Play", "Playbook", "Task", "TaskNode"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task: a step with its arguments and the keywords that steer it."""
+
+    name: str
+    action: str  # the step type as written: "shell", "ansible.builtin.copy"
+    args: Mapping[str, Any]
+    location: Location
+    when: tuple[Any, ...] = ()
+    loop: Any = None
+    loop_kind: str = ""  # "loop", "with_items", "with_list" or "with_dict"
+    loop_control: Mapping[str, Any] = field(default_factory=dict)
+    register: str | None = None
+    until: tuple[Any, ...] = ()
+    retries: Any = None
+    delay: Any = None
+    failed_when: tuple[Any, ...] | None = None
+    changed_when: tuple[Any, ...] | None = None
+    ignore_errors: Any = False
+    ignore_unreachable: Any = False
+    notify: tuple[str, ...] = ()
+    listen: tuple[str, ...] = ()
+    tags: frozenset[str] = frozenset()
+    become: Any = None
+    become_user: Any = None
+    delegate_to: Any = None
+    run_once: bool = False
+    check_mode: Any = None
+    diff: Any = None
+    no_log: Any = False
+    environment: Mapping[str, Any] = field(default_factory=dict)
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    timeout: Any = None
+    templated_args: bool = False  # args hold templates: re-checked against the schema once rendered
+    uid: str = ""  # stable within the playbook: "play0/tasks/3", for the run store
+
+
+@dataclass(frozen=True)
+class Block:
+    """``block`` with optional ``rescue`` and ``always``; keywords apply to every task inside."""
+
+    name: str
+    block: tuple[TaskNode, ...]
+    rescue: tuple[TaskNode, ...]
+    always: tuple[TaskNode, ...]
+    location: Location
+    uid: str = ""
+
+
+@dataclass(frozen=True)
+class Include:
+    """``include_tasks`` (dynamic, per host) or ``import_tasks`` (static, loaded up front)."""
+
+    file: Any  # may be a template for include_tasks
+    static: bool
+    location: Location
+    tasks: tuple[TaskNode, ...] | None  # already loaded when the file name had no template
+    name: str = ""
+    when: tuple[Any, ...] = ()
+    loop: Any = None
+    loop_control: Mapping[str, Any] = field(default_factory=dict)
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    tags: frozenset[str] = frozenset()
+    base_dir: Path = Path()
+    inherited: Mapping[str, Any] = field(default_factory=dict)  # keywords for tasks loaded later
+    uid: str = ""
+
+
+TaskNode = Task | Block | Include
+
+
+@dataclass(frozen=True)
+class Play:
+    """One play of a playbook."""
+
+    name: str
+    hosts: str
+    location: Location
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    vars_files: tuple[Any, ...] = ()
+    gather_facts: bool = False
+    serial: tuple[Any, ...] = ()
+    max_fail_percentage: float | None = None
+    any_errors_fatal: bool = False
+    strategy: Literal["linear", "free"] = "linear"
+    pre_tasks: tuple[TaskNode, ...] = ()
+    tasks: tuple[TaskNode, ...] = ()
+    post_tasks: tuple[TaskNode, ...] = ()
+    handlers: tuple[Task, ...] = ()
+    tags: frozenset[str] = frozenset()
+    become: Any = None
+    become_user: Any = None
+    check_mode: Any = None
+    environment: Mapping[str, Any] = field(default_factory=dict)
+    order: str = "inventory"
+    run_once: bool = False
+    ignore_errors: Any = None
+    ignore_unreachable: Any = None
+    no_log: Any = None
+    uid: str = ""
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """A loaded, validated playbook file."""
+
+    path: Path
+    plays: tuple[Play, ...]
+    text: str = ""
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent

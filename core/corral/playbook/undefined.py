@@ -1,0 +1,176 @@
+"""Find variables a playbook uses that nothing defines, before any host is touched.
+
+A name counts as defined when the inventory (any host or group), the play's
+``vars``/``vars_files``, a block's or task's ``vars``, a loop, ``register``,
+``set_fact`` (anywhere in the playbook), facts (with ``gather_facts``), extra
+vars or the magic variables provide it. Only top-level names are judged:
+``result.stdout`` is fine once ``result`` is registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from corral.errors import Location, PlaybookError, TemplateError, did_you_mean, error_location
+from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
+
+if TYPE_CHECKING:
+    from corral.playbook.templating import Templar
+
+MAGIC = frozenset(
+    {
+        "inventory_hostname",
+        "inventory_hostname_short",
+        "group_names",
+        "groups",
+        "hostvars",
+        "play_hosts",
+        "ansible_play_batch",
+        "ansible_play_hosts",
+        "ansible_play_hosts_all",
+        "ansible_play_name",
+        "playbook_dir",
+        "inventory_dir",
+        "inventory_file",
+        "ansible_check_mode",
+        "ansible_diff_mode",
+        "ansible_run_id",
+        "ansible_version",
+        "omit",
+        "environment",
+    }
+)
+FACT_HINT = "facts are not gathered by default in corral: set 'gather_facts: true' on the play"
+
+
+@dataclass(frozen=True)
+class UndefinedUse:
+    """A variable used at ``location`` that nothing defines, with a hint when one helps."""
+
+    name: str
+    location: Location
+    what: str
+    hint: str | None = None
+
+
+def _walk(nodes: Iterable[TaskNode]) -> Iterator[Task]:
+    for node in nodes:
+        if isinstance(node, Task):
+            yield node
+        elif isinstance(node, Block):
+            yield from _walk((*node.block, *node.rescue, *node.always))
+        elif isinstance(node, Include) and node.tasks is not None:
+            yield from _walk(node.tasks)
+
+
+def play_tasks(play: Play) -> Iterator[Task]:
+    """Every task of a play that is known before running, handlers included."""
+    yield from _walk((*play.pre_tasks, *play.tasks, *play.post_tasks, *play.handlers))
+
+
+def _includes(nodes: Iterable[TaskNode]) -> Iterator[Include]:
+    for node in nodes:
+        if isinstance(node, Include):
+            yield node
+            if node.tasks is not None:
+                yield from _includes(node.tasks)
+        elif isinstance(node, Block):
+            yield from _includes((*node.block, *node.rescue, *node.always))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def _expressions(value: Any) -> Iterator[str]:
+    """Conditions are bare expressions; wrap each as a template to parse it."""
+    for item in value or ():
+        if isinstance(item, str):
+            yield item if "{{" in item else "{{ " + item + " }}"
+
+
+def find_undefined(playbook: Playbook, known: Iterable[str], templar: Templar) -> list[UndefinedUse]:
+    """Every use of a variable that no source defines, in playbook order."""
+    defined_everywhere = set(known) | MAGIC
+    for play in playbook.plays:
+        for task in play_tasks(play):
+            if task.register:
+                defined_everywhere.add(task.register)
+            if task.action.rsplit(".", 1)[-1] == "set_fact":
+                defined_everywhere.update(str(k) for k in task.args if k != "cacheable")
+    problems: list[UndefinedUse] = []
+    for play in playbook.plays:
+        defined = defined_everywhere | set(play.vars)
+        for item in play.vars_files:
+            if isinstance(item, Mapping):
+                defined |= set(item)
+        for include in _includes((*play.pre_tasks, *play.tasks, *play.post_tasks)):
+            defined |= set(include.vars) | {str(include.loop_control.get("loop_var", "item"))}
+        for task in play_tasks(play):
+            problems.extend(_task_problems(task, play, defined, templar))
+    return problems
+
+
+def _task_problems(task: Task, play: Play, defined: set[str], templar: Templar) -> Iterator[UndefinedUse]:
+    local = defined | set(task.vars)
+    if task.loop is not None:
+        local |= {str(task.loop_control.get("loop_var", "item")), "ansible_loop"}
+        if task.loop_control.get("index_var"):
+            local.add(str(task.loop_control["index_var"]))
+    if task.register:
+        local.add(task.register)  # until/failed_when/changed_when see this task's own result
+    texts = [
+        *_strings(task.args),
+        *_strings(task.loop),
+        *_expressions(task.when),
+        *_expressions(task.until),
+        *_expressions(task.failed_when),
+        *_expressions(task.changed_when),
+    ]
+    seen: set[str] = set()
+    for text in texts:
+        if "{{" not in text and "{%" not in text:
+            continue
+        with error_location(task.location):
+            names = templar.variables_used(text)
+            refuse_unsafe(text)
+        for name in sorted(names - local - seen):
+            seen.add(name)
+            is_fact = name == "ansible_facts" or (name.startswith("ansible_") and not play.gather_facts)
+            hint = FACT_HINT if is_fact else did_you_mean(name, local)
+            yield UndefinedUse(name, task.location, f"task {task.name!r}", hint)
+
+
+def refuse_unsafe(text: str) -> None:
+    """Refuse, before running, templates that reach for private attributes (sandbox escapes)."""
+    if "_" not in text:
+        return
+    from jinja2 import Environment, nodes
+
+    for node in Environment().parse(text).find_all((nodes.Getattr, nodes.Getitem)):
+        attr = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        if isinstance(attr, str) and attr.startswith("_"):
+            raise TemplateError(
+                f"unsafe template: access to the private attribute {attr!r} is refused",
+                hint="templates may not reach into Python internals",
+            )
+
+
+def raise_for_undefined(problems: list[UndefinedUse]) -> None:
+    """Raise the first problem as a :class:`PlaybookError` with its hint."""
+    if not problems:
+        return
+    first = problems[0]
+    hint = first.hint
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    raise PlaybookError(f"undefined variable {first.name!r} in {first.what}{more}", hint=hint, location=first.location)

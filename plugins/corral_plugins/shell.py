@@ -1,0 +1,339 @@
+"""Step types that run commands on the host: ``shell``, ``command`` and ``script``.
+
+``command`` runs an argv list and never goes through a shell; ``shell`` passes
+its string to ``/bin/sh -c`` (or ``executable``), so quote what you interpolate
+with the ``quote`` filter; ``script`` uploads a local script, runs it and always
+removes it. All three return Ansible's result shape (``rc``, ``stdout``,
+``stderr``, ``cmd``, ``start``, ``end``, ``delta``) and honour ``creates`` /
+``removes``, the task's ``timeout``, ``environment`` and ``become``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from corral import CommandResult, StepContext, StepResult, StepType, hookimpl
+from corral.hookspecs import RegisterStep
+
+__all__ = ["COMMAND_SCHEMA", "SCRIPT_SCHEMA", "SHELL_SCHEMA", "command", "script", "shell"]
+
+_GUARD_PROPERTIES: dict[str, Any] = {
+    "chdir": {
+        "type": "string",
+        "description": "Change into this directory on the host before running.",
+    },
+    "creates": {
+        "type": "string",
+        "description": "A path or glob on the host; when it matches something, "
+        "the command is not run. Relative to `chdir` when that is given.",
+    },
+    "removes": {
+        "type": "string",
+        "description": "A path or glob on the host; when it matches nothing, "
+        "the command is not run. Relative to `chdir` when that is given.",
+    },
+}
+
+_IO_PROPERTIES: dict[str, Any] = {
+    "stdin": {
+        "type": "string",
+        "description": "Text fed to the command's standard input.",
+    },
+    "stdin_add_newline": {
+        "type": "boolean",
+        "default": True,
+        "description": "Append a newline to `stdin`.",
+    },
+    "strip_empty_ends": {
+        "type": "boolean",
+        "default": True,
+        "description": "Strip trailing newlines from `stdout` and `stderr`, as Ansible does.",
+    },
+}
+
+SHELL_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["cmd"],
+    "properties": {
+        "cmd": {
+            "type": "string",
+            "description": "The command line, run by the shell: pipes, redirections and "
+            "variables work. Quote interpolated values with the `quote` filter.",
+        },
+        "executable": {
+            "type": "string",
+            "default": "/bin/sh",
+            "description": "The shell that runs `cmd` (as `<executable> -c <cmd>`).",
+        },
+        **_GUARD_PROPERTIES,
+        **_IO_PROPERTIES,
+    },
+}
+
+COMMAND_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "oneOf": [{"required": ["cmd"]}, {"required": ["argv"]}],
+    "properties": {
+        "cmd": {
+            "type": "string",
+            "description": "The command and its arguments, split like a shell would "
+            "(shlex) but never run by one: no pipes, redirections or `$VARS`.",
+        },
+        "argv": {
+            "type": "array",
+            "items": {"type": "string"},
+            "minItems": 1,
+            "description": "The command as a list of arguments; use instead of `cmd` "
+            "when arguments contain spaces or quotes.",
+        },
+        **_GUARD_PROPERTIES,
+        **_IO_PROPERTIES,
+    },
+}
+
+SCRIPT_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["cmd"],
+    "properties": {
+        "cmd": {
+            "type": "string",
+            "description": "A local script path followed by its arguments. The path is "
+            "looked up in `files/` beside the task file, then beside it.",
+        },
+        "executable": {
+            "type": "string",
+            "description": "Run the script with this interpreter (e.g. `python3`) "
+            "instead of its shebang line.",
+        },
+        **_GUARD_PROPERTIES,
+    },
+}
+
+
+# -- the steps ---------------------------------------------------------------
+
+
+def shell(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
+    """Run ``cmd`` through a shell on the host."""
+    argv = [args.get("executable", "/bin/sh"), "-c", args["cmd"]]
+    return _run_command(ctx, args, argv, shown=args["cmd"])
+
+
+def command(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
+    """Run a command on the host without a shell."""
+    if "argv" in args:
+        argv = [str(part) for part in args["argv"]]
+    else:
+        try:
+            argv = shlex.split(args["cmd"])
+        except ValueError as exc:
+            return StepResult(failed=True, msg=f"cannot split cmd into arguments: {exc}")
+    if not argv:
+        return StepResult(failed=True, msg="no command given")
+    return _run_command(ctx, args, argv, shown=argv)
+
+
+def script(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
+    """Upload a local script to a temporary directory on the host, run it, remove it."""
+    found = _find_script(ctx, args["cmd"])
+    if isinstance(found, StepResult):
+        return found
+    source, script_args = found
+    skipped = _guard(ctx, args, args.get("chdir"))
+    if skipped is not None:
+        return StepResult(skipped=True, msg=skipped[0])
+    if ctx.check_mode:
+        if "creates" in args or "removes" in args:
+            return StepResult(changed=True, msg="Script would have run if not in check mode")
+        return StepResult(skipped=True, msg="Check mode is not supported for this task")
+    return _upload_and_run(ctx, args, source, script_args)
+
+
+def _find_script(ctx: StepContext, cmd: str) -> tuple[Path, list[str]] | StepResult:
+    """The local script and its arguments, or the failed result saying why not."""
+    try:
+        parts = shlex.split(cmd)
+    except ValueError as exc:
+        return StepResult(failed=True, msg=f"cannot split cmd into arguments: {exc}")
+    if not parts:
+        return StepResult(failed=True, msg="no script given")
+    source = ctx.find_file(parts[0], "files")
+    if source is None or not source.is_file():
+        return StepResult(
+            failed=True, msg=f"Could not find or access '{parts[0]}' on the controller"
+        )
+    return source, parts[1:]
+
+
+def _upload_and_run(
+    ctx: StepContext, args: Mapping[str, Any], source: Path, script_args: list[str]
+) -> StepResult:
+    made = ctx.conn.run(["mktemp", "-d"], timeout=ctx.timeout, become=ctx.become)
+    if made.rc != 0:
+        return StepResult(
+            failed=True, msg=f"cannot make a temporary directory: {made.stderr.strip()}"
+        )
+    tmpdir = made.stdout.strip()
+    try:
+        remote = posixpath.join(tmpdir, source.name)
+        ctx.conn.put(source, remote, mode=0o700, become=ctx.become, timeout=ctx.timeout)
+        interpreter = shlex.split(args["executable"]) if "executable" in args else []
+        result = ctx.conn.run(
+            [*interpreter, remote, *script_args],
+            env=_env(ctx),
+            cwd=args.get("chdir"),
+            timeout=ctx.timeout,
+            become=ctx.become,
+        )
+    finally:
+        # Removed even when the run failed or timed out: nothing is left on the host.
+        ctx.conn.run(["rm", "-rf", "--", tmpdir], timeout=ctx.timeout, become=ctx.become)
+    return _outcome(ctx, result, {}, strip=True)
+
+
+# -- shared by the steps ------------------------------------------------------
+
+
+def _run_command(
+    ctx: StepContext, args: Mapping[str, Any], argv: list[str], *, shown: str | list[str]
+) -> StepResult:
+    data: dict[str, Any] = {"cmd": shown, "start": None, "end": None, "delta": None}
+    chdir = args.get("chdir")
+    skipped = _guard(ctx, args, chdir)
+    if skipped is not None:
+        stdout, msg = skipped
+        return StepResult(msg=msg, rc=0, stdout=stdout, stderr="", data=data)
+    if ctx.check_mode:
+        would_run = "creates" in args or "removes" in args
+        return StepResult(
+            changed=would_run,
+            skipped=not would_run,
+            msg="Command would have run if not in check mode",
+            rc=0,
+            stdout="",
+            stderr="",
+            data=data,
+        )
+    stdin = args.get("stdin")
+    if stdin is not None and args.get("stdin_add_newline", True):
+        stdin += "\n"
+    start = datetime.now()
+    result = ctx.conn.run(
+        argv, stdin=stdin, env=_env(ctx), cwd=chdir, timeout=ctx.timeout, become=ctx.become
+    )
+    end = datetime.now()
+    data.update(start=str(start), end=str(end), delta=str(end - start))
+    return _outcome(ctx, result, data, strip=args.get("strip_empty_ends", True))
+
+
+def _outcome(
+    ctx: StepContext, result: CommandResult, data: dict[str, Any], *, strip: bool
+) -> StepResult:
+    """Turn a finished command into Ansible's result: failed on a non-zero rc or a timeout."""
+    stdout, stderr = result.stdout, result.stderr
+    if strip:
+        stdout, stderr = stdout.rstrip("\r\n"), stderr.rstrip("\r\n")
+    if result.timed_out:
+        msg = f"command timed out after {ctx.timeout:g} seconds" if ctx.timeout else "timed out"
+    else:
+        msg = "non-zero return code" if result.rc != 0 else ""
+    return StepResult(
+        changed=True,
+        failed=bool(msg),
+        msg=msg,
+        rc=result.rc,
+        stdout=stdout,
+        stderr=stderr,
+        data=data,
+    )
+
+
+def _env(ctx: StepContext) -> dict[str, str] | None:
+    return {str(key): str(value) for key, value in ctx.env.items()} or None
+
+
+def _guard(ctx: StepContext, args: Mapping[str, Any], chdir: str | None) -> tuple[str, str] | None:
+    """Why ``creates``/``removes`` say not to run, as (stdout, msg); None to run."""
+    verb = "Would" if ctx.check_mode else "Did"
+    creates, removes = args.get("creates"), args.get("removes")
+    if creates is not None and _matches(ctx, _under(chdir, creates)):
+        return (
+            f"skipped, since {creates} exists",
+            f"{verb} not run command since '{creates}' exists",
+        )
+    if removes is not None and not _matches(ctx, _under(chdir, removes)):
+        return (
+            f"skipped, since {removes} does not exist",
+            f"{verb} not run command since '{removes}' does not exist",
+        )
+    return None
+
+
+def _under(chdir: str | None, path: str) -> str:
+    return posixpath.join(chdir, path) if chdir else path
+
+
+# Expands "$1" as a glob (IFS is empty, so no word splitting) and succeeds when
+# anything matches; an unmatched glob stays literal and fails the -e test.
+_GLOB_TEST = 'IFS=""; for p in $1; do if [ -e "$p" ] || [ -L "$p" ]; then exit 0; fi; done; exit 1'
+
+
+def _matches(ctx: StepContext, pattern: str) -> bool:
+    """Whether ``pattern`` (a path, or a glob) names anything on the host."""
+    if not any(char in pattern for char in "*?["):
+        return ctx.conn.stat(pattern, become=ctx.become, timeout=ctx.timeout) is not None
+    argv: Sequence[str] = ["/bin/sh", "-c", _GLOB_TEST, "glob", pattern]
+    return ctx.conn.run(argv, timeout=ctx.timeout, become=ctx.become).rc == 0
+
+
+# -- registration -------------------------------------------------------------
+
+
+def _ansible_names(name: str) -> tuple[str, ...]:
+    return (f"ansible.builtin.{name}", f"ansible.legacy.{name}")
+
+
+@hookimpl
+def corral_register_steps(register: RegisterStep) -> None:
+    """Register ``shell``, ``command`` and ``script``."""
+    register(
+        StepType(
+            name="shell",
+            run=shell,
+            schema=SHELL_SCHEMA,
+            aliases=_ansible_names("shell"),
+            check_mode=True,
+            free_form="cmd",
+            description="Run a command line through a shell on the host.",
+        )
+    )
+    register(
+        StepType(
+            name="command",
+            run=command,
+            schema=COMMAND_SCHEMA,
+            aliases=_ansible_names("command"),
+            check_mode=True,
+            free_form="cmd",
+            description="Run a command on the host, without a shell.",
+        )
+    )
+    register(
+        StepType(
+            name="script",
+            run=script,
+            schema=SCRIPT_SCHEMA,
+            aliases=_ansible_names("script"),
+            check_mode=True,
+            free_form="cmd",
+            description="Copy a local script to the host, run it there, then remove it.",
+        )
+    )
