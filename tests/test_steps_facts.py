@@ -333,3 +333,16 @@ def test_setup_script_is_posix_sh() -> None:
     checker = shutil.which("dash") or shutil.which("sh")
     assert checker is not None
     subprocess.run([checker, "-n", "-c", facts.SETUP_SCRIPT], check=True, timeout=10)
+
+
+def test_parse_survives_unexpected_output() -> None:
+    odd = (
+        "python.version=3.13.0a1+\n"
+        "addr=2: eth0    inet not-an-address scope global eth0\n"
+        "addr=3: eth1    inet\n"
+        "route.proc=eth0 zz\n"
+    )
+    found = parse_setup_output(odd)
+    assert "python" not in found
+    assert found["default_ipv4"] == {"interface": "eth0"}
+    assert found["all_ipv4_addresses"] == []

@@ -478,3 +478,11 @@ def test_stat_of_a_directory(ctx: StepContext, tmp_path: Path) -> None:
     found = run("stat", ctx, {"path": str(tmp_path)}).data["stat"]
     assert found["isdir"] is True
     assert "checksum" not in found
+
+
+def test_copy_with_an_unsplittable_validate_fails_clearly(ctx: StepContext, tmp_path: Path) -> None:
+    dest = tmp_path / "f"
+    result = run("copy", ctx, {"content": "x", "dest": str(dest), "validate": "check '%s"})
+    assert result.failed
+    assert "cannot split validate" in result.msg
+    assert not dest.exists()

@@ -295,3 +295,11 @@ def test_script_timeout_fails_and_cleans_up(ctx: StepContext, tmp_path: Path) ->
     assert result.failed
     assert "timed out" in result.msg
     assert not Path(_lines(result)["dir"]).exists()
+
+
+def test_script_with_an_unsplittable_executable_fails_clearly(
+    ctx: StepContext, script_file: Path
+) -> None:
+    result = run("script", ctx, {"cmd": "report.sh", "executable": "python3 'oops"})
+    assert result.failed
+    assert "cannot split executable" in result.msg

@@ -133,6 +133,14 @@ def test_python_errors_in_expressions_become_template_errors(templar: Templar) -
     assert caught.value.hint == "in template \"{{ port + 'x' }}\""
 
 
+@pytest.mark.parametrize(
+    "text", ["{% include 'x.j2' %}", "{% import 'm.j2' as m %}", "{% extends 'base.j2' %}"]
+)
+def test_template_loading_statements_are_not_supported(templar: Templar, text: str) -> None:
+    with pytest.raises(TemplateError, match=r"\{% include %\}, \{% import %\} and"):
+        templar.render_string(text, {})
+
+
 def test_filter_errors_become_template_errors(templar: Templar) -> None:
     with pytest.raises(TemplateError, match="JSONDecodeError"):
         templar.render_string("{{ 'not json' | from_json }}", {})

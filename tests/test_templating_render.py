@@ -49,6 +49,8 @@ VARS: dict[str, Any] = {
         ("{{ ports | map('string') }}", ["80", "443"]),  # no generator leaks out
         ("{{ ports | select('gt', 100) }}", [443]),
         ("{{ ports | zip(['http', 'https']) }}", [[80, "http"], [443, "https"]]),
+        ("{{ app.keys() }}", ["name", "replicas"]),
+        ("{{ range(3) }}", [0, 1, 2]),
     ],
 )
 def test_a_single_expression_keeps_its_type(templar: Templar, text: str, expected: Any) -> None:

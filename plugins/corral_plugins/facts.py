@@ -11,6 +11,7 @@ The fact set is deliberately small; ``docs/steps/setup.md`` lists it.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import ipaddress
 import shlex
@@ -268,8 +269,11 @@ def _python_facts(raw: dict[str, str]) -> dict[str, Any]:
     if "python.version" not in raw:
         return {}
     parts = raw["python.version"].split(".")
-    major, minor, micro = (int(part) for part in parts[:3])
-    level, serial = parts[3], int(parts[4])
+    try:
+        major, minor, micro = (int(part) for part in parts[:3])
+        level, serial = parts[3], int(parts[4])
+    except (ValueError, IndexError):
+        return {}  # not a CPython-style version line: leave the python facts out
     return {
         "python": {
             "executable": raw.get("python.executable", ""),
@@ -325,20 +329,24 @@ def _network_facts(raw: dict[str, str], addresses: list[str]) -> dict[str, Any]:
     interfaces: dict[str, list[ipaddress.IPv4Interface]] = {}
     for line in addresses:
         words = line.split()
-        if "inet" in words and len(words) > words.index("inet") + 1:
-            device = words[1].split("@")[0]
+        if "inet" not in words or len(words) <= words.index("inet") + 1:
+            continue
+        try:
             found = ipaddress.IPv4Interface(words[words.index("inet") + 1])
-            interfaces.setdefault(device, []).append(found)
+        except ValueError:
+            continue
+        interfaces.setdefault(words[1].split("@")[0], []).append(found)
     default: dict[str, Any] = {}
     route = raw.get("route.default", "").split()
     if "dev" in route:
         default["interface"] = route[route.index("dev") + 1]
     if "via" in route:
         default["gateway"] = route[route.index("via") + 1]
-    if not route and raw.get("route.proc"):
+    if not route and len(raw.get("route.proc", "").split()) == 2:
         device, gateway_hex = raw["route.proc"].split()
         default["interface"] = device
-        default["gateway"] = socket.inet_ntoa(struct.pack("<I", int(gateway_hex, 16)))
+        with contextlib.suppress(ValueError, struct.error):
+            default["gateway"] = socket.inet_ntoa(struct.pack("<I", int(gateway_hex, 16)))
     if default.get("interface") in interfaces:
         first = interfaces[default["interface"]][0]
         default.update(

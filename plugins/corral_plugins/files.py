@@ -222,6 +222,10 @@ def _put(
     if validate is None:
         ctx.conn.put(payload, dest, mode=mode, become=ctx.become, timeout=ctx.timeout)
         return None
+    try:
+        validator = shlex.split(validate)
+    except ValueError as exc:
+        return StepResult(failed=True, msg=f"cannot split validate into arguments: {exc}")
     # The candidate sits beside dest so that the final rename is atomic.
     made = ctx.conn.run(
         ["mktemp", f"{dest}.corral-validate.XXXXXX"], timeout=ctx.timeout, become=ctx.become
@@ -231,7 +235,7 @@ def _put(
     candidate = made.stdout.strip()
     try:
         ctx.conn.put(payload, candidate, mode=mode, become=ctx.become, timeout=ctx.timeout)
-        argv = [part.replace("%s", candidate) for part in shlex.split(validate)]
+        argv = [part.replace("%s", candidate) for part in validator]
         checked = ctx.conn.run(argv, timeout=ctx.timeout, become=ctx.become)
         if checked.rc != 0 or checked.timed_out:
             return StepResult(

@@ -2,8 +2,9 @@
 
 Commands run as subprocesses in their own process group, so a timeout kills the
 command and everything it started. ``become`` to the user corral already runs as
-needs nothing; to another user it goes through ``sudo``, with the password
-written to sudo's stdin after its prompt (never on a command line).
+needs nothing; to another user it goes through ``sudo`` (see
+:mod:`corral_plugins.sudo`), with the password written to sudo's stdin after its
+prompt, never on a command line.
 """
 
 from __future__ import annotations
@@ -13,19 +14,18 @@ import grp
 import hashlib
 import os
 import pwd
-import secrets
-import selectors
 import shutil
 import signal
 import stat as stat_mod
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 from corral import (
     Become,
@@ -37,6 +37,7 @@ from corral import (
     hookimpl,
 )
 from corral.hookspecs import RegisterConnection
+from corral_plugins.sudo import SudoCommand, sudo_command, sudo_handshake
 
 __all__ = ["LocalConnection", "connect", "parse_stat_output"]
 
@@ -45,10 +46,6 @@ _DRAIN_SECONDS = 2.0
 # A process run through sudo gets SIGTERM first (sudo relays it to the command,
 # which may run in a session of its own), then SIGKILL after this grace period.
 _SUDO_KILL_GRACE = 1.0
-
-# Runs as the become user: prints the marker on stdout and stderr, so corral
-# knows sudo has let the command start, then becomes the command.
-_BECOME_WRAPPER = 'echo "$0"; echo "$0" >&2; exec "$@"'
 
 # Writes stdin to "$1" atomically as the become user, with the octal mode "$2".
 _PUT_SCRIPT = """set -e
@@ -84,13 +81,16 @@ class _Outcome:
 class LocalConnection:
     """A :class:`corral.Connection` to the machine corral runs on.
 
-    Safe to reuse for many steps, from different threads one at a time: it
-    keeps no state between calls.
+    Safe to reuse for many steps, from different threads: the only state it
+    keeps is the set of commands still running, so ``close()`` can stop them
+    when a run is aborted.
     """
 
     def __init__(self, host: str = "localhost", *, become_exe: str = "sudo") -> None:
         self.host = host
         self.become_exe = become_exe
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -98,7 +98,25 @@ class LocalConnection:
         """Nothing to connect to: the host is this machine."""
 
     def close(self) -> None:
-        """Nothing to release; safe to call any number of times."""
+        """Kill the process groups of commands still running; safe to call any number of times."""
+        with self._lock:
+            running = list(self._running)
+        for proc in running:
+            _stop_group(proc, 0.0)
+
+    def _spawn(
+        self, argv: list[str], env: Mapping[str, str], cwd: str | None, *, piped_stdin: bool
+    ) -> subprocess.Popen[bytes] | _Outcome:
+        proc = _spawn(argv, env, cwd, piped_stdin=piped_stdin)
+        if isinstance(proc, subprocess.Popen):
+            with self._lock:
+                self._running.add(proc)
+        return proc
+
+    def _forget(self, proc: subprocess.Popen[bytes] | _Outcome) -> None:
+        if isinstance(proc, subprocess.Popen):
+            with self._lock:
+                self._running.discard(proc)
 
     def __enter__(self) -> LocalConnection:
         self.open()
@@ -159,10 +177,13 @@ class LocalConnection:
                 argv=argv, data=data, env=dict(env or {}), cwd=cwd, deadline=deadline, become=become
             )
         full_env = {**os.environ, **(env or {})}
-        proc = _spawn(argv, full_env, cwd, piped_stdin=data is not None)
+        proc = self._spawn(argv, full_env, cwd, piped_stdin=data is not None)
         if isinstance(proc, _Outcome):
             return proc
-        return _finish(proc, data, deadline, grace=0.0)
+        try:
+            return _finish(proc, data, deadline, grace=0.0)
+        finally:
+            self._forget(proc)
 
     # -- files -------------------------------------------------------------
 
@@ -236,7 +257,10 @@ class LocalConnection:
                 return None
             if out.rc != 0:
                 raise StepFailed(f"cannot stat {path} as {become.user}: {out.stderr.strip()}")
-            return parse_stat_output(path, out.stdout)
+            try:
+                return parse_stat_output(path, out.stdout)
+            except ValueError as exc:
+                raise StepFailed(f"cannot stat {path}: unexpected stat output") from exc
         return _stat_local(path, checksum)
 
     # -- become --------------------------------------------------------------
@@ -269,35 +293,24 @@ class LocalConnection:
                 f"cannot become {become.user!r}: {self.become_exe!r} is not installed here",
                 hint="install sudo, or set ansible_become_exe to its path",
             )
-        nonce = secrets.token_hex(8)
-        prompt = f"[corral:{nonce}] password:"
-        marker = f"CORRAL-BECOME-{nonce}"
-        password = become.password.reveal() if become.password is not None else None
-        # sudo resets the environment, so the task's variables go through env(1).
-        env_args = [f"{key}={value}" for key, value in env.items()]
-        sudo_argv = [
-            exe,
-            "-H",
-            "-S",
-            *(["-n"] if password is None else []),
-            "-p",
-            prompt,
-            *become.flags,
-            "-u",
-            become.user,
-            "--",
-            *(["env", *env_args] if env_args else []),
-            "/bin/sh",
-            "-c",
-            _BECOME_WRAPPER,
-            marker,
-            *argv,
-        ]
-        proc = _spawn(sudo_argv, dict(os.environ), cwd, piped_stdin=True)
+        command = sudo_command(exe, become, argv, env)
+        proc = self._spawn(command.argv, dict(os.environ), cwd, piped_stdin=True)
         if isinstance(proc, _Outcome):
             return proc
         try:
-            early_out, early_err = _sudo_handshake(proc, password, prompt, marker, deadline)
+            return self._sudo_finish(proc, command, data, deadline)
+        finally:
+            self._forget(proc)
+
+    def _sudo_finish(
+        self,
+        proc: subprocess.Popen[bytes],
+        command: SudoCommand,
+        data: bytes | None,
+        deadline: float | None,
+    ) -> _Outcome:
+        try:
+            early_out, early_err = sudo_handshake(proc, command, deadline)
         except TimeoutError:
             _stop_group(proc, _SUDO_KILL_GRACE)
             return _Outcome(rc=_killed_rc(proc), stdout=b"", stderr=b"", timed_out=True)
@@ -392,69 +405,6 @@ def _killed_rc(proc: subprocess.Popen[bytes]) -> int:
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=_DRAIN_SECONDS)
     return proc.returncode if proc.returncode is not None else -signal.SIGKILL
-
-
-def _sudo_handshake(
-    proc: subprocess.Popen[bytes],
-    password: str | None,
-    prompt: str,
-    marker: str,
-    deadline: float | None,
-) -> tuple[bytes, bytes]:
-    """Answer sudo's prompt and wait until the command has started.
-
-    Returns the command's output that arrived with the start markers. Raises
-    :class:`StepFailed` when sudo refuses, :class:`TimeoutError` at the deadline.
-    """
-    if proc.stdout is None or proc.stderr is None or proc.stdin is None:
-        raise ValueError("the sudo process needs piped stdin, stdout and stderr")
-    line = (marker + "\n").encode()
-    buffers = {proc.stdout.fileno(): b"", proc.stderr.fileno(): b""}
-    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
-    prompts_answered = 0
-    with selectors.DefaultSelector() as selector:
-        selector.register(out_fd, selectors.EVENT_READ)
-        selector.register(err_fd, selectors.EVENT_READ)
-        while not (line in buffers[out_fd] and line in buffers[err_fd]):
-            remaining = _remaining(deadline)
-            if remaining is not None and remaining <= 0:
-                raise TimeoutError
-            events = selector.select(remaining)
-            for key, _ in events:
-                chunk = os.read(int(key.fd), 65536)
-                if not chunk:
-                    selector.unregister(key.fd)
-                buffers[int(key.fd)] += chunk
-            if not selector.get_map():
-                proc.wait()
-                raise _become_refused(buffers[err_fd], prompt, proc)
-            seen = buffers[err_fd].split(line)[0].count(prompt.encode())
-            if seen > prompts_answered:
-                if password is None or prompts_answered:
-                    _stop_group(proc, 0.0)
-                    raise StepFailed(
-                        "sudo did not accept the become password",
-                        hint="check ansible_become_password (or --ask-become-pass)",
-                    )
-                _write_password(proc.stdin, password)
-                prompts_answered = seen
-    stdout = buffers[out_fd].split(line, 1)[1]
-    stderr = buffers[err_fd].split(line, 1)[1]
-    return stdout, stderr
-
-
-def _write_password(stdin: IO[bytes], password: str) -> None:
-    stdin.write(password.encode() + b"\n")
-    stdin.flush()
-
-
-def _become_refused(stderr: bytes, prompt: str, proc: subprocess.Popen[bytes]) -> StepFailed:
-    text = stderr.decode("utf-8", errors="replace").replace(prompt, "").strip()
-    reason = text.splitlines()[0] if text else f"sudo exited with status {proc.returncode}"
-    return StepFailed(
-        f"become failed: {reason}",
-        hint="check the sudoers rules and ansible_become_password for this user",
-    )
 
 
 def _first_line(data: bytes) -> str:

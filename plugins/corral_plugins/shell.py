@@ -176,6 +176,10 @@ def _find_script(ctx: StepContext, cmd: str) -> tuple[Path, list[str]] | StepRes
 def _upload_and_run(
     ctx: StepContext, args: Mapping[str, Any], source: Path, script_args: list[str]
 ) -> StepResult:
+    try:
+        interpreter = shlex.split(args["executable"]) if "executable" in args else []
+    except ValueError as exc:
+        return StepResult(failed=True, msg=f"cannot split executable into arguments: {exc}")
     made = ctx.conn.run(["mktemp", "-d"], timeout=ctx.timeout, become=ctx.become)
     if made.rc != 0:
         return StepResult(
@@ -185,7 +189,6 @@ def _upload_and_run(
     try:
         remote = posixpath.join(tmpdir, source.name)
         ctx.conn.put(source, remote, mode=0o700, become=ctx.become, timeout=ctx.timeout)
-        interpreter = shlex.split(args["executable"]) if "executable" in args else []
         result = ctx.conn.run(
             [*interpreter, remote, *script_args],
             env=_env(ctx),

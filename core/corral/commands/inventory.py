@@ -51,6 +51,7 @@ __all__ = ["inventory"]
     help="Also read group_vars/ and host_vars/ next to this playbook directory.",
 )
 def inventory(
+    *,
     sources: tuple[str, ...],
     list_: bool,
     host: str | None,
@@ -68,16 +69,11 @@ def inventory(
     cannot be read.
     """
     from corral.inventory import load_inventory
-    from corral.inventory.output import (
-        graph_text,
-        host_data,
-        list_data,
-        to_json,
-        to_yaml,
-        yaml_list_data,
-    )
+    from corral.inventory.output import graph_text, host_data, list_data, yaml_list_data
 
-    actions = [name for name, used in (("--list", list_), ("--host", host), ("--graph", graph)) if used]
+    actions = [
+        name for name, used in (("--list", list_), ("--host", host), ("--graph", graph)) if used
+    ]
     if len(actions) != 1:
         raise UsageError(
             "give exactly one of --list, --host or --graph"
@@ -99,9 +95,9 @@ def inventory(
             raise UsageError(f"--graph needs a group name; {start!r} is not a group")
         text = graph_text(loaded, start, with_vars=show_vars)
     elif as_yaml:
-        text = to_yaml(yaml_list_data(loaded, limit=limit))
+        text = _dump(yaml_list_data(loaded, limit=limit), as_yaml)
     else:
-        text = to_json(list_data(loaded, limit=limit))
+        text = _dump(list_data(loaded, limit=limit), as_yaml)
     for warning in loaded.warnings:
         click.echo(f"warning: {warning}", err=True)
     if output_file is None:

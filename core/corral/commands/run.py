@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from corral.commands.options import extra_vars_option, inventory_options, parse_extra_vars, split_tags
+from corral.errors import EXIT_INTERRUPTED
 
 
 @click.command("run")
@@ -22,6 +25,7 @@ from corral.commands.options import extra_vars_option, inventory_options, parse_
 @click.option("--start-at-task", metavar="NAME", help="Start at the first task whose name matches (glob).")
 @click.option("--output", "output", type=click.Choice(["console", "json"]), default="console", show_default=True, help="json: one event per line (docs/events.md).")
 @click.option("-v", "--verbose", count=True, help="More detail: -v results, -vv task paths, -vvv everything.")
+@click.option("--grace", type=float, default=30.0, show_default=True, metavar="SECONDS", help="After Ctrl-C, how long running tasks get to finish.")
 @click.pass_obj
 def run_command(
     obj: Any,
@@ -37,16 +41,18 @@ def run_command(
     start_at_task: str | None,
     output: str,
     verbose: int,
+    grace: float,
 ) -> int:
     """Run PLAYBOOK against the inventory's hosts.
 
     \b
     Exit codes: 0 ok, 2 a host failed, 3 a host was unreachable (none
     failed), 4 invalid playbook/inventory/params, 5 bad usage, 99 interrupted.
+    The first Ctrl-C (or SIGTERM) lets running tasks finish, runs `always`
+    sections and due handlers, and exits 99; a second one aborts at once.
     """
     from corral.engine.options import RunOptions
     from corral.engine.prepare import prepare_run
-    from corral.engine.run import run_playbook
 
     options = RunOptions(
         check=check,
@@ -58,15 +64,32 @@ def run_command(
         start_at_task=start_at_task,
         extra_vars=parse_extra_vars(extra_vars),
         verbosity=verbose,
+        grace_period=grace,
     )
     prepared = prepare_run(playbook, inventories, obj.registry, options, obj.environ)
+    return execute_run(obj, prepared, options, output=output, verbose=verbose)
+
+
+def execute_run(obj: Any, prepared: Any, options: Any, *, output: str, verbose: int) -> int:
+    """Run a prepared playbook with signal handling; shared by ``run`` and ``resume``."""
+    from corral.engine.run import run_playbook
+    from corral.engine.signals import StopControl, handle_signals
+
+    writers: list[Any] = []
     if output == "json":
         from corral.output.jsonlines import JsonLinesWriter
 
-        writer: Any = JsonLinesWriter()
+        writers.append(JsonLinesWriter())
     else:
         from corral.output.console import ConsoleWriter
 
-        writer = ConsoleWriter(verbosity=verbose, show_diff=diff)
-    outcome = run_playbook(prepared.playbook, prepared.inventory, obj.registry, options, [writer])
+        writers.append(ConsoleWriter(verbosity=verbose, show_diff=options.diff))
+    control = StopControl()
+    with handle_signals(control, options.grace_period):
+        outcome = run_playbook(prepared.playbook, prepared.inventory, obj.registry, options, writers, control)
+    if control.cancelled.is_set() and outcome.exit_code == EXIT_INTERRUPTED:
+        # Aborted: units may still be running in worker threads; do not wait for them.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
     return outcome.exit_code

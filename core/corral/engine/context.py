@@ -12,6 +12,7 @@ from corral.engine.events import EventBus
 from corral.engine.hosts import HostState
 from corral.engine.options import RunOptions
 from corral.engine.results import Recap
+from corral.engine.signals import StopControl
 from corral.errors import HostUnreachable
 from corral.playbook.model import Play, Playbook
 from corral.plugins import Registry
@@ -35,17 +36,36 @@ class RunContext:
     playbook: Playbook
     states: dict[str, HostState] = field(default_factory=dict)
     recap: Recap = field(default_factory=Recap)
-    cancelled: threading.Event = field(default_factory=threading.Event)
+    control: StopControl = field(default_factory=StopControl)
     started_at_task: bool = False  # --start-at-task found
     _delegates: dict[str, Connection] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def cancelled(self) -> threading.Event:
+        """Set when the run must stop at once (second signal, grace period over)."""
+        return self.control.cancelled
+
+    @property
+    def stopping(self) -> threading.Event:
+        """Set when no new unit may start (first signal)."""
+        return self.control.stopping
 
     def state(self, host: str) -> HostState:
         with self._lock:
             found = self.states.get(host)
             if found is None:
                 found = self.states[host] = HostState(host, self._host_vars(host))
+                resume = self.options.resume
+                if resume is not None:
+                    # A resumed run starts with what the interrupted one had produced.
+                    found.host_vars.update(resume.host_vars.get(host, {}))
+                    found.facts.update(resume.facts.get(host, {}))
             return found
+
+    def flush(self) -> None:
+        """Make everything reported so far durable (the run store commits) before moving on."""
+        self.bus.flush()
 
     def _host_vars(self, host: str) -> dict[str, Any]:
         if host in self.inventory.hosts:

@@ -68,6 +68,13 @@ class EventBus:
                 for plugin, exc in self.observer(event):
                     self._warn_locked(f"plugin {plugin!r} failed on event {kind!r}: {type(exc).__name__}: {exc}")
 
+    def flush(self) -> None:
+        """Ask every writer that buffers (the run store) to commit what it has."""
+        for writer in self.writers:
+            flush = getattr(writer, "flush", None)
+            if flush is not None:
+                flush()
+
     def warn(self, message: str) -> None:
         with self._lock:
             self._warn_locked(message)

@@ -12,9 +12,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corral.connection import Connection
+from corral.playbook.jinja_env import Verbatim
+
+if TYPE_CHECKING:
+    from corral.playbook.templating import Templar
 
 
 @dataclass
@@ -47,21 +51,31 @@ class HostState:
 
 
 class HostVars(Mapping[str, Mapping[str, Any]]):
-    """The ``hostvars`` magic variable: every host's variables, built on first access."""
+    """The ``hostvars`` magic variable: each host's variables, rendered in its scope when read."""
 
-    def __init__(self, states: Mapping[str, HostState], extra: Mapping[str, Any]) -> None:
+    def __init__(self, states: Mapping[str, HostState], extra: Mapping[str, Any], templar: Templar) -> None:
         self._states = states
         self._extra = extra
+        self._templar = templar
 
     def __getitem__(self, host: str) -> Mapping[str, Any]:
         state = self._states[host]
-        return {**state.inventory_vars, **state.fact_vars(), **state.host_vars, **self._extra}
+        variables = dict(state.inventory_vars)
+        variables.update(verbatim(state.fact_vars()))
+        variables.update(verbatim(state.host_vars))
+        variables.update(self._extra)
+        return self._templar.variables_view(variables)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._states)
 
     def __len__(self) -> int:
         return len(self._states)
+
+
+def verbatim(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Run-time data (results, facts) is used as is: text from a host is never a template."""
+    return {key: Verbatim(value) for key, value in values.items()}
 
 
 def task_variables(
@@ -75,10 +89,11 @@ def task_variables(
     """The variables one task sees on one host, layered lowest first."""
     variables = dict(state.inventory_vars)
     if state.facts:
-        variables.update(state.fact_vars())
+        variables.update(verbatim(state.fact_vars()))
     variables.update(play_vars)
     variables.update(task_vars)
-    variables.update(state.host_vars)
+    if state.host_vars:
+        variables.update(verbatim(state.host_vars))
     variables.update(extra_vars)
     variables.update(magic)
     variables["inventory_hostname"] = state.name

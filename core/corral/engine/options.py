@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from corral.engine.resume import ResumeState
+
 DEFAULT_FORKS = 100
 
 
@@ -23,6 +25,9 @@ class RunOptions:
     extra_vars: Mapping[str, Any] = field(default_factory=dict)
     verbosity: int = 0
     run_id: str = ""
+    resume: ResumeState | None = None
+    # Seconds running units get to finish after the first SIGINT/SIGTERM.
+    grace_period: float = 30.0
 
 
 def task_selected(tags: frozenset[str], wanted: frozenset[str], skipped: frozenset[str]) -> bool:

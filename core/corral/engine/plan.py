@@ -43,6 +43,7 @@ class PlanSettings:
     resolve_include: IncludeResolver
     is_flush: Callable[[Task], bool]
     on_rescue: Callable[[HostState], None]
+    stopping: Callable[[], bool] = lambda: False  # first SIGINT/SIGTERM: only always/handlers run
     facts_task: Task | None = None
 
 
@@ -63,11 +64,19 @@ def host_units(play: Play, state: HostState, settings: PlanSettings) -> Plan:
 
 
 def _nodes(
-    play: Play, state: HostState, settings: PlanSettings, nodes: Sequence[TaskNode], seq: Seq, extra: Mapping[str, Any]
+    play: Play,
+    state: HostState,
+    settings: PlanSettings,
+    nodes: Sequence[TaskNode],
+    seq: Seq,
+    extra: Mapping[str, Any],
+    in_always: bool = False,
 ) -> Generator[Unit, UnitOutcome, bool]:
     for index, node in enumerate(nodes):
         if not state.active:
             return not state.failed and not state.unreachable
+        if settings.stopping() and not in_always:
+            return False
         here = (*seq, index)
         if isinstance(node, Task):
             if settings.is_flush(node):
@@ -79,27 +88,34 @@ def _nodes(
             if outcome.fatal:
                 return False
         elif isinstance(node, Block):
-            if not (yield from _block(play, state, settings, node, here, extra)):
+            if not (yield from _block(play, state, settings, node, here, extra, in_always)):
                 return False
         else:
             for item, (tasks, item_vars) in enumerate(settings.resolve_include(node, state, extra)):
-                if not (yield from _nodes(play, state, settings, tasks, (*here, item), {**extra, **item_vars})):
+                item_extra = {**extra, **item_vars}
+                if not (yield from _nodes(play, state, settings, tasks, (*here, item), item_extra, in_always)):
                     return False
     return True
 
 
 def _block(
-    play: Play, state: HostState, settings: PlanSettings, block: Block, seq: Seq, extra: Mapping[str, Any]
+    play: Play,
+    state: HostState,
+    settings: PlanSettings,
+    block: Block,
+    seq: Seq,
+    extra: Mapping[str, Any],
+    in_always: bool,
 ) -> Generator[Unit, UnitOutcome, bool]:
-    ok = yield from _nodes(play, state, settings, block.block, (*seq, 0), extra)
+    ok = yield from _nodes(play, state, settings, block.block, (*seq, 0), extra, in_always)
     if not ok and block.rescue and state.failed and not state.unreachable:
         state.failed = False
         settings.on_rescue(state)
-        ok = yield from _nodes(play, state, settings, block.rescue, (*seq, 1), extra)
+        ok = yield from _nodes(play, state, settings, block.rescue, (*seq, 1), extra, in_always)
     if block.always and not state.unreachable and not state.ended:
         failed_before = state.failed
-        state.failed = False  # always runs even on a failed host
-        always_ok = yield from _nodes(play, state, settings, block.always, (*seq, 2), extra)
+        state.failed = False  # always runs even on a failed host, and while the run stops
+        always_ok = yield from _nodes(play, state, settings, block.always, (*seq, 2), extra, True)
         state.failed = state.failed or failed_before
         ok = ok and always_ok
     return ok

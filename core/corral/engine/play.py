@@ -21,6 +21,7 @@ from corral.engine.plan import Plan, PlanSettings, Unit, host_units
 from corral.engine.results import UnitOutcome
 from corral.engine.taskrun import META_STEP, TaskRunner
 from corral.errors import CorralError, PlaybookError
+from corral.playbook.jinja_env import Verbatim
 from corral.playbook.model import Include, Play, Task, TaskNode
 
 FACTS_STEP = "setup"
@@ -64,6 +65,7 @@ class PlayRunner:
             resolve_include=self._resolve_include,
             is_flush=self._is_flush,
             on_rescue=lambda state: run.recap.rescue(state.name),
+            stopping=run.stopping.is_set,
             facts_task=self._facts_task(),
         )
 
@@ -101,7 +103,7 @@ class PlayRunner:
         if include.loop is not None:
             loop_var = str(include.loop_control.get("loop_var", "item"))
             values = templar.render(include.loop, variables, location=include.location)
-            items = [{loop_var: value} for value in values]
+            items = [{loop_var: Verbatim(value)} for value in values]
         resolved: list[tuple[Sequence[TaskNode], dict[str, Any]]] = []
         for item_vars in items:
             tasks = include.tasks
@@ -125,14 +127,15 @@ class PlayRunner:
                 if self.pctx.ending.is_set() or self._batch_failed(batch, final=True):
                     break
         finally:
-            self.pool.shutdown(wait=True)
+            # After an abort, units still running are abandoned rather than waited for.
+            self.pool.shutdown(wait=not self.run.cancelled.is_set(), cancel_futures=True)
 
     def _set_magic(self, batch: list[str]) -> None:
         magic = self.pctx.magic
         magic.clear()
         magic.update(
-            groups=self.run.inventory.groups_mapping(),
-            hostvars=HostVars(self.run.states, self.run.options.extra_vars),
+            groups=Verbatim(self.run.inventory.groups_mapping()),
+            hostvars=Verbatim(HostVars(self.run.states, self.run.options.extra_vars, self.run.templar)),
             play_hosts=batch,
             ansible_play_batch=batch,
             ansible_play_hosts=[h for h in self.hosts if self.run.state(h).active],
@@ -176,6 +179,9 @@ class PlayRunner:
             for group in groups.values():
                 unit = pending[group[0]]
                 outcomes = self._run_group(unit, group, {h: pending[h] for h in group})
+                if self.run.cancelled.is_set():
+                    return
+                self.run.flush()  # the round's results are durable before any host moves on
                 for host in group:
                     self._advance(host, plans, pending, outcomes[host])
             if self.pctx.ending.is_set():
@@ -240,7 +246,7 @@ class PlayRunner:
     def _execute(self, host: str, unit: Unit) -> UnitOutcome:
         state = self.run.state(host)
         try:
-            return self.runner.execute(state, unit.task, unit.extra_vars, handler=unit.handler)
+            return self.runner.execute(state, unit.task, unit.extra_vars, seq=unit.seq, handler=unit.handler)
         except CorralError as exc:
             # execute() turns host problems into results; this is a bug guard, kept per host.
             state.failed = True
@@ -258,7 +264,8 @@ class PlayRunner:
                     if unit.task.uid not in started:
                         started.add(unit.task.uid)
                         self.run.bus.emit("task_start", play=self.play.name, task=unit.task.name, action=unit.task.action, uid=unit.task.uid, location=str(unit.task.location), hosts=len(batch))
-                    outcome = self.runner.execute(state, unit.task, unit.extra_vars, handler=unit.handler)
+                    outcome = self.runner.execute(state, unit.task, unit.extra_vars, seq=unit.seq, handler=unit.handler)
+                    self.run.flush()
                     if outcome.meta == "end_host":
                         state.ended = True
                     unit = plan.send(outcome)

@@ -14,6 +14,7 @@ from corral.engine.events import EventBus, Writer
 from corral.engine.options import RunOptions
 from corral.engine.play import PlayRunner, play_variables
 from corral.engine.results import Recap
+from corral.engine.signals import StopControl
 from corral.errors import EXIT_INTERRUPTED
 from corral.playbook.model import Play, Playbook
 from corral.plugins import Registry
@@ -44,8 +45,13 @@ def run_playbook(
     registry: Registry,
     options: RunOptions,
     writers: Sequence[Writer],
+    control: StopControl | None = None,
 ) -> RunOutcome:
-    """Run every play of ``playbook`` and return the recap and exit code."""
+    """Run every play of ``playbook`` and return the recap and exit code.
+
+    ``control`` lets the caller stop the run (see :mod:`corral.engine.signals`);
+    a run that was asked to stop ends with exit code 99.
+    """
     from corral.playbook.templating import Templar
 
     run_id = options.run_id or new_run_id()
@@ -54,9 +60,24 @@ def run_playbook(
         if isinstance(value, Secret):
             bus.add_secret(value.reveal())
     templar = Templar(functions=registry.template_functions, search_paths=[playbook.base_dir], environ=os.environ)
-    run = RunContext(registry=registry, templar=templar, options=options, bus=bus, inventory=inventory, playbook=playbook)
+    run = RunContext(
+        registry=registry,
+        templar=templar,
+        options=options,
+        bus=bus,
+        inventory=inventory,
+        playbook=playbook,
+        control=control or StopControl(),
+    )
     started = time.monotonic()
-    bus.emit("run_start", playbook=str(playbook.path), check=options.check, pid=os.getpid())
+    bus.emit(
+        "run_start",
+        playbook=str(playbook.path),
+        check=options.check,
+        pid=os.getpid(),
+        notifications=playbook.notifications,
+        resumed=options.resume is not None,
+    )
     for warning in getattr(inventory, "warnings", ()):
         bus.warn(warning)
     interrupted = False
@@ -65,19 +86,30 @@ def run_playbook(
             if not _run_play(run, play):
                 break
     except KeyboardInterrupt:
-        run.cancelled.set()
+        run.control.abort()
         interrupted = True
     finally:
         run.close_connections()
     duration = time.monotonic() - started
+    interrupted = interrupted or run.stopping.is_set()
     exit_code = EXIT_INTERRUPTED if interrupted else run.recap.exit_code()
-    bus.emit("recap", hosts=run.recap.hosts, exit_code=exit_code, duration=round(duration, 3))
+    bus.emit(
+        "recap",
+        hosts=run.recap.hosts,
+        exit_code=exit_code,
+        duration=round(duration, 3),
+        playbook=str(playbook.path),
+        notifications=playbook.notifications,
+    )
     return RunOutcome(run_id=run_id, exit_code=exit_code, recap=run.recap, duration=duration)
 
 
 def _run_play(run: RunContext, play: Play) -> bool:
     """Run one play; False when no host is left to run the next one."""
     pattern_hosts = run.inventory.select(play.hosts, limit=run.options.limit)
+    resume = run.options.resume
+    if resume is not None and resume.limit_hosts is not None:
+        pattern_hosts = [h for h in pattern_hosts if h in resume.limit_hosts]
     for host in pattern_hosts:
         run.recap.host(host)
     hosts = [h for h in pattern_hosts if run.state(h).active or run.state(h).ended]
@@ -94,7 +126,7 @@ def _run_play(run: RunContext, play: Play) -> bool:
         return True
     PlayRunner(run, play, hosts, play_variables(run, play)).run_play()
     run.bus.emit("play_end", play=play.name, uid=play.uid)
-    return any(run.state(h).active for h in hosts) and not run.cancelled.is_set()
+    return any(run.state(h).active for h in hosts) and not run.stopping.is_set()
 
 
 def _ordered(hosts: list[str], order: str) -> list[str]:

@@ -14,7 +14,9 @@ from typing import Any
 
 from corral.connection import Become, Connection
 from corral.engine.context import PlayContext
-from corral.engine.hosts import HostState, task_variables
+from corral.engine.hosts import HostState, verbatim, task_variables
+from corral.playbook.jinja_env import Verbatim
+from corral.engine.resume import unit_id
 from corral.engine.results import NO_LOG_MESSAGE, UnitOutcome, status_of
 from corral.errors import CorralError, HostUnreachable, PlaybookError, StepFailed, TemplateError
 from corral.playbook.args import check_args
@@ -55,8 +57,20 @@ class TaskRunner:
 
     # -- the unit ----------------------------------------------------------
 
-    def execute(self, state: HostState, task: Task, extra_vars: Mapping[str, Any], *, handler: bool = False) -> UnitOutcome:
+    def execute(
+        self,
+        state: HostState,
+        task: Task,
+        extra_vars: Mapping[str, Any],
+        *,
+        seq: tuple[int, ...] = (),
+        handler: bool = False,
+    ) -> UnitOutcome:
         """Run ``task`` on the host and emit its result; returns the outcome."""
+        uid = unit_id(task.uid, seq, state.name)
+        done = self._done(uid)
+        if done is not None:
+            return self._replay(state, task, uid, done, handler)
         variables = task_variables(
             state,
             play_vars=self.pctx.play_vars,
@@ -64,35 +78,89 @@ class TaskRunner:
             extra_vars=self.run.options.extra_vars,
             magic=self.pctx.magic,
         )
+        started = time.time()
         try:
             if task.loop is None:
                 if not self._when(task, variables):
-                    result: dict[str, Any] = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
+                    result: dict[str, Any] = {
+                        "changed": False,
+                        "skipped": True,
+                        "skip_reason": "Conditional result was False",
+                    }
                 else:
                     result = self._run_item(state, task, variables)
             else:
-                result = self._run_loop(state, task, variables)
+                result = self._run_loop(state, task, variables, uid)
         except CorralError as exc:
             result = {"failed": True, "changed": False, "msg": str(exc)}
         ignore = self._flag(task.ignore_errors, variables)
         status = status_of(result, ignore)
         if status == "unreachable" and self._flag(task.ignore_unreachable, variables):
             status = "skipped"
-        self._apply(state, task, result, status)
         meta = result.pop("_meta", None)
-        shown = self._shown(task, result, variables)
+        self._apply(state, task, result, status)
+        self._report(state, task, uid, status, self._shown(task, result, variables), handler, started)
+        return UnitOutcome(status=status, result=result, meta=meta)
+
+    def _done(self, uid: str) -> Mapping[str, Any] | None:
+        resume = self.run.options.resume
+        return None if resume is None else resume.done.get(uid)
+
+    def _replay(
+        self, state: HostState, task: Task, uid: str, done: Mapping[str, Any], handler: bool
+    ) -> UnitOutcome:
+        """A unit the interrupted run finished: report it again, do not run it again."""
+        result = dict(done.get("result") or {})
+        status = done.get("status", "ok")
+        if status == "changed" and task.notify:
+            state.notified.update(task.notify)
         self.run.recap.count(state.name, status)
+        now = time.time()
         self.run.bus.emit(
             "task_result",
             host=state.name,
             task=task.name,
             action=task.action,
             uid=task.uid,
+            unit_id=uid,
+            handler=handler,
+            status=status,
+            result=result,
+            started=now,
+            ended=now,
+            attempts=0,
+            resumed=True,
+        )
+        return UnitOutcome(status=status, result=result)
+
+    def _report(
+        self,
+        state: HostState,
+        task: Task,
+        uid: str,
+        status: str,
+        shown: Mapping[str, Any],
+        handler: bool,
+        started: float,
+    ) -> None:
+        self.run.recap.count(state.name, status)  # type: ignore[arg-type]
+        self.run.bus.emit(
+            "task_result",
+            host=state.name,
+            task=task.name,
+            action=task.action,
+            uid=task.uid,
+            unit_id=uid,
             handler=handler,
             status=status,
             result=shown,
+            started=started,
+            ended=time.time(),
+            attempts=shown.get("attempts", 1),
         )
-        return UnitOutcome(status=status, result=result, meta=meta)
+        if task.register or task.action.rsplit(".", 1)[-1] in ("set_fact", "setup"):
+            # The run store keeps each host's variables so a resumed run can restore them.
+            self.run.bus.emit("host_state", host=state.name, vars=state.host_vars, facts=state.facts)
 
     def _apply(self, state: HostState, task: Task, result: dict[str, Any], status: str) -> None:
         """Record what the result changes on the host: register, facts, handlers, failure."""
@@ -119,7 +187,7 @@ class TaskRunner:
 
     # -- loops -------------------------------------------------------------
 
-    def _run_loop(self, state: HostState, task: Task, variables: dict[str, Any]) -> dict[str, Any]:
+    def _run_loop(self, state: HostState, task: Task, variables: dict[str, Any], uid: str) -> dict[str, Any]:
         items = self._loop_items(task, variables)
         control = task.loop_control
         loop_var = str(control.get("loop_var", "item"))
@@ -127,7 +195,13 @@ class TaskRunner:
         pause = _seconds(control.get("pause")) or 0.0
         results: list[dict[str, Any]] = []
         for index, item in enumerate(items):
-            item_vars = {**variables, loop_var: item}
+            item_uid = f"{uid}/{index}"
+            done = self._done(item_uid)
+            if done is not None:
+                results.append(dict(done.get("result") or {}))
+                continue
+            started = time.time()
+            item_vars = {**variables, loop_var: Verbatim(item)}
             if index_var:
                 item_vars[str(index_var)] = index
             if control.get("extended"):
@@ -145,9 +219,14 @@ class TaskRunner:
                 task=task.name,
                 action=task.action,
                 uid=task.uid,
+                unit_id=item_uid,
                 item=label,
+                item_index=index,
                 status=status_of(item_result, self._flag(task.ignore_errors, item_vars)),
                 result=self._shown(task, item_result, item_vars),
+                started=started,
+                ended=time.time(),
+                attempts=item_result.get("attempts", 1),
             )
             results.append(item_result)
             if pause and index < len(items) - 1:
@@ -228,7 +307,7 @@ class TaskRunner:
             result["attempts"] = attempt
             if result.get("unreachable"):
                 break
-            check_vars = {**variables, task.register: result} if task.register else variables
+            check_vars = {**variables, task.register: Verbatim(result)} if task.register else variables
             if self.templar.evaluate_condition(list(task.until), check_vars, location=task.location, what=what):
                 result.pop("failed", None)
                 break
@@ -273,7 +352,9 @@ class TaskRunner:
         """Apply ``changed_when`` and ``failed_when``, which see the result as the registered name."""
         if task.changed_when is None and task.failed_when is None:
             return
-        check_vars = {**variables, task.register: result} if task.register else {**variables, **result}
+        check_vars = {**variables, **verbatim(result)}
+        if task.register:
+            check_vars[task.register] = Verbatim(result)
         where = {"location": task.location, "what": f"task {task.name!r}"}
         if task.changed_when is not None:
             result["changed"] = self.templar.evaluate_condition(list(task.changed_when), check_vars, **where)

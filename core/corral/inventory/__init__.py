@@ -11,16 +11,19 @@ lists, and sources that plugins register. See ``docs/inventory.md``::
 
 from __future__ import annotations
 
+from corral.inventory.connvars import ConnectionVars, connection_vars
 from corral.inventory.load import builtin_sources, load_inventory
 from corral.inventory.model import Group, Host, Inventory
 from corral.inventory.source import InventoryBuilder, InventorySourceType
 
 __all__ = [
+    "ConnectionVars",
     "Group",
     "Host",
     "Inventory",
     "InventoryBuilder",
     "InventorySourceType",
     "builtin_sources",
+    "connection_vars",
     "load_inventory",
 ]

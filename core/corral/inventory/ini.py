@@ -160,7 +160,8 @@ def _add_host_line(inventory: Inventory, line: str, group: str) -> None:
         raise InventoryError(f"bad host range in {entry!r}: {exc}") from None
     if port is None and entry.endswith(":"):
         raise InventoryError(
-            f"host {entry!r} ends in ':'", hint="':' separates a host from its port, as in web1:2222"
+            f"host {entry!r} ends in ':'",
+            hint="':' separates a host from its port, as in web1:2222",
         )
     if "---" in names:
         raise InventoryError(
@@ -208,8 +209,6 @@ def parse_ini_value(text: str) -> Any:
 
 def _coerce(value: Any) -> Any:
     """Turn what literal_eval gives into variable types, as Ansible's INI plugin does."""
-    if isinstance(value, str):
-        return value
     if isinstance(value, list | tuple | set):
         return [_coerce(item) for item in value]
     if isinstance(value, dict):

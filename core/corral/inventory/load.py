@@ -4,10 +4,10 @@ Each ``-i`` source is offered to the readers registered by plugins first, then,
 if it is a directory, each entry in it is read the same way, and otherwise the
 built-in readers try it in Ansible's order: host list, script, YAML, INI. The
 first reader that parses the source wins; if every reader that wanted it
-fails, the error of the most likely one is raised (the script's for a file
-starting with ``#!``, the YAML reader's for a YAML-looking file, else the INI
-reader's). Unlike Ansible, which warns and goes on, corral stops at a source it
-cannot read.
+fails, the error of the most likely one is raised (a plugin's, else the YAML
+reader's for a YAML-looking file, else the INI reader's). Unlike Ansible, which
+warns and goes on, corral stops at a source it cannot read, and the error of a
+script that starts with ``#!`` is final: its code is not then read as INI.
 """
 
 from __future__ import annotations
@@ -169,6 +169,8 @@ def _try_readers(
         except InventoryError as exc:
             if exc.location is None:
                 exc.location = Location(source)
+            if reader.name == "script" and _first_line(source).startswith("#!"):
+                raise  # a real script failed: reading its code as INI would only mislead
             failures.append((reader, exc))
         except Exception as exc:
             if reader.plugin == "corral":
@@ -200,8 +202,6 @@ def _likeliest(
             return error
     by_name = {reader.name: error for reader, error in failures}
     head = _first_line(source)
-    if "script" in by_name and head.startswith("#!"):
-        return by_name["script"]
     if "yaml" in by_name and (
         os.path.splitext(source)[1] in YAML_EXTENSIONS or _YAML_LINE.match(head)
     ):

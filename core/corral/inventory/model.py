@@ -29,6 +29,7 @@ from corral.errors import InventoryError
 from corral.inventory.ranges import is_ip_address
 
 if TYPE_CHECKING:
+    from corral.inventory.connvars import ConnectionVars
     from corral.inventory.varfiles import VarsDir
 
 __all__ = ["LOCALHOST_NAMES", "Group", "Host", "Inventory", "as_inventory"]
@@ -91,16 +92,15 @@ class Inventory:
 
     # ---------------------------------------------------------------- building
 
-    def add_group(self, name: str) -> str:
-        """Add a group if it is new; return its name."""
+    def add_group(self, name: str) -> None:
+        """Add a group if it is new."""
         if not isinstance(name, str) or not name:
             raise InventoryError(f"invalid group name {name!r}: expected a non-empty string")
         if name not in self.groups:
             self.groups[name] = Group(name)
             self._changed()
-        return name
 
-    def add_host(self, name: str, group: str | None = None, port: int | None = None) -> str:
+    def add_host(self, name: str, group: str | None = None, port: int | None = None) -> None:
         """Add a host if it is new (with ``port`` as ``ansible_port``), and put it in ``group``."""
         if not isinstance(name, str) or not name:
             raise InventoryError(f"invalid host name {name!r}: expected a non-empty string")
@@ -125,19 +125,19 @@ class Inventory:
             self._changed()
         if group is not None:
             self._put_host(self.groups[group], host)
-        return name
 
-    def add_child(self, parent: str, child: str) -> bool:
+    def add_child(self, parent: str, child: str) -> None:
         """Make group ``child`` (or host ``child``) a member of group ``parent``."""
         group = self.groups.get(parent)
         if group is None:
             raise InventoryError(f"{parent!r} is not a known group")
         if child in self.groups:
-            return self._add_child_group(group, self.groups[child])
+            self._add_child_group(group, self.groups[child])
+            return
         host = self._hosts.get(child)
         if host is None:
             raise InventoryError(f"{child!r} is not a known host or group")
-        return self._put_host(group, host)
+        self._put_host(group, host)
 
     def set_variable(self, entity: str, key: str, value: Any) -> None:
         """Set ``key`` on the group named ``entity``, else on the host of that name."""
@@ -159,18 +159,17 @@ class Inventory:
         if message not in self.warnings:
             self.warnings.append(message)
 
-    def _put_host(self, group: Group, host: Host) -> bool:
+    def _put_host(self, group: Group, host: Host) -> None:
         if host.name in group._host_set:
-            return False
+            return
         group.hosts.append(host.name)
         group._host_set.add(host.name)
         host.groups.append(group.name)
         self._changed()
-        return True
 
-    def _add_child_group(self, parent: Group, child: Group) -> bool:
+    def _add_child_group(self, parent: Group, child: Group) -> None:
         if child.name in parent.children:
-            return False
+            return
         if child is parent:
             raise InventoryError(f"group {child.name!r} cannot be a child of itself")
         path = self._path_up(parent, child.name)
@@ -184,7 +183,6 @@ class Inventory:
         if parent.name not in child.parents:
             child.parents.append(parent.name)
         self._changed()
-        return True
 
     def _path_up(self, start: Group, target: str) -> list[str] | None:
         """Group names from ``start`` up to ancestor ``target`` (exclusive), or None."""
@@ -197,7 +195,8 @@ class Inventory:
                     continue
                 came_from[parent] = name
                 if parent == target:
-                    path, step = [], name
+                    path: list[str] = []
+                    step: str | None = name
                     while step is not None:
                         path.append(step)
                         step = came_from[step]
@@ -248,7 +247,7 @@ class Inventory:
                 pending[child] -= 1
                 if pending[child] == 0:
                     queue.append(child)
-        self._ancestors = ancestors
+        self._ancestors.update(ancestors)
 
     def _closure(self, host: Host) -> frozenset[str]:
         """Every group ``host`` belongs to, directly or through a child group."""
@@ -382,13 +381,25 @@ class Inventory:
                 self._host_vars[host.name] = merged
         return merged
 
+    def connection_vars(self, name: str) -> ConnectionVars:
+        """How to reach host ``name``: its ``ansible_host``, port, user, become settings...
+
+        Read from the merged variables as they stand (not templated).
+        """
+        from corral.inventory.connvars import connection_vars
+
+        host = self._require_host(name)
+        return connection_vars(host.name, self.host_vars_view(host.name))
+
     def group_vars(self, name: str) -> dict[str, Any]:
         """Variables of group ``name`` alone: inventory, then group_vars files.
 
         ``ansible_group_priority`` appears when it is not the default, 1.
         """
         self._ensure_ready()
-        group = self.groups[name]
+        group = self.groups.get(name)
+        if group is None:
+            raise InventoryError(f"unknown group {name!r}")
         result = dict(group.vars)
         for vars_dir in self._vars_dirs():
             result.update(vars_dir.group_vars(name))
@@ -457,9 +468,7 @@ def _priority(value: Any, current: int) -> int:
     except TypeError:
         return current  # Ansible ignores a priority it cannot convert this way
     except ValueError:
-        raise InventoryError(
-            f"ansible_group_priority must be an integer, not {value!r}"
-        ) from None
+        raise InventoryError(f"ansible_group_priority must be an integer, not {value!r}") from None
 
 
 def _unique(names: Iterable[str]) -> list[str]:

@@ -217,9 +217,9 @@ def _dumper() -> type[Any]:
 
     base: type[Any] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-    class Dumper(base):  # type: ignore[misc, valid-type]
+    class Dumper(base):  # type: ignore[misc]
         def ignore_aliases(self, data: Any) -> bool:
             return True
 
-    Dumper.add_representer(UnsafeText, yaml.SafeDumper.represent_str)
+    Dumper.add_representer(UnsafeText, lambda dumper, value: dumper.represent_str(str(value)))
     return Dumper

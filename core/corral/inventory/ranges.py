@@ -29,12 +29,14 @@ _LABEL = rf"(?:[\w]|{_ALNUM_RANGE})(?:[\w_-]|{_ALNUM_RANGE})*(?<![_-])"
 _BRACKETED_HOSTPORT = re.compile(r"^\[(.+)\]:([0-9]+)$")
 _HOSTPORT = re.compile(r"^((?:[^:\[\]]|\[[^\]]*\])*):([0-9]+)$")
 _IPV4 = re.compile(rf"^(?:{_IPV4_PART}\.){{3}}{_IPV4_PART}$", re.I)
+_IPV6_FORMS = (  # P is one part: uncompressed, the :: variants, and IPv4 inside IPv6
+    "(?:P:){7}P", "(?:P:){1,6}:", "(?:P:)(?::P){1,6}", "(?:P:){2}(?::P){1,5}",
+    "(?:P:){3}(?::P){1,4}", "(?:P:){4}(?::P){1,3}", "(?:P:){5}(?::P){1,2}", "(?:P:){6}(?::P)",
+    ":(?::P){1,6}", "P?::", r"(?:0:){6}(?:P\.){3}P", r"::(?:ffff:)?(?:P\.){3}P",
+    r"(?:0:){5}ffff:(?:P\.){3}P",
+)  # fmt: skip
 _IPV6 = re.compile(
-    r"^((?:{0}:){{7}}{0}|(?:{0}:){{1,6}}:|(?:{0}:)(?::{0}){{1,6}}|(?:{0}:){{2}}(?::{0}){{1,5}}|"
-    r"(?:{0}:){{3}}(?::{0}){{1,4}}|(?:{0}:){{4}}(?::{0}){{1,3}}|(?:{0}:){{5}}(?::{0}){{1,2}}|"
-    r"(?:{0}:){{6}}(?::{0})|:(?::{0}){{1,6}}|{0}?::|(?:0:){{6}}(?:{0}\.){{3}}{0}|"
-    r"::(?:ffff:)?(?:{0}\.){{3}}{0}|(?:0:){{5}}ffff:(?:{0}\.){{3}}{0})$".format(_IPV6_PART),
-    re.I,
+    "^(" + "|".join(form.replace("P", _IPV6_PART) for form in _IPV6_FORMS) + ")$", re.I
 )
 _HOSTNAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$", re.I)
 
@@ -119,9 +121,7 @@ def _sequence(begin: str, end: str, step: int, bounds_text: str) -> list[str]:
             raise RangeError(f"host range [{bounds_text}] must have begin <= end")
         return list(letters[first : last + 1 : step])
     if not (_is_number(begin) and _is_number(end)):
-        raise RangeError(
-            f"host range [{bounds_text}] must be numeric (01:50) or alphabetic (a:f)"
-        )
+        raise RangeError(f"host range [{bounds_text}] must be numeric (01:50) or alphabetic (a:f)")
     first, last = int(begin), int(end)
     if first > last:
         raise RangeError(f"host range [{bounds_text}] is empty: begin is greater than end")

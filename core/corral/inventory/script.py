@@ -9,6 +9,7 @@ hangs or prints something other than a JSON object is an error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -18,13 +19,16 @@ from typing import Any
 from corral.errors import InventoryError, Location
 from corral.inventory.model import Inventory, as_inventory
 from corral.inventory.source import InventoryBuilder, InventorySourceType
+from corral.inventory.yamlread import loads_json, mark_unsafe
 
 __all__ = ["DEFAULT_SCRIPT_TIMEOUT", "SCRIPT_SOURCE", "read_script", "script_source"]
 
 DEFAULT_SCRIPT_TIMEOUT = 30.0
 
 
-def read_script(path: str, builder: InventoryBuilder, *, timeout: float = DEFAULT_SCRIPT_TIMEOUT) -> None:
+def read_script(
+    path: str, builder: InventoryBuilder, *, timeout: float = DEFAULT_SCRIPT_TIMEOUT
+) -> None:
     """Run the inventory script at ``path`` and add what it reports to ``builder``."""
     inventory = as_inventory(builder)
     data = _run_json(path, ["--list"], timeout, inventory)
@@ -58,7 +62,8 @@ def _add_group(
     if not isinstance(data, dict):
         data = {"hosts": data}  # the old form: a group is just its list of hosts
     elif not data.keys() & {"hosts", "vars", "children"}:
-        data = {"hosts": [group], "vars": data}  # the old form: a "group" that is one host
+        # The old form: a "group" that is one host. Ansible never templates these values.
+        data = {"hosts": [group], "vars": mark_unsafe(data)}
     if "hosts" in data:
         members = data["hosts"]
         if not isinstance(members, list):
@@ -82,9 +87,6 @@ def _add_group(
 
 def _run_json(path: str, args: list[str], timeout: float, inventory: Inventory) -> Any:
     """Run the script with ``args`` and parse what it prints as JSON."""
-    from corral.inventory.yamlread import loads_json
-
-    command = " ".join(["script", *args])
     output = _run(path, args, timeout, inventory)
     if args[0] == "--host" and not output.strip():
         return {}
@@ -93,11 +95,9 @@ def _run_json(path: str, args: list[str], timeout: float, inventory: Inventory) 
     except json.JSONDecodeError as exc:
         raise _failure(
             path,
-            f"{command} printed something that is not JSON "
-            f"({exc.msg} at line {exc.lineno}, column {exc.colno} of its output)",
+            f"the inventory script's {' '.join(args)} output is not JSON "
+            f"({exc.msg} at line {exc.lineno}, column {exc.colno})",
         ) from None
-    except ValueError as exc:
-        raise _failure(path, f"{command} printed invalid JSON: {exc}") from None
 
 
 def _run(path: str, args: list[str], timeout: float, inventory: Inventory) -> str:
@@ -140,10 +140,8 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except OSError:
         process.kill()
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.communicate(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 def _failure(path: str, message: str, hint: str | None = None) -> InventoryError:

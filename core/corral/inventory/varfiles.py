@@ -45,7 +45,7 @@ class VarsDir:
         return self._vars("host_vars", name)
 
     def files(self, kind: str, name: str) -> list[str]:
-        """The files ``kind`` (``group_vars`` or ``host_vars``) holds for ``name``, in load order."""
+        """The files ``kind`` (``group_vars``/``host_vars``) holds for ``name``, in load order."""
         listing = self._listing(kind)
         # A name like /srv/chroot is a path, not a file name (Ansible skips it too).
         if not listing or name.startswith(os.sep):

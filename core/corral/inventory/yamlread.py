@@ -20,7 +20,15 @@ from corral.errors import InventoryError, Location
 if TYPE_CHECKING:
     import yaml
 
-__all__ = ["UnsafeText", "YamlDocument", "compose_yaml", "load_data", "loads_json", "read_text"]
+__all__ = [
+    "UnsafeText",
+    "YamlDocument",
+    "compose_yaml",
+    "load_data",
+    "loads_json",
+    "mark_unsafe",
+    "read_text",
+]
 
 Warn = Callable[[str], None]
 MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -108,6 +116,8 @@ class YamlDocument:
     def location(self, node: yaml.Node) -> Location:
         """Where ``node`` starts, as ``file:line:col`` counting from 1."""
         mark = node.start_mark
+        if mark is None:  # nodes of a JSON document
+            return Location(self.path)
         return Location(self.path, mark.line + 1, mark.column + 1)
 
     def pairs(self, node: yaml.MappingNode) -> dict[Any, tuple[yaml.Node, yaml.Node]]:
@@ -123,7 +133,9 @@ class YamlDocument:
         for key_node, value_node in node.value:
             key = self.value(key_node)
             if not isinstance(key, Hashable):
-                raise InventoryError("a mapping key must be a scalar", location=self.location(key_node))
+                raise InventoryError(
+                    "a mapping key must be a scalar", location=self.location(key_node)
+                )
             if key in result:
                 self._loader.corral_warn(
                     f"{self.location(key_node)}: duplicate key {key!r}; the last value is used"
@@ -133,7 +145,17 @@ class YamlDocument:
 
 
 def compose_yaml(path: str, text: str, warn: Warn) -> YamlDocument:
-    """Compose ``text`` into nodes (not values), so a reader can report marks."""
+    """Compose ``text`` into nodes (not values), so a reader can report marks.
+
+    JSON is parsed as JSON first, as Ansible does (``1e3`` is then a number, not
+    the string YAML 1.1 makes of it); its nodes carry no marks.
+    """
+    try:
+        data = loads_json(text)
+    except ValueError:
+        pass
+    else:
+        return YamlDocument(path, text, _represent(data), _loader_class()(""))
     loader = _loader_class()(text)
     loader.corral_path = path
     loader.corral_warn = warn
@@ -142,6 +164,27 @@ def compose_yaml(path: str, text: str, warn: Warn) -> YamlDocument:
     except _yaml_error() as exc:
         raise _yaml_failure(path, text, exc) from exc
     return YamlDocument(path, text, root, loader)
+
+
+def _represent(data: Any) -> yaml.Node:
+    """YAML nodes for already parsed data, which the loader turns back into the same values."""
+
+    node: yaml.Node = _json_representer()().represent_data(data)
+    return node
+
+
+@functools.cache
+def _json_representer() -> type[Any]:
+    import yaml
+
+    class Representer(yaml.representer.SafeRepresenter):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    Representer.add_representer(
+        UnsafeText, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value))
+    )
+    return Representer
 
 
 def _yaml_error() -> type[Exception]:
@@ -175,14 +218,14 @@ def _loader_class() -> type[Any]:
 
     base: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    class Loader(base):  # type: ignore[misc, valid-type]
+    class Loader(base):  # type: ignore[misc]
         corral_path: str
         corral_warn: Warn
 
         def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
             if not isinstance(node, yaml.MappingNode):
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"expected a mapping node, but found {node.id}", node.start_mark
+                    None, None, "expected a mapping", node.start_mark
                 )
             explicit = {id(k) for k, _ in node.value if k.tag != MERGE_TAG}
             self.flatten_mapping(node)
@@ -220,17 +263,18 @@ def _construct_unsafe(loader: Any, node: yaml.Node) -> Any:
     if isinstance(node, yaml.ScalarNode):
         return UnsafeText(loader.construct_scalar(node))
     if isinstance(node, yaml.SequenceNode):
-        return [_mark_unsafe(v) for v in loader.construct_sequence(node, deep=True)]
-    return {k: _mark_unsafe(v) for k, v in loader.construct_mapping(node, deep=True).items()}
+        return [mark_unsafe(v) for v in loader.construct_sequence(node, deep=True)]
+    return {k: mark_unsafe(v) for k, v in loader.construct_mapping(node, deep=True).items()}
 
 
-def _mark_unsafe(value: Any) -> Any:
+def mark_unsafe(value: Any) -> Any:
+    """``value`` with every string in it made :class:`UnsafeText`."""
     if isinstance(value, str):
         return UnsafeText(value)
     if isinstance(value, list):
-        return [_mark_unsafe(v) for v in value]
+        return [mark_unsafe(v) for v in value]
     if isinstance(value, dict):
-        return {k: _mark_unsafe(v) for k, v in value.items()}
+        return {k: mark_unsafe(v) for k, v in value.items()}
     return value
 
 

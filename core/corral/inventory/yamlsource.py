@@ -37,9 +37,13 @@ def read_yaml(path: str, builder: InventoryBuilder) -> None:
         raise InventoryError("empty YAML inventory", location=doc.location(root) if root else None)
     if not isinstance(root, yaml.MappingNode):
         value = doc.value(root)
-        problem = "empty YAML inventory" if not value else (
-            f"a YAML inventory maps group names to groups; this file holds a "
-            f"{type(value).__name__}"
+        problem = (
+            "empty YAML inventory"
+            if not value
+            else (
+                f"a YAML inventory maps group names to groups; this file holds a "
+                f"{type(value).__name__}"
+            )
         )
         raise InventoryError(problem, location=doc.location(root))
     groups = doc.pairs(root)
@@ -64,20 +68,20 @@ class _YamlGroups:
         self.doc = doc
         self.inventory = inventory
 
-    def group(self, name: Any, node: Any) -> str | None:
-        """Read the group ``name`` defined by ``node``; None if it is no group definition."""
+    def group(self, name: Any, node: Any) -> None:
+        """Read the group ``name`` defined by ``node`` (a mapping, or nothing)."""
         import yaml
 
         if not (isinstance(node, yaml.MappingNode) or _is_null(node)):
             self.inventory.warn(
                 f"{self.doc.location(node)}: skipping {name!r}: a group must be a mapping"
             )
-            return None
+            return
         if not isinstance(name, str):
             raise InventoryError(f"group name {name!r} must be a string")
         self.inventory.add_group(name)
         if not isinstance(node, yaml.MappingNode):
-            return name
+            return
         sections = self.doc.pairs(node)
         for section in _SECTIONS:
             if section in sections:

@@ -18,7 +18,7 @@ Nothing here is public API; the Templar is.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from types import NoneType
 from typing import Any, NoReturn, Protocol
 
@@ -129,8 +129,8 @@ def finalize(value: Any) -> Any:
         if isinstance(value, CorralUndefined):
             value._fail_with_undefined_error()
         return None  # the implicit else of ``{{ x if y }}``: output nothing
-    if isinstance(value, Iterator):
-        # map(), select(), zip() and generators would otherwise leak out unconsumed
+    if isinstance(value, Iterator | KeysView | ValuesView | ItemsView | range):
+        # generators, d.keys() and range() would otherwise leak out as opaque objects
         return list(value)
     return unwrap(value)
 

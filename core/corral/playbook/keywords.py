@@ -116,6 +116,18 @@ PLAY: dict[str, Any] = {
     "connection": {"type": "string"},
     "force_handlers": {"type": "boolean"},
     "vars_prompt": {"type": "array"},
+    # Messages sent when the run ends (or waits for approval), by the notify plugin.
+    "notifications": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["channel"],
+            "properties": {
+                "channel": {"type": "string"},
+                "on": {"type": "array", "items": {"enum": ["failure", "success", "approval"]}},
+            },
+        },
+    },
 }
 
 TASK_SECTIONS = ("pre_tasks", "tasks", "post_tasks")

@@ -80,6 +80,7 @@ class _Loader:
 
     def __init__(self, steps: Mapping[str, StepType]) -> None:
         self.steps = steps
+        self.files: list[Path] = []  # every file read, for the run store's snapshot
 
     # -- plays -------------------------------------------------------------
 
@@ -169,6 +170,7 @@ class _Loader:
             tags=_tags(node.get("tags")),
             order=str(node.get("order", "inventory")),
             environment=unmark(dict(node.get("environment") or {})),
+            notifications=tuple(unmark(list(node.get("notifications") or []))),
             uid=uid,
         )
 
@@ -440,7 +442,9 @@ class _Loader:
     def _read(self, path: Path, where: Location) -> Any:
         if not path.exists():
             raise PlaybookError(f"file not found: {display_path(path)}", location=where)
-        return load_yaml_file(path, display_name=display_path(path))
+        data = load_yaml_file(path, display_name=display_path(path))
+        self.files.append(path)
+        return data
 
 
 def load_task_file(
@@ -483,7 +487,8 @@ def load_playbook(path: Path, steps: Mapping[str, StepType]) -> Playbook:
     loader = _Loader(steps)
     plays = loader.load_playbook(path)
     text = path.read_text(encoding="utf-8", errors="replace")
-    return Playbook(path=path, plays=tuple(plays), text=text)
+    files = tuple(dict.fromkeys(p.resolve() for p in loader.files))
+    return Playbook(path=path, plays=tuple(plays), text=text, files=files)
 
 
 def _loop(node: Mapping[str, Any]) -> tuple[Any, str]:

@@ -116,6 +116,7 @@ class Play:
     ignore_errors: Any = None
     ignore_unreachable: Any = None
     no_log: Any = None
+    notifications: tuple[Mapping[str, Any], ...] = ()
     uid: str = ""
 
 
@@ -126,7 +127,13 @@ class Playbook:
     path: Path
     plays: tuple[Play, ...]
     text: str = ""
+    files: tuple[Path, ...] = ()  # every file loaded: playbook, imports, task and var files
 
     @property
     def base_dir(self) -> Path:
         return self.path.parent
+
+    @property
+    def notifications(self) -> list[Mapping[str, Any]]:
+        """Every play's ``notifications:`` entries: where to report the run's end."""
+        return [entry for play in self.plays for entry in play.notifications]

@@ -94,6 +94,8 @@ def translate(
         return _jinja(exc, source, filters, tests)
     if isinstance(exc, RecursionError):
         summary, detail = "template recursion too deep", None
+    elif isinstance(exc, TypeError) and "no loader" in str(exc):
+        summary, detail = "{% include %}, {% import %} and {% extends %} are not supported", None
     else:
         summary, detail = "template error", f"{type(exc).__name__}: {exc}"
     return RenderFailure(summary, detail, hint=_excerpt(source))

@@ -1,0 +1,27 @@
+"""What a resumed run knows from the run it continues."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ResumeState:
+    """Units already done and the host variables they produced, from the run store."""
+
+    # unit_id -> {"status": "ok"|"changed", "result": {...}} for units that finished ok or changed
+    done: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # host -> registered and set_fact variables, as last stored
+    host_vars: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # host -> facts
+    facts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # --failed-only: the hosts that failed or were unreachable
+    limit_hosts: tuple[str, ...] | None = None
+
+
+def unit_id(task_uid: str, seq: tuple[int, ...], host: str, item: int | None = None) -> str:
+    """The stable id of a unit: the same task, position and host give the same id in every run."""
+    base = f"{task_uid}@{'.'.join(str(n) for n in seq)}#{host}"
+    return base if item is None else f"{base}/{item}"

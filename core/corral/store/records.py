@@ -1,0 +1,159 @@
+"""What the run store keeps about a run that is not in its events: a :class:`RunRecord`.
+
+The run command builds one with :func:`new_run_record` before the engine starts and
+hands it to :meth:`corral.store.db.Store.begin_run`. It holds a snapshot of every file
+the playbook loaded and of the inventory, so ``corral resume`` replays exactly what ran,
+whatever changed on disk since. Secrets are redacted here, before anything is stored.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import socket
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from corral.secrets import REDACTED, Secret
+
+if TYPE_CHECKING:
+    from corral.engine.options import RunOptions
+    from corral.inventory import Inventory
+
+__all__ = [
+    "RunRecord",
+    "new_run_record",
+    "options_record",
+    "redacted",
+    "snapshot_files",
+    "snapshot_hash",
+]
+
+# The options of RunOptions that a resumed run must reuse.
+OPTION_KEYS = ("limit", "tags", "skip_tags", "check", "diff", "forks", "start_at_task")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as started: what ran, against what, with what, started by whom."""
+
+    run_id: str
+    playbook: str  # the path as given on the command line
+    playbook_hash: str  # sha256 of the snapshot (see snapshot_hash)
+    snapshot: Mapping[str, str]  # relative path -> text of every file the playbook loaded
+    inventory: Mapping[str, Any]  # ansible-inventory --list shape, secrets redacted
+    params: Mapping[str, Any]  # redacted
+    extra_vars: Mapping[str, Any]  # redacted
+    options: Mapping[str, Any]  # OPTION_KEYS
+    started_by: str  # user@hostname
+    trigger: str  # cli, cron, webhook, resume...
+    argv: tuple[str, ...]
+    pid: int
+    started: float  # Unix seconds
+    playbook_file: str = ""  # the playbook's key in ``snapshot``
+    cwd: str = ""
+    controller: str = field(default_factory=socket.gethostname)  # where pid lives
+
+
+def redacted(value: Any) -> Any:
+    """``value`` made JSON-ready, with every :class:`~corral.secrets.Secret` as ``********``."""
+    if isinstance(value, Secret):
+        return REDACTED
+    if isinstance(value, Mapping):
+        return {str(k): redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redacted(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def snapshot_files(paths: Sequence[Path], base: Path) -> dict[str, str]:
+    """``{path relative to base: text}`` for each file; files outside ``base`` keep ``..`` parts.
+
+    Paths are POSIX-style so a snapshot taken on one machine materialises on another.
+    A file that vanished or is not text is skipped: the snapshot is a record, and the
+    run that loaded the file has already read it.
+    """
+    root = Path(os.path.abspath(base))
+    snapshot: dict[str, str] = {}
+    for path in paths:
+        absolute = Path(os.path.abspath(path))
+        try:
+            text = absolute.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        snapshot[Path(os.path.relpath(absolute, root)).as_posix()] = text
+    return snapshot
+
+
+def snapshot_hash(snapshot: Mapping[str, str]) -> str:
+    """sha256 of the snapshot: the same files with the same text give the same hash."""
+    canonical = json.dumps(sorted(snapshot.items()), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def options_record(options: RunOptions) -> dict[str, Any]:
+    """The options a resumed run reuses, JSON-ready (tag sets become sorted lists)."""
+    record: dict[str, Any] = {}
+    for key in OPTION_KEYS:
+        value = getattr(options, key)
+        record[key] = sorted(value) if isinstance(value, frozenset) else value
+    return record
+
+
+def new_run_record(
+    run_id: str,
+    playbook: Path,
+    inventory: Inventory,
+    options: RunOptions,
+    *,
+    files: Sequence[Path] = (),
+    params: Mapping[str, Any] | None = None,
+    argv: Sequence[str] = (),
+    trigger: str = "cli",
+    environ: Mapping[str, str] | None = None,
+) -> RunRecord:
+    """Build the record of a run about to start.
+
+    ``files`` are every file the playbook loaded (``Playbook.files``); the playbook
+    itself is always included. Paths in the snapshot are relative to the playbook's
+    directory.
+    """
+    from corral.inventory.output import list_data
+
+    base = Path(os.path.abspath(playbook)).parent
+    snapshot = snapshot_files([playbook, *files], base)
+    env = os.environ if environ is None else environ
+    return RunRecord(
+        run_id=run_id,
+        playbook=str(playbook),
+        playbook_hash=snapshot_hash(snapshot),
+        snapshot=snapshot,
+        inventory=redacted(list_data(inventory)),
+        params=redacted(params or {}),
+        extra_vars=redacted(options.extra_vars),
+        options=options_record(options),
+        started_by=f"{_user(env)}@{socket.gethostname()}",
+        trigger=trigger,
+        argv=tuple(argv),
+        pid=os.getpid(),
+        started=time.time(),
+        playbook_file=Path(os.path.relpath(os.path.abspath(playbook), base)).as_posix(),
+        cwd=os.getcwd(),
+    )
+
+
+def _user(environ: Mapping[str, str]) -> str:
+    for key in ("USER", "LOGNAME"):
+        if environ.get(key):
+            return environ[key]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())

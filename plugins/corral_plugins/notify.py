@@ -1,0 +1,1 @@
+"""The notify plugin (being written)."""

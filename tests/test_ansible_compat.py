@@ -1,0 +1,259 @@
+"""Differential tests: the same playbooks through ``corral run`` and ``ansible-playbook``.
+
+Each playbook in ``tests/compat/playbooks/`` runs once with each tool, against the local
+connection, in a temp directory of its own (``-e workdir=...``). What a user would see
+must match: the per-host recap counters, each host's debug messages in order, and the
+exit code (through the mapping in docs/ansible-compat.md). A playbook's first comment
+lines choose its inventory and extra arguments, passed to both tools::
+
+    # inventory: three
+    # args: --check -e greeting=hi
+
+Ansible's results are collected by ``compat/callback_plugins/compat_events.py``, which
+writes them in the shape of corral's JSON events, so one reader serves both tools. All
+runs happen in parallel, once, in a module-scoped fixture; each playbook is one test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+COMPAT = Path(__file__).resolve().parent / "compat"
+PLAYBOOKS = sorted((COMPAT / "playbooks").glob("*.yml"))
+BIN = Path(sys.executable).parent
+TIMEOUT = 120  # seconds, per tool run; a healthy run takes one to three
+
+# Known corral bugs, found by these tests: playbook name -> what differs.
+# Each is a strict xfail, so fixing the bug makes the test fail until its line is removed.
+CORRAL_BUGS: dict[str, str] = {}
+
+# Keys of a debug result that are bookkeeping, not what the user asked to print.
+DEBUG_META_KEYS = frozenset(
+    {"changed", "failed", "skipped", "ansible_loop_var", "ansible_index_var", "ansible_loop"}
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One playbook and how to run it."""
+
+    name: str
+    path: Path
+    inventory: Path
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ToolRun:
+    """What one tool did with one playbook."""
+
+    tool: str
+    exit_code: int
+    events: list[dict[str, Any]]
+    output: str
+    workdir: Path
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a user sees of a run, reduced to what the two tools must agree on."""
+
+    exit_code: int
+    recap: dict[str, dict[str, int]]
+    debug: dict[str, list[Any]]
+
+
+def load_case(path: Path) -> Case:
+    """Read the ``# inventory:`` and ``# args:`` header of a compat playbook."""
+    header: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        key, sep, value = line.lstrip("# ").partition(":")
+        if sep and key in ("inventory", "args"):
+            header[key] = value.strip()
+    inventory = COMPAT / f"{header.get('inventory', 'one')}.ini"
+    return Case(path.stem, path, inventory, tuple(shlex.split(header.get("args", ""))))
+
+
+CASES = [load_case(p) for p in PLAYBOOKS]
+
+
+def _env(tmp: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "CORRAL_"))}
+    env.update(HOME=str(tmp / "home"), NO_COLOR="1", PYTHONDONTWRITEBYTECODE="1", **extra)
+    return env
+
+
+def run_corral(case: Case, tmp: Path) -> ToolRun:
+    """``corral run PLAYBOOK -i INV --output json``; the events are its stdout lines."""
+    workdir = _workdir(tmp)
+    env = _env(tmp, CORRAL_HOME=str(tmp / "corral-home"))
+    argv = [str(BIN / "corral"), "run", str(case.path), "-i", str(case.inventory)]
+    argv += ["--output", "json", "-e", f"workdir={workdir}", *case.args]
+    proc = subprocess.run(
+        argv, cwd=tmp, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    return ToolRun("corral", proc.returncode, events, proc.stdout + proc.stderr, workdir)
+
+
+def run_ansible(case: Case, tmp: Path) -> ToolRun:
+    """``ansible-playbook -i INV PLAYBOOK`` with the compat_events callback writing events."""
+    workdir = _workdir(tmp)
+    events_file = tmp / "events.jsonl"
+    env = _env(
+        tmp,
+        ANSIBLE_HOME=str(tmp / "ansible-home"),
+        ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-local"),
+        ANSIBLE_REMOTE_TEMP=str(tmp / "ansible-remote"),
+        ANSIBLE_CALLBACK_PLUGINS=str(COMPAT / "callback_plugins"),
+        ANSIBLE_CALLBACKS_ENABLED="compat_events",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+        ANSIBLE_DEPRECATION_WARNINGS="0",
+        ANSIBLE_LOCALHOST_WARNING="0",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+        CORRAL_COMPAT_EVENTS=str(events_file),
+    )
+    argv = [str(BIN / "ansible-playbook"), "-i", str(case.inventory), str(case.path)]
+    argv += ["-e", f"workdir={workdir}", *case.args]
+    proc = subprocess.run(
+        argv, cwd=tmp, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+    text = events_file.read_text() if events_file.exists() else ""
+    events = [json.loads(line) for line in text.splitlines()]
+    return ToolRun("ansible", proc.returncode, events, proc.stdout + proc.stderr, workdir)
+
+
+def _workdir(tmp: Path) -> Path:
+    workdir = tmp / "work"
+    workdir.mkdir(parents=True)
+    return workdir
+
+
+def debug_message(result: Mapping[str, Any]) -> Any:
+    """What ``debug`` printed: its ``msg``, or the ``var: value`` pairs it showed."""
+    if "msg" in result:
+        return result["msg"]
+    hidden = DEBUG_META_KEYS | {result.get("ansible_index_var")}
+    return {k: v for k, v in result.items() if k not in hidden and not k.startswith("_ansible")}
+
+
+def seen(run: ToolRun) -> Seen:
+    """The recap, per-host debug messages and exit code of a run, in corral's terms."""
+    recap: dict[str, dict[str, int]] = {}
+    debug: dict[str, list[Any]] = {}
+    for event in run.events:
+        kind = event.get("event")
+        if kind == "recap":
+            # A host that did nothing (a later batch after an abort) is listed by corral
+            # with all-zero counters and left out by Ansible: compare the hosts that ran.
+            recap = {h: dict(c) for h, c in event["hosts"].items() if any(c.values())}
+        elif kind in ("task_result", "item_result") and _is_debug_output(event):
+            debug.setdefault(event["host"], []).append(debug_message(event["result"]))
+    # Paths under the run's own workdir differ between the two tools by design.
+    debug = json.loads(json.dumps(debug).replace(str(run.workdir), "WORKDIR"))
+    return Seen(exit_code=run.exit_code, recap=recap, debug=debug)
+
+
+def _is_debug_output(event: Mapping[str, Any]) -> bool:
+    result = event.get("result") or {}
+    return (
+        str(event.get("action", "")).split(".")[-1] == "debug"
+        and event.get("status") == "ok"
+        and "results" not in result  # a loop's summary; its items were shown one by one
+    )
+
+
+def ansible_as_corral(ansible: Seen) -> Seen:
+    """Ansible's view with its exit code mapped to corral's (docs/ansible-compat.md)."""
+    code = ansible.exit_code
+    if code == 4:  # unreachable; Ansible says 4 even when another host failed
+        failed = any(c["failed"] for c in ansible.recap.values())
+        code = 2 if failed else 3
+    return Seen(exit_code=code, recap=ansible.recap, debug=ansible.debug)
+
+
+def run_both(case: Case, tmp: Path) -> tuple[ToolRun, ToolRun]:
+    """Run the case with both tools, each in a directory of its own under ``tmp``."""
+    return run_corral(case, tmp / "corral"), run_ansible(case, tmp / "ansible")
+
+
+@pytest.fixture(scope="module")
+def runs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, tuple[ToolRun, ToolRun]]]:
+    """Both tools' runs of every selected case, done in parallel once for the module."""
+    wanted = {
+        item.callspec.params["case"].name
+        for item in request.session.items
+        if item.module is sys.modules[__name__] and hasattr(item, "callspec")
+    }
+    selected = [c for c in CASES if c.name in wanted]
+    workers = max(2, 2 * (os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {c.name: pool.submit(run_both, c, tmp_path_factory.mktemp(c.name)) for c in selected}
+        yield {name: future.result() for name, future in futures.items()}
+
+
+def _params(cases: Sequence[Case]) -> list[Any]:
+    params = []
+    for case in cases:
+        marks = []
+        if case.name in CORRAL_BUGS:
+            marks.append(pytest.mark.xfail(strict=True, reason=CORRAL_BUGS[case.name]))
+        params.append(pytest.param(case, id=case.name, marks=marks))
+    return params
+
+
+def test_there_are_enough_cases() -> None:
+    assert len(CASES) >= 25
+    inventories = {c.inventory.name for c in CASES}
+    assert inventories == {"one.ini", "three.ini"}
+
+
+def timeline(run: ToolRun) -> str:
+    """One line per result, in the order the tool reported them, for failure messages."""
+    lines = [f"{run.tool}: exit code {run.exit_code}"]
+    for event in run.events:
+        kind = event.get("event")
+        if kind in ("task_result", "item_result"):
+            mark = "  item" if kind == "item_result" else ""
+            handler = " (handler)" if event.get("handler") else ""
+            shown = ""
+            if _is_debug_output(event):
+                shown = " " + json.dumps(debug_message(event["result"]))
+            elif event.get("status") in ("failed", "ignored", "unreachable"):
+                shown = " " + json.dumps(str(event["result"].get("msg", ""))[:200])
+            lines.append(f"  {event['host']}: {event['task']}{handler}{mark} -> {event['status']}{shown}")
+        elif kind == "recap":
+            lines.append(f"  recap {json.dumps(event['hosts'], sort_keys=True)}")
+    if not any(e.get("event") == "recap" for e in run.events):
+        lines.append(run.output[-4000:])
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("case", _params(CASES))
+def test_same_as_ansible(case: Case, runs: dict[str, tuple[ToolRun, ToolRun]]) -> None:
+    corral_run, ansible_run = runs[case.name]
+    assert ansible_run.exit_code in (0, 2, 4), f"ansible-playbook itself failed:\n{ansible_run.output}"
+    assert any(e.get("event") == "recap" for e in ansible_run.events), ansible_run.output
+    assert corral_run.events, corral_run.output
+    assert corral_run.events[-1].get("event") == "recap", corral_run.output[-4000:]
+    ours, theirs = seen(corral_run), ansible_as_corral(seen(ansible_run))
+    context = f"\n{timeline(corral_run)}\n{timeline(ansible_run)}"
+    assert ours.debug == theirs.debug, "debug messages differ" + context
+    assert ours.recap == theirs.recap, "recap differs" + context
+    assert ours.exit_code == theirs.exit_code, "exit code differs" + context
