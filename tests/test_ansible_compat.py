@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -40,8 +41,20 @@ CORRAL_BUGS: dict[str, str] = {}
 
 # Keys of a debug result that are bookkeeping, not what the user asked to print.
 DEBUG_META_KEYS = frozenset(
-    {"changed", "failed", "skipped", "ansible_loop_var", "ansible_index_var", "ansible_loop"}
+    {
+        "changed",
+        "failed",
+        "skipped",
+        "warnings",
+        "ansible_loop_var",
+        "ansible_index_var",
+        "ansible_loop",
+    }
 )
+# What ansible-core 2.19 shows for `debug: var:` of an undefined name; corral keeps the
+# message of earlier Ansible versions (docs/ansible-compat.md).
+ANSIBLE_UNDEFINED = re.compile(r"^<< error \d+ - '.*' is undefined >>$")
+CORRAL_UNDEFINED = "VARIABLE IS NOT DEFINED!"
 
 
 @dataclass(frozen=True)
@@ -178,12 +191,26 @@ def _is_debug_output(event: Mapping[str, Any]) -> bool:
 
 
 def ansible_as_corral(ansible: Seen) -> Seen:
-    """Ansible's view with its exit code mapped to corral's (docs/ansible-compat.md)."""
+    """Ansible's view with its deliberate differences from corral's mapped away.
+
+    The exit code for an unreachable host, and ``debug: var:`` of an undefined name
+    (docs/ansible-compat.md lists both).
+    """
     code = ansible.exit_code
     if code == 4:  # unreachable; Ansible says 4 even when another host failed
         failed = any(c["failed"] for c in ansible.recap.values())
         code = 2 if failed else 3
-    return Seen(exit_code=code, recap=ansible.recap, debug=ansible.debug)
+    debug = {host: [_undefined_as_corral(m) for m in messages] for host, messages in ansible.debug.items()}
+    return Seen(exit_code=code, recap=ansible.recap, debug=debug)
+
+
+def _undefined_as_corral(message: Any) -> Any:
+    if not isinstance(message, dict):
+        return message
+    return {
+        key: CORRAL_UNDEFINED if isinstance(value, str) and ANSIBLE_UNDEFINED.match(value) else value
+        for key, value in message.items()
+    }
 
 
 def run_both(case: Case, tmp: Path) -> tuple[ToolRun, ToolRun]:
@@ -221,7 +248,7 @@ def _params(cases: Sequence[Case]) -> list[Any]:
 def test_there_are_enough_cases() -> None:
     assert len(CASES) >= 25
     inventories = {c.inventory.name for c in CASES}
-    assert inventories == {"one.ini", "three.ini"}
+    assert {"one.ini", "three.ini"} <= inventories
 
 
 def timeline(run: ToolRun) -> str:

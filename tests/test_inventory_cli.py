@@ -51,7 +51,9 @@ def test_list_prints_ansible_inventory_json(corral_project: CorralProject) -> No
 
 
 def test_host_prints_one_hosts_variables(corral_project: CorralProject) -> None:
-    result = project_with_hosts(corral_project).run("inventory", "-i", "hosts.ini", "--host", "web2")
+    result = project_with_hosts(corral_project).run(
+        "inventory", "-i", "hosts.ini", "--host", "web2"
+    )
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {"ansible_user": "deploy", "env": "prod"}
 
@@ -101,9 +103,7 @@ def test_limit_and_output_file(corral_project: CorralProject) -> None:
 def test_playbook_dir_adds_its_group_vars(corral_project: CorralProject) -> None:
     project = project_with_hosts(corral_project)
     project.write("site/group_vars/web.yml", "tier: frontend\n")
-    result = project.run(
-        "inventory", "-i", "hosts.ini", "--host", "web1", "--playbook-dir", "site"
-    )
+    result = project.run("inventory", "-i", "hosts.ini", "--host", "web1", "--playbook-dir", "site")
     assert json.loads(result.stdout)["tier"] == "frontend"
 
 
@@ -117,7 +117,10 @@ def test_corral_inventory_variable_wins_over_the_directory(corral_project: Corra
     corral_project.write("inventory/hosts.ini", "[web]\nw1\n")
     corral_project.write("other.ini", "[db]\nd1\n")
     result = corral_project.run(
-        "inventory", "--graph", "db", env={"CORRAL_INVENTORY": str(corral_project.path / "other.ini")}
+        "inventory",
+        "--graph",
+        "db",
+        env={"CORRAL_INVENTORY": str(corral_project.path / "other.ini")},
     )
     assert result.stdout.splitlines() == ["@db:", "  |--d1"]
 

@@ -13,66 +13,141 @@ SCRIPT = f"#!{sys.executable}\n"
 
 # (name, files, error line after "error: <project>/", exit code)
 CASES = [
-    ("section-with-space", {"bad.ini": "[web servers]\nw1\n"},
-     r"bad\.ini:1: invalid section header '\[web servers\]'"),
-    ("unknown-section-type", {"bad.ini": "[web]\nw1\n[web:hosts2]\n"},
-     r"bad\.ini:3: section \[web:hosts2\] has unknown type 'hosts2'"),
-    ("vars-of-undeclared-group", {"bad.ini": "[web]\nw1\n[db:vars]\nx=1\n"},
-     r"bad\.ini:3: section \[db:vars\] is for group 'db', which is never declared"),
-    ("undeclared-child", {"bad.ini": "[prod:children]\nweb\nnope\n[web]\nw1\n"},
-     r"bad\.ini:3: section \[prod:children\] names group 'nope', which is never declared"),
-    ("host-var-without-value", {"bad.ini": "[web]\nw1 ansible_user\n"},
-     r"bad\.ini:2: expected key=value after the host name, got 'ansible_user'"),
-    ("unclosed-quote", {"bad.ini": "[web]\nw1 motd='hello\n"},
-     r"bad\.ini:2: cannot split host line .*No closing quotation"),
-    ("host-ending-in-colon", {"bad.ini": "web1:\n"},
-     r"bad\.ini:1: host 'web1:' ends in ':'"),
-    ("yaml-syntax", {"bad.yml": "all:\n  hosts:\n    web1: {a: 1\n"},
-     r"bad\.yml:4:1: invalid YAML: .*"),
-    ("yaml-hosts-as-list", {"bad.yml": "web:\n  hosts:\n    - web1\n    - web2\n"},
-     r"bad\.yml:3:5: 'hosts' of group 'web' must be a mapping, not a list"),
-    ("yaml-host-vars-not-mapping", {"bad.yml": "web:\n  hosts:\n    web1: [1, 2]\n"},
-     r"bad\.yml:3:11: the variables of host 'web1' must be a mapping, not a list"),
-    ("yaml-not-a-mapping", {"bad.yml": "- web1\n- web2\n"},
-     r"bad\.yml:1:1: a YAML inventory maps group names to groups; this file holds a list"),
-    ("yaml-plugin-config", {"aws.yml": "plugin: amazon.aws.aws_ec2\nregions: [eu-west-1]\n"},
-     r"aws\.yml:1:1: this is an Ansible inventory plugin configuration"),
-    ("range-reversed", {"bad.ini": "[web]\nweb[10:01]\n"},
-     r"bad\.ini:2: bad host range in 'web\[10:01\]': .* begin is greater than end"),
-    ("range-mixed", {"bad.ini": "[web]\nweb[a:3]\n"},
-     r"bad\.ini:2: bad host range in 'web\[a:3\]': .* must be numeric \(01:50\) or alphabetic"),
-    ("range-padding", {"bad.yml": "web:\n  hosts:\n    web[01:100]:\n"},
-     r"bad\.yml:3:5: bad host range in 'web\[01:100\]': .*equal length"),
-    ("range-zero-step", {"bad.ini": "web[1:9:0]\n"},
-     r"bad\.ini:1: bad host range in 'web\[1:9:0\]': .*positive integer step"),
-    ("group-own-descendant", {"bad.ini": "[a:children]\nb\n[b:children]\nc\n[c:children]\na\n"},
-     r"bad\.ini:6: group 'a' would become its own descendant \(a -> b -> c -> a\)"),
-    ("group-own-child", {"bad.yml": "a:\n  children:\n    a:\n"},
-     r"bad\.yml:3:5: group 'a' cannot be a child of itself"),
-    ("bad-group-priority", {"bad.ini": "[web]\nw1\n[web:vars]\nansible_group_priority=high\n"},
-     r"bad\.ini:4: ansible_group_priority must be an integer, not 'high'"),
-    ("binary-file", {"blob.dat": "\x00\x01\x02\x03"},
-     r"blob\.dat:1: binary file \(it contains NUL bytes\)"),
-    ("group-vars-not-a-mapping", {"hosts.ini": "[web]\nw1\n", "group_vars/web.yml": "- a\n"},
-     r"group_vars/web\.yml:1: a variables file must hold a mapping, not a list"),
-    ("group-vars-bad-yaml", {"hosts.ini": "[web]\nw1\n", "group_vars/all.yml": "a: [1\n"},
-     r"group_vars/all\.yml:2:1: invalid YAML: .*"),
-    ("vault-value", {"bad.yml": "all:\n  vars:\n    pw: !vault |\n      $ANSIBLE_VAULT;1.1\n"},
-     r"bad\.yml:3:9: invalid YAML: vault-encrypted values \(!vault\) are not supported"),
-    ("script-exits-non-zero", {"inv.py": SCRIPT + "import sys\nsys.exit('no credentials')\n"},
-     r"inv\.py: the inventory script exited with code 1 on --list"),
-    ("script-prints-non-json", {"inv.py": SCRIPT + "print('hosts: a, b')\n"},
-     r"inv\.py: the inventory script's --list output is not JSON \(.* at line 1, column 1\)"),
-    ("script-prints-a-list", {"inv.py": SCRIPT + "print('[1, 2]')\n"},
-     r"inv\.py: --list printed a JSON array, not an object"),
-    ("script-bad-hostvars", {"inv.py": SCRIPT + "print('{\"web\": [\"w1\"], \"_meta\": []}')\n"},
-     r"inv\.py: '_meta\.hostvars' must be an object of host names"),
+    (
+        "section-with-space",
+        {"bad.ini": "[web servers]\nw1\n"},
+        r"bad\.ini:1: invalid section header '\[web servers\]'",
+    ),
+    (
+        "unknown-section-type",
+        {"bad.ini": "[web]\nw1\n[web:hosts2]\n"},
+        r"bad\.ini:3: section \[web:hosts2\] has unknown type 'hosts2'",
+    ),
+    (
+        "vars-of-undeclared-group",
+        {"bad.ini": "[web]\nw1\n[db:vars]\nx=1\n"},
+        r"bad\.ini:3: section \[db:vars\] is for group 'db', which is never declared",
+    ),
+    (
+        "undeclared-child",
+        {"bad.ini": "[prod:children]\nweb\nnope\n[web]\nw1\n"},
+        r"bad\.ini:3: section \[prod:children\] names group 'nope', which is never declared",
+    ),
+    (
+        "host-var-without-value",
+        {"bad.ini": "[web]\nw1 ansible_user\n"},
+        r"bad\.ini:2: expected key=value after the host name, got 'ansible_user'",
+    ),
+    (
+        "unclosed-quote",
+        {"bad.ini": "[web]\nw1 motd='hello\n"},
+        r"bad\.ini:2: cannot split host line .*No closing quotation",
+    ),
+    ("host-ending-in-colon", {"bad.ini": "web1:\n"}, r"bad\.ini:1: host 'web1:' ends in ':'"),
+    (
+        "yaml-syntax",
+        {"bad.yml": "all:\n  hosts:\n    web1: {a: 1\n"},
+        r"bad\.yml:4:1: invalid YAML: .*",
+    ),
+    (
+        "yaml-hosts-as-list",
+        {"bad.yml": "web:\n  hosts:\n    - web1\n    - web2\n"},
+        r"bad\.yml:3:5: 'hosts' of group 'web' must be a mapping, not a list",
+    ),
+    (
+        "yaml-host-vars-not-mapping",
+        {"bad.yml": "web:\n  hosts:\n    web1: [1, 2]\n"},
+        r"bad\.yml:3:11: the variables of host 'web1' must be a mapping, not a list",
+    ),
+    (
+        "yaml-not-a-mapping",
+        {"bad.yml": "- web1\n- web2\n"},
+        r"bad\.yml:1:1: a YAML inventory maps group names to groups; this file holds a list",
+    ),
+    (
+        "yaml-plugin-config",
+        {"aws.yml": "plugin: amazon.aws.aws_ec2\nregions: [eu-west-1]\n"},
+        r"aws\.yml:1:1: this is an Ansible inventory plugin configuration",
+    ),
+    (
+        "range-reversed",
+        {"bad.ini": "[web]\nweb[10:01]\n"},
+        r"bad\.ini:2: bad host range in 'web\[10:01\]': .* begin is greater than end",
+    ),
+    (
+        "range-mixed",
+        {"bad.ini": "[web]\nweb[a:3]\n"},
+        r"bad\.ini:2: bad host range in 'web\[a:3\]': .* must be numeric \(01:50\) or alphabetic",
+    ),
+    (
+        "range-padding",
+        {"bad.yml": "web:\n  hosts:\n    web[01:100]:\n"},
+        r"bad\.yml:3:5: bad host range in 'web\[01:100\]': .*equal length",
+    ),
+    (
+        "range-zero-step",
+        {"bad.ini": "web[1:9:0]\n"},
+        r"bad\.ini:1: bad host range in 'web\[1:9:0\]': .*positive integer step",
+    ),
+    (
+        "group-own-descendant",
+        {"bad.ini": "[a:children]\nb\n[b:children]\nc\n[c:children]\na\n"},
+        r"bad\.ini:6: group 'a' would become its own descendant \(a -> b -> c -> a\)",
+    ),
+    (
+        "group-own-child",
+        {"bad.yml": "a:\n  children:\n    a:\n"},
+        r"bad\.yml:3:5: group 'a' cannot be a child of itself",
+    ),
+    (
+        "bad-group-priority",
+        {"bad.ini": "[web]\nw1\n[web:vars]\nansible_group_priority=high\n"},
+        r"bad\.ini:4: ansible_group_priority must be an integer, not 'high'",
+    ),
+    (
+        "binary-file",
+        {"blob.dat": "\x00\x01\x02\x03"},
+        r"blob\.dat:1: binary file \(it contains NUL bytes\)",
+    ),
+    (
+        "group-vars-not-a-mapping",
+        {"hosts.ini": "[web]\nw1\n", "group_vars/web.yml": "- a\n"},
+        r"group_vars/web\.yml:1: a variables file must hold a mapping, not a list",
+    ),
+    (
+        "group-vars-bad-yaml",
+        {"hosts.ini": "[web]\nw1\n", "group_vars/all.yml": "a: [1\n"},
+        r"group_vars/all\.yml:2:1: invalid YAML: .*",
+    ),
+    (
+        "vault-value",
+        {"bad.yml": "all:\n  vars:\n    pw: !vault |\n      $ANSIBLE_VAULT;1.1\n"},
+        r"bad\.yml:3:9: invalid YAML: vault-encrypted values \(!vault\) are not supported",
+    ),
+    (
+        "script-exits-non-zero",
+        {"inv.py": SCRIPT + "import sys\nsys.exit('no credentials')\n"},
+        r"inv\.py: the inventory script exited with code 1 on --list",
+    ),
+    (
+        "script-prints-non-json",
+        {"inv.py": SCRIPT + "print('hosts: a, b')\n"},
+        r"inv\.py: the inventory script's --list output is not JSON \(.* at line 1, column 1\)",
+    ),
+    (
+        "script-prints-a-list",
+        {"inv.py": SCRIPT + "print('[1, 2]')\n"},
+        r"inv\.py: --list printed a JSON array, not an object",
+    ),
+    (
+        "script-bad-hostvars",
+        {"inv.py": SCRIPT + 'print(\'{"web": ["w1"], "_meta": []}\')\n'},
+        r"inv\.py: '_meta\.hostvars' must be an object of host names",
+    ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("files", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
+@pytest.mark.parametrize(("files", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_inventory_is_one_line_with_location(
     corral_project: CorralProject, files: dict[str, str], expected: str
 ) -> None:
@@ -88,7 +163,8 @@ def test_bad_inventory_is_one_line_with_location(
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert re.match(f"error: {re.escape(str(corral_project.path))}/{expected}", lines[0]), lines
-    assert len(lines) <= 2 and all(line.startswith(("error: ", "hint: ")) for line in lines)
+    assert len(lines) <= 2
+    assert all(line.startswith(("error: ", "hint: ")) for line in lines)
     assert "Traceback" not in result.output
 
 

@@ -107,9 +107,7 @@ def test_playbook_dir_vars_win_over_inventory_dir_vars(tmp_path: Path) -> None:
     write(tmp_path, "inventory/hosts.ini", "[web]\nw1\n")
     write(tmp_path, "inventory/group_vars/web.yml", "where: inventory\nonly_inv: 1\n")
     write(tmp_path, "site/group_vars/web.yml", "where: playbook\n")
-    inventory = load_inventory(
-        ["inventory/hosts.ini"], playbook_dir=Path("site"), cwd=tmp_path
-    )
+    inventory = load_inventory(["inventory/hosts.ini"], playbook_dir=Path("site"), cwd=tmp_path)
     assert inventory.host_vars("w1")["where"] == "playbook"
     assert inventory.host_vars("w1")["only_inv"] == 1
 
@@ -176,9 +174,10 @@ def test_connection_variables_are_typed(tmp_path: Path) -> None:
         """
         [db]
         db1:2222 ansible_host=10.0.0.5 ansible_user=deploy ansible_ssh_private_key_file=~/.ssh/id
-        db2 ansible_become=yes ansible_become_user=postgres ansible_python_interpreter=/usr/bin/python3
+        db2 ansible_become=yes ansible_become_user=postgres
         [db:vars]
         ansible_become_method=sudo
+        ansible_python_interpreter=/usr/bin/python3
         """,
     )
     inventory = load_inventory(["hosts.ini"], cwd=tmp_path)

@@ -52,7 +52,9 @@ def test_expansion_matches_ansible(pattern: str) -> None:
     assert expand_host_pattern(pattern) == ansible_expand(pattern)
 
 
-@pytest.mark.parametrize("pattern", ["web[a:3]", "web[01:5]", "web[1:2:3:4]", "web[1:]", "w[1:3:0]"])
+@pytest.mark.parametrize(
+    "pattern", ["web[a:3]", "web[01:5]", "web[1:2:3:4]", "web[1:]", "w[1:3:0]"]
+)
 def test_ranges_ansible_refuses_are_refused(pattern: str) -> None:
     with pytest.raises(Exception):  # noqa: B017, PT011 - any failure of Ansible's
         ansible_expand(pattern)

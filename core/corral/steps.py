@@ -30,6 +30,7 @@ class StepResult:
     changed: bool = False
     failed: bool = False
     skipped: bool = False
+    timed_out: bool = False  # the step gave up at ``ctx.timeout``; set with ``failed``
     msg: str = ""
     rc: int | None = None
     stdout: str | None = None
@@ -47,6 +48,8 @@ class StepResult:
         out: dict[str, Any] = {"changed": self.changed, "failed": self.failed}
         if self.skipped:
             out["skipped"] = True
+        if self.timed_out:
+            out["timed_out"] = True
         if self.msg:
             out["msg"] = self.msg
         if self.rc is not None:
@@ -69,6 +72,10 @@ def _no_render(text: str, extra: Mapping[str, Any] | None = None) -> Any:
     return text
 
 
+def _no_approver(spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {"approved": False, "by": "", "comment": "no approver: run this step through the engine"}
+
+
 @dataclass
 class StepContext:
     """Everything a step may use: the host, its variables and connection, and the run's settings."""
@@ -89,6 +96,9 @@ class StepContext:
     search_paths: tuple[Path, ...] = ()
     # Renders a template string with the host's variables (plus ``extra``).
     render: Callable[[str, Mapping[str, Any] | None], Any] = _no_render
+    # Asks for an approval ({message, timeout, on_timeout}) and blocks until decided:
+    # returns {"approved", "by", "comment", "timed_out"}.
+    approve: Callable[[Mapping[str, Any]], dict[str, Any]] = _no_approver
 
     def find_file(self, name: str, subdir: str = "files") -> Path | None:
         """Find a relative ``src`` as Ansible does: ``<dir>/<subdir>/name``, then ``<dir>/name``."""

@@ -12,7 +12,7 @@ import datetime
 import decimal
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,12 +26,14 @@ __all__ = [
     "CONNECT_PROPERTIES",
     "DEFAULT_CONNECT_TIMEOUT",
     "DatabaseTarget",
+    "database_error",
     "describe_error",
     "open_engine",
     "parse_target",
     "plain_value",
     "reads_only",
     "rolls_back_ddl",
+    "run_statement",
 ]
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -98,7 +100,9 @@ def parse_target(args: Mapping[str, Any]) -> DatabaseTarget:
     if args.get("password") is not None:
         url = url.set(password=_reveal(args["password"]))
     password = url.password if isinstance(url.password, str) and url.password else None
-    return DatabaseTarget(url=url, shown=url.render_as_string(hide_password=True), password=password)
+    return DatabaseTarget(
+        url=url, shown=url.render_as_string(hide_password=True), password=password
+    )
 
 
 def _reveal(value: Any) -> str:
@@ -194,6 +198,41 @@ def describe_error(target: DatabaseTarget, exc: BaseException) -> str:
     return target.scrub(text)
 
 
+def database_error(target: DatabaseTarget, exc: Exception) -> str:
+    """The one-line reason for a database failure; anything else is a bug and re-raised."""
+    if isinstance(exc, StepFailed):
+        raise exc
+    from sqlalchemy.exc import SQLAlchemyError
+
+    # Statements run as written go through the driver's cursor, whose errors are its own.
+    if isinstance(exc, SQLAlchemyError) or _is_driver_error(exc):
+        return describe_error(target, exc)
+    raise exc
+
+
+def _is_driver_error(exc: Exception) -> bool:
+    module = type(exc).__module__.split(".")[0]
+    return module in ("sqlite3", "psycopg", "psycopg2", "pymysql", "MySQLdb")
+
+
+def run_statement(conn: Any, sql: str, params: Mapping[str, Any] | None) -> int:
+    """Run one statement on ``conn`` (a SQLAlchemy connection); return its row count.
+
+    With ``params``, ``:name`` placeholders are bound. Without, the SQL goes to the
+    driver exactly as written: ``%`` and ``:`` are literal, as in a ``.sql`` file.
+    """
+    from sqlalchemy import text
+
+    if params is not None:
+        return int(conn.execute(text(sql), dict(params)).rowcount)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql)
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
 def rolls_back_ddl(target: DatabaseTarget) -> bool:
     """Whether a rolled-back transaction also undoes ``CREATE``/``ALTER`` (check mode uses this)."""
     return target.dialect in ("sqlite", "postgresql")
@@ -214,20 +253,26 @@ def plain_value(value: Any) -> Any:
     """
     if value is None or isinstance(value, str | bool | int | float):
         return value
-    if isinstance(value, decimal.Decimal):
-        if value.is_finite() and value == value.to_integral_value():
-            return int(value)
-        return float(value)
-    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, datetime.timedelta):
-        return value.total_seconds()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).hex()
     if isinstance(value, Mapping):
         return {str(k): plain_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [plain_value(v) for v in value]
-    if isinstance(value, Secret):
-        return REDACTED
+    for kind, convert in _CONVERTERS:
+        if isinstance(value, kind):
+            return convert(value)
     return str(value)
+
+
+def _decimal(value: decimal.Decimal) -> int | float:
+    if value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
+_CONVERTERS: tuple[tuple[type | tuple[type, ...], Callable[[Any], Any]], ...] = (
+    (decimal.Decimal, _decimal),
+    ((datetime.datetime, datetime.date, datetime.time), lambda v: v.isoformat()),
+    (datetime.timedelta, lambda v: v.total_seconds()),
+    ((bytes, bytearray, memoryview), lambda v: bytes(v).hex()),
+    (Secret, lambda v: REDACTED),
+)

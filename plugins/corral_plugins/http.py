@@ -19,12 +19,9 @@ import contextlib
 import hashlib
 import json
 import posixpath
-import ssl
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.message import Message
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -35,6 +32,8 @@ from corral.secrets import REDACTED, reveal
 from corral_plugins.paths import MODE_PROPERTY, apply_attributes, parse_mode
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 __all__ = [
@@ -67,7 +66,8 @@ TLS_PROPERTIES: dict[str, Any] = {
     "ca_cert": {
         "type": "string",
         "description": "A PEM file on the controller with the CA certificate(s) to trust "
-        "instead of the system's (relative paths are looked up beside the playbook).",
+        "instead of the system's; a relative path is looked up in `files/` beside the "
+        "playbook, then beside it.",
     },
 }
 
@@ -75,10 +75,11 @@ HTTP_SCHEMA: Mapping[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["url"],
-    # One body at most: `body`, `json` or `form`.
+    # One body at most: `body`, `json` or `form`. (`not: {}` rather than `false`, so
+    # that the error points at the extra argument.)
     "dependentSchemas": {
-        "json": {"properties": {"body": False, "form": False}},
-        "form": {"properties": {"body": False}},
+        "json": {"properties": {"body": {"not": {}}, "form": {"not": {}}}},
+        "form": {"properties": {"body": {"not": {}}}},
     },
     "properties": {
         "url": {
@@ -212,6 +213,8 @@ def tls_context(
     client_key: str | None = None,
 ) -> ssl.SSLContext:
     """The TLS settings for a request; raises OSError or ssl.SSLError on unreadable files."""
+    import ssl
+
     if validate_certs:
         context = ssl.create_default_context(cafile=ca_cert)
     else:
@@ -299,7 +302,7 @@ def http(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     try:
         tls = _step_tls(ctx, args)
         headers, content = _body(args)
-    except (OSError, ssl.SSLError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, TypeError) as exc:  # ssl.SSLError is an OSError
         return StepResult(failed=True, msg=str(exc), data={"url": shown, "status": -1})
     headers.update(_auth_headers(args))
     return _send(ctx, args, call, tls=tls, headers=headers, content=content)
@@ -376,7 +379,7 @@ def _step_tls(ctx: StepContext, args: Mapping[str, Any]) -> ssl.SSLContext:
             client_cert=local("client_cert"),
             client_key=local("client_key"),
         )
-    except (OSError, ssl.SSLError) as exc:
+    except OSError as exc:  # ssl.SSLError too
         raise ValueError(f"cannot load the TLS certificates: {exc}") from exc
 
 
@@ -525,6 +528,8 @@ def _download(
     call: _Call,
 ) -> StepResult:
     """Stream the body to a local temporary file, then put it on the host if it differs."""
+    import tempfile
+
     data = _response_data(response, call)
     if response.status_code == 304:
         return _judge(response, call, data, return_content=False)
@@ -567,6 +572,8 @@ def _unchanged_download(
 
 def _file_name(response: httpx.Response) -> str:
     """The name for a download into a directory: Content-Disposition's, the URL's, or index.html."""
+    from email.message import Message
+
     disposition = response.headers.get("content-disposition")
     if disposition:
         message = Message()

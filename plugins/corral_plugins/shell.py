@@ -251,6 +251,7 @@ def _outcome(
     return StepResult(
         changed=True,
         failed=bool(msg),
+        timed_out=result.timed_out,
         msg=msg,
         rc=result.rc,
         stdout=stdout,

@@ -25,6 +25,9 @@ from corral.errors import EXIT_INTERRUPTED
 @click.option("--start-at-task", metavar="NAME", help="Start at the first task whose name matches (glob).")
 @click.option("--output", "output", type=click.Choice(["console", "json"]), default="console", show_default=True, help="json: one event per line (docs/events.md).")
 @click.option("-v", "--verbose", count=True, help="More detail: -v results, -vv task paths, -vvv everything.")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE|@FILE", help="A value for one of the playbook's params; repeatable.")
+@click.option("--help-params", is_flag=True, help="Show the playbook's params and exit.")
+@click.option("--max-parallel-plays", type=click.IntRange(1, 64), default=4, show_default=True, help="Plays of a DAG (needs:) running at once.")
 @click.option("--grace", type=float, default=30.0, show_default=True, metavar="SECONDS", help="After Ctrl-C, how long running tasks get to finish.")
 @click.pass_obj
 def run_command(
@@ -41,6 +44,9 @@ def run_command(
     start_at_task: str | None,
     output: str,
     verbose: int,
+    params: tuple[str, ...],
+    help_params: bool,
+    max_parallel_plays: int,
     grace: float,
 ) -> int:
     """Run PLAYBOOK against the inventory's hosts.
@@ -53,7 +59,10 @@ def run_command(
     """
     from corral.engine.options import RunOptions
     from corral.engine.prepare import prepare_run
+    from corral.playbook.params import parse_param_args
 
+    if help_params:
+        return show_params(obj, playbook)
     options = RunOptions(
         check=check,
         diff=diff,
@@ -65,9 +74,24 @@ def run_command(
         extra_vars=parse_extra_vars(extra_vars),
         verbosity=verbose,
         grace_period=grace,
+        max_parallel_plays=max_parallel_plays,
     )
-    prepared = prepare_run(playbook, inventories, obj.registry, options, obj.environ)
-    return execute_run(obj, prepared, options, output=output, verbose=verbose)
+    given = parse_param_args(params)
+    prepared = prepare_run(playbook, inventories, obj.registry, options, obj.environ, params=given)
+    return execute_run(obj, prepared, prepared.options_with_params(options), output=output, verbose=verbose)
+
+
+def show_params(obj: Any, playbook: Path) -> int:
+    """``--help-params``: the playbook's params, without running anything."""
+    from corral.playbook.loader import load_playbook
+    from corral.playbook.params import collect_params, params_help
+
+    if not playbook.is_file():
+        from corral.errors import PlaybookError
+
+        raise PlaybookError(f"playbook not found: {playbook}")
+    click.echo(params_help(collect_params(load_playbook(playbook, obj.registry.steps).plays)))
+    return 0
 
 
 def execute_run(obj: Any, prepared: Any, options: Any, *, output: str, verbose: int) -> int:
@@ -84,6 +108,12 @@ def execute_run(obj: Any, prepared: Any, options: Any, *, output: str, verbose: 
         from corral.output.console import ConsoleWriter
 
         writers.append(ConsoleWriter(verbosity=verbose, show_diff=options.diff))
+    from dataclasses import replace
+
+    from corral.engine.approval import make_approver
+
+    interactive = output == "console" and sys.stdin.isatty()
+    options = replace(options, approver=make_approver(poll_store=None, interactive=interactive))
     control = StopControl()
     with handle_signals(control, options.grace_period):
         outcome = run_playbook(prepared.playbook, prepared.inventory, obj.registry, options, writers, control)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from corral.connection import Connection
+from corral.engine.approval import ApprovalDecision, request_from, wait_only
 from corral.engine.events import EventBus
 from corral.engine.hosts import HostState
 from corral.engine.options import RunOptions
@@ -38,7 +39,10 @@ class RunContext:
     recap: Recap = field(default_factory=Recap)
     control: StopControl = field(default_factory=StopControl)
     started_at_task: bool = False  # --start-at-task found
-    _delegates: dict[str, Connection] = field(default_factory=dict)
+    rejected: list[str] = field(default_factory=list)  # plays stopped by a rejected approval
+    _connections: dict[str, Connection] = field(default_factory=dict)
+    _opened: set[str] = field(default_factory=set)
+    _conn_locks: dict[str, threading.Lock] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -63,6 +67,24 @@ class RunContext:
                     found.facts.update(resume.facts.get(host, {}))
             return found
 
+    def ask_approval(self, spec: Mapping[str, Any], *, key: str, where: str, variables: Mapping[str, Any]) -> ApprovalDecision:
+        """Ask for an approval and wait; every request and decision is an event."""
+        request = request_from(spec, run_id=self.bus.run_id, key=key, render=lambda v: self.templar.render(v, variables))
+        self.bus.emit("approval", key=key, task=where, message=request.message, timeout=request.timeout, on_timeout=request.on_timeout)
+        self.flush()
+        approver = self.options.approver or wait_only
+        decision = approver(request, self.cancelled)
+        self.bus.emit(
+            "approval_result",
+            key=key,
+            task=where,
+            approved=decision.approved,
+            by=decision.by,
+            comment=decision.comment,
+            timed_out=decision.timed_out,
+        )
+        return decision
+
     def flush(self) -> None:
         """Make everything reported so far durable (the run store commits) before moving on."""
         self.bus.flush()
@@ -74,14 +96,30 @@ class RunContext:
         return {"inventory_hostname": host, "ansible_connection": "local" if host in LOCAL_NAMES else "ssh"}
 
     def connection(self, state: HostState) -> Connection:
-        """The host's connection, opened on first use and kept for the run."""
-        with state.conn_lock:
-            if state.conn is None:
-                state.conn = self._make_connection(state.name, state.inventory_vars)
-            if not state.conn_opened:
-                state.conn.open()
-                state.conn_opened = True
-            return state.conn
+        """The host's connection, opened on first use and kept for the whole run."""
+        with self._lock:
+            lock = self._conn_locks.setdefault(state.name, threading.Lock())
+        with lock:
+            conn = self._connections.get(state.name)
+            if conn is None:
+                conn = self._connections[state.name] = self._make_connection(state.name, state.inventory_vars)
+            if state.name not in self._opened:
+                conn.open()
+                self._opened.add(state.name)
+            return conn
+
+    def reset_connection(self, host: str) -> None:
+        """Close a host's connection so the next use opens a new one (a retry after unreachable)."""
+        with self._lock:
+            lock = self._conn_locks.setdefault(host, threading.Lock())
+        with lock:
+            conn = self._connections.pop(host, None)
+            self._opened.discard(host)
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception as exc:
+                self.bus.warn(f"closing the connection to {host} failed: {exc}")
 
     def _make_connection(self, host: str, variables: Mapping[str, Any]) -> Connection:
         kind = str(variables.get("ansible_connection") or "ssh")
@@ -95,12 +133,8 @@ class RunContext:
         return connection_type.connect(host, variables)
 
     def close_connections(self) -> None:
-        for state in self.states.values():
-            if state.conn is not None and state.conn_opened:
-                try:
-                    state.conn.close()
-                except Exception as exc:
-                    self.bus.warn(f"closing the connection to {state.name} failed: {exc}")
+        for host in list(self._connections):
+            self.reset_connection(host)
 
 
 @dataclass
@@ -112,3 +146,4 @@ class PlayContext:
     play_vars: dict[str, Any]
     magic: dict[str, Any]
     ending: threading.Event = field(default_factory=threading.Event)  # meta: end_play, any_errors_fatal
+    deadline: float | None = None  # time.monotonic() when the play's timeout runs out

@@ -9,12 +9,10 @@ magic variables (``inventory_hostname``, ``groups``, ``hostvars``...) on top.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from corral.connection import Connection
 from corral.playbook.jinja_env import Verbatim
 
 if TYPE_CHECKING:
@@ -23,7 +21,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class HostState:
-    """Everything the run knows about one host."""
+    """What a run knows about one host; each play works on its own copy (:meth:`for_play`).
+
+    Variables, facts and the connection belong to the run and are shared by the
+    copies; failure flags and pending handler notifications belong to one play,
+    so plays running side by side in a DAG do not trip over each other.
+    """
 
     name: str
     inventory_vars: dict[str, Any]
@@ -33,13 +36,16 @@ class HostState:
     failed: bool = False
     unreachable: bool = False
     ended: bool = False  # meta: end_host
-    conn: Connection | None = None
-    conn_opened: bool = False
-    conn_lock: threading.Lock = field(default_factory=threading.Lock)
+    completed: list[Any] = field(default_factory=list)  # tasks with a rollback, in completion order
+    ran: bool = False  # the play ran at least one unit here
 
     @property
     def active(self) -> bool:
         return not (self.failed or self.unreachable or self.ended)
+
+    def for_play(self) -> HostState:
+        """A fresh per-play view sharing this host's variables and facts."""
+        return HostState(self.name, self.inventory_vars, self.facts, self.host_vars)
 
     def fact_vars(self) -> dict[str, Any]:
         """Facts as Ansible injects them: ``ansible_facts`` plus ``ansible_<name>``."""

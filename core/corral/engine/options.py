@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from corral.engine.approval import Approver
 from corral.engine.resume import ResumeState
 
 DEFAULT_FORKS = 100
@@ -26,6 +27,8 @@ class RunOptions:
     verbosity: int = 0
     run_id: str = ""
     resume: ResumeState | None = None
+    max_parallel_plays: int = 4  # plays of a DAG (``needs:``) running at once
+    approver: Approver | None = None  # who answers approvals; None: wait for the timeout
     # Seconds running units get to finish after the first SIGINT/SIGTERM.
     grace_period: float = 30.0
 

@@ -138,3 +138,13 @@ def _flush(play: Play, state: HostState, settings: PlanSettings, seq: Seq) -> Ge
             if outcome.fatal:
                 break
     state.notified -= consumed
+
+
+def rollback_units(play: Play, completed: Sequence[Task], state: HostState, settings: PlanSettings) -> Plan:
+    """Rollback work for one host: each completed task's ``rollback``, newest first, then the play's."""
+    for index, task in enumerate(reversed(completed)):
+        # Rollback tasks run whatever happens, like an always section.
+        yield from _nodes(play, state, settings, task.rollback, (90, index), {}, in_always=True)
+        state.failed = False
+    yield from _nodes(play, state, settings, play.rollback, (99,), {}, in_always=True)
+    return not state.failed

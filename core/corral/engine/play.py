@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import fnmatch
 import math
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from corral.engine.context import PlayContext, RunContext
 from corral.engine.hosts import HostState, HostVars, task_variables
 from corral.engine.options import task_selected
-from corral.engine.plan import Plan, PlanSettings, Unit, host_units
+from corral.engine.plan import Plan, PlanSettings, Unit, host_units, rollback_units
+from corral.engine.retry import parse_duration
 from corral.engine.results import UnitOutcome
 from corral.engine.taskrun import META_STEP, TaskRunner
 from corral.errors import CorralError, PlaybookError
@@ -57,6 +59,8 @@ class PlayRunner:
         self.run = run
         self.play = play
         self.hosts = hosts
+        # Each play works on its own copy of the hosts' flags (see HostState.for_play).
+        self.states = {h: run.state(h).for_play() for h in hosts}
         self.pctx = PlayContext(run=run, play=play, play_vars=play_vars, magic={})
         self.runner = TaskRunner(self.pctx)
         self.pool = ThreadPoolExecutor(max_workers=max(1, min(run.options.forks, len(hosts) or 1)), thread_name_prefix="corral")
@@ -115,20 +119,63 @@ class PlayRunner:
 
     # -- running -----------------------------------------------------------
 
-    def run_play(self) -> None:
-        """Run every batch; stop early when a batch fails past the play's limits."""
+    def run_play(self) -> bool:
+        """Run every batch; stop early when failures pass the play's limits; roll back on failure.
+
+        Returns whether the play succeeded: no host failed or was unreachable.
+        Failure flags are copied back to the run, so later plays (in file
+        order) leave failed hosts out, as Ansible does.
+        """
+        if self.play.approval and not self._approved():
+            return False
+        timeout = parse_duration(self.run.templar.render(self.play.timeout, {})) if self.play.timeout else None
+        self.pctx.deadline = None if timeout is None else time.monotonic() + timeout
         try:
             for batch in serial_batches(self.hosts, self.play.serial):
                 self._set_magic(batch)
                 if self.play.strategy == "free":
                     self._run_free(batch)
                 else:
-                    self._run_linear(batch)
-                if self.pctx.ending.is_set() or self._batch_failed(batch, final=True):
+                    self._run_linear(batch, lambda state: host_units(self.play, state, self.settings))
+                if self.pctx.ending.is_set() or self._limits_passed(batch, final=True):
                     break
+            succeeded = not any(s.failed or s.unreachable for s in self.states.values())
+            if not succeeded and not self.run.cancelled.is_set():
+                self._rollback()
         finally:
             # After an abort, units still running are abandoned rather than waited for.
             self.pool.shutdown(wait=not self.run.cancelled.is_set(), cancel_futures=True)
+        for host, state in self.states.items():
+            base = self.run.state(host)
+            base.failed = base.failed or state.failed
+            base.unreachable = base.unreachable or state.unreachable
+        return succeeded
+
+    def _approved(self) -> bool:
+        """The play's ``approval:``, asked once before its first batch."""
+        assert self.play.approval is not None
+        variables = {**self.pctx.play_vars, **self.run.options.extra_vars, "groups": self.run.inventory.groups_mapping(), "play_hosts": self.hosts}
+        decision = self.run.ask_approval(self.play.approval, key=self.play.uid, where=self.play.name, variables=variables)
+        if not decision.approved:
+            self.run.rejected.append(self.play.name)
+            self.pool.shutdown(wait=False)
+        return decision.approved
+
+    def _rollback(self) -> None:
+        """Undo what completed: each host's task rollbacks, newest first, then the play's own."""
+        hosts = [h for h in self.hosts if self.states[h].ran and not self.states[h].unreachable]
+        has_work = any(self.states[h].completed for h in hosts) or self.play.rollback
+        if not hosts or not has_work:
+            return
+        self.run.bus.emit("rollback_start", play=self.play.name, uid=self.play.uid, hosts=hosts)
+        self.pctx.ending.clear()
+        rollback_states = {h: self.states[h].for_play() for h in hosts}
+        saved, self.states = self.states, {**self.states, **rollback_states}
+        try:
+            self._run_linear(hosts, lambda state: rollback_units(self.play, saved[state.name].completed, state, self.settings))
+        finally:
+            self.states = saved
+        self.run.bus.emit("rollback_end", play=self.play.name, uid=self.play.uid, hosts=hosts)
 
     def _set_magic(self, batch: list[str]) -> None:
         magic = self.pctx.magic
@@ -138,7 +185,7 @@ class PlayRunner:
             hostvars=Verbatim(HostVars(self.run.states, self.run.options.extra_vars, self.run.templar)),
             play_hosts=batch,
             ansible_play_batch=batch,
-            ansible_play_hosts=[h for h in self.hosts if self.run.state(h).active],
+            ansible_play_hosts=[h for h in self.hosts if self.states[h].active],
             ansible_play_hosts_all=list(self.hosts),
             ansible_play_name=self.play.name,
             playbook_dir=str(self.run.playbook.base_dir.resolve()),
@@ -147,26 +194,55 @@ class PlayRunner:
             ansible_run_id=self.run.options.run_id,
         )
 
-    def _batch_failed(self, batch: list[str], *, final: bool = False) -> bool:
-        """Whether the batch's failures end the play (max_fail_percentage, or every host down)."""
-        states = [self.run.state(h) for h in batch]
-        down = sum(1 for s in states if s.failed or s.unreachable)
+    def _limits_passed(self, batch: list[str], *, final: bool = False) -> bool:
+        """Whether failures end the play: max_fail_percentage (per batch), max_failures
+        (hosts failed in the whole play), the play's timeout, or every host of the batch down."""
+        if self.pctx.deadline is not None and time.monotonic() > self.pctx.deadline:
+            self._time_out(batch)
+            return True
+        down = sum(1 for h in batch if self.states[h].failed or self.states[h].unreachable)
         if not down:
             return False
         limit = self.play.max_fail_percentage
-        if limit is not None and down * 100 / len(batch) > limit:
+        failed_in_play = sum(1 for s in self.states.values() if s.failed or s.unreachable)
+        if (limit is not None and down * 100 / len(batch) > limit) or (
+            self.play.max_failures is not None and failed_in_play > self.play.max_failures
+        ):
             self.pctx.ending.set()
             return True
         return final and down == len(batch)
 
-    def _run_linear(self, batch: list[str]) -> None:
+    def _time_out(self, batch: list[str]) -> None:
+        """The play's deadline passed: hosts still at work fail with status timeout."""
+        self.pctx.ending.set()
+        for host in batch:
+            state = self.states[host]
+            if state.active:
+                state.failed = True
+                self.run.recap.count(host, "timeout")
+                self.run.bus.emit(
+                    "task_result",
+                    host=host,
+                    task=f"play timeout ({self.play.timeout})",
+                    action="timeout",
+                    uid=f"{self.play.uid}/timeout",
+                    unit_id=f"{self.play.uid}/timeout#{host}",
+                    handler=False,
+                    status="timeout",
+                    result={"failed": True, "timed_out": True, "msg": f"the play timed out after {self.play.timeout}"},
+                    started=time.time(),
+                    ended=time.time(),
+                    attempts=1,
+                )
+
+    def _run_linear(self, batch: list[str], make_plan: Callable[[HostState], Plan]) -> None:
         plans: dict[str, Plan] = {}
         pending: dict[str, Unit] = {}
         for host in batch:
-            state = self.run.state(host)
+            state = self.states[host]
             if not state.active:
                 continue
-            plan = host_units(self.play, state, self.settings)
+            plan = make_plan(state)
             unit = next(plan, None)
             if unit is not None:
                 plans[host], pending[host] = plan, unit
@@ -184,11 +260,11 @@ class PlayRunner:
                 self.run.flush()  # the round's results are durable before any host moves on
                 for host in group:
                     self._advance(host, plans, pending, outcomes[host])
-            if self.pctx.ending.is_set():
+            if self.pctx.ending.is_set() or self._limits_passed(batch):
                 self._end_all(batch, plans, pending)
 
     def _advance(self, host: str, plans: dict[str, Plan], pending: dict[str, Unit], outcome: UnitOutcome) -> None:
-        state = self.run.state(host)
+        state = self.states[host]
         if outcome.meta == "end_host":
             state.ended = True
         elif outcome.meta == "end_play":
@@ -207,8 +283,8 @@ class PlayRunner:
             del pending[host]
         if self.play.any_errors_fatal:
             for host in batch:
-                state = self.run.state(host)
-                if state.active and any(self.run.state(h).failed for h in batch):
+                state = self.states[host]
+                if state.active and any(self.states[h].failed for h in batch):
                     state.failed = True
 
     def _run_group(self, unit: Unit, hosts: list[str], units: Mapping[str, Unit]) -> dict[str, UnitOutcome]:
@@ -235,16 +311,16 @@ class PlayRunner:
                 for future in done:
                     outcomes[futures[future]] = future.result()
         if task.run_once:
-            first = self.run.state(targets[0])
+            first = self.states[targets[0]]
             for host in hosts[1:]:
-                state = self.run.state(host)
+                state = self.states[host]
                 if task.register and task.register in first.host_vars:
                     state.host_vars[task.register] = first.host_vars[task.register]
                 outcomes[host] = outcomes[targets[0]]
         return outcomes
 
     def _execute(self, host: str, unit: Unit) -> UnitOutcome:
-        state = self.run.state(host)
+        state = self.states[host]
         try:
             return self.runner.execute(state, unit.task, unit.extra_vars, seq=unit.seq, handler=unit.handler)
         except CorralError as exc:
@@ -256,7 +332,7 @@ class PlayRunner:
         started: set[str] = set()
 
         def drive(host: str) -> None:
-            state = self.run.state(host)
+            state = self.states[host]
             plan = host_units(self.play, state, self.settings)
             try:
                 unit = next(plan)
@@ -272,7 +348,7 @@ class PlayRunner:
             except StopIteration:
                 pass
 
-        futures = [self.pool.submit(drive, h) for h in batch if self.run.state(h).active]
+        futures = [self.pool.submit(drive, h) for h in batch if self.states[h].active]
         for future in futures:
             future.result()
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from corral.engine.options import RunOptions
 from corral.errors import PlaybookError
@@ -24,6 +24,11 @@ class PreparedRun:
     playbook: Playbook
     inventory: Inventory
     warnings: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)  # resolved; secret ones are Secret values
+
+    def options_with_params(self, options: RunOptions) -> RunOptions:
+        """``options`` with the params as variables (``-e`` still wins)."""
+        return replace(options, extra_vars={**self.params, **options.extra_vars})
 
     def task_count(self, play: Play) -> int:
         from corral.playbook.undefined import play_tasks
@@ -37,8 +42,13 @@ def prepare_run(
     registry: Registry,
     options: RunOptions,
     environ: Mapping[str, str],
+    params: Mapping[str, Any] | None = None,
 ) -> PreparedRun:
-    """Load and check; raises :class:`corral.errors.CorralError` (exit 4) on bad input."""
+    """Load and check; raises :class:`corral.errors.CorralError` (exit 4) on bad input.
+
+    ``params`` are the ``-p`` values as given; they are converted and checked
+    against the playbook's ``params:`` declarations.
+    """
     from corral.inventory import load_inventory
     from corral.playbook.loader import display_path, load_playbook
     from corral.playbook.templating import Templar
@@ -47,6 +57,9 @@ def prepare_run(
     if not playbook_path.is_file():
         raise PlaybookError(f"playbook not found: {display_path(playbook_path)}", hint="give the path of a playbook YAML file")
     playbook = load_playbook(playbook_path, registry.steps)
+    from corral.playbook.params import collect_params, resolve_params
+
+    resolved = resolve_params(collect_params(playbook.plays), params or {})
     inventory = load_inventory(
         list(inventories),
         plugin_sources=registry.inventory_sources,
@@ -54,10 +67,15 @@ def prepare_run(
         environ=environ,
         cwd=Path(os.getcwd()),
     )
-    known: set[str] = set(options.extra_vars)
+    known: set[str] = set(options.extra_vars) | set(resolved)
     for host in inventory.hosts:
         known.update(inventory.host_vars(host))
     templar = Templar(functions=registry.template_functions, search_paths=[playbook.base_dir], environ=environ)
     problems = find_undefined(playbook, known, templar)
     raise_for_undefined(problems)
-    return PreparedRun(playbook=playbook, inventory=inventory, warnings=list(getattr(inventory, "warnings", [])))
+    return PreparedRun(
+        playbook=playbook,
+        inventory=inventory,
+        warnings=list(getattr(inventory, "warnings", [])),
+        params=resolved,
+    )

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Status = Literal["ok", "changed", "failed", "skipped", "unreachable", "ignored"]
+Status = Literal["ok", "changed", "failed", "timeout", "skipped", "unreachable", "ignored"]
 RECAP_KEYS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
 NO_LOG_MESSAGE = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
 
@@ -22,7 +22,7 @@ class UnitOutcome:
     @property
     def fatal(self) -> bool:
         """Whether the host stops here (failed or unreachable, and not ignored)."""
-        return self.status in ("failed", "unreachable")
+        return self.status in ("failed", "timeout", "unreachable")
 
 
 def status_of(result: Mapping[str, Any], ignore_errors: bool) -> Status:
@@ -30,7 +30,9 @@ def status_of(result: Mapping[str, Any], ignore_errors: bool) -> Status:
     if result.get("unreachable"):
         return "unreachable"
     if result.get("failed"):
-        return "ignored" if ignore_errors else "failed"
+        if ignore_errors:
+            return "ignored"
+        return "timeout" if result.get("timed_out") else "failed"
     if result.get("skipped"):
         return "skipped"
     return "changed" if result.get("changed") else "ok"
@@ -57,6 +59,8 @@ class Recap:
                 counts["changed"] += 1
         elif status == "ignored":
             counts["ignored"] += 1
+        elif status == "timeout":
+            counts["failed"] += 1
         else:
             counts[status] += 1
 

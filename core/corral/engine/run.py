@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from corral.engine.context import RunContext
+from corral.engine.dag import run_graph
 from corral.engine.events import EventBus, Writer
 from corral.engine.options import RunOptions
 from corral.engine.play import PlayRunner, play_variables
 from corral.engine.results import Recap
 from corral.engine.signals import StopControl
-from corral.errors import EXIT_INTERRUPTED
+from corral.errors import EXIT_FAILED, EXIT_INTERRUPTED
 from corral.playbook.model import Play, Playbook
 from corral.plugins import Registry
 from corral.secrets import Secret
@@ -82,9 +83,12 @@ def run_playbook(
         bus.warn(warning)
     interrupted = False
     try:
-        for play in playbook.plays:
-            if not _run_play(run, play):
-                break
+        if any(play.needs for play in playbook.plays):
+            _run_dag(run, playbook)
+        else:
+            for play in playbook.plays:
+                if _run_play(run, play, dag=False) == "no_hosts_left" or run.stopping.is_set():
+                    break
     except KeyboardInterrupt:
         run.control.abort()
         interrupted = True
@@ -93,6 +97,8 @@ def run_playbook(
     duration = time.monotonic() - started
     interrupted = interrupted or run.stopping.is_set()
     exit_code = EXIT_INTERRUPTED if interrupted else run.recap.exit_code()
+    if exit_code == 0 and run.rejected:
+        exit_code = EXIT_FAILED  # an approval said no: the run did not do what it was for
     bus.emit(
         "recap",
         hosts=run.recap.hosts,
@@ -104,29 +110,52 @@ def run_playbook(
     return RunOutcome(run_id=run_id, exit_code=exit_code, recap=run.recap, duration=duration)
 
 
-def _run_play(run: RunContext, play: Play) -> bool:
-    """Run one play; False when no host is left to run the next one."""
+def _run_dag(run: RunContext, playbook: Playbook) -> None:
+    plays = {play.name: play for play in playbook.plays}
+
+    def run_one(name: str) -> str:
+        outcome = _run_play(run, plays[name], dag=True)
+        return "succeeded" if outcome == "succeeded" else "failed"
+
+    def skip(name: str, reason: str) -> None:
+        play = plays[name]
+        run.bus.emit("play_skipped", play=name, uid=play.uid, reason=reason, location=str(play.location))
+
+    run_graph(
+        list(plays),
+        {name: play.needs for name, play in plays.items()},
+        run_one,
+        skip,
+        run.options.max_parallel_plays,
+        run.stopping.is_set,
+    )
+
+
+def _run_play(run: RunContext, play: Play, *, dag: bool) -> str:
+    """Run one play: "succeeded", "failed", or "no_hosts_left" (every host failed before)."""
     pattern_hosts = run.inventory.select(play.hosts, limit=run.options.limit)
     resume = run.options.resume
     if resume is not None and resume.limit_hosts is not None:
         pattern_hosts = [h for h in pattern_hosts if h in resume.limit_hosts]
     for host in pattern_hosts:
         run.recap.host(host)
-    hosts = [h for h in pattern_hosts if run.state(h).active or run.state(h).ended]
-    for host in hosts:
-        run.state(host).ended = False
+    # In file order, hosts that failed in an earlier play are left out (as in Ansible);
+    # in a DAG a play runs only after the plays it needs succeeded, with all its hosts.
+    hosts = pattern_hosts if dag else [h for h in pattern_hosts if run.state(h).active]
     hosts = _ordered(hosts, play.order)
     run.bus.emit("play_start", play=play.name, uid=play.uid, hosts=hosts, location=str(play.location))
     if not hosts:
         if pattern_hosts:
             run.bus.emit("play_end", play=play.name, uid=play.uid, note="no more hosts left")
-            return False
+            return "no_hosts_left"
         run.bus.warn(f"no hosts matched pattern {play.hosts!r} for play {play.name!r}")
         run.bus.emit("play_end", play=play.name, uid=play.uid, note="no hosts matched")
-        return True
-    PlayRunner(run, play, hosts, play_variables(run, play)).run_play()
-    run.bus.emit("play_end", play=play.name, uid=play.uid)
-    return any(run.state(h).active for h in hosts) and not run.stopping.is_set()
+        return "succeeded"
+    succeeded = PlayRunner(run, play, hosts, play_variables(run, play)).run_play()
+    run.bus.emit("play_end", play=play.name, uid=play.uid, status="succeeded" if succeeded else "failed")
+    if not dag and not any(run.state(h).active for h in hosts):
+        return "no_hosts_left"
+    return "succeeded" if succeeded else "failed"
 
 
 def _ordered(hosts: list[str], order: str) -> list[str]:

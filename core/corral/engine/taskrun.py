@@ -17,6 +17,7 @@ from corral.engine.context import PlayContext
 from corral.engine.hosts import HostState, verbatim, task_variables
 from corral.playbook.jinja_env import Verbatim
 from corral.engine.resume import unit_id
+from corral.engine.retry import parse_duration, policy_for
 from corral.engine.results import NO_LOG_MESSAGE, UnitOutcome, status_of
 from corral.errors import CorralError, HostUnreachable, PlaybookError, StepFailed, TemplateError
 from corral.playbook.args import check_args
@@ -31,20 +32,6 @@ def _truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("yes", "true", "on", "1", "y")
     return bool(value)
-
-
-def _seconds(value: Any) -> float | None:
-    """``30``, ``"30s"``, ``"5m"``, ``"1h"`` as seconds."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    text = str(value).strip()
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-    for suffix in sorted(units, key=len, reverse=True):
-        if text.endswith(suffix) and text[: -len(suffix)].strip():
-            return float(text[: -len(suffix)]) * units[suffix]
-    return float(text)
 
 
 class TaskRunner:
@@ -95,9 +82,13 @@ class TaskRunner:
             result = {"failed": True, "changed": False, "msg": str(exc)}
         ignore = self._flag(task.ignore_errors, variables)
         status = status_of(result, ignore)
+        if status in ("failed", "timeout") and not self._flag(task.critical, variables):
+            status = "ignored"
+            self.run.bus.warn(f"task {task.name!r} failed on {state.name} (critical: false): {result.get('msg', '')}")
         if status == "unreachable" and self._flag(task.ignore_unreachable, variables):
             status = "skipped"
         meta = result.pop("_meta", None)
+        state.ran = True
         self._apply(state, task, result, status)
         self._report(state, task, uid, status, self._shown(task, result, variables), handler, started)
         return UnitOutcome(status=status, result=result, meta=meta)
@@ -175,10 +166,12 @@ class TaskRunner:
                 state.host_vars.update(set_vars)
         if status == "changed" and task.notify:
             state.notified.update(task.notify)
-        if status == "failed":
+        if status in ("failed", "timeout"):
             state.failed = True
         elif status == "unreachable":
             state.unreachable = True
+        elif task.rollback and status in ("ok", "changed"):
+            state.completed.append(task)
 
     def _shown(self, task: Task, result: dict[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
         if self._flag(task.no_log, variables):
@@ -192,7 +185,7 @@ class TaskRunner:
         control = task.loop_control
         loop_var = str(control.get("loop_var", "item"))
         index_var = control.get("index_var")
-        pause = _seconds(control.get("pause")) or 0.0
+        pause = parse_duration(control.get("pause")) or 0.0
         results: list[dict[str, Any]] = []
         for index, item in enumerate(items):
             item_uid = f"{uid}/{index}"
@@ -296,29 +289,51 @@ class TaskRunner:
         check_mode = self.run.options.check if task.check_mode is None else self._flag(task.check_mode, variables)
         if check_mode and not step.check_mode:
             return {"changed": False, "skipped": True, "msg": f"step {step.name!r} does not support check mode"}
-        retries = int(self.templar.render(task.retries, variables)) if task.retries is not None else 3
-        delay = _seconds(self.templar.render(task.delay, variables)) if task.delay is not None else 5.0
-        attempts = retries + 1 if task.until else 1
+        policy = policy_for(
+            task.retry,
+            until=bool(task.until),
+            retries=task.retries,
+            delay=task.delay,
+            render=lambda value: self.templar.render(value, variables),
+        )
         result: dict[str, Any] = {}
-        for attempt in range(1, attempts + 1):
+        for attempt in range(1, policy.attempts + 1):
             result = self._attempt(state, task, step, args, variables, check_mode)
-            if not task.until:
-                break
-            result["attempts"] = attempt
-            if result.get("unreachable"):
-                break
-            check_vars = {**variables, task.register: Verbatim(result)} if task.register else variables
-            if self.templar.evaluate_condition(list(task.until), check_vars, location=task.location, what=what):
-                result.pop("failed", None)
-                break
-            if attempt < attempts:
-                self.run.bus.emit("retry", host=state.name, task=task.name, uid=task.uid, attempt=attempt, retries=retries)
-                if self.run.cancelled.wait(delay or 0):
-                    break
-        else:
+            reason = _failure_reason(result)
             if task.until:
-                result["failed"] = True
-                result.setdefault("msg", f"condition not met after {attempts} attempts")
+                if reason != "unreachable":
+                    check_vars = {**variables, task.register: Verbatim(result)} if task.register else variables
+                    if self.templar.evaluate_condition(list(task.until), check_vars, location=task.location, what=what):
+                        result.pop("failed", None)
+                        reason = None
+                        break
+                reason = reason or "failed"
+            elif reason is None or not policy.retries_on(reason):
+                break
+            if attempt == policy.attempts:
+                break
+            wait = policy.wait_before(attempt)
+            self.run.bus.emit(
+                "retry",
+                host=state.name,
+                task=task.name,
+                uid=task.uid,
+                attempt=attempt,
+                attempts=policy.attempts,
+                retries=policy.attempts - 1,
+                reason=reason,
+                delay=round(wait, 3),
+                msg=str(result.get("msg", "")),
+            )
+            if reason == "unreachable":
+                self.run.reset_connection(self._target_name(state, task, variables))
+            if self.run.stopping.wait(wait):
+                break
+        if policy.attempts > 1:
+            result["attempts"] = attempt
+        if task.until and reason is not None:
+            result["failed"] = True
+            result.setdefault("msg", f"condition not met after {attempt} attempts")
         return result
 
     def _attempt(
@@ -326,7 +341,7 @@ class TaskRunner:
     ) -> dict[str, Any]:
         try:
             ctx = self._context(state, task, step, variables, check_mode)
-            outcome = step.run(ctx, args)
+            outcome = _call_step(step, ctx, args)
             if not isinstance(outcome, StepResult):
                 raise StepFailed(f"step {step.name!r} returned {type(outcome).__name__}, not a StepResult")
             result = outcome.as_dict()
@@ -376,14 +391,37 @@ class TaskRunner:
             conn=conn,
             check_mode=check_mode,
             diff=self.run.options.diff if task.diff is None else self._flag(task.diff, variables),
-            timeout=_seconds(self.templar.render(task.timeout, variables)) if task.timeout is not None else None,
+            timeout=self._timeout(task, variables),
             become=self._become(task, variables),
             env={str(k): str(v) for k, v in env.items()},
             log=lambda text: self.run.bus.emit("log", host=state.name, task=task.name, message=text),
             cancelled=self.run.cancelled,
             search_paths=self._search_paths(task),
             render=lambda text, extra=None: self.templar.render(text, {**variables, **(extra or {})}),
+            approve=lambda spec: self._approve(task, spec, variables),
         )
+
+    def _approve(self, task: Task, spec: Mapping[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
+        decision = self.run.ask_approval(spec, key=task.uid, where=task.name, variables=variables)
+        return {
+            "approved": decision.approved,
+            "by": decision.by,
+            "comment": decision.comment,
+            "timed_out": decision.timed_out,
+        }
+
+    def _timeout(self, task: Task, variables: Mapping[str, Any]) -> float | None:
+        """The task's own timeout, cut short by the play's deadline."""
+        timeout = parse_duration(self.templar.render(task.timeout, variables)) if task.timeout is not None else None
+        if self.pctx.deadline is not None:
+            left = max(0.001, self.pctx.deadline - time.monotonic())
+            timeout = left if timeout is None else min(timeout, left)
+        return timeout
+
+    def _target_name(self, state: HostState, task: Task, variables: Mapping[str, Any]) -> str:
+        if task.delegate_to:
+            return str(self.templar.render(task.delegate_to, variables))
+        return state.name
 
     def _search_paths(self, task: Task) -> tuple[Any, ...]:
         from pathlib import Path
@@ -403,6 +441,49 @@ class TaskRunner:
         if isinstance(password, Secret):
             self.run.bus.add_secret(password.reveal())
         return Become(user=str(self.templar.render(user, variables)), password=password)
+
+
+def _failure_reason(result: Mapping[str, Any]) -> str | None:
+    """Why a unit did not succeed, in the words of ``retry.on``; None when it did."""
+    if result.get("unreachable"):
+        return "unreachable"
+    if result.get("timed_out") and result.get("failed"):
+        return "timeout"
+    if result.get("failed"):
+        return "failed"
+    return None
+
+
+# Steps get their timeout through ctx.timeout and stop their commands; this slack
+# covers a step that does not, before the engine gives up waiting for it.
+TIMEOUT_SLACK = 2.0
+
+
+def _call_step(step: StepType, ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
+    """Run the step, giving up (and signalling it to stop) when its timeout has passed."""
+    if ctx.timeout is None:
+        return step.run(ctx, args)
+    import concurrent.futures
+    import threading
+
+    unit_cancelled = threading.Event()
+    run_cancelled = ctx.cancelled
+    ctx.cancelled = unit_cancelled
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="corral-step")
+    future = pool.submit(step.run, ctx, args)
+    try:
+        deadline = time.monotonic() + ctx.timeout + TIMEOUT_SLACK
+        while True:
+            try:
+                return future.result(timeout=0.2)
+            except concurrent.futures.TimeoutError:
+                if run_cancelled.is_set():
+                    unit_cancelled.set()
+                if time.monotonic() > deadline:
+                    unit_cancelled.set()
+                    return StepResult(failed=True, timed_out=True, msg=f"timed out after {ctx.timeout:g} seconds")
+    finally:
+        pool.shutdown(wait=False)
 
 
 class _ControllerOnly:

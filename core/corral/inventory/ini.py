@@ -177,10 +177,7 @@ def _add_host_line(inventory: Inventory, line: str, group: str) -> None:
                 hint="quote values that contain spaces: key='a b'",
             )
         variables[key] = parse_ini_value(value)
-    for name in names:
-        inventory.add_host(name, group, port)
-        for key, value in variables.items():
-            inventory.set_variable(name, key, value)
+    inventory.add_hosts(names, group, variables, port)
 
 
 def _variable(line: str) -> tuple[str, Any]:

@@ -81,6 +81,7 @@ class Inventory:
         self.warnings: list[str] = []
         self.cwd = cwd if cwd is not None else Path.cwd()
         self.current_source: str | None = None  # the file being read; gives inventory_file
+        self._source_dir: tuple[str | None, str | None] = (None, None)
         self.vars_dirs: list[VarsDir] = []  # group_vars/host_vars next to each source
         self.playbook_vars: VarsDir | None = None  # ... and next to the playbook
         self._localhost: Host | None = None
@@ -102,29 +103,56 @@ class Inventory:
 
     def add_host(self, name: str, group: str | None = None, port: int | None = None) -> None:
         """Add a host if it is new (with ``port`` as ``ansible_port``), and put it in ``group``."""
-        if not isinstance(name, str) or not name:
-            raise InventoryError(f"invalid host name {name!r}: expected a non-empty string")
-        if group is not None and group not in self.groups:
-            raise InventoryError(f"cannot add host {name!r} to unknown group {group!r}")
+        target = None
+        if group is not None:
+            target = self.groups.get(group)
+            if target is None:
+                raise InventoryError(f"cannot add host {name!r} to unknown group {group!r}")
         host = self._hosts.get(name)
         if host is None:
-            host = self._hosts[name] = Host(name)
-            source = self.current_source
-            host.vars["inventory_file"] = source
-            host.vars["inventory_dir"] = os.path.dirname(source) if source else None
-            if port:
-                host.vars["ansible_port"] = int(port)
-            if name in LOCALHOST_NAMES:
-                if self._localhost is None or self._localhost.implicit:
-                    self._localhost = host
-                else:
-                    self.warn(
-                        f"a second localhost-like host {name!r} was found; "
-                        f"the first, {self._localhost.name!r}, stays the localhost"
-                    )
+            host = self._new_host(name, port)
+        if target is not None:
+            self._put_host(target, host)
+
+    def add_hosts(
+        self,
+        names: Iterable[str],
+        group: str | None,
+        variables: Mapping[str, Any],
+        port: int | None = None,
+    ) -> None:
+        """Add hosts to ``group``, each with ``variables`` (the readers' common case)."""
+        for name in names:
+            self.add_host(name, group, port)
+            if name in self.groups:
+                # As in Ansible, a host named like a group gives its variables to the group.
+                for key, value in variables.items():
+                    self.set_variable(name, key, value)
+            else:
+                self._hosts[name].vars.update(variables)
+
+    def _new_host(self, name: str, port: int | None) -> Host:
+        if not isinstance(name, str) or not name:
+            raise InventoryError(f"invalid host name {name!r}: expected a non-empty string")
+        host = self._hosts[name] = Host(name)
+        source = self.current_source
+        if source != self._source_dir[0]:
+            self._source_dir = (source, os.path.dirname(source) if source else None)
+        host.vars["inventory_file"] = source
+        host.vars["inventory_dir"] = self._source_dir[1]
+        if port:
+            host.vars["ansible_port"] = int(port)
+        if name in LOCALHOST_NAMES:
+            if self._localhost is None or self._localhost.implicit:
+                self._localhost = host
+            else:
+                self.warn(
+                    f"a second localhost-like host {name!r} was found; "
+                    f"the first, {self._localhost.name!r}, stays the localhost"
+                )
+        if self._ready:
             self._changed()
-        if group is not None:
-            self._put_host(self.groups[group], host)
+        return host
 
     def add_child(self, parent: str, child: str) -> None:
         """Make group ``child`` (or host ``child``) a member of group ``parent``."""
@@ -152,7 +180,8 @@ class Inventory:
             if host is None:
                 raise InventoryError(f"cannot set {key!r}: no group or host named {entity!r}")
             host.vars[key] = value
-        self._changed()
+        if self._ready:
+            self._changed()
 
     def warn(self, message: str) -> None:
         """Record a warning once; the CLI prints them as ``warning: ...``."""
@@ -165,7 +194,8 @@ class Inventory:
         group.hosts.append(host.name)
         group._host_set.add(host.name)
         host.groups.append(group.name)
-        self._changed()
+        if self._ready:
+            self._changed()
 
     def _add_child_group(self, parent: Group, child: Group) -> None:
         if child.name in parent.children:
@@ -268,6 +298,7 @@ class Inventory:
             )
 
     def _changed(self) -> None:
+        """Forget what was derived once the inventory changes after :meth:`finish`."""
         if self._ready:
             self._ready = False
             self._clear_caches()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from corral.inventory.model import Inventory
@@ -153,12 +153,48 @@ def _graph_vars(variables: Mapping[str, Any], depth: int) -> list[str]:
 
 
 def to_json(data: Any) -> str:
-    """JSON as ansible-inventory writes it: sorted keys, four-space indent, ASCII only."""
+    """JSON as ansible-inventory writes it: sorted keys, four-space indent, ASCII only.
+
+    The text is the same as ``json.dumps(data, indent=4, sort_keys=True)``, made
+    faster: mappings and lists of plain values (most host variables) go through
+    json's C encoder in one call each, with the indentation as separator.
+    """
     try:
-        return json.dumps(data, sort_keys=True, indent=4, default=_json_default)
+        return _indented(data, 0)
     except TypeError:
         # Keys of mixed types (an INI literal such as {1: 'a', 'b': 2}) cannot be sorted.
-        return json.dumps(_string_keys(data), sort_keys=True, indent=4, default=_json_default)
+        return _indented(_string_keys(data), 0)
+
+
+def _indented(value: Any, level: int) -> str:
+    kind = type(value)
+    if kind is dict and all(type(key) is str for key in value):
+        items = value.values()
+    elif kind is list:
+        items = value
+    else:
+        text = json.dumps(value, sort_keys=True, indent=4, default=_json_default)
+        # JSON strings hold no raw newline, so shifting every line is safe.
+        return text.replace("\n", "\n" + "    " * level)
+    if not value:
+        return "{}" if kind is dict else "[]"
+    pad = "\n" + "    " * (level + 1)
+    if all(type(item) in _PLAIN_SCALARS for item in items):
+        inner = _flat_encoder(pad)(value)[1:-1]
+    elif kind is dict:
+        inner = ("," + pad).join(
+            f"{json.dumps(key)}: {_indented(value[key], level + 1)}" for key in sorted(value)
+        )
+    else:
+        inner = ("," + pad).join(_indented(item, level + 1) for item in value)
+    opening, closing = ("{", "}") if kind is dict else ("[", "]")
+    return opening + pad + inner + "\n" + "    " * level + closing
+
+
+@functools.cache
+def _flat_encoder(pad: str) -> Callable[[Any], str]:
+    """json's C encoder, putting ``pad`` between items as the indented form does."""
+    return json.JSONEncoder(separators=("," + pad, ": "), sort_keys=True).encode
 
 
 def to_yaml(data: Any) -> str:

@@ -60,6 +60,9 @@ def parse_address(address: str) -> tuple[str, int | None] | None:
 
 def is_ip_address(name: str) -> bool:
     """Whether ``name`` is an IPv4 or IPv6 address (for ``inventory_hostname_short``)."""
+    # Every address starts with a digit or a range, or holds a colon; most names do not.
+    if ":" not in name and not name[:1].isdigit() and name[:1] != "[":
+        return False
     return bool(_IPV4.match(name) or _IPV6.match(name))
 
 

@@ -60,6 +60,8 @@ class VarsDir:
         return []
 
     def _vars(self, kind: str, name: str) -> Mapping[str, Any]:
+        if not self._listing(kind):
+            return _EMPTY
         key = (kind, name)
         loaded = self._loaded.get(key)
         if loaded is None:

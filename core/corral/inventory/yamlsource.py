@@ -154,10 +154,7 @@ class _YamlGroups:
                 f"not a {type(variables).__name__}",
                 location=self.doc.location(node),
             )
-        for name in names:
-            self.inventory.add_host(name, group, port)
-            for key, value in variables.items():
-                self.inventory.set_variable(name, key, value)
+        self.inventory.add_hosts(names, group, variables, port)
 
 
 def _is_null(node: Any) -> bool:

@@ -21,11 +21,21 @@ STYLES = {
     "ok": "green",
     "changed": "yellow",
     "failed": "red",
+    "timeout": "red",
     "unreachable": "bold red",
     "skipped": "cyan",
     "ignored": "cyan",
 }
-LABELS = {"ok": "ok", "changed": "changed", "skipped": "skipping", "ignored": "failed", "failed": "fatal", "unreachable": "fatal"}
+LABELS = {
+    "ok": "ok",
+    "changed": "changed",
+    "skipped": "skipping",
+    "ignored": "failed",
+    "failed": "fatal",
+    "timeout": "fatal",
+    "unreachable": "fatal",
+}
+VERDICTS = {"unreachable": "UNREACHABLE", "timeout": "TIMEOUT"}
 PROGRESS_MIN_HOSTS = 20
 # Keys that only add noise to a one-line result.
 QUIET_KEYS = ("stdout_lines", "stderr_lines", "invocation", "duration", "_ansible_no_log")
@@ -83,7 +93,7 @@ class ConsoleWriter:
         if self.progress is not None and self.progress_task is not None:
             self.progress.advance(self.progress_task)
         result = event.get("result") or {}
-        if "results" in result and event["status"] not in ("failed", "unreachable"):
+        if "results" in result and event["status"] not in ("failed", "timeout", "unreachable"):
             return  # the items were shown one by one
         self._result(event, "")
 
@@ -93,8 +103,8 @@ class ConsoleWriter:
         host = event["host"]
         label = LABELS.get(status, status)
         line = f"{label}: [{host}]{suffix}"
-        if status in ("failed", "unreachable", "ignored"):
-            line += f": {'UNREACHABLE' if status == 'unreachable' else 'FAILED'}! => {self._dump(result, compact=True)}"
+        if status in ("failed", "timeout", "unreachable", "ignored"):
+            line += f": {VERDICTS.get(status, 'FAILED')}! => {self._dump(result, compact=True)}"
         elif self._shows_result(event, result):
             line += " => " + self._dump(self._visible(event, result))
         self._print(line, STYLES.get(status))
@@ -144,7 +154,10 @@ class ConsoleWriter:
 
     def on_retry(self, event: Mapping[str, Any]) -> None:
         left = int(event["retries"]) - int(event["attempt"]) + 1
-        self._print(f"FAILED - RETRYING: [{event['host']}]: {event['task']} ({left} retries left).", "yellow")
+        wait = f", next in {event['delay']:g}s" if event.get("delay") else ""
+        self._print(
+            f"FAILED - RETRYING: [{event['host']}]: {event['task']} ({left} retries left{wait}).", "yellow"
+        )
 
     def on_warning(self, event: Mapping[str, Any]) -> None:
         self._print(f"[WARNING]: {event['message']}", "magenta")
@@ -158,6 +171,34 @@ class ConsoleWriter:
         if event.get("note") == "no more hosts left":
             self._print("")
             self._print("NO MORE HOSTS LEFT " + "*" * 61, "red")
+
+    def on_rollback_start(self, event: Mapping[str, Any]) -> None:
+        self._stop_progress()
+        self._print("")
+        self._print(_banner(f"ROLLBACK [{event['play']}]"), "yellow")
+        self._print(f"the play failed; undoing completed work on {', '.join(event['hosts'])}", "yellow")
+
+    def on_play_skipped(self, event: Mapping[str, Any]) -> None:
+        self._print("")
+        self._print(_banner(f"PLAY [{event['play']}] SKIPPED"), "cyan")
+        self._print(f"skipped: {event['reason']}", "cyan")
+
+    def on_approval(self, event: Mapping[str, Any]) -> None:
+        self._stop_progress()
+        self._print("")
+        self._print(_banner(f"APPROVAL [{event.get('task') or event.get('play')}]"), "magenta")
+        self._print(str(event.get("message", "")), "magenta")
+        self._print(
+            f"waiting up to {event.get('timeout')}s; from another shell: "
+            f"corral approve {event['run_id']} [--reject]",
+            "magenta",
+        )
+
+    def on_approval_result(self, event: Mapping[str, Any]) -> None:
+        verdict = "approved" if event.get("approved") else "rejected"
+        who = f" by {event['by']}" if event.get("by") else ""
+        comment = f": {event['comment']}" if event.get("comment") else ""
+        self._print(f"{verdict}{who}{comment}", "green" if event.get("approved") else "red")
 
     def on_recap(self, event: Mapping[str, Any]) -> None:
         self._stop_progress()

@@ -71,6 +71,20 @@ TASK: dict[str, Any] = {
     "notify": STRINGS,
     "listen": STRINGS,
     "args": MAPPING,
+    "retry": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "attempts": {"type": ["integer", "string"], "minimum": 1},
+            "delay": {"type": ["number", "string"]},
+            "backoff": {"type": "string", "enum": ["fixed", "linear", "exponential"]},
+            "max_delay": {"type": ["number", "string"]},
+            "jitter": {"type": ["boolean", "number"]},
+            "on": {"type": "array", "items": {"enum": ["failed", "unreachable", "timeout"]}},
+        },
+    },
+    "critical": TEMPLATED_BOOL,
+    "rollback": {"type": "array"},
 }
 
 BLOCK: dict[str, Any] = {
@@ -116,6 +130,11 @@ PLAY: dict[str, Any] = {
     "connection": {"type": "string"},
     "force_handlers": {"type": "boolean"},
     "vars_prompt": {"type": "array"},
+    "needs": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+    "max_failures": {"type": ["integer", "string"]},
+    "params": {"type": "object", "additionalProperties": {"type": "object"}},
+    "approval": {"anyOf": [{"type": "string"}, MAPPING]},
+    "rollback": {"type": "array"},
     # Messages sent when the run ends (or waits for approval), by the notify plugin.
     "notifications": {
         "type": "array",

@@ -139,6 +139,7 @@ class _Loader:
         hosts_text = ",".join(str(h) for h in hosts) if isinstance(hosts, list) else str(hosts)
         uid = f"play{index}"
         inherited = self._inherit({}, node)
+        inherited["timeout"] = None  # a play's timeout is the play's deadline, not each task's
         sections: dict[str, tuple[TaskNode, ...]] = {}
         for section in kw.TASK_SECTIONS:
             sections[section] = self.load_tasks(
@@ -170,7 +171,13 @@ class _Loader:
             tags=_tags(node.get("tags")),
             order=str(node.get("order", "inventory")),
             environment=unmark(dict(node.get("environment") or {})),
-            notifications=tuple(unmark(list(node.get("notifications") or []))),
+            notifications=tuple(_on_key(unmark(list(node.get("notifications") or [])))),
+            needs=tuple(str(n) for n in _as_tuple(node.get("needs"))),
+            max_failures=_count(node.get("max_failures"), where),
+            timeout=unmark(node.get("timeout")),
+            rollback=self.load_tasks(node.get("rollback"), f"{uid}/rollback", inherited, base_dir, where, ()),
+            params=unmark(dict(node.get("params") or {})),
+            approval=_approval(unmark(node.get("approval"))),
             uid=uid,
         )
 
@@ -266,6 +273,8 @@ class _Loader:
                 hint="a variable name is letters, digits and underscores, not starting with a digit",
                 location=_key_location(node, "register", where),
             )
+        if step.name == "approval":
+            merged["run_once"] = True  # one person answers for the whole batch
         return Task(
             name=str(node.get("name") or action),
             action=action,
@@ -287,6 +296,9 @@ class _Loader:
             vars=unmark(merged["vars"]),
             environment=unmark(merged["environment"]),
             templated_args=is_templated(args),
+            retry=_on_key(unmark(node.get("retry"))),
+            critical=unmark(node.get("critical", True)),
+            rollback=self.load_tasks(node.get("rollback"), f"{uid}/rollback", inherited, base_dir, where, stack),
             **{k: unmark(merged[k]) for k in _INHERITABLE if k not in ("environment",)},
             uid=uid,
         )
@@ -427,7 +439,7 @@ class _Loader:
                     hint=did_you_mean(str(key), schema) or f"see docs/playbooks.md for the {what}s",
                     location=_key_location(node, key, where),
                 )
-        values = {k: v for k, v in node.items() if k in schema}
+        values = {k: _on_key(v) if k in _ON_KEYS else v for k, v in node.items() if k in schema}
         validator = Draft202012Validator(kw.object_schema(dict(schema)))
         for error in validator.iter_errors(values):
             key = str(error.absolute_path[0]) if error.absolute_path else ""
@@ -486,9 +498,42 @@ def load_playbook(path: Path, steps: Mapping[str, StepType]) -> Playbook:
     """Load and validate the playbook at ``path`` against the registered step types."""
     loader = _Loader(steps)
     plays = loader.load_playbook(path)
+    _check_graph(plays)
     text = path.read_text(encoding="utf-8", errors="replace")
     files = tuple(dict.fromkeys(p.resolve() for p in loader.files))
     return Playbook(path=path, plays=tuple(plays), text=text, files=files)
+
+
+def _check_graph(plays: list[Play]) -> None:
+    """``needs:`` must name plays that exist, uniquely, without a cycle."""
+    if not any(play.needs for play in plays):
+        return
+    from corral.engine.dag import find_cycle
+
+    by_name: dict[str, Play] = {}
+    for play in plays:
+        if play.name in by_name:
+            raise PlaybookError(
+                f"two plays are named {play.name!r}",
+                hint="plays of a playbook that uses 'needs' must have unique names",
+                location=play.location,
+            )
+        by_name[play.name] = play
+    for play in plays:
+        for name in play.needs:
+            if name not in by_name:
+                raise PlaybookError(
+                    f"play {play.name!r} needs {name!r}, which is not a play of this playbook",
+                    hint=did_you_mean(name, by_name) or "needs lists play names",
+                    location=play.location,
+                )
+    cycle = find_cycle({play.name: play.needs for play in plays})
+    if cycle:
+        raise PlaybookError(
+            "plays need each other in a cycle: " + " -> ".join(cycle),
+            hint="remove one of the 'needs' entries to break the cycle",
+            location=by_name[cycle[0]].location,
+        )
 
 
 def _loop(node: Mapping[str, Any]) -> tuple[Any, str]:
@@ -541,6 +586,34 @@ def _bool_or_template(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("yes", "true", "on", "1")
     return bool(value)
+
+
+_ON_KEYS = ("retry", "notifications")
+
+
+def _on_key(value: Any) -> Any:
+    """YAML 1.1 reads a bare ``on:`` key as ``True``; ``retry`` and ``notifications`` mean "on"."""
+    if isinstance(value, list):
+        return [_on_key(item) for item in value]
+    if isinstance(value, Mapping) and True in value:
+        return {("on" if key is True else key): item for key, item in value.items()}
+    return value
+
+
+def _approval(value: Any) -> dict[str, Any] | None:
+    """``approval: "Go?"`` is short for ``approval: {message: "Go?"}``."""
+    if value is None:
+        return None
+    return {"message": value} if isinstance(value, str) else dict(value)
+
+
+def _count(value: Any, where: Location) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise PlaybookError(f"max_failures must be a whole number, got {value!r}", location=where) from None
 
 
 def _percentage(value: Any, where: Location) -> float | None:

@@ -50,6 +50,9 @@ class Task:
     environment: Mapping[str, Any] = field(default_factory=dict)
     vars: Mapping[str, Any] = field(default_factory=dict)
     timeout: Any = None
+    retry: Mapping[str, Any] | None = None  # attempts, delay, backoff, max_delay, jitter, on
+    critical: Any = True  # False: a failure is a warning and the host goes on
+    rollback: tuple[TaskNode, ...] = ()  # run in reverse completion order when the play fails
     templated_args: bool = False  # args hold templates: re-checked against the schema once rendered
     uid: str = ""  # stable within the playbook: "play0/tasks/3", for the run store
 
@@ -117,6 +120,12 @@ class Play:
     ignore_unreachable: Any = None
     no_log: Any = None
     notifications: tuple[Mapping[str, Any], ...] = ()
+    needs: tuple[str, ...] = ()
+    max_failures: int | None = None
+    timeout: Any = None  # the whole play's deadline
+    rollback: tuple[TaskNode, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    approval: Mapping[str, Any] | None = None  # wait for a person before the play starts
     uid: str = ""
 
 

@@ -80,10 +80,10 @@ def snapshot_files(paths: Sequence[Path], base: Path) -> dict[str, str]:
     A file that vanished or is not text is skipped: the snapshot is a record, and the
     run that loaded the file has already read it.
     """
-    root = Path(os.path.abspath(base))
+    root = Path(os.path.realpath(base))
     snapshot: dict[str, str] = {}
     for path in paths:
-        absolute = Path(os.path.abspath(path))
+        absolute = Path(os.path.realpath(path))
         try:
             text = absolute.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
@@ -127,7 +127,7 @@ def new_run_record(
     """
     from corral.inventory.output import list_data
 
-    base = Path(os.path.abspath(playbook)).parent
+    base = Path(os.path.realpath(playbook)).parent
     snapshot = snapshot_files([playbook, *files], base)
     env = os.environ if environ is None else environ
     return RunRecord(
@@ -144,7 +144,7 @@ def new_run_record(
         argv=tuple(argv),
         pid=os.getpid(),
         started=time.time(),
-        playbook_file=Path(os.path.relpath(os.path.abspath(playbook), base)).as_posix(),
+        playbook_file=Path(os.path.realpath(playbook)).name,
         cwd=os.getcwd(),
     )
 

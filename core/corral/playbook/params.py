@@ -1,0 +1,179 @@
+"""Typed playbook inputs: ``params:`` declared on plays, given with ``-p``, checked up front.
+
+::
+
+    params:
+      version: {type: string, pattern: "^\\\\d+\\\\.\\\\d+\\\\.\\\\d+$", description: release to roll out}
+      drain_seconds: {type: integer, minimum: 0, maximum: 600, default: 30}
+      db_password: {type: string, secret: true}
+
+Each declaration is a JSON Schema plus ``secret`` (the value is wrapped in
+:class:`corral.Secret`: it renders into commands but is redacted everywhere
+else) and ``description``. ``-p key=value`` strings are converted to the
+declared type before validation; every problem is reported at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from corral.errors import Location, ParamsError, PlaybookError, UsageError, did_you_mean
+from corral.secrets import Secret
+
+__all__ = ["ParamSpec", "collect_params", "params_help", "parse_param_args", "resolve_params"]
+
+_NOT_SCHEMA = ("secret",)
+_TRUE = ("1", "true", "yes", "on", "y")
+_FALSE = ("0", "false", "no", "off", "n")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One declared param."""
+
+    name: str
+    schema: Mapping[str, Any]
+    secret: bool
+    location: Location
+
+    @property
+    def required(self) -> bool:
+        return "default" not in self.schema
+
+    @property
+    def description(self) -> str:
+        return str(self.schema.get("description", ""))
+
+
+def collect_params(plays: Sequence[Any]) -> dict[str, ParamSpec]:
+    """Every play's ``params:``; the same name declared twice must be declared alike."""
+    from jsonschema import Draft202012Validator, SchemaError
+
+    specs: dict[str, ParamSpec] = {}
+    for play in plays:
+        for name, declared in (play.params or {}).items():
+            where = play.location
+            if not isinstance(declared, Mapping):
+                raise PlaybookError(f"param {name!r} must be declared as a mapping (type, default, ...)", location=where)
+            schema = {k: v for k, v in declared.items() if k not in _NOT_SCHEMA}
+            try:
+                Draft202012Validator.check_schema(schema)
+            except SchemaError as exc:
+                raise PlaybookError(f"param {name!r} has an invalid declaration: {exc.message}", location=where) from None
+            spec = ParamSpec(str(name), schema, bool(declared.get("secret", False)), where)
+            known = specs.get(spec.name)
+            if known is not None and (known.schema, known.secret) != (spec.schema, spec.secret):
+                raise PlaybookError(
+                    f"param {name!r} is declared twice, differently",
+                    hint=f"the other declaration is at {known.location}",
+                    location=where,
+                )
+            specs[spec.name] = spec
+    return specs
+
+
+def parse_param_args(values: Sequence[str], cwd: Path | None = None) -> dict[str, Any]:
+    """``-p key=value`` (a string, converted later) and ``-p @file.yml`` (typed YAML/JSON)."""
+    import yaml
+
+    given: dict[str, Any] = {}
+    for value in values:
+        if value.startswith("@"):
+            path = Path(value[1:]) if cwd is None else cwd / value[1:]
+            try:
+                data = yaml.safe_load(path.read_text())
+            except OSError as exc:
+                raise UsageError(f"-p {value}: {exc.strerror}") from None
+            except yaml.YAMLError as exc:
+                raise UsageError(f"-p {value}: not valid YAML/JSON ({type(exc).__name__})") from None
+            if not isinstance(data, dict):
+                raise UsageError(f"-p {value}: the file must hold a mapping of params")
+            given.update(data)
+            continue
+        key, sep, text = value.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"-p {value!r} is not KEY=VALUE", hint="use -p version=1.2.3 or -p @params.yml")
+        given[key.strip()] = _Raw(text)
+    return given
+
+
+class _Raw(str):
+    """A value typed on the command line, still to be converted to its param's type."""
+
+
+def _convert(value: Any, schema: Mapping[str, Any]) -> Any:
+    if not isinstance(value, _Raw):
+        return value
+    types = schema.get("type")
+    kinds = [types] if isinstance(types, str) else list(types or [])
+    text = str(value)
+    for kind in kinds:
+        try:
+            if kind == "integer":
+                return int(text)
+            if kind == "number":
+                return float(text)
+            if kind == "boolean" and text.lower() in _TRUE + _FALSE:
+                return text.lower() in _TRUE
+            if kind in ("array", "object"):
+                return json.loads(text)
+        except ValueError:
+            continue
+    return text
+
+
+def resolve_params(specs: Mapping[str, ParamSpec], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Defaults applied, values converted and validated; raises one :class:`ParamsError` listing every problem."""
+    from jsonschema import Draft202012Validator
+
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    for name in given:
+        if name not in specs:
+            hint = did_you_mean(name, specs)
+            problems.append(f"unknown param {name!r}" + (f" ({hint})" if hint else ""))
+    for name, spec in specs.items():
+        if name in given:
+            value = _convert(given[name], spec.schema)
+        elif not spec.required:
+            value = spec.schema["default"]
+        else:
+            problems.append(f"{name}: required" + (f" ({spec.description})" if spec.description else ""))
+            continue
+        for error in Draft202012Validator(spec.schema).iter_errors(value):
+            shown = "********" if spec.secret else None
+            message = error.message if shown is None else error.message.replace(repr(value), shown)
+            problems.append(f"{name}: {message}")
+        values[name] = Secret(str(value)) if spec.secret and value is not None else value
+    if problems:
+        raise ParamsError(
+            "invalid params: " + "; ".join(problems),
+            hint="see 'corral run --help-params PLAYBOOK'",
+        )
+    return values
+
+
+def params_help(specs: Mapping[str, ParamSpec]) -> str:
+    """The text ``corral run --help-params`` prints."""
+    if not specs:
+        return "This playbook declares no params."
+    lines = ["Params (give them with -p name=value or -p @file.yml):", ""]
+    for spec in specs.values():
+        schema = spec.schema
+        kind = schema.get("type", "any")
+        details = [str(kind) if isinstance(kind, str) else "|".join(kind)]
+        for key, label in (("enum", "one of"), ("minimum", "min"), ("maximum", "max"), ("pattern", "pattern")):
+            if key in schema:
+                shown = ", ".join(map(str, schema[key])) if key == "enum" else schema[key]
+                details.append(f"{label} {shown}")
+        if spec.secret:
+            details.append("secret")
+        status = "required" if spec.required else f"default {schema['default']!r}"
+        lines.append(f"  {spec.name}  ({'; '.join(details)}; {status})")
+        if spec.description:
+            lines.append(f"      {spec.description}")
+    return "\n".join(lines)

@@ -1,0 +1,31 @@
+"""The run store: every run, its units and events, in one SQLite file (see ``docs/store.md``).
+
+::
+
+    store = open_store(environ)                 # $CORRAL_HOME/corral.db, WAL, migrated
+    store.begin_run(new_run_record(...))        # before the engine starts
+    writer = StoreWriter(store, run_id)         # an event sink: writer(event), flush(), close()
+
+``corral history``, ``show``, ``logs``, ``stats``, ``report``, ``prune`` and ``resume``
+read it through :mod:`corral.store.queries`, :mod:`corral.store.report`,
+:mod:`corral.store.retention` and :mod:`corral.store.resume`. Importing this package
+does no I/O and imports no SQLite library.
+"""
+
+from __future__ import annotations
+
+from corral.store.db import Store, StoreError, open_store, store_enabled, store_path
+from corral.store.records import RunRecord, new_run_record, snapshot_files
+from corral.store.writer import StoreWriter
+
+__all__ = [
+    "RunRecord",
+    "Store",
+    "StoreError",
+    "StoreWriter",
+    "new_run_record",
+    "open_store",
+    "snapshot_files",
+    "store_enabled",
+    "store_path",
+]

@@ -1,0 +1,386 @@
+"""Opening the run store, and the writes that are not events: begin, resume, finish a run.
+
+The store is one SQLite file, ``$CORRAL_HOME/corral.db`` (``corral_home`` in
+:mod:`corral.paths`), in WAL mode so readers (``corral history``) never wait for a
+writer and concurrent runs only queue for the short write transactions. Every
+connection waits up to :data:`BUSY_TIMEOUT` seconds for a lock instead of failing.
+
+Each thread uses its own :class:`Store` (``sqlite3`` connections are not shared
+between threads): the run writer opens one in its thread with :meth:`Store.reopen`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from corral.errors import CorralError, UsageError
+from corral.paths import corral_home
+from corral.store.records import RunRecord
+from corral.store.schema import migrate
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+__all__ = [
+    "BUSY_TIMEOUT",
+    "DB_NAME",
+    "STALE_AFTER",
+    "Store",
+    "StoreError",
+    "open_store",
+    "status_for_exit_code",
+    "store_enabled",
+    "store_path",
+]
+
+DB_NAME = "corral.db"
+BUSY_TIMEOUT = 30.0  # seconds a connection waits for another's write lock
+STALE_AFTER = 30.0  # a running run whose heartbeat is older than this is dead
+STATUSES = ("running", "succeeded", "failed", "cancelled", "interrupted")
+_OFF = ("off", "0", "false", "no", "disabled")
+
+
+class StoreError(CorralError):
+    """The run store cannot be opened, read or written."""
+
+
+def store_enabled(environ: Mapping[str, str]) -> bool:
+    """False when ``CORRAL_STORE`` is ``off`` (or ``0``, ``false``, ``no``)."""
+    return environ.get("CORRAL_STORE", "").strip().lower() not in _OFF
+
+
+def store_path(environ: Mapping[str, str]) -> Path:
+    """Where the store lives: ``$CORRAL_HOME/corral.db``."""
+    return corral_home(environ) / DB_NAME
+
+
+def open_store(environ: Mapping[str, str]) -> Store:
+    """Open (creating and migrating if needed) the store for ``environ``."""
+    from corral.store.retention import retention_from_env
+
+    return Store(store_path(environ), retention=retention_from_env(environ))
+
+
+def status_for_exit_code(exit_code: int) -> str:
+    """A run's final status from its exit code: 0 succeeded, 99 interrupted, else failed."""
+    if exit_code == 0:
+        return "succeeded"
+    if exit_code == 99:
+        return "interrupted"
+    return "failed"
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: no implicit transactions; every write transaction here
+        # is an explicit BEGIN IMMEDIATE, so lock waits happen up front, under the timeout.
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT, isolation_level=None)
+        # Only takes effect on a new, empty file: lets prune give space back.
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(
+            f"cannot open the run store {path}: {exc}",
+            hint="set CORRAL_HOME to a writable directory, "
+            "or CORRAL_STORE=off to run without the store",
+        ) from exc
+    return conn
+
+
+class Store:
+    """One connection to the run store; use it from the thread that made it."""
+
+    def __init__(self, path: Path, *, retention: float | None = None) -> None:
+        import sqlite_utils
+
+        self.path = Path(path)
+        self.retention = retention
+        self.conn = _connect(self.path)
+        try:
+            self.db: sqlite_utils.Database = sqlite_utils.Database(self.conn, execute_plugins=False)
+            self.db.enable_wal()
+            # WAL + NORMAL: a commit survives the process being killed (kill -9, OOM);
+            # only an OS crash or power loss can lose the last transactions.
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            migrate(self.conn)
+        except RuntimeError as exc:
+            self.conn.close()
+            raise StoreError(
+                f"the run store {self.path} was written by a newer corral: {exc}",
+                hint="upgrade corral, or point CORRAL_HOME somewhere else",
+            ) from exc
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise StoreError(
+                f"the run store {self.path} cannot be used: {exc}",
+                hint="move the file away to start a new store",
+            ) from exc
+
+    def reopen(self) -> Store:
+        """A new connection to the same store, for another thread."""
+        return Store(self.path, retention=self.retention)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on error."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- runs -------------------------------------------------------------------
+
+    def begin_run(self, record: RunRecord) -> None:
+        """Record a run about to start, as ``running``, with its snapshot."""
+        snapshot = json.dumps(dict(record.snapshot), ensure_ascii=False, sort_keys=True)
+        inventory = json.dumps(record.inventory, ensure_ascii=False, sort_keys=True)
+        inventory_hash = _sha256(inventory)
+        row = {
+            "id": record.run_id,
+            "playbook": record.playbook,
+            "playbook_file": record.playbook_file,
+            "playbook_hash": record.playbook_hash,
+            "inventory_hash": inventory_hash,
+            "status": "running",
+            "started": record.started,
+            "segment_started": record.started,
+            "heartbeat": time.time(),
+            "pid": record.pid,
+            "controller": record.controller,
+            "started_by": record.started_by,
+            "trigger": record.trigger,
+            "argv": json.dumps(list(record.argv)),
+            "cwd": record.cwd,
+            "params": json.dumps(record.params, sort_keys=True),
+            "extra_vars": json.dumps(record.extra_vars, sort_keys=True),
+            "options": json.dumps(record.options, sort_keys=True),
+            "check_mode": int(bool(record.options.get("check"))),
+        }
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO blobs (hash, kind, data) VALUES (?, 'snapshot', ?)",
+                (record.playbook_hash, snapshot),
+            )
+            conn.execute(
+                "INSERT OR IGNORE INTO blobs (hash, kind, data) VALUES (?, 'inventory', ?)",
+                (inventory_hash, inventory),
+            )
+            conn.execute(f"INSERT INTO runs ({columns}) VALUES ({marks})", tuple(row.values()))  # noqa: S608 - fixed column names
+
+    def resume_run(self, run_id: str, *, pid: int, argv: tuple[str, ...] = ()) -> None:
+        """Mark ``run_id`` running again, in this process, for ``corral resume``."""
+        now = time.time()
+        with self.transaction() as conn:
+            conn.execute(
+                """UPDATE runs SET status = 'running', pid = ?, controller = ?, heartbeat = ?,
+                    segment_started = ?, ended = NULL, exit_code = NULL, resumes = resumes + 1
+                WHERE id = ?""",
+                (pid, socket.gethostname(), now, now, run_id),
+            )
+            if argv:
+                conn.execute(
+                    "UPDATE runs SET argv = ? WHERE id = ?", (json.dumps(list(argv)), run_id)
+                )
+            # Roll-ups are rewritten when the resumed run ends; meanwhile show counts units.
+            conn.execute(
+                "UPDATE runs SET host_count = NULL, failed_hosts = NULL WHERE id = ?", (run_id,)
+            )
+            conn.execute(
+                """UPDATE run_hosts SET ok = 0, changed = 0, unreachable = 0, failed = 0,
+                    skipped = 0, rescued = 0, ignored = 0
+                WHERE run_id = ?""",
+                (run_id,),
+            )
+            conn.execute("DELETE FROM run_tasks WHERE run_id = ?", (run_id,))
+
+    def finish_run(
+        self,
+        run_id: str,
+        status: str,
+        exit_code: int | None,
+        ended: float,
+        recap: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record how a run ended and write its roll-ups (per host and per task)."""
+        with self.transaction() as conn:
+            finish_run_in(conn, run_id, status, exit_code, ended, recap)
+
+    def heartbeat(self, run_id: str, now: float | None = None) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE runs SET heartbeat = ? WHERE id = ? AND status = 'running'",
+                (now or time.time(), run_id),
+            )
+
+    def run_row(self, run_id: str) -> dict[str, Any] | None:
+        """The ``runs`` row of ``run_id``, or None."""
+        rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
+        return rows[0] if rows else None
+
+    def resolve_run(self, ref: str) -> dict[str, Any]:
+        """The run named by ``ref``: a full id, a unique prefix, or ``last``.
+
+        Raises :class:`~corral.errors.UsageError` when no run, or more than one, matches.
+        """
+        self.refresh_liveness()
+        if ref in ("last", "latest", "-1"):
+            rows = list(self.db.query("SELECT * FROM runs ORDER BY started DESC, id DESC LIMIT 1"))
+            if not rows:
+                raise UsageError("no runs are recorded yet", hint=f"the store is {self.path}")
+            return rows[0]
+        exact = self.run_row(ref)
+        if exact is not None:
+            return exact
+        escaped = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = list(
+            self.db.query(
+                "SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY started DESC LIMIT 6",
+                [escaped + "%"],
+            )
+        )
+        if len(rows) == 1:
+            return rows[0]
+        if not rows:
+            raise UsageError(f"no run {ref!r} in the store", hint="'corral history' lists the runs")
+        shown = ", ".join(r["id"] for r in rows[:5])
+        raise UsageError(
+            f"{ref!r} matches more than one run ({shown}...)", hint="give more of the run id"
+        )
+
+    def blob(self, digest: str) -> Any:
+        """A stored snapshot or inventory, parsed, by its hash."""
+        row = self.conn.execute("SELECT data FROM blobs WHERE hash = ?", (digest,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def refresh_liveness(self, now: float | None = None) -> list[str]:
+        """Mark ``interrupted`` the ``running`` runs whose process is gone; returns their ids.
+
+        A run is gone when its pid is not alive on this machine, or when its heartbeat
+        (written every few seconds by its store writer) is older than :data:`STALE_AFTER`.
+        """
+        now = time.time() if now is None else now
+        here = socket.gethostname()
+        dead = []
+        for run_id, pid, controller, heartbeat, started in self.conn.execute(
+            "SELECT id, pid, controller, heartbeat, started FROM runs WHERE status = 'running'"
+        ).fetchall():
+            last = heartbeat or started
+            if (controller == here and pid and not pid_alive(int(pid))) or last < now - STALE_AFTER:
+                dead.append((run_id, last))
+        for run_id, last in dead:
+            with self.transaction() as conn:
+                # Checked again inside the transaction: the run may have finished meanwhile.
+                still = conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+                if still and still[0] == "running":
+                    finish_run_in(conn, run_id, "interrupted", None, last, None)
+        return [run_id for run_id, _ in dead]
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine and is not a zombie."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def finish_run_in(  # noqa: PLR0917 - mirrors Store.finish_run, plus the connection
+    conn: sqlite3.Connection,
+    run_id: str,
+    status: str,
+    exit_code: int | None,
+    ended: float,
+    recap: Mapping[str, Any] | None,
+) -> None:
+    """:meth:`Store.finish_run` inside the caller's transaction."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown run status {status!r}")
+    conn.execute(
+        "UPDATE runs SET status = ?, exit_code = ?, ended = ?,"
+        " duration = duration + max(0, ? - coalesce(segment_started, started)) WHERE id = ?",
+        (status, exit_code, ended, ended, run_id),
+    )
+    write_rollups(conn, run_id, recap)
+
+
+_ROLLUP_TASKS = """
+    INSERT INTO run_tasks
+        (run_id, task_uid, play, task, action, units, total_duration, max_duration, failures)
+    SELECT run_id, task_uid, max(play), max(task), max(action), count(*), total(duration),
+        max(coalesce(duration, 0)), sum(status IN ('failed', 'unreachable'))
+    FROM units WHERE run_id = ? AND item_index IS NULL GROUP BY task_uid
+"""
+_HOSTS_FROM_RECAP = """
+    INSERT OR REPLACE INTO run_hosts
+        (run_id, host, ok, changed, unreachable, failed, skipped, rescued, ignored)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_HOSTS_FROM_UNITS = """
+    INSERT OR REPLACE INTO run_hosts
+        (run_id, host, ok, changed, unreachable, failed, skipped, rescued, ignored)
+    SELECT ?, h.host, coalesce(c.ok, 0), coalesce(c.changed, 0), coalesce(c.unreachable, 0),
+        coalesce(c.failed, 0), coalesce(c.skipped, 0), 0, coalesce(c.ignored, 0)
+    FROM run_hosts h LEFT JOIN (
+        SELECT host, sum(status IN ('ok', 'changed')) AS ok, sum(status = 'changed') AS changed,
+            sum(status = 'unreachable') AS unreachable, sum(status = 'failed') AS failed,
+            sum(status = 'skipped') AS skipped, sum(status = 'ignored') AS ignored
+        FROM units WHERE run_id = ? AND item_index IS NULL GROUP BY host
+    ) c ON c.host = h.host
+    WHERE h.run_id = ?
+"""
+_HOST_COUNTS = """
+    UPDATE runs SET
+        host_count = (SELECT count(*) FROM run_hosts WHERE run_id = ?),
+        failed_hosts = (SELECT count(*) FROM run_hosts
+                        WHERE run_id = ? AND (failed > 0 OR unreachable > 0))
+    WHERE id = ?
+"""
+_RECAP_KEYS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
+
+
+def write_rollups(conn: sqlite3.Connection, run_id: str, recap: Mapping[str, Any] | None) -> None:
+    """Per-task and per-host summaries of a run, from its units (and its recap when it has one)."""
+    conn.execute("DELETE FROM run_tasks WHERE run_id = ?", (run_id,))
+    conn.execute(_ROLLUP_TASKS, (run_id,))
+    if recap:
+        rows = [
+            (run_id, host, *(int(counts.get(key, 0)) for key in _RECAP_KEYS))
+            for host, counts in recap.items()
+        ]
+        conn.executemany(_HOSTS_FROM_RECAP, rows)
+    else:
+        # No recap (the process died): count the units that finished.
+        conn.execute(_HOSTS_FROM_UNITS, (run_id, run_id, run_id))
+    conn.execute(_HOST_COUNTS, (run_id, run_id, run_id))
+
+
+def _sha256(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

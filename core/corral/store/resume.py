@@ -1,0 +1,205 @@
+"""Continuing a run from the store: what it finished, and the files it ran from.
+
+:func:`load_resume` reads what the engine needs to skip finished units (a
+:class:`~corral.engine.resume.ResumeState`) and the :class:`RunRecord` of the run;
+:func:`materialize` writes the run's snapshot (playbook files and inventory) into a
+directory, with the same relative layout, so the resumed run loads exactly what the
+interrupted one ran, whatever has changed on disk since.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from corral.engine.resume import ResumeState
+from corral.errors import UsageError
+from corral.secrets import REDACTED, Secret
+from corral.store.records import RunRecord
+
+if TYPE_CHECKING:
+    from corral.engine.options import RunOptions
+    from corral.store.db import Store
+
+__all__ = ["Materialized", "load_resume", "materialize", "record_from_row", "resume_options"]
+
+_INVENTORY_SCRIPT = """#!/bin/sh
+# The inventory of corral run {run_id}, as it ran (ansible-inventory --list shape).
+if [ "$1" = "--host" ]; then echo '{{}}'; exit 0; fi
+exec cat "$(dirname "$0")/inventory.json"
+"""
+
+
+@dataclass(frozen=True)
+class Materialized:
+    """Where a run's snapshot was written."""
+
+    playbook: Path
+    inventory: Path
+
+
+def record_from_row(store: Store, row: Mapping[str, Any]) -> RunRecord:
+    """The :class:`RunRecord` of a ``runs`` row, snapshot and inventory included."""
+    return RunRecord(
+        run_id=row["id"],
+        playbook=row["playbook"],
+        playbook_hash=row["playbook_hash"],
+        snapshot=store.blob(row["playbook_hash"]) or {},
+        inventory=store.blob(row["inventory_hash"]) or {},
+        params=json.loads(row["params"]),
+        extra_vars=json.loads(row["extra_vars"]),
+        options=json.loads(row["options"]),
+        started_by=row["started_by"],
+        trigger=row["trigger"],
+        argv=tuple(json.loads(row["argv"])),
+        pid=int(row["pid"] or 0),
+        started=float(row["started"]),
+        playbook_file=row["playbook_file"],
+        cwd=row["cwd"],
+        controller=row["controller"],
+    )
+
+
+def load_resume(store: Store, run_id: str, *, failed_only: bool) -> tuple[RunRecord, ResumeState]:
+    """What a resumed run of ``run_id`` (an id, a unique prefix or ``last``) starts from.
+
+    Raises :class:`~corral.errors.UsageError` for a run that is still running, that
+    succeeded, whose snapshot is missing, or (with ``failed_only``) in which no host
+    failed.
+    """
+    row = store.resolve_run(run_id)
+    run_id = row["id"]
+    if row["status"] == "running":
+        raise UsageError(
+            f"run {run_id} is still running (pid {row['pid']} on {row['controller']})",
+            hint="wait for it to end, or stop it (Ctrl-C or kill -TERM) and resume it then",
+        )
+    if row["status"] == "succeeded":
+        raise UsageError(
+            f"run {run_id} succeeded: there is nothing to resume",
+            hint="start a new run with 'corral run'",
+        )
+    record = record_from_row(store, row)
+    if not record.snapshot or record.playbook_file not in record.snapshot:
+        raise UsageError(
+            f"run {run_id} has no playbook snapshot to resume from",
+            hint="start a new run with 'corral run'",
+        )
+    done: dict[str, dict[str, Any]] = {}
+    for unit_id, status, data in store.conn.execute(
+        "SELECT u.unit_id, u.status, e.data"
+        " FROM units u JOIN events e ON e.run_id = u.run_id AND e.seq = u.event_seq"
+        " WHERE u.run_id = ? AND u.status IN ('ok', 'changed')",
+        (run_id,),
+    ):
+        done[unit_id] = {"status": status, "result": json.loads(data).get("result") or {}}
+    host_vars: dict[str, Any] = {}
+    facts: dict[str, Any] = {}
+    for host, variables, host_facts in store.conn.execute(
+        "SELECT host, vars, facts FROM host_state WHERE run_id = ?", (run_id,)
+    ):
+        host_vars[host] = json.loads(variables)
+        facts[host] = json.loads(host_facts)
+    limit_hosts = _failed_hosts(store, run_id) if failed_only else None
+    if limit_hosts is not None and not limit_hosts:
+        raise UsageError(
+            f"no host failed or was unreachable in run {run_id}",
+            hint="resume without --failed-only",
+        )
+    return record, ResumeState(done=done, host_vars=host_vars, facts=facts, limit_hosts=limit_hosts)
+
+
+def _failed_hosts(store: Store, run_id: str) -> tuple[str, ...]:
+    # run_hosts holds the recap, or (for a run whose process died) counts from its units.
+    rows = store.conn.execute(
+        "SELECT host FROM run_hosts"
+        " WHERE run_id = ? AND (failed > 0 OR unreachable > 0) ORDER BY host",
+        (run_id,),
+    ).fetchall()
+    return tuple(row[0] for row in rows)
+
+
+def resume_options(
+    record: RunRecord,
+    state: ResumeState,
+    given_vars: Mapping[str, Any],
+    *,
+    verbosity: int = 0,
+    grace_period: float = 30.0,
+) -> RunOptions:
+    """The original run's options, continuing ``record.run_id`` from ``state``.
+
+    Extra vars that were secrets are stored redacted, so they must be given again
+    (``given_vars``, from ``-e``); they are wrapped as secrets again. Raises
+    :class:`~corral.errors.UsageError` naming any that are missing.
+    """
+    from corral.engine.options import RunOptions
+
+    secret_names = {k for k, v in record.extra_vars.items() if v == REDACTED}
+    missing = sorted(secret_names - set(given_vars))
+    if missing:
+        raise UsageError(
+            f"run {record.run_id} had secret extra vars, which are not stored: "
+            + ", ".join(missing),
+            hint="give them again: " + " ".join(f"-e {name}=..." for name in missing),
+        )
+    extra_vars = dict(record.extra_vars)
+    for key, value in given_vars.items():
+        extra_vars[key] = Secret(str(value)) if key in secret_names else value
+    stored = record.options
+    return RunOptions(
+        check=bool(stored.get("check", False)),
+        diff=bool(stored.get("diff", False)),
+        forks=int(stored.get("forks") or 100),
+        limit=stored.get("limit"),
+        tags=frozenset(stored.get("tags") or ()),
+        skip_tags=frozenset(stored.get("skip_tags") or ()),
+        start_at_task=stored.get("start_at_task"),
+        extra_vars=extra_vars,
+        verbosity=verbosity,
+        run_id=record.run_id,
+        resume=state,
+        grace_period=grace_period,
+    )
+
+
+def materialize(record: RunRecord, directory: Path) -> Materialized:
+    """Write ``record``'s snapshot and inventory under ``directory``.
+
+    Files that were outside the playbook's directory (``../common/x.yml``) keep their
+    place relative to it: the playbook goes as many levels deep as needed. The
+    inventory becomes an executable dynamic-inventory script printing the stored JSON.
+    """
+    keys = [PurePosixPath(key) for key in record.snapshot]
+    depth = max((_leading_parents(key) for key in keys), default=0)
+    root = directory.joinpath(*(["up"] * depth)) if depth else directory
+    top = os.path.realpath(directory)
+    for key, text in record.snapshot.items():
+        target = Path(os.path.normpath(root / PurePosixPath(key)))
+        if not os.path.realpath(target).startswith(top + os.sep):
+            raise UsageError(f"run {record.run_id}: snapshot path {key!r} leaves the snapshot")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    inventory_dir = directory / ".inventory"
+    inventory_dir.mkdir(parents=True, exist_ok=True)
+    (inventory_dir / "inventory.json").write_text(json.dumps(record.inventory), encoding="utf-8")
+    script = inventory_dir / "inventory.sh"
+    script.write_text(_INVENTORY_SCRIPT.format(run_id=record.run_id), encoding="utf-8")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return Materialized(
+        playbook=Path(os.path.normpath(root / record.playbook_file)), inventory=script
+    )
+
+
+def _leading_parents(path: PurePosixPath) -> int:
+    count = 0
+    for part in path.parts:
+        if part != "..":
+            break
+        count += 1
+    return count

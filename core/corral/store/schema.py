@@ -1,0 +1,167 @@
+"""The run store's schema, as numbered migrations applied in order.
+
+The version lives in SQLite's ``PRAGMA user_version``. Each migration is a list of
+statements run in one ``BEGIN IMMEDIATE`` transaction together with the version bump,
+so two processes opening a new store at once cannot both apply it, and a crash half-way
+leaves the previous version intact. A migration is never edited once released: a change
+is a new migration appended to ``MIGRATIONS``.
+
+Tables (see ``docs/store.md``):
+
+- ``runs``: one row per run: what ran, who started it, status, pid and heartbeat, times.
+- ``blobs``: snapshots of playbook files and inventories, by sha256, shared between runs.
+- ``events``: every event of a run as emitted (JSON), in order; ``host_state`` excepted.
+- ``units``: one row per finished unit (task x host [x item]), pointing at the event
+  that holds its result; ``(run_id, unit_id)`` is unique, so a resumed unit replaces
+  the row of its earlier attempt.
+- ``host_state``: the latest registered/set_fact variables and facts per host, for resume.
+- ``run_hosts`` / ``run_tasks``: per-run roll-ups that keep ``history`` and ``stats``
+  fast on large stores; written when a run ends.
+- ``meta``: store-wide settings, e.g. when retention last ran.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "schema_version"]
+
+_V1 = [
+    """CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        playbook TEXT NOT NULL,
+        playbook_file TEXT NOT NULL DEFAULT '',
+        playbook_hash TEXT NOT NULL DEFAULT '',
+        inventory_hash TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL
+            CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled', 'interrupted')),
+        exit_code INTEGER,
+        started REAL NOT NULL,
+        ended REAL,
+        segment_started REAL,
+        duration REAL NOT NULL DEFAULT 0,
+        heartbeat REAL,
+        pid INTEGER,
+        controller TEXT NOT NULL DEFAULT '',
+        started_by TEXT NOT NULL DEFAULT '',
+        trigger TEXT NOT NULL DEFAULT '',
+        argv TEXT NOT NULL DEFAULT '[]',
+        cwd TEXT NOT NULL DEFAULT '',
+        params TEXT NOT NULL DEFAULT '{}',
+        extra_vars TEXT NOT NULL DEFAULT '{}',
+        options TEXT NOT NULL DEFAULT '{}',
+        check_mode INTEGER NOT NULL DEFAULT 0,
+        resumes INTEGER NOT NULL DEFAULT 0,
+        host_count INTEGER,
+        failed_hosts INTEGER
+    )""",
+    "CREATE INDEX runs_started ON runs (started)",
+    "CREATE INDEX runs_playbook ON runs (playbook, started)",
+    "CREATE INDEX runs_status ON runs (status)",
+    """CREATE TABLE blobs (
+        hash TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL
+    )""",
+    """CREATE TABLE events (
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        time REAL NOT NULL,
+        kind TEXT NOT NULL,
+        host TEXT,
+        task_uid TEXT,
+        data TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    )""",
+    """CREATE TABLE units (
+        run_id TEXT NOT NULL,
+        unit_id TEXT NOT NULL,
+        play TEXT NOT NULL DEFAULT '',
+        task TEXT NOT NULL DEFAULT '',
+        task_uid TEXT NOT NULL DEFAULT '',
+        action TEXT NOT NULL DEFAULT '',
+        host TEXT NOT NULL,
+        handler INTEGER NOT NULL DEFAULT 0,
+        item_index INTEGER,
+        item TEXT,
+        status TEXT NOT NULL,
+        changed INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        started REAL,
+        ended REAL,
+        duration REAL,
+        event_seq INTEGER NOT NULL,
+        PRIMARY KEY (run_id, unit_id)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE host_state (
+        run_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        vars TEXT NOT NULL DEFAULT '{}',
+        facts TEXT NOT NULL DEFAULT '{}',
+        updated REAL NOT NULL,
+        PRIMARY KEY (run_id, host)
+    )""",
+    """CREATE TABLE run_hosts (
+        run_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        ok INTEGER NOT NULL DEFAULT 0,
+        changed INTEGER NOT NULL DEFAULT 0,
+        unreachable INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        skipped INTEGER NOT NULL DEFAULT 0,
+        rescued INTEGER NOT NULL DEFAULT 0,
+        ignored INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (run_id, host)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX run_hosts_host ON run_hosts (host)",
+    """CREATE TABLE run_tasks (
+        run_id TEXT NOT NULL,
+        task_uid TEXT NOT NULL,
+        play TEXT NOT NULL DEFAULT '',
+        task TEXT NOT NULL DEFAULT '',
+        action TEXT NOT NULL DEFAULT '',
+        units INTEGER NOT NULL,
+        total_duration REAL NOT NULL,
+        max_duration REAL NOT NULL,
+        failures INTEGER NOT NULL,
+        PRIMARY KEY (run_id, task_uid)
+    ) WITHOUT ROWID""",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # For people querying the store by hand: each unit with its result.
+    """CREATE VIEW unit_results AS
+        SELECT u.*, json_extract(e.data, '$.result') AS result
+        FROM units u JOIN events e ON e.run_id = u.run_id AND e.seq = u.event_seq""",
+]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1),)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: Any) -> int:
+    """The schema version of the store behind the ``sqlite3`` connection ``conn``."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: Any) -> int:
+    """Bring the store up to :data:`SCHEMA_VERSION`; returns the version it was at.
+
+    Raises :class:`RuntimeError` when the store is newer than this corral (the caller
+    turns it into a user-facing error with the path).
+    """
+    found = schema_version(conn)
+    if found == SCHEMA_VERSION:
+        return found
+    if found > SCHEMA_VERSION:
+        raise RuntimeError(f"schema version {found} is newer than this corral's ({SCHEMA_VERSION})")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = schema_version(conn)  # another process may have migrated while we waited
+        for statements in MIGRATIONS[found:]:
+            for statement in statements:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return found

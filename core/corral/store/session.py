@@ -1,0 +1,77 @@
+"""Recording a run in the store: the two calls ``corral run`` and ``corral resume`` make.
+
+::
+
+    options, writer = start_recording(environ, prepared, options, argv=argv)
+    try:
+        run_playbook(..., options, [console, *([writer] if writer else [])], control)
+    finally:
+        if writer is not None:
+            writer.close()
+
+``start_recording`` gives the run its id (when it has none), records its start (or,
+for a resumed run, marks it running again) and returns the writer to add to the run's
+event writers; None when the store is off (``CORRAL_STORE=off`` or ``--no-store``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from corral.store.db import open_store, store_enabled
+from corral.store.records import new_run_record
+from corral.store.writer import StoreWriter
+
+if TYPE_CHECKING:
+    from corral.engine.options import RunOptions
+    from corral.engine.prepare import PreparedRun
+
+__all__ = ["start_recording"]
+
+
+def start_recording(
+    environ: Mapping[str, str],
+    prepared: PreparedRun,
+    options: RunOptions,
+    *,
+    argv: Sequence[str] = (),
+    trigger: str = "cli",
+    enabled: bool = True,
+    params: Mapping[str, Any] | None = None,
+) -> tuple[RunOptions, StoreWriter | None]:
+    """Record the start of a run; returns the options (with ``run_id`` set) and the store writer.
+
+    A resumed run (``options.resume`` set, ``options.run_id`` naming the run) is marked
+    ``running`` again and appended to; any other run gets a new record with a snapshot
+    of its playbook files and inventory. Raises :class:`~corral.store.db.StoreError`
+    when the store cannot be opened or written.
+    """
+    if not enabled or not store_enabled(environ):
+        return options, None
+    from corral.engine.run import new_run_id
+
+    store = open_store(environ)
+    try:
+        if options.resume is not None and options.run_id:
+            store.resume_run(options.run_id, pid=os.getpid(), argv=tuple(argv))
+        else:
+            options = replace(options, run_id=options.run_id or new_run_id())
+            playbook = prepared.playbook
+            record = new_run_record(
+                options.run_id,
+                playbook.path,
+                prepared.inventory,
+                options,
+                files=playbook.files,
+                params=params,
+                argv=argv,
+                trigger=trigger,
+                environ=environ,
+            )
+            store.begin_run(record)
+    finally:
+        store.close()  # the writer opens its own connection in its thread
+    return options, StoreWriter(store, options.run_id)

@@ -1,0 +1,262 @@
+"""Run-end and approval notifications: the plays' ``notifications:``, sent from ``corral_event``.
+
+Each entry names a ``channel`` (slack, teams, email, webhook), ``on`` (which of
+``failure``, ``success``, ``approval`` send a message; all three by default) and
+the channel's arguments, which are those of its ``notify.<channel>`` step. The
+message (Slack text and blocks, a Teams card, an email's subject and bodies, the
+webhook's JSON payload) is composed from the run's summary; an argument the entry
+gives replaces the composed one. Strings in an entry may be templates: they see the
+summary as ``run`` and the lookups (``lookup('env', 'SLACK_WEBHOOK_URL')``).
+
+Nothing here raises: a bad entry or a failed delivery is printed to stderr as
+``warning: notification via CHANNEL failed: ...`` and the run's exit code stays
+what it was. Deliveries happen one after the other, each bounded by its timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from corral import CorralError, Location, StepType
+
+__all__ = ["OUTCOMES", "Channel", "handle_event", "summarise_run"]
+
+OUTCOMES = ("failure", "success", "approval")
+NOTIFY_TIMEOUT = 10.0
+MAX_HOSTS_SHOWN = 20  # per-host lines in a message; chat services cap message sizes
+_ENTRY_KEYS = ("channel", "on")
+_COMPOSED_TOGETHER = {"slack": ("text", "blocks", "attachments")}
+_FILE_ARGS = ("ca_cert",)
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A notification channel: its step type (for the schema) and the function that sends."""
+
+    step: StepType
+    send: Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+# run_id -> what run_start said (check mode, the entries), until that run's recap.
+_runs: dict[str, dict[str, Any]] = {}
+_runs_lock = threading.Lock()
+
+
+def handle_event(event: Mapping[str, Any], channels: Mapping[str, Channel]) -> None:
+    """Send the notifications ``event`` calls for (a ``recap`` or an ``approval``), if any."""
+    kind = event.get("event")
+    run_id = str(event.get("run_id", ""))
+    if kind == "run_start":
+        if event.get("notifications"):
+            with _runs_lock:
+                _runs[run_id] = dict(event)
+        return
+    if kind == "recap":
+        with _runs_lock:
+            started = _runs.pop(run_id, {})
+        entries = event.get("notifications") or started.get("notifications") or []
+        if entries:
+            summary = summarise_run(event, check=bool(started.get("check")))
+            _send_all(entries, summary, channels)
+    elif kind == "approval":
+        with _runs_lock:
+            started = _runs.get(run_id, {})
+        entries = event.get("notifications") or started.get("notifications") or []
+        if entries:
+            summary = _summarise_approval(event, started)
+            _send_all(entries, summary, channels)
+
+
+def summarise_run(recap: Mapping[str, Any], *, check: bool = False) -> dict[str, Any]:
+    """What a run-end message says, from the ``recap`` event; also the webhook's payload."""
+    hosts: Mapping[str, Mapping[str, int]] = recap.get("hosts") or {}
+    exit_code = int(recap.get("exit_code", 1))
+    return {
+        "event": "run_end",
+        "outcome": "success" if exit_code == 0 else "failure",
+        "status": _status_word(exit_code),
+        "playbook": str(recap.get("playbook", "")),
+        "run_id": str(recap.get("run_id", "")),
+        "exit_code": exit_code,
+        "duration": recap.get("duration"),
+        "check": check,
+        "time": recap.get("time"),
+        "hosts": {name: dict(counts) for name, counts in hosts.items()},
+        "failed_hosts": [h for h, c in hosts.items() if c.get("failed")],
+        "unreachable_hosts": [h for h, c in hosts.items() if c.get("unreachable")],
+    }
+
+
+def _status_word(exit_code: int) -> str:
+    return {0: "succeeded", 2: "failed", 3: "failed: hosts unreachable", 99: "was interrupted"}.get(
+        exit_code, "failed with an internal error"
+    )
+
+
+def _summarise_approval(event: Mapping[str, Any], started: Mapping[str, Any]) -> dict[str, Any]:
+    fields = {k: v for k, v in event.items() if k not in ("notifications", "v")}
+    return {
+        **fields,
+        "event": "approval",
+        "outcome": "approval",
+        "playbook": str(event.get("playbook") or started.get("playbook") or ""),
+        "message": str(event.get("message") or "approval needed"),
+        "check": bool(started.get("check")),
+    }
+
+
+# -- delivering -----------------------------------------------------------------------
+
+
+def _send_all(entries: Any, summary: dict[str, Any], channels: Mapping[str, Channel]) -> None:
+    base = Path(summary["playbook"]).parent if summary.get("playbook") else Path.cwd()
+    for entry in entries if isinstance(entries, list) else []:
+        # Events come from JSON-shaped data: skip what the play schema would have rejected.
+        if not isinstance(entry, Mapping):
+            continue
+        name = str(entry.get("channel", "?"))
+        if summary["outcome"] not in (entry.get("on") or OUTCOMES):
+            continue
+        try:
+            _send_one(entry, name, summary, channels, base)
+        except CorralError as exc:
+            hint = f" ({exc.hint})" if exc.hint else ""
+            _warn(f"notification via {name} failed: {exc}{hint}")
+        except Exception as exc:
+            _warn(f"notification via {name} failed: {type(exc).__name__}: {exc}")
+
+
+def _send_one(
+    entry: Mapping[str, Any],
+    name: str,
+    summary: dict[str, Any],
+    channels: Mapping[str, Channel],
+    base: Path,
+) -> None:
+    from corral.playbook.args import check_args, is_templated
+
+    channel = channels.get(name)
+    if channel is None:
+        known = ", ".join(sorted(channels))
+        raise CorralError(f"unknown channel {name!r}", hint=f"channels: {known}")
+    given = {k: v for k, v in entry.items() if k not in _ENTRY_KEYS}
+    if is_templated(given):
+        given = _render(given, summary, base)
+    composed = compose(name, summary)
+    for key in _COMPOSED_TOGETHER.get(name, ()):
+        if key in given:
+            composed = {k: v for k, v in composed.items() if k not in _COMPOSED_TOGETHER[name]}
+    args = {**composed, **given}
+    check_args(
+        channel.step, args, Location(f"{summary['playbook']} (notifications)"), rendered=True
+    )
+    args.setdefault("timeout", NOTIFY_TIMEOUT)
+    for key in _FILE_ARGS:
+        if args.get(key):
+            args[key] = _local_file(base, str(args[key]))
+    channel.send(args)
+
+
+def _local_file(base: Path, name: str) -> str:
+    """A controller file named relative to the playbook, found as the steps find it."""
+    for candidate in (base / "files" / name, base / name):
+        if candidate.exists():
+            return str(candidate)
+    return str(base / name)
+
+
+def _render(given: dict[str, Any], summary: dict[str, Any], base: Path) -> dict[str, Any]:
+    from corral.playbook.templating import Templar
+
+    templar = Templar(search_paths=[base], environ=os.environ)
+    rendered = templar.render(given, {"run": summary}, what="notifications")
+    return dict(rendered)
+
+
+def _warn(message: str) -> None:
+    # sys.stderr is looked up now, not at import: tests and embedders redirect it.
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+# -- composing messages -------------------------------------------------------------
+
+
+def compose(channel: str, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The message arguments for ``channel`` saying what ``summary`` says."""
+    headline = _headline(summary)
+    lines = _detail_lines(summary)
+    if channel == "slack":
+        blocks: list[dict[str, Any]] = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{headline}*"}}
+        ]
+        if lines:
+            text = "\n".join(lines)
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```{text}```"}})
+        footer = {"type": "mrkdwn", "text": _footer(summary)}
+        blocks.append({"type": "context", "elements": [footer]})
+        return {"text": headline, "blocks": blocks}
+    if channel == "teams":
+        return {"title": headline, "text": "\n\n".join([*lines, _footer(summary)])}
+    if channel == "email":
+        text = "\n".join([headline, "", *lines, "", _footer(summary)]) + "\n"
+        return {
+            "subject": f"[corral] {headline}",
+            "body": text,
+            "html": _html(headline, lines, summary),
+        }
+    return {"payload": dict(summary)}
+
+
+def _headline(summary: Mapping[str, Any]) -> str:
+    playbook = Path(str(summary.get("playbook") or "playbook")).name
+    mode = " (check mode)" if summary.get("check") else ""
+    if summary["outcome"] == "approval":
+        return f"{playbook}{mode} waits for approval: {summary['message']}"
+    headline = f"{playbook}{mode} {summary['status']}"
+    failed = [*summary.get("failed_hosts", []), *summary.get("unreachable_hosts", [])]
+    if failed:
+        shown = ", ".join(failed[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
+        headline += f" on {shown}"
+    return headline
+
+
+def _detail_lines(summary: Mapping[str, Any]) -> list[str]:
+    if summary["outcome"] == "approval":
+        return [f"play: {summary['play']}"] if summary.get("play") else []
+    hosts: Mapping[str, Mapping[str, int]] = summary.get("hosts") or {}
+    # Hosts with problems first: they are what the reader needs to see.
+    ordered = sorted(
+        hosts, key=lambda h: not (hosts[h].get("failed") or hosts[h].get("unreachable"))
+    )
+    lines = [_host_line(name, hosts[name]) for name in ordered[:MAX_HOSTS_SHOWN]]
+    if len(ordered) > MAX_HOSTS_SHOWN:
+        lines.append(f"... and {len(ordered) - MAX_HOSTS_SHOWN} more hosts")
+    return lines
+
+
+def _host_line(name: str, counts: Mapping[str, int]) -> str:
+    keys = ("ok", "changed", "failed", "unreachable", "skipped")
+    return f"{name}: " + " ".join(f"{key}={counts.get(key, 0)}" for key in keys)
+
+
+def _footer(summary: Mapping[str, Any]) -> str:
+    parts = [f"run {summary.get('run_id', '?')}"]
+    if summary.get("exit_code") is not None:
+        parts.append(f"exit code {summary['exit_code']}")
+    if summary.get("duration") is not None:
+        parts.append(f"{float(summary['duration']):.1f}s")
+    return " · ".join(parts)
+
+
+def _html(headline: str, lines: list[str], summary: Mapping[str, Any]) -> str:
+    from html import escape
+
+    rows = "".join(f"<li><code>{escape(line)}</code></li>" for line in lines)
+    listing = f"<ul>{rows}</ul>" if rows else ""
+    return f"<p><strong>{escape(headline)}</strong></p>{listing}<p>{escape(_footer(summary))}</p>"
