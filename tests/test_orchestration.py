@@ -247,3 +247,43 @@ def test_approval_step_runs_once_per_batch(project):
     assert result.exit_code == 0, result.output
     assert len([e for e in events if e["event"] == "approval"]) == 1
     assert debug_messages(events) == ["after"] * 3
+
+
+def _copy_examples(corral_project):
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    shutil.copytree(root / "playbooks", corral_project.path / "playbooks")
+    shutil.copytree(root / "inventory", corral_project.path / "inventory")
+
+
+def test_rolling_upgrade_example_upgrades_every_host(corral_project):
+    _copy_examples(corral_project)
+    fleet = corral_project.path / "fleet"
+    args = ("run", "playbooks/rolling-upgrade.yml", "-i", "inventory/local.yml", "--output", "json")
+    result = corral_project.run(*args, "-e", f"fleet_dir={fleet}", "-p", "version=2.0.0", "-p", "auto_approve=true")
+    assert result.exit_code == 0, result.output
+    assert {p.parent.name: p.read_text() for p in fleet.glob("web*/version")} == {f"web{i}": "2.0.0\n" for i in range(1, 5)}
+    starts = [e["hosts"] for e in result.json_lines() if e["event"] == "task_start" and e["task"] == "Install the release"]
+    assert starts == [1, 2, 1], "a canary, then half the fleet, then the rest"
+
+
+def test_rolling_upgrade_example_rolls_back_a_failed_batch(corral_project):
+    _copy_examples(corral_project)
+    fleet = corral_project.path / "fleet"
+    result = corral_project.run(
+        "run", "playbooks/rolling-upgrade.yml", "-i", "inventory/local.yml", "--output", "json",
+        "-e", f"fleet_dir={fleet}", "-p", "version=2.0.0", "-p", "auto_approve=true", "-p", "fail_host=web3",
+    )
+    assert result.exit_code == 2
+    versions = {p.parent.name: p.read_text() for p in fleet.glob("web*/version")}
+    assert versions == {f"web{i}": "1.0.0\n" for i in range(1, 5)}, "every upgraded host went back"
+    assert sorted(p.name for p in (fleet / "pool").iterdir()) == ["web1", "web2", "web3", "web4"]
+    plan = corral_project.run("plan", "playbooks/rolling-upgrade.yml", "-i", "inventory/local.yml", "-p", "version=2.0.0", "--output", "json")
+    assert plan.exit_code == 0, plan.output
+    import json
+
+    described = json.loads(plan.stdout)
+    assert described["levels"] == [["Prepare the fleet"], ["Back up the current release"], ["Rolling upgrade of the web tier"]]
+    assert described["plays"][2]["batches"] == [["web1"], ["web2", "web3"], ["web4"]]

@@ -108,6 +108,7 @@ def _builtin_commands() -> list[click.Command]:
         ("corral.commands.inventory", "inventory"),
         ("corral.commands.run", "run_command"),
         ("corral.commands.check", "check_command"),
+        ("corral.commands.plan", "plan_command"),
     ):
         try:
             module = importlib.import_module(module_name)

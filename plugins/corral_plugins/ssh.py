@@ -78,6 +78,13 @@ mv -f "$tmp" "$1"
 trap - EXIT
 """
 
+# Runs as the become user, between sudo and the command. On a timeout the ssh server can
+# only signal processes of the login user: sudo gets SIGTERM and passes it on to this
+# shell, which then ends the command's whole process group (its children included).
+_GROUP_KILL_WRAPPER = (
+    "trap 'trap - TERM; kill -TERM 0' TERM; exec 3<&0; \"$@\" <&3 3<&- & wait $!"
+)
+
 
 class SshConnector:
     """The ``connect`` factory of the ssh connection type.
@@ -486,6 +493,7 @@ def remote_command(
     if cwd is not None:
         inner = ["/bin/sh", "-c", 'cd "$1" || exit 1; shift; exec "$@"', "sh", cwd, *inner]
     if become is not None:
+        inner = ["/bin/sh", "-c", _GROUP_KILL_WRAPPER, "sh", *inner]
         sudo = sudo_command(become_exe, become, inner, dict(env))
         return shlex.join(sudo.argv), sudo
     if env:

@@ -36,7 +36,10 @@ _GROUP_NAME = re.compile(r"^([^:\]\s]+)\s*(?:\#.*)?$")
 # comments, and whitespace other than space and tab.
 _NEEDS_SHLEX = re.compile(r"[\"'\\#]|[^\S \t]")
 _PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
+_PLAIN_FLOAT = re.compile(r"-?[0-9]+\.[0-9]+\Z")
 _PLAIN_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
+_DOTTED_NUMBERS = re.compile(r"[0-9]+(?:\.[0-9]+){2,}\Z")  # 10.0.0.1, 1.2.3: never literals
+_NEVER_LITERAL_START = frozenset("/%@$&*:=,|<>?!~^#;`")
 _CONSTANTS: dict[str, Any] = {"True": True, "False": False, "None": None}
 
 
@@ -189,15 +192,20 @@ def _variable(line: str) -> tuple[str, Any]:
 
 def parse_ini_value(text: str) -> Any:
     """Type an INI value as Ansible does: a Python literal if it is one, else the string."""
+    # Fast paths for what inventories mostly hold; each gives what literal_eval would.
     if len(text) < 19 and _PLAIN_INT.match(text):
         return int(text)
     if text in _CONSTANTS:
         return _CONSTANTS[text]
+    if not text or text[0] in _NEVER_LITERAL_START or _DOTTED_NUMBERS.match(text):
+        return text
     if _PLAIN_WORD.match(text):
         return text  # a name, attribute or subtraction of names: never a literal
+    if len(text) < 19 and _PLAIN_FLOAT.match(text):
+        return float(text)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore")  # SyntaxWarning, DeprecationWarning for "\\d"
             value = ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return text

@@ -121,25 +121,42 @@ class Inventory:
         variables: Mapping[str, Any],
         port: int | None = None,
     ) -> None:
-        """Add hosts to ``group``, each with ``variables`` (the readers' common case)."""
+        """Add hosts to ``group``, each with ``variables`` (the readers' common case).
+
+        The same as :meth:`add_host` and :meth:`set_variable` per host, in one loop
+        because a range line can name thousands of hosts.
+        """
+        target = None
+        if group is not None:
+            target = self.groups.get(group)
+            if target is None:
+                raise InventoryError(f"cannot add hosts to unknown group {group!r}")
+        hosts, groups = self._hosts, self.groups
         for name in names:
-            self.add_host(name, group, port)
-            if name in self.groups:
+            host = hosts.get(name)
+            if host is None:
+                host = self._new_host(name, port)
+            if target is not None and name not in target._host_set:
+                target.hosts.append(name)
+                target._host_set.add(name)
+                host.groups.append(target.name)
+            if name in groups:
                 # As in Ansible, a host named like a group gives its variables to the group.
                 for key, value in variables.items():
                     self.set_variable(name, key, value)
-            else:
-                self._hosts[name].vars.update(variables)
+            elif variables:
+                host.vars.update(variables)
+        if self._ready:
+            self._changed()
 
     def _new_host(self, name: str, port: int | None) -> Host:
         if not isinstance(name, str) or not name:
             raise InventoryError(f"invalid host name {name!r}: expected a non-empty string")
-        host = self._hosts[name] = Host(name)
         source = self.current_source
         if source != self._source_dir[0]:
             self._source_dir = (source, os.path.dirname(source) if source else None)
-        host.vars["inventory_file"] = source
-        host.vars["inventory_dir"] = self._source_dir[1]
+        host = self._hosts[name] = Host(name)
+        host.vars = {"inventory_file": source, "inventory_dir": self._source_dir[1]}
         if port:
             host.vars["ansible_port"] = int(port)
         if name in LOCALHOST_NAMES:

@@ -281,7 +281,7 @@ class Store:
         for run_id, pid, controller, heartbeat, started in self.conn.execute(
             "SELECT id, pid, controller, heartbeat, started FROM runs WHERE status = 'running'"
         ).fetchall():
-            last = heartbeat or started
+            last = max(heartbeat or 0.0, started, self._last_event_time(run_id))
             if (controller == here and pid and not pid_alive(int(pid))) or last < now - STALE_AFTER:
                 dead.append((run_id, last))
         for run_id, last in dead:
@@ -291,6 +291,12 @@ class Store:
                 if still and still[0] == "running":
                     finish_run_in(conn, run_id, "interrupted", None, last, None)
         return [run_id for run_id, _ in dead]
+
+    def _last_event_time(self, run_id: str) -> float:
+        row = self.conn.execute(
+            "SELECT time FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
+        ).fetchone()
+        return float(row[0]) if row else 0.0
 
 
 def pid_alive(pid: int) -> bool:
