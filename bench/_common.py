@@ -21,11 +21,20 @@ class Measurement:
     returncode: int
 
 
-def measure(label: str, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 1800) -> Measurement:
+def measure(
+    label: str,
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 1800,
+) -> Measurement:
     """Run ``argv`` once; wall time and the peak RSS of it and its waited-for children."""
     merged = {**os.environ, **(env or {})}
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, env=merged, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=merged, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     deadline = started + timeout
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)

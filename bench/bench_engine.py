@@ -55,27 +55,65 @@ def main() -> None:
         write_inventory(work / "hosts.ini", args.hosts)
         (work / "site.yml").write_text(TASKS)
         (work / "one.yml").write_text(ONE_TASK)
-        (work / "local.ini").write_text(f"localhost ansible_connection=local ansible_python_interpreter={VENV_BIN / 'python'}\n")
-        env = {"CORRAL_HOME": str(work / "home"), "ANSIBLE_HOME": str(work / "ansible"), "ANSIBLE_LOCAL_TEMP": str(work / "atmp"), "NO_COLOR": "1"}
+        (work / "local.ini").write_text(
+            f"localhost ansible_connection=local ansible_python_interpreter={VENV_BIN / 'python'}\n"
+        )
+        env = {
+            "CORRAL_HOME": str(work / "home"),
+            "ANSIBLE_HOME": str(work / "ansible"),
+            "ANSIBLE_LOCAL_TEMP": str(work / "atmp"),
+            "NO_COLOR": "1",
+        }
         corral = str(VENV_BIN / "corral")
         ansible = str(VENV_BIN / "ansible-playbook")
         rows = [
-            best_of(args.repeat, "corral (json output)", [corral, "run", "site.yml", "-i", "hosts.ini", "--output", "json"], cwd=work, env=env),
-            best_of(args.repeat, "corral (console output)", [corral, "run", "site.yml", "-i", "hosts.ini"], cwd=work, env=env),
+            best_of(
+                args.repeat,
+                "corral (json output)",
+                [corral, "run", "site.yml", "-i", "hosts.ini", "--output", "json"],
+                cwd=work,
+                env=env,
+            ),
+            best_of(
+                args.repeat,
+                "corral (console output)",
+                [corral, "run", "site.yml", "-i", "hosts.ini"],
+                cwd=work,
+                env=env,
+            ),
         ]
         if not args.skip_ansible:
-            rows.append(best_of(1, "ansible-playbook -f 100", [ansible, "-i", "hosts.ini", "-f", "100", "site.yml"], cwd=work, env=env))
+            rows.append(
+                best_of(
+                    1,
+                    "ansible-playbook -f 100",
+                    [ansible, "-i", "hosts.ini", "-f", "100", "site.yml"],
+                    cwd=work,
+                    env=env,
+                )
+            )
         host_tasks = args.hosts * 10
         print(f"## Engine overhead: {args.hosts} hosts x 10 tasks (local, no process spawned)\n")
         print(table(rows, baseline="corral (json output)"))
         best = rows[0]
-        print(f"\ncorral: {best.seconds / host_tasks * 1000:.3f} ms per host-task (wall time / {host_tasks})\n")
+        print(
+            f"\ncorral: {best.seconds / host_tasks * 1000:.3f} ms per host-task"
+            f" (wall time / {host_tasks})\n"
+        )
         start = [
             best_of(5, "corral", [corral, "run", "one.yml", "-i", "local.ini"], cwd=work, env=env),
             best_of(5, "corral --version", [corral, "--version"], cwd=work, env=env),
         ]
         if not args.skip_ansible:
-            start.append(best_of(3, "ansible-playbook", [ansible, "-i", "local.ini", "one.yml"], cwd=work, env=env))
+            start.append(
+                best_of(
+                    3,
+                    "ansible-playbook",
+                    [ansible, "-i", "local.ini", "one.yml"],
+                    cwd=work,
+                    env=env,
+                )
+            )
         print("## Start-up: one debug task on localhost\n")
         print(table(start, baseline="corral"))
 

@@ -105,6 +105,14 @@ def start_postgres(bin_dir: Path) -> tuple[PostgresServer, str | None]:
         record = pwd.getpwnam(user)
         for path in (base, base / "pwfile"):
             os.chown(path, record.pw_uid, record.pw_gid)
+    try:
+        return _init_and_start(bin_dir, base, user), user
+    except BaseException:
+        shutil.rmtree(base, ignore_errors=True)
+        raise
+
+
+def _init_and_start(bin_dir: Path, base: Path, user: str | None) -> PostgresServer:
     data, log = base / "data", base / "server.log"
     initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust",
               "--auth-host=scram-sha-256", f"--pwfile={base / 'pwfile'}", "-E", "UTF8",
@@ -117,7 +125,7 @@ def start_postgres(bin_dir: Path) -> tuple[PostgresServer, str | None]:
     )
     start = [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "30", "-o", options, "start"]
     _run(_as_user(start, user), base, 60)
-    return PostgresServer(port=port, bin_dir=bin_dir, base=base), user
+    return PostgresServer(port=port, bin_dir=bin_dir, base=base)
 
 
 def stop_postgres(server: PostgresServer, user: str | None) -> None:

@@ -26,7 +26,8 @@ def run_bad(project, text: str, *, command: str = "run"):
     assert "Traceback" not in result.output
     assert not marker.exists(), "a host was touched"
     lines = result.stderr.splitlines()
-    assert lines and lines[0].startswith("error: "), result.output
+    assert lines, result.output
+    assert lines[0].startswith("error: "), result.output
     assert len(lines) <= 2, result.stderr
     assert elapsed < 10
     return lines
@@ -38,26 +39,75 @@ def play(tasks: str) -> str:
 
 CASES = {
     "tab": ("- hosts: h1\n  tasks:\n\t- debug: {msg: hi}\n", r"site\.yml:3:1: .*tab", None),
-    "unclosed quote": (play("    - debug: {msg: \"hi}\n"), r"site\.yml:\d+:\d+: .*quote", None),
-    "duplicate key": (play("    - debug: {msg: a}\n      name: x\n      name: y\n"), r"site\.yml:6:7: .*duplicate.*'name'", None),
+    "unclosed quote": (play('    - debug: {msg: "hi}\n'), r"site\.yml:\d+:\d+: .*quote", None),
+    "duplicate key": (
+        play("    - debug: {msg: a}\n      name: x\n      name: y\n"),
+        r"site\.yml:6:7: .*duplicate.*'name'",
+        None,
+    ),
     "play is a string": ("- just a string\n", r"site\.yml:1:3: a play must be a mapping", "hosts"),
-    "tasks not a list": ("- hosts: h1\n  tasks: {debug: {msg: x}}\n", r"site\.yml:2:10: play keyword 'tasks' must be a list or empty, got a mapping", None),
-    "unknown step": (play("    - shel: echo hi\n"), r"site\.yml:4:7: unknown step type 'shel'", "did you mean 'shell'?"),
-    "unknown keyword": (play("    - debug: {msg: x}\n      whenn: true\n"), r"site\.yml:5:7: unknown task keyword 'whenn'", "did you mean 'when'?"),
-    "undefined in args": (play("    - debug: {msg: '{{ versoin }}'}\n"), r"site\.yml:4:7: undefined variable 'versoin' in task 'debug'", None),
+    "tasks not a list": (
+        "- hosts: h1\n  tasks: {debug: {msg: x}}\n",
+        r"site\.yml:2:10: play keyword 'tasks' must be a list or empty, got a mapping",
+        None,
+    ),
+    "unknown step": (
+        play("    - shel: echo hi\n"),
+        r"site\.yml:4:7: unknown step type 'shel'",
+        "did you mean 'shell'?",
+    ),
+    "unknown keyword": (
+        play("    - debug: {msg: x}\n      whenn: true\n"),
+        r"site\.yml:5:7: unknown task keyword 'whenn'",
+        "did you mean 'when'?",
+    ),
+    "undefined in args": (
+        play("    - debug: {msg: '{{ versoin }}'}\n"),
+        r"site\.yml:4:7: undefined variable 'versoin' in task 'debug'",
+        None,
+    ),
     "undefined in when": (
-        "- hosts: h1\n  vars: {version: 1}\n  tasks:\n    - shell: 'touch {marker}'\n    - debug: {msg: x}\n      when: versoin > 1\n",
+        "- hosts: h1\n  vars: {version: 1}\n  tasks:\n    - shell: 'touch {marker}'\n"
+        "    - debug: {msg: x}\n      when: versoin > 1\n",
         r"site\.yml:5:7: undefined variable 'versoin'",
         "did you mean 'version'?",
     ),
     "jinja syntax": (play("    - debug: {msg: '{{ foo( }}'}\n"), r"site\.yml:4:\d+: .*", None),
-    "loop over non-list": (play("    - debug: {msg: x}\n      loop: 42\n"), r"site\.yml:\d+:\d+: .*loop", None),
-    "invalid register": (play("    - debug: {msg: x}\n      register: 2bad\n"), r"site\.yml:5:7: invalid register name '2bad'", None),
-    "missing vars_files": ("- hosts: h1\n  vars_files: [nope.yml]\n  tasks:\n    - shell: 'touch {marker}'\n", r"site\.yml:2:16: vars file 'nope.yml' not found", None),
-    "wrong arg type": (play("    - wait_for: {timeout: soon}\n"), r"site\.yml:4:\d+: argument 'timeout' of step 'wait_for'", None),
-    "unknown arg": (play("    - copy: {dest: /tmp/x, contnet: y}\n"), r"site\.yml:4:\d+: unknown argument 'contnet' for step 'copy'", "did you mean 'content'?"),
-    "gather_facts hint": (play("    - debug: {msg: '{{ ansible_hostname }}'}\n"), r"undefined variable 'ansible_hostname'", "gather_facts"),
-    "sandbox escape": (play("    - debug: {msg: \"{{ ''.__class__.__mro__ }}\"}\n"), r"site\.yml:4:\d+: .*(unsafe|__class__)", None),
+    "loop over non-list": (
+        play("    - debug: {msg: x}\n      loop: 42\n"),
+        r"site\.yml:\d+:\d+: .*loop",
+        None,
+    ),
+    "invalid register": (
+        play("    - debug: {msg: x}\n      register: 2bad\n"),
+        r"site\.yml:5:7: invalid register name '2bad'",
+        None,
+    ),
+    "missing vars_files": (
+        "- hosts: h1\n  vars_files: [nope.yml]\n  tasks:\n    - shell: 'touch {marker}'\n",
+        r"site\.yml:2:16: vars file 'nope.yml' not found",
+        None,
+    ),
+    "wrong arg type": (
+        play("    - wait_for: {timeout: soon}\n"),
+        r"site\.yml:4:\d+: argument 'timeout' of step 'wait_for'",
+        None,
+    ),
+    "unknown arg": (
+        play("    - copy: {dest: /tmp/x, contnet: y}\n"),
+        r"site\.yml:4:\d+: unknown argument 'contnet' for step 'copy'",
+        "did you mean 'content'?",
+    ),
+    "gather_facts hint": (
+        play("    - debug: {msg: '{{ ansible_hostname }}'}\n"),
+        r"undefined variable 'ansible_hostname'",
+        "gather_facts",
+    ),
+    "sandbox escape": (
+        play("    - debug: {msg: \"{{ ''.__class__.__mro__ }}\"}\n"),
+        r"site\.yml:4:\d+: .*(unsafe|__class__)",
+        None,
+    ),
 }
 
 
@@ -92,13 +142,22 @@ def test_alias_bomb_is_refused_quickly(project):
     bomb = ['a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
     for i in range(1, 10):
         bomb.append(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]")
-    text = "- hosts: h1\n  vars:\n" + "".join(f"    {line}\n" for line in bomb) + "  tasks:\n    - shell: 'touch {marker}'\n"
+    text = (
+        "- hosts: h1\n  vars:\n"
+        + "".join(f"    {line}\n" for line in bomb)
+        + "  tasks:\n    - shell: 'touch {marker}'\n"
+    )
     lines = run_bad(project, text)
     assert "alias" in lines[0]
 
 
 def test_deep_nesting_is_refused(project):
-    text = "- hosts: h1\n  vars:\n    deep: " + "[" * 10_000 + "]" * 10_000 + "\n  tasks:\n    - shell: 'touch {marker}'\n"
+    text = (
+        "- hosts: h1\n  vars:\n    deep: "
+        + "[" * 10_000
+        + "]" * 10_000
+        + "\n  tasks:\n    - shell: 'touch {marker}'\n"
+    )
     lines = run_bad(project, text)
     assert "nest" in lines[0]
 

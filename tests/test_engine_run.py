@@ -57,7 +57,15 @@ def test_debug_and_recap(project):
     assert sorted(messages(events)) == ["hi h1", "hi h2"]
     assert events[-1]["event"] == "recap"
     assert events[-1]["hosts"] == {
-        h: {"ok": 1, "changed": 0, "unreachable": 0, "failed": 0, "skipped": 0, "rescued": 0, "ignored": 0}
+        h: {
+            "ok": 1,
+            "changed": 0,
+            "unreachable": 0,
+            "failed": 0,
+            "skipped": 0,
+            "rescued": 0,
+            "ignored": 0,
+        }
         for h in ("h1", "h2")
     }
     assert [e["event"] for e in events[:3]] == ["run_start", "play_start", "task_start"]
@@ -73,7 +81,8 @@ def test_loop_register_when(project):
               debug: {msg: "item {{ item }}"}
               loop: [1, 2, 3]
               register: looped
-            - debug: {msg: "{{ looped.results | length }} results, first {{ looped.results[0].item }}"}
+            - debug:
+                msg: "{{ looped.results | length }} results, first {{ looped.results[0].item }}"
             - debug: {msg: "never"}
               when: looped.results | length > 5
             - set_fact: {answer: 42}
@@ -84,7 +93,7 @@ def test_loop_register_when(project):
     assert result.exit_code == 0, result.output
     assert messages(events) == ["item 1", "item 2", "item 3", "3 results, first 1", "answer=42"]
     result.assert_recap("h1", ok=4, skipped=1)
-    loop_result = [e for e in events if e["event"] == "task_result" and e["task"] == "loop"][0]
+    loop_result = next(e for e in events if e["event"] == "task_result" and e["task"] == "loop")
     assert [r["item"] for r in loop_result["result"]["results"]] == [1, 2, 3]
 
 
@@ -106,7 +115,7 @@ def test_failure_stops_the_host_and_exit_code_2(project):
 
 
 def test_ignore_errors_and_failed_when_changed_when(project):
-    result, events = run_json(
+    result, _events = run_json(
         project,
         """
         - hosts: h1
@@ -209,7 +218,7 @@ def test_until_retries(project, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert counter.read_text().count("x") == 3
-    final = [e for e in events if e["event"] == "task_result"][0]
+    final = next(e for e in events if e["event"] == "task_result")
     assert final["result"]["attempts"] == 3
     assert len([e for e in events if e["event"] == "retry"]) == 2
 
@@ -284,7 +293,12 @@ def test_extra_vars_win_and_limit(project, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert messages(events) == ["file"]
-    _, events = run_json(project, "- hosts: h1\n  vars: {who: play}\n  tasks:\n    - debug: {msg: '{{ who }}'}\n", "-e", "who=cli")
+    _, events = run_json(
+        project,
+        "- hosts: h1\n  vars: {who: play}\n  tasks:\n    - debug: {msg: '{{ who }}'}\n",
+        "-e",
+        "who=cli",
+    )
     assert messages(events) == ["cli"]
 
 
@@ -343,7 +357,9 @@ def test_check_mode_changes_nothing(project, tmp_path):
 
 def test_include_and_import_tasks(project):
     project.write("tasks/one.yml", "- debug: {msg: 'one {{ n }}'}\n")
-    project.write("tasks/two.yml", "- debug: {msg: 'two'}\n- import_tasks: one.yml\n  vars: {n: inner}\n")
+    project.write(
+        "tasks/two.yml", "- debug: {msg: 'two'}\n- import_tasks: one.yml\n  vars: {n: inner}\n"
+    )
     result, events = run_json(
         project,
         """
@@ -430,7 +446,8 @@ def test_console_output_looks_like_ansible(project):
             "TASK [[]touch] ***",
             "changed: [[]h1]",
             "PLAY RECAP ***",
-            "h1 * : ok=2 * changed=1 * unreachable=0 * failed=0 * skipped=0 * rescued=0 * ignored=0",
+            "h1 * : ok=2 * changed=1 * unreachable=0 * failed=0 * skipped=0 * rescued=0 *"
+            " ignored=0",
         ]
     )
 
@@ -444,13 +461,33 @@ def test_the_demo_playbook_runs(corral_project):
     shutil.copytree(root / "inventory", corral_project.path / "inventory")
     demo_dir = corral_project.path / "demo-out"
     result = corral_project.run(
-        "run", "playbooks/demo.yml", "-i", "inventory/local.yml", "-e", f"demo_dir={demo_dir}", "--output", "json"
+        "run",
+        "playbooks/demo.yml",
+        "-i",
+        "inventory/local.yml",
+        "-e",
+        f"demo_dir={demo_dir}",
+        "--output",
+        "json",
     )
     assert result.exit_code == 0, result.output
     recap = result.recap()["localhost"]
-    assert recap["rescued"] == 1 and recap["failed"] == 0
-    assert sorted(p.name for p in demo_dir.iterdir()) == ["nginx.conf", "postgresql.conf", "redis.conf"]
+    assert (recap["rescued"], recap["failed"]) == (1, 0)
+    assert sorted(p.name for p in demo_dir.iterdir()) == [
+        "nginx.conf",
+        "postgresql.conf",
+        "redis.conf",
+    ]
     handler = [e for e in result.json_lines() if e["event"] == "handler_start"]
     assert len(handler) == 1
-    again = corral_project.run("run", "playbooks/demo.yml", "-i", "inventory/local.yml", "-e", f"demo_dir={demo_dir}", "--output", "json")
+    again = corral_project.run(
+        "run",
+        "playbooks/demo.yml",
+        "-i",
+        "inventory/local.yml",
+        "-e",
+        f"demo_dir={demo_dir}",
+        "--output",
+        "json",
+    )
     assert again.recap()["localhost"]["changed"] == 0, json.dumps(again.recap())

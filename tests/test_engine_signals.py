@@ -72,7 +72,7 @@ def test_second_sigint_aborts_at_once(tmp_path):
     time.sleep(0.3)
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
+    _out, err = proc.communicate(timeout=20)
     assert time.monotonic() - started < 5
     assert proc.returncode == 99
     assert "aborting" in err

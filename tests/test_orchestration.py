@@ -1,13 +1,19 @@
-"""Orchestration beyond Ansible: params, the play DAG, retries, timeouts, error policy, rollback, approvals."""
+"""Orchestration beyond Ansible.
+
+Params, the play DAG, retries, timeouts, error policy, rollback and approvals.
+"""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import time
 
 import pytest
 
-INVENTORY = "[web]\nh1 ansible_connection=local\nh2 ansible_connection=local\nh3 ansible_connection=local\n"
+INVENTORY = (
+    "[web]\nh1 ansible_connection=local\nh2 ansible_connection=local\nh3 ansible_connection=local\n"
+)
 
 
 @pytest.fixture
@@ -26,7 +32,9 @@ def debug_messages(events, host=None):
     return [
         e["result"]["msg"]
         for e in events
-        if e["event"] == "task_result" and e["action"] == "debug" and (host is None or e["host"] == host)
+        if e["event"] == "task_result"
+        and e["action"] == "debug"
+        and (host is None or e["host"] == host)
     ]
 
 
@@ -44,7 +52,9 @@ PARAMS = """
 
 def test_params_are_typed_and_secret(project):
     out = project.path / "pw.txt"
-    result, events = run(project, PARAMS, "-p", "version=1.2.3", "-p", "db_password=hunter2", "-e", f"out={out}")
+    result, events = run(
+        project, PARAMS, "-p", "version=1.2.3", "-p", "db_password=hunter2", "-e", f"out={out}"
+    )
     assert result.exit_code == 0, result.output
     assert debug_messages(events) == ["v1.2.3 drain 31"]
     assert out.read_text() == "pw=hunter2\n", "the secret renders into the command"
@@ -53,7 +63,18 @@ def test_params_are_typed_and_secret(project):
 
 def test_bad_params_list_every_problem_before_touching_a_host(project):
     project.write("site.yml", PARAMS)
-    result = project.run("run", "site.yml", "-i", "hosts.ini", "-p", "version=1.2", "-p", "drain_seconds=700", "-p", "verison=1")
+    result = project.run(
+        "run",
+        "site.yml",
+        "-i",
+        "hosts.ini",
+        "-p",
+        "version=1.2",
+        "-p",
+        "drain_seconds=700",
+        "-p",
+        "verison=1",
+    )
     assert result.exit_code == 4
     (line, hint) = result.stderr.splitlines()
     assert line.startswith("error: invalid params: ")
@@ -98,18 +119,32 @@ DAG = """
 def test_independent_plays_run_in_parallel_and_needs_orders_them(project):
     result, events = run(project, DAG)
     assert result.exit_code == 0, result.output
-    times = {(e["event"], e["play"]): e["time"] for e in events if e["event"] in ("play_start", "play_end")}
-    assert times[("play_start", "report")] < times[("play_end", "backup")], "backup and report overlap"
+    times = {
+        (e["event"], e["play"]): e["time"]
+        for e in events
+        if e["event"] in ("play_start", "play_end")
+    }
+    assert times[("play_start", "report")] < times[("play_end", "backup")], (
+        "backup and report overlap"
+    )
     assert times[("play_start", "upgrade")] >= times[("play_end", "backup")]
-    assert times[("play_start", "announce")] >= max(times[("play_end", "upgrade")], times[("play_end", "report")])
+    assert times[("play_start", "announce")] >= max(
+        times[("play_end", "upgrade")], times[("play_end", "report")]
+    )
     assert debug_messages(events) == ["upgraded", "announced"]
 
 
 def test_a_failed_play_skips_what_needs_it(project):
-    result, events = run(project, DAG.replace('shell: "sleep 0.5"\n- name: report', 'fail: {msg: no backup}\n- name: report'))
+    result, events = run(
+        project,
+        DAG.replace('shell: "sleep 0.5"\n- name: report', "fail: {msg: no backup}\n- name: report"),
+    )
     assert result.exit_code == 2
     skipped = {e["play"]: e["reason"] for e in events if e["event"] == "play_skipped"}
-    assert skipped == {"upgrade": "needs 'backup', which failed", "announce": "needs 'upgrade', which skipped"}
+    assert skipped == {
+        "upgrade": "needs 'backup', which failed",
+        "announce": "needs 'upgrade', which skipped",
+    }
 
 
 @pytest.mark.parametrize(
@@ -120,7 +155,12 @@ def test_a_failed_play_skips_what_needs_it(project):
     ],
 )
 def test_check_reports_bad_graphs_with_a_location(project, needs, message):
-    project.write("site.yml", DAG.replace("- name: backup\n  hosts: h1\n", f"- name: backup\n  hosts: h1\n  needs: {needs}\n"))
+    project.write(
+        "site.yml",
+        DAG.replace(
+            "- name: backup\n  hosts: h1\n", f"- name: backup\n  hosts: h1\n  needs: {needs}\n"
+        ),
+    )
     result = project.run("check", "site.yml", "-i", "hosts.ini")
     assert result.exit_code == 4
     assert result.stderr.splitlines()[0] == f"error: site.yml:1:3: {message}"
@@ -139,16 +179,25 @@ def test_retry_with_exponential_backoff(project, tmp_path):
     )
     assert result.exit_code == 0, result.output
     retries = [e for e in events if e["event"] == "retry"]
-    assert [(e["attempt"], e["delay"], e["reason"]) for e in retries] == [(1, 0.1, "failed"), (2, 0.2, "failed"), (3, 0.3, "failed")]
-    gaps = [b["time"] - a["time"] for a, b in zip(retries, retries[1:], strict=False)]
+    assert [(e["attempt"], e["delay"], e["reason"]) for e in retries] == [
+        (1, 0.1, "failed"),
+        (2, 0.2, "failed"),
+        (3, 0.3, "failed"),
+    ]
+    gaps = [b["time"] - a["time"] for a, b in itertools.pairwise(retries)]
     # Each gap is the wait plus the next attempt's own (short) run.
-    assert 0.09 <= gaps[0] <= 0.5 and 0.19 <= gaps[1] <= 0.6, gaps
-    final = [e for e in events if e["event"] == "task_result"][0]
+    assert 0.09 <= gaps[0] <= 0.5, gaps
+    assert 0.19 <= gaps[1] <= 0.6, gaps
+    final = next(e for e in events if e["event"] == "task_result")
     assert final["result"]["attempts"] == 4
 
 
 def test_retry_only_on_the_listed_reasons(project):
-    result, events = run(project, "- hosts: h1\n  tasks:\n    - fail: {msg: nope}\n      retry: {attempts: 3, delay: 0, on: [timeout]}\n")
+    result, events = run(
+        project,
+        "- hosts: h1\n  tasks:\n    - fail: {msg: nope}\n"
+        "      retry: {attempts: 3, delay: 0, on: [timeout]}\n",
+    )
     assert result.exit_code == 2
     assert [e for e in events if e["event"] == "retry"] == []
 
@@ -156,18 +205,30 @@ def test_retry_only_on_the_listed_reasons(project):
 def test_task_timeout_stops_the_process(project, tmp_path):
     marker = tmp_path / "still-running"
     started = time.monotonic()
-    result, events = run(project, f"- hosts: h1\n  tasks:\n    - shell: 'sleep 20; touch {marker}'\n      timeout: 1s\n")
+    result, events = run(
+        project,
+        f"- hosts: h1\n  tasks:\n    - shell: 'sleep 20; touch {marker}'\n      timeout: 1s\n",
+    )
     assert time.monotonic() - started < 8
     assert result.exit_code == 2
     (res,) = [e for e in events if e["event"] == "task_result"]
     assert res["status"] == "timeout"
     assert result.recap()["h1"]["failed"] == 1
-    assert subprocess.run(["pgrep", "-f", f"touch {marker}"], capture_output=True, check=False).returncode == 1
+    assert (
+        subprocess.run(
+            ["pgrep", "-f", f"touch {marker}"], capture_output=True, check=False
+        ).returncode
+        == 1
+    )
 
 
 def test_play_timeout(project):
     started = time.monotonic()
-    result, events = run(project, "- hosts: web\n  timeout: 1s\n  tasks:\n    - shell: 'sleep 0.6'\n    - shell: 'sleep 0.6'\n    - debug: {msg: never}\n")
+    result, events = run(
+        project,
+        "- hosts: web\n  timeout: 1s\n  tasks:\n    - shell: 'sleep 0.6'\n"
+        "    - shell: 'sleep 0.6'\n    - debug: {msg: never}\n",
+    )
     assert time.monotonic() - started < 8
     assert result.exit_code == 2
     assert debug_messages(events) == []
@@ -216,10 +277,25 @@ def test_rollback_runs_in_reverse_after_a_failure_mid_batch(project):
         """,
     )
     assert result.exit_code == 2
-    assert debug_messages(events, "h1") == ["A h1", "B h1", "undo B h1", "undo A h1", "play rollback h1"]
-    assert debug_messages(events, "h2") == ["A h2", "B h2", "undo B h2", "undo A h2", "play rollback h2"]
+    assert debug_messages(events, "h1") == [
+        "A h1",
+        "B h1",
+        "undo B h1",
+        "undo A h1",
+        "play rollback h1",
+    ]
+    assert debug_messages(events, "h2") == [
+        "A h2",
+        "B h2",
+        "undo B h2",
+        "undo A h2",
+        "play rollback h2",
+    ]
     assert debug_messages(events, "h3") == [], "the second batch never started"
-    assert [e["event"] for e in events if e["event"].startswith("rollback")] == ["rollback_start", "rollback_end"]
+    assert [e["event"] for e in events if e["event"].startswith("rollback")] == [
+        "rollback_start",
+        "rollback_end",
+    ]
 
 
 def test_approval_times_out(project):
@@ -243,7 +319,12 @@ def test_approval_times_out(project):
 
 
 def test_approval_step_runs_once_per_batch(project):
-    result, events = run(project, "- hosts: web\n  tasks:\n    - approval: {message: ok?, timeout: 0.2, on_timeout: continue}\n    - debug: {msg: after}\n")
+    result, events = run(
+        project,
+        "- hosts: web\n  tasks:\n"
+        "    - approval: {message: ok?, timeout: 0.2, on_timeout: continue}\n"
+        "    - debug: {msg: after}\n",
+    )
     assert result.exit_code == 0, result.output
     assert len([e for e in events if e["event"] == "approval"]) == 1
     assert debug_messages(events) == ["after"] * 3
@@ -262,10 +343,18 @@ def test_rolling_upgrade_example_upgrades_every_host(corral_project):
     _copy_examples(corral_project)
     fleet = corral_project.path / "fleet"
     args = ("run", "playbooks/rolling-upgrade.yml", "-i", "inventory/local.yml", "--output", "json")
-    result = corral_project.run(*args, "-e", f"fleet_dir={fleet}", "-p", "version=2.0.0", "-p", "auto_approve=true")
+    result = corral_project.run(
+        *args, "-e", f"fleet_dir={fleet}", "-p", "version=2.0.0", "-p", "auto_approve=true"
+    )
     assert result.exit_code == 0, result.output
-    assert {p.parent.name: p.read_text() for p in fleet.glob("web*/version")} == {f"web{i}": "2.0.0\n" for i in range(1, 5)}
-    starts = [e["hosts"] for e in result.json_lines() if e["event"] == "task_start" and e["task"] == "Install the release"]
+    assert {p.parent.name: p.read_text() for p in fleet.glob("web*/version")} == {
+        f"web{i}": "2.0.0\n" for i in range(1, 5)
+    }
+    starts = [
+        e["hosts"]
+        for e in result.json_lines()
+        if e["event"] == "task_start" and e["task"] == "Install the release"
+    ]
     assert starts == [1, 2, 1], "a canary, then half the fleet, then the rest"
 
 
@@ -273,17 +362,42 @@ def test_rolling_upgrade_example_rolls_back_a_failed_batch(corral_project):
     _copy_examples(corral_project)
     fleet = corral_project.path / "fleet"
     result = corral_project.run(
-        "run", "playbooks/rolling-upgrade.yml", "-i", "inventory/local.yml", "--output", "json",
-        "-e", f"fleet_dir={fleet}", "-p", "version=2.0.0", "-p", "auto_approve=true", "-p", "fail_host=web3",
+        "run",
+        "playbooks/rolling-upgrade.yml",
+        "-i",
+        "inventory/local.yml",
+        "--output",
+        "json",
+        "-e",
+        f"fleet_dir={fleet}",
+        "-p",
+        "version=2.0.0",
+        "-p",
+        "auto_approve=true",
+        "-p",
+        "fail_host=web3",
     )
     assert result.exit_code == 2
     versions = {p.parent.name: p.read_text() for p in fleet.glob("web*/version")}
     assert versions == {f"web{i}": "1.0.0\n" for i in range(1, 5)}, "every upgraded host went back"
     assert sorted(p.name for p in (fleet / "pool").iterdir()) == ["web1", "web2", "web3", "web4"]
-    plan = corral_project.run("plan", "playbooks/rolling-upgrade.yml", "-i", "inventory/local.yml", "-p", "version=2.0.0", "--output", "json")
+    plan = corral_project.run(
+        "plan",
+        "playbooks/rolling-upgrade.yml",
+        "-i",
+        "inventory/local.yml",
+        "-p",
+        "version=2.0.0",
+        "--output",
+        "json",
+    )
     assert plan.exit_code == 0, plan.output
     import json
 
     described = json.loads(plan.stdout)
-    assert described["levels"] == [["Prepare the fleet"], ["Back up the current release"], ["Rolling upgrade of the web tier"]]
+    assert described["levels"] == [
+        ["Prepare the fleet"],
+        ["Back up the current release"],
+        ["Rolling upgrade of the web tier"],
+    ]
     assert described["plays"][2]["batches"] == [["web1"], ["web2", "web3"], ["web4"]]

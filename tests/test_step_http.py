@@ -154,6 +154,8 @@ def test_get_json_returns_ansibles_result_shape(project, server):
     assert got["redirected"] is False
     assert got["msg"].startswith("OK (")
     assert "content" not in got  # only with return_content
+    request, _ = server.log[0]
+    assert request.headers["User-Agent"].startswith("corral/")
 
 
 def test_post_json_with_params_headers_and_basic_auth(project, server):
@@ -260,11 +262,12 @@ def test_unexpected_status_fails_the_host(project, server):
 
 def test_status_code_list_accepts_other_codes(project, server):
     server.expect_request("/gone").respond_with_data("", status=410)
-    result, results = run_tasks(
-        project, task("http", {"url": server.url_for("/gone"), "status_code": [404, 410]})
-    )
+    url = server.url_for("/gone")
+    tasks = task("http", {"url": url, "status_code": [404, 410]})
+    tasks += task("uri", {"url": url, "status_code": "404, 410"})  # Ansible's string form
+    result, results = run_tasks(project, tasks)
     assert result.exit_code == 0, result.output
-    assert results[0]["status"] == 410
+    assert [r["status"] for r in results] == [410, 410]
 
 
 def test_connection_refused(project):

@@ -228,11 +228,16 @@ def libpq_conninfo(target: DatabaseTarget) -> str:
     libpq parameters for psycopg too, so they pass through unchanged.
     """
     url = target.url
-    parts = {"host": url.host, "port": url.port, "user": url.username, "dbname": url.database}
-    pairs = [(key, str(value)) for key, value in parts.items() if value]
+    parts: dict[str, Any] = {
+        "host": url.host,
+        "port": url.port,
+        "user": url.username,
+        "dbname": url.database,
+    }
     for key, option in url.query.items():
         if key != "password":
-            pairs.append((key, option if isinstance(option, str) else option[-1]))
+            parts[key] = option if isinstance(option, str) else option[-1]
+    pairs = [(key, str(value)) for key, value in parts.items() if value]
     return " ".join(f"{key}={_quote_conninfo(value)}" for key, value in pairs)
 
 

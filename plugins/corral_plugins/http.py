@@ -10,7 +10,7 @@ lower-case keys) plus ``headers``. TLS certificates are verified by default;
 In check mode only GET and HEAD are sent. Passwords, tokens and the password
 in a URL never appear in the result.
 
-:func:`tls_context` and :func:`describe_error` are shared with the notify plugin.
+:func:`describe_error` is shared with the notify plugin.
 """
 
 from __future__ import annotations
@@ -26,25 +26,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from corral import StepContext, StepResult, StepType, hookimpl
+from corral import StepContext, StepResult, StepType, __version__, hookimpl
 from corral.hookspecs import RegisterStep
 from corral.secrets import REDACTED, reveal
 from corral_plugins.paths import MODE_PROPERTY, apply_attributes, parse_mode
+from corral_plugins.tls import TLS_PROPERTIES, tls_context
 
 if TYPE_CHECKING:
     import ssl
 
     import httpx
 
-__all__ = [
-    "DEFAULT_TIMEOUT",
-    "HTTP_SCHEMA",
-    "TLS_PROPERTIES",
-    "describe_error",
-    "http",
-    "mask_url",
-    "tls_context",
-]
+__all__ = ["DEFAULT_TIMEOUT", "HTTP_SCHEMA", "describe_error", "http", "mask_url"]
 
 DEFAULT_TIMEOUT = 30.0
 SAFE_METHODS = ("GET", "HEAD")
@@ -56,20 +49,9 @@ _RESULT_KEYS = frozenset(
      "content", "cookies", "cookies_string", "path", "checksum", "size"}
 )  # fmt: skip
 
-TLS_PROPERTIES: dict[str, Any] = {
-    "validate_certs": {
-        "type": "boolean",
-        "default": True,
-        "description": "Verify the server's TLS certificate and name; `false` accepts any "
-        "certificate (only for tests).",
-    },
-    "ca_cert": {
-        "type": "string",
-        "description": "A PEM file on the controller with the CA certificate(s) to trust "
-        "instead of the system's; a relative path is looked up in `files/` beside the "
-        "playbook, then beside it.",
-    },
-}
+# `status_code: 200`, `[200, 201]`, or as Ansible also takes them, `"200,201"`.
+_STATUS_LIST = r"^\s*-?\d+(\s*,\s*-?\d+)*\s*$"
+_STATUS_ITEM = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^\s*-?\d+\s*$"}]}
 
 HTTP_SCHEMA: Mapping[str, Any] = {
     "type": "object",
@@ -168,10 +150,12 @@ HTTP_SCHEMA: Mapping[str, Any] = {
         "status_code": {
             "anyOf": [
                 {"type": "integer"},
-                {"type": "array", "items": {"type": "integer"}, "minItems": 1},
+                {"type": "string", "pattern": _STATUS_LIST},
+                {"type": "array", "items": _STATUS_ITEM, "minItems": 1},
             ],
             "default": 200,
-            "description": "The status code, or list of codes, that mean success.",
+            "description": "The status code, or list of codes, that mean success (Ansible's "
+            "`'200,201'` works too).",
         },
         "return_content": {
             "type": "boolean",
@@ -203,27 +187,6 @@ HTTP_SCHEMA: Mapping[str, Any] = {
 
 
 # -- shared with the notify plugin ------------------------------------------------
-
-
-def tls_context(
-    *,
-    validate_certs: bool = True,
-    ca_cert: str | None = None,
-    client_cert: str | None = None,
-    client_key: str | None = None,
-) -> ssl.SSLContext:
-    """The TLS settings for a request; raises OSError or ssl.SSLError on unreadable files."""
-    import ssl
-
-    if validate_certs:
-        context = ssl.create_default_context(cafile=ca_cert)
-    else:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    if client_cert:
-        context.load_cert_chain(client_cert, client_key)
-    return context
 
 
 def describe_error(exc: Exception, timeout: float) -> str:
@@ -320,6 +283,7 @@ def _send(
     import httpx
 
     with httpx.Client(
+        headers={"User-Agent": f"corral/{__version__}"},
         verify=tls,
         timeout=call.timeout,
         follow_redirects=_follows(args.get("follow_redirects", "safe"), call.method),
@@ -348,7 +312,9 @@ def _send(
     return _judge(response, call, data, return_content=bool(args.get("return_content")))
 
 
-def _expected(value: int | list[int]) -> list[int]:
+def _expected(value: int | str | list[int | str]) -> list[int]:
+    if isinstance(value, str):
+        return [int(part) for part in value.split(",")]
     return [int(v) for v in value] if isinstance(value, list) else [int(value)]
 
 

@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 from corral import StepContext, StepFailed, StepResult, StepType, __version__, hookimpl
 from corral.hookspecs import RegisterStep
 from corral.secrets import reveal
-from corral_plugins.http import TLS_PROPERTIES, describe_error, tls_context
+from corral_plugins.http import describe_error
 from corral_plugins.notify_email import EMAIL_SCHEMA, send_email
 from corral_plugins.notify_run import Channel, handle_event
+from corral_plugins.tls import TLS_PROPERTIES, tls_context
 
 if TYPE_CHECKING:
     import httpx

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from corral import StepFailed
 from corral.secrets import reveal
-from corral_plugins.http import TLS_PROPERTIES, tls_context
+from corral_plugins.tls import TLS_PROPERTIES, tls_context
 
 if TYPE_CHECKING:
     import smtplib

@@ -38,10 +38,14 @@ __all__ = ["SETTINGS", "SimulatedConnection", "connect"]
 SETTINGS = (
     ConnectionSetting("corral_simulated_rtt", "seconds each call waits (one round trip)", 0.05),
     ConnectionSetting(
-        "corral_simulated_connect_rtts", "round trips connecting takes (TCP, key exchange, login)", 4
+        "corral_simulated_connect_rtts",
+        "round trips connecting takes (TCP, key exchange, login)",
+        4,
     ),
     ConnectionSetting(
-        "corral_simulated_unreachable", "make the host unreachable (true) to exercise failures", False
+        "corral_simulated_unreachable",
+        "make the host unreachable (true) to exercise failures",
+        False,
     ),
 )
 
@@ -52,20 +56,24 @@ _DIR_MODE = stat_mod.S_IFDIR | 0o755
 class SimulatedConnection:
     """A :class:`corral.Connection` to a host that exists only in memory. Thread-safe."""
 
-    def __init__(self, host: str, *, rtt: float = 0.05, connect_rtts: int = 4, unreachable: bool = False) -> None:
+    def __init__(
+        self, host: str, *, rtt: float = 0.05, connect_rtts: int = 4, unreachable: bool = False
+    ) -> None:
         self.host = host
         self.rtt = rtt
         self.connect_rtts = connect_rtts
         self.unreachable = unreachable
         self.files: dict[str, tuple[bytes, int]] = {}
-        self.dirs: set[str] = {"/", "/tmp"}
+        self.dirs: set[str] = {"/", "/tmp"}  # noqa: S108 - paths of the imaginary host
         self._lock = threading.Lock()
 
     def open(self) -> None:
         """Wait ``connect_rtts`` round trips; raise HostUnreachable when configured to."""
         time.sleep(self.rtt * self.connect_rtts)
         if self.unreachable:
-            raise HostUnreachable(f"simulated host {self.host} is unreachable (corral_simulated_unreachable)")
+            raise HostUnreachable(
+                f"simulated host {self.host} is unreachable (corral_simulated_unreachable)"
+            )
 
     def close(self) -> None:
         """Nothing to release."""
@@ -127,7 +135,9 @@ class SimulatedConnection:
             kept = old[1] if old is not None else 0o644
             self.files[dest] = (data, kept if mode is None else mode)
 
-    def get(self, src: str, dest: Path, *, become: Become | None = None, timeout: float | None = None) -> None:
+    def get(
+        self, src: str, dest: Path, *, become: Become | None = None, timeout: float | None = None
+    ) -> None:
         """Write the in-memory ``src`` to the local ``dest``."""
         time.sleep(self.rtt)
         with self._lock:
@@ -137,14 +147,21 @@ class SimulatedConnection:
         dest.write_bytes(found[0])
 
     def stat(
-        self, path: str, *, checksum: bool = False, become: Become | None = None, timeout: float | None = None
+        self,
+        path: str,
+        *,
+        checksum: bool = False,
+        become: Become | None = None,
+        timeout: float | None = None,
     ) -> FileStat | None:
         """Describe an in-memory file or directory; None when there is none."""
         time.sleep(self.rtt)
         path = posixpath.normpath(path)
         with self._lock:
             if path in self.dirs:
-                return FileStat(path=path, is_dir=True, mode=_DIR_MODE, size=4096, owner="root", group="root")
+                return FileStat(
+                    path=path, is_dir=True, mode=_DIR_MODE, size=4096, owner="root", group="root"
+                )
             found = self.files.get(path)
         if found is None:
             return None

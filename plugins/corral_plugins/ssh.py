@@ -4,8 +4,8 @@ One SSH connection per host, opened once and reused for every step of the run: e
 command is an exec channel on it, and file transfers share one SFTP session (opened on
 first use; when the server has no SFTP subsystem, files go through ``cat`` instead).
 How a host is reached (address, user, keys, jump hosts, host key policy, timeouts) is
-resolved by :mod:`corral_plugins.ssh_config`; the link itself is opened by
-:mod:`corral_plugins.ssh_transport`. A lost link is :class:`~corral.HostUnreachable`;
+resolved by :mod:`corral_plugins.ssh_config`; the link is opened by
+:mod:`corral_plugins.ssh_transport`; commands on a channel are :mod:`corral_plugins.ssh_channel`. A lost link is :class:`~corral.HostUnreachable`;
 a command that outlives its timeout is killed on the host (its whole process group, by
 the ``signal`` channel request OpenSSH servers honour) and returns ``timed_out=True``.
 
@@ -18,10 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
-import re
 import secrets
-import select
-import shlex
 import stat as stat_mod
 import threading
 import time
@@ -41,10 +38,17 @@ from corral import (
 )
 from corral.hookspecs import RegisterConnection
 from corral_plugins.local import _STAT_SCRIPT, _first_line, _Outcome, parse_stat_output
+from corral_plugins.ssh_channel import (
+    ChannelPump,
+    feed_stdin,
+    remote_command,
+    send_signal,
+    shown,
+    sudo_handshake,
+)
 from corral_plugins.ssh_config import SETTINGS, SshConfigFiles, SshTarget, resolve_target
 from corral_plugins.ssh_hostkeys import KnownHosts
 from corral_plugins.ssh_transport import KeyFiles, SshLink, open_link
-from corral_plugins.sudo import SudoCommand, sudo_command
 
 if TYPE_CHECKING:
     import paramiko
@@ -58,10 +62,6 @@ TRANSFER_IDLE_TIMEOUT = 120.0
 # After a timeout: how long sudo gets to pass SIGTERM on, and how long output may drain.
 _SUDO_KILL_GRACE = 1.0
 _DRAIN_SECONDS = 2.0
-# Standard input larger than this is fed from a thread, so output keeps flowing meanwhile.
-_INLINE_STDIN = 1 << 20
-_READ_SIZE = 1 << 16
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # Writes stdin to "$1" atomically: a temp file beside it, then a rename. Mode "$2" (octal),
 # else the old file's mode, else 0666 less the umask; the old file's owner is kept when
@@ -77,13 +77,6 @@ if [ -e "$1" ]; then chown "$(stat -L -c %u:%g -- "$1")" "$tmp" 2>/dev/null || t
 mv -f "$tmp" "$1"
 trap - EXIT
 """
-
-# Runs as the become user, between sudo and the command. On a timeout the ssh server can
-# only signal processes of the login user: sudo gets SIGTERM and passes it on to this
-# shell, which then ends the command's whole process group (its children included).
-_GROUP_KILL_WRAPPER = (
-    "trap 'trap - TERM; kill -TERM 0' TERM; exec 3<&0; \"$@\" <&3 3<&- & wait $!"
-)
 
 
 class SshConnector:
@@ -146,7 +139,7 @@ class SshConnection:
         with self._running_lock:
             running = list(self._running)
         for channel in running:
-            _signal(channel, "KILL")
+            send_signal(channel, "KILL")
         with self._sftp_lock:
             if self._sftp is not None:
                 with contextlib.suppress(Exception):
@@ -208,7 +201,9 @@ class SshConnection:
         :class:`~corral.HostUnreachable` when the link is lost, :class:`~corral.StepFailed`
         when ``become`` cannot switch user.
         """
-        out = self._run_bytes(command, stdin=stdin, env=env, cwd=cwd, timeout=timeout, become=become)
+        out = self._run_bytes(
+            command, stdin=stdin, env=env, cwd=cwd, timeout=timeout, become=become
+        )
         return CommandResult(
             rc=out.rc,
             stdout=out.stdout.decode("utf-8", errors="replace"),
@@ -232,18 +227,22 @@ class SshConnection:
         deadline = None if limit is None else time.monotonic() + limit
         needs_sudo = become is not None and self._needs_sudo(become)
         line, sudo = remote_command(
-            argv, env=env or {}, cwd=cwd, become=become if needs_sudo else None, become_exe=self.target.become_exe
+            argv,
+            env=env or {},
+            cwd=cwd,
+            become=become if needs_sudo else None,
+            become_exe=self.target.become_exe,
         )
         link = self._ensure_link()
         with self._channels:
             channel = self._exec(link, line)
             try:
-                pump = _Pump(channel)
+                pump = ChannelPump(channel)
                 with self._running_lock:
                     self._running.add(channel)
-                if sudo is not None and not _sudo_handshake(pump, sudo, deadline):
+                if sudo is not None and not sudo_handshake(pump, sudo, deadline):
                     return self._kill(pump, link, grace=_SUDO_KILL_GRACE)
-                feeder = _feed(channel, data)
+                feeder = feed_stdin(channel, data)
                 finished = pump.until_exit(deadline)
                 if feeder is not None:
                     feeder.join(timeout=_DRAIN_SECONDS)
@@ -252,7 +251,7 @@ class SshConnection:
                 if channel.exit_status_ready() and channel.recv_exit_status() >= 0:
                     rc = channel.recv_exit_status()
                 elif not link.alive():
-                    raise self._lost(f"running {_shown(argv)}")
+                    raise self._lost(f"running {shown(argv)}")
                 else:
                     rc = -1  # ended by a signal: sshd reports exit-signal, which paramiko drops
                 return _Outcome(rc=rc, stdout=bytes(pump.out), stderr=bytes(pump.err))
@@ -280,19 +279,21 @@ class SshConnection:
             raise self._lost("starting a command", exc) from exc
         return channel
 
-    def _kill(self, pump: _Pump, link: SshLink, *, grace: float) -> _Outcome:
+    def _kill(self, pump: ChannelPump, link: SshLink, *, grace: float) -> _Outcome:
         """Stop a command that ran out of time: its process group, then the channel."""
         channel = pump.channel
         if grace > 0:
-            _signal(channel, "TERM")  # sudo passes it on to the command it runs
+            send_signal(channel, "TERM")  # sudo passes it on to the command it runs
             pump.until_exit(time.monotonic() + grace)
         if not channel.closed:
-            _signal(channel, "KILL")
+            send_signal(channel, "KILL")
             pump.until_exit(time.monotonic() + _DRAIN_SECONDS)
         if not link.alive():
             raise self._lost("stopping a command that timed out")
         rc = channel.recv_exit_status() if channel.exit_status_ready() else -1
-        return _Outcome(rc=rc if rc >= 0 else -9, stdout=bytes(pump.out), stderr=bytes(pump.err), timed_out=True)
+        return _Outcome(
+            rc=rc if rc >= 0 else -9, stdout=bytes(pump.out), stderr=bytes(pump.err), timed_out=True
+        )
 
     def _needs_sudo(self, become: Become) -> bool:
         """False when the become user is the one we log in as."""
@@ -331,8 +332,7 @@ class SshConnection:
         argv = ["/bin/sh", "-c", _PUT_SCRIPT, "put", dest, "" if mode is None else f"{mode:o}"]
         out = self._run_bytes(argv, stdin=data, timeout=timeout, become=become)
         if out.rc != 0 or out.timed_out:
-            who = f" as {become.user}" if become is not None else ""
-            raise StepFailed(f"cannot write {dest}{who}: {_first_line(out.stderr) if not out.timed_out else 'timed out'}")
+            raise StepFailed(f"cannot write {dest}{_as(become)}: {_why(out)}")
 
     def get(
         self,
@@ -350,8 +350,7 @@ class SshConnection:
             return
         out = self._run_bytes(["cat", "--", src], timeout=timeout, become=become)
         if out.rc != 0 or out.timed_out:
-            who = f" as {become.user}" if become is not None else ""
-            raise StepFailed(f"cannot read {src}{who}: {_first_line(out.stderr) if not out.timed_out else 'timed out'}")
+            raise StepFailed(f"cannot read {src}{_as(become)}: {_why(out)}")
         try:
             dest.write_bytes(out.stdout)
         except OSError as exc:
@@ -399,19 +398,19 @@ class SshConnection:
                 return None
             return self._sftp
 
-    def _sftp_call(self, what: str, action: Callable[[], None]) -> None:
-        """Run an SFTP action, mapping its errors: file problems fail the step, a lost link is unreachable."""
+    def _sftp_call(self, verb: str, path: str, action: Callable[[], None]) -> None:
+        """Run an SFTP action: a file problem fails the step, a lost link is unreachable."""
         import paramiko
 
         try:
             action()
         except (TimeoutError, OSError, paramiko.SSHException, EOFError) as exc:
             if self._link is None or not self._link.alive():
-                raise self._lost(what, exc) from exc
+                raise self._lost(f"transferring {path}", exc) from exc
             if isinstance(exc, TimeoutError) or not isinstance(exc, OSError):
                 self._drop_sftp()  # the session may be out of step: start a new one next time
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise StepFailed(f"{what} failed: {_first_line(reason.encode())}") from exc
+            raise StepFailed(f"cannot {verb} {path}: {_first_line(reason.encode())}") from exc
 
     def _drop_sftp(self) -> None:
         if self._sftp is not None:
@@ -420,7 +419,12 @@ class SshConnection:
         self._sftp = None
 
     def _sftp_put(
-        self, sftp: paramiko.SFTPClient, src: bytes | Path, dest: str, mode: int | None, timeout: float | None
+        self,
+        sftp: paramiko.SFTPClient,
+        src: bytes | Path,
+        dest: str,
+        mode: int | None,
+        timeout: float | None,
     ) -> None:
         channel = sftp.get_channel()
         assert channel is not None
@@ -452,13 +456,15 @@ class SshConnection:
             state["temp"] = False
 
         try:
-            self._sftp_call(f"writing {dest}", write)
+            self._sftp_call("write", dest, write)
         finally:
             if state.get("temp") and self._sftp is sftp:
                 with contextlib.suppress(Exception):
                     sftp.remove(temp)
 
-    def _sftp_get(self, sftp: paramiko.SFTPClient, src: str, dest: Path, timeout: float | None) -> None:
+    def _sftp_get(
+        self, sftp: paramiko.SFTPClient, src: str, dest: Path, timeout: float | None
+    ) -> None:
         channel = sftp.get_channel()
         assert channel is not None
         channel.settimeout(timeout or TRANSFER_IDLE_TIMEOUT)
@@ -467,173 +473,15 @@ class SshConnection:
             with open(dest, "wb") as handle:
                 sftp.getfo(src, handle)
 
-        self._sftp_call(f"reading {src}", read)
+        self._sftp_call("read", src, read)
 
 
-# -- command lines ------------------------------------------------------------------
+def _as(become: Become | None) -> str:
+    return f" as {become.user}" if become is not None else ""
 
 
-def remote_command(
-    argv: Sequence[str],
-    *,
-    env: Mapping[str, str],
-    cwd: str | None,
-    become: Become | None,
-    become_exe: str = "sudo",
-) -> tuple[str, SudoCommand | None]:
-    """The line sent to the host's login shell for ``argv``, quoted, and its sudo wrapping if any.
-
-    ``cwd`` is entered first (``rc`` 1 when it cannot be); ``env`` goes through
-    ``env(1)``; ``become`` wraps it all with :func:`corral_plugins.sudo.sudo_command`.
-    """
-    for name in env:
-        if not _ENV_NAME.match(name):
-            raise StepFailed(f"invalid environment variable name {name!r}")
-    inner = list(argv)
-    if cwd is not None:
-        inner = ["/bin/sh", "-c", 'cd "$1" || exit 1; shift; exec "$@"', "sh", cwd, *inner]
-    if become is not None:
-        inner = ["/bin/sh", "-c", _GROUP_KILL_WRAPPER, "sh", *inner]
-        sudo = sudo_command(become_exe, become, inner, dict(env))
-        return shlex.join(sudo.argv), sudo
-    if env:
-        inner = ["env", *(f"{key}={value}" for key, value in env.items()), *inner]
-    return shlex.join(inner), None
-
-
-def _shown(argv: Sequence[str]) -> str:
-    text = shlex.join(argv)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-# -- channel I/O --------------------------------------------------------------------
-
-
-class _Pump:
-    """Reads a channel's stdout and stderr into buffers without blocking on either."""
-
-    def __init__(self, channel: paramiko.Channel) -> None:
-        self.channel = channel
-        self.out = bytearray()
-        self.err = bytearray()
-        self._poll = select.poll()
-        self._poll.register(channel.fileno(), select.POLLIN)
-
-    def drain(self) -> None:
-        channel = self.channel
-        while channel.recv_ready():
-            self.out += channel.recv(_READ_SIZE)
-        while channel.recv_stderr_ready():
-            self.err += channel.recv_stderr(_READ_SIZE)
-
-    def read_until(self, done: Callable[[], bool], deadline: float | None) -> bool | None:
-        """Read until ``done()``; None when the output ended first, False at the deadline."""
-        channel = self.channel
-        while True:
-            self.drain()
-            if done():
-                return True
-            if channel.eof_received or channel.closed:
-                self.drain()
-                return True if done() else None
-            wait = None if deadline is None else deadline - time.monotonic()
-            if wait is not None and wait <= 0:
-                return False
-            self._poll.poll(None if wait is None else max(1, int(wait * 1000)))
-
-    def until_exit(self, deadline: float | None) -> bool:
-        """Read everything until the command has exited and its output ended; False at the deadline."""
-        channel = self.channel
-        if self.read_until(lambda: False, deadline) is False:
-            return False
-        # Output has ended (EOF); the exit status follows, or the channel closes.
-        while not (channel.exit_status_ready() or channel.closed):
-            wait = None if deadline is None else deadline - time.monotonic()
-            if wait is not None and wait <= 0:
-                return False
-            channel.status_event.wait(wait)
-        self.drain()
-        return True
-
-
-def _sudo_handshake(pump: _Pump, sudo: SudoCommand, deadline: float | None) -> bool:
-    """Answer sudo's prompt and wait until the command has started; False at the deadline.
-
-    The channel twin of :func:`corral_plugins.sudo.sudo_handshake`: raises
-    :class:`~corral.StepFailed` when sudo refuses or the password is wrong, and drops
-    what came before the start markers (sudo's prompt) from the buffers.
-    """
-    line = (sudo.marker + "\n").encode()
-    prompt = sudo.prompt.encode()
-    answered = 0
-
-    def started() -> bool:
-        return line in pump.out and line in pump.err
-
-    def asked() -> bool:
-        return started() or pump.err.split(line)[0].count(prompt) > answered
-
-    while True:
-        state = pump.read_until(asked, deadline)
-        if state is False:
-            return False
-        if started():
-            break
-        if state is None:
-            text = bytes(pump.err).decode("utf-8", errors="replace").replace(sudo.prompt, "").strip()
-            reason = text.splitlines()[0] if text else "sudo ended without running the command"
-            raise StepFailed(
-                f"become failed: {reason}",
-                hint="check the sudoers rules and ansible_become_password for this user",
-            )
-        if sudo.password is None or answered:
-            raise StepFailed(
-                "sudo did not accept the become password",
-                hint="check ansible_become_password (or --ask-become-pass)",
-            )
-        pump.channel.sendall(sudo.password.encode() + b"\n")
-        answered += 1
-    pump.out[:] = pump.out.split(line, 1)[1]
-    pump.err[:] = pump.err.split(line, 1)[1]
-    return True
-
-
-def _feed(channel: paramiko.Channel, data: bytes | None) -> threading.Thread | None:
-    """Send ``data`` as the command's stdin and close it; large inputs from a thread."""
-    if not data or len(data) <= _INLINE_STDIN:
-        if data:
-            channel.sendall(data)
-        channel.shutdown_write()
-        return None
-
-    def send() -> None:
-        with contextlib.suppress(OSError, EOFError):
-            channel.sendall(data)
-            channel.shutdown_write()
-
-    thread = threading.Thread(target=send, name="corral-ssh-stdin", daemon=True)
-    thread.start()
-    return thread
-
-
-def _signal(channel: paramiko.Channel, name: str) -> None:
-    """Send the ``signal`` channel request (RFC 4254 6.9); OpenSSH kills the session's process group.
-
-    paramiko has no public call for it, so the request is built as its own requests are.
-    """
-    from paramiko.common import cMSG_CHANNEL_REQUEST
-    from paramiko.message import Message
-
-    if channel.closed:
-        return
-    message = Message()
-    message.add_byte(cMSG_CHANNEL_REQUEST)
-    message.add_int(channel.remote_chanid)
-    message.add_string("signal")
-    message.add_boolean(False)
-    message.add_string(name)
-    with contextlib.suppress(Exception):
-        channel.transport._send_user_message(message)  # type: ignore[union-attr]
+def _why(out: _Outcome) -> str:
+    return "timed out" if out.timed_out else _first_line(out.stderr)
 
 
 # -- local files ----------------------------------------------------------------------

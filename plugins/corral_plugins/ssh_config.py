@@ -34,7 +34,15 @@ from corral_plugins.ssh_hostkeys import parse_policy
 if TYPE_CHECKING:
     from paramiko import SSHConfig
 
-__all__ = ["SETTINGS", "Hop", "SshConfigFiles", "SshTarget", "parse_jump", "parse_ssh_args", "resolve_target"]
+__all__ = [
+    "SETTINGS",
+    "Hop",
+    "SshConfigFiles",
+    "SshTarget",
+    "parse_jump",
+    "parse_ssh_args",
+    "resolve_target",
+]
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_KEEPALIVE = 15.0
@@ -51,7 +59,9 @@ SETTINGS = (
         None,
     ),
     ConnectionSetting(
-        "ansible_ssh_private_key_file", "a private key file to log in with (a list is accepted)", None
+        "ansible_ssh_private_key_file",
+        "a private key file to log in with (a list is accepted)",
+        None,
     ),
     ConnectionSetting(
         "ansible_ssh_common_args",
@@ -59,7 +69,9 @@ SETTINGS = (
         "(options with no meaning for corral, such as ControlPersist, are ignored)",
         None,
     ),
-    ConnectionSetting("ansible_ssh_extra_args", "more ssh options, read as ansible_ssh_common_args", None),
+    ConnectionSetting(
+        "ansible_ssh_extra_args", "more ssh options, read as ansible_ssh_common_args", None
+    ),
     ConnectionSetting(
         "host_key_checking",
         "strict (the key must be known), accept-new (record unknown keys) or off; "
@@ -77,14 +89,18 @@ SETTINGS = (
         "jump hosts to go through, as ProxyJump: [user@]host[:port][,...]",
         None,
     ),
-    ConnectionSetting("corral_ssh_connect_timeout", "seconds to connect, log in and open a channel", 10),
+    ConnectionSetting(
+        "corral_ssh_connect_timeout", "seconds to connect, log in and open a channel", 10
+    ),
     ConnectionSetting(
         "corral_ssh_connect_retries",
         "extra connection attempts after a refused, reset or timed-out connect",
         0,
     ),
     ConnectionSetting(
-        "corral_ssh_retry_delay", "seconds before the first retry; doubles each time (at most 30)", 1
+        "corral_ssh_retry_delay",
+        "seconds before the first retry; doubles each time (at most 30)",
+        1,
     ),
     ConnectionSetting(
         "corral_ssh_keepalive",
@@ -108,10 +124,27 @@ _FALSE = frozenset({"n", "no", "off", "0", "false", "f", ""})
 
 # ssh options that change nothing for corral (it has its own connection reuse).
 _IGNORED_OPTIONS = frozenset(
-    {"controlmaster", "controlpath", "controlpersist", "compression", "loglevel", "batchmode",
-     "forwardagent", "requesttty", "preferredauthentications", "pubkeyauthentication",
-     "passwordauthentication", "kbdinteractiveauthentication", "gssapiauthentication",
-     "serveralivecountmax", "addkeystoagent", "identityagent", "ciphers", "kexalgorithms", "macs"}
+    {
+        "controlmaster",
+        "controlpath",
+        "controlpersist",
+        "compression",
+        "loglevel",
+        "batchmode",
+        "forwardagent",
+        "requesttty",
+        "preferredauthentications",
+        "pubkeyauthentication",
+        "passwordauthentication",
+        "kbdinteractiveauthentication",
+        "gssapiauthentication",
+        "serveralivecountmax",
+        "addkeystoagent",
+        "identityagent",
+        "ciphers",
+        "kexalgorithms",
+        "macs",
+    }
 )
 
 
@@ -197,7 +230,13 @@ def parse_ssh_args(text: str) -> dict[str, Any]:
         words = shlex.split(text)
     except ValueError as exc:
         raise HostUnreachable(f"cannot split ansible_ssh_common_args: {exc}") from exc
-    flags = {"-J": "proxyjump", "-p": "port", "-l": "user", "-i": "identityfile", "-F": "configfile"}
+    flags = {
+        "-J": "proxyjump",
+        "-p": "port",
+        "-l": "user",
+        "-i": "identityfile",
+        "-F": "configfile",
+    }
     options: dict[str, Any] = {}
     index = 0
     while index < len(words):
@@ -327,10 +366,20 @@ def resolve_target(
     except InventoryError as exc:
         raise HostUnreachable(exc.message, hint=exc.hint) from exc
     home = Path(environ.get("HOME") or Path.home())
-    args_text = " ".join(str(variables.get(n) or "") for n in ("ansible_ssh_common_args", "ansible_ssh_extra_args"))
+    args_text = " ".join(
+        str(variables.get(n) or "") for n in ("ansible_ssh_common_args", "ansible_ssh_extra_args")
+    )
     args = parse_ssh_args(args_text) if args_text.strip() else {}
     config_path = Path(
-        os.path.expanduser(str(_first(variables.get("corral_ssh_config"), args.get("configfile"), home / ".ssh" / "config")))
+        os.path.expanduser(
+            str(
+                _first(
+                    variables.get("corral_ssh_config"),
+                    args.get("configfile"),
+                    home / ".ssh" / "config",
+                )
+            )
+        )
     )
     asked_name = str(_first(variables.get("ansible_host"), variables.get("ansible_ssh_host"), host))
     config = configs.lookup(config_path, asked_name)
@@ -341,12 +390,19 @@ def resolve_target(
         )
     # As with `ssh NAME`: ssh_config's HostName for the name asked for beats the name itself.
     address = str(_first(args.get("hostname"), config.get("hostname"), asked_name))
-    port = conn.port or _port(str(_first(args.get("port"), config.get("port"), 22)), f"{host}: Port")
+    port = conn.port or _port(
+        str(_first(args.get("port"), config.get("port"), 22)), f"{host}: Port"
+    )
     local_user = environ.get("USER") or getpass.getuser()
     user = str(_first(conn.user, args.get("user"), config.get("user"), local_user))
-    explicit_keys = _paths(conn.private_key_file) or [*args.get("identityfile", []), *config.get("identityfile", [])]
+    explicit_keys = _paths(conn.private_key_file) or [
+        *args.get("identityfile", []),
+        *config.get("identityfile", []),
+    ]
     key_files = tuple(Path(os.path.expanduser(k)) for k in explicit_keys)
-    identities_only = str(_first(args.get("identitiesonly"), config.get("identitiesonly"), "no")).lower() == "yes"
+    identities_only = (
+        str(_first(args.get("identitiesonly"), config.get("identitiesonly"), "no")).lower() == "yes"
+    )
     look_for_keys = _flag(variables, "corral_ssh_look_for_keys", not identities_only)
     defaults = tuple(home / ".ssh" / n for n in DEFAULT_KEY_NAMES) if look_for_keys else ()
     policy_value = _first(
@@ -361,28 +417,55 @@ def resolve_target(
     except ValueError as exc:
         raise HostUnreachable(f"{host}: {exc}", hint="use strict, accept-new or off") from exc
     user_files = _first(args.get("userknownhostsfile"), config.get("userknownhostsfile"))
-    read_files = [Path(os.path.expanduser(p)) for p in (str(user_files).split() if user_files else ["~/.ssh/known_hosts", "~/.ssh/known_hosts2"])]
+    read_files = [
+        Path(os.path.expanduser(p))
+        for p in (
+            str(user_files).split() if user_files else ["~/.ssh/known_hosts", "~/.ssh/known_hosts2"]
+        )
+    ]
     read_files = [p if p.is_absolute() else home / p for p in read_files if str(p) != "/dev/null"]
     read_files.append(Path("/etc/ssh/ssh_known_hosts"))
-    corral_file = Path(os.path.expanduser(str(_first(variables.get("corral_known_hosts"), corral_home(environ) / "known_hosts"))))
+    corral_file = Path(
+        os.path.expanduser(
+            str(_first(variables.get("corral_known_hosts"), corral_home(environ) / "known_hosts"))
+        )
+    )
     alias = _first(args.get("hostkeyalias"), config.get("hostkeyalias"))
     names = (str(alias),) if alias else _known_names(address, port)
     password = conn.password
     if password is not None and not isinstance(password, Secret):
         password = Secret(str(password))
-    jump_spec = _first(variables.get("corral_ssh_proxy_jump"), args.get("proxyjump"), config.get("proxyjump"))
-    jumps = tuple(_jump_hops(str(jump_spec), config_path, configs, local_user, home)) if jump_spec else ()
+    jump_spec = _first(
+        variables.get("corral_ssh_proxy_jump"), args.get("proxyjump"), config.get("proxyjump")
+    )
+    jumps = (
+        tuple(_jump_hops(str(jump_spec), config_path, configs, local_user, home))
+        if jump_spec
+        else ()
+    )
     connect_timeout = _seconds(
-        _first(variables.get("corral_ssh_connect_timeout"), variables.get("ansible_ssh_timeout"),
-               args.get("connecttimeout"), config.get("connecttimeout")),
+        _first(
+            variables.get("corral_ssh_connect_timeout"),
+            variables.get("ansible_ssh_timeout"),
+            args.get("connecttimeout"),
+            config.get("connecttimeout"),
+        ),
         "corral_ssh_connect_timeout",
         DEFAULT_CONNECT_TIMEOUT,
     )
-    retries = _first(variables.get("corral_ssh_connect_retries"), variables.get("ansible_ssh_retries"))
+    retries = _first(
+        variables.get("corral_ssh_connect_retries"), variables.get("ansible_ssh_retries")
+    )
     if retries is None and _first(args.get("connectionattempts"), config.get("connectionattempts")):
-        retries = int(str(_first(args.get("connectionattempts"), config.get("connectionattempts")))) - 1
+        retries = (
+            int(str(_first(args.get("connectionattempts"), config.get("connectionattempts")))) - 1
+        )
     keepalive = _seconds(
-        _first(variables.get("corral_ssh_keepalive"), args.get("serveraliveinterval"), config.get("serveraliveinterval")),
+        _first(
+            variables.get("corral_ssh_keepalive"),
+            args.get("serveraliveinterval"),
+            config.get("serveraliveinterval"),
+        ),
         "corral_ssh_keepalive",
         DEFAULT_KEEPALIVE,
     )
@@ -396,9 +479,14 @@ def resolve_target(
         use_agent=_flag(variables, "corral_ssh_agent", True),
         connect_timeout=connect_timeout or DEFAULT_CONNECT_TIMEOUT,
         connect_retries=_count(retries, "corral_ssh_connect_retries"),
-        retry_delay=_seconds(variables.get("corral_ssh_retry_delay"), "corral_ssh_retry_delay", DEFAULT_RETRY_DELAY) or 0.0,
+        retry_delay=_seconds(
+            variables.get("corral_ssh_retry_delay"), "corral_ssh_retry_delay", DEFAULT_RETRY_DELAY
+        )
+        or 0.0,
         keepalive=keepalive or 0.0,
-        command_timeout=_seconds(variables.get("corral_ssh_command_timeout"), "corral_ssh_command_timeout", None),
+        command_timeout=_seconds(
+            variables.get("corral_ssh_command_timeout"), "corral_ssh_command_timeout", None
+        ),
         host_key_checking=policy,
         known_hosts_files=tuple(read_files),
         corral_known_hosts=corral_file,
@@ -424,7 +512,9 @@ def _count(value: Any, name: str) -> int:
     return count
 
 
-def _jump_hops(spec: str, config_path: Path, configs: SshConfigFiles, local_user: str, home: Path) -> list[Hop]:
+def _jump_hops(
+    spec: str, config_path: Path, configs: SshConfigFiles, local_user: str, home: Path
+) -> list[Hop]:
     """The jump hosts of a ProxyJump spec, each completed from ssh_config as ``ssh -J`` does."""
     hops: list[Hop] = []
     for user, name, port in parse_jump(spec):

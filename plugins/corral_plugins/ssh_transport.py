@@ -219,7 +219,9 @@ def _forward(previous: paramiko.Transport, hop: Hop, deadline: float, via: str) 
             hint="check that the jump host can reach the target and allows TCP forwarding",
         ) from exc
     except (paramiko.SSHException, OSError, EOFError) as exc:
-        raise RetryableUnreachable(f"cannot connect to {hop.address}:{hop.port}{via}: {exc}") from exc
+        raise RetryableUnreachable(
+            f"cannot connect to {hop.address}:{hop.port}{via}: {exc}"
+        ) from exc
 
 
 # -- key exchange and host key ---------------------------------------------------------------
@@ -240,11 +242,12 @@ def _handshake(
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise RetryableUnreachable(
                 f"SSH handshake with {hop.address}:{hop.port}{via} failed: {_reason(exc)}",
-                hint="is an SSH server listening there? (sshd may also drop connections over MaxStartups)",
+                hint="is an SSH server listening there? (sshd also drops logins over MaxStartups)",
             ) from exc
         if not transport.is_active() or transport.get_remote_server_key() is None:
+            where = f"{hop.address}:{hop.port}{via}"
             raise RetryableUnreachable(
-                f"SSH handshake with {hop.address}:{hop.port}{via} timed out after {target.connect_timeout:g}s",
+                f"SSH handshake with {where} timed out after {target.connect_timeout:g}s",
                 hint="raise corral_ssh_connect_timeout if the host is just slow",
             )
         key = transport.get_remote_server_key()
@@ -264,10 +267,14 @@ def _handshake(
     return transport
 
 
-def _prefer_known_key_types(transport: paramiko.Transport, known: KnownHosts, target: SshTarget, hop: Hop) -> None:
+def _prefer_known_key_types(
+    transport: paramiko.Transport, known: KnownHosts, target: SshTarget, hop: Hop
+) -> None:
     """Ask first for the host key types already on record, as OpenSSH does."""
     files = [*target.known_hosts_files, target.corral_known_hosts]
-    recorded = [entry.key_type for entry in known.lookup(files, hop.known_names) if not entry.marker]
+    recorded = [
+        entry.key_type for entry in known.lookup(files, hop.known_names) if not entry.marker
+    ]
     if not recorded:
         return
     options = transport.get_security_options()
@@ -290,7 +297,14 @@ def _reason(exc: BaseException) -> str:
 # -- login ------------------------------------------------------------------------------
 
 
-def _login(transport: paramiko.Transport, hop: Hop, target: SshTarget, keys: KeyFiles, deadline: float, via: str) -> None:
+def _login(
+    transport: paramiko.Transport,
+    hop: Hop,
+    target: SshTarget,
+    keys: KeyFiles,
+    deadline: float,
+    via: str,
+) -> None:
     """Try the key files, the password, the agent's keys and the default key files, in order."""
     import paramiko
 
@@ -311,8 +325,9 @@ def _login(transport: paramiko.Transport, hop: Hop, target: SshTarget, keys: Key
             return False
         except (paramiko.SSHException, EOFError, OSError) as exc:
             if not transport.is_active():
+                where = f"{hop.address}:{hop.port}{via}"
                 raise RetryableUnreachable(
-                    f"{hop.address}:{hop.port}{via} closed the connection while logging in: {_reason(exc)}"
+                    f"{where} closed the connection while logging in: {_reason(exc)}"
                 ) from exc
             tried.append(f"{what} ({_reason(exc)})")
             return False
@@ -324,7 +339,9 @@ def _login(transport: paramiko.Transport, hop: Hop, target: SshTarget, keys: Key
             tried.append(key)
         elif attempt(f"key {path}", transport.auth_publickey, key):
             return
-    if target.password is not None and attempt("password", transport.auth_password, target.password.reveal()):
+    if target.password is not None and attempt(
+        "password", transport.auth_password, target.password.reveal()
+    ):
         return
     if target.use_agent and os.environ.get("SSH_AUTH_SOCK") and _try_agent(transport, attempt):
         return

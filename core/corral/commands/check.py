@@ -15,7 +15,13 @@ from corral.commands.options import extra_vars_option, inventory_options, parse_
 @inventory_options
 @extra_vars_option
 @click.pass_obj
-def check_command(obj: Any, playbook: Path, inventories: tuple[str, ...], limit: str | None, extra_vars: tuple[str, ...]) -> int:
+def check_command(
+    obj: Any,
+    playbook: Path,
+    inventories: tuple[str, ...],
+    limit: str | None,
+    extra_vars: tuple[str, ...],
+) -> int:
     """Validate PLAYBOOK without touching any host.
 
     Loads the YAML, checks every keyword and step argument against its schema,
@@ -31,5 +37,9 @@ def check_command(obj: Any, playbook: Path, inventories: tuple[str, ...], limit:
         click.echo(f"warning: {warning}", err=True)
     plays = prepared.playbook.plays
     tasks = sum(prepared.task_count(p) for p in plays)
-    click.echo(f"ok: {playbook} is valid ({len(plays)} play{'s' if len(plays) != 1 else ''}, {tasks} task{'s' if tasks != 1 else ''})")
+    click.echo(f"ok: {playbook} is valid ({_count(len(plays), 'play')}, {_count(tasks, 'task')})")
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

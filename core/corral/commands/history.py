@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from corral.errors import UsageError
 from corral.store.display import format_duration, format_time
 
+if TYPE_CHECKING:
+    from corral.store.db import Store
+
 STATUSES = ("running", "succeeded", "failed", "cancelled", "interrupted")
 
 
-def _open(obj: Any) -> Any:
+def open_store_for(obj: Any) -> Store:
+    """The run store of the CLI's environment; a usage error when it is off."""
     from corral.store.db import open_store, store_enabled
 
     if not store_enabled(obj.environ):
@@ -30,9 +34,14 @@ def _since(text: str | None) -> float | None:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """Plain aligned columns (no wrapping, so output reads the same in a pipe)."""
-    cells = [[str(h) for h in headers], *[["-" if c is None else str(c) for c in row] for row in rows]]
+    cells = [
+        [str(h) for h in headers],
+        *[["-" if c is None else str(c) for c in row] for row in rows],
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
 
 
 def _echo_json(value: Any) -> None:
@@ -43,14 +52,25 @@ def _echo_json(value: Any) -> None:
 
 
 @click.command("history")
-@click.option("--playbook", metavar="PATH", help="Only runs of this playbook (path, file name or glob).")
+@click.option(
+    "--playbook", metavar="PATH", help="Only runs of this playbook (path, file name or glob)."
+)
 @click.option("--status", type=click.Choice(STATUSES), help="Only runs with this status.")
 @click.option("--host", metavar="HOST", help="Only runs that included this host.")
-@click.option("--since", metavar="WHEN", help="Only runs started since: an age (7d, 12h) or a date.")
-@click.option("-n", "--limit", type=click.IntRange(1), default=20, show_default=True, help="At most this many runs.")
+@click.option(
+    "--since", metavar="WHEN", help="Only runs started since: an age (7d, 12h) or a date."
+)
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(1),
+    default=20,
+    show_default=True,
+    help="At most this many runs.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
 @click.pass_obj
-def history_command(  # noqa: PLR0917 - click passes each option as an argument
+def history_command(
     obj: Any,
     playbook: str | None,
     status: str | None,
@@ -66,16 +86,20 @@ def history_command(  # noqa: PLR0917 - click passes each option as an argument
     """
     from corral.store.queries import history
 
-    store = _open(obj)
+    store = open_store_for(obj)
     try:
-        runs = history(store, playbook=playbook, status=status, host=host, since=_since(since), limit=limit)
+        runs = history(
+            store, playbook=playbook, status=status, host=host, since=_since(since), limit=limit
+        )
     finally:
         store.close()
     if as_json:
         _echo_json(runs)
         return 0
     if not runs:
-        click.echo("no runs recorded" + (" match" if any((playbook, status, host, since)) else " yet"))
+        click.echo(
+            "no runs recorded" + (" match" if any((playbook, status, host, since)) else " yet")
+        )
         return 0
     rows = [
         (
@@ -90,7 +114,9 @@ def history_command(  # noqa: PLR0917 - click passes each option as an argument
         )
         for r in runs
     ]
-    click.echo(table(("RUN", "STARTED", "STATUS", "DURATION", "HOSTS", "FAILED", "PLAYBOOK", "BY"), rows))
+    click.echo(
+        table(("RUN", "STARTED", "STATUS", "DURATION", "HOSTS", "FAILED", "PLAYBOOK", "BY"), rows)
+    )
     return 0
 
 
@@ -105,7 +131,7 @@ def show_command(obj: Any, run_ref: str, as_json: bool) -> int:
     """Summarise RUN (an id, a unique prefix, or 'last'): recap, failures, slowest tasks."""
     from corral.store.queries import run_summary
 
-    store = _open(obj)
+    store = open_store_for(obj)
     try:
         summary = run_summary(store, store.resolve_run(run_ref)["id"])
     finally:
@@ -130,11 +156,12 @@ def render_summary(summary: Mapping[str, Any]) -> str:
     lines = [
         f"run       {run['id']}  {run['status']}{exit_code}",
         f"playbook  {run['playbook']}  (sha256 {run['playbook_hash'][:12]})",
-        f"started   {format_time(run['started'])} by {run['started_by']} ({run['trigger'] or 'cli'}), "
-        f"pid {run['pid']} on {run['controller']}",
+        f"started   {format_time(run['started'])} by {run['started_by']} "
+        f"({run['trigger'] or 'cli'}), pid {run['pid']} on {run['controller']}",
         f"ended     {format_time(run['ended'])}, {format_duration(run['duration'])} running"
         + (f", resumed {run['resumes']}x" if run["resumes"] else ""),
-        f"units     {summary['units']['finished']} finished, {summary['units']['ok']} ok or changed",
+        f"units     {summary['units']['finished']} finished, "
+        f"{summary['units']['ok']} ok or changed",
     ]
     if shown_options:
         lines.append(f"options   {shown_options}")
@@ -147,7 +174,11 @@ def render_summary(summary: Mapping[str, Any]) -> str:
     if failures:
         lines += ["", f"FAILURES ({len(failures)})"]
         for failure in failures:
-            item = f" (item={json.dumps(failure['item'])})" if failure["item_index"] is not None else ""
+            item = (
+                f" (item={json.dumps(failure['item'])})"
+                if failure["item_index"] is not None
+                else ""
+            )
             lines.append(
                 f"{failure['status']}: [{failure['host']}] TASK [{failure['task']}]{item}"
                 f" after {failure['attempts']} attempt(s), {format_duration(failure['duration'])}"
@@ -183,16 +214,18 @@ def render_summary(summary: Mapping[str, Any]) -> str:
 @click.argument("run_ref", metavar="RUN")
 @click.option("--host", metavar="HOST", help="Only this host (glob).")
 @click.option("--task", metavar="TASK", help="Only tasks whose name matches (glob, any case).")
-@click.option("--json", "as_json", is_flag=True, help="The stored events, one JSON object per line.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="The stored events, one JSON object per line."
+)
 @click.option("-v", "--verbose", count=True, help="More detail: -v results, -vv task paths.")
 @click.pass_obj
-def logs_command(  # noqa: PLR0917 - click passes each option as an argument
+def logs_command(
     obj: Any, run_ref: str, host: str | None, task: str | None, as_json: bool, verbose: int
 ) -> int:
     """Print the output of RUN as it ran (an id, a unique prefix, or 'last')."""
     from corral.store.queries import run_events
 
-    store = _open(obj)
+    store = open_store_for(obj)
     try:
         run_id = store.resolve_run(run_ref)["id"]
         events = list(run_events(store, run_id, host=host, task=task))
@@ -206,6 +239,10 @@ def logs_command(  # noqa: PLR0917 - click passes each option as an argument
 
     writer = ConsoleWriter(verbosity=verbose)
     for event in events:
+        if event.get("event") == "run_start" and event.get("resumed"):
+            click.echo(
+                f"\n--- resumed at {format_time(event.get('time'))} (pid {event.get('pid')}) ---"
+            )
         writer(event)
     return 0
 
@@ -216,14 +253,22 @@ def logs_command(  # noqa: PLR0917 - click passes each option as an argument
 @click.command("stats")
 @click.option("--playbook", metavar="PATH", help="Only this playbook (path, file name or glob).")
 @click.option("--since", metavar="WHEN", help="Only runs started since: an age (30d) or a date.")
-@click.option("--top", type=click.IntRange(1), default=10, show_default=True, help="Rows of slow tasks and failing hosts.")
+@click.option(
+    "--top",
+    type=click.IntRange(1),
+    default=10,
+    show_default=True,
+    help="Rows of slow tasks and failing hosts.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.pass_obj
-def stats_command(obj: Any, playbook: str | None, since: str | None, top: int, as_json: bool) -> int:
+def stats_command(
+    obj: Any, playbook: str | None, since: str | None, top: int, as_json: bool
+) -> int:
     """Per playbook: runs, success rate, durations; the slowest tasks; the hosts that fail most."""
     from corral.store.queries import stats
 
-    store = _open(obj)
+    store = open_store_for(obj)
     try:
         figures = stats(store, playbook=playbook, since=_since(since), top=top)
     finally:
@@ -240,7 +285,7 @@ def render_stats(figures: Mapping[str, Any]) -> str:
     if not figures["playbooks"]:
         return "no finished runs recorded"
     lines = ["PLAYBOOKS"]
-    rows = [
+    rows: list[tuple[Any, ...]] = [
         (
             p["playbook"],
             p["runs"],
@@ -253,7 +298,9 @@ def render_stats(figures: Mapping[str, Any]) -> str:
         )
         for p in figures["playbooks"]
     ]
-    lines.append(table(("PLAYBOOK", "RUNS", "SUCCESS", "FAILED", "INTERRUPTED", "MEAN", "P50", "P95"), rows))
+    lines.append(
+        table(("PLAYBOOK", "RUNS", "SUCCESS", "FAILED", "INTERRUPTED", "MEAN", "P50", "P95"), rows)
+    )
     if figures["slowest_tasks"]:
         lines += ["", "SLOWEST TASKS (per host, over all runs)"]
         rows = [

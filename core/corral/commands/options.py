@@ -23,10 +23,12 @@ def inventory_options(func: F) -> F:
         "inventories",
         multiple=True,
         metavar="SOURCE",
-        help="Inventory file, directory or script; repeatable. Default: $CORRAL_INVENTORY, ./inventory/, localhost.",
+        help="Inventory file, directory or script; repeatable. "
+        "Default: $CORRAL_INVENTORY, ./inventory/, localhost.",
     )(func)
-    func = click.option("-l", "--limit", metavar="PATTERN", help="Only hosts matching PATTERN (or @file of names).")(func)
-    return func
+    return click.option(
+        "-l", "--limit", metavar="PATTERN", help="Only hosts matching PATTERN (or @file of names)."
+    )(func)
 
 
 def extra_vars_option(func: F) -> F:
@@ -41,7 +43,10 @@ def extra_vars_option(func: F) -> F:
 
 
 def parse_extra_vars(values: Sequence[str], cwd: Path | None = None) -> dict[str, Any]:
-    """``-e`` values as Ansible reads them: ``k=v`` pairs (strings), ``@file`` (YAML/JSON), or inline JSON/YAML."""
+    """``-e`` values as Ansible reads them.
+
+    ``k=v`` pairs (strings), ``@file`` (YAML/JSON), or inline JSON/YAML.
+    """
     merged: dict[str, Any] = {}
     for value in values:
         text = value.strip()
@@ -53,7 +58,9 @@ def parse_extra_vars(values: Sequence[str], cwd: Path | None = None) -> dict[str
             try:
                 data = yaml.safe_load(text)
             except yaml.YAMLError as exc:
-                raise UsageError(f"-e {value!r} is not valid JSON/YAML: {exc.__class__.__name__}") from exc
+                raise UsageError(
+                    f"-e {value!r} is not valid JSON/YAML: {exc.__class__.__name__}"
+                ) from exc
             if not isinstance(data, dict):
                 raise UsageError(f"-e {value!r} must be a mapping")
             merged.update(data)

@@ -15,7 +15,14 @@ from corral.commands.options import extra_vars_option, inventory_options, parse_
 @click.argument("playbook", type=click.Path(dir_okay=False, path_type=Path))
 @inventory_options
 @extra_vars_option
-@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE|@FILE", help="Param values, as for run.")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE|@FILE",
+    help="Param values, as for run.",
+)
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_obj
 def plan_command(
@@ -37,7 +44,9 @@ def plan_command(
     from corral.playbook.params import parse_param_args
 
     options = RunOptions(limit=limit, extra_vars=parse_extra_vars(extra_vars))
-    prepared = prepare_run(playbook, inventories, obj.registry, options, obj.environ, params=parse_param_args(params))
+    prepared = prepare_run(
+        playbook, inventories, obj.registry, options, obj.environ, params=parse_param_args(params)
+    )
     plan = build_plan(prepared, options, _estimates(obj, playbook))
     click.echo(json.dumps(plan, indent=2) if output == "json" else plan_text(plan))
     return 0
@@ -45,8 +54,11 @@ def plan_command(
 
 def _estimates(obj: Any, playbook: Path) -> dict[str, float]:
     """Mean play durations of earlier runs of this playbook, from the run store."""
+    import importlib
+
     try:
-        from corral.store.estimates import play_estimates
+        estimates = importlib.import_module("corral.store.estimates")
     except ImportError:
         return {}
-    return play_estimates(obj.environ, str(playbook))
+    found: dict[str, float] = estimates.play_estimates(obj.environ, str(playbook))
+    return found

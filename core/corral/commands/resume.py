@@ -38,7 +38,7 @@ from corral.errors import EXIT_INTERRUPTED, UsageError
     help="After Ctrl-C, how long running tasks get to finish.",
 )
 @click.pass_obj
-def resume_command(  # noqa: PLR0917 - click passes each option as an argument
+def resume_command(
     obj: Any,
     run_ref: str,
     failed_only: bool,

@@ -9,7 +9,12 @@ from typing import Any
 
 import click
 
-from corral.commands.options import extra_vars_option, inventory_options, parse_extra_vars, split_tags
+from corral.commands.options import (
+    extra_vars_option,
+    inventory_options,
+    parse_extra_vars,
+    split_tags,
+)
 from corral.errors import EXIT_INTERRUPTED
 
 
@@ -17,18 +22,64 @@ from corral.errors import EXIT_INTERRUPTED
 @click.argument("playbook", type=click.Path(dir_okay=False, path_type=Path))
 @inventory_options
 @extra_vars_option
-@click.option("-t", "--tags", multiple=True, metavar="TAGS", help="Only tasks with these tags (comma-separated, repeatable).")
+@click.option(
+    "-t",
+    "--tags",
+    multiple=True,
+    metavar="TAGS",
+    help="Only tasks with these tags (comma-separated, repeatable).",
+)
 @click.option("--skip-tags", multiple=True, metavar="TAGS", help="Skip tasks with these tags.")
-@click.option("-C", "--check", is_flag=True, help="Dry run: report what would change, change nothing.")
+@click.option(
+    "-C", "--check", is_flag=True, help="Dry run: report what would change, change nothing."
+)
 @click.option("-D", "--diff", is_flag=True, help="Show what steps change in files.")
-@click.option("-f", "--forks", type=click.IntRange(1, 10_000), default=100, show_default=True, help="Hosts worked on at once.")
-@click.option("--start-at-task", metavar="NAME", help="Start at the first task whose name matches (glob).")
-@click.option("--output", "output", type=click.Choice(["console", "json"]), default="console", show_default=True, help="json: one event per line (docs/events.md).")
-@click.option("-v", "--verbose", count=True, help="More detail: -v results, -vv task paths, -vvv everything.")
-@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE|@FILE", help="A value for one of the playbook's params; repeatable.")
+@click.option(
+    "-f",
+    "--forks",
+    type=click.IntRange(1, 10_000),
+    default=100,
+    show_default=True,
+    help="Hosts worked on at once.",
+)
+@click.option(
+    "--start-at-task", metavar="NAME", help="Start at the first task whose name matches (glob)."
+)
+@click.option(
+    "--output",
+    "output",
+    type=click.Choice(["console", "json"]),
+    default="console",
+    show_default=True,
+    help="json: one event per line (docs/events.md).",
+)
+@click.option(
+    "-v", "--verbose", count=True, help="More detail: -v results, -vv task paths, -vvv everything."
+)
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE|@FILE",
+    help="A value for one of the playbook's params; repeatable.",
+)
 @click.option("--help-params", is_flag=True, help="Show the playbook's params and exit.")
-@click.option("--max-parallel-plays", type=click.IntRange(1, 64), default=4, show_default=True, help="Plays of a DAG (needs:) running at once.")
-@click.option("--grace", type=float, default=30.0, show_default=True, metavar="SECONDS", help="After Ctrl-C, how long running tasks get to finish.")
+@click.option(
+    "--max-parallel-plays",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Plays of a DAG (needs:) running at once.",
+)
+@click.option(
+    "--grace",
+    type=float,
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="After Ctrl-C, how long running tasks get to finish.",
+)
 @click.pass_obj
 def run_command(
     obj: Any,
@@ -78,7 +129,9 @@ def run_command(
     )
     given = parse_param_args(params)
     prepared = prepare_run(playbook, inventories, obj.registry, options, obj.environ, params=given)
-    return execute_run(obj, prepared, prepared.options_with_params(options), output=output, verbose=verbose)
+    return execute_run(
+        obj, prepared, prepared.options_with_params(options), output=output, verbose=verbose
+    )
 
 
 def show_params(obj: Any, playbook: Path) -> int:
@@ -116,7 +169,9 @@ def execute_run(obj: Any, prepared: Any, options: Any, *, output: str, verbose: 
     options = replace(options, approver=make_approver(poll_store=None, interactive=interactive))
     control = StopControl()
     with handle_signals(control, options.grace_period):
-        outcome = run_playbook(prepared.playbook, prepared.inventory, obj.registry, options, writers, control)
+        outcome = run_playbook(
+            prepared.playbook, prepared.inventory, obj.registry, options, writers, control
+        )
     if control.cancelled.is_set() and outcome.exit_code == EXIT_INTERRUPTED:
         # Aborted: units may still be running in worker threads; do not wait for them.
         sys.stdout.flush()

@@ -37,7 +37,9 @@ class ApprovalDecision:
 
 
 class Approver(Protocol):
-    def __call__(self, request: ApprovalRequest, cancelled: threading.Event) -> ApprovalDecision: ...
+    def __call__(
+        self, request: ApprovalRequest, cancelled: threading.Event
+    ) -> ApprovalDecision: ...
 
 
 def who() -> str:
@@ -67,14 +69,18 @@ def wait_only(request: ApprovalRequest, cancelled: threading.Event) -> ApprovalD
 PollStore = Callable[[ApprovalRequest], ApprovalDecision | None]
 
 
-def make_approver(*, poll_store: PollStore | None, interactive: bool, poll_interval: float = 0.25) -> Approver:
+def make_approver(
+    *, poll_store: PollStore | None, interactive: bool, poll_interval: float = 0.25
+) -> Approver:
     """An approver that takes the first answer from the store or the terminal, else times out."""
 
     def approve(request: ApprovalRequest, cancelled: threading.Event) -> ApprovalDecision:
         answer: list[ApprovalDecision] = []
         done = threading.Event()
         if interactive:
-            threading.Thread(target=_ask_terminal, args=(request, answer, done), daemon=True).start()
+            threading.Thread(
+                target=_ask_terminal, args=(request, answer, done), daemon=True
+            ).start()
         deadline_wait = request.timeout
         waited = 0.0
         while waited < deadline_wait and not cancelled.is_set():
@@ -90,7 +96,9 @@ def make_approver(*, poll_store: PollStore | None, interactive: bool, poll_inter
     return approve
 
 
-def _ask_terminal(request: ApprovalRequest, answer: list[ApprovalDecision], done: threading.Event) -> None:
+def _ask_terminal(
+    request: ApprovalRequest, answer: list[ApprovalDecision], done: threading.Event
+) -> None:
     try:
         sys.stderr.write(f"{request.message} [y/N] ")
         sys.stderr.flush()
@@ -100,11 +108,17 @@ def _ask_terminal(request: ApprovalRequest, answer: list[ApprovalDecision], done
     if not line:
         return  # stdin closed: leave the decision to the store or the timeout
     reply = line.strip().lower()
-    answer.append(ApprovalDecision(approved=reply in ("y", "yes"), by=who(), comment="answered at the terminal"))
+    answer.append(
+        ApprovalDecision(
+            approved=reply in ("y", "yes"), by=who(), comment="answered at the terminal"
+        )
+    )
     done.set()
 
 
-def request_from(spec: Mapping[str, Any], *, run_id: str, key: str, render: Callable[[Any], Any]) -> ApprovalRequest:
+def request_from(
+    spec: Mapping[str, Any], *, run_id: str, key: str, render: Callable[[Any], Any]
+) -> ApprovalRequest:
     """Build a request from an ``approval:`` mapping (message, timeout, on_timeout)."""
     from corral.engine.retry import parse_duration
 

@@ -67,10 +67,24 @@ class RunContext:
                     found.facts.update(resume.facts.get(host, {}))
             return found
 
-    def ask_approval(self, spec: Mapping[str, Any], *, key: str, where: str, variables: Mapping[str, Any]) -> ApprovalDecision:
+    def ask_approval(
+        self, spec: Mapping[str, Any], *, key: str, where: str, variables: Mapping[str, Any]
+    ) -> ApprovalDecision:
         """Ask for an approval and wait; every request and decision is an event."""
-        request = request_from(spec, run_id=self.bus.run_id, key=key, render=lambda v: self.templar.render(v, variables))
-        self.bus.emit("approval", key=key, task=where, message=request.message, timeout=request.timeout, on_timeout=request.on_timeout)
+        request = request_from(
+            spec,
+            run_id=self.bus.run_id,
+            key=key,
+            render=lambda v: self.templar.render(v, variables),
+        )
+        self.bus.emit(
+            "approval",
+            key=key,
+            task=where,
+            message=request.message,
+            timeout=request.timeout,
+            on_timeout=request.on_timeout,
+        )
         self.flush()
         approver = self.options.approver or wait_only
         decision = approver(request, self.cancelled)
@@ -93,7 +107,10 @@ class RunContext:
         if host in self.inventory.hosts:
             return dict(self.inventory.host_vars(host))
         # Delegating to a host outside the inventory: Ansible's implicit localhost.
-        return {"inventory_hostname": host, "ansible_connection": "local" if host in LOCAL_NAMES else "ssh"}
+        return {
+            "inventory_hostname": host,
+            "ansible_connection": "local" if host in LOCAL_NAMES else "ssh",
+        }
 
     def connection(self, state: HostState) -> Connection:
         """The host's connection, opened on first use and kept for the whole run."""
@@ -102,7 +119,9 @@ class RunContext:
         with lock:
             conn = self._connections.get(state.name)
             if conn is None:
-                conn = self._connections[state.name] = self._make_connection(state.name, state.inventory_vars)
+                conn = self._connections[state.name] = self._make_connection(
+                    state.name, state.inventory_vars
+                )
             if state.name not in self._opened:
                 conn.open()
                 self._opened.add(state.name)
@@ -145,5 +164,7 @@ class PlayContext:
     play: Play
     play_vars: dict[str, Any]
     magic: dict[str, Any]
-    ending: threading.Event = field(default_factory=threading.Event)  # meta: end_play, any_errors_fatal
+    ending: threading.Event = field(
+        default_factory=threading.Event
+    )  # meta: end_play, any_errors_fatal
     deadline: float | None = None  # time.monotonic() when the play's timeout runs out

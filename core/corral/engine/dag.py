@@ -72,17 +72,26 @@ def run_graph(
     """Run each name once its needs succeeded; skip it (with a reason) once one did not."""
     status: dict[str, PlayStatus] = {}
     running: dict[Future[PlayStatus], str] = {}
-    with ThreadPoolExecutor(max_workers=max(1, max_parallel), thread_name_prefix="corral-play") as pool:
+    with ThreadPoolExecutor(
+        max_workers=max(1, max_parallel), thread_name_prefix="corral-play"
+    ) as pool:
         while len(status) < len(names):
             for name in names:
                 if name in status or name in running.values():
                     continue
                 blocked = [d for d in needs.get(name, ()) if status.get(d) in ("failed", "skipped")]
                 if blocked or stopping():
-                    reason = f"needs {blocked[0]!r}, which {status[blocked[0]]}" if blocked else "the run is stopping"
+                    reason = (
+                        f"needs {blocked[0]!r}, which {status[blocked[0]]}"
+                        if blocked
+                        else "the run is stopping"
+                    )
                     status[name] = "skipped"
                     skip(name, reason)
-                elif all(status.get(d) == "succeeded" for d in needs.get(name, ())) and len(running) < max_parallel:
+                elif (
+                    all(status.get(d) == "succeeded" for d in needs.get(name, ()))
+                    and len(running) < max_parallel
+                ):
                     running[pool.submit(run_one, name)] = name
             if not running:
                 continue

@@ -37,7 +37,9 @@ def _plain(value: Any) -> Any:
 class EventBus:
     """Stamps, redacts and delivers events, one at a time (workers emit concurrently)."""
 
-    def __init__(self, run_id: str, writers: list[Writer], observer: Observer | None = None) -> None:
+    def __init__(
+        self, run_id: str, writers: list[Writer], observer: Observer | None = None
+    ) -> None:
         self.run_id = run_id
         self.writers = writers
         self.observer = observer
@@ -66,7 +68,9 @@ class EventBus:
                 writer(event)
             if self.observer is not None:
                 for plugin, exc in self.observer(event):
-                    self._warn_locked(f"plugin {plugin!r} failed on event {kind!r}: {type(exc).__name__}: {exc}")
+                    self._warn_locked(
+                        f"plugin {plugin!r} failed on event {kind!r}: {type(exc).__name__}: {exc}"
+                    )
 
     def flush(self) -> None:
         """Ask every writer that buffers (the run store) to commit what it has."""
@@ -83,6 +87,12 @@ class EventBus:
         if message in self.warnings:
             return
         self.warnings.append(message)
-        event = {"v": EVENT_SCHEMA_VERSION, "event": "warning", "run_id": self.run_id, "time": round(time.time(), 6), "message": message}
+        event = {
+            "v": EVENT_SCHEMA_VERSION,
+            "event": "warning",
+            "run_id": self.run_id,
+            "time": round(time.time(), 6),
+            "message": message,
+        }
         for writer in self.writers:
             writer(event)

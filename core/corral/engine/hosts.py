@@ -59,7 +59,9 @@ class HostState:
 class HostVars(Mapping[str, Mapping[str, Any]]):
     """The ``hostvars`` magic variable: each host's variables, rendered in its scope when read."""
 
-    def __init__(self, states: Mapping[str, HostState], extra: Mapping[str, Any], templar: Templar) -> None:
+    def __init__(
+        self, states: Mapping[str, HostState], extra: Mapping[str, Any], templar: Templar
+    ) -> None:
         self._states = states
         self._extra = extra
         self._templar = templar

@@ -34,14 +34,15 @@ class RunOptions:
 
 
 def task_selected(tags: frozenset[str], wanted: frozenset[str], skipped: frozenset[str]) -> bool:
-    """Ansible's tag selection for one task, with the special tags always, never, tagged, untagged, all."""
+    """Ansible's tag selection for one task, special tags included.
+
+    ``always``, ``never``, ``tagged``, ``untagged`` and ``all`` mean what they mean in Ansible.
+    """
     if "always" in tags and "always" not in skipped:
         selected = True
     elif wanted and "all" not in wanted:
         selected = bool(
-            tags & wanted
-            or ("tagged" in wanted and tags)
-            or ("untagged" in wanted and not tags)
+            tags & wanted or ("tagged" in wanted and tags) or ("untagged" in wanted and not tags)
         )
     else:
         selected = "never" not in tags

@@ -22,7 +22,9 @@ from corral.playbook.model import Block, Include, Play, Task, TaskNode
 Seq = tuple[int, ...]
 Plan = Generator["Unit", UnitOutcome, bool]
 # Resolves an include for a host: a list of (tasks, extra vars), one per loop item.
-IncludeResolver = Callable[[Include, HostState, Mapping[str, Any]], list[tuple[Sequence[TaskNode], dict[str, Any]]]]
+IncludeResolver = Callable[
+    [Include, HostState, Mapping[str, Any]], list[tuple[Sequence[TaskNode], dict[str, Any]]]
+]
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,11 @@ def _nodes(
         else:
             for item, (tasks, item_vars) in enumerate(settings.resolve_include(node, state, extra)):
                 item_extra = {**extra, **item_vars}
-                if not (yield from _nodes(play, state, settings, tasks, (*here, item), item_extra, in_always)):
+                if not (
+                    yield from _nodes(
+                        play, state, settings, tasks, (*here, item), item_extra, in_always
+                    )
+                ):
                     return False
     return True
 
@@ -121,7 +127,9 @@ def _block(
     return ok
 
 
-def _flush(play: Play, state: HostState, settings: PlanSettings, seq: Seq) -> Generator[Unit, UnitOutcome, None]:
+def _flush(
+    play: Play, state: HostState, settings: PlanSettings, seq: Seq
+) -> Generator[Unit, UnitOutcome, None]:
     """Run the notified handlers, in the order the play defines them, once each.
 
     A handler runs when notified by its name or by one of its ``listen``
@@ -140,8 +148,10 @@ def _flush(play: Play, state: HostState, settings: PlanSettings, seq: Seq) -> Ge
     state.notified -= consumed
 
 
-def rollback_units(play: Play, completed: Sequence[Task], state: HostState, settings: PlanSettings) -> Plan:
-    """Rollback work for one host: each completed task's ``rollback``, newest first, then the play's."""
+def rollback_units(
+    play: Play, completed: Sequence[Task], state: HostState, settings: PlanSettings
+) -> Plan:
+    """Rollback work for one host: completed tasks' ``rollback``, newest first, then the play's."""
     for index, task in enumerate(reversed(completed)):
         # Rollback tasks run whatever happens, like an always section.
         yield from _nodes(play, state, settings, task.rollback, (90, index), {}, in_always=True)

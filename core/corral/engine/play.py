@@ -19,8 +19,8 @@ from corral.engine.context import PlayContext, RunContext
 from corral.engine.hosts import HostState, HostVars, task_variables
 from corral.engine.options import task_selected
 from corral.engine.plan import Plan, PlanSettings, Unit, host_units, rollback_units
-from corral.engine.retry import parse_duration
 from corral.engine.results import UnitOutcome
+from corral.engine.retry import parse_duration
 from corral.engine.taskrun import META_STEP, TaskRunner
 from corral.errors import CorralError, PlaybookError
 from corral.playbook.jinja_env import Verbatim
@@ -30,16 +30,17 @@ FACTS_STEP = "setup"
 
 
 def serial_batches(hosts: Sequence[str], serial: Sequence[Any]) -> list[list[str]]:
-    """Split ``hosts`` as Ansible's ``serial`` does: ints, percentages, a list whose last size repeats."""
+    """Split ``hosts`` as Ansible's ``serial`` does.
+
+    Sizes are ints or percentages; in a list, the last size repeats.
+    """
     if not serial:
         return [list(hosts)] if hosts else []
     sizes: list[int] = []
     for value in serial:
         text = str(value).strip()
-        if text.endswith("%"):
-            size = int(math.floor(len(hosts) * float(text[:-1]) / 100))
-        else:
-            size = int(text)
+        percent = text.endswith("%")
+        size = math.floor(len(hosts) * float(text[:-1]) / 100) if percent else int(text)
         sizes.append(max(1, size) if size > 0 or text.endswith("%") else len(hosts))
     batches: list[list[str]] = []
     start = 0
@@ -55,7 +56,9 @@ def serial_batches(hosts: Sequence[str], serial: Sequence[Any]) -> list[list[str
 class PlayRunner:
     """Runs one play across its hosts."""
 
-    def __init__(self, run: RunContext, play: Play, hosts: list[str], play_vars: dict[str, Any]) -> None:
+    def __init__(
+        self, run: RunContext, play: Play, hosts: list[str], play_vars: dict[str, Any]
+    ) -> None:
         self.run = run
         self.play = play
         self.hosts = hosts
@@ -63,7 +66,9 @@ class PlayRunner:
         self.states = {h: run.state(h).for_play() for h in hosts}
         self.pctx = PlayContext(run=run, play=play, play_vars=play_vars, magic={})
         self.runner = TaskRunner(self.pctx)
-        self.pool = ThreadPoolExecutor(max_workers=max(1, min(run.options.forks, len(hosts) or 1)), thread_name_prefix="corral")
+        self.pool = ThreadPoolExecutor(
+            max_workers=max(1, min(run.options.forks, len(hosts) or 1)), thread_name_prefix="corral"
+        )
         self.settings = PlanSettings(
             selected=self._selected,
             resolve_include=self._resolve_include,
@@ -79,12 +84,25 @@ class PlayRunner:
         if not self.play.gather_facts:
             return None
         if FACTS_STEP not in self.run.registry.steps:
-            raise PlaybookError("gather_facts needs the 'setup' step, which no plugin provides", location=self.play.location)
-        return Task(name="Gathering Facts", action=FACTS_STEP, args={}, location=self.play.location, uid=f"{self.play.uid}/facts")
+            raise PlaybookError(
+                "gather_facts needs the 'setup' step, which no plugin provides",
+                location=self.play.location,
+            )
+        return Task(
+            name="Gathering Facts",
+            action=FACTS_STEP,
+            args={},
+            location=self.play.location,
+            uid=f"{self.play.uid}/facts",
+        )
 
     def _is_flush(self, task: Task) -> bool:
         step = self.run.registry.steps.get(task.action)
-        return step is not None and step.name == META_STEP and task.args.get("action") == "flush_handlers"
+        return (
+            step is not None
+            and step.name == META_STEP
+            and task.args.get("action") == "flush_handlers"
+        )
 
     def _selected(self, task: Task) -> bool:
         options = self.run.options
@@ -94,14 +112,22 @@ class PlayRunner:
             self.run.started_at_task = True
         return task_selected(task.tags | self.play.tags, options.tags, options.skip_tags)
 
-    def _resolve_include(self, include: Include, state: HostState, extra: Mapping[str, Any]) -> list[tuple[Sequence[TaskNode], dict[str, Any]]]:
+    def _resolve_include(
+        self, include: Include, state: HostState, extra: Mapping[str, Any]
+    ) -> list[tuple[Sequence[TaskNode], dict[str, Any]]]:
         from corral.playbook.loader import load_included_tasks
 
         variables = task_variables(
-            state, play_vars=self.pctx.play_vars, task_vars={**include.vars, **extra}, extra_vars=self.run.options.extra_vars, magic=self.pctx.magic
+            state,
+            play_vars=self.pctx.play_vars,
+            task_vars={**include.vars, **extra},
+            extra_vars=self.run.options.extra_vars,
+            magic=self.pctx.magic,
         )
         templar = self.run.templar
-        if include.when and not templar.evaluate_condition(list(include.when), variables, location=include.location):
+        if include.when and not templar.evaluate_condition(
+            list(include.when), variables, location=include.location
+        ):
             return []
         items: list[dict[str, Any]] = [{}]
         if include.loop is not None:
@@ -112,7 +138,9 @@ class PlayRunner:
         for item_vars in items:
             tasks = include.tasks
             if tasks is None:
-                name = templar.render(include.file, {**variables, **item_vars}, location=include.location)
+                name = templar.render(
+                    include.file, {**variables, **item_vars}, location=include.location
+                )
                 tasks = load_included_tasks(self.run.registry.steps, include, str(name))
             resolved.append((tasks, {**include.vars, **item_vars}))
         return resolved
@@ -128,7 +156,11 @@ class PlayRunner:
         """
         if self.play.approval and not self._approved():
             return False
-        timeout = parse_duration(self.run.templar.render(self.play.timeout, {})) if self.play.timeout else None
+        timeout = (
+            parse_duration(self.run.templar.render(self.play.timeout, {}))
+            if self.play.timeout
+            else None
+        )
         self.pctx.deadline = None if timeout is None else time.monotonic() + timeout
         try:
             for batch in serial_batches(self.hosts, self.play.serial):
@@ -136,7 +168,9 @@ class PlayRunner:
                 if self.play.strategy == "free":
                     self._run_free(batch)
                 else:
-                    self._run_linear(batch, lambda state: host_units(self.play, state, self.settings))
+                    self._run_linear(
+                        batch, lambda state: host_units(self.play, state, self.settings)
+                    )
                 if self.pctx.ending.is_set() or self._limits_passed(batch, final=True):
                     break
             succeeded = not any(s.failed or s.unreachable for s in self.states.values())
@@ -154,8 +188,15 @@ class PlayRunner:
     def _approved(self) -> bool:
         """The play's ``approval:``, asked once before its first batch."""
         assert self.play.approval is not None
-        variables = {**self.pctx.play_vars, **self.run.options.extra_vars, "groups": self.run.inventory.groups_mapping(), "play_hosts": self.hosts}
-        decision = self.run.ask_approval(self.play.approval, key=self.play.uid, where=self.play.name, variables=variables)
+        variables = {
+            **self.pctx.play_vars,
+            **self.run.options.extra_vars,
+            "groups": self.run.inventory.groups_mapping(),
+            "play_hosts": self.hosts,
+        }
+        decision = self.run.ask_approval(
+            self.play.approval, key=self.play.uid, where=self.play.name, variables=variables
+        )
         if not decision.approved:
             self.run.rejected.append(self.play.name)
             self.pool.shutdown(wait=False)
@@ -172,7 +213,12 @@ class PlayRunner:
         rollback_states = {h: self.states[h].for_play() for h in hosts}
         saved, self.states = self.states, {**self.states, **rollback_states}
         try:
-            self._run_linear(hosts, lambda state: rollback_units(self.play, saved[state.name].completed, state, self.settings))
+            self._run_linear(
+                hosts,
+                lambda state: rollback_units(
+                    self.play, saved[state.name].completed, state, self.settings
+                ),
+            )
         finally:
             self.states = saved
         self.run.bus.emit("rollback_end", play=self.play.name, uid=self.play.uid, hosts=hosts)
@@ -182,7 +228,9 @@ class PlayRunner:
         magic.clear()
         magic.update(
             groups=Verbatim(self.run.inventory.groups_mapping()),
-            hostvars=Verbatim(HostVars(self.run.states, self.run.options.extra_vars, self.run.templar)),
+            hostvars=Verbatim(
+                HostVars(self.run.states, self.run.options.extra_vars, self.run.templar)
+            ),
             play_hosts=batch,
             ansible_play_batch=batch,
             ansible_play_hosts=[h for h in self.hosts if self.states[h].active],
@@ -229,7 +277,11 @@ class PlayRunner:
                     unit_id=f"{self.play.uid}/timeout#{host}",
                     handler=False,
                     status="timeout",
-                    result={"failed": True, "timed_out": True, "msg": f"the play timed out after {self.play.timeout}"},
+                    result={
+                        "failed": True,
+                        "timed_out": True,
+                        "msg": f"the play timed out after {self.play.timeout}",
+                    },
                     started=time.time(),
                     ended=time.time(),
                     attempts=1,
@@ -263,7 +315,9 @@ class PlayRunner:
             if self.pctx.ending.is_set() or self._limits_passed(batch):
                 self._end_all(batch, plans, pending)
 
-    def _advance(self, host: str, plans: dict[str, Plan], pending: dict[str, Unit], outcome: UnitOutcome) -> None:
+    def _advance(
+        self, host: str, plans: dict[str, Plan], pending: dict[str, Unit], outcome: UnitOutcome
+    ) -> None:
         state = self.states[host]
         if outcome.meta == "end_host":
             state.ended = True
@@ -287,7 +341,9 @@ class PlayRunner:
                 if state.active and any(self.states[h].failed for h in batch):
                     state.failed = True
 
-    def _run_group(self, unit: Unit, hosts: list[str], units: Mapping[str, Unit]) -> dict[str, UnitOutcome]:
+    def _run_group(
+        self, unit: Unit, hosts: list[str], units: Mapping[str, Unit]
+    ) -> dict[str, UnitOutcome]:
         """Run one task on several hosts in parallel; ``run_once`` runs it on the first only."""
         task = unit.task
         self.run.bus.emit(
@@ -304,7 +360,9 @@ class PlayRunner:
         if len(targets) == 1:
             outcomes[targets[0]] = self._execute(targets[0], units[targets[0]])
         else:
-            futures: dict[Future[UnitOutcome], str] = {self.pool.submit(self._execute, h, units[h]): h for h in targets}
+            futures: dict[Future[UnitOutcome], str] = {
+                self.pool.submit(self._execute, h, units[h]): h for h in targets
+            }
             remaining = set(futures)
             while remaining:
                 done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
@@ -322,7 +380,9 @@ class PlayRunner:
     def _execute(self, host: str, unit: Unit) -> UnitOutcome:
         state = self.states[host]
         try:
-            return self.runner.execute(state, unit.task, unit.extra_vars, seq=unit.seq, handler=unit.handler)
+            return self.runner.execute(
+                state, unit.task, unit.extra_vars, seq=unit.seq, handler=unit.handler
+            )
         except CorralError as exc:
             # execute() turns host problems into results; this is a bug guard, kept per host.
             state.failed = True
@@ -339,8 +399,18 @@ class PlayRunner:
                 while not self.run.cancelled.is_set() and not self.pctx.ending.is_set():
                     if unit.task.uid not in started:
                         started.add(unit.task.uid)
-                        self.run.bus.emit("task_start", play=self.play.name, task=unit.task.name, action=unit.task.action, uid=unit.task.uid, location=str(unit.task.location), hosts=len(batch))
-                    outcome = self.runner.execute(state, unit.task, unit.extra_vars, seq=unit.seq, handler=unit.handler)
+                        self.run.bus.emit(
+                            "task_start",
+                            play=self.play.name,
+                            task=unit.task.name,
+                            action=unit.task.action,
+                            uid=unit.task.uid,
+                            location=str(unit.task.location),
+                            hosts=len(batch),
+                        )
+                    outcome = self.runner.execute(
+                        state, unit.task, unit.extra_vars, seq=unit.seq, handler=unit.handler
+                    )
                     self.run.flush()
                     if outcome.meta == "end_host":
                         state.ended = True
@@ -360,4 +430,3 @@ def play_variables(run: RunContext, play: Play) -> dict[str, Any]:
         if isinstance(item, Mapping):
             variables.update(item)
     return variables
-

@@ -55,7 +55,10 @@ def prepare_run(
     from corral.playbook.undefined import find_undefined, raise_for_undefined
 
     if not playbook_path.is_file():
-        raise PlaybookError(f"playbook not found: {display_path(playbook_path)}", hint="give the path of a playbook YAML file")
+        raise PlaybookError(
+            f"playbook not found: {display_path(playbook_path)}",
+            hint="give the path of a playbook YAML file",
+        )
     playbook = load_playbook(playbook_path, registry.steps)
     from corral.playbook.params import collect_params, resolve_params
 
@@ -70,7 +73,9 @@ def prepare_run(
     known: set[str] = set(options.extra_vars) | set(resolved)
     for host in inventory.hosts:
         known.update(inventory.host_vars(host))
-    templar = Templar(functions=registry.template_functions, search_paths=[playbook.base_dir], environ=environ)
+    templar = Templar(
+        functions=registry.template_functions, search_paths=[playbook.base_dir], environ=environ
+    )
     problems = find_undefined(playbook, known, templar)
     raise_for_undefined(problems)
     return PreparedRun(

@@ -17,7 +17,11 @@ def _task_lines(nodes: tuple[TaskNode, ...], depth: int = 0) -> list[dict[str, A
     out: list[dict[str, Any]] = []
     for node in nodes:
         if isinstance(node, Task):
-            entry: dict[str, Any] = {"task": node.name, "action": node.action, "location": str(node.location)}
+            entry: dict[str, Any] = {
+                "task": node.name,
+                "action": node.action,
+                "location": str(node.location),
+            }
             if node.rollback:
                 entry["rollback"] = len(node.rollback)
             if node.retry or node.until:
@@ -31,25 +35,45 @@ def _task_lines(nodes: tuple[TaskNode, ...], depth: int = 0) -> list[dict[str, A
             if node.tasks is not None:
                 out.extend(_task_lines(node.tasks, depth + 1))
             else:
-                out.append({"task": node.name, "action": "include_tasks", "location": str(node.location)})
+                out.append(
+                    {"task": node.name, "action": "include_tasks", "location": str(node.location)}
+                )
     return out
 
 
-def build_plan(prepared: PreparedRun, options: RunOptions, estimates: Mapping[str, float] | None = None) -> dict[str, Any]:
+def build_plan(
+    prepared: PreparedRun, options: RunOptions, estimates: Mapping[str, float] | None = None
+) -> dict[str, Any]:
     """A JSON-ready description of the run: plays by DAG level, hosts, batches, tasks, estimates."""
     plays = prepared.playbook.plays
     dag = any(play.needs for play in plays)
-    order = levels([p.name for p in plays], {p.name: p.needs for p in plays}) if dag else [[p.name] for p in plays]
+    order = (
+        levels([p.name for p in plays], {p.name: p.needs for p in plays})
+        if dag
+        else [[p.name] for p in plays]
+    )
     by_name = {p.name: p for p in plays}
     described = []
     for level, names in enumerate(order):
         for name in names:
             described.append(_describe(by_name[name], level, prepared, options, estimates or {}))
     total = sum(p["estimate"] or 0 for p in described) if estimates else None
-    return {"playbook": str(prepared.playbook.path), "dag": dag, "levels": order, "plays": described, "estimate": total}
+    return {
+        "playbook": str(prepared.playbook.path),
+        "dag": dag,
+        "levels": order,
+        "plays": described,
+        "estimate": total,
+    }
 
 
-def _describe(play: Play, level: int, prepared: PreparedRun, options: RunOptions, estimates: Mapping[str, float]) -> dict[str, Any]:
+def _describe(
+    play: Play,
+    level: int,
+    prepared: PreparedRun,
+    options: RunOptions,
+    estimates: Mapping[str, float],
+) -> dict[str, Any]:
     hosts = _ordered(prepared.inventory.select(play.hosts, limit=options.limit), play.order)
     tasks = _task_lines((*play.pre_tasks, *play.tasks, *play.post_tasks))
     return {
@@ -80,11 +104,13 @@ def plan_text(plan: Mapping[str, Any]) -> str:
             lines.append(f"  waits for approval: {play['approval'].get('message', '')}")
         batches = play["batches"]
         if len(batches) > 1:
-            shown = "; ".join(f"{len(b)}: {', '.join(b[:5])}{'...' if len(b) > 5 else ''}" for b in batches)
+            shown = "; ".join(
+                f"{len(b)}: {', '.join(b[:5])}{'...' if len(b) > 5 else ''}" for b in batches
+            )
             lines.append(f"  {len(play['hosts'])} hosts in {len(batches)} batches ({shown})")
         else:
-            count = len(play['hosts'])
-            lines.append(f"  {count} host{'s' if count != 1 else ''}: {', '.join(play['hosts'][:10])}{'...' if len(play['hosts']) > 10 else ''}")
+            count = len(play["hosts"])
+            lines.append(f"  {count} host{'s' if count != 1 else ''}: {_names(play['hosts'])}")
         for task in play["tasks"]:
             extra = " [rollback]" if task.get("rollback") else ""
             lines.append(f"  - {task['task']} ({task['action']}){extra}")
@@ -94,3 +120,7 @@ def plan_text(plan: Mapping[str, Any]) -> str:
         lines.append("")
         lines.append(f"estimated total: {plan['estimate']:.1f}s")
     return "\n".join(lines)
+
+
+def _names(hosts: list[str], shown: int = 10) -> str:
+    return ", ".join(hosts[:shown]) + ("..." if len(hosts) > shown else "")

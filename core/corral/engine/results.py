@@ -8,7 +8,9 @@ from typing import Any, Literal
 
 Status = Literal["ok", "changed", "failed", "timeout", "skipped", "unreachable", "ignored"]
 RECAP_KEYS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
-NO_LOG_MESSAGE = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
+NO_LOG_MESSAGE = (
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
+)
 
 
 @dataclass

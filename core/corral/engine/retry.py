@@ -53,8 +53,9 @@ class RetryPolicy:
 
     def wait_before(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (from 1)."""
+        wait: float
         if self.backoff == "exponential":
-            wait = self.delay * (2 ** (attempt - 1))
+            wait = self.delay * float(2 ** (attempt - 1))
         elif self.backoff == "linear":
             wait = self.delay * attempt
         else:

@@ -60,7 +60,9 @@ def run_playbook(
     for value in options.extra_vars.values():
         if isinstance(value, Secret):
             bus.add_secret(value.reveal())
-    templar = Templar(functions=registry.template_functions, search_paths=[playbook.base_dir], environ=os.environ)
+    templar = Templar(
+        functions=registry.template_functions, search_paths=[playbook.base_dir], environ=os.environ
+    )
     run = RunContext(
         registry=registry,
         templar=templar,
@@ -119,7 +121,9 @@ def _run_dag(run: RunContext, playbook: Playbook) -> None:
 
     def skip(name: str, reason: str) -> None:
         play = plays[name]
-        run.bus.emit("play_skipped", play=name, uid=play.uid, reason=reason, location=str(play.location))
+        run.bus.emit(
+            "play_skipped", play=name, uid=play.uid, reason=reason, location=str(play.location)
+        )
 
     run_graph(
         list(plays),
@@ -143,7 +147,9 @@ def _run_play(run: RunContext, play: Play, *, dag: bool) -> str:
     # in a DAG a play runs only after the plays it needs succeeded, with all its hosts.
     hosts = pattern_hosts if dag else [h for h in pattern_hosts if run.state(h).active]
     hosts = _ordered(hosts, play.order)
-    run.bus.emit("play_start", play=play.name, uid=play.uid, hosts=hosts, location=str(play.location))
+    run.bus.emit(
+        "play_start", play=play.name, uid=play.uid, hosts=hosts, location=str(play.location)
+    )
     if not hosts:
         if pattern_hosts:
             run.bus.emit("play_end", play=play.name, uid=play.uid, note="no more hosts left")
@@ -152,7 +158,9 @@ def _run_play(run: RunContext, play: Play, *, dag: bool) -> str:
         run.bus.emit("play_end", play=play.name, uid=play.uid, note="no hosts matched")
         return "succeeded"
     succeeded = PlayRunner(run, play, hosts, play_variables(run, play)).run_play()
-    run.bus.emit("play_end", play=play.name, uid=play.uid, status="succeeded" if succeeded else "failed")
+    run.bus.emit(
+        "play_end", play=play.name, uid=play.uid, status="succeeded" if succeeded else "failed"
+    )
     if not dag and not any(run.state(h).active for h in hosts):
         return "no_hosts_left"
     return "succeeded" if succeeded else "failed"

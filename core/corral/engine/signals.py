@@ -45,7 +45,9 @@ class StopControl:
 
 @contextlib.contextmanager
 def handle_signals(
-    control: StopControl, grace: float, notify: Callable[[str], None] = lambda text: print(text, file=sys.stderr)
+    control: StopControl,
+    grace: float,
+    notify: Callable[[str], None] = lambda text: print(text, file=sys.stderr),
 ) -> Iterator[None]:
     """Install SIGINT/SIGTERM handlers for the duration of a run (main thread only)."""
     if threading.current_thread() is not threading.main_thread():

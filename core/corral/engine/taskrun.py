@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from corral.connection import Become, Connection
 from corral.engine.context import PlayContext
-from corral.engine.hosts import HostState, verbatim, task_variables
-from corral.playbook.jinja_env import Verbatim
+from corral.engine.hosts import HostState, task_variables, verbatim
+from corral.engine.results import NO_LOG_MESSAGE, UnitOutcome, status_of
 from corral.engine.resume import unit_id
 from corral.engine.retry import parse_duration, policy_for
-from corral.engine.results import NO_LOG_MESSAGE, UnitOutcome, status_of
 from corral.errors import CorralError, HostUnreachable, PlaybookError, StepFailed, TemplateError
 from corral.playbook.args import check_args
+from corral.playbook.jinja_env import Verbatim
 from corral.playbook.model import Task
 from corral.secrets import Secret
 from corral.steps import StepContext, StepResult, StepType
@@ -84,13 +84,18 @@ class TaskRunner:
         status = status_of(result, ignore)
         if status in ("failed", "timeout") and not self._flag(task.critical, variables):
             status = "ignored"
-            self.run.bus.warn(f"task {task.name!r} failed on {state.name} (critical: false): {result.get('msg', '')}")
+            self.run.bus.warn(
+                f"task {task.name!r} failed on {state.name} (critical: false): "
+                f"{result.get('msg', '')}"
+            )
         if status == "unreachable" and self._flag(task.ignore_unreachable, variables):
             status = "skipped"
         meta = result.pop("_meta", None)
         state.ran = True
         self._apply(state, task, result, status)
-        self._report(state, task, uid, status, self._shown(task, result, variables), handler, started)
+        self._report(
+            state, task, uid, status, self._shown(task, result, variables), handler, started
+        )
         return UnitOutcome(status=status, result=result, meta=meta)
 
     def _done(self, uid: str) -> Mapping[str, Any] | None:
@@ -151,7 +156,9 @@ class TaskRunner:
         )
         if task.register or task.action.rsplit(".", 1)[-1] in ("set_fact", "setup"):
             # The run store keeps each host's variables so a resumed run can restore them.
-            self.run.bus.emit("host_state", host=state.name, vars=state.host_vars, facts=state.facts)
+            self.run.bus.emit(
+                "host_state", host=state.name, vars=state.host_vars, facts=state.facts
+            )
 
     def _apply(self, state: HostState, task: Task, result: dict[str, Any], status: str) -> None:
         """Record what the result changes on the host: register, facts, handlers, failure."""
@@ -173,14 +180,18 @@ class TaskRunner:
         elif task.rollback and status in ("ok", "changed"):
             state.completed.append(task)
 
-    def _shown(self, task: Task, result: dict[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
+    def _shown(
+        self, task: Task, result: dict[str, Any], variables: Mapping[str, Any]
+    ) -> dict[str, Any]:
         if self._flag(task.no_log, variables):
             return {"censored": NO_LOG_MESSAGE, "changed": result.get("changed", False)}
         return result
 
     # -- loops -------------------------------------------------------------
 
-    def _run_loop(self, state: HostState, task: Task, variables: dict[str, Any], uid: str) -> dict[str, Any]:
+    def _run_loop(
+        self, state: HostState, task: Task, variables: dict[str, Any], uid: str
+    ) -> dict[str, Any]:
         items = self._loop_items(task, variables)
         control = task.loop_control
         loop_var = str(control.get("loop_var", "item"))
@@ -198,9 +209,19 @@ class TaskRunner:
             if index_var:
                 item_vars[str(index_var)] = index
             if control.get("extended"):
-                item_vars["ansible_loop"] = {"index": index + 1, "index0": index, "first": index == 0, "last": index == len(items) - 1, "length": len(items)}
+                item_vars["ansible_loop"] = {
+                    "index": index + 1,
+                    "index0": index,
+                    "first": index == 0,
+                    "last": index == len(items) - 1,
+                    "length": len(items),
+                }
             if not self._when(task, item_vars):
-                item_result: dict[str, Any] = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
+                item_result: dict[str, Any] = {
+                    "changed": False,
+                    "skipped": True,
+                    "skip_reason": "Conditional result was False",
+                }
             else:
                 item_result = self._run_item(state, task, item_vars)
             item_result[loop_var] = item
@@ -227,14 +248,20 @@ class TaskRunner:
         return self._aggregate(results)
 
     def _loop_items(self, task: Task, variables: Mapping[str, Any]) -> list[Any]:
-        value = self.templar.render(task.loop, variables, location=task.location, what=f"task {task.name!r}")
+        value = self.templar.render(
+            task.loop, variables, location=task.location, what=f"task {task.name!r}"
+        )
         if task.loop_kind == "with_dict":
             if not isinstance(value, Mapping):
-                raise TemplateError(f"with_dict expects a mapping, got {type(value).__name__}", location=task.location)
+                raise TemplateError(
+                    f"with_dict expects a mapping, got {type(value).__name__}",
+                    location=task.location,
+                )
             return [{"key": k, "value": v} for k, v in value.items()]
         if isinstance(value, str) or not isinstance(value, list | tuple):
             raise TemplateError(
-                f"invalid data passed to '{task.loop_kind or 'loop'}': it requires a list, got {type(value).__name__}",
+                f"invalid data passed to '{task.loop_kind or 'loop'}': it requires a list, "
+                f"got {type(value).__name__}",
                 hint="use '| dict2items' for a mapping, or '| list' / '.split()' to build a list",
                 location=task.location,
             )
@@ -273,7 +300,9 @@ class TaskRunner:
     def _when(self, task: Task, variables: Mapping[str, Any]) -> bool:
         if not task.when:
             return True
-        return self.templar.evaluate_condition(list(task.when), variables, location=task.location, what=f"task {task.name!r}")
+        return self.templar.evaluate_condition(
+            list(task.when), variables, location=task.location, what=f"task {task.name!r}"
+        )
 
     def _flag(self, value: Any, variables: Mapping[str, Any]) -> bool:
         if isinstance(value, str):
@@ -283,12 +312,24 @@ class TaskRunner:
     def _run_item(self, state: HostState, task: Task, variables: dict[str, Any]) -> dict[str, Any]:
         step = self.run.registry.steps[task.action]
         what = f"task {task.name!r}"
-        args = self.templar.render(task.args, variables, location=task.location, what=what) if task.templated_args else dict(task.args)
+        args = (
+            self.templar.render(task.args, variables, location=task.location, what=what)
+            if task.templated_args
+            else dict(task.args)
+        )
         if task.templated_args:
             check_args(step, args, task.location, rendered=True)
-        check_mode = self.run.options.check if task.check_mode is None else self._flag(task.check_mode, variables)
+        check_mode = (
+            self.run.options.check
+            if task.check_mode is None
+            else self._flag(task.check_mode, variables)
+        )
         if check_mode and not step.check_mode:
-            return {"changed": False, "skipped": True, "msg": f"step {step.name!r} does not support check mode"}
+            return {
+                "changed": False,
+                "skipped": True,
+                "msg": f"step {step.name!r} does not support check mode",
+            }
         policy = policy_for(
             task.retry,
             until=bool(task.until),
@@ -302,8 +343,14 @@ class TaskRunner:
             reason = _failure_reason(result)
             if task.until:
                 if reason != "unreachable":
-                    check_vars = {**variables, task.register: Verbatim(result)} if task.register else variables
-                    if self.templar.evaluate_condition(list(task.until), check_vars, location=task.location, what=what):
+                    check_vars = (
+                        {**variables, task.register: Verbatim(result)}
+                        if task.register
+                        else variables
+                    )
+                    if self.templar.evaluate_condition(
+                        list(task.until), check_vars, location=task.location, what=what
+                    ):
                         result.pop("failed", None)
                         reason = None
                         break
@@ -337,13 +384,21 @@ class TaskRunner:
         return result
 
     def _attempt(
-        self, state: HostState, task: Task, step: StepType, args: Mapping[str, Any], variables: dict[str, Any], check_mode: bool
+        self,
+        state: HostState,
+        task: Task,
+        step: StepType,
+        args: Mapping[str, Any],
+        variables: dict[str, Any],
+        check_mode: bool,
     ) -> dict[str, Any]:
         try:
             ctx = self._context(state, task, step, variables, check_mode)
             outcome = _call_step(step, ctx, args)
             if not isinstance(outcome, StepResult):
-                raise StepFailed(f"step {step.name!r} returned {type(outcome).__name__}, not a StepResult")
+                raise StepFailed(
+                    f"step {step.name!r} returned {type(outcome).__name__}, not a StepResult"
+                )
             result = outcome.as_dict()
             if outcome.facts:
                 result["_facts"] = outcome.facts
@@ -364,26 +419,39 @@ class TaskRunner:
         return result
 
     def _judge(self, task: Task, result: dict[str, Any], variables: dict[str, Any]) -> None:
-        """Apply ``changed_when`` and ``failed_when``, which see the result as the registered name."""
+        """Apply ``changed_when`` and ``failed_when`` (they see the result by its register name)."""
         if task.changed_when is None and task.failed_when is None:
             return
         check_vars = {**variables, **verbatim(result)}
         if task.register:
             check_vars[task.register] = Verbatim(result)
-        where = {"location": task.location, "what": f"task {task.name!r}"}
+        what = f"task {task.name!r}"
         if task.changed_when is not None:
-            result["changed"] = self.templar.evaluate_condition(list(task.changed_when), check_vars, **where)
+            result["changed"] = self.templar.evaluate_condition(
+                list(task.changed_when), check_vars, location=task.location, what=what
+            )
         if task.failed_when is not None:
-            result["failed_when_result"] = failed = self.templar.evaluate_condition(list(task.failed_when), check_vars, **where)
+            result["failed_when_result"] = failed = self.templar.evaluate_condition(
+                list(task.failed_when), check_vars, location=task.location, what=what
+            )
             result["failed"] = failed
 
-    def _context(self, state: HostState, task: Task, step: StepType, variables: dict[str, Any], check_mode: bool) -> StepContext:
+    def _context(
+        self,
+        state: HostState,
+        task: Task,
+        step: StepType,
+        variables: dict[str, Any],
+        check_mode: bool,
+    ) -> StepContext:
         target = state
         if task.delegate_to:
             delegate = str(self.templar.render(task.delegate_to, variables))
             if delegate != state.name:
                 target = self.run.state(delegate)
-        conn: Connection = self.run.connection(target) if step.on == "target" else _ControllerOnly(target.name)
+        conn: Connection = (
+            self.run.connection(target) if step.on == "target" else _ControllerOnly(target.name)
+        )
         env = self.templar.render(dict(task.environment), variables) if task.environment else {}
         return StepContext(
             host=state.name,
@@ -394,14 +462,26 @@ class TaskRunner:
             timeout=self._timeout(task, variables),
             become=self._become(task, variables),
             env={str(k): str(v) for k, v in env.items()},
-            log=lambda text: self.run.bus.emit("log", host=state.name, task=task.name, message=text),
+            log=lambda text: self.run.bus.emit(
+                "log", host=state.name, task=task.name, message=text
+            ),
             cancelled=self.run.cancelled,
             search_paths=self._search_paths(task),
-            render=lambda text, extra=None: self.templar.render(text, {**variables, **(extra or {})}),
+            render=self._renderer(variables),
             approve=lambda spec: self._approve(task, spec, variables),
         )
 
-    def _approve(self, task: Task, spec: Mapping[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
+    def _renderer(
+        self, variables: Mapping[str, Any]
+    ) -> Callable[[str, Mapping[str, Any] | None], Any]:
+        def render(text: str, extra: Mapping[str, Any] | None = None) -> Any:
+            return self.templar.render(text, {**variables, **(extra or {})})
+
+        return render
+
+    def _approve(
+        self, task: Task, spec: Mapping[str, Any], variables: Mapping[str, Any]
+    ) -> dict[str, Any]:
         decision = self.run.ask_approval(spec, key=task.uid, where=task.name, variables=variables)
         return {
             "approved": decision.approved,
@@ -412,7 +492,11 @@ class TaskRunner:
 
     def _timeout(self, task: Task, variables: Mapping[str, Any]) -> float | None:
         """The task's own timeout, cut short by the play's deadline."""
-        timeout = parse_duration(self.templar.render(task.timeout, variables)) if task.timeout is not None else None
+        timeout = (
+            parse_duration(self.templar.render(task.timeout, variables))
+            if task.timeout is not None
+            else None
+        )
         if self.pctx.deadline is not None:
             left = max(0.001, self.pctx.deadline - time.monotonic())
             timeout = left if timeout is None else min(timeout, left)
@@ -481,7 +565,9 @@ def _call_step(step: StepType, ctx: StepContext, args: Mapping[str, Any]) -> Ste
                     unit_cancelled.set()
                 if time.monotonic() > deadline:
                     unit_cancelled.set()
-                    return StepResult(failed=True, timed_out=True, msg=f"timed out after {ctx.timeout:g} seconds")
+                    return StepResult(
+                        failed=True, timed_out=True, msg=f"timed out after {ctx.timeout:g} seconds"
+                    )
     finally:
         pool.shutdown(wait=False)
 
@@ -493,5 +579,6 @@ class _ControllerOnly:
         self.host = host
 
     def __getattr__(self, name: str) -> Any:
-        raise StepFailed(f"a controller step used the connection to {self.host} ({name}); declare it on='target'")
-
+        raise StepFailed(
+            f"a controller step used the connection to {self.host} ({name}); declare it on='target'"
+        )

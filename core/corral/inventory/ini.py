@@ -192,7 +192,23 @@ def _variable(line: str) -> tuple[str, Any]:
 
 def parse_ini_value(text: str) -> Any:
     """Type an INI value as Ansible does: a Python literal if it is one, else the string."""
-    # Fast paths for what inventories mostly hold; each gives what literal_eval would.
+    value = _plain_value(text)
+    if value is not _NOT_PLAIN:
+        return value
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarning, DeprecationWarning for "\\d"
+            value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+    return _coerce(value)
+
+
+_NOT_PLAIN = object()
+
+
+def _plain_value(text: str) -> Any:
+    """What inventories mostly hold, typed without literal_eval (with the same result)."""
     if len(text) < 19 and _PLAIN_INT.match(text):
         return int(text)
     if text in _CONSTANTS:
@@ -203,13 +219,7 @@ def parse_ini_value(text: str) -> Any:
         return text  # a name, attribute or subtraction of names: never a literal
     if len(text) < 19 and _PLAIN_FLOAT.match(text):
         return float(text)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SyntaxWarning, DeprecationWarning for "\\d"
-            value = ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return text
-    return _coerce(value)
+    return _NOT_PLAIN
 
 
 def _coerce(value: Any) -> Any:

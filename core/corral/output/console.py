@@ -48,7 +48,9 @@ def _banner(title: str, width: int = 80) -> str:
 class ConsoleWriter:
     """Renders events for people; ``verbosity`` (``-v``) shows full results."""
 
-    def __init__(self, console: Console | None = None, verbosity: int = 0, show_diff: bool = False) -> None:
+    def __init__(
+        self, console: Console | None = None, verbosity: int = 0, show_diff: bool = False
+    ) -> None:
         self.console = console or Console(highlight=False, soft_wrap=True)
         self.verbosity = verbosity
         self.show_diff = show_diff
@@ -76,7 +78,12 @@ class ConsoleWriter:
         hosts = int(event.get("hosts") or 0)
         if hosts >= PROGRESS_MIN_HOSTS and self.console.is_terminal:
             self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(), console=self.console, transient=True
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
             )
             self.progress_task = self.progress.add_task(str(event["task"]), total=hosts)
             self.progress.start()
@@ -128,19 +135,33 @@ class ConsoleWriter:
             tofile=str(diff.get("after_header", "after")),
         )
         for text in lines:
-            style = "green" if text.startswith("+") else "red" if text.startswith("-") else "cyan" if text.startswith("@") else None
+            style = (
+                "green"
+                if text.startswith("+")
+                else "red"
+                if text.startswith("-")
+                else "cyan"
+                if text.startswith("@")
+                else None
+            )
             self._print(text.rstrip("\n"), style)
 
     def _shows_result(self, event: Mapping[str, Any], result: Mapping[str, Any]) -> bool:
         if self.verbosity >= 1:
             return True
-        return str(event.get("action", "")).rsplit(".", 1)[-1] == "debug" and "skipped" not in result
+        return (
+            str(event.get("action", "")).rsplit(".", 1)[-1] == "debug" and "skipped" not in result
+        )
 
     def _visible(self, event: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
         if self.verbosity >= 1:
             return {k: v for k, v in result.items() if k not in QUIET_KEYS or self.verbosity >= 3}
         # debug: show what it printed, as Ansible does.
-        return {k: v for k, v in result.items() if k not in ("changed", "failed", "item", "ansible_loop_var") and not k.startswith("_")}
+        return {
+            k: v
+            for k, v in result.items()
+            if k not in ("changed", "failed", "item", "ansible_loop_var") and not k.startswith("_")
+        }
 
     @staticmethod
     def _label(item: Any) -> str:
@@ -156,7 +177,8 @@ class ConsoleWriter:
         left = int(event["retries"]) - int(event["attempt"]) + 1
         wait = f", next in {event['delay']:g}s" if event.get("delay") else ""
         self._print(
-            f"FAILED - RETRYING: [{event['host']}]: {event['task']} ({left} retries left{wait}).", "yellow"
+            f"FAILED - RETRYING: [{event['host']}]: {event['task']} ({left} retries left{wait}).",
+            "yellow",
         )
 
     def on_warning(self, event: Mapping[str, Any]) -> None:
@@ -176,7 +198,9 @@ class ConsoleWriter:
         self._stop_progress()
         self._print("")
         self._print(_banner(f"ROLLBACK [{event['play']}]"), "yellow")
-        self._print(f"the play failed; undoing completed work on {', '.join(event['hosts'])}", "yellow")
+        self._print(
+            f"the play failed; undoing completed work on {', '.join(event['hosts'])}", "yellow"
+        )
 
     def on_play_skipped(self, event: Mapping[str, Any]) -> None:
         self._print("")
@@ -208,7 +232,11 @@ class ConsoleWriter:
         for host, counts in hosts.items():
             # Ansible's layout: host padded to 26, then "key=value" with the value padded to 4.
             parts = [f"{key}={counts.get(key, 0)!s:<4}" for key in RECAP_KEYS]
-            style = "red" if counts.get("failed") or counts.get("unreachable") else ("yellow" if counts.get("changed") else "green")
+            style = (
+                "red"
+                if counts.get("failed") or counts.get("unreachable")
+                else ("yellow" if counts.get("changed") else "green")
+            )
             self._print(f"{host:<26} : " + " ".join(parts).rstrip(), style)
         self._print("")
 

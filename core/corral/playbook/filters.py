@@ -162,7 +162,7 @@ def _flags(ignorecase: bool, multiline: bool) -> int:
     return (re.IGNORECASE if ignorecase else 0) | (re.MULTILINE if multiline else 0)
 
 
-def regex_replace(  # noqa: PLR0917 - Ansible's signature, arguments are positional
+def regex_replace(
     value: Any = "",
     pattern: str = "",
     replacement: str = "",

@@ -18,8 +18,8 @@ from typing import Any
 from corral.errors import Location, PlaybookError, did_you_mean
 from corral.playbook import keywords as kw
 from corral.playbook.args import check_args, is_templated, normalize_args
-from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
 from corral.playbook.marked import unmark
+from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
 from corral.playbook.yamlload import MarkedDict, MarkedList, load_yaml_file, mark_of
 from corral.steps import StepType
 
@@ -175,7 +175,9 @@ class _Loader:
             needs=tuple(str(n) for n in _as_tuple(node.get("needs"))),
             max_failures=_count(node.get("max_failures"), where),
             timeout=unmark(node.get("timeout")),
-            rollback=self.load_tasks(node.get("rollback"), f"{uid}/rollback", inherited, base_dir, where, ()),
+            rollback=self.load_tasks(
+                node.get("rollback"), f"{uid}/rollback", inherited, base_dir, where, ()
+            ),
             params=unmark(dict(node.get("params") or {})),
             approval=_approval(unmark(node.get("approval"))),
             uid=uid,
@@ -204,7 +206,8 @@ class _Loader:
             else:
                 raise PlaybookError(
                     f"vars file {candidates[0]!r} not found",
-                    hint=f"paths are relative to the playbook's directory, {display_path(base_dir) or '.'}",
+                    hint="paths are relative to the playbook's directory, "
+                    f"{display_path(base_dir) or '.'}",
                     location=item_where,
                 )
         return tuple(loaded)
@@ -270,7 +273,8 @@ class _Loader:
         if register is not None and not _IDENTIFIER.match(str(register)):
             raise PlaybookError(
                 f"invalid register name {register!r}",
-                hint="a variable name is letters, digits and underscores, not starting with a digit",
+                hint="a variable name is letters, digits and underscores, "
+                "not starting with a digit",
                 location=_key_location(node, "register", where),
             )
         if step.name == "approval":
@@ -289,7 +293,9 @@ class _Loader:
             retries=unmark(node.get("retries")),
             delay=unmark(node.get("delay")),
             failed_when=unmark(_as_tuple(node["failed_when"])) if "failed_when" in node else None,
-            changed_when=unmark(_as_tuple(node["changed_when"])) if "changed_when" in node else None,
+            changed_when=unmark(_as_tuple(node["changed_when"]))
+            if "changed_when" in node
+            else None,
             notify=tuple(str(n) for n in _as_tuple(node.get("notify"))),
             listen=tuple(str(n) for n in _as_tuple(node.get("listen"))),
             tags=merged["tags"],
@@ -298,7 +304,9 @@ class _Loader:
             templated_args=is_templated(args),
             retry=_on_key(unmark(node.get("retry"))),
             critical=unmark(node.get("critical", True)),
-            rollback=self.load_tasks(node.get("rollback"), f"{uid}/rollback", inherited, base_dir, where, stack),
+            rollback=self.load_tasks(
+                node.get("rollback"), f"{uid}/rollback", inherited, base_dir, where, stack
+            ),
             **{k: unmark(merged[k]) for k in _INHERITABLE if k not in ("environment",)},
             uid=uid,
         )
@@ -489,9 +497,18 @@ def load_task_file(
     return loader.load_tasks(data, uid, inherited, path.parent, file_where, (*stack, resolved))
 
 
-def load_included_tasks(steps: Mapping[str, StepType], include: Include, name: str) -> tuple[TaskNode, ...]:
+def load_included_tasks(
+    steps: Mapping[str, StepType], include: Include, name: str
+) -> tuple[TaskNode, ...]:
     """Load the file a dynamic ``include_tasks`` names, once its name is rendered for a host."""
-    return load_task_file(_Loader(steps), include.base_dir / name, include.uid, include.inherited, include.location, ())
+    return load_task_file(
+        _Loader(steps),
+        include.base_dir / name,
+        include.uid,
+        include.inherited,
+        include.location,
+        (),
+    )
 
 
 def load_playbook(path: Path, steps: Mapping[str, StepType]) -> Playbook:
@@ -613,7 +630,9 @@ def _count(value: Any, where: Location) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise PlaybookError(f"max_failures must be a whole number, got {value!r}", location=where) from None
+        raise PlaybookError(
+            f"max_failures must be a whole number, got {value!r}", location=where
+        ) from None
 
 
 def _percentage(value: Any, where: Location) -> float | None:

@@ -3,7 +3,7 @@
 ::
 
     params:
-      version: {type: string, pattern: "^\\\\d+\\\\.\\\\d+\\\\.\\\\d+$", description: release to roll out}
+      version: {type: string, pattern: "^\\\\d+\\\\.\\\\d+\\\\.\\\\d+$", description: the release}
       drain_seconds: {type: integer, minimum: 0, maximum: 600, default: 30}
       db_password: {type: string, secret: true}
 
@@ -58,12 +58,17 @@ def collect_params(plays: Sequence[Any]) -> dict[str, ParamSpec]:
         for name, declared in (play.params or {}).items():
             where = play.location
             if not isinstance(declared, Mapping):
-                raise PlaybookError(f"param {name!r} must be declared as a mapping (type, default, ...)", location=where)
+                raise PlaybookError(
+                    f"param {name!r} must be declared as a mapping (type, default, ...)",
+                    location=where,
+                )
             schema = {k: v for k, v in declared.items() if k not in _NOT_SCHEMA}
             try:
                 Draft202012Validator.check_schema(schema)
             except SchemaError as exc:
-                raise PlaybookError(f"param {name!r} has an invalid declaration: {exc.message}", location=where) from None
+                raise PlaybookError(
+                    f"param {name!r} has an invalid declaration: {exc.message}", location=where
+                ) from None
             spec = ParamSpec(str(name), schema, bool(declared.get("secret", False)), where)
             known = specs.get(spec.name)
             if known is not None and (known.schema, known.secret) != (spec.schema, spec.secret):
@@ -89,14 +94,18 @@ def parse_param_args(values: Sequence[str], cwd: Path | None = None) -> dict[str
             except OSError as exc:
                 raise UsageError(f"-p {value}: {exc.strerror}") from None
             except yaml.YAMLError as exc:
-                raise UsageError(f"-p {value}: not valid YAML/JSON ({type(exc).__name__})") from None
+                raise UsageError(
+                    f"-p {value}: not valid YAML/JSON ({type(exc).__name__})"
+                ) from None
             if not isinstance(data, dict):
                 raise UsageError(f"-p {value}: the file must hold a mapping of params")
             given.update(data)
             continue
         key, sep, text = value.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"-p {value!r} is not KEY=VALUE", hint="use -p version=1.2.3 or -p @params.yml")
+            raise UsageError(
+                f"-p {value!r} is not KEY=VALUE", hint="use -p version=1.2.3 or -p @params.yml"
+            )
         given[key.strip()] = _Raw(text)
     return given
 
@@ -127,7 +136,10 @@ def _convert(value: Any, schema: Mapping[str, Any]) -> Any:
 
 
 def resolve_params(specs: Mapping[str, ParamSpec], given: Mapping[str, Any]) -> dict[str, Any]:
-    """Defaults applied, values converted and validated; raises one :class:`ParamsError` listing every problem."""
+    """Apply defaults, convert and validate.
+
+    Raises one :class:`ParamsError` listing every problem.
+    """
     from jsonschema import Draft202012Validator
 
     problems: list[str] = []
@@ -142,7 +154,9 @@ def resolve_params(specs: Mapping[str, ParamSpec], given: Mapping[str, Any]) -> 
         elif not spec.required:
             value = spec.schema["default"]
         else:
-            problems.append(f"{name}: required" + (f" ({spec.description})" if spec.description else ""))
+            problems.append(
+                f"{name}: required" + (f" ({spec.description})" if spec.description else "")
+            )
             continue
         for error in Draft202012Validator(spec.schema).iter_errors(value):
             shown = "********" if spec.secret else None
@@ -166,7 +180,12 @@ def params_help(specs: Mapping[str, ParamSpec]) -> str:
         schema = spec.schema
         kind = schema.get("type", "any")
         details = [str(kind) if isinstance(kind, str) else "|".join(kind)]
-        for key, label in (("enum", "one of"), ("minimum", "min"), ("maximum", "max"), ("pattern", "pattern")):
+        for key, label in (
+            ("enum", "one of"),
+            ("minimum", "min"),
+            ("maximum", "max"),
+            ("pattern", "pattern"),
+        ):
             if key in schema:
                 shown = ", ".join(map(str, schema[key])) if key == "enum" else schema[key]
                 details.append(f"{label} {shown}")

@@ -99,7 +99,9 @@ def _expressions(value: Any) -> Iterator[str]:
             yield item if "{{" in item else "{{ " + item + " }}"
 
 
-def find_undefined(playbook: Playbook, known: Iterable[str], templar: Templar) -> list[UndefinedUse]:
+def find_undefined(
+    playbook: Playbook, known: Iterable[str], templar: Templar
+) -> list[UndefinedUse]:
     """Every use of a variable that no source defines, in playbook order."""
     defined_everywhere = set(known) | MAGIC
     for play in playbook.plays:
@@ -121,7 +123,9 @@ def find_undefined(playbook: Playbook, known: Iterable[str], templar: Templar) -
     return problems
 
 
-def _task_problems(task: Task, play: Play, defined: set[str], templar: Templar) -> Iterator[UndefinedUse]:
+def _task_problems(
+    task: Task, play: Play, defined: set[str], templar: Templar
+) -> Iterator[UndefinedUse]:
     local = defined | set(task.vars)
     if task.loop is not None:
         local |= {str(task.loop_control.get("loop_var", "item")), "ansible_loop"}
@@ -146,7 +150,9 @@ def _task_problems(task: Task, play: Play, defined: set[str], templar: Templar) 
             refuse_unsafe(text)
         for name in sorted(names - local - seen):
             seen.add(name)
-            is_fact = name == "ansible_facts" or (name.startswith("ansible_") and not play.gather_facts)
+            is_fact = name == "ansible_facts" or (
+                name.startswith("ansible_") and not play.gather_facts
+            )
             hint = FACT_HINT if is_fact else did_you_mean(name, local)
             yield UndefinedUse(name, task.location, f"task {task.name!r}", hint)
 
@@ -157,8 +163,11 @@ def refuse_unsafe(text: str) -> None:
         return
     from jinja2 import Environment, nodes
 
-    for node in Environment().parse(text).find_all((nodes.Getattr, nodes.Getitem)):
-        attr = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+    # Only parsed, never rendered: autoescape is irrelevant here.
+    tree = Environment().parse(text)  # noqa: S701
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        key = node.attr if isinstance(node, nodes.Getattr) else getattr(node, "arg", None)
+        attr = key if isinstance(key, str) else getattr(key, "value", None)
         if isinstance(attr, str) and attr.startswith("_"):
             raise TemplateError(
                 f"unsafe template: access to the private attribute {attr!r} is refused",
@@ -173,4 +182,8 @@ def raise_for_undefined(problems: list[UndefinedUse]) -> None:
     first = problems[0]
     hint = first.hint
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    raise PlaybookError(f"undefined variable {first.name!r} in {first.what}{more}", hint=hint, location=first.location)
+    raise PlaybookError(
+        f"undefined variable {first.name!r} in {first.what}{more}",
+        hint=hint,
+        location=first.location,
+    )

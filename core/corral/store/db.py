@@ -184,8 +184,11 @@ class Store:
             )
             conn.execute(f"INSERT INTO runs ({columns}) VALUES ({marks})", tuple(row.values()))  # noqa: S608 - fixed column names
 
-    def resume_run(self, run_id: str, *, pid: int, argv: tuple[str, ...] = ()) -> None:
-        """Mark ``run_id`` running again, in this process, for ``corral resume``."""
+    def resume_run(self, run_id: str, *, pid: int) -> None:
+        """Mark ``run_id`` running again, in this process, for ``corral resume``.
+
+        The run keeps its record (argv, options, snapshot) as first started.
+        """
         now = time.time()
         with self.transaction() as conn:
             conn.execute(
@@ -194,21 +197,11 @@ class Store:
                 WHERE id = ?""",
                 (pid, socket.gethostname(), now, now, run_id),
             )
-            if argv:
-                conn.execute(
-                    "UPDATE runs SET argv = ? WHERE id = ?", (json.dumps(list(argv)), run_id)
-                )
-            # Roll-ups are rewritten when the resumed run ends; meanwhile show counts units.
+            # Roll-ups are rewritten when the resumed run ends (hosts it does not run, as
+            # with --failed-only, keep their counts); meanwhile history counts units.
             conn.execute(
                 "UPDATE runs SET host_count = NULL, failed_hosts = NULL WHERE id = ?", (run_id,)
             )
-            conn.execute(
-                """UPDATE run_hosts SET ok = 0, changed = 0, unreachable = 0, failed = 0,
-                    skipped = 0, rescued = 0, ignored = 0
-                WHERE run_id = ?""",
-                (run_id,),
-            )
-            conn.execute("DELETE FROM run_tasks WHERE run_id = ?", (run_id,))
 
     def finish_run(
         self,
@@ -316,7 +309,7 @@ def pid_alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
-def finish_run_in(  # noqa: PLR0917 - mirrors Store.finish_run, plus the connection
+def finish_run_in(
     conn: sqlite3.Connection,
     run_id: str,
     status: str,

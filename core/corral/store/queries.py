@@ -169,6 +169,7 @@ def run_recap(store: Store, run: Mapping[str, Any]) -> dict[str, dict[str, int]]
     rows = store.conn.execute(sql, (run["id"],)).fetchall()
     recap = {row[0]: dict(zip(RECAP_KEYS, row[1:], strict=True)) for row in rows}
     if run["status"] == "running":
+        recap = {host: dict.fromkeys(RECAP_KEYS, 0) for host in recap}
         for host, status, count in store.conn.execute(_LIVE_RECAP, (run["id"],)):
             counts = recap.setdefault(host, dict.fromkeys(RECAP_KEYS, 0))
             if status in ("ok", "changed"):

@@ -75,8 +75,11 @@ def timeline_svg(units: Sequence[Mapping[str, Any]], *, width: int = 1100) -> st
     ]
     for step in range(6):
         x = label_w + plot_w * step / 5
-        parts.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 6}" stroke="#e3e6ea"/>')
-        parts.append(f'<text x="{x:.1f}" y="{top - 10}" text-anchor="middle">+{_seconds(span * step / 5)}</text>')
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 6}" stroke="#e3e6ea"/>'
+        )
+        label = _seconds(span * step / 5)
+        parts.append(f'<text x="{x:.1f}" y="{top - 10}" text-anchor="middle">+{label}</text>')
     parts.append("</g>")
     for index, row in enumerate(rows):
         y = top + index * row_h
@@ -91,7 +94,8 @@ def timeline_svg(units: Sequence[Mapping[str, Any]], *, width: int = 1100) -> st
             x = label_w + plot_w * (start - t0) / span
             w = max(plot_w * (end - start) / span, 1.5)
             parts.append(
-                f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" rx="2" fill="{colour}">'
+                f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" rx="2"'
+                f' fill="{colour}">'
                 f"<title>{html.escape(tip)}</title></rect>"
             )
     parts.append("</svg>")
@@ -107,9 +111,13 @@ def _task_rows(units: Sequence[Mapping[str, Any]]) -> list[_Row]:
         entry[3].add(unit["status"])
     rows = []
     for uid, (name, start, end, statuses) in spans.items():
-        worst = next((s for s in ("unreachable", "failed", "changed", "ok") if s in statuses), "skipped")
+        worst = next(
+            (s for s in ("unreachable", "failed", "changed", "ok") if s in statuses), "skipped"
+        )
         tip = f"task {name} ({uid}): {_seconds(end - start)} over all hosts"
-        rows.append(_Row(label=f"▸ {name}", kind="task", bars=((start, end, STATUS_COLOURS[worst], tip),)))
+        rows.append(
+            _Row(label=f"▸ {name}", kind="task", bars=((start, end, STATUS_COLOURS[worst], tip),))
+        )
     return rows
 
 

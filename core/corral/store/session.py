@@ -56,7 +56,7 @@ def start_recording(
     store = open_store(environ)
     try:
         if options.resume is not None and options.run_id:
-            store.resume_run(options.run_id, pid=os.getpid(), argv=tuple(argv))
+            store.resume_run(options.run_id, pid=os.getpid())
         else:
             options = replace(options, run_id=options.run_id or new_run_id())
             playbook = prepared.playbook
