@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import need
 
 IMAGE = "corral-test/busybox:1"
@@ -33,9 +32,12 @@ BUSYBOX = Path("/bin/busybox")
 DOCKERFILE = """\
 FROM scratch
 COPY busybox /bin/busybox
-RUN ["/bin/busybox", "--install", "-s", "/bin"]
+COPY passwd group /etc/
+RUN ["/bin/busybox", "sh", "-c", "/bin/busybox --install -s /bin && mkdir -m 1777 /tmp"]
 CMD ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 60 & wait $!; done"]
 """
+PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+GROUP = "root:x:0:\nnogroup:x:65534:\n"
 
 
 @dataclass
@@ -67,8 +69,9 @@ def start_dockerd(base: Path) -> tuple[subprocess.Popen[bytes], str]:
     (base / "daemon.json").write_text("{}")
     sock = base / "docker.sock"
     log = (base / "dockerd.log").open("wb")
-    argv = ["dockerd", "--config-file", str(base / "daemon.json"), "--data-root", str(base / "root"),
-            "--exec-root", str(base / "exec"), "--pidfile", str(base / "dockerd.pid"),
+    argv = ["dockerd", "--config-file", str(base / "daemon.json"),
+            "--data-root", str(base / "root"), "--exec-root", str(base / "exec"),
+            "--pidfile", str(base / "dockerd.pid"),
             "-H", f"unix://{sock}", "--storage-driver", "vfs", "--iptables=false",
             "--ip6tables=false", "--bridge=none", "--shutdown-timeout", "2"]  # fmt: skip
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
@@ -122,6 +125,8 @@ def build_test_image(daemon: DockerDaemon) -> None:
     context = daemon.base / "image-context"
     context.mkdir()
     shutil.copy(BUSYBOX, context / "busybox")
+    (context / "passwd").write_text(PASSWD)
+    (context / "group").write_text(GROUP)
     (context / "Dockerfile").write_text(DOCKERFILE)
     client = daemon.client()
     try:

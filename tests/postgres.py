@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-
 from conftest import need
 
 PASSWORD = "s3cret:p@ss/w'rd\\x"
@@ -72,10 +71,12 @@ class PostgresServer:
 
 
 def find_bin_dir() -> Path | None:
-    """The newest ``/usr/lib/postgresql/N/bin`` with a server, or the directory of ``initdb`` on PATH."""
+    """The newest ``/usr/lib/postgresql/N/bin``, else the directory of ``initdb`` on PATH."""
     candidates = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0,
+        key=lambda p: (
+            int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0
+        ),
     )
     if candidates:
         return Path(candidates[-1]).parent
@@ -123,7 +124,19 @@ def _init_and_start(bin_dir: Path, base: Path, user: str | None) -> PostgresServ
         f"-k {base} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off"
     )
-    start = [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "30", "-o", options, "start"]
+    start = [
+        str(bin_dir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(log),
+        "-w",
+        "-t",
+        "30",
+        "-o",
+        options,
+        "start",
+    ]
     _run(_as_user(start, user), base, 60)
     return PostgresServer(port=port, bin_dir=bin_dir, base=base)
 
@@ -133,7 +146,9 @@ def stop_postgres(server: PostgresServer, user: str | None) -> None:
     data = server.base / "data"
     stop = [str(server.bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "10", "stop"]
     try:
-        subprocess.run(_as_user(stop, user), capture_output=True, timeout=30, check=True, cwd=server.base)
+        subprocess.run(
+            _as_user(stop, user), capture_output=True, timeout=30, check=True, cwd=server.base
+        )
     except (subprocess.SubprocessError, OSError):
         with contextlib.suppress(OSError, ValueError, IndexError):
             pid = int((data / "postmaster.pid").read_text().split()[0])
@@ -150,7 +165,9 @@ def _user_exists(name: str) -> bool:
 
 
 def _run(argv: list[str], cwd: Path, timeout: float) -> None:
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=cwd, check=False)
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout, cwd=cwd, check=False
+    )
     if proc.returncode != 0:
         log = cwd / "server.log"
         tail = log.read_text()[-2000:] if log.exists() else ""
@@ -159,11 +176,16 @@ def _run(argv: list[str], cwd: Path, timeout: float) -> None:
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[PostgresServer]:
-    """A PostgreSQL server for this test module; skipped locally (failed under CI) if it cannot start."""
+    """A PostgreSQL server for this module; skipped locally (failed under CI) if it cannot start."""
     bin_dir = find_bin_dir()
-    need(bin_dir is not None, "PostgreSQL server binaries not found (apt-get install postgresql-15)")
+    need(
+        bin_dir is not None, "PostgreSQL server binaries not found (apt-get install postgresql-15)"
+    )
     assert bin_dir is not None
-    need(os.geteuid() != 0 or shutil.which("runuser") is not None, "runuser is needed to run initdb as root")
+    need(
+        os.geteuid() != 0 or shutil.which("runuser") is not None,
+        "runuser is needed to run initdb as root",
+    )
     try:
         server, user = start_postgres(bin_dir)
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:

@@ -51,13 +51,23 @@ def _run(argv: Sequence[str], *, stdin: str | None = None) -> None:
 
 
 def ensure_test_user(password: str) -> None:
-    """Create :data:`TEST_USER` (unlocked, bash, empty home) and its sudo rules; set its password."""
+    """Create :data:`TEST_USER` (bash, empty home) and its sudo rules; set its password."""
     try:
         import pwd
 
         pwd.getpwnam(TEST_USER)
     except KeyError:
-        _run(["useradd", "--no-create-home", "--home-dir", str(TEST_HOME), "--shell", "/bin/bash", TEST_USER])
+        _run(
+            [
+                "useradd",
+                "--no-create-home",
+                "--home-dir",
+                str(TEST_HOME),
+                "--shell",
+                "/bin/bash",
+                TEST_USER,
+            ]
+        )
     TEST_HOME.mkdir(mode=0o755, exist_ok=True)
     shutil.chown(TEST_HOME, TEST_USER, TEST_USER)
     # chpasswd sets a real password (sudo asks for it) and unlocks the account for sshd.
@@ -108,6 +118,11 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def address_block() -> tuple[int, int]:
+    """A random 127.A.B.0/24 block, so concurrent test runs do not collide."""
+    return random.randint(100, 250), random.randint(1, 250)
+
+
 @dataclass
 class SshdHost:
     """One running sshd: its name, address, port, host key and process."""
@@ -135,13 +150,13 @@ class SshdHost:
 
     def kill(self) -> None:
         """Kill this sshd and every session it serves, as if the machine died."""
-        if self.process is None:
+        process, self.process = self.process, None
+        if process is None:
             return
-        for pid in [self.process.pid, *descendants(self.process.pid)]:
+        for pid in [process.pid, *descendants(process.pid)]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self.process = None
+        process.wait(timeout=10)
 
     def stop(self) -> None:
         """Stop the listener (sessions in progress are killed too)."""
@@ -157,6 +172,14 @@ class SshdFleet:
     password: str
     user: str = TEST_USER
     hosts: list[SshdHost] = field(default_factory=list)
+    block: tuple[int, int] = field(default_factory=address_block)
+    _next: int = 0
+
+    def next_address(self) -> str:
+        """A fresh loopback address in this fleet's 127.A.B.C block."""
+        self._next += 1
+        a, b = self.block
+        return f"127.{a}.{b + self._next // 250}.{self._next % 250 + 1}"
 
     def __iter__(self) -> Iterator[SshdHost]:
         return iter(self.hosts)
@@ -165,7 +188,9 @@ class SshdFleet:
         return next(h for h in self.hosts if h.name == name)
 
     def known_hosts(self, hosts: Iterable[SshdHost] | None = None) -> str:
-        return "".join(h.known_hosts_line() + "\n" for h in (self.hosts if hosts is None else hosts))
+        return "".join(
+            h.known_hosts_line() + "\n" for h in (self.hosts if hosts is None else hosts)
+        )
 
     def host_vars(self, host: SshdHost) -> dict[str, str]:
         """The inventory variables that reach ``host`` as the test user with the client key."""
@@ -176,7 +201,9 @@ class SshdFleet:
             "ansible_ssh_private_key_file": str(self.client_key),
         }
 
-    def inventory_ini(self, hosts: Iterable[SshdHost] | None = None, group: str = "fleet", **extra: str) -> str:
+    def inventory_ini(
+        self, hosts: Iterable[SshdHost] | None = None, group: str = "fleet", **extra: str
+    ) -> str:
         """An INI inventory of ``hosts`` (default: all) in ``group``, with ``extra`` group vars."""
         lines = [f"[{group}]"]
         for host in self.hosts if hosts is None else hosts:
@@ -189,13 +216,14 @@ class SshdFleet:
     def add_host(
         self,
         name: str,
-        address: str,
+        address: str | None = None,
         *,
         sftp: bool = True,
         key_type: str = "ed25519",
         options: dict[str, str] | None = None,
     ) -> SshdHost:
         """Configure and start one more sshd; returns once it accepts connections."""
+        address = address or self.next_address()
         directory = self.root / name
         directory.mkdir(parents=True, exist_ok=True)
         key = directory / f"host_key_{key_type}"
@@ -203,7 +231,9 @@ class SshdFleet:
             key.unlink()
             Path(f"{key}.pub").unlink()
         line = keygen(key, key_type)
-        host = SshdHost(name, address, free_port(address), directory, line, options=dict(options or {}))
+        host = SshdHost(
+            name, address, free_port(address), directory, line, options=dict(options or {})
+        )
         settings = {
             "ListenAddress": f"{address}:{host.port}",
             "HostKey": str(key),
@@ -229,10 +259,16 @@ class SshdFleet:
         return host
 
     def restart(self, host: SshdHost, *, new_key: bool = False) -> None:
-        """Stop ``host`` and start it again on the same address and port (with a new key if asked)."""
+        """Stop ``host`` and start it again on its address and port (with a new key if asked)."""
         host.kill()
         if new_key:
-            key = Path(next(line.split()[1] for line in host.config.read_text().splitlines() if line.startswith("HostKey ")))
+            key = Path(
+                next(
+                    line.split()[1]
+                    for line in host.config.read_text().splitlines()
+                    if line.startswith("HostKey ")
+                )
+            )
             key.unlink()
             Path(f"{key}.pub").unlink()
             host.host_key_line = keygen(key, key.name.rsplit("_", 1)[1])
@@ -252,30 +288,41 @@ class SshdFleet:
         while time.monotonic() < deadline:
             if host.process.poll() is not None:
                 raise RuntimeError(f"sshd for {host.name} exited: {host.log.read_text()[-2000:]}")
-            with contextlib.suppress(OSError), socket.create_connection((host.address, host.port), timeout=1):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((host.address, host.port), timeout=1),
+            ):
                 return
             time.sleep(0.01)
         raise RuntimeError(f"sshd for {host.name} did not listen within {START_TIMEOUT}s")
 
+    def scratch(self, name: str) -> Path:
+        """A new directory anyone may write in (the test user works there over SSH)."""
+        path = self.root / "scratch" / name
+        path.mkdir(parents=True)
+        path.chmod(0o777)
+        path.parent.chmod(0o755)
+        return path
+
     def stop(self) -> None:
+        """Kill every sshd (and its sessions), then remove the fleet's directory."""
         for host in self.hosts:
             host.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
-def address_block() -> tuple[int, int]:
-    """A random 127.A.B.0/24 block, so concurrent test runs do not collide."""
-    return random.randint(100, 250), random.randint(1, 250)
-
-
-def start_fleet(root: Path, count: int, *, prefix: str = "h") -> SshdFleet:
+def start_fleet(count: int, *, prefix: str = "h") -> SshdFleet:
     """Start ``count`` sshd hosts named ``{prefix}01``..., each on its own loopback address.
 
     Creates the test user (see :func:`ensure_test_user`), a client key authorized on
-    every host, and a random password for the user. Call :meth:`SshdFleet.stop` to end it.
+    every host, and a random password for the user, in a new directory under /tmp that
+    the test user can read (sshd reads ``authorized_keys`` as the user, and pytest's
+    temporary directories are private). Call :meth:`SshdFleet.stop` to end it all.
     """
     import secrets
+    import tempfile
 
-    root.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="corral-sshd-"))
     root.chmod(0o755)
     password = "pw-" + secrets.token_hex(8)
     ensure_test_user(password)
@@ -283,10 +330,9 @@ def start_fleet(root: Path, count: int, *, prefix: str = "h") -> SshdFleet:
     public = keygen(client_key)
     (root / "authorized_keys").write_text(public + "\n")
     fleet = SshdFleet(root=root, client_key=client_key, password=password)
-    a, b = address_block()
     try:
         for index in range(1, count + 1):
-            fleet.add_host(f"{prefix}{index:02d}", f"127.{a}.{b + index // 250}.{index % 250 + 1}")
+            fleet.add_host(f"{prefix}{index:02d}")
     except BaseException:
         fleet.stop()
         raise

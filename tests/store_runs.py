@@ -118,7 +118,8 @@ def record_run(
 def driver_command(tmp: Path) -> list[str]:
     """The argv prefix of a subprocess that records a run: ``[python, driver.py]``."""
     script = tmp / "record_driver.py"
-    script.write_text(DRIVER)
+    if not script.exists():  # written once: runs started together must not see it half-written
+        script.write_text(DRIVER)
     return [sys.executable, str(script)]
 
 

@@ -2,15 +2,17 @@
 
 Each directory under ``tests/inventory_corpus/`` is one case: its inventory
 (``hosts*`` or ``inventory*``, or what ``case.yml`` names) is read by both
-tools, and ``--list``, ``--graph --vars``, ``--host`` for a few hosts (and
-``--list --limit``/``--list --yaml`` where ``case.yml`` asks) must agree: JSON
+tools, and ``--list``, ``--graph --vars``, ``--host`` (for every host against
+``--list``'s host variables, for some against ``ansible-inventory --host``), and
+``--list --limit``/``--list --yaml`` where ``case.yml`` asks, must agree: JSON
 and YAML compared as data, the graph as text. The ansible-inventory runs are
 started for all cases at once on a thread pool, so the module takes about as
 long as ansible-core needs on the machine's cores.
 
 ``case.yml`` keys: ``sources`` (list, relative to the case), ``playbook_dir``,
-``hosts`` (extra ``--host`` checks), ``limits`` (``--list --limit`` runs),
-``yaml`` (also compare ``--list --yaml``), ``graph`` (extra ``--graph GROUP``).
+``hosts`` (hosts to check against ``ansible-inventory --host`` too), ``limits``
+(``--list --limit`` runs), ``yaml`` (also compare ``--list --yaml``), ``graph``
+(extra ``--graph GROUP``).
 """
 
 from __future__ import annotations
@@ -147,14 +149,23 @@ def corral(case: Case, args: list[str]) -> str:
     return result.stdout
 
 
-def _sample_hosts(listing: dict[str, Any], case: Case) -> list[str]:
+def _all_hosts(listing: dict[str, Any]) -> list[str]:
     names: set[str] = set(listing["_meta"]["hostvars"])
     for name, group in listing.items():
         if name != "_meta":
             names.update(group.get("hosts", ()))
-    ordered = sorted(names)
-    sample = [*ordered[:1], *ordered[-1:], *case.hosts]
-    return list(dict.fromkeys(sample))
+    return sorted(names)
+
+
+def _without_unsafe_markers(value: Any) -> Any:
+    """``--list`` wraps ``!unsafe`` strings in ``{"__ansible_unsafe": ...}``, ``--host`` not."""
+    if isinstance(value, dict):
+        if list(value) == ["__ansible_unsafe"]:
+            return value["__ansible_unsafe"]
+        return {key: _without_unsafe_markers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_unsafe_markers(item) for item in value]
+    return value
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -162,10 +173,16 @@ def test_same_as_ansible_inventory(case: Case, ansible: Ansible) -> None:
     expected = json.loads(ansible.result(case, ["--list"]))
     assert json.loads(corral(case, ["--list"])) == expected
 
-    hosts = _sample_hosts(expected, case)
-    for host in hosts:
+    # Every host's --host against the variables ansible-inventory --list reported (the
+    # same function computes both there), and a few against ansible-inventory --host.
+    hosts = _all_hosts(expected)
+    checked = list(dict.fromkeys([*hosts[:1], *case.hosts]))
+    for host in checked:
         ansible.start(case, ["--host", host])
+    hostvars = _without_unsafe_markers(expected["_meta"]["hostvars"])
     for host in hosts:
+        assert json.loads(corral(case, ["--host", host])) == hostvars.get(host, {}), host
+    for host in checked:
         args = ["--host", host]
         assert json.loads(corral(case, args)) == json.loads(ansible.result(case, args)), host
 

@@ -7,15 +7,18 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import postgres as postgres_service
 import pytest
 from jsonschema import Draft202012Validator
-from postgres import PostgresServer, postgres  # noqa: F401  (postgres is a fixture)
+from postgres import PostgresServer
 
 from corral import StepType
 from corral_plugins import database
 from corral_plugins.database_backup import libpq_conninfo, pgpass_line
 from corral_plugins.database_connect import parse_target, plain_value, reads_only
 from corral_plugins.database_migrate import parse_migration_name, split_sqlite_script
+
+postgres = postgres_service.postgres  # the module-scoped server fixture
 
 HOSTS = "localhost ansible_connection=local\n"
 HOSTILE = "x'); drop table t; --"
@@ -44,7 +47,7 @@ def play(*tasks: str) -> str:
     return f"- hosts: localhost\n  gather_facts: false\n  tasks:\n{body}"
 
 
-# -- SQLite through the CLI ------------------------------------------------------------------
+# -- SQLite through the CLI ------------------------------------------------------------
 
 
 def test_execute_and_query_bind_a_hostile_value_instead_of_running_it(corral_project, tmp_path):
@@ -75,7 +78,9 @@ def test_execute_and_query_bind_a_hostile_value_instead_of_running_it(corral_pro
         json.dumps({"evil": HOSTILE}),
     )
     assert result.exit_code == 0, result.output
-    executed, found, nothing = results(events, "database.execute") + results(events, "database.query")
+    executed, found, nothing = results(events, "database.execute") + results(
+        events, "database.query"
+    )
     assert executed["changed"] is True
     assert executed["rowcounts"] == [-1, 1]
     assert found["rows"] == [{"id": 1, "name": HOSTILE}]
@@ -96,7 +101,10 @@ def test_execute_rolls_back_every_statement_when_one_fails(corral_project, tmp_p
             f"""
 - database.execute:
     url: "{url}"
-    statements: ["create table t (id int)", "insert into t values (1)", "insert into nope values (2)"]
+    statements:
+      - create table t (id int)
+      - insert into t values (1)
+      - insert into nope values (2)
 """
         ),
     )
@@ -117,7 +125,9 @@ def test_check_mode_runs_and_rolls_back(corral_project, tmp_path):
         corral_project,
         play(
             f"""
-- database.execute: {{url: "{url}", statements: ["insert into t values (1)", "insert into t values (2)"]}}
+- database.execute:
+    url: "{url}"
+    statements: ["insert into t values (1)", "insert into t values (2)"]
 - database.query: {{url: "{url}", query: "delete from t"}}
 """
         ),
@@ -126,7 +136,7 @@ def test_check_mode_runs_and_rolls_back(corral_project, tmp_path):
     assert result.exit_code == 0, result.output
     (executed,) = results(events, "database.execute")
     assert executed["changed"] is True
-    assert executed["msg"] == "ran and rolled back (check mode) 2 statements in one transaction"
+    assert executed["msg"] == "ran 2 statements in one transaction and rolled it back (check mode)"
     (deleted,) = results(events, "database.query")
     assert deleted["changed"] is False  # the table is empty: the delete would change nothing
     with sqlite3.connect(db) as conn:
@@ -137,7 +147,10 @@ def test_query_reports_a_database_error_on_one_line(corral_project, tmp_path):
     url = f"sqlite:///{tmp_path / 'app.db'}"
     result, events = run(
         corral_project,
-        play(f'- database.query: {{url: "{url}", query: "select * from missing where a = :a", params: {{a: 1}}}}'),
+        play(
+            f'- database.query: {{url: "{url}", query: "select * from missing where a = :a",'
+            " params: {a: 1}}"
+        ),
     )
     assert result.exit_code == 2
     (failed,) = results(events, "database.query")
@@ -169,7 +182,9 @@ def test_migrate_applies_each_file_once_and_check_mode_lists_pending(corral_proj
     (planned,) = results(events, "database.migrate")
     assert planned["changed"] is True
     assert planned["pending"] == list(MIGRATIONS)
-    assert not db.exists() or not sqlite3.connect(db).execute("select * from sqlite_master").fetchall()
+    assert (
+        not db.exists() or not sqlite3.connect(db).execute("select * from sqlite_master").fetchall()
+    )
 
     result, events = run(corral_project, task)
     assert result.exit_code == 0, result.output
@@ -188,9 +203,14 @@ def test_migrate_applies_each_file_once_and_check_mode_lists_pending(corral_proj
     (more,) = results(events, "database.migrate")
     assert more["applied"] == ["011_more.sql"]
     with sqlite3.connect(db) as conn:
-        assert conn.execute("select name, email from users order by id").fetchall() == [("a;b", None), ("c", None)]
-        assert conn.execute("select count(*) from audit").fetchone() == (2,)
-        versions = conn.execute("select version, name from schema_migrations order by version").fetchall()
+        assert conn.execute("select name, email from users order by id").fetchall() == [
+            ("a;b", None),
+            ("c", None),
+        ]
+        assert conn.execute("select count(*) from audit").fetchone() == (1,)  # only after 010
+        versions = conn.execute(
+            "select version, name from schema_migrations order by version"
+        ).fetchall()
     assert versions == [(1, "create_users"), (2, "add_email"), (10, "trigger"), (11, "more")]
 
 
@@ -198,16 +218,23 @@ def test_migrate_stops_at_a_failing_file_and_keeps_earlier_ones(corral_project, 
     db = tmp_path / "app.db"
     _write_migrations(
         corral_project,
-        {"1_ok.sql": "create table a (id int);", "2_bad.sql": "create table b (id int); insert into nope values (1);"},
+        {
+            "1_ok.sql": "create table a (id int);",
+            "2_bad.sql": "create table b (id int); insert into nope values (1);",
+        },
     )
-    result, events = run(corral_project, play(f'- database.migrate: {{url: "sqlite:///{db}", path: migrations}}'))
+    result, events = run(
+        corral_project, play(f'- database.migrate: {{url: "sqlite:///{db}", path: migrations}}')
+    )
     assert result.exit_code == 2
     (failed,) = results(events, "database.migrate")
     assert failed["applied"] == ["1_ok.sql"]
     assert failed["failed_migration"] == "2_bad.sql"
     assert "migration 2_bad.sql failed and was rolled back: no such table: nope" in failed["msg"]
     with sqlite3.connect(db) as conn:
-        tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+        tables = {
+            row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")
+        }
     assert tables == {"a", "schema_migrations"}  # b was rolled back with the failed file
 
 
@@ -219,7 +246,10 @@ def test_migrate_refuses_an_applied_file_that_was_edited(corral_project, tmp_pat
     _write_migrations(corral_project, {"1_a.sql": "create table a (id int, x int);"})
     result, events = run(corral_project, task)
     assert result.exit_code == 2
-    assert "migration 1_a.sql was edited after it was applied" in results(events, "database.migrate")[0]["msg"]
+    assert (
+        "migration 1_a.sql was edited after it was applied"
+        in results(events, "database.migrate")[0]["msg"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -232,7 +262,8 @@ def test_migrate_refuses_an_applied_file_that_was_edited(corral_project, tmp_pat
 def test_migrate_rejects_bad_file_names(corral_project, tmp_path, files, message):
     _write_migrations(corral_project, files)
     result, events = run(
-        corral_project, play(f'- database.migrate: {{url: "sqlite:///{tmp_path / "a.db"}", path: migrations}}')
+        corral_project,
+        play(f'- database.migrate: {{url: "sqlite:///{tmp_path / "a.db"}", path: migrations}}'),
     )
     assert result.exit_code == 2
     assert message in results(events, "database.migrate")[0]["msg"]
@@ -245,27 +276,33 @@ def test_sqlite_backup_and_restore_through_the_backup_api(corral_project, tmp_pa
         conn.execute("create table t (v text)")
         conn.execute("insert into t values ('before')")
     url = f"sqlite:///{db}"
-    result, events = run(corral_project, play(f'- database.backup: {{url: "{url}", dest: "{copy}"}}'))
+    result, events = run(
+        corral_project, play(f'- database.backup: {{url: "{url}", dest: "{copy}"}}')
+    )
     assert result.exit_code == 0, result.output
     (backed,) = results(events, "database.backup")
     assert backed["changed"] is True
     assert backed["size"] == copy.stat().st_size > 0
     with sqlite3.connect(db) as conn:
         conn.execute("update t set v = 'after'")
-    result, events = run(corral_project, play(f'- database.restore: {{url: "{url}", src: "{copy}"}}'))
+    result, events = run(
+        corral_project, play(f'- database.restore: {{url: "{url}", src: "{copy}"}}')
+    )
     assert result.exit_code == 0, result.output
     with sqlite3.connect(db) as conn:
         assert conn.execute("select v from t").fetchall() == [("before",)]
     (tmp_path / "junk.db").write_text("not a database")
-    result, events = run(corral_project, play(f'- database.restore: {{url: "{url}", src: "{tmp_path / "junk.db"}"}}'))
+    result, events = run(
+        corral_project, play(f'- database.restore: {{url: "{url}", src: "{tmp_path / "junk.db"}"}}')
+    )
     assert result.exit_code == 2
     assert "is not a usable SQLite backup" in results(events, "database.restore")[0]["msg"]
 
 
-# -- PostgreSQL ------------------------------------------------------------------------------------
+# -- PostgreSQL ------------------------------------------------------------------------
 
 
-def test_postgres_query_execute_and_hidden_password(corral_project, postgres: PostgresServer):  # noqa: F811
+def test_postgres_query_execute_and_hidden_password(corral_project, postgres: PostgresServer):
     url = postgres.create_database("app")
     result, events = run(
         corral_project,
@@ -275,7 +312,8 @@ def test_postgres_query_execute_and_hidden_password(corral_project, postgres: Po
     url: "{url}"
     statements:
       - create table t (id int primary key, name text, price numeric(6, 2), born date)
-      - {{sql: "insert into t values (:id, :name, :price, :born)", params: {{id: 1, name: "{HOSTILE}", price: 9.5, born: "2024-02-29"}}}}
+      - sql: "insert into t values (:id, :name, :price, :born)"
+        params: {{id: 1, name: "{HOSTILE}", price: 9.5, born: "2024-02-29"}}
 - database.query:
     url: "{url}"
     query: "select * from t where id = :id and name like '%drop%'"
@@ -299,7 +337,7 @@ def test_postgres_query_execute_and_hidden_password(corral_project, postgres: Po
     assert postgres.url("app").split("@")[0].split(":")[-1] not in result.output  # nor URL-quoted
 
 
-def test_postgres_password_argument_and_a_wrong_one(corral_project, postgres: PostgresServer):  # noqa: F811
+def test_postgres_password_argument_and_a_wrong_one(corral_project, postgres: PostgresServer):
     bare = postgres.url("postgres", with_password=False)
     result, events = run(
         corral_project,
@@ -319,7 +357,7 @@ def test_postgres_password_argument_and_a_wrong_one(corral_project, postgres: Po
     assert postgres.password not in result.output
 
 
-def test_postgres_migrate_is_transactional_per_file(corral_project, postgres: PostgresServer):  # noqa: F811
+def test_postgres_migrate_is_transactional_per_file(corral_project, postgres: PostgresServer):
     url = postgres.create_database("migrated")
     _write_migrations(
         corral_project,
@@ -337,7 +375,10 @@ def test_postgres_migrate_is_transactional_per_file(corral_project, postgres: Po
     assert failed["applied"] == ["001_init.sql", "002_fn.sql"]
     assert failed["failed_migration"] == "003_broken.sql"
     assert postgres.sql("select to_regclass('later') is null", "migrated") == [(True,)]
-    assert postgres.sql("select label from items order by id", "migrated") == [("50% off",), ("a:b",)]
+    assert postgres.sql("select label from items order by id", "migrated") == [
+        ("50% off",),
+        ("a:b",),
+    ]
     assert postgres.sql("select version from history order by version", "migrated") == [(1,), (2,)]
 
     _write_migrations(corral_project, {"003_broken.sql": "create table later (id int);\n"})
@@ -347,7 +388,9 @@ def test_postgres_migrate_is_transactional_per_file(corral_project, postgres: Po
 
 
 @pytest.mark.parametrize("fmt", ["custom", "plain"])
-def test_postgres_backup_and_restore_with_pg_tools(corral_project, tmp_path, postgres: PostgresServer, fmt):  # noqa: F811
+def test_postgres_backup_and_restore_with_pg_tools(
+    corral_project, tmp_path, postgres: PostgresServer, fmt
+):
     url = postgres.create_database(f"dr_{fmt}")
     postgres.sql("create table orders (id int primary key, total numeric)", f"dr_{fmt}")
     postgres.sql("insert into orders values (1, 10), (2, 20)", f"dr_{fmt}")
@@ -362,17 +405,25 @@ def test_postgres_backup_and_restore_with_pg_tools(corral_project, tmp_path, pos
     postgres.sql("drop table orders", f"dr_{fmt}")
     result, events = run(corral_project, play(f'- database.restore: {{{common}, src: "{dump}"}}'))
     assert result.exit_code == 0, result.output
-    assert postgres.sql("select id, total from orders order by id", f"dr_{fmt}") == [(1, 10), (2, 20)]
+    assert postgres.sql("select id, total from orders order by id", f"dr_{fmt}") == [
+        (1, 10),
+        (2, 20),
+    ]
     assert postgres.password not in result.output
 
 
-def test_postgres_restore_failure_is_one_line_and_keeps_the_database(corral_project, tmp_path, postgres: PostgresServer):  # noqa: F811, E501
+def test_postgres_restore_failure_is_one_line_and_keeps_the_database(
+    corral_project, tmp_path, postgres: PostgresServer
+):
     url = postgres.create_database("keep")
     postgres.sql("create table t (id int)", "keep")
     (tmp_path / "bad.dump").write_bytes(b"this is not an archive")
     result, events = run(
         corral_project,
-        play(f'- database.restore: {{url: "{url}", src: "{tmp_path / "bad.dump"}", bin_dir: "{postgres.bin_dir}"}}'),
+        play(
+            f'- database.restore: {{url: "{url}", src: "{tmp_path / "bad.dump"}",'
+            f' bin_dir: "{postgres.bin_dir}"}}'
+        ),
     )
     assert result.exit_code == 2
     (failed,) = results(events, "database.restore")
@@ -380,20 +431,25 @@ def test_postgres_restore_failure_is_one_line_and_keeps_the_database(corral_proj
     assert postgres.sql("select to_regclass('t') is not null", "keep") == [(True,)]
 
 
-# -- what corral check and corral plugins see ---------------------------------------------------------
+# -- what corral check and corral plugins see ------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("task", "message"),
     [
-        ("database.query: {url: 'sqlite://', query: 'select 1', parms: {}}", "unknown argument 'parms'"),
+        (
+            "database.query: {url: 'sqlite://', query: 'select 1', parms: {}}",
+            "unknown argument 'parms'",
+        ),
         ("database.execute: {url: 'sqlite://', statements: 'select 1'}", "argument 'statements'"),
         ("database.migrate: {url: 'sqlite://'}", "'path' is a required property"),
         ("database.backup: {url: 'sqlite://', dest: /x, format: zip}", "argument 'format'"),
     ],
 )
 def test_check_reports_wrong_arguments_with_file_and_line(corral_project, task, message):
-    corral_project.write("site.yml", f"- hosts: localhost\n  tasks:\n    - name: one\n      {task}\n")
+    corral_project.write(
+        "site.yml", f"- hosts: localhost\n  tasks:\n    - name: one\n      {task}\n"
+    )
     result = corral_project.run("check", "site.yml")
     assert result.exit_code == 4
     assert "site.yml:4:" in result.stderr
@@ -404,7 +460,8 @@ def test_plugins_lists_the_database_steps(corral_project):
     result = corral_project.run("plugins", "--json")
     plugins = {p["name"]: p for p in json.loads(result.stdout)}
     assert plugins["database"]["steps"] == [
-        "database.backup", "database.execute", "database.migrate", "database.query", "database.restore",
+        "database.backup", "database.execute", "database.migrate", "database.query",
+        "database.restore",
     ]  # fmt: skip
 
 
@@ -420,7 +477,7 @@ def test_schema_and_docs_describe_every_argument(step: StepType):
         assert prop["description"] in text, f"docs: {step.name}.{name}'s description is stale"
 
 
-# -- pure parts ------------------------------------------------------------------------------------------
+# -- pure parts ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -454,8 +511,9 @@ def test_split_sqlite_script_respects_strings_comments_and_triggers():
 
 @pytest.mark.parametrize(
     ("sql", "read"),
-    [("select 1", True), ("  -- c\n(SELECT 1)", True), ("with x as (select 1) select * from x", True),
-     ("insert into t values (1)", False), ("/* select */ delete from t", False), ("", False)],
+    [("select 1", True), ("  -- c\n(SELECT 1)", True),
+     ("with x as (select 1) select * from x", True), ("insert into t values (1)", False),
+     ("/* select */ delete from t", False), ("", False)],
 )  # fmt: skip
 def test_reads_only(sql, read):
     assert reads_only(sql) is read
@@ -465,14 +523,27 @@ def test_plain_values_are_json_data():
     import datetime
     import decimal
 
-    row = [decimal.Decimal("2"), decimal.Decimal("2.5"), datetime.date(2024, 2, 29), b"\x00\xff", (1, "a")]
+    row = [
+        decimal.Decimal("2"),
+        decimal.Decimal("2.5"),
+        datetime.date(2024, 2, 29),
+        b"\x00\xff",
+        (1, "a"),
+    ]
     assert [plain_value(v) for v in row] == [2, 2.5, "2024-02-29", "00ff", [1, "a"]]
 
 
 def test_urls_are_shown_and_passed_on_without_their_password():
-    target = parse_target({"url": "postgresql+psycopg://app:p%40ss@db1:5433/app?host=/run/pg&sslmode=require"})
-    assert target.shown == "postgresql+psycopg://app:***@db1:5433/app?host=%2Frun%2Fpg&sslmode=require"
+    target = parse_target(
+        {"url": "postgresql+psycopg://app:p%40ss@db1:5433/app?host=/run/pg&sslmode=require"}
+    )
+    assert (
+        target.shown == "postgresql+psycopg://app:***@db1:5433/app?host=%2Frun%2Fpg&sslmode=require"
+    )
     assert target.password == "p@ss"
     assert target.scrub("boom p@ss boom") == "boom ******** boom"
-    assert libpq_conninfo(target) == "host='/run/pg' port='5433' user='app' dbname='app' sslmode='require'"
+    assert (
+        libpq_conninfo(target)
+        == "host='/run/pg' port='5433' user='app' dbname='app' sslmode='require'"
+    )
     assert pgpass_line("a:b\\c") == "*:*:*:*:a\\:b\\\\c\n"

@@ -523,8 +523,6 @@ def test_failing_notification_warns_and_keeps_the_exit_code(project, hanging_url
     notifications = [
         {"channel": "slack", "webhook_url": f"http://127.0.0.1:{_free_port()}/x"},
         {"channel": "webhook", "url": hanging_url, "timeout": 0.3},
-        {"channel": "slack", "text": 42, "webhook_url": "http://x"},
-        {"channel": "pager", "to": "ops"},
     ]
     for tasks, code in (([{"debug": {"msg": "hi"}}], 0), ([{"fail": {"msg": "no"}}], 2)):
         started = time.monotonic()
@@ -532,14 +530,29 @@ def test_failing_notification_warns_and_keeps_the_exit_code(project, hanging_url
         assert time.monotonic() - started < 5
         assert result.exit_code == code, result.output
         warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
-        assert len(warnings) == 4, result.stderr
+        assert len(warnings) == 2, result.stderr
         assert warnings[0].startswith("warning: notification via slack failed: cannot connect")
         timed_out = "timed out after 0.3s waiting for the server"
         assert warnings[1] == f"warning: notification via webhook failed: {timed_out}"
-        assert "argument 'text' of step 'notify.slack'" in warnings[2]
-        assert "unknown channel 'pager'" in warnings[3]
         assert "Traceback" not in result.output
         assert result.json_lines()[-1]["event"] == "recap"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            {"channel": "slack", "text": 42, "webhook_url": "http://x"},
+            "argument 'text' of step 'notify.slack': 42 is not of type 'string'",
+        ),
+        ({"channel": "pager", "to": "ops"}, "unknown notification channel 'pager'"),
+    ],
+)
+def test_bad_notification_entries_are_caught_before_the_run(project, entry, message):
+    result, _ = run_play(project, {"notifications": [entry], "tasks": [{"debug": {"msg": "x"}}]})
+    assert result.exit_code == 4
+    assert message in result.stderr
+    assert "Traceback" not in result.output
 
 
 def test_check_mode_runs_say_so(project, server):
@@ -551,8 +564,33 @@ def test_check_mode_runs_say_so(project, server):
     assert received(server)[0]["text"] == "site.yml (check mode) succeeded"
 
 
+def test_approval_requests_are_sent_to_approval_channels(project, server):
+    hooks = _hooks(server)
+    notifications = [
+        {**hooks["webhook"], "on": ["approval"]},
+        {**hooks["slack"], "on": ["approval", "success"]},
+        {**hooks["teams"], "on": ["failure"]},
+    ]
+    approval = {"message": "Upgrade {{ groups.all | length }} hosts?", "timeout": "0.2s"}
+    play = {"name": "Upgrade web", "notifications": notifications, "approval": approval}
+    result, _ = run_play(project, {**play, "tasks": [{"debug": {"msg": "x"}}]})
+    assert result.exit_code == 2, result.output  # nobody approved: the timeout said no
+    got = _by_path(server)
+    (approval_hook,) = got["/hook"]
+    assert approval_hook["event"] == "approval"
+    assert approval_hook["message"] == "Upgrade 1 hosts?"
+    assert approval_hook["task"] == "Upgrade web"
+    request, _ = next((r, s) for r, s in server.log if r.path == "/hook")
+    assert request.headers["X-Corral-Signature-256"] == notify.sign("s3", request.get_data())
+    # Slack is on approval and success: the approval, and no run-end message (it failed).
+    assert [m["text"] for m in got["/slack"]] == ["site.yml waits for approval: Upgrade 1 hosts?"]
+    assert got["/teams"][0]["attachments"][0]["content"]["body"][0]["text"].startswith(
+        "site.yml failed"
+    )
+
+
 def test_hook_corral_event_sends_approval_requests(server, tmp_path):
-    # Issue 9 emits `approval` events; until then the hook is driven directly.
+    # The hook driven directly, with an approval event carrying no entries of its own.
     server.expect_request("/hook").respond_with_data("ok")
     server.expect_request("/slack").respond_with_data("ok")
     entries = [
@@ -560,39 +598,19 @@ def test_hook_corral_event_sends_approval_requests(server, tmp_path):
         {"channel": "slack", "webhook_url": server.url_for("/slack"), "on": ["failure"]},
     ]
     playbook = str(tmp_path / "upgrade.yml")
+    start = {"event": "run_start", "run_id": "r1", "playbook": playbook, "notifications": entries}
+    notify.corral_event(event=start)
     notify.corral_event(
-        event={
-            "event": "run_start",
-            "run_id": "r1",
-            "playbook": playbook,
-            "check": False,
-            "notifications": entries,
-        }
+        event={"event": "approval", "run_id": "r1", "task": "Upgrade web", "message": "Go?"}
     )
-    notify.corral_event(
-        event={
-            "event": "approval",
-            "run_id": "r1",
-            "play": "Upgrade web",
-            "message": "Upgrade 3 hosts?",
-        }
-    )
-    notify.corral_event(
-        event={
-            "event": "recap",
-            "run_id": "r1",
-            "playbook": playbook,
-            "exit_code": 0,
-            "hosts": {},
-            "notifications": entries,
-        }
-    )
+    recap = {"event": "recap", "run_id": "r1", "playbook": playbook, "exit_code": 0, "hosts": {}}
+    notify.corral_event(event={**recap, "notifications": entries})
     got = _by_path(server)
     assert list(got) == ["/hook"]
     (payload,) = got["/hook"]
     assert payload["event"] == "approval"
-    assert payload["message"] == "Upgrade 3 hosts?"
-    assert payload["play"] == "Upgrade web"
+    assert payload["message"] == "Go?"
+    assert payload["task"] == "Upgrade web"
     assert payload["run_id"] == "r1"
 
 

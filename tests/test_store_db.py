@@ -159,7 +159,7 @@ def test_flush_makes_everything_handed_over_visible_to_another_connection(store)
 def test_calls_only_enqueue_even_while_the_database_is_locked(store):
     store.begin_run(record("r1"))
     writer = StoreWriter(store, "r1")
-    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
     blocker.execute("BEGIN IMMEDIATE")  # holds the write lock: the writer thread must wait
     started = time.monotonic()
     for index in range(2000):

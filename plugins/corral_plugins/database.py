@@ -124,7 +124,7 @@ def query(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     finally:
         engine.dispose()
     data.update(rows=rows, rowcount=rowcount, columns=columns)
-    msg = "run and rolled back (check mode)" if ctx.check_mode else ""
+    msg = "ran and rolled back (check mode)" if ctx.check_mode else ""
     return StepResult(changed=writes and rowcount != 0, msg=msg, data=data)
 
 
@@ -168,10 +168,10 @@ def execute(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
         not reads_only(sql) and count != 0
         for (sql, _), count in zip(statements, rowcounts, strict=True)
     )
-    verb = "ran and rolled back (check mode)" if ctx.check_mode else "ran"
-    return StepResult(
-        changed=changed, msg=f"{verb} {total} statements in one transaction", data=data
-    )
+    msg = f"ran {total} statements in one transaction"
+    if ctx.check_mode:
+        msg += " and rolled it back (check mode)"
+    return StepResult(changed=changed, msg=msg, data=data)
 
 
 # -- shared pieces ----------------------------------------------------------------------

@@ -52,8 +52,8 @@ CONNECT_PROPERTIES: dict[str, Any] = {
     },
     "password": {
         "type": "string",
-        "description": "The password for the URL's user, kept out of the URL (use it "
-        "with `secret(...)` or a secret param). Overrides a password in `url`.",
+        "description": "The password for the URL's user, kept out of the URL (e.g. from "
+        "a `secret: true` param). Overrides a password in `url`.",
     },
     "connect_timeout": {
         "type": "number",

@@ -66,8 +66,16 @@ def docker_client(
     environment = dict(os.environ)
     for name, env_name in DAEMON_SETTINGS.items():
         value = variables.get(name, variables.get(f"ansible_{name}"))
-        if value is not None and value != "":
-            environment[env_name] = "1" if value is True else str(value)
+        if value is None or value == "":
+            continue
+        if name == "docker_tls_verify":
+            # The SDK verifies whenever the variable is set at all, even to "false".
+            if str(value).strip().lower() in ("false", "no", "0", "off"):
+                environment.pop(env_name, None)
+            else:
+                environment[env_name] = "1"
+        else:
+            environment[env_name] = str(value)
     if override:
         environment["DOCKER_HOST"] = override
     if timeout is None:
@@ -142,7 +150,11 @@ def exec_command(
         stream.close()
     if timed_out:
         return ExecOutcome(rc=None, stdout=out, stderr=err, timed_out=True)
-    return ExecOutcome(rc=_exit_code(api, exec_id), stdout=out, stderr=err)
+    rc = _exit_code(api, exec_id)
+    if rc in (126, 127) and not out and not err:
+        # Docker says nothing when it cannot start the process (an unknown user, say).
+        err = f"docker exec could not start {argv[0]!r} as user {user or '(default)'!r}".encode()
+    return ExecOutcome(rc=rc, stdout=out, stderr=err)
 
 
 def _exit_code(api: Any, exec_id: str) -> int:
@@ -195,4 +207,5 @@ def _read_frames(raw: Any, deadline: float | None) -> tuple[bytes, bytes, bool]:
                 del pending[: _HEADER.size + size]
     except TimeoutError:
         return bytes(buffers[_STDOUT]), bytes(buffers[_STDERR]), True
+    buffers[_STDOUT].extend(pending)  # a truncated last frame: keep what arrived
     return bytes(buffers[_STDOUT]), bytes(buffers[_STDERR]), False

@@ -10,6 +10,7 @@ documents (:func:`differences`), tested on its own.
 
 from __future__ import annotations
 
+import ipaddress
 import shlex
 import time
 from collections.abc import Mapping, Sequence
@@ -176,6 +177,11 @@ def parse_port(value: str | int) -> tuple[str, str, str]:
         raise ValueError(f"invalid port {text!r}: use [ip:][host_port:]container_port[/protocol]")
     if protocol not in ("", "tcp", "udp", "sctp"):
         raise ValueError(f"invalid port {text!r}: the protocol is tcp, udp or sctp")
+    if host_ip:
+        try:
+            ipaddress.ip_address(host_ip)
+        except ValueError:
+            raise ValueError(f"invalid port {text!r}: {host_ip!r} is not an IP address") from None
     return f"{number}/{protocol or 'tcp'}", host_ip, host_port
 
 

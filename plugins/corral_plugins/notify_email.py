@@ -94,7 +94,10 @@ def send_email(args: Mapping[str, Any]) -> dict[str, Any]:
     import smtplib
     import ssl
 
-    message = _message(args)
+    try:
+        message = _message(args)
+    except (ValueError, TypeError) as exc:  # e.g. a line break in the subject
+        raise StepFailed(f"cannot build the message: {exc}") from None
     recipients = [*_addresses(args.get("to")), *_addresses(args.get("cc"))]
     recipients += _addresses(args.get("bcc"))
     security = str(args.get("security", "starttls"))

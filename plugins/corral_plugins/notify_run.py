@@ -228,7 +228,11 @@ def _headline(summary: Mapping[str, Any]) -> str:
 
 def _detail_lines(summary: Mapping[str, Any]) -> list[str]:
     if summary["outcome"] == "approval":
-        return [f"play: {summary['play']}"] if summary.get("play") else []
+        lines = [f"waiting: {summary['task']}"] if summary.get("task") else []
+        if summary.get("timeout") is not None:
+            then = "continues" if summary.get("on_timeout") == "continue" else "fails"
+            lines.append(f"without an answer within {summary['timeout']:g}s, the run {then}")
+        return lines
     hosts: Mapping[str, Mapping[str, int]] = summary.get("hosts") or {}
     # Hosts with problems first: they are what the reader needs to see.
     ordered = sorted(

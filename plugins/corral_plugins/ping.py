@@ -60,6 +60,7 @@ def ping_host(
     except CorralError as exc:  # HostUnreachable, or settings it cannot use
         return PingResult(host, "unreachable", message=exc.message)
     connected = time.perf_counter()
+    server = str(getattr(conn, "server_version", "") or f"({kind})")
     try:
         result = conn.run(["true"], timeout=timeout or DEFAULT_TIMEOUT)
     except HostUnreachable as exc:
@@ -69,7 +70,6 @@ def ping_host(
     finally:
         conn.close()
     finished = time.perf_counter()
-    server = str(getattr(conn, "server_version", "") or f"({kind})")
     connect_ms, latency_ms = (connected - started) * 1000, (finished - connected) * 1000
     status, message = "ok", ""
     if result.timed_out or result.rc != 0:

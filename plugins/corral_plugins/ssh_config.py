@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from corral import ConnectionSetting, HostUnreachable, InventoryError, Secret
 from corral.inventory import connection_vars
 from corral.paths import corral_home
-from corral_plugins.ssh_hostkeys import parse_policy
+from corral_plugins.ssh_hostkeys import host_entry_name, parse_policy
 
 if TYPE_CHECKING:
     from paramiko import SSHConfig
@@ -348,6 +348,31 @@ def _refuse_templates(host: str, variables: Mapping[str, Any]) -> None:
             )
 
 
+def _expand(path: str | Path, home: Path) -> Path:
+    """``~`` and relative paths against ``home`` (the environment given, not this process's)."""
+    text = str(path)
+    if text == "~" or text.startswith("~/"):
+        return home / text[2:]
+    found = Path(os.path.expanduser(text))
+    return found if found.is_absolute() else home / found
+
+
+@dataclass(frozen=True)
+class _Layers:
+    """A setting's sources, highest first: host variables, ssh args, ssh_config."""
+
+    variables: Mapping[str, Any]
+    args: Mapping[str, Any]
+    config: Mapping[str, Any]
+
+    def get(self, *names: str, option: str | None = None) -> Any:
+        """The first value among the variables ``names``, then ``option`` in args and config."""
+        values = [self.variables.get(name) for name in names]
+        if option is not None:
+            values += [self.args.get(option), self.config.get(option)]
+        return _first(*values)
+
+
 def resolve_target(
     host: str,
     variables: Mapping[str, Any],
@@ -366,137 +391,121 @@ def resolve_target(
     except InventoryError as exc:
         raise HostUnreachable(exc.message, hint=exc.hint) from exc
     home = Path(environ.get("HOME") or Path.home())
-    args_text = " ".join(
-        str(variables.get(n) or "") for n in ("ansible_ssh_common_args", "ansible_ssh_extra_args")
-    )
+    names = ("ansible_ssh_common_args", "ansible_ssh_extra_args")
+    args_text = " ".join(str(variables.get(n) or "") for n in names)
     args = parse_ssh_args(args_text) if args_text.strip() else {}
-    config_path = Path(
-        os.path.expanduser(
-            str(
-                _first(
-                    variables.get("corral_ssh_config"),
-                    args.get("configfile"),
-                    home / ".ssh" / "config",
-                )
-            )
-        )
+    default_config = home / ".ssh" / "config"
+    config_path = _expand(
+        _first(variables.get("corral_ssh_config"), args.get("configfile"), default_config), home
     )
-    asked_name = str(_first(variables.get("ansible_host"), variables.get("ansible_ssh_host"), host))
-    config = configs.lookup(config_path, asked_name)
-    if _first(args.get("proxycommand"), config.get("proxycommand")) not in (None, "none"):
+    asked = str(_first(variables.get("ansible_host"), variables.get("ansible_ssh_host"), host))
+    layers = _Layers(variables, args, configs.lookup(config_path, asked))
+    if layers.get(option="proxycommand") not in (None, "none"):
         raise HostUnreachable(
             f"{host}: ProxyCommand is not supported by corral's ssh connection",
             hint="use ProxyJump (or corral_ssh_proxy_jump) for jump hosts",
         )
     # As with `ssh NAME`: ssh_config's HostName for the name asked for beats the name itself.
-    address = str(_first(args.get("hostname"), config.get("hostname"), asked_name))
-    port = conn.port or _port(
-        str(_first(args.get("port"), config.get("port"), 22)), f"{host}: Port"
-    )
+    address = str(layers.get(option="hostname") or asked)
+    port = conn.port or _port(str(layers.get(option="port") or 22), f"{host}: Port")
     local_user = environ.get("USER") or getpass.getuser()
-    user = str(_first(conn.user, args.get("user"), config.get("user"), local_user))
-    explicit_keys = _paths(conn.private_key_file) or [
-        *args.get("identityfile", []),
-        *config.get("identityfile", []),
-    ]
-    key_files = tuple(Path(os.path.expanduser(k)) for k in explicit_keys)
-    identities_only = (
-        str(_first(args.get("identitiesonly"), config.get("identitiesonly"), "no")).lower() == "yes"
-    )
-    look_for_keys = _flag(variables, "corral_ssh_look_for_keys", not identities_only)
-    defaults = tuple(home / ".ssh" / n for n in DEFAULT_KEY_NAMES) if look_for_keys else ()
-    policy_value = _first(
-        variables.get("host_key_checking"),
-        variables.get("ansible_host_key_checking"),
-        args.get("stricthostkeychecking"),
-        config.get("stricthostkeychecking"),
-        "strict",
-    )
-    try:
-        policy = parse_policy(policy_value)
-    except ValueError as exc:
-        raise HostUnreachable(f"{host}: {exc}", hint="use strict, accept-new or off") from exc
-    user_files = _first(args.get("userknownhostsfile"), config.get("userknownhostsfile"))
-    read_files = [
-        Path(os.path.expanduser(p))
-        for p in (
-            str(user_files).split() if user_files else ["~/.ssh/known_hosts", "~/.ssh/known_hosts2"]
-        )
-    ]
-    read_files = [p if p.is_absolute() else home / p for p in read_files if str(p) != "/dev/null"]
-    read_files.append(Path("/etc/ssh/ssh_known_hosts"))
-    corral_file = Path(
-        os.path.expanduser(
-            str(_first(variables.get("corral_known_hosts"), corral_home(environ) / "known_hosts"))
-        )
-    )
-    alias = _first(args.get("hostkeyalias"), config.get("hostkeyalias"))
-    names = (str(alias),) if alias else _known_names(address, port)
-    password = conn.password
-    if password is not None and not isinstance(password, Secret):
-        password = Secret(str(password))
-    jump_spec = _first(
-        variables.get("corral_ssh_proxy_jump"), args.get("proxyjump"), config.get("proxyjump")
-    )
-    jumps = (
-        tuple(_jump_hops(str(jump_spec), config_path, configs, local_user, home))
-        if jump_spec
-        else ()
-    )
-    connect_timeout = _seconds(
-        _first(
-            variables.get("corral_ssh_connect_timeout"),
-            variables.get("ansible_ssh_timeout"),
-            args.get("connecttimeout"),
-            config.get("connecttimeout"),
-        ),
-        "corral_ssh_connect_timeout",
-        DEFAULT_CONNECT_TIMEOUT,
-    )
-    retries = _first(
-        variables.get("corral_ssh_connect_retries"), variables.get("ansible_ssh_retries")
-    )
-    if retries is None and _first(args.get("connectionattempts"), config.get("connectionattempts")):
-        retries = (
-            int(str(_first(args.get("connectionattempts"), config.get("connectionattempts")))) - 1
-        )
-    keepalive = _seconds(
-        _first(
-            variables.get("corral_ssh_keepalive"),
-            args.get("serveraliveinterval"),
-            config.get("serveraliveinterval"),
-        ),
-        "corral_ssh_keepalive",
-        DEFAULT_KEEPALIVE,
-    )
+    alias = layers.get(option="hostkeyalias")
+    jump_spec = layers.get("corral_ssh_proxy_jump", option="proxyjump")
     return SshTarget(
         host=host,
-        hop=Hop(address, port, user, names),
-        jumps=jumps,
-        password=password,
-        key_files=key_files,
-        default_key_files=defaults,
-        use_agent=_flag(variables, "corral_ssh_agent", True),
-        connect_timeout=connect_timeout or DEFAULT_CONNECT_TIMEOUT,
-        connect_retries=_count(retries, "corral_ssh_connect_retries"),
-        retry_delay=_seconds(
-            variables.get("corral_ssh_retry_delay"), "corral_ssh_retry_delay", DEFAULT_RETRY_DELAY
-        )
-        or 0.0,
-        keepalive=keepalive or 0.0,
-        command_timeout=_seconds(
-            variables.get("corral_ssh_command_timeout"), "corral_ssh_command_timeout", None
+        hop=Hop(
+            address,
+            port,
+            str(_first(conn.user, layers.get(option="user"), local_user)),
+            (str(alias),) if alias else _known_names(address, port),
         ),
-        host_key_checking=policy,
-        known_hosts_files=tuple(read_files),
-        corral_known_hosts=corral_file,
+        jumps=tuple(_jump_hops(str(jump_spec), config_path, configs, local_user, home))
+        if jump_spec
+        else (),
+        password=conn.password
+        if isinstance(conn.password, Secret | None)
+        else Secret(str(conn.password)),
+        **_key_settings(conn.private_key_file, layers, home),
+        **_host_key_settings(host, layers, environ, home),
+        **_timing(layers),
         become_exe=str(variables.get("ansible_become_exe") or "sudo"),
     )
 
 
-def _known_names(address: str, port: int) -> tuple[str, ...]:
-    from corral_plugins.ssh_hostkeys import host_entry_name
+def _key_settings(private_key_file: str | None, layers: _Layers, home: Path) -> dict[str, Any]:
+    """The key files to offer before the agent, after it, and whether to use the agent."""
+    explicit = _paths(private_key_file) or [
+        *layers.args.get("identityfile", []),
+        *layers.config.get("identityfile", []),
+    ]
+    identities_only = str(layers.get(option="identitiesonly") or "no").lower() == "yes"
+    look_for_keys = _flag(layers.variables, "corral_ssh_look_for_keys", not identities_only)
+    return {
+        "key_files": tuple(_expand(k, home) for k in explicit),
+        "default_key_files": tuple(home / ".ssh" / n for n in DEFAULT_KEY_NAMES)
+        if look_for_keys
+        else (),
+        "use_agent": _flag(layers.variables, "corral_ssh_agent", True),
+    }
 
+
+def _host_key_settings(
+    host: str, layers: _Layers, environ: Mapping[str, str], home: Path
+) -> dict[str, Any]:
+    """The policy, the known_hosts files read, and corral's own file (written by accept-new)."""
+    value = layers.get(
+        "host_key_checking", "ansible_host_key_checking", option="stricthostkeychecking"
+    )
+    try:
+        policy = parse_policy("strict" if value is None else value)
+    except ValueError as exc:
+        raise HostUnreachable(f"{host}: {exc}", hint="use strict, accept-new or off") from exc
+    user_files = layers.get(option="userknownhostsfile")
+    listed = (
+        str(user_files).split() if user_files else ["~/.ssh/known_hosts", "~/.ssh/known_hosts2"]
+    )
+    read = [_expand(p, home) for p in listed if p != "/dev/null"]
+    corral_file = layers.get("corral_known_hosts") or corral_home(environ) / "known_hosts"
+    return {
+        "host_key_checking": policy,
+        "known_hosts_files": (*read, Path("/etc/ssh/ssh_known_hosts")),
+        "corral_known_hosts": _expand(corral_file, home),
+    }
+
+
+def _timing(layers: _Layers) -> dict[str, Any]:
+    """Connect timeout, retries and their delay, keepalive, and the default command timeout."""
+    variables = layers.variables
+    retries = layers.get("corral_ssh_connect_retries", "ansible_ssh_retries")
+    attempts = layers.get(option="connectionattempts")
+    if retries is None and attempts is not None:
+        retries = _count(attempts, "ConnectionAttempts") - 1
+    timeout = _seconds(
+        layers.get("corral_ssh_connect_timeout", "ansible_ssh_timeout", option="connecttimeout"),
+        "corral_ssh_connect_timeout",
+        DEFAULT_CONNECT_TIMEOUT,
+    )
+    keepalive = _seconds(
+        layers.get("corral_ssh_keepalive", option="serveraliveinterval"),
+        "corral_ssh_keepalive",
+        DEFAULT_KEEPALIVE,
+    )
+    delay = _seconds(
+        variables.get("corral_ssh_retry_delay"), "corral_ssh_retry_delay", DEFAULT_RETRY_DELAY
+    )
+    command = _seconds(
+        variables.get("corral_ssh_command_timeout"), "corral_ssh_command_timeout", None
+    )
+    return {
+        "connect_timeout": timeout or DEFAULT_CONNECT_TIMEOUT,
+        "connect_retries": _count(retries, "corral_ssh_connect_retries"),
+        "retry_delay": delay or 0.0,
+        "keepalive": keepalive or 0.0,
+        "command_timeout": command,
+    }
+
+
+def _known_names(address: str, port: int) -> tuple[str, ...]:
     return (host_entry_name(address, port),)
 
 
@@ -522,14 +531,14 @@ def _jump_hops(
         address = str(config.get("hostname") or name)
         real_port = port or _port(str(config.get("port") or 22), f"jump host {name}: Port")
         alias = config.get("hostkeyalias")
-        keys = tuple(Path(os.path.expanduser(k)) for k in config.get("identityfile", []))
+        keys = tuple(_expand(k, home) for k in config.get("identityfile", []))
         hops.append(
             Hop(
                 address=address,
                 port=real_port,
                 user=str(user or config.get("user") or local_user),
                 known_names=(str(alias),) if alias else _known_names(address, real_port),
-                key_files=tuple(p if p.is_absolute() else home / p for p in keys),
+                key_files=keys,
             )
         )
     return hops

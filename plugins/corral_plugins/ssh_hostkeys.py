@@ -19,10 +19,11 @@ revoked key, makes the host unreachable.
 from __future__ import annotations
 
 import base64
-import fnmatch
+import functools
 import hashlib
 import hmac
 import os
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -116,6 +117,13 @@ def _hashed_match(field: str, name: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
+@functools.lru_cache(maxsize=4096)
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    """OpenSSH's host patterns: ``*`` and ``?`` are wildcards, everything else (``[``) literal."""
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower())
+    return re.compile("".join(parts))
+
+
 def names_match(patterns: str, name: str) -> bool:
     """Whether a known_hosts host field covers ``name`` (negations win, as in OpenSSH)."""
     if patterns.startswith("|"):
@@ -123,7 +131,7 @@ def names_match(patterns: str, name: str) -> bool:
     matched = False
     for pattern in patterns.split(","):
         negated = pattern.startswith("!")
-        if fnmatch.fnmatchcase(name.lower(), pattern.lstrip("!").lower()):
+        if _wildcard(pattern.lstrip("!")).fullmatch(name.lower()):
             if negated:
                 return False
             matched = True

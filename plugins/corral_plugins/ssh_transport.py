@@ -237,20 +237,21 @@ def _handshake(
         transport.banner_timeout = transport.handshake_timeout = _remaining(deadline)
         transport.auth_timeout = _remaining(deadline)
         _prefer_known_key_types(transport, known, target, hop)
+        where = f"{hop.address}:{hop.port}{via}"
         try:
             transport.start_client(timeout=_remaining(deadline))
+            # start_client returns at its timeout without a word; this raises then.
+            key = transport.get_remote_server_key()
         except (paramiko.SSHException, EOFError, OSError) as exc:
+            if transport.is_active():
+                raise RetryableUnreachable(
+                    f"SSH handshake with {where} timed out after {target.connect_timeout:g}s",
+                    hint="is it an SSH server? raise corral_ssh_connect_timeout if it is just slow",
+                ) from exc
             raise RetryableUnreachable(
-                f"SSH handshake with {hop.address}:{hop.port}{via} failed: {_reason(exc)}",
+                f"SSH handshake with {where} failed: {_reason(transport.get_exception() or exc)}",
                 hint="is an SSH server listening there? (sshd also drops logins over MaxStartups)",
             ) from exc
-        if not transport.is_active() or transport.get_remote_server_key() is None:
-            where = f"{hop.address}:{hop.port}{via}"
-            raise RetryableUnreachable(
-                f"SSH handshake with {where} timed out after {target.connect_timeout:g}s",
-                hint="raise corral_ssh_connect_timeout if the host is just slow",
-            )
-        key = transport.get_remote_server_key()
         check_host_key(
             known,
             label=f"{hop.address}:{hop.port}{via}",

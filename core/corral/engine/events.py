@@ -64,13 +64,15 @@ class EventBus:
         if self.secrets:
             event = json.loads(redact_text(json.dumps(event), tuple(self.secrets)))
         with self._lock:
-            for writer in self.writers:
-                writer(event)
+            # Plugins first: a warning about one of them is written before the event
+            # itself, so the recap stays the last line of the output.
             if self.observer is not None:
                 for plugin, exc in self.observer(event):
                     self._warn_locked(
                         f"plugin {plugin!r} failed on event {kind!r}: {type(exc).__name__}: {exc}"
                     )
+            for writer in self.writers:
+                writer(event)
 
     def flush(self) -> None:
         """Ask every writer that buffers (the run store) to commit what it has."""

@@ -449,9 +449,9 @@ class TaskRunner:
             delegate = str(self.templar.render(task.delegate_to, variables))
             if delegate != state.name:
                 target = self.run.state(delegate)
-        conn: Connection = (
-            self.run.connection(target) if step.on == "target" else _ControllerOnly(target.name)
-        )
+        # Opened on first use: a step that never touches the host (debug, most http
+        # calls) never connects to it.
+        conn: Connection = _LazyConnection(target.name, lambda: self.run.connection(target))
         env = self.templar.render(dict(task.environment), variables) if task.environment else {}
         return StepContext(
             host=state.name,
@@ -572,13 +572,12 @@ def _call_step(step: StepType, ctx: StepContext, args: Mapping[str, Any]) -> Ste
         pool.shutdown(wait=False)
 
 
-class _ControllerOnly:
-    """The ``conn`` of a controller step: any use of it is a bug in the step."""
+class _LazyConnection:
+    """The host's connection, opened by the first call a step makes on it."""
 
-    def __init__(self, host: str) -> None:
+    def __init__(self, host: str, open_connection: Callable[[], Connection]) -> None:
         self.host = host
+        self._open = open_connection
 
     def __getattr__(self, name: str) -> Any:
-        raise StepFailed(
-            f"a controller step used the connection to {self.host} ({name}); declare it on='target'"
-        )
+        return getattr(self._open(), name)

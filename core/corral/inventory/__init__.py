@@ -7,14 +7,22 @@ lists, and sources that plugins register. See ``docs/inventory.md``::
     inventory = load_inventory(["inventory/"])
     inventory.select("web:&prod:!web0*")      # host names, in Ansible's order
     inventory.host_vars("web01")["ansible_host"]
+
+The names below are imported on first use, so that ``import corral`` (which
+needs :mod:`corral.inventory.source`) does not load the readers.
 """
 
 from __future__ import annotations
 
-from corral.inventory.connvars import ConnectionVars, connection_vars
-from corral.inventory.load import builtin_sources, load_inventory
-from corral.inventory.model import Group, Host, Inventory
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from corral.inventory.source import InventoryBuilder, InventorySourceType
+
+if TYPE_CHECKING:
+    from corral.inventory.connvars import ConnectionVars, connection_vars
+    from corral.inventory.load import builtin_sources, load_inventory
+    from corral.inventory.model import Group, Host, Inventory
 
 __all__ = [
     "ConnectionVars",
@@ -27,3 +35,20 @@ __all__ = [
     "connection_vars",
     "load_inventory",
 ]
+
+_LAZY = {
+    "ConnectionVars": "corral.inventory.connvars",
+    "connection_vars": "corral.inventory.connvars",
+    "builtin_sources": "corral.inventory.load",
+    "load_inventory": "corral.inventory.load",
+    "Group": "corral.inventory.model",
+    "Host": "corral.inventory.model",
+    "Inventory": "corral.inventory.model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -25,6 +25,7 @@ from corral.inventory.model import Inventory
 from corral.inventory.script import DEFAULT_SCRIPT_TIMEOUT, script_source
 from corral.inventory.source import InventorySourceType
 from corral.inventory.varfiles import VarsDir
+from corral.inventory.yamlread import first_line
 from corral.inventory.yamlsource import YAML_EXTENSIONS, YAML_SOURCE
 
 __all__ = ["builtin_sources", "default_sources", "load_inventory"]
@@ -55,7 +56,7 @@ def load_inventory(
     inventory = Inventory(cwd=base)
     vars_dirs: dict[str, VarsDir] = {}
     for given in chosen:
-        source = _resolve(given, base)
+        source = _resolve(str(given), base)
         _read_source(source, inventory, tuple(plugin_sources), builtins)
         directory = _vars_base(source)
         if directory is not None:
@@ -169,7 +170,7 @@ def _try_readers(
         except InventoryError as exc:
             if exc.location is None:
                 exc.location = Location(source)
-            if reader.name == "script" and _first_line(source).startswith("#!"):
+            if reader.plugin == "corral" and reader.name == "script" and _has_shebang(source):
                 raise  # a real script failed: reading its code as INI would only mislead
             failures.append((reader, exc))
         except Exception as exc:
@@ -201,7 +202,7 @@ def _likeliest(
         if reader in plugins:
             return error
     by_name = {reader.name: error for reader, error in failures}
-    head = _first_line(source)
+    head = first_line(source)
     if "yaml" in by_name and (
         os.path.splitext(source)[1] in YAML_EXTENSIONS or _YAML_LINE.match(head)
     ):
@@ -209,16 +210,5 @@ def _likeliest(
     return by_name.get("ini", failures[0][1])
 
 
-def _first_line(path: str) -> str:
-    """The first line of ``path`` that is neither blank nor a ``#``/``;`` comment (or ``#!``)."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle):
-                text = line.strip()
-                if number == 0 and text.startswith("#!"):
-                    return text
-                if text and text[0] not in "#;":
-                    return text
-    except OSError:
-        pass
-    return ""
+def _has_shebang(path: str) -> bool:
+    return first_line(path).startswith("#!")

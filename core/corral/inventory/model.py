@@ -327,7 +327,6 @@ class Inventory:
         self._group_layers: dict[tuple[str, ...], dict[str, Any]] = {}
         self._host_vars: dict[str, dict[str, Any]] = {}
         self._group_hosts: dict[str, list[str]] = {}
-        self._host_list: list[str] | None = None
         self.pattern_cache: dict[str, list[str]] = {}
 
     def _ensure_ready(self) -> None:
@@ -338,10 +337,8 @@ class Inventory:
 
     @property
     def hosts(self) -> list[str]:
-        """Every host name, in the order the sources first named them."""
-        if self._host_list is None:
-            self._host_list = list(self._hosts)
-        return self._host_list
+        """Every host name, in the order the sources first named them (a fresh list)."""
+        return list(self._hosts)
 
     def get_host(self, name: str) -> Host | None:
         """The host called ``name``; a localhost name gives the implicit localhost if needed."""
@@ -372,6 +369,8 @@ class Inventory:
         self._ensure_ready()
         cached = self._group_hosts.get(name)
         if cached is None:
+            if name not in self.groups:
+                raise InventoryError(f"unknown group {name!r}")
             order = [name]
             seen = {name}
             level = [name]

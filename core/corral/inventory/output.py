@@ -84,7 +84,7 @@ def list_data(inventory: Inventory, *, limit: str | None = None) -> dict[str, An
     add("all")
     hostvars = {}
     for host in hosts:
-        variables = public_vars(inventory.host_vars_view(host))
+        variables = host_data(inventory, host)
         if variables:
             hostvars[host] = _unsafe_markers(variables)
     result["_meta"] = {"hostvars": hostvars, "profile": "inventory_legacy"}

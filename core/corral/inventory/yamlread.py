@@ -24,6 +24,7 @@ __all__ = [
     "UnsafeText",
     "YamlDocument",
     "compose_yaml",
+    "first_line",
     "load_data",
     "loads_json",
     "mark_unsafe",
@@ -64,6 +65,24 @@ def read_text(path: str) -> str:
             location=Location(path, data.count(b"\n", 0, exc.start) + 1),
         ) from exc
     return text.removeprefix("\ufeff")
+
+
+def first_line(path: str) -> str:
+    """The first line of ``path`` that says something ("" if there is none).
+
+    A ``#!`` first line counts; blank lines and ``#`` or ``;`` comments do not.
+    """
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle):
+                text = line.strip()
+                if number == 0 and text.startswith("#!"):
+                    return text
+                if text and text[0] not in "#;":
+                    return text
+    except OSError:
+        pass
+    return ""
 
 
 def load_data(path: str, text: str, warn: Warn) -> Any:

@@ -16,7 +16,7 @@ from corral.errors import InventoryError, error_location
 from corral.inventory.model import Inventory, as_inventory
 from corral.inventory.ranges import RangeError, expand_host_pattern
 from corral.inventory.source import InventoryBuilder, InventorySourceType
-from corral.inventory.yamlread import YamlDocument, compose_yaml, read_text
+from corral.inventory.yamlread import YamlDocument, compose_yaml, first_line, read_text
 
 __all__ = ["YAML_EXTENSIONS", "YAML_SOURCE", "read_yaml"]
 
@@ -163,31 +163,16 @@ def _is_null(node: Any) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == _NULL
 
 
-def looks_like_ini(path: str) -> bool:
-    """Whether the first meaningful line of ``path`` is an INI section header like ``[web]``.
-
-    Such a file can never be a YAML inventory (its root would be a list), so the
-    YAML reader leaves it to the INI reader.
-    """
-    try:
-        with open(path, "rb") as handle:
-            for raw in handle:
-                line = raw.strip()
-                if not line or line[:1] in (b"#", b";"):
-                    continue
-                return line.startswith(b"[") and line.endswith(b"]")
-    except OSError:
-        return False
-    return False
-
-
 def _verify_yaml(source: str) -> bool:
     if not (os.path.isfile(source) and os.access(source, os.R_OK)):
         return False
     extension = os.path.splitext(source)[1]
     if extension in YAML_EXTENSIONS:
         return True
-    return not extension and not looks_like_ini(source)
+    # A file starting with an INI section such as [web] can never be a YAML inventory
+    # (its root would be a list): leave it to the INI reader.
+    head = first_line(source)
+    return not extension and not (head.startswith("[") and head.endswith("]"))
 
 
 YAML_SOURCE = InventorySourceType(

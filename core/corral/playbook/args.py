@@ -136,11 +136,13 @@ def check_args(
     *,
     source: Any = None,
     rendered: bool = False,
+    partial: bool = False,
 ) -> None:
     """Raise :class:`PlaybookError` at the offending argument when ``args`` break the schema.
 
     Before rendering, a value that is a template is not judged (its type is not
-    known yet); after rendering (``rendered=True``) everything is.
+    known yet); after rendering (``rendered=True``) everything is. ``partial``
+    skips missing required arguments.
     """
     errors = sorted(
         _validator(step.schema).iter_errors(dict(args)), key=lambda e: list(e.absolute_path)
@@ -148,12 +150,23 @@ def check_args(
     for error in errors:
         if not rendered and is_templated(error.instance):
             continue
+        if partial and _only_missing(error):
+            continue  # the caller fills in the rest (run-end notifications compose the message)
         path = list(error.absolute_path)
         where = _location_of(source if source is not None else args, path, location)
         field = ".".join(str(p) for p in path)
         message = _schema_message(step, error, field)
         hint = _schema_hint(step, error)
         raise PlaybookError(message, hint=hint, location=where)
+
+
+def _only_missing(error: Any) -> bool:
+    """Whether a schema error is only about absent arguments (``required``, in any branch)."""
+    if error.validator == "required":
+        return True
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        return all(_only_missing(sub) for sub in error.context)
+    return False
 
 
 def _schema_message(step: StepType, error: Any, field: str) -> str:
@@ -163,6 +176,8 @@ def _schema_message(step: StepType, error: Any, field: str) -> str:
         return f"unknown argument {extra[0]!r} for step {step.name!r}" if extra else error.message
     if error.validator == "required":
         return f"step {step.name!r}: {error.message}"
+    if error.validator == "not":
+        return f"argument {field!r} of step {step.name!r} cannot be combined with the others given"
     prefix = (
         f"argument {field!r} of step {step.name!r}" if field else f"arguments of step {step.name!r}"
     )

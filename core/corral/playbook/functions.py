@@ -11,7 +11,7 @@ __all__ = ["TemplateFunction"]
 
 @dataclass(frozen=True)
 class TemplateFunction:
-    """A Jinja2 filter (``{{ x | name }}``), test (``x is name``) or lookup (``lookup('name', ...)``).
+    """A Jinja2 filter (``{{ x | name }}``), test (``x is name``) or lookup (``lookup('n', ...)``).
 
     A lookup function is called as ``function(*terms, **kwargs)`` and returns the
     looked-up value.

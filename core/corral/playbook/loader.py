@@ -9,7 +9,6 @@ engine reads everything it needs from each :class:`Task`.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,11 +42,11 @@ _INCLUDE_DEPTH = 64
 
 
 def display_path(path: Path) -> str:
-    """``path`` relative to the working directory when it is below it, as users typed it."""
+    """``path`` relative to the working directory when it is below it, else absolute."""
     try:
-        return os.path.relpath(path)
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
-        return str(path)
+        return str(path.resolve())
 
 
 def _where(node: Any, fallback: Location) -> Location:
@@ -171,7 +170,7 @@ class _Loader:
             tags=_tags(node.get("tags")),
             order=str(node.get("order", "inventory")),
             environment=unmark(dict(node.get("environment") or {})),
-            notifications=tuple(_on_key(unmark(list(node.get("notifications") or [])))),
+            notifications=self._notifications(node, where),
             needs=tuple(str(n) for n in _as_tuple(node.get("needs"))),
             max_failures=_count(node.get("max_failures"), where),
             timeout=unmark(node.get("timeout")),
@@ -413,6 +412,25 @@ class _Loader:
             inherited=unmark(merged),
             uid=uid,
         )
+
+    def _notifications(self, node: Mapping[str, Any], where: Location) -> tuple[Any, ...]:
+        """``notifications:`` entries, each checked against its ``notify.<channel>`` step."""
+        raw = node.get("notifications") or []
+        entries = _on_key(unmark(list(raw)))
+        channels = sorted(n.split(".", 1)[1] for n in self.steps if n.startswith("notify."))
+        for index, entry in enumerate(entries):
+            entry_where = mark_of(raw[index]) or where
+            step = self.steps.get(f"notify.{entry.get('channel')}")
+            if step is None:
+                raise PlaybookError(
+                    f"unknown notification channel {entry.get('channel')!r}",
+                    hint=did_you_mean(str(entry.get("channel")), channels)
+                    or f"channels: {', '.join(channels) or 'none (is notify installed?)'}",
+                    location=entry_where,
+                )
+            args = {k: v for k, v in entry.items() if k not in ("channel", "on")}
+            check_args(step, args, entry_where, source=raw[index], partial=True)
+        return tuple(entries)
 
     # -- helpers -----------------------------------------------------------
 

@@ -12,6 +12,7 @@ between threads): the run writer opens one in its thread with :meth:`Store.reope
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import socket
@@ -81,12 +82,14 @@ def status_for_exit_code(exit_code: int) -> str:
 def _connect(path: Path) -> sqlite3.Connection:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        new = not path.exists() or path.stat().st_size == 0
         # isolation_level=None: no implicit transactions; every write transaction here
         # is an explicit BEGIN IMMEDIATE, so lock waits happen up front, under the timeout.
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT, isolation_level=None)
-        # Only takes effect on a new, empty file: lets prune give space back.
-        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        if new:
+            # Only possible before the first table exists: lets prune give space back.
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(
             f"cannot open the run store {path}: {exc}",
@@ -100,14 +103,12 @@ class Store:
     """One connection to the run store; use it from the thread that made it."""
 
     def __init__(self, path: Path, *, retention: float | None = None) -> None:
-        import sqlite_utils
-
         self.path = Path(path)
         self.retention = retention
         self.conn = _connect(self.path)
         try:
-            self.db: sqlite_utils.Database = sqlite_utils.Database(self.conn, execute_plugins=False)
-            self.db.enable_wal()
+            if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self.db.enable_wal()
             # WAL + NORMAL: a commit survives the process being killed (kill -9, OOM);
             # only an OS crash or power loss can lose the last transactions.
             self.conn.execute("PRAGMA synchronous = NORMAL")
@@ -124,6 +125,17 @@ class Store:
                 f"the run store {self.path} cannot be used: {exc}",
                 hint="move the file away to start a new store",
             ) from exc
+
+    @functools.cached_property
+    def db(self) -> sqlite_utils.Database:
+        """The connection as a :class:`sqlite_utils.Database`, made on first use.
+
+        Made lazily because importing sqlite-utils costs tens of milliseconds that
+        ``corral run`` and the store writer, which only execute prepared SQL, need not pay.
+        """
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn, execute_plugins=False)
 
     def reopen(self) -> Store:
         """A new connection to the same store, for another thread."""

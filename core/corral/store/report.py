@@ -66,7 +66,7 @@ def timeline_svg(units: Sequence[Mapping[str, Any]], *, width: int = 1100) -> st
     span = max(t1 - t0, 1e-3)
     rows = _task_rows(units) + _host_rows(units)
     label_w, row_h, top = 220, 18, 28
-    plot_w = width - label_w - 20
+    plot_w = width - label_w - 50  # room for the last axis label
     height = top + row_h * len(rows) + 10
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
