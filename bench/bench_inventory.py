@@ -11,9 +11,12 @@ group variables, 4 role groups, 3 environments and 93 datacenters made of racks
 (``:children``), each with its own ``:vars``. It measures:
 
 - ``corral inventory --list`` and ``ansible-inventory --list`` as a user runs
-  them (wall time, whole process), and checks that both print the same data;
-- in process: ``load_inventory`` (read, reconcile), ``--list`` data building
-  and JSON, and resolving ``web:&prod:!web0*`` (first time, caches cleared).
+  them (wall time and peak memory of the whole process), after checking that
+  both print the same data;
+- in process, each tool in a fresh interpreter of its own, taking turns:
+  loading (read and reconcile), loading plus every host's merged variables,
+  and resolving ``web:&prod:!web0*`` (first query after loading, then with
+  the pattern caches cleared); for corral also ``--list`` data and JSON text.
 
 Targets (the issue): load at least 10x faster than ansible-inventory, pattern
 resolution under 20 ms.
@@ -25,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -90,7 +94,7 @@ from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
 from ansible.vars.manager import VariableManager
 source, pattern, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-load, full, select = [], [], []
+load, full, cold, select = [], [], [], []
 for _ in range(runs):
     start = time.perf_counter()
     inventory = InventoryManager(loader=DataLoader(), sources=[source])
@@ -99,19 +103,24 @@ for _ in range(runs):
     for host in inventory.get_hosts("all"):
         variables.get_vars(host=host, include_hostvars=False, stage="all")
     full.append(time.perf_counter() - start)
+    inventory = InventoryManager(loader=DataLoader(), sources=[source])
+    start = time.perf_counter()
+    inventory.get_hosts(pattern)
+    cold.append(time.perf_counter() - start)
 for _ in range(20):
     inventory.clear_caches()
     start = time.perf_counter()
     selected = inventory.get_hosts(pattern)
     select.append(time.perf_counter() - start)
-print(json.dumps({"load": load, "full": full, "select": select, "selected": len(selected)}))
+print(json.dumps({"load": load, "full": full, "cold": cold, "select": select,
+                  "selected": len(selected)}))
 """
 CORRAL_IN_PROCESS = """
 import json, sys, time
 from corral.inventory import load_inventory
 from corral.inventory.output import list_data, to_json
 source, pattern, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-load, full, listing, select, cached = [], [], [], [], []
+load, full, listing, cold, select, cached = [], [], [], [], [], []
 for _ in range(runs):
     start = time.perf_counter()
     inventory = load_inventory([source], environ={})
@@ -122,6 +131,10 @@ for _ in range(runs):
     start = time.perf_counter()
     to_json(list_data(load_inventory([source], environ={})))
     listing.append(time.perf_counter() - start)
+    inventory = load_inventory([source], environ={})
+    start = time.perf_counter()
+    inventory.select(pattern)
+    cold.append(time.perf_counter() - start)
 for _ in range(20):
     inventory.pattern_cache.clear()
     start = time.perf_counter()
@@ -131,7 +144,7 @@ for _ in range(20):
     start = time.perf_counter()
     inventory.select(pattern)
     cached.append(time.perf_counter() - start)
-print(json.dumps({"load": load, "full": full, "list": listing, "select": select,
+print(json.dumps({"load": load, "full": full, "list": listing, "cold": cold, "select": select,
                   "cached": cached, "selected": len(selected), "hosts": len(inventory.hosts),
                   "groups": len(inventory.groups) - 2}))
 """
@@ -203,64 +216,58 @@ def report(figures: dict[str, Any], runs: int) -> str:
     theirs, ours = figures["ansible"], figures["corral"]
     load, their_load = min(ours["load"]), min(theirs["load"])
     full, their_full = min(ours["full"]), min(theirs["full"])
-    select, their_select = ours["select"], theirs["select"]
+    cold, their_cold = min(ours["cold"]), min(theirs["cold"])
+    warm, their_warm = statistics.median(ours["select"]), statistics.median(theirs["select"])
     process_ratio = ansible_run.seconds / corral_run.seconds
     rows = [
-        (
-            "`inventory --list`, whole process (same output)",
-            f"{ansible_run.seconds:.2f} s",
-            f"{corral_run.seconds:.2f} s",
-            f"{process_ratio:.1f}x",
-        ),
+        ("`inventory --list`, whole process (same output)", f"{ansible_run.seconds:.2f} s",
+         f"{corral_run.seconds:.2f} s", f"{process_ratio:.1f}x"),
         ("peak memory of that process", f"{ansible_run.peak_mb:.0f} MB",
          f"{corral_run.peak_mb:.0f} MB", ""),
-        (
-            "load: read + reconcile, in process",
-            f"{their_load * ms:.0f} ms",
-            f"{load * ms:.0f} ms",
-            f"{their_load / load:.1f}x",
-        ),
-        (
-            "load + every host's merged variables, in process",
-            f"{their_full * ms:.0f} ms",
-            f"{full * ms:.0f} ms",
-            f"{their_full / full:.1f}x",
-        ),
+        ("load: read + reconcile, in process", f"{their_load * ms:.0f} ms", f"{load * ms:.0f} ms",
+         f"{their_load / load:.1f}x"),
+        ("load + every host's merged variables, in process", f"{their_full * ms:.0f} ms",
+         f"{full * ms:.0f} ms", f"{their_full / full:.1f}x"),
         ("load + `--list` data + JSON text, in process", "", f"{min(ours['list']) * ms:.0f} ms",
          ""),
-        (
-            f"`{PATTERN}` ({ours['selected']} hosts), caches cleared",
-            f"{min(their_select) * ms:.2f} ms",
-            f"{min(select) * ms:.2f} ms (max {max(select) * ms:.2f})",
-            f"{min(their_select) / min(select):.1f}x",
-        ),
-        ("the same pattern again, cached", "", f"{min(ours['cached']) * ms:.2f} ms", ""),
+        (f"`{PATTERN}` ({ours['selected']} hosts), first query after loading",
+         f"{their_cold * ms:.2f} ms", f"{cold * ms:.2f} ms", f"{their_cold / cold:.1f}x"),
+        ("the same, pattern caches cleared (median)", f"{their_warm * ms:.2f} ms",
+         f"{warm * ms:.2f} ms", f"{their_warm / warm:.1f}x"),
+        ("the same, cached", "", f"{min(ours['cached']) * ms:.2f} ms", ""),
     ]  # fmt: skip
     table = "\n".join("| " + " | ".join(row) + " |" for row in rows)
-    verdict_load = "met" if their_load / load >= 10 else "NOT met"
-    verdict_pattern = "met" if min(select) * ms < 20 else "NOT met"
-    return f"""## Inventory
-
-`bench/bench_inventory.py`: an INI inventory of {ours["hosts"]:,} hosts in {ours["groups"]}
-groups ({figures["lines"]:,} lines: 400 racks declared with one range line each, and roles,
-environments and datacenters made of racks with `:children`; variables on every group and
-host line). Best of {runs} runs (whole processes) and of {3 * runs} (in process), the two
-tools taking turns; Python
-{platform.python_version()}, ansible-core {ansible_version()}, {os.cpu_count()} CPUs
-({platform.machine()}). "In process" for Ansible means `InventoryManager`, then
-`VariableManager.get_vars` per host (what `ansible-inventory --list` does); for corral,
-`load_inventory`, then `Inventory.host_vars` per host.
-
-| what | ansible-inventory | corral | ratio |
-|---|---:|---:|---:|
-{table}
-
-Targets: loading at least 10x faster than ansible-inventory: {verdict_load}
-({their_load / load:.1f}x for the load alone, {their_full / full:.1f}x with every host's
-variables, {process_ratio:.1f}x for the whole `--list` process, which includes Python
-start-up and the CLI's plugin loading). Pattern resolution under 20 ms: {verdict_pattern}
-({min(select) * ms:.1f} ms).
-"""
+    load_verdict = "met" if their_load / load >= 10 else "**not met**"
+    pattern_verdict = "met" if cold * ms < 20 else "**not met**"
+    return "\n".join(
+        [
+            "## Inventory",
+            "",
+            f"`bench/bench_inventory.py`: an INI inventory of {ours['hosts']:,} hosts in "
+            f"{ours['groups']} groups ({figures['lines']:,} lines: 400 racks declared with one "
+            "range line each; roles, environments and datacenters made of racks with "
+            "`:children`; variables on every group and host line).",
+            "",
+            f"Best of {runs} runs (whole processes) and of {3 * runs} (in process), the two "
+            f"tools taking turns; Python {platform.python_version()}, ansible-core "
+            f"{ansible_version()}, {os.cpu_count()} CPUs ({platform.machine()}). In process, "
+            "Ansible is `InventoryManager` then `VariableManager.get_vars` per host (what "
+            "`ansible-inventory --list` does), corral is `load_inventory` then "
+            "`Inventory.host_vars` per host.",
+            "",
+            "| what | ansible-inventory | corral | ratio |",
+            "|---|---:|---:|---:|",
+            table,
+            "",
+            f"- Load at least 10x faster than ansible-inventory: {load_verdict} "
+            f"({their_load / load:.1f}x for reading and reconciling, {their_full / full:.1f}x "
+            f"with every host's variables, {process_ratio:.1f}x for the whole `--list` "
+            "process, which includes Python start-up and the CLI's plugin loading).",
+            f"- Pattern resolution under 20 ms: {pattern_verdict} ({cold * ms:.1f} ms on the "
+            f"first query, {warm * ms:.1f} ms after that).",
+            "",
+        ]
+    )
 
 
 def write_section(section: str) -> None:

@@ -126,7 +126,9 @@ def engine_overhead(work: Path, hosts: int, repeat: int) -> str:
     else:
         (work / "recording_run.py").write_text(RECORDING_RUN)
         argv = [sys.executable, "recording_run.py", "site.yml", "hosts.ini"]
-        how = "the calls `corral run` makes (start_recording, run_playbook with JSON output) as a script"
+        how = (
+            "the calls `corral run` makes (start_recording, run_playbook, JSON output), as a script"
+        )
     runs: dict[str, list[tuple[float, float]]] = {"off": [], "on": []}
     for _ in range(repeat):  # interleaved, so both see the same machine load
         runs["off"].append(timed_run(argv, cwd=work, env={**env, "CORRAL_STORE": "off"}))
@@ -283,7 +285,7 @@ def time_queries(path: Path, repeat: int) -> list[tuple[str, float, float]]:
             s, playbook="deploy.yml", status="failed"
         ),
         "history --since 7d": lambda s: history(s, since=time.time() - 7 * 86400),
-        "stats": lambda s: stats(s),
+        "stats": stats,
         "stats --since 30d": lambda s: stats(s, since=time.time() - 30 * 86400),
     }
     rows = []
@@ -349,7 +351,8 @@ def main() -> None:
             print(f"### history and stats on a store of {units:,} unit rows ({args.runs:,} runs)")
             print()
             print(
-                f"Filled through StoreWriter in {seconds:.1f} s ({units / seconds:,.0f} units/s with their events); "
+                f"Filled through StoreWriter in {seconds:.1f} s "
+                f"({units / seconds:,.0f} units/s with their events); "
                 f"file {size:.0f} MB."
             )
             print()

@@ -47,7 +47,9 @@ timed = TimedFlush(writer)
 control = StopControl()
 try:
     with handle_signals(control, options.grace_period):
-        outcome = run_playbook(prepared.playbook, prepared.inventory, registry, options, [timed], control)
+        outcome = run_playbook(
+            prepared.playbook, prepared.inventory, registry, options, [timed], control
+        )
 finally:
     writer.close()
 print(json.dumps({"longest_flush": timed.longest}), flush=True)
@@ -60,7 +62,12 @@ class StoreCommands:
 
     @hookimpl
     def corral_register_commands(self, cli: Any) -> None:
-        from corral.commands.history import history_command, logs_command, show_command, stats_command
+        from corral.commands.history import (
+            history_command,
+            logs_command,
+            show_command,
+            stats_command,
+        )
         from corral.commands.prune import prune_command
         from corral.commands.report import report_command
         from corral.commands.resume import resume_command
@@ -107,7 +114,9 @@ def record_run(
         options, writer = start_recording(env, prepared, options, argv=["corral", "run", playbook])
         assert writer is not None
         try:
-            outcome = run_playbook(prepared.playbook, prepared.inventory, registry, options, [writer])
+            outcome = run_playbook(
+                prepared.playbook, prepared.inventory, registry, options, [writer]
+            )
         finally:
             writer.close()
     finally:

@@ -35,35 +35,16 @@ PLAYBOOKS = sorted((COMPAT / "playbooks").glob("*.yml"))
 BIN = Path(sys.executable).parent
 TIMEOUT = 120  # seconds, per tool run; a healthy run takes one to three
 
-# Known corral bugs, found by these tests: playbook name -> what differs.
-# Each is a strict xfail, so fixing the bug makes the test fail until its line is removed.
+# Known differences from Ansible: playbook name -> what differs.
+# Each is a strict xfail, so a change of behaviour makes the test fail until its line is removed.
 CORRAL_BUGS: dict[str, str] = {
-    "11_ignore_errors": "an ignored failure counts only as ignored; Ansible counts it as ok "
-    "(and changed when it changed) as well as ignored",
-    "18_run_once_set_fact": "set_fact under run_once sets the fact on the first host only; "
-    "Ansible sets it on every host of the batch",
-    "23_max_fail_percentage_batch": "max_fail_percentage is checked only when a batch ends; "
-    "Ansible checks it after each task and then ends the whole run",
-    "26_include_tasks": "include_tasks reports no result of its own; Ansible counts each "
-    "include (and each loop item of one) as ok, and a false `when` as skipped",
-    "28_vars_precedence": "play vars win over vars_files; in Ansible vars_files win",
-    "37_undefined_guards": "the pre-run check rejects names guarded by `default`, "
-    "`is defined` or `is undefined` (exit 4)",
-    "38_until_exhausted": "after running out of retries `attempts` is retries + 1; "
-    "Ansible reports `retries`",
-    "41_rescue_vars": "no ansible_failed_task / ansible_failed_result in rescue "
-    "(the pre-run check rejects them)",
-    "44_serial_batch_failed": "after a serial batch whose hosts all failed, the later plays "
-    "run on the hosts of the batches that never ran; Ansible ends the run",
-    "45_limit_magic_vars": "ansible_play_hosts still lists a host after it failed",
-    "48_any_errors_fatal_rescued": "under any_errors_fatal a failure handled by rescue ends "
-    "the play for every host, with exit code 0",
-    "50_subelements": "no subelements filter, and an unknown filter is an internal error "
-    "(exit 1) instead of a playbook error",
-    "51_set_fact_loop": "set_fact in a loop applies its facts after the last item; "
-    "each item should see the facts of the items before it",
-    "53_meta_end": "meta tasks (end_host, end_play, skipped ones too) are counted in the "
-    "recap; Ansible does not count them",
+    # Deliberate deviations (docs/ansible-compat.md), kept as strict xfails so a change
+    # of behaviour on either side shows up here.
+    "38_until_exhausted": "deliberate: after running out of retries `attempts` is the real "
+    "number of attempts (retries + 1); Ansible reports `retries`",
+    "48_any_errors_fatal_rescued": "deliberate: under any_errors_fatal a rescued failure "
+    "does not end the play, but corral does not run the rescue on the hosts that did not "
+    "fail, as Ansible does",
 }
 
 # Keys of a debug result that are bookkeeping, not what the user asked to print.

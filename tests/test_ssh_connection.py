@@ -234,6 +234,25 @@ def test_without_sftp_files_go_through_commands(
     assert "subsystem request for sftp" in fleet["nosftp"].log.read_text()
 
 
+def test_stat_over_sftp_matches_stat_over_commands(fleet: SshdFleet, scratch: Path) -> None:
+    (scratch / "file").write_text("content\n")
+    (scratch / "file").chmod(0o640)
+    (scratch / "link").symlink_to("file")
+    (scratch / "orphan").write_text("")
+    os.chown(scratch / "orphan", 54321, 54321)  # no name on the host: stat(1) says UNKNOWN
+    paths = [str(scratch), *(f"{scratch}/{n}" for n in ("file", "link", "orphan", "missing"))]
+    paths += ["/root/.bashrc", "/etc/hostname/not-a-dir"]
+    with connect(fleet, "h01") as over_sftp, connect(fleet, "nosftp") as over_commands:
+        for path in paths:
+            for checksum in (False, True):
+                expected = over_commands.stat(path, checksum=checksum)
+                assert over_sftp.stat(path, checksum=checksum) == expected, path
+    link = over_commands.stat(f"{scratch}/link")
+    assert link is not None
+    assert link.is_link
+    assert link.link_target == "file"
+
+
 def test_a_50_mb_file_arrives_intact(conn: SshConnection, scratch: Path, tmp_path: Path) -> None:
     source = tmp_path / "big.bin"
     with open(source, "wb") as handle:

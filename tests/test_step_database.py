@@ -143,6 +143,20 @@ def test_check_mode_runs_and_rolls_back(corral_project, tmp_path):
         assert conn.execute("select count(*) from t").fetchone() == (0,)
 
 
+def test_a_long_sqlite_query_stops_at_the_task_timeout(corral_project):
+    endless = (
+        "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c"
+    )
+    result, events = run(
+        corral_project,
+        play(f'- database.query: {{url: "sqlite://", query: "{endless}"}}\n  timeout: 1'),
+    )
+    assert result.exit_code == 2
+    (stopped,) = results(events, "database.query")
+    assert stopped["timed_out"] is True
+    assert stopped["msg"] == "sqlite://: interrupted at the task's timeout"
+
+
 def test_query_reports_a_database_error_on_one_line(corral_project, tmp_path):
     url = f"sqlite:///{tmp_path / 'app.db'}"
     result, events = run(
@@ -345,15 +359,21 @@ def test_postgres_password_argument_and_a_wrong_one(corral_project, postgres: Po
             f"""
 - database.query: {{url: "{bare}", password: "{{{{ pw }}}}", query: "select current_user as who"}}
 - database.query: {{url: "{bare}", password: "wrong-{{{{ pw }}}}", query: "select 1"}}
+  ignore_errors: true
+- database.query: {{url: "{bare}", password: "{{{{ pw }}}}", query: "select pg_sleep(20)"}}
+  timeout: 1
 """
         ),
         "-e",
         json.dumps({"pw": postgres.password}),
     )
-    ok, refused = results(events, "database.query")
+    ok, refused = results(events, "database.query")[:2]
     assert ok["rows"] == [{"who": "postgres"}]
     assert refused["failed"] is True
     assert 'password authentication failed for user "postgres"' in refused["msg"]
+    slow = results(events, "database.query")[2]  # cancelled by the server at the task's timeout
+    assert slow["timed_out"] is True
+    assert slow["msg"].endswith("canceling statement due to statement timeout")
     assert postgres.password not in result.output
 
 

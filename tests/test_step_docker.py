@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,8 @@ def run(
     inventory = {
         "all": {
             "hosts": {"localhost": {"ansible_connection": "local"}},
-            "vars": {"docker_host": daemon.url},
+            # A template, as an inventory may hold: steps render it.
+            "vars": {"daemon_socket": daemon.url, "docker_host": "{{ daemon_socket }}"},
         }
     }
     project.write("hosts.yml", json.dumps(inventory))
@@ -113,7 +115,11 @@ def test_container_lifecycle_is_idempotent(corral_project, daemon, tmp_path):
     assert recreated["actions"] == ["recreated (env)", "started"]
     second = inspect(daemon, "web")
     assert second["Id"] != first["Id"]
-    assert (data / "hello").read_text() == "hello\n"  # the bind mount reached the container
+    # The new container writes through the bind mount as it starts.
+    deadline = time.monotonic() + 10
+    while (data / "hello").read_text() != "hello\n" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (data / "hello").read_text() == "hello\n"
 
     steps = """
 - docker.container: {name: web, state: stopped}
@@ -251,17 +257,22 @@ def test_exec_and_info(corral_project, daemon):
 - docker.exec: {container: box, command: "tr a-z A-Z", stdin: "shout\\n"}
 - docker.exec: {container: box, command: "sh -c 'exit 3'"}
   ignore_errors: true
+- docker.exec: {container: box, command: "sleep 20"}
+  timeout: 1
+  ignore_errors: true
 - docker.info: {containers: true, images: true}
 """
     result, events = run(corral_project, daemon, tasks)
     assert result.exit_code == 0, result.output
-    env_run, piped, failed = results(events, "docker.exec")
+    env_run, piped, failed, slow = results(events, "docker.exec")
     assert env_run["stdout"] == "1 in /tmp as 65534\n"
     assert env_run["stderr"] == "oops\n"
     assert env_run["rc"] == 0
     assert piped["stdout"] == "SHOUT\n"
     assert failed["rc"] == 3
     assert failed["failed"] is True
+    assert slow["timed_out"] is True
+    assert slow["msg"].startswith("timed out after 1 seconds")
     (facts,) = results(events, "docker.info")
     assert facts["host"]["storage_driver"] == "vfs"
     assert facts["host"]["containers_running"] == 1
@@ -332,7 +343,7 @@ def test_steps_run_inside_a_container_through_the_docker_connection(corral_proje
     [
         ("docker.container: {name: web, state: running}", "argument 'state'"),
         ("docker.container: {name: web, ports: [{a: 1}]}", "argument 'ports.0'"),
-        ("docker.image: {name: app, build: {context: .}}", "unknown argument 'context'"),
+        ("docker.image: {name: app, build: {context: .}}", "unknown argument 'build.context'"),
         ("docker.exec: {container: box}", "'command' is a required property"),
         ("docker.info: {all: true}", "unknown argument 'all'"),
     ],
@@ -381,7 +392,9 @@ def test_connection_settings_are_documented():
     found: list[ConnectionType] = []
     docker_connection.corral_register_connections(register=found.append)
     text = (DOCS / "connections.md").read_text()
-    section = text[text.index("\n## docker\n") :]
+    start = text.index("\n## docker\n") + 1
+    end = text.find("\n## ", start)
+    section = text[start : end if end != -1 else None]
     for setting in found[0].settings:
         assert f"`{setting.name}`" in section
         assert setting.description in section

@@ -38,7 +38,9 @@ def project(corral_project):
     corral_project.plugins.append(StoreCommands())
     corral_project.write("hosts.yml", INVENTORY)
     corral_project.write("deploy.yml", PLAYBOOK)
-    corral_project.write("other.yml", "- hosts: web1\n  gather_facts: false\n  tasks:\n    - debug: {msg: hi}\n")
+    corral_project.write(
+        "other.yml", "- hosts: web1\n  gather_facts: false\n  tasks:\n    - debug: {msg: hi}\n"
+    )
     return corral_project
 
 
@@ -55,7 +57,10 @@ def test_history_lists_runs_newest_first_with_filters(project):
             f"{deploy_id}*failed (2)*3*1*deploy.yml*",
         ]
     )
-    assert [r["id"] for r in json.loads(project.run("history", "--json").stdout)] == [other_id, deploy_id]
+    assert [r["id"] for r in json.loads(project.run("history", "--json").stdout)] == [
+        other_id,
+        deploy_id,
+    ]
     by_status = json.loads(project.run("history", "--status", "failed", "--json").stdout)
     assert [r["id"] for r in by_status] == [deploy_id]
     by_host = json.loads(project.run("history", "--host", "db1", "--json").stdout)
@@ -105,12 +110,24 @@ def test_logs_replays_the_output_filtered_by_host_and_task(project):
     _, run_id = record_run(project, "deploy.yml", "hosts.yml")
     result = project.run("logs", run_id)
     assert result.exit_code == 0, result.output
-    result.fnmatch_lines(["PLAY ?deploy?*", "TASK ?say hello?*", "ok: ?web1?*", "TASK ?break db?*", "fatal: ?db1?*", "PLAY RECAP*"])
+    result.fnmatch_lines(
+        [
+            "PLAY ?deploy?*",
+            "TASK ?say hello?*",
+            "ok: ?web1?*",
+            "TASK ?break db?*",
+            "fatal: ?db1?*",
+            "PLAY RECAP*",
+        ]
+    )
     only = project.run("logs", run_id, "--host", "web2", "--task", "SAY*")
     assert "ok: [web2]" in only.stdout
     assert "web1" not in only.stdout
     assert "TASK [after]" not in only.stdout
-    events = [json.loads(line) for line in project.run("logs", run_id, "--json", "--host", "db1").stdout.splitlines()]
+    events = [
+        json.loads(line)
+        for line in project.run("logs", run_id, "--json", "--host", "db1").stdout.splitlines()
+    ]
     results = [e for e in events if e["event"] == "task_result"]
     assert {e["host"] for e in results} == {"db1"}
     assert events[-1]["event"] == "recap"
@@ -129,7 +146,16 @@ def test_stats_per_playbook_slow_tasks_and_failing_hosts(project):
         {"host": "db1", "runs": 2, "failed": 2, "unreachable": 0, "failure_rate": 1.0}
     ]
     text = project.run("stats")
-    text.fnmatch_lines(["PLAYBOOKS", "*deploy.yml*2*0%*", "SLOWEST TASKS*", "*take a while*", "HOSTS THAT FAIL MOST", "db1*2*2*0*100%"])
+    text.fnmatch_lines(
+        [
+            "PLAYBOOKS",
+            "*deploy.yml*2*0%*",
+            "SLOWEST TASKS*",
+            "*take a while*",
+            "HOSTS THAT FAIL MOST",
+            "db1*2*2*0*100%",
+        ]
+    )
 
 
 def test_report_json_has_every_unit_with_timing(project):
@@ -145,14 +171,19 @@ def test_report_json_has_every_unit_with_timing(project):
 def test_prune_older_than(project):
     record_run(project, "other.yml", "hosts.yml")
     assert project.run("prune", "--older-than", "1d").stdout.startswith("deleted 0 run(s)")
-    from corral.store import open_store
     from store_runs import environ
+
+    from corral.store import open_store
 
     store = open_store(environ(project))
     store.conn.execute("UPDATE runs SET started = started - 40 * 86400")
     store.close()
-    assert "would delete 1 run(s)" in project.run("prune", "--older-than", "30d", "--dry-run").stdout
-    assert project.run("prune", "--older-than", "30d").stdout.startswith("deleted 1 run(s), 1 unit(s)")
+    assert (
+        "would delete 1 run(s)" in project.run("prune", "--older-than", "30d", "--dry-run").stdout
+    )
+    assert project.run("prune", "--older-than", "30d").stdout.startswith(
+        "deleted 1 run(s), 1 unit(s)"
+    )
     assert project.run("history").stdout.strip() == "no runs recorded yet"
     assert project.run("prune", "--older-than", "soon").exit_code == 5
 

@@ -18,7 +18,9 @@ from corral.store.retention import parse_age, parse_since, prune, prune_when_due
 from corral.store.schema import SCHEMA_VERSION
 
 
-def record(run_id: str, *, started: float | None = None, pid: int = 1, playbook: str = "site.yml") -> RunRecord:
+def record(
+    run_id: str, *, started: float | None = None, pid: int = 1, playbook: str = "site.yml"
+) -> RunRecord:
     snapshot = {"site.yml": "- hosts: all\n  tasks: []\n"}
     return RunRecord(
         run_id=run_id,
@@ -38,7 +40,15 @@ def record(run_id: str, *, started: float | None = None, pid: int = 1, playbook:
     )
 
 
-def result_event(host: str, task: int, status: str = "ok", *, started: float = 100.0, duration: float = 0.5, **extra):
+def result_event(
+    host: str,
+    task: int,
+    status: str = "ok",
+    *,
+    started: float = 100.0,
+    duration: float = 0.5,
+    **extra,
+):
     uid = f"play0/tasks/{task}"
     return {
         "event": "task_result",
@@ -49,7 +59,11 @@ def result_event(host: str, task: int, status: str = "ok", *, started: float = 1
         "uid": uid,
         "unit_id": f"{uid}@0.{task}#{host}",
         "status": status,
-        "result": {"changed": status == "changed", "failed": status == "failed", "msg": f"{host} {task}"},
+        "result": {
+            "changed": status == "changed",
+            "failed": status == "failed",
+            "msg": f"{host} {task}",
+        },
         "started": started,
         "ended": started + duration,
         "attempts": 1,
@@ -82,7 +96,9 @@ def test_new_store_is_wal_migrated_and_reopens(tmp_path):
     assert first.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     first.close()
     again = Store(path)
-    assert {"runs", "units", "events", "host_state", "run_hosts", "run_tasks", "blobs"} <= set(again.db.table_names())
+    assert {"runs", "units", "events", "host_state", "run_hosts", "run_tasks", "blobs"} <= set(
+        again.db.table_names()
+    )
     again.close()
 
 
@@ -114,11 +130,27 @@ def test_writer_records_units_events_and_finishes_the_run(store):
         "r1",
         [
             {"event": "run_start", "time": 99.0, "playbook": "site.yml", "pid": 1},
-            {"event": "play_start", "time": 99.0, "play": "web", "uid": "play0", "hosts": ["a", "b"]},
+            {
+                "event": "play_start",
+                "time": 99.0,
+                "play": "web",
+                "uid": "play0",
+                "hosts": ["a", "b"],
+            },
             result_event("a", 0, "changed"),
             result_event("b", 0, "failed", duration=2.0),
-            {"event": "host_state", "host": "a", "vars": {"out": {"rc": 0}}, "facts": {"os": "linux"}},
-            {"event": "host_state", "host": "a", "vars": {"out": {"rc": 1}}, "facts": {"os": "linux"}},
+            {
+                "event": "host_state",
+                "host": "a",
+                "vars": {"out": {"rc": 0}},
+                "facts": {"os": "linux"},
+            },
+            {
+                "event": "host_state",
+                "host": "a",
+                "vars": {"out": {"rc": 1}},
+                "facts": {"os": "linux"},
+            },
             {
                 "event": "recap",
                 "time": 103.0,
@@ -179,7 +211,15 @@ def test_replayed_units_keep_the_row_of_the_run_that_ran_them(store):
     store.resume_run("r1", pid=2)
     replay = result_event("a", 0, "changed", started=500.0, duration=0.0, resumed=True, attempts=0)
     rerun = result_event("a", 1, "ok", started=501.0, duration=1.0)
-    feed(store, "r1", [replay, rerun, {"event": "recap", "time": 502.0, "exit_code": 0, "hosts": {"a": {"ok": 2}}}])
+    feed(
+        store,
+        "r1",
+        [
+            replay,
+            rerun,
+            {"event": "recap", "time": 502.0, "exit_code": 0, "hosts": {"a": {"ok": 2}}},
+        ],
+    )
     units = {u["unit_id"]: u for u in store.db.query("SELECT * FROM units")}
     assert len(units) == 2
     assert units["play0/tasks/0@0.0#a"]["duration"] == pytest.approx(3.0)
@@ -204,7 +244,9 @@ def test_a_run_whose_process_died_is_shown_interrupted(store):
     assert store.run_row("dead")["status"] == "interrupted"
     assert store.run_row("alive")["status"] == "running"
     # A live pid with a heartbeat older than 30 s is dead too (a reused pid, another host).
-    store.conn.execute("UPDATE runs SET heartbeat = ?, started = ? WHERE id = 'alive'", (time.time() - 60,) * 2)
+    store.conn.execute(
+        "UPDATE runs SET heartbeat = ?, started = ? WHERE id = 'alive'", (time.time() - 60,) * 2
+    )
     assert store.refresh_liveness() == ["alive"]
 
 
@@ -234,7 +276,9 @@ def test_snapshot_files_keep_layout_relative_to_the_playbook(tmp_path):
     (tmp_path / "common").mkdir()
     (tmp_path / "play" / "site.yml").write_text("site")
     (tmp_path / "common" / "tasks.yml").write_text("tasks")
-    snapshot = snapshot_files([tmp_path / "play" / "site.yml", tmp_path / "common" / "tasks.yml"], tmp_path / "play")
+    snapshot = snapshot_files(
+        [tmp_path / "play" / "site.yml", tmp_path / "common" / "tasks.yml"], tmp_path / "play"
+    )
     assert snapshot == {"site.yml": "site", "../common/tasks.yml": "tasks"}
     assert snapshot_hash(snapshot) == snapshot_hash(dict(reversed(list(snapshot.items()))))
 
@@ -255,8 +299,17 @@ def test_ages_and_retention_setting():
 def test_prune_deletes_old_finished_runs_and_their_rows_only(store):
     old = time.time() - 40 * 86400
     store.begin_run(record("old", started=old, pid=0))
-    feed(store, "old", [result_event("a", 0), {"event": "recap", "time": old + 1, "exit_code": 0, "hosts": {"a": {"ok": 1}}}])
-    store.begin_run(record("old-running", started=old))  # pid 1 alive, heartbeat fresh: still running
+    feed(
+        store,
+        "old",
+        [
+            result_event("a", 0),
+            {"event": "recap", "time": old + 1, "exit_code": 0, "hosts": {"a": {"ok": 1}}},
+        ],
+    )
+    store.begin_run(
+        record("old-running", started=old)
+    )  # pid 1 alive, heartbeat fresh: still running
     store.begin_run(record("new", pid=0))
     feed(store, "new", [result_event("a", 0)])
     result = prune(store, 30 * 86400)
@@ -264,7 +317,9 @@ def test_prune_deletes_old_finished_runs_and_their_rows_only(store):
     assert {row[0] for row in store.conn.execute("SELECT id FROM runs")} == {"old-running", "new"}
     assert store.conn.execute("SELECT count(*) FROM units WHERE run_id = 'old'").fetchone()[0] == 0
     assert store.conn.execute("SELECT count(*) FROM events WHERE run_id = 'old'").fetchone()[0] == 0
-    assert store.conn.execute("SELECT count(*) FROM blobs").fetchone()[0] == 2, "snapshots still used are kept"
+    assert store.conn.execute("SELECT count(*) FROM blobs").fetchone()[0] == 2, (
+        "snapshots still used are kept"
+    )
 
 
 def test_automatic_retention_runs_at_most_once_a_day(tmp_path):

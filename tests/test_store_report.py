@@ -44,7 +44,9 @@ CHROMIUM_FLAGS = [
 def report(corral_project) -> tuple[str, Path]:
     corral_project.plugins.append(StoreCommands())
     hosts = "".join(f"    web{i}: {{}}\n" for i in range(1, 5))
-    corral_project.write("hosts.yml", f"all:\n  vars: {{ansible_connection: local}}\n  hosts:\n{hosts}")
+    corral_project.write(
+        "hosts.yml", f"all:\n  vars: {{ansible_connection: local}}\n  hosts:\n{hosts}"
+    )
     corral_project.write("rollout.yml", PLAYBOOK)
     code, run_id = record_run(corral_project, "rollout.yml", "hosts.yml")
     assert code == 2
@@ -58,7 +60,8 @@ def test_html_report_is_self_contained_and_escaped(report):
     text = path.read_text()
     assert text.startswith("<!DOCTYPE html>")
     assert run_id in text
-    assert "<svg" in text and "<style>" in text
+    assert "<svg" in text
+    assert "<style>" in text
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", text), "no external assets"
     assert "<script" not in text, "task names are escaped, and the report has no scripts"
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
@@ -81,7 +84,8 @@ def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
             chunks.append(body)
         offset += 12 + length
     width, height, depth, colour_type = struct.unpack(">IIBB", header[:10])
-    assert depth == 8 and colour_type in (2, 6)
+    assert depth == 8
+    assert colour_type in (2, 6)
     channels = 4 if colour_type == 6 else 3
     raw = zlib.decompress(b"".join(chunks))
     stride = width * channels
@@ -115,7 +119,10 @@ def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
 
 def test_html_report_renders_in_headless_chromium(report, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    need(chromium is not None, "chromium is not installed (scripts/install-test-services installs it)")
+    need(
+        chromium is not None,
+        "chromium is not installed (scripts/install-test-services installs it)",
+    )
     _, path = report
     shot = tmp_path / "report.png"
     subprocess.run(
@@ -140,6 +147,8 @@ def test_html_report_renders_in_headless_chromium(report, tmp_path):
     for status, bars in (("changed", 1000), ("failed", 40)):
         colour = bytes.fromhex(STATUS_COLOURS[status][1:])
         shown = counts.get(colour, 0) - legend_swatch
-        assert shown > bars, f"the timeline shows {status} bars ({STATUS_COLOURS[status]}): {shown} px"
+        assert shown > bars, (
+            f"the timeline shows {status} bars ({STATUS_COLOURS[status]}): {shown} px"
+        )
     white = counts.get(b"\xff\xff\xff", 0)
     assert white < len(pixels) * 0.97, "the page is not blank"

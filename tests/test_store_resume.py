@@ -27,7 +27,8 @@ KILL_PLAYBOOK = """
       register: first
     - set_fact: {token: "tok-{{ inventory_hostname }}"}
     - name: t2
-      shell: "sleep {{ nap }}; echo t2 {{ inventory_hostname }} rc={{ first.rc }} {{ token }} >> {{ out }}"
+      shell: >-
+        sleep {{ nap }}; echo t2 {{ inventory_hostname }} rc={{ first.rc }} {{ token }} >> {{ out }}
     - name: t3
       shell: "echo t3-{{ item }} {{ inventory_hostname }} >> {{ out }}"
       loop: [a, b]
@@ -54,14 +55,17 @@ def line_keys(out: Path) -> Counter[str]:
     """``label host`` of each line the playbook appended."""
     if not out.exists():
         return Counter()
-    return Counter(" ".join(line.split()[:2]) for line in out.read_text().splitlines() if line.strip())
+    return Counter(
+        " ".join(line.split()[:2]) for line in out.read_text().splitlines() if line.strip()
+    )
 
 
 def finished_units(db: Path, run_id: str) -> set[str]:
     """``label host`` of every unit the store holds as finished (ok or changed)."""
     conn = sqlite3.connect(db)
     rows = conn.execute(
-        "SELECT task, host, item_index FROM units WHERE run_id = ? AND status IN ('ok', 'changed')", (run_id,)
+        "SELECT task, host, item_index FROM units WHERE run_id = ? AND status IN ('ok', 'changed')",
+        (run_id,),
     ).fetchall()
     conn.close()
     keys = set()
@@ -74,7 +78,9 @@ def finished_units(db: Path, run_id: str) -> set[str]:
     return keys
 
 
-def start_driver(project, tmp_path: Path, playbook: str, inventory: str, **env: str) -> subprocess.Popen[str]:
+def start_driver(
+    project, tmp_path: Path, playbook: str, inventory: str, **env: str
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*driver_command(tmp_path), playbook, inventory],
         cwd=project.path,
@@ -109,7 +115,9 @@ def test_kill_9_at_a_random_point_then_resume_completes_every_unit_once(project,
 
     shown = json.loads(project.run("history", "--json").stdout)
     assert shown[0]["id"] == run_id
-    assert shown[0]["status"] == "interrupted", "a run left running by a dead process shows as interrupted"
+    assert shown[0]["status"] == "interrupted", (
+        "a run left running by a dead process shows as interrupted"
+    )
 
     resumed = project.run("resume", run_id, "--output", "json")
     assert resumed.exit_code == 0, resumed.output
@@ -125,9 +133,13 @@ def test_kill_9_at_a_random_point_then_resume_completes_every_unit_once(project,
 
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    per_unit = conn.execute("SELECT count(*), count(DISTINCT unit_id) FROM units WHERE run_id = ?", (run_id,)).fetchone()
+    per_unit = conn.execute(
+        "SELECT count(*), count(DISTINCT unit_id) FROM units WHERE run_id = ?", (run_id,)
+    ).fetchone()
     assert per_unit == (HOSTS * 5 + HOSTS * 2,) * 2, "each (task, host, item) recorded exactly once"
-    status, resumes = conn.execute("SELECT status, resumes FROM runs WHERE id = ?", (run_id,)).fetchone()
+    status, resumes = conn.execute(
+        "SELECT status, resumes FROM runs WHERE id = ?", (run_id,)
+    ).fetchone()
     assert (status, resumes) == ("succeeded", 1)
     conn.close()
 
@@ -155,7 +167,9 @@ def db_bytes(project) -> bytes:
 def test_a_secret_param_never_reaches_the_database_file(project):
     project.write("hosts.yml", "all:\n  hosts:\n    h1: {ansible_connection: local}\n")
     project.write("site.yml", SECRET_PLAYBOOK)
-    code, run_id = record_run(project, "site.yml", "hosts.yml", extra_vars={"db_password": Secret(SECRET)})
+    code, run_id = record_run(
+        project, "site.yml", "hosts.yml", extra_vars={"db_password": Secret(SECRET)}
+    )
     assert code == 2
     stored = db_bytes(project)
     assert b"connecting with ********" in stored, "the run was recorded, with the secret redacted"
@@ -177,8 +191,12 @@ def test_concurrent_runs_share_one_store_without_corruption_or_long_waits(projec
     for index in range(4):
         out = tmp_path / f"out{index}.txt"
         hosts = "\n".join(f"    c{index}h{i}: {{}}" for i in range(15))
-        project.write(f"hosts{index}.yml", f"all:\n  vars: {{ansible_connection: local}}\n  hosts:\n{hosts}\n")
-        tasks = "".join(f'    - shell: "echo {n} {{{{ inventory_hostname }}}} >> {out}"\n' for n in range(6))
+        project.write(
+            f"hosts{index}.yml", f"all:\n  vars: {{ansible_connection: local}}\n  hosts:\n{hosts}\n"
+        )
+        tasks = "".join(
+            f'    - shell: "echo {n} {{{{ inventory_hostname }}}} >> {out}"\n' for n in range(6)
+        )
         project.write(f"site{index}.yml", f"- hosts: all\n  gather_facts: false\n  tasks:\n{tasks}")
         procs.append(start_driver(project, tmp_path, f"site{index}.yml", f"hosts{index}.yml"))
     run_ids = []
@@ -187,11 +205,13 @@ def test_concurrent_runs_share_one_store_without_corruption_or_long_waits(projec
         assert proc.returncode == 0, stderr
         run_id, figures = stdout.splitlines()
         run_ids.append(run_id)
-        assert json.loads(figures)["longest_flush"] < 2.0, "a barrier waited long for another run's writes"
+        assert json.loads(figures)["longest_flush"] < 2.0, (
+            "a barrier waited long for another run's writes"
+        )
     conn = sqlite3.connect(store_file(project))
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     for run_id in run_ids:
-        units, = conn.execute("SELECT count(*) FROM units WHERE run_id = ?", (run_id,)).fetchone()
+        (units,) = conn.execute("SELECT count(*) FROM units WHERE run_id = ?", (run_id,)).fetchone()
         assert units == 15 * 6
     conn.close()
     statuses = {r["id"]: r["status"] for r in json.loads(project.run("history", "--json").stdout)}
@@ -227,7 +247,11 @@ def test_resume_failed_only_reruns_just_the_failed_hosts(project, tmp_path):
     (flags / "h2").touch()
     result = project.run("resume", run_id, "--failed-only", "--output", "json")
     assert result.exit_code == 0, result.output
-    ran = {e["host"] for e in result.json_lines() if e["event"] == "task_result" and not e.get("resumed")}
+    ran = {
+        e["host"]
+        for e in result.json_lines()
+        if e["event"] == "task_result" and not e.get("resumed")
+    }
     assert ran == {"h2"}
     assert sorted(out.read_text().splitlines()) == [
         "finish h1", "finish h2", "finish h3", "prepare h1", "prepare h2", "prepare h3",
@@ -249,7 +273,8 @@ def test_resume_refuses_a_run_that_is_still_running(project):
     snapshot = {"site.yml": "- hosts: all\n  tasks: []\n"}
     store.begin_run(
         RunRecord(
-            run_id="20261124T000000-abcdef", playbook="site.yml", playbook_hash="x", snapshot=snapshot,
+            run_id="20261124T000000-abcdef", playbook="site.yml", playbook_hash="x",
+            snapshot=snapshot,
             inventory={}, params={}, extra_vars={}, options={}, started_by="me@here", trigger="cli",
             argv=(), pid=os.getpid(), started=time.time(), playbook_file="site.yml",
         )

@@ -28,6 +28,7 @@ from corral_plugins.database_connect import (
     reads_only,
     rolls_back_ddl,
     run_statement,
+    was_cancelled,
 )
 from corral_plugins.database_migrate import MIGRATE_SCHEMA, migrate
 
@@ -152,6 +153,7 @@ def execute(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
                     detail = database_error(target, exc)
                     return StepResult(
                         failed=True,
+                        timed_out=was_cancelled(exc),
                         msg=f"statement {index} of {total} failed, so none was committed: {detail}",
                         data=data,
                     )
@@ -192,7 +194,10 @@ def _engine(ctx: StepContext, target: DatabaseTarget, args: Mapping[str, Any]) -
 
 
 def _failure(target: DatabaseTarget, exc: Exception, data: dict[str, Any]) -> StepResult:
-    return StepResult(failed=True, msg=f"{target.shown}: {database_error(target, exc)}", data=data)
+    detail = database_error(target, exc)
+    return StepResult(
+        failed=True, timed_out=was_cancelled(exc), msg=f"{target.shown}: {detail}", data=data
+    )
 
 
 # -- registration -------------------------------------------------------------------------

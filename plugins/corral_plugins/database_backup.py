@@ -335,7 +335,8 @@ def _run_pg_tool(
         if passfile is not None:
             ctx.conn.run(["rm", "-f", "--", passfile], timeout=30, become=ctx.become)
     if result.timed_out:
-        return StepResult(failed=True, msg=f"{argv[0]} timed out after {timeout:g} seconds")
+        tool = posixpath.basename(argv[0])
+        return StepResult(failed=True, timed_out=True, msg=f"{tool} timed out after {timeout:g} s")
     if result.rc != 0:
         stderr = target.scrub(result.stderr.strip())
         first = stderr.splitlines()[0] if stderr else f"exit status {result.rc}"

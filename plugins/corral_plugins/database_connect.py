@@ -12,6 +12,7 @@ import datetime
 import decimal
 import math
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ __all__ = [
     "reads_only",
     "rolls_back_ddl",
     "run_statement",
+    "was_cancelled",
 ]
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -147,6 +149,10 @@ def open_engine(
         @event.listens_for(engine, "connect")
         def _manual_transactions(dbapi_connection: Any, record: Any) -> None:
             dbapi_connection.isolation_level = None
+            if statement_timeout is not None:
+                # SQLite has no statement timeout: abort the work in progress at the deadline.
+                deadline = time.monotonic() + statement_timeout
+                dbapi_connection.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
 
         @event.listens_for(engine, "begin")
         def _begin(connection: Any) -> None:
@@ -195,6 +201,8 @@ def describe_error(target: DatabaseTarget, exc: BaseException) -> str:
         source = exc.orig
     lines = [line.strip() for line in str(source).strip().splitlines() if line.strip()]
     text = lines[0] if lines else type(source).__name__
+    if was_cancelled(exc) and type(source).__module__ == "sqlite3":
+        text = "interrupted at the task's timeout"
     return target.scrub(text)
 
 
@@ -231,6 +239,15 @@ def run_statement(conn: Any, sql: str, params: Mapping[str, Any] | None) -> int:
         return int(cursor.rowcount)
     finally:
         cursor.close()
+
+
+def was_cancelled(exc: BaseException) -> bool:
+    """Whether the statement was stopped at its timeout (PostgreSQL's SQLSTATE 57014, or
+    SQLite's progress handler)."""
+    source = getattr(exc, "orig", None) or exc
+    if type(source).__module__ == "sqlite3":
+        return str(source) == "interrupted"
+    return getattr(source, "sqlstate", None) == "57014"
 
 
 def rolls_back_ddl(target: DatabaseTarget) -> bool:

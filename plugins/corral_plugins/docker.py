@@ -20,6 +20,7 @@ from corral_plugins.docker_api import (
     DEFAULT_TIMEOUT,
     api_error,
     daemon_name,
+    daemon_variables,
     docker_client,
     exec_command,
 )
@@ -134,7 +135,7 @@ def image(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
 
     name = str(args["name"])
     timeout = ctx.timeout or (DEFAULT_BUILD_TIMEOUT if "build" in args else None)
-    client = docker_client(ctx.vars, override=args.get("docker_host"), timeout=timeout)
+    client = docker_client(daemon_variables(ctx), override=args.get("docker_host"), timeout=timeout)
     try:
         if args.get("state", "present") == "absent":
             return _remove_image(ctx, client, name, bool(args.get("force")))
@@ -232,7 +233,8 @@ def docker_exec(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     command = args["command"]
     argv = shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
     stdin = args.get("stdin")
-    client = docker_client(ctx.vars, override=args.get("docker_host"), timeout=ctx.timeout)
+    variables = daemon_variables(ctx)
+    client = docker_client(variables, override=args.get("docker_host"), timeout=ctx.timeout)
     try:
         outcome = exec_command(
             client,
@@ -255,7 +257,13 @@ def docker_exec(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
         limit = ctx.timeout or DEFAULT_TIMEOUT
         msg = f"timed out after {limit:g} seconds (the command may still run in the container)"
         return StepResult(
-            failed=True, changed=True, msg=msg, stdout=stdout, stderr=stderr, data=data
+            failed=True,
+            timed_out=True,
+            changed=True,
+            msg=msg,
+            stdout=stdout,
+            stderr=stderr,
+            data=data,
         )
     rc = outcome.rc if outcome.rc is not None else -1
     return StepResult(
@@ -276,8 +284,9 @@ def info(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     """Describe the daemon, and optionally list its containers and images."""
     from docker.errors import DockerException
 
-    daemon = daemon_name(ctx.vars, args.get("docker_host"))
-    client = docker_client(ctx.vars, override=args.get("docker_host"), timeout=ctx.timeout)
+    variables = daemon_variables(ctx)
+    daemon = daemon_name(variables, args.get("docker_host"))
+    client = docker_client(variables, override=args.get("docker_host"), timeout=ctx.timeout)
     try:
         facts = client.info()
         version = client.version()

@@ -16,8 +16,9 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
-from corral import StepFailed
+from corral import StepContext, StepFailed
 
 __all__ = [
     "DAEMON_SETTINGS",
@@ -25,6 +26,7 @@ __all__ = [
     "ExecOutcome",
     "api_error",
     "daemon_name",
+    "daemon_variables",
     "docker_client",
     "exec_command",
 ]
@@ -40,6 +42,19 @@ DAEMON_SETTINGS: Mapping[str, str] = {
 
 _STDOUT, _STDERR = 1, 2
 _HEADER = struct.Struct(">BxxxL")
+
+
+_HOST_VARIABLES = (*DAEMON_SETTINGS, "docker_timeout", "docker_api_version")
+
+
+def daemon_variables(ctx: StepContext) -> dict[str, Any]:
+    """The host's daemon settings (``docker_host``, ...), rendered if they are templates."""
+    found: dict[str, Any] = {}
+    for name in (*_HOST_VARIABLES, *(f"ansible_{n}" for n in _HOST_VARIABLES)):
+        if name in ctx.vars:
+            value = ctx.vars[name]
+            found[name] = ctx.render(value, None) if isinstance(value, str) else value
+    return found
 
 
 def daemon_name(variables: Mapping[str, Any], override: str | None = None) -> str:
@@ -61,7 +76,6 @@ def docker_client(
     daemon cannot be reached.
     """
     import docker
-    from docker.errors import DockerException
 
     environment = dict(os.environ)
     for name, env_name in DAEMON_SETTINGS.items():
@@ -82,10 +96,11 @@ def docker_client(
         timeout = float(variables.get("docker_timeout") or DEFAULT_TIMEOUT)
     version = str(variables.get("docker_api_version") or "auto")
     try:
+        _check_ssh_reachable(environment.get("DOCKER_HOST", ""), timeout)
         return docker.from_env(
             environment=environment, timeout=round(timeout), version=version, use_ssh_client=False
         )
-    except DockerException as exc:
+    except Exception as exc:  # the SDK, paramiko and sockets each raise their own errors here
         raise StepFailed(
             f"cannot reach the Docker daemon at {daemon_name(variables, override)}: {exc}",
             hint="set docker_host for the host (unix://, tcp:// or ssh://); is the daemon up?",
@@ -97,6 +112,15 @@ def api_error(exc: BaseException) -> str:
     explanation = getattr(exc, "explanation", None)
     text = str(explanation or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_ssh_reachable(url: str, timeout: float) -> None:
+    """Fail fast when an ``ssh://`` daemon does not answer: the SDK connects with no timeout."""
+    if not url.startswith("ssh://"):
+        return
+    parsed = urlparse(url)
+    with socket.create_connection((parsed.hostname or "localhost", parsed.port or 22), timeout):
+        pass
 
 
 @dataclass(frozen=True)

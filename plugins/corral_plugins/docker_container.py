@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corral import StepContext, StepFailed, StepResult
-from corral_plugins.docker_api import api_error, docker_client
+from corral_plugins.docker_api import api_error, daemon_variables, docker_client
 
 __all__ = [
     "CONTAINER_SCHEMA",
@@ -383,7 +383,7 @@ def container(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     from docker.errors import DockerException
 
     spec = container_spec(args)
-    client = docker_client(ctx.vars, override=args.get("docker_host"))
+    client = docker_client(daemon_variables(ctx), override=args.get("docker_host"))
     try:
         return _converge(ctx, client, spec, args)
     except DockerException as exc:

@@ -18,7 +18,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from corral import Connection, StepContext, StepFailed, StepResult, StepType, hookimpl
+from corral import (
+    Connection,
+    HostUnreachable,
+    StepContext,
+    StepFailed,
+    StepResult,
+    StepType,
+    hookimpl,
+)
 from corral.hookspecs import RegisterStep
 from corral_plugins.paths import MODE_PROPERTY, parse_mode
 
@@ -132,12 +140,19 @@ def ssh(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     if "command" in args and ctx.check_mode:
         return StepResult(skipped=True, msg="Command would have run if not in check mode")
     variables = _connection_variables(ctx, args)
-    with SshConnection(str(args["host"]), variables) as conn:
-        if "command" in args:
-            return _command(ctx, conn, args)
-        if "put" in args:
-            return _put(ctx, conn, args["put"])
-        return _get(ctx, conn, args["get"])
+    try:
+        with SshConnection(str(args["host"]), variables) as conn:
+            if "command" in args:
+                return _command(ctx, conn, args)
+            if "put" in args:
+                return _put(ctx, conn, args["put"])
+            return _get(ctx, conn, args["get"])
+    except HostUnreachable as exc:
+        # The machine reached is not the play's host: its failure fails the task, it does
+        # not make the play's host unreachable.
+        return StepResult(
+            failed=True, msg=exc.message, data={"host": args["host"], "hint": exc.hint}
+        )
 
 
 def _connection_variables(ctx: StepContext, args: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,13 +1,15 @@
 """The ``ssh`` connection (paramiko): the default for every inventory host that is not local.
 
 One SSH connection per host, opened once and reused for every step of the run: each
-command is an exec channel on it, and file transfers share one SFTP session (opened on
-first use; when the server has no SFTP subsystem, files go through ``cat`` instead).
+command is an exec channel on it, and files and ``stat`` go through one SFTP session
+(opened on first use; when the server has no SFTP subsystem, through commands instead).
 How a host is reached (address, user, keys, jump hosts, host key policy, timeouts) is
 resolved by :mod:`corral_plugins.ssh_config`; the link is opened by
-:mod:`corral_plugins.ssh_transport`; commands on a channel are :mod:`corral_plugins.ssh_channel`. A lost link is :class:`~corral.HostUnreachable`;
-a command that outlives its timeout is killed on the host (its whole process group, by
-the ``signal`` channel request OpenSSH servers honour) and returns ``timed_out=True``.
+:mod:`corral_plugins.ssh_transport`; commands on a channel are
+:mod:`corral_plugins.ssh_channel`'s, files :mod:`corral_plugins.ssh_sftp`'s. A lost link
+is :class:`~corral.HostUnreachable`; a command that outlives its timeout is killed on the
+host (its whole process group, by the ``signal`` channel request OpenSSH servers honour)
+and returns ``timed_out=True``.
 
 ``become`` goes through ``sudo -S`` as in the local connection: the password is written
 to sudo's standard input after its prompt, never into a command line.
@@ -15,17 +17,14 @@ to sudo's standard input after its prompt, never into a command line.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import posixpath
-import secrets
-import stat as stat_mod
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from corral import (
     Become,
@@ -48,12 +47,15 @@ from corral_plugins.ssh_channel import (
 )
 from corral_plugins.ssh_config import SETTINGS, SshConfigFiles, SshTarget, resolve_target
 from corral_plugins.ssh_hostkeys import KnownHosts
+from corral_plugins.ssh_sftp import UNKNOWN, SftpFiles
 from corral_plugins.ssh_transport import KeyFiles, SshLink, open_link
 
 if TYPE_CHECKING:
     import paramiko
 
 __all__ = ["SETTINGS", "SshConnection", "SshConnector", "connect"]
+
+T = TypeVar("T")
 
 # Exec channels open at once on one connection (OpenSSH's MaxSessions is 10; SFTP takes one).
 MAX_CHANNELS = 8
@@ -106,7 +108,7 @@ class SshConnection:
         self._connector = connector or SshConnector()
         self._target: SshTarget | None = None
         self._link: SshLink | None = None
-        self._sftp: paramiko.SFTPClient | None = None
+        self._sftp: SftpFiles | None = None
         self._sftp_missing = False
         self._link_lock = threading.Lock()
         self._sftp_lock = threading.Lock()
@@ -142,8 +144,7 @@ class SshConnection:
             send_signal(channel, "KILL")
         with self._sftp_lock:
             if self._sftp is not None:
-                with contextlib.suppress(Exception):
-                    self._sftp.close()
+                self._sftp.close()
                 self._sftp = None
         with self._link_lock:
             if self._link is not None:
@@ -323,10 +324,9 @@ class SshConnection:
         it, its owner); a new file gets the server's default mode. Over SFTP without
         ``become``; through ``cat`` as the become user, or when the server has no SFTP.
         """
-        sftp = None if become is not None and self._needs_sudo(become) else self._sftp_client()
-        if sftp is not None:
-            with self._sftp_lock:
-                self._sftp_put(sftp, src, dest, mode, timeout)
+        files = None if become is not None and self._needs_sudo(become) else self._sftp_files()
+        if files is not None:
+            self._sftp_call(files, "write", dest, timeout, lambda: files.put(src, dest, mode))
             return
         data = src if isinstance(src, bytes) else _read_local(src)
         argv = ["/bin/sh", "-c", _PUT_SCRIPT, "put", dest, "" if mode is None else f"{mode:o}"]
@@ -343,10 +343,9 @@ class SshConnection:
         timeout: float | None = None,
     ) -> None:
         """Copy ``src`` on the host to the local path ``dest`` (read as the become user if any)."""
-        sftp = None if become is not None and self._needs_sudo(become) else self._sftp_client()
-        if sftp is not None:
-            with self._sftp_lock:
-                self._sftp_get(sftp, src, dest, timeout)
+        files = None if become is not None and self._needs_sudo(become) else self._sftp_files()
+        if files is not None:
+            self._sftp_call(files, "read", src, timeout, lambda: files.get(src, dest))
             return
         out = self._run_bytes(["cat", "--", src], timeout=timeout, become=become)
         if out.rc != 0 or out.timed_out:
@@ -364,7 +363,20 @@ class SshConnection:
         become: Become | None = None,
         timeout: float | None = None,
     ) -> FileStat | None:
-        """Describe ``path`` (not following a final symlink) in one command; None when missing."""
+        """Describe ``path`` without following a final symlink; None when it does not exist.
+
+        Over SFTP (no process on the host) when it can; the checksum, and a ``become`` to
+        another user, take one command.
+        """
+        files = None if become is not None and self._needs_sudo(become) else self._sftp_files()
+        if files is not None:
+            found = self._sftp_call(files, "stat", path, timeout, lambda: files.lstat(path))
+            if isinstance(found, FileStat) and checksum and found.is_file:
+                out = self.run(["sha1sum", "--", path], timeout=timeout)
+                digest = out.stdout.split()[0] if out.rc == 0 and out.stdout else None
+                return replace(found, checksum=digest)  # None when unreadable, as stat(1)'s
+            if found is not UNKNOWN:
+                return found if isinstance(found, FileStat) else None
         out = self.run(
             ["/bin/sh", "-c", _STAT_SCRIPT, "stat", path, "1" if checksum else "0"],
             timeout=timeout,
@@ -379,101 +391,52 @@ class SshConnection:
 
     # -- SFTP --------------------------------------------------------------
 
-    def _sftp_client(self) -> paramiko.SFTPClient | None:
+    def _sftp_files(self) -> SftpFiles | None:
         """The connection's SFTP session, opened on first use; None when the server has none."""
         import paramiko
 
         with self._sftp_lock:
-            if self._sftp is not None and not self._sftp.get_channel().closed:  # type: ignore[union-attr]
+            if self._sftp is not None and not self._sftp.closed:
                 return self._sftp
             if self._sftp_missing:
                 return None
             link = self._ensure_link()
             try:
-                self._sftp = paramiko.SFTPClient.from_transport(link.transport)
+                client = paramiko.SFTPClient.from_transport(link.transport)
             except (paramiko.SSHException, OSError, EOFError) as exc:
                 if not link.alive():
                     raise self._lost("starting SFTP", exc) from exc
-                self._sftp_missing = True  # no sftp subsystem: files go through cat
+                self._sftp_missing = True  # no sftp subsystem: files go through commands
                 return None
+            if client is None:
+                self._sftp_missing = True
+                return None
+            self._sftp = SftpFiles(client)
             return self._sftp
 
-    def _sftp_call(self, verb: str, path: str, action: Callable[[], None]) -> None:
+    def _sftp_call(
+        self, files: SftpFiles, verb: str, path: str, timeout: float | None, action: Callable[[], T]
+    ) -> T:
         """Run an SFTP action: a file problem fails the step, a lost link is unreachable."""
         import paramiko
 
-        try:
-            action()
-        except (TimeoutError, OSError, paramiko.SSHException, EOFError) as exc:
-            if self._link is None or not self._link.alive():
-                raise self._lost(f"transferring {path}", exc) from exc
-            if isinstance(exc, TimeoutError) or not isinstance(exc, OSError):
-                self._drop_sftp()  # the session may be out of step: start a new one next time
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise StepFailed(f"cannot {verb} {path}: {_first_line(reason.encode())}") from exc
-
-    def _drop_sftp(self) -> None:
-        if self._sftp is not None:
-            with contextlib.suppress(Exception):
-                self._sftp.close()
-        self._sftp = None
-
-    def _sftp_put(
-        self,
-        sftp: paramiko.SFTPClient,
-        src: bytes | Path,
-        dest: str,
-        mode: int | None,
-        timeout: float | None,
-    ) -> None:
-        channel = sftp.get_channel()
-        assert channel is not None
-        channel.settimeout(timeout or TRANSFER_IDLE_TIMEOUT)
-        directory, name = posixpath.split(dest)
-        temp = posixpath.join(directory, f".{name}.corral-{secrets.token_hex(4)}")
-        state: dict[str, Any] = {}
-
-        def write() -> None:
+        with files.lock:
+            files.set_timeout(timeout or TRANSFER_IDLE_TIMEOUT)
             try:
-                state["old"] = sftp.stat(dest)
-            except FileNotFoundError:
-                state["old"] = None
-            with sftp.open(temp, "wbx") as handle:
-                state["temp"] = True
-                handle.set_pipelined(True)
-                _copy_into(handle, src)
-                old = state["old"]
-                keep = stat_mod.S_IMODE(old.st_mode) if old is not None and old.st_mode else None
-                wanted = mode if mode is not None else keep
-                if wanted is not None:
-                    handle.chmod(wanted)
-                if old is not None:
-                    mine = handle.stat()
-                    if (mine.st_uid, mine.st_gid) != (old.st_uid, old.st_gid):
-                        with contextlib.suppress(OSError):
-                            handle.chown(old.st_uid, old.st_gid)
-            sftp.posix_rename(temp, dest)
-            state["temp"] = False
+                return action()
+            except (TimeoutError, OSError, paramiko.SSHException, EOFError) as exc:
+                if self._link is None or not self._link.alive():
+                    raise self._lost(f"transferring {path}", exc) from exc
+                if isinstance(exc, TimeoutError) or not isinstance(exc, OSError):
+                    self._drop_sftp(files)  # it may be out of step: start a new one next time
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raise StepFailed(f"cannot {verb} {path}: {_first_line(reason.encode())}") from exc
 
-        try:
-            self._sftp_call("write", dest, write)
-        finally:
-            if state.get("temp") and self._sftp is sftp:
-                with contextlib.suppress(Exception):
-                    sftp.remove(temp)
-
-    def _sftp_get(
-        self, sftp: paramiko.SFTPClient, src: str, dest: Path, timeout: float | None
-    ) -> None:
-        channel = sftp.get_channel()
-        assert channel is not None
-        channel.settimeout(timeout or TRANSFER_IDLE_TIMEOUT)
-
-        def read() -> None:
-            with open(dest, "wb") as handle:
-                sftp.getfo(src, handle)
-
-        self._sftp_call("read", src, read)
+    def _drop_sftp(self, files: SftpFiles) -> None:
+        files.close()
+        with self._sftp_lock:
+            if self._sftp is files:
+                self._sftp = None
 
 
 def _as(become: Become | None) -> str:
@@ -492,19 +455,6 @@ def _read_local(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise StepFailed(f"cannot read {path}: {exc.strerror}") from exc
-
-
-def _copy_into(handle: BinaryIO | Any, src: bytes | Path) -> None:
-    if isinstance(src, bytes):
-        handle.write(src)
-        return
-    try:
-        source = open(src, "rb")  # noqa: SIM115 - closed below; errors must be StepFailed
-    except OSError as exc:
-        raise StepFailed(f"cannot read {src}: {exc.strerror}") from exc
-    with source:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            handle.write(block)
 
 
 # -- registration ------------------------------------------------------------------------

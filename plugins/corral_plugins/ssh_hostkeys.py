@@ -138,22 +138,49 @@ def names_match(patterns: str, name: str) -> bool:
     return matched
 
 
+@dataclass(frozen=True)
+class _FileIndex:
+    """A known_hosts file's lines: plain names in a dict, patterns and hashes in a list."""
+
+    by_name: dict[str, list[KnownKey]]
+    patterned: list[KnownKey]
+
+    @classmethod
+    def build(cls, keys: list[KnownKey]) -> _FileIndex:
+        by_name: dict[str, list[KnownKey]] = {}
+        patterned: list[KnownKey] = []
+        for key in keys:
+            if key.patterns.startswith("|") or any(c in key.patterns for c in "*?!"):
+                patterned.append(key)
+                continue
+            for name in key.patterns.lower().split(","):
+                by_name.setdefault(name, []).append(key)
+        return cls(by_name, patterned)
+
+    def lookup(self, names: Sequence[str]) -> list[KnownKey]:
+        found = {id(k): k for name in names for k in self.by_name.get(name.lower(), ())}
+        for key in self.patterned:
+            if any(names_match(key.patterns, name) for name in names):
+                found[id(key)] = key
+        return list(found.values())
+
+
 class KnownHosts:
     """Reads known_hosts files once per change and appends accepted keys; shared by connections.
 
-    Thread-safe: the engine opens many connections at once.
+    Thread-safe: the engine opens many connections at once. Files are indexed by host
+    name, so a known_hosts of thousands of lines costs one parse, not one scan per host.
     """
 
     def __init__(self) -> None:
-        self._cache: dict[Path, tuple[tuple[int, int], list[KnownKey]]] = {}
+        self._cache: dict[Path, tuple[tuple[int, int], _FileIndex]] = {}
         self._lock = threading.Lock()
 
-    def keys(self, path: Path) -> list[KnownKey]:
-        """The key lines of ``path``; none when it does not exist or cannot be read."""
+    def _index(self, path: Path) -> _FileIndex | None:
         try:
             st = path.stat()
         except OSError:
-            return []
+            return None
         signature = (st.st_mtime_ns, st.st_size)
         with self._lock:
             cached = self._cache.get(path)
@@ -162,19 +189,19 @@ class KnownHosts:
         try:
             text = path.read_text(errors="replace")
         except OSError:
-            return []
-        parsed = parse_known_hosts(text, str(path))
+            return None
+        index = _FileIndex.build(parse_known_hosts(text, str(path)))
         with self._lock:
-            self._cache[path] = (signature, parsed)
-        return parsed
+            self._cache[path] = (signature, index)
+        return index
 
     def lookup(self, files: Sequence[Path], names: Sequence[str]) -> list[KnownKey]:
         """Every key line in ``files`` whose host field covers one of ``names``."""
         found: list[KnownKey] = []
         for path in files:
-            for key in self.keys(path):
-                if any(names_match(key.patterns, name) for name in names):
-                    found.append(key)
+            index = self._index(path)
+            if index is not None:
+                found += index.lookup(names)
         return found
 
     def add(self, path: Path, name: str, key_type: str, blob: str) -> None:

@@ -168,3 +168,4 @@ class PlayContext:
         default_factory=threading.Event
     )  # meta: end_play, any_errors_fatal
     deadline: float | None = None  # time.monotonic() when the play's timeout runs out
+    aborted: bool = False  # a limit ended the play: in file order, the run stops here too

@@ -38,6 +38,7 @@ class HostState:
     ended: bool = False  # meta: end_host
     completed: list[Any] = field(default_factory=list)  # tasks with a rollback, in completion order
     ran: bool = False  # the play ran at least one unit here
+    last_failure: tuple[Any, dict[str, Any]] | None = None  # (task, result), for rescue
 
     @property
     def active(self) -> bool:

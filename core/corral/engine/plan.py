@@ -17,6 +17,7 @@ from typing import Any
 
 from corral.engine.hosts import HostState
 from corral.engine.results import UnitOutcome
+from corral.playbook.jinja_env import Verbatim
 from corral.playbook.model import Block, Include, Play, Task, TaskNode
 
 Seq = tuple[int, ...]
@@ -117,7 +118,18 @@ def _block(
     if not ok and block.rescue and state.failed and not state.unreachable:
         state.failed = False
         settings.on_rescue(state)
-        ok = yield from _nodes(play, state, settings, block.rescue, (*seq, 1), extra, in_always)
+        rescue_extra = dict(extra)
+        if state.last_failure is not None:
+            failed_task, failed_result = state.last_failure
+            rescue_extra["ansible_failed_task"] = {
+                "name": failed_task.name,
+                "action": failed_task.action,
+                "uid": failed_task.uid,
+            }
+            rescue_extra["ansible_failed_result"] = Verbatim(failed_result)
+        ok = yield from _nodes(
+            play, state, settings, block.rescue, (*seq, 1), rescue_extra, in_always
+        )
     if block.always and not state.unreachable and not state.ended:
         failed_before = state.failed
         state.failed = False  # always runs even on a failed host, and while the run stops

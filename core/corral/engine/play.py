@@ -128,6 +128,7 @@ class PlayRunner:
         if include.when and not templar.evaluate_condition(
             list(include.when), variables, location=include.location
         ):
+            self._include_result(include, state, "skipped", None)
             return []
         items: list[dict[str, Any]] = [{}]
         if include.loop is not None:
@@ -143,7 +144,36 @@ class PlayRunner:
                 )
                 tasks = load_included_tasks(self.run.registry.steps, include, str(name))
             resolved.append((tasks, {**include.vars, **item_vars}))
+            self._include_result(include, state, "ok", item_vars)
         return resolved
+
+    def _include_result(
+        self, include: Include, state: HostState, status: str, item: Mapping[str, Any] | None
+    ) -> None:
+        """A dynamic include is a result of its own (counted, as Ansible counts it)."""
+        if include.static:
+            return
+        self.run.recap.count(state.name, status)  # type: ignore[arg-type]
+        result: dict[str, Any] = {"changed": False, "include": str(include.file)}
+        if item:
+            result.update({k: getattr(v, "value", v) for k, v in item.items()})
+        if status == "skipped":
+            result.update(skipped=True, skip_reason="Conditional result was False")
+        now = time.time()
+        self.run.bus.emit(
+            "task_result",
+            host=state.name,
+            task=include.name,
+            action="include_tasks",
+            uid=include.uid,
+            unit_id=f"{include.uid}#{state.name}",
+            handler=False,
+            status=status,
+            result=result,
+            started=now,
+            ended=now,
+            attempts=1,
+        )
 
     # -- running -----------------------------------------------------------
 
@@ -257,12 +287,17 @@ class PlayRunner:
             self.play.max_failures is not None and failed_in_play > self.play.max_failures
         ):
             self.pctx.ending.set()
+            self.pctx.aborted = True
             return True
-        return final and down == len(batch)
+        if final and down == len(batch):
+            self.pctx.aborted = True  # Ansible: a batch that failed whole ends the run
+            return True
+        return False
 
     def _time_out(self, batch: list[str]) -> None:
         """The play's deadline passed: hosts still at work fail with status timeout."""
         self.pctx.ending.set()
+        self.pctx.aborted = True
         for host in batch:
             state = self.states[host]
             if state.active:
@@ -312,6 +347,9 @@ class PlayRunner:
                 self.run.flush()  # the round's results are durable before any host moves on
                 for host in group:
                     self._advance(host, plans, pending, outcomes[host])
+                self.pctx.magic["ansible_play_hosts"] = [
+                    h for h in self.hosts if self.states[h].active
+                ]
             if self.pctx.ending.is_set() or self._limits_passed(batch):
                 self._end_all(batch, plans, pending)
 
@@ -323,13 +361,16 @@ class PlayRunner:
             state.ended = True
         elif outcome.meta == "end_play":
             self.pctx.ending.set()
-        if outcome.status == "failed" and (self.play.any_errors_fatal):
-            self.pctx.ending.set()
         try:
             pending[host] = plans[host].send(outcome)
         except StopIteration:
             del pending[host]
             del plans[host]
+        # Checked after the plan took the outcome: a failure that a rescue took over
+        # (the plan cleared the flag) does not end the play.
+        if self.play.any_errors_fatal and state.failed:
+            self.pctx.ending.set()
+            self.pctx.aborted = True
 
     def _end_all(self, batch: list[str], plans: dict[str, Plan], pending: dict[str, Unit]) -> None:
         for host in list(pending):
@@ -369,12 +410,17 @@ class PlayRunner:
                 for future in done:
                     outcomes[futures[future]] = future.result()
         if task.run_once:
-            first = self.states[targets[0]]
+            # The first host's result stands for the batch: registered results and
+            # facts it set reach every host, as in Ansible.
+            first, outcome = self.states[targets[0]], outcomes[targets[0]]
             for host in hosts[1:]:
                 state = self.states[host]
                 if task.register and task.register in first.host_vars:
                     state.host_vars[task.register] = first.host_vars[task.register]
-                outcomes[host] = outcomes[targets[0]]
+                if outcome.status not in ("failed", "timeout", "unreachable"):
+                    state.host_vars.update(outcome.set_vars or {})
+                    state.facts.update(outcome.facts or {})
+                outcomes[host] = outcome
         return outcomes
 
     def _execute(self, host: str, unit: Unit) -> UnitOutcome:

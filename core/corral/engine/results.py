@@ -20,6 +20,8 @@ class UnitOutcome:
     status: Status
     result: dict[str, Any]
     meta: str | None = None  # a meta action the engine must carry out: end_host, end_play...
+    set_vars: dict[str, Any] | None = None  # what set_fact set (shared with the batch by run_once)
+    facts: dict[str, Any] | None = None
 
     @property
     def fatal(self) -> bool:
@@ -52,15 +54,21 @@ class Recap:
             counts = self.hosts[name] = dict.fromkeys(RECAP_KEYS, 0)
         return counts
 
-    def count(self, host: str, status: Status) -> None:
-        """Count one task result the way Ansible does (changed counts as ok too)."""
+    def count(self, host: str, status: Status, *, changed: bool = False) -> None:
+        """Count one task result the way Ansible does.
+
+        A changed result counts as ok too; an ignored failure counts as ok (and
+        changed, when it changed something) and as ignored.
+        """
         counts = self.host(host)
         if status in ("ok", "changed"):
             counts["ok"] += 1
             if status == "changed":
                 counts["changed"] += 1
         elif status == "ignored":
+            counts["ok"] += 1
             counts["ignored"] += 1
+            counts["changed"] += 1 if changed else 0
         elif status == "timeout":
             counts["failed"] += 1
         else:

@@ -157,11 +157,17 @@ def _run_play(run: RunContext, play: Play, *, dag: bool) -> str:
         run.bus.warn(f"no hosts matched pattern {play.hosts!r} for play {play.name!r}")
         run.bus.emit("play_end", play=play.name, uid=play.uid, note="no hosts matched")
         return "succeeded"
-    succeeded = PlayRunner(run, play, hosts, play_variables(run, play)).run_play()
+    runner = PlayRunner(run, play, hosts, play_variables(run, play))
+    succeeded = runner.run_play()
+    aborted = runner.pctx.aborted
     run.bus.emit(
-        "play_end", play=play.name, uid=play.uid, status="succeeded" if succeeded else "failed"
+        "play_end",
+        play=play.name,
+        uid=play.uid,
+        status="succeeded" if succeeded else "failed",
+        note="no more hosts left" if aborted and not dag else None,
     )
-    if not dag and not any(run.state(h).active for h in hosts):
+    if not dag and (aborted or not any(run.state(h).active for h in hosts)):
         return "no_hosts_left"
     return "succeeded" if succeeded else "failed"
 

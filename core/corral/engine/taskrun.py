@@ -91,12 +91,16 @@ class TaskRunner:
         if status == "unreachable" and self._flag(task.ignore_unreachable, variables):
             status = "skipped"
         meta = result.pop("_meta", None)
+        set_vars, facts = result.get("_set_vars"), result.get("_facts")
         state.ran = True
         self._apply(state, task, result, status)
+        if status in ("failed", "timeout"):
+            # What a rescue section sees as ansible_failed_task / ansible_failed_result.
+            state.last_failure = (task, result)
         self._report(
             state, task, uid, status, self._shown(task, result, variables), handler, started
         )
-        return UnitOutcome(status=status, result=result, meta=meta)
+        return UnitOutcome(status=status, result=result, meta=meta, set_vars=set_vars, facts=facts)
 
     def _done(self, uid: str) -> Mapping[str, Any] | None:
         resume = self.run.options.resume
@@ -139,7 +143,9 @@ class TaskRunner:
         handler: bool,
         started: float,
     ) -> None:
-        self.run.recap.count(state.name, status)  # type: ignore[arg-type]
+        if self.run.registry.steps[task.action].name != META_STEP:
+            # Ansible leaves meta tasks (flush_handlers, end_host...) out of the recap.
+            self.run.recap.count(state.name, status, changed=bool(shown.get("changed")))  # type: ignore[arg-type]
         self.run.bus.emit(
             "task_result",
             host=state.name,
@@ -226,6 +232,10 @@ class TaskRunner:
                 item_result = self._run_item(state, task, item_vars)
             item_result[loop_var] = item
             item_result["ansible_loop_var"] = loop_var
+            if item_result.get("_set_vars") and not item_result.get("failed"):
+                # Each item sees the facts the items before it set, as in Ansible.
+                state.host_vars.update(item_result["_set_vars"])
+                variables.update(verbatim(item_result["_set_vars"]))
             label = self.templar.render(control["label"], item_vars) if "label" in control else item
             self.run.bus.emit(
                 "item_result",
@@ -408,6 +418,8 @@ class TaskRunner:
             return {"unreachable": True, "changed": False, "msg": str(exc)}
         except (TemplateError, PlaybookError, StepFailed) as exc:
             result = {"failed": True, "changed": False, "msg": str(exc)}
+            if exc.hint:
+                result["hint"] = exc.hint
         except Exception as exc:
             result = {
                 "failed": True,

@@ -12,11 +12,13 @@ import re
 import string
 from collections.abc import Iterator
 
+from corral.errors import InventoryError
+
 __all__ = ["RangeError", "expand_host_pattern", "is_ip_address", "parse_address"]
 
 
-class RangeError(ValueError):
-    """A host range or address that cannot be expanded; callers add the location."""
+class RangeError(InventoryError):
+    """A host range that cannot be expanded; the reader adds the location."""
 
 
 _NUMERIC_RANGE = r"\[(?:[0-9]+:[0-9]+)(?::[0-9]+)?\]"
@@ -70,7 +72,8 @@ def expand_host_pattern(pattern: str) -> tuple[list[str], int | None]:
     """Expand one host entry into host names and the port that applies to all of them.
 
     ``web[01:03]:2222`` gives ``(["web01", "web02", "web03"], 2222)``. Raises
-    :class:`RangeError` for a malformed or empty range.
+    :class:`RangeError` (an :class:`~corral.errors.InventoryError`) for a malformed
+    or empty range.
     """
     port: int | None = None
     # Without a colon there can be no port, and the name stays as written either way.
@@ -80,7 +83,10 @@ def expand_host_pattern(pattern: str) -> tuple[list[str], int | None]:
             pattern, port = parsed
     if "[" not in pattern:
         return [pattern], port
-    return list(_expand(pattern)), port
+    try:
+        return list(_expand(pattern)), port
+    except RangeError as exc:
+        raise RangeError(f"bad host range in {pattern!r}: {exc.message}") from None
 
 
 def _expand(name: str) -> Iterator[str]:

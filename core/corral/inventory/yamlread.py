@@ -91,9 +91,7 @@ def load_data(path: str, text: str, warn: Warn) -> Any:
         return loads_json(text)
     except ValueError:
         pass
-    loader = _loader_class()(text)
-    loader.corral_path = path
-    loader.corral_warn = warn
+    loader = _new_loader(text, path, warn)
     try:
         return loader.get_single_data()
     except _yaml_error() as exc:
@@ -174,10 +172,8 @@ def compose_yaml(path: str, text: str, warn: Warn) -> YamlDocument:
     except ValueError:
         pass
     else:
-        return YamlDocument(path, text, _represent(data), _loader_class()(""))
-    loader = _loader_class()(text)
-    loader.corral_path = path
-    loader.corral_warn = warn
+        return YamlDocument(path, text, _represent(data), _new_loader("", path, warn))
+    loader = _new_loader(text, path, warn)
     try:
         root = loader.get_single_node()
     except _yaml_error() as exc:
@@ -187,7 +183,6 @@ def compose_yaml(path: str, text: str, warn: Warn) -> YamlDocument:
 
 def _represent(data: Any) -> yaml.Node:
     """YAML nodes for already parsed data, which the loader turns back into the same values."""
-
     node: yaml.Node = _json_representer()().represent_data(data)
     return node
 
@@ -228,6 +223,13 @@ def _yaml_failure(path: str, text: str, exc: Exception) -> InventoryError:
         line = text.count("\n", 0, exc.position) + 1
         return InventoryError(f"invalid YAML: {exc.reason}", location=Location(path, line))
     return InventoryError(f"invalid YAML: {exc}", location=Location(path))
+
+
+def _new_loader(text: str, path: str, warn: Warn) -> Any:
+    loader = _loader_class()(text)
+    loader.corral_path = path
+    loader.corral_warn = warn
+    return loader
 
 
 @functools.cache

@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from corral.errors import InventoryError, error_location
+from corral.errors import InventoryError, Location, error_location
 from corral.inventory.model import Inventory, as_inventory
-from corral.inventory.ranges import RangeError, expand_host_pattern
+from corral.inventory.ranges import expand_host_pattern
 from corral.inventory.source import InventoryBuilder, InventorySourceType
 from corral.inventory.yamlread import YamlDocument, compose_yaml, first_line, read_text
 
@@ -33,19 +33,15 @@ def read_yaml(path: str, builder: InventoryBuilder) -> None:
     inventory = as_inventory(builder)
     doc = compose_yaml(path, read_text(path), inventory.warn)
     root = doc.root
-    if root is None or (isinstance(root, yaml.CollectionNode) and not root.value):
-        raise InventoryError("empty YAML inventory", location=doc.location(root) if root else None)
-    if not isinstance(root, yaml.MappingNode):
-        value = doc.value(root)
-        problem = (
-            "empty YAML inventory"
-            if not value
-            else (
-                f"a YAML inventory maps group names to groups; this file holds a "
-                f"{type(value).__name__}"
+    if not isinstance(root, yaml.MappingNode) or not root.value:
+        value = None if root is None else doc.value(root)
+        with error_location(Location(path, 1) if root is None else doc.location(root)):
+            if not value:
+                raise InventoryError("empty YAML inventory")
+            raise InventoryError(
+                "a YAML inventory maps group names to groups; "
+                f"this file holds a {type(value).__name__}"
             )
-        )
-        raise InventoryError(problem, location=doc.location(root))
     groups = doc.pairs(root)
     plugin = groups.get("plugin")
     if plugin is not None and doc.value(plugin[1]):
@@ -143,10 +139,7 @@ class _YamlGroups:
             raise InventoryError(
                 f"host {entry!r} must be a string", hint="quote numeric host names: '10': "
             )
-        try:
-            names, port = expand_host_pattern(entry)
-        except RangeError as exc:
-            raise InventoryError(f"bad host range in {entry!r}: {exc}") from None
+        names, port = expand_host_pattern(entry)
         variables = (None if node is None else self.doc.value(node)) or {}
         if not isinstance(variables, dict):
             raise InventoryError(

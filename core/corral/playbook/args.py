@@ -169,13 +169,23 @@ def _only_missing(error: Any) -> bool:
     return False
 
 
+def _unknown_key(error: Any) -> str | None:
+    """The first argument an ``additionalProperties`` error is about, at its own level."""
+    properties = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
+    extra = [k for k in error.instance if k not in properties]
+    return str(extra[0]) if extra else None
+
+
 def _schema_message(step: StepType, error: Any, field: str) -> str:
     if error.validator == "additionalProperties":
-        properties = step.schema.get("properties", {})
-        extra = [k for k in error.instance if k not in properties]
-        return f"unknown argument {extra[0]!r} for step {step.name!r}" if extra else error.message
+        key = _unknown_key(error)
+        if key is None:
+            return error.message
+        name = f"{field}.{key}" if field else key
+        return f"unknown argument {name!r} for step {step.name!r}"
     if error.validator == "required":
-        return f"step {step.name!r}: {error.message}"
+        where = f" (in {field!r})" if field else ""
+        return f"step {step.name!r}: {error.message}{where}"
     if error.validator == "not":
         return f"argument {field!r} of step {step.name!r} cannot be combined with the others given"
     prefix = (
@@ -187,11 +197,11 @@ def _schema_message(step: StepType, error: Any, field: str) -> str:
 def _schema_hint(step: StepType, error: Any) -> str | None:
     from corral.errors import did_you_mean
 
-    properties = step.schema.get("properties", {})
     if error.validator == "additionalProperties":
-        extra = [k for k in error.instance if k not in properties]
-        if extra:
-            return did_you_mean(str(extra[0]), properties) or "known arguments: " + ", ".join(
+        key = _unknown_key(error)
+        properties = error.schema.get("properties", {})
+        if key is not None:
+            return did_you_mean(key, properties) or "known arguments: " + ", ".join(
                 sorted(properties)
             )
     return None

@@ -301,6 +301,25 @@ def flatten(items: Iterable[Any], levels: int | None = None, skip_nulls: bool = 
     return result
 
 
+def subelements(items: Iterable[Any], key: str, skip_missing: bool = False) -> list[list[Any]]:
+    """``[item, sub]`` for each element ``sub`` of ``item[key]``, as Ansible's ``subelements``."""
+    pairs: list[list[Any]] = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise TypeError(f"subelements expects a list of mappings, got {type(item).__name__}")
+        if key not in item:
+            if skip_missing:
+                continue
+            raise KeyError(f"could not find {key!r} in {item!r}")
+        children = item[key]
+        if not isinstance(children, list):
+            raise TypeError(
+                f"the key {key!r} should point to a list, got {type(children).__name__}"
+            )
+        pairs.extend([item, child] for child in children)
+    return pairs
+
+
 def dict2items(
     value: Mapping[Any, Any], key_name: str = "key", value_name: str = "value"
 ) -> list[dict[str, Any]]:
@@ -493,6 +512,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "union": union,
     "symmetric_difference": symmetric_difference,
     "flatten": flatten,
+    "subelements": subelements,
     "dict2items": dict2items,
     "items2dict": items2dict,
     "dict": to_dict,

@@ -139,6 +139,7 @@ class _Loader:
         uid = f"play{index}"
         inherited = self._inherit({}, node)
         inherited["timeout"] = None  # a play's timeout is the play's deadline, not each task's
+        inherited["vars"] = {}  # play vars sit below vars_files; the engine layers them
         sections: dict[str, tuple[TaskNode, ...]] = {}
         for section in kw.TASK_SECTIONS:
             sections[section] = self.load_tasks(

@@ -402,9 +402,11 @@ class Templar:
                 ast = self._shared.parse_expression(source)
             else:
                 ast = self._shared.env.parse(source)
+            # find_undeclared_variables compiles: an unknown filter or test fails here.
+            names = set(meta.find_undeclared_variables(ast))
         except Exception as exc:
             raise self._failure(exc, (), source) from exc
-        return set(meta.find_undeclared_variables(ast)) - set(self._shared.env.globals)
+        return names - set(self._shared.env.globals)
 
     # --- rendering internals -----------------------------------------------------
 

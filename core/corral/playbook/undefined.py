@@ -40,6 +40,8 @@ MAGIC = frozenset(
         "ansible_version",
         "omit",
         "environment",
+        "ansible_failed_task",
+        "ansible_failed_result",
     }
 )
 FACT_HINT = "facts are not gathered by default in corral: set 'gather_facts: true' on the play"
@@ -141,7 +143,8 @@ def _task_problems(
         *_expressions(task.failed_when),
         *_expressions(task.changed_when),
     ]
-    seen: set[str] = set()
+    # A name guarded anywhere in the task (``when: x is defined``) is guarded for all of it.
+    seen: set[str] = set().union(*(guarded_names(t) for t in texts))
     for text in texts:
         if "{{" not in text and "{%" not in text:
             continue
@@ -155,6 +158,30 @@ def _task_problems(
             )
             hint = FACT_HINT if is_fact else did_you_mean(name, local)
             yield UndefinedUse(name, task.location, f"task {task.name!r}", hint)
+
+
+GUARD_FILTERS = ("default", "d", "mandatory")
+GUARD_TESTS = ("defined", "undefined")
+
+
+def guarded_names(text: str) -> set[str]:
+    """Names only read under ``| default(...)`` or ``is defined``: their absence is handled."""
+    if "default" not in text and "defined" not in text and "| d(" not in text:
+        return set()
+    from jinja2 import Environment, TemplateSyntaxError, nodes
+
+    try:
+        tree = Environment().parse(text)  # noqa: S701 - parsed, never rendered
+    except TemplateSyntaxError:
+        return set()
+    guarded: set[str] = set()
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        names = GUARD_FILTERS if isinstance(node, nodes.Filter) else GUARD_TESTS
+        if node.name in names and node.node is not None:
+            guarded.update(n.name for n in node.node.find_all(nodes.Name))
+            if isinstance(node.node, nodes.Name):
+                guarded.add(node.node.name)
+    return guarded
 
 
 def refuse_unsafe(text: str) -> None:

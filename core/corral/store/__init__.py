@@ -14,9 +14,35 @@ does no I/O and imports no SQLite library.
 
 from __future__ import annotations
 
-from corral.store.db import Store, StoreError, open_store, store_enabled, store_path
-from corral.store.records import RunRecord, new_run_record, snapshot_files
-from corral.store.writer import StoreWriter
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from corral.store.db import Store, StoreError, open_store, store_enabled, store_path
+    from corral.store.records import RunRecord, new_run_record, snapshot_files
+    from corral.store.writer import StoreWriter
+
+# Names are imported on first use, so that a command importing one small module of
+# the package (``corral.store.display``) does not load the database layer with it.
+_HOMES = {
+    "RunRecord": "corral.store.records",
+    "Store": "corral.store.db",
+    "StoreError": "corral.store.db",
+    "StoreWriter": "corral.store.writer",
+    "new_run_record": "corral.store.records",
+    "open_store": "corral.store.db",
+    "snapshot_files": "corral.store.records",
+    "store_enabled": "corral.store.db",
+    "store_path": "corral.store.db",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'corral.store' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "RunRecord",

@@ -214,6 +214,8 @@ class Store:
             conn.execute(
                 "UPDATE runs SET host_count = NULL, failed_hosts = NULL WHERE id = ?", (run_id,)
             )
+            for table in ("run_tasks", "run_hosts"):
+                conn.execute(_COPY_RUN.format(table=table), (run_id, run_id))
 
     def finish_run(
         self,
@@ -347,6 +349,11 @@ _ROLLUP_TASKS = """
         max(coalesce(duration, 0)), sum(status IN ('failed', 'unreachable'))
     FROM units WHERE run_id = ? AND item_index IS NULL GROUP BY task_uid
 """
+_COPY_RUN = """
+    UPDATE {table} SET (playbook, status, started) =
+        (SELECT playbook, status, started FROM runs WHERE id = ?)
+    WHERE run_id = ?
+"""
 _HOSTS_FROM_RECAP = """
     INSERT OR REPLACE INTO run_hosts
         (run_id, host, ok, changed, unreachable, failed, skipped, rescued, ignored)
@@ -389,6 +396,8 @@ def write_rollups(conn: sqlite3.Connection, run_id: str, recap: Mapping[str, Any
         # No recap (the process died): count the units that finished.
         conn.execute(_HOSTS_FROM_UNITS, (run_id, run_id, run_id))
     conn.execute(_HOST_COUNTS, (run_id, run_id, run_id))
+    for table in ("run_tasks", "run_hosts"):
+        conn.execute(_COPY_RUN.format(table=table), (run_id, run_id))
 
 
 def _sha256(text: str) -> str:

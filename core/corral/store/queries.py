@@ -67,28 +67,38 @@ _SLOWEST_IN_RUN = """
     WHERE run_id = ? AND item_index IS NULL AND duration IS NOT NULL
     GROUP BY task_uid ORDER BY max(duration) DESC LIMIT ?
 """
+# The stats queries read the roll-ups alone: each has the run's playbook, status and
+# start, so {condition} (on those three columns) needs no join with runs.
 _SLOWEST_TASKS = """
-    SELECT r.playbook, t.task_uid, max(t.task) AS task, max(t.action) AS action,
-        count(DISTINCT t.run_id) AS runs, sum(t.units) AS units,
-        round(sum(t.total_duration) / sum(t.units), 3) AS mean_duration,
-        round(max(t.max_duration), 3) AS max_duration,
-        round(sum(t.total_duration), 3) AS total_duration, sum(t.failures) AS failures
-    FROM run_tasks t JOIN runs r ON r.id = t.run_id
+    SELECT playbook, task_uid, max(task) AS task, max(action) AS action,
+        count(*) AS runs, sum(units) AS units,
+        round(sum(total_duration) / sum(units), 3) AS mean_duration,
+        round(max(max_duration), 3) AS max_duration,
+        round(sum(total_duration), 3) AS total_duration, sum(failures) AS failures
+    FROM run_tasks
     WHERE {condition}
-    GROUP BY r.playbook, t.task_uid ORDER BY mean_duration DESC LIMIT ?
+    GROUP BY playbook, task_uid ORDER BY mean_duration DESC LIMIT ?
 """
+# Hosts with failures come from a partial index of the failing rows (few); only the
+# candidates' run counts are then looked up, by host.
 _FAILING_HOSTS = """
-    SELECT h.host, count(*) AS runs, sum(h.failed > 0) AS failed,
-        sum(h.unreachable > 0) AS unreachable,
-        round(1.0 * sum(h.failed > 0 OR h.unreachable > 0) / count(*), 3) AS failure_rate
-    FROM run_hosts h JOIN runs r ON r.id = h.run_id
-    WHERE {condition}
-    GROUP BY h.host HAVING sum(h.failed > 0 OR h.unreachable > 0) > 0
-    ORDER BY sum(h.failed > 0 OR h.unreachable > 0) DESC, failure_rate DESC, h.host LIMIT ?
+    WITH failing AS (
+        SELECT host, sum(failed > 0) AS failed, sum(unreachable > 0) AS unreachable,
+            count(*) AS failures
+        FROM run_hosts INDEXED BY run_hosts_failing
+        WHERE (failed > 0 OR unreachable > 0) AND {condition}
+        GROUP BY host ORDER BY failures DESC, host LIMIT ?
+    ), counted AS (
+        SELECT f.*, (SELECT count(*) FROM run_hosts INDEXED BY run_hosts_host
+                     WHERE host = f.host AND {condition}) AS runs
+        FROM failing f
+    )
+    SELECT host, runs, failed, unreachable, round(1.0 * failures / runs, 3) AS failure_rate
+    FROM counted ORDER BY failures DESC, failure_rate DESC, host LIMIT ?
 """
 _RUN_DURATIONS = """
-    SELECT r.playbook, r.status, r.duration FROM runs r
-    WHERE {condition} ORDER BY r.playbook, r.duration
+    SELECT playbook, status, duration FROM runs
+    WHERE {condition} ORDER BY playbook, duration
 """
 
 
@@ -295,14 +305,14 @@ def stats(
 ) -> dict[str, Any]:
     """Per playbook: runs, success rate, mean/p50/p95 duration; slowest tasks; failing hosts.""" ""
     store.refresh_liveness()
-    where = ["r.status != 'running'"]
+    where = ["status != 'running'"]
     params: list[Any] = []
     if playbook:
         clause, values = _playbook_clause(playbook)
-        where.append(clause.replace("playbook", "r.playbook"))
+        where.append(clause)
         params.extend(values)
     if since is not None:
-        where.append("r.started >= ?")
+        where.append("started >= ?")
         params.append(since)
     condition = " AND ".join(where)
     return {
@@ -312,7 +322,9 @@ def stats(
             store.db.query(_SLOWEST_TASKS.format(condition=condition), [*params, top])
         ),
         "failing_hosts": list(
-            store.db.query(_FAILING_HOSTS.format(condition=condition), [*params, top])
+            store.db.query(
+                _FAILING_HOSTS.format(condition=condition), [*params, top * 5, *params, top]
+            )
         ),
     }
 

@@ -16,7 +16,8 @@ Tables (see ``docs/store.md``):
   the row of its earlier attempt.
 - ``host_state``: the latest registered/set_fact variables and facts per host, for resume.
 - ``run_hosts`` / ``run_tasks``: per-run roll-ups that keep ``history`` and ``stats``
-  fast on large stores; written when a run ends.
+  fast on large stores; written when a run ends, with the run's playbook, status and
+  start copied in so ``stats`` filters them without joining ``runs``.
 - ``meta``: store-wide settings, e.g. when retention last ran.
 """
 
@@ -111,9 +112,15 @@ _V1 = [
         skipped INTEGER NOT NULL DEFAULT 0,
         rescued INTEGER NOT NULL DEFAULT 0,
         ignored INTEGER NOT NULL DEFAULT 0,
+        -- the run's, copied so stats filter without a join (see write_rollups)
+        playbook TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'running',
+        started REAL NOT NULL DEFAULT 0,
         PRIMARY KEY (run_id, host)
     ) WITHOUT ROWID""",
-    "CREATE INDEX run_hosts_host ON run_hosts (host)",
+    "CREATE INDEX run_hosts_host ON run_hosts (host, started, status, playbook)",
+    """CREATE INDEX run_hosts_failing ON run_hosts (host, started, status, playbook)
+        WHERE failed > 0 OR unreachable > 0""",
     """CREATE TABLE run_tasks (
         run_id TEXT NOT NULL,
         task_uid TEXT NOT NULL,
@@ -124,6 +131,9 @@ _V1 = [
         total_duration REAL NOT NULL,
         max_duration REAL NOT NULL,
         failures INTEGER NOT NULL,
+        playbook TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'running',
+        started REAL NOT NULL DEFAULT 0,
         PRIMARY KEY (run_id, task_uid)
     ) WITHOUT ROWID""",
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",

@@ -30,6 +30,7 @@ __all__ = ["HEARTBEAT_EVERY", "StoreWriter"]
 
 HEARTBEAT_EVERY = 5.0
 _MAX_BATCH = 20_000
+_BATCH_WINDOW = 0.25  # seconds events may wait for a flush before being committed anyway
 _STOP = object()
 
 _INSERT_EVENTS = """
@@ -177,13 +178,26 @@ class StoreWriter:
                 return
 
     def _take(self, first: Any) -> list[Any]:
-        """``first`` and whatever else is queued right now (up to a batch's size)."""
+        """``first`` and what follows, up to a flush, a stop, a full batch or the batch window.
+
+        Committing as soon as the queue is momentarily empty would mean a transaction
+        per event while units trickle in; waiting for the next barrier (flush) instead
+        makes one transaction per task round, and durability is what flush promises.
+        """
         batch = [first]
-        while len(batch) < _MAX_BATCH:
+        deadline = time.monotonic() + _BATCH_WINDOW
+        entry = first
+        while len(batch) < _MAX_BATCH and entry is not _STOP and not isinstance(entry, _Flush):
+            remaining = deadline - time.monotonic()
             try:
-                batch.append(self._queue.get_nowait())
+                entry = (
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else self._queue.get_nowait()
+                )
             except queue.Empty:
                 break
+            batch.append(entry)
         return batch
 
     def _commit(self, store: Store, events: list[Mapping[str, Any]]) -> bool:
