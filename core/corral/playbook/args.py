@@ -180,7 +180,7 @@ def _schema_message(step: StepType, error: Any, field: str) -> str:
     if error.validator == "additionalProperties":
         key = _unknown_key(error)
         if key is None:
-            return error.message
+            return str(error.message)
         name = f"{field}.{key}" if field else key
         return f"unknown argument {name!r} for step {step.name!r}"
     if error.validator == "required":
