@@ -197,6 +197,7 @@ def measure(runs: int) -> dict[str, Any]:
         theirs.append(in_process(ANSIBLE_IN_PROCESS, source, env))
         ours.append(in_process(CORRAL_IN_PROCESS, source, env))
     return {
+        "load_average": os.getloadavg()[0],
         "lines": source.read_text().count("\n"),
         "cli": {side: min(m, key=lambda x: x.seconds) for side, m in cli.items()},
         "ansible": merge_runs(theirs),
@@ -250,7 +251,9 @@ def report(figures: dict[str, Any], runs: int) -> str:
             "",
             f"Best of {runs} runs (whole processes) and of {3 * runs} (in process), the two "
             f"tools taking turns; Python {platform.python_version()}, ansible-core "
-            f"{ansible_version()}, {os.cpu_count()} CPUs ({platform.machine()}). In process, "
+            f"{ansible_version()}, {os.cpu_count()} CPUs ({platform.machine()}), load average "
+            f"{figures['load_average']:.1f} at the end (other work on the machine slows both "
+            "tools). In process, "
             "Ansible is `InventoryManager` then `VariableManager.get_vars` per host (what "
             "`ansible-inventory --list` does), corral is `load_inventory` then "
             "`Inventory.host_vars` per host.",

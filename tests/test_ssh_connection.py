@@ -8,10 +8,11 @@ machine's ``~/.ssh`` nor an SSH agent takes part.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -72,12 +73,24 @@ def conn(fleet: SshdFleet) -> Iterator[SshConnection]:
 
 
 def _gone(pattern: str, within: float = 3.0) -> bool:
+    """Whether no process whose command line matches ``pattern`` is left (read from /proc)."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        if subprocess.run(["pgrep", "-f", pattern], capture_output=True, check=False).returncode:
+        if not any(re.search(pattern, line) for line in _command_lines()):
             return True
         time.sleep(0.05)
     return False
+
+
+def _command_lines() -> list[str]:
+    lines = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                lines.append(
+                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                )
+    return lines
 
 
 # -- commands ------------------------------------------------------------------------
@@ -136,6 +149,14 @@ def test_timeout_kills_the_remote_process_group(conn: SshConnection) -> None:
     assert conn.run(["true"]).rc == 0  # the connection is still good
 
 
+def test_a_default_command_timeout_from_the_inventory(fleet: SshdFleet) -> None:
+    with connect(fleet, "h02", corral_ssh_command_timeout="0.5") as conn:
+        started = time.monotonic()
+        assert conn.run(["sleep", "63"]).timed_out
+        assert time.monotonic() - started < 3
+        assert not conn.run(["sleep", "0.6"], timeout=5).timed_out  # the task's own wins
+
+
 def test_timeout_under_become_kills_root_processes_too(conn: SshConnection) -> None:
     result = conn.run("sleep 62.25 & sleep 62.5", timeout=0.5, become=Become())
     assert result.timed_out
@@ -158,9 +179,10 @@ def test_become_with_a_password_never_puts_it_on_a_command_line(
     fleet: SshdFleet, conn: SshConnection
 ) -> None:
     become = Become(user="nobody", password=Secret(fleet.password))
-    result = conn.run(["ps", "-eo", "args"], become=become)
+    every_command_line = "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f; echo; done"
+    result = conn.run(every_command_line, become=become)
     assert result.rc == 0, result.stderr
-    assert "CORRAL-BECOME-" in result.stdout  # ps saw sudo's own command line...
+    assert "CORRAL-BECOME-" in result.stdout  # sudo's own command line is there...
     assert fleet.password not in result.stdout  # ...and the password is not on it
     assert fleet.password not in result.stderr
     assert conn.run(["id", "-un"], become=become).stdout == "nobody\n"
@@ -336,6 +358,13 @@ def test_a_wrong_key_is_an_authentication_failure(fleet: SshdFleet, tmp_path: Pa
         match=r"authentication as 'corral-ssh-test' .* failed \(tried: key .*stranger \(rejected\)",
     ):
         conn.open()
+
+
+def test_a_list_of_key_files_is_tried_in_order(fleet: SshdFleet, tmp_path: Path) -> None:
+    keygen(tmp_path / "stranger")
+    keys = [str(tmp_path / "stranger"), str(fleet.client_key)]
+    with connect(fleet, "h01", ansible_ssh_private_key_file=keys) as conn:
+        assert conn.run(["true"]).rc == 0
 
 
 def test_password_login(fleet: SshdFleet) -> None:

@@ -298,6 +298,31 @@ def test_the_ssh_step_reaches_a_machine_outside_the_inventory(
     assert statuses(second.json_lines(), "bring back") == {"localhost": "ok"}
 
 
+def test_an_unreachable_ssh_step_target_fails_the_task_not_the_host(
+    fleet: SshdFleet, corral_project: CorralProject
+) -> None:
+    corral_project.write(
+        "site.yml",
+        f"""
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - name: nobody home
+              ssh: {{host: {fleet.next_address()}, port: 1, command: "true"}}
+              ignore_errors: true
+            - debug: {{msg: still here}}
+        """,
+    )
+    result = corral_project.run("run", "site.yml", "--output", "json")
+    assert result.exit_code == 0, result.output
+    failed = next(
+        e for e in result.json_lines() if e.get("task") == "nobody home" and "result" in e
+    )
+    assert failed["status"] == "ignored"
+    assert "connection refused" in failed["result"]["msg"]
+    result.assert_recap("localhost", ok=2, ignored=1, unreachable=0)
+
+
 def test_fetch_brings_files_home_one_directory_per_host(
     fleet: SshdFleet, corral_project: CorralProject
 ) -> None:

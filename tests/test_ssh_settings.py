@@ -1,4 +1,4 @@
-"""How the ssh connection reads its settings and known_hosts files (no sshd needed), and its docs."""
+"""How the ssh connection reads its settings and known_hosts files (no sshd), and its docs."""
 
 from __future__ import annotations
 
@@ -91,21 +91,34 @@ def test_defaults(tmp_path: Path) -> None:
 
 
 def test_host_variables_beat_ssh_args_which_beat_ssh_config(tmp_path: Path) -> None:
-    config = "Host web01 10.0.0.9\n  HostName 10.0.0.9\n  Port 2201\n  User fromconfig\n  IdentityFile ~/.ssh/cfg\n"
+    config = (
+        "Host web01 10.0.0.9\n  HostName 10.0.0.9\n  Port 2201\n  User fromconfig\n"
+        "  IdentityFile ~/.ssh/cfg\n"
+    )
     from_config = resolve({}, tmp_path, config)
-    assert (from_config.hop.address, from_config.hop.port, from_config.hop.user) == ("10.0.0.9", 2201, "fromconfig")
+    assert (from_config.hop.address, from_config.hop.port, from_config.hop.user) == (
+        "10.0.0.9",
+        2201,
+        "fromconfig",
+    )
     assert [p.name for p in from_config.key_files] == ["cfg"]
     from_args = resolve({"ansible_ssh_common_args": "-p 2202 -l fromargs"}, tmp_path, config)
     assert (from_args.hop.port, from_args.hop.user) == (2202, "fromargs")
     from_vars = resolve(
-        {"ansible_ssh_common_args": "-p 2202", "ansible_port": 2203, "ansible_user": "fromvars"}, tmp_path, config
+        {"ansible_ssh_common_args": "-p 2202", "ansible_port": 2203, "ansible_user": "fromvars"},
+        tmp_path,
+        config,
     )
     assert (from_vars.hop.port, from_vars.hop.user) == (2203, "fromvars")
     assert from_vars.hop.known_names == ("[10.0.0.9]:2203",)
 
 
 def test_ansible_host_is_looked_up_in_ssh_config(tmp_path: Path) -> None:
-    target = resolve({"ansible_host": "alias"}, tmp_path, "Host alias\n  HostName 192.0.2.7\n  ProxyJump ops@gw\n")
+    target = resolve(
+        {"ansible_host": "alias"},
+        tmp_path,
+        "Host alias\n  HostName 192.0.2.7\n  ProxyJump ops@gw\n",
+    )
     assert target.hop.address == "192.0.2.7"
     (jump,) = target.jumps
     assert (jump.address, jump.port, jump.user) == ("gw", 22, "ops")
@@ -142,17 +155,28 @@ def test_settings_are_typed(tmp_path: Path) -> None:
         ({"corral_ssh_connect_timeout": "soon"}, "must be a number of seconds"),
         ({"corral_ssh_connect_retries": -1}, "must be a whole number"),
         ({"ansible_host": "{{ inventory_hostname }}.example"}, "is a template"),
-        ({"ansible_ssh_common_args": "-o ProxyCommand='nc %h %p'"}, "ProxyCommand is not supported"),
+        (
+            {"ansible_ssh_common_args": "-o ProxyCommand='nc %h %p'"},
+            "ProxyCommand is not supported",
+        ),
     ],
 )
-def test_unusable_settings_make_the_host_unreachable(tmp_path: Path, variables: dict[str, Any], message: str) -> None:
+def test_unusable_settings_make_the_host_unreachable(
+    tmp_path: Path, variables: dict[str, Any], message: str
+) -> None:
     with pytest.raises(HostUnreachable, match=message):
         resolve(variables, tmp_path)
 
 
 @pytest.mark.parametrize(
     ("value", "policy"),
-    [(True, "strict"), (False, "off"), ("accept_new", "accept-new"), ("no", "off"), ("yes", "strict")],
+    [
+        (True, "strict"),
+        (False, "off"),
+        ("accept_new", "accept-new"),
+        ("no", "off"),
+        ("yes", "strict"),
+    ],
 )
 def test_policies(value: Any, policy: str) -> None:
     assert parse_policy(value) == policy
@@ -225,7 +249,9 @@ def test_a_key_of_another_type_is_unknown_not_changed(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("policy", ["strict", "accept-new", "off"])
-def test_changed_and_revoked_keys_are_refused_under_every_policy(tmp_path: Path, policy: str) -> None:
+def test_changed_and_revoked_keys_are_refused_under_every_policy(
+    tmp_path: Path, policy: str
+) -> None:
     with pytest.raises(HostUnreachable, match="has CHANGED") as caught:
         _check(tmp_path, f"{_hashed('web01')} ssh-ed25519 {OTHER}\n", policy)
     assert f"ssh-keygen -R 'web01' -f {tmp_path / 'known_hosts'}" in (caught.value.hint or "")

@@ -170,8 +170,17 @@ def test_writer_records_units_events_and_finishes_the_run(store):
     assert units["play0/tasks/0@0.0#a"]["changed"] == 1
     [state] = store.db.query("SELECT * FROM host_state")
     assert state["vars"] == '{"out":{"rc":1}}', "the latest host_state wins"
-    kinds = [row[0] for row in store.conn.execute("SELECT kind FROM events ORDER BY seq")]
+    from corral.store.queries import all_events
+
+    kinds = [event["event"] for event in all_events(store, "r1")]
     assert kinds == ["run_start", "play_start", "task_result", "task_result", "recap"]
+    failed = list(all_events(store, "r1"))[3]
+    assert failed["result"]["msg"] == "b 0", "a unit's event comes back as it was emitted"
+    assert (failed["host"], failed["status"], failed["unit_id"]) == (
+        "b",
+        "failed",
+        "play0/tasks/0@0.0#b",
+    )
     [task] = store.db.query("SELECT * FROM run_tasks")
     assert (task["units"], task["failures"], task["max_duration"]) == (2, 1, pytest.approx(2.0))
 
@@ -206,6 +215,8 @@ def test_calls_only_enqueue_even_while_the_database_is_locked(store):
 
 
 def test_replayed_units_keep_the_row_of_the_run_that_ran_them(store):
+    from corral.store.queries import all_events
+
     store.begin_run(record("r1"))
     feed(store, "r1", [result_event("a", 0, "changed", started=100.0, duration=3.0)])
     store.resume_run("r1", pid=2)
@@ -223,10 +234,30 @@ def test_replayed_units_keep_the_row_of_the_run_that_ran_them(store):
     units = {u["unit_id"]: u for u in store.db.query("SELECT * FROM units")}
     assert len(units) == 2
     assert units["play0/tasks/0@0.0#a"]["duration"] == pytest.approx(3.0)
-    seqs = [row[0] for row in store.conn.execute("SELECT seq FROM events ORDER BY seq")]
-    assert seqs == list(range(len(seqs))), "a resumed run appends events after the earlier ones"
+    seqs = [
+        row[0]
+        for row in store.conn.execute(
+            "SELECT event_seq FROM units UNION ALL SELECT seq FROM events"
+        )
+    ]
+    assert sorted(seqs) == list(range(4)), "a resumed run numbers its events after the earlier ones"
+    kinds = [(e["event"], e.get("resumed", False)) for e in all_events(store, "r1")]
+    assert kinds[:3] == [("task_result", False), ("task_result", True), ("task_result", False)]
     run = store.run_row("r1")
     assert (run["status"], run["resumes"]) == ("succeeded", 1)
+
+
+def test_a_unit_run_again_by_a_resumed_run_keeps_its_earlier_attempt(store):
+    from corral.store.queries import all_events
+
+    store.begin_run(record("r1"))
+    feed(store, "r1", [result_event("a", 0, "failed")])
+    store.resume_run("r1", pid=2)
+    feed(store, "r1", [result_event("a", 0, "changed", started=200.0)])
+    [unit] = store.db.query("SELECT status FROM units")
+    assert unit["status"] == "changed"
+    statuses = [e["status"] for e in all_events(store, "r1") if e["event"] == "task_result"]
+    assert statuses == ["failed", "changed"], "the log keeps the failed attempt"
 
 
 def test_writer_closed_without_a_recap_leaves_the_run_interrupted(store):

@@ -49,6 +49,7 @@ from corral_plugins.ssh_config import SETTINGS, SshConfigFiles, SshTarget, resol
 from corral_plugins.ssh_hostkeys import KnownHosts
 from corral_plugins.ssh_sftp import UNKNOWN, SftpFiles
 from corral_plugins.ssh_transport import KeyFiles, SshLink, open_link
+from corral_plugins.sudo import SudoCommand
 
 if TYPE_CHECKING:
     import paramiko
@@ -222,6 +223,8 @@ class SshConnection:
         timeout: float | None = None,
         become: Become | None = None,
     ) -> _Outcome:
+        import paramiko
+
         argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
         data = stdin.encode() if isinstance(stdin, str) else stdin
         limit = timeout if timeout is not None else self.target.command_timeout
@@ -237,29 +240,47 @@ class SshConnection:
         link = self._ensure_link()
         with self._channels:
             channel = self._exec(link, line)
+            with self._running_lock:
+                self._running.add(channel)
             try:
-                pump = ChannelPump(channel)
-                with self._running_lock:
-                    self._running.add(channel)
-                if sudo is not None and not sudo_handshake(pump, sudo, deadline):
-                    return self._kill(pump, link, grace=_SUDO_KILL_GRACE)
-                feeder = feed_stdin(channel, data)
-                finished = pump.until_exit(deadline)
-                if feeder is not None:
-                    feeder.join(timeout=_DRAIN_SECONDS)
-                if not finished:
-                    return self._kill(pump, link, grace=_SUDO_KILL_GRACE if sudo else 0.0)
-                if channel.exit_status_ready() and channel.recv_exit_status() >= 0:
-                    rc = channel.recv_exit_status()
-                elif not link.alive():
-                    raise self._lost(f"running {shown(argv)}")
-                else:
-                    rc = -1  # ended by a signal: sshd reports exit-signal, which paramiko drops
-                return _Outcome(rc=rc, stdout=bytes(pump.out), stderr=bytes(pump.err))
+                return self._converse(channel, link, argv, sudo, data, deadline)
+            except (OSError, EOFError, paramiko.SSHException) as exc:
+                if link.alive():
+                    raise StepFailed(
+                        f"the channel failed: {_first_line(str(exc).encode())}"
+                    ) from exc
+                raise self._lost(f"running {shown(argv)}", exc) from exc
             finally:
                 with self._running_lock:
                     self._running.discard(channel)
                 channel.close()
+
+    def _converse(
+        self,
+        channel: paramiko.Channel,
+        link: SshLink,
+        argv: list[str],
+        sudo: SudoCommand | None,
+        data: bytes | None,
+        deadline: float | None,
+    ) -> _Outcome:
+        """Get the command going (through sudo's prompt), feed it, and collect what it does."""
+        pump = ChannelPump(channel)
+        if sudo is not None and not sudo_handshake(pump, sudo, deadline):
+            return self._kill(pump, link, grace=_SUDO_KILL_GRACE)
+        feeder = feed_stdin(channel, data)
+        finished = pump.until_exit(deadline)
+        if feeder is not None:
+            feeder.join(timeout=_DRAIN_SECONDS)
+        if not finished:
+            return self._kill(pump, link, grace=_SUDO_KILL_GRACE if sudo else 0.0)
+        if channel.exit_status_ready() and channel.recv_exit_status() >= 0:
+            rc = channel.recv_exit_status()
+        elif not link.alive():
+            raise self._lost(f"running {shown(argv)}")
+        else:
+            rc = -1  # ended by a signal: sshd reports exit-signal, which paramiko drops
+        return _Outcome(rc=rc, stdout=bytes(pump.out), stderr=bytes(pump.err))
 
     def _exec(self, link: SshLink, line: str) -> paramiko.Channel:
         """Open an exec channel running ``line``; a failure here is a lost link."""

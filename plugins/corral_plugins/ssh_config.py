@@ -425,14 +425,19 @@ def resolve_target(
         password=conn.password
         if isinstance(conn.password, Secret | None)
         else Secret(str(conn.password)),
-        **_key_settings(conn.private_key_file, layers, home),
+        **_key_settings(
+            variables.get("ansible_ssh_private_key_file")
+            or variables.get("ansible_private_key_file"),
+            layers,
+            home,
+        ),
         **_host_key_settings(host, layers, environ, home),
         **_timing(layers),
         become_exe=str(variables.get("ansible_become_exe") or "sudo"),
     )
 
 
-def _key_settings(private_key_file: str | None, layers: _Layers, home: Path) -> dict[str, Any]:
+def _key_settings(private_key_file: Any, layers: _Layers, home: Path) -> dict[str, Any]:
     """The key files to offer before the agent, after it, and whether to use the agent."""
     explicit = _paths(private_key_file) or [
         *layers.args.get("identityfile", []),

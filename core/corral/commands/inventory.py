@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from corral.errors import UsageError
+
+if TYPE_CHECKING:
+    from corral.inventory import Inventory
 
 __all__ = ["inventory"]
 
@@ -94,10 +97,9 @@ def inventory(
         if start not in loaded.groups:
             raise UsageError(f"--graph needs a group name; {start!r} is not a group")
         text = graph_text(loaded, start, with_vars=show_vars)
-    elif as_yaml:
-        text = _dump(yaml_list_data(loaded, limit=limit), as_yaml)
     else:
-        text = _dump(list_data(loaded, limit=limit), as_yaml)
+        listing = yaml_list_data if as_yaml else list_data
+        text = _dump(listing(loaded, limit=limit), as_yaml)
     for warning in loaded.warnings:
         click.echo(f"warning: {warning}", err=True)
     if output_file is None:
@@ -113,7 +115,7 @@ def _cli_state() -> Any:
     return context.find_root().obj if context is not None else None
 
 
-def _single_host(loaded: Any, pattern: str) -> str:
+def _single_host(loaded: Inventory, pattern: str) -> str:
     """``--host`` takes a pattern that must match exactly one host, as in Ansible."""
     matched = loaded.select(pattern)
     if len(matched) != 1:
@@ -125,7 +127,7 @@ def _single_host(loaded: Any, pattern: str) -> str:
             + (f"{len(matched)}" if matched else "none"),
             hint=f"did you mean {', '.join(map(repr, close))}?" if close else None,
         )
-    return str(matched[0])
+    return matched[0]
 
 
 def _dump(data: Any, as_yaml: bool) -> str:

@@ -301,9 +301,11 @@ class Store:
 
     def _last_event_time(self, run_id: str) -> float:
         row = self.conn.execute(
-            "SELECT time FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
+            "SELECT max(coalesce((SELECT max(time) FROM events WHERE run_id = ?), 0),"
+            " coalesce((SELECT max(time) FROM units WHERE run_id = ?), 0))",
+            (run_id, run_id),
         ).fetchone()
-        return float(row[0]) if row else 0.0
+        return float(row[0])
 
 
 def pid_alive(pid: int) -> bool:

@@ -9,6 +9,7 @@ never the unit rows, so they stay fast however many units the store holds.
 from __future__ import annotations
 
 import fnmatch
+import heapq
 import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RECAP_KEYS",
+    "all_events",
     "history",
     "live_duration",
     "percentile",
@@ -50,11 +52,17 @@ _UNIT_COUNTS = """
     WHERE run_id = ? AND item_index IS NULL
 """
 _FAILURES = """
-    SELECT u.unit_id, u.play, u.task, u.task_uid, u.action, u.host, u.item_index, u.item,
-        u.status, u.attempts, u.started, u.ended, u.duration, e.data
-    FROM units u JOIN events e ON e.run_id = u.run_id AND e.seq = u.event_seq
-    WHERE u.run_id = ? AND u.status IN ('failed', 'unreachable')
-    ORDER BY u.event_seq
+    SELECT unit_id, play, task, task_uid, action, host, item_index, status, attempts,
+        started, ended, duration, data
+    FROM units
+    WHERE run_id = ? AND status IN ('failed', 'unreachable')
+    ORDER BY event_seq
+"""
+_UNIT_EVENTS = """
+    SELECT event_seq, kind, time, task, task_uid, action, unit_id, host, handler, item_index,
+        status, started, ended, attempts, data
+    FROM {table} WHERE run_id = ?
+    ORDER BY event_seq
 """
 _SLOWEST_IN_RUN = """
     SELECT task_uid, max(play) AS play, max(task) AS task, max(action) AS action,
@@ -217,9 +225,9 @@ def failures(store: Store, run_id: str) -> list[dict[str, Any]]:
     for row in rows:
         if row["item_index"] is None and (row["task_uid"], row["host"]) in with_items:
             continue
-        result = json.loads(row.pop("data")).get("result") or {}
-        row["item"] = json.loads(row["item"]) if row["item"] is not None else None
-        row["output"] = failure_output(result)
+        rest = json.loads(row.pop("data"))
+        row["item"] = rest.get("item")
+        row["output"] = failure_output(rest.get("result") or {})
         found.append(row)
     return found
 
@@ -254,10 +262,7 @@ def run_events(
     has no empty task banners.
     """
     pending_start: dict[str, Any] | None = None
-    for (data,) in store.conn.execute(
-        "SELECT data FROM events WHERE run_id = ? ORDER BY seq", (run_id,)
-    ):
-        event = json.loads(data)
+    for event in all_events(store, run_id):
         kind = event.get("event")
         if kind in ("task_start", "handler_start"):
             pending_start = event if _matches(event.get("task"), task) else None
@@ -282,6 +287,43 @@ def run_events(
             yield {**event, "hosts": hosts}
         else:
             yield event
+
+
+def all_events(store: Store, run_id: str) -> Iterator[dict[str, Any]]:
+    """Every stored event of the run, in the order it was emitted.
+
+    Result events live in ``units`` (and ``unit_attempts``), the others in ``events``;
+    their shared sequence number merges them back into one stream.
+    """
+    from corral.engine.events import EVENT_SCHEMA_VERSION
+
+    others = (
+        (seq, json.loads(data))
+        for seq, data in store.conn.execute(
+            "SELECT seq, data FROM events WHERE run_id = ? ORDER BY seq", (run_id,)
+        )
+    )
+    streams = [others]
+    for table in ("units", "unit_attempts"):
+        cursor = store.conn.execute(_UNIT_EVENTS.format(table=table), (run_id,))
+        streams.append((row[0], _unit_event(row, run_id, EVENT_SCHEMA_VERSION)) for row in cursor)
+    for _, event in heapq.merge(*streams, key=lambda pair: pair[0]):
+        yield event
+
+
+def _unit_event(row: Sequence[Any], run_id: str, version: int) -> dict[str, Any]:
+    """A result event as emitted, from its ``units`` row."""
+    (_, kind, when, task, uid, action, unit_id, host, handler, item_index) = row[:10]
+    status, started, ended, attempts, data = row[10:]
+    event: dict[str, Any] = {"v": version, "event": kind, "run_id": run_id, "time": when}
+    event.update(host=host, task=task, action=action, uid=uid, unit_id=unit_id)
+    if kind == "item_result":
+        event["item_index"] = item_index
+    else:
+        event["handler"] = bool(handler)
+    event.update(status=status, started=started, ended=ended, attempts=attempts)
+    event.update(json.loads(data))
+    return event
 
 
 def _matches(value: Any, pattern: str | None, *, missing_ok: bool = False) -> bool:

@@ -92,9 +92,7 @@ def load_resume(store: Store, run_id: str, *, failed_only: bool) -> tuple[RunRec
         )
     done: dict[str, dict[str, Any]] = {}
     for unit_id, status, data in store.conn.execute(
-        "SELECT u.unit_id, u.status, e.data"
-        " FROM units u JOIN events e ON e.run_id = u.run_id AND e.seq = u.event_seq"
-        " WHERE u.run_id = ? AND u.status IN ('ok', 'changed')",
+        "SELECT unit_id, status, data FROM units WHERE run_id = ? AND status IN ('ok', 'changed')",
         (run_id,),
     ):
         done[unit_id] = {"status": status, "result": json.loads(data).get("result") or {}}

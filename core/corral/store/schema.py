@@ -10,10 +10,11 @@ Tables (see ``docs/store.md``):
 
 - ``runs``: one row per run: what ran, who started it, status, pid and heartbeat, times.
 - ``blobs``: snapshots of playbook files and inventories, by sha256, shared between runs.
-- ``events``: every event of a run as emitted (JSON), in order; ``host_state`` excepted.
-- ``units``: one row per finished unit (task x host [x item]), pointing at the event
-  that holds its result; ``(run_id, unit_id)`` is unique, so a resumed unit replaces
-  the row of its earlier attempt.
+- ``events``: the other events of a run as emitted (JSON); ``seq`` orders them and
+  the units' events together. ``host_state`` events are not kept here.
+- ``units``: one row per finished unit (task x host [x item]): its ``task_result`` or
+  ``item_result`` event, as columns plus JSON; ``(run_id, unit_id)`` is unique, so a
+  resumed run's attempt replaces the earlier one, which moves to ``unit_attempts``.
 - ``host_state``: the latest registered/set_fact variables and facts per host, for resume.
 - ``run_hosts`` / ``run_tasks``: per-run roll-ups that keep ``history`` and ``stats``
   fast on large stores; written when a run ends, with the run's playbook, status and
@@ -74,9 +75,14 @@ _V1 = [
         data TEXT NOT NULL,
         PRIMARY KEY (run_id, seq)
     )""",
+    # A unit's result event is stored here and only here: the event's fields are
+    # columns, and ``data`` holds the rest of it (``result``, ``item``...) as JSON.
     """CREATE TABLE units (
         run_id TEXT NOT NULL,
         unit_id TEXT NOT NULL,
+        event_seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        time REAL NOT NULL,
         play TEXT NOT NULL DEFAULT '',
         task TEXT NOT NULL DEFAULT '',
         task_uid TEXT NOT NULL DEFAULT '',
@@ -84,15 +90,37 @@ _V1 = [
         host TEXT NOT NULL,
         handler INTEGER NOT NULL DEFAULT 0,
         item_index INTEGER,
-        item TEXT,
         status TEXT NOT NULL,
         changed INTEGER NOT NULL DEFAULT 0,
         attempts INTEGER NOT NULL DEFAULT 1,
         started REAL,
         ended REAL,
         duration REAL,
-        event_seq INTEGER NOT NULL,
+        data TEXT NOT NULL DEFAULT '{}',
         PRIMARY KEY (run_id, unit_id)
+    ) WITHOUT ROWID""",
+    # Earlier attempts of units a resumed run ran again: kept for logs and reports.
+    """CREATE TABLE unit_attempts (
+        run_id TEXT NOT NULL,
+        unit_id TEXT NOT NULL,
+        event_seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        time REAL NOT NULL,
+        play TEXT NOT NULL DEFAULT '',
+        task TEXT NOT NULL DEFAULT '',
+        task_uid TEXT NOT NULL DEFAULT '',
+        action TEXT NOT NULL DEFAULT '',
+        host TEXT NOT NULL,
+        handler INTEGER NOT NULL DEFAULT 0,
+        item_index INTEGER,
+        status TEXT NOT NULL,
+        changed INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        started REAL,
+        ended REAL,
+        duration REAL,
+        data TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (run_id, unit_id, event_seq)
     ) WITHOUT ROWID""",
     """CREATE TABLE host_state (
         run_id TEXT NOT NULL,
@@ -139,8 +167,7 @@ _V1 = [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     # For people querying the store by hand: each unit with its result.
     """CREATE VIEW unit_results AS
-        SELECT u.*, json_extract(e.data, '$.result') AS result
-        FROM units u JOIN events e ON e.run_id = u.run_id AND e.seq = u.event_seq""",
+        SELECT *, json_extract(data, '$.result') AS result FROM units""",
 ]
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1),)

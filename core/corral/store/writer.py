@@ -22,6 +22,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from corral.store.db import Store, StoreError, finish_run_in, status_for_exit_code
@@ -32,20 +33,30 @@ HEARTBEAT_EVERY = 5.0
 _MAX_BATCH = 20_000
 _BATCH_WINDOW = 0.25  # seconds events may wait for a flush before being committed anyway
 _STOP = object()
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 _INSERT_EVENTS = """
     INSERT OR REPLACE INTO events (run_id, seq, time, kind, host, task_uid, data)
     VALUES (?, ?, ?, ?, ?, ?, ?)
 """
-_UNIT_COLUMNS = """
-    units (run_id, unit_id, play, task, task_uid, action, host, handler, item_index, item,
-        status, changed, attempts, started, ended, duration, event_seq)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-# A unit that ran replaces an earlier attempt; a unit a resumed run only replayed keeps
-# the row (times, result) of the run that really ran it.
-_UPSERT_UNITS = "INSERT OR REPLACE INTO" + _UNIT_COLUMNS
-_REPLAYED_UNITS = "INSERT OR IGNORE INTO" + _UNIT_COLUMNS
+UNIT_COLUMNS = (
+    "run_id, unit_id, event_seq, kind, time, play, task, task_uid, action, host, handler,"
+    " item_index, status, changed, attempts, started, ended, duration, data"
+)
+# The event keys that are unit columns; the rest of a result event is the ``data`` JSON.
+UNIT_EVENT_KEYS = frozenset(
+    {"v", "event", "run_id", "time", "host", "task", "action", "uid", "unit_id", "handler"}
+    | {"item_index", "status", "started", "ended", "attempts"}
+)
+_UNIT_VALUES = f"units ({UNIT_COLUMNS}) VALUES ({', '.join('?' * 19)})"
+# A unit that ran replaces an earlier attempt, which is kept in unit_attempts.
+_UPSERT_UNITS = "INSERT OR REPLACE INTO " + _UNIT_VALUES
+_KEEP_ATTEMPT = (
+    " ".join(  # fixed column names only
+        ("INSERT OR IGNORE INTO unit_attempts (", UNIT_COLUMNS, ") SELECT", UNIT_COLUMNS)
+    )
+    + " FROM units WHERE run_id = ? AND unit_id = ?"
+)
 _UPSERT_HOST_STATE = """
     INSERT OR REPLACE INTO host_state (run_id, host, vars, facts, updated)
     VALUES (?, ?, ?, ?, ?)
@@ -55,6 +66,18 @@ _INSERT_RUN = """
         (id, playbook, status, started, segment_started, heartbeat, pid, controller, check_mode)
     VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)
 """
+
+
+@dataclass
+class _Batch:
+    """One transaction's rows, by table."""
+
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    units: list[tuple[Any, ...]] = field(default_factory=list)
+    hosts: list[tuple[str, str]] = field(default_factory=list)
+    states: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    run_start: Mapping[str, Any] | None = None
+    recap: Mapping[str, Any] | None = None
 
 
 class _Flush:
@@ -88,7 +111,9 @@ class StoreWriter:
         self._finished = False  # the recap was written
         self._seq = 0
         self._plays: dict[str, str] = {}  # play uid -> name
+        self._play_of: dict[str, str] = {}  # task uid -> play name
         self._item_counts: dict[tuple[str, str], int] = {}
+        self._resumed = False  # units may exist from an earlier attempt of the run
         self._last_heartbeat = 0.0
         self._thread = threading.Thread(
             target=self._work, name=f"corral-store-{run_id}", daemon=True
@@ -140,9 +165,12 @@ class StoreWriter:
             return
         try:
             row = store.conn.execute(
-                "SELECT coalesce(max(seq), -1) + 1 FROM events WHERE run_id = ?", (self.run_id,)
+                "SELECT max(coalesce((SELECT max(seq) FROM events WHERE run_id = ?), -1),"
+                " coalesce((SELECT max(event_seq) FROM units WHERE run_id = ?), -1)) + 1",
+                (self.run_id, self.run_id),
             ).fetchone()
             self._seq = int(row[0])
+            self._resumed = self._seq > 0
             self._loop(store)
         except BaseException as exc:
             self._error = exc
@@ -228,80 +256,69 @@ class StoreWriter:
 
     def _write(self, conn: sqlite3.Connection, events: list[Mapping[str, Any]]) -> bool:
         """Write ``events``; True when they included the recap (the run is finished)."""
-        event_rows: list[tuple[Any, ...]] = []
-        unit_rows: list[tuple[Any, ...]] = []
-        replayed_rows: list[tuple[Any, ...]] = []
-        host_rows: list[tuple[str, str]] = []
-        states: dict[str, Mapping[str, Any]] = {}
-        run_start: Mapping[str, Any] | None = None
-        recap: Mapping[str, Any] | None = None
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
-        for event in events:
-            kind = event.get("event")
-            if kind == "host_state":
-                # Only the latest matters, and it lives in host_state, not in events.
-                states[str(event.get("host"))] = event
-                continue
-            seq = self._seq
-            self._seq += 1
-            event_rows.append(
-                (
-                    self.run_id,
-                    seq,
-                    event.get("time") or time.time(),
-                    kind,
-                    event.get("host"),
-                    event.get("uid"),
-                    dumps(event),
-                )
-            )
-            if kind in {"task_result", "item_result"}:
-                rows = replayed_rows if event.get("resumed") else unit_rows
-                rows.append(self._unit_row(event, seq))
-            elif kind == "play_start":
-                self._plays[str(event.get("uid"))] = str(event.get("play", ""))
-                host_rows.extend((self.run_id, str(host)) for host in event.get("hosts") or ())
-            elif kind == "run_start":
-                run_start = event
-            elif kind == "recap":
-                recap = event
-        if run_start is not None:
-            self._record_start(conn, run_start)
-        conn.executemany(_INSERT_EVENTS, event_rows)
-        if unit_rows:
-            conn.executemany(_UPSERT_UNITS, unit_rows)
-        if replayed_rows:
-            conn.executemany(_REPLAYED_UNITS, replayed_rows)
-        if host_rows:
+        batch = self._sort(events)
+        if batch.run_start is not None:
+            self._record_start(conn, batch.run_start)
+        conn.executemany(_INSERT_EVENTS, batch.events)
+        if batch.units:
+            if self._resumed:
+                conn.executemany(_KEEP_ATTEMPT, [(self.run_id, row[1]) for row in batch.units])
+            conn.executemany(_UPSERT_UNITS, batch.units)
+        if batch.hosts:
             conn.executemany(
-                "INSERT OR IGNORE INTO run_hosts (run_id, host) VALUES (?, ?)", host_rows
+                "INSERT OR IGNORE INTO run_hosts (run_id, host) VALUES (?, ?)", batch.hosts
             )
-        if states:
+        if batch.states:
             conn.executemany(
                 _UPSERT_HOST_STATE,
                 [
                     (
                         self.run_id,
                         host,
-                        dumps(e.get("vars") or {}),
-                        dumps(e.get("facts") or {}),
+                        _DUMPS(e.get("vars") or {}),
+                        _DUMPS(e.get("facts") or {}),
                         e.get("time") or time.time(),
                     )
-                    for host, e in states.items()
+                    for host, e in batch.states.items()
                 ],
             )
+        recap = batch.recap
         if recap is not None:
             exit_code = int(recap.get("exit_code") or 0)
             ended = float(recap.get("time") or time.time())
-            finish_run_in(
-                conn,
-                self.run_id,
-                status_for_exit_code(exit_code),
-                exit_code,
-                ended,
-                recap.get("hosts") or {},
-            )
+            status = status_for_exit_code(exit_code)
+            finish_run_in(conn, self.run_id, status, exit_code, ended, recap.get("hosts") or {})
         return recap is not None
+
+    def _sort(self, events: list[Mapping[str, Any]]) -> _Batch:
+        """Number the events and turn them into the rows of each table."""
+        batch = _Batch()
+        for event in events:
+            kind = event.get("event")
+            if kind == "host_state":
+                # Only the latest matters, and it lives in host_state, not in events.
+                batch.states[str(event.get("host"))] = event
+                continue
+            seq = self._seq
+            self._seq += 1
+            if kind in {"task_result", "item_result"} and not event.get("resumed"):
+                batch.units.append(self._unit_row(event, seq))
+                continue
+            # Other events, and units a resumed run only replayed (their row stays the
+            # one of the run that really ran them), are kept as they are.
+            when = event.get("time") or time.time()
+            data = _DUMPS(event)
+            batch.events.append(
+                (self.run_id, seq, when, kind, event.get("host"), event.get("uid"), data)
+            )
+            if kind == "play_start":
+                self._plays[str(event.get("uid"))] = str(event.get("play", ""))
+                batch.hosts.extend((self.run_id, str(h)) for h in event.get("hosts") or ())
+            elif kind == "run_start":
+                batch.run_start = event
+            elif kind == "recap":
+                batch.recap = event
+        return batch
 
     def _record_start(self, conn: sqlite3.Connection, event: Mapping[str, Any]) -> None:
         now = float(event.get("time") or time.time())
@@ -325,49 +342,57 @@ class StoreWriter:
         )
 
     def _unit_row(self, event: Mapping[str, Any], seq: int) -> tuple[Any, ...]:
-        uid = str(event.get("uid") or "")
-        host = str(event.get("host") or "")
-        result = event.get("result")
-        result = result if isinstance(result, Mapping) else {}
-        status = str(event.get("status") or "")
-        item_index: int | None = None
-        item: str | None = None
-        if event.get("event") == "item_result":
-            item_index = event.get("item_index")
-            if item_index is None:
-                # An engine without item_index: number the items as they come.
-                key = (uid, host)
-                item_index = self._item_counts.get(key, 0)
-                self._item_counts[key] = item_index + 1
-            item = json.dumps(event.get("item"), default=str)
-        unit_id = event.get("unit_id") or (
+        """A ``units`` row: the event's fields as columns, the rest (``result``...) as JSON.
+
+        Runs once per unit on the writer thread, so it is written for speed.
+        """
+        get = event.get
+        uid = get("uid") or ""
+        host = get("host") or ""
+        kind = get("event")
+        status = get("status") or ""
+        item_index = get("item_index")
+        if kind == "item_result" and item_index is None:
+            # An engine without item_index: number the items as they come.
+            key = (uid, host)
+            item_index = self._item_counts.get(key, 0)
+            self._item_counts[key] = item_index + 1
+        unit_id = get("unit_id") or (
             f"{uid}#{host}" if item_index is None else f"{uid}#{host}/{item_index}"
         )
-        started = event.get("started")
-        ended = event.get("ended")
-        duration = (
-            ended - started
-            if isinstance(started, int | float) and isinstance(ended, int | float)
-            else None
-        )
+        started: Any = get("started")
+        ended: Any = get("ended")
+        try:
+            duration = ended - started
+        except TypeError:  # an engine that does not time units
+            duration = None
+        rest = {key: event[key] for key in event.keys() - UNIT_EVENT_KEYS}
+        result = rest.get("result")
+        changed = status == "changed" or (isinstance(result, dict) and bool(result.get("changed")))
+        attempts = get("attempts")
+        play = self._play_of.get(uid)
+        if play is None:
+            play = self._play_of[uid] = self._plays.get(uid.split("/", 1)[0], "")
         return (
             self.run_id,
             unit_id,
-            self._plays.get(uid.split("/", 1)[0], ""),
-            str(event.get("task") or ""),
+            seq,
+            kind,
+            get("time") or time.time(),
+            play,
+            get("task") or "",
             uid,
-            str(event.get("action") or ""),
+            get("action") or "",
             host,
-            int(bool(event.get("handler"))),
+            1 if get("handler") else 0,
             item_index,
-            item,
             status,
-            int(bool(result.get("changed")) or status == "changed"),
-            int(event.get("attempts") or result.get("attempts") or 1),
+            1 if changed else 0,
+            1 if attempts is None else attempts,
             started,
             ended,
             duration,
-            seq,
+            _DUMPS(rest),
         )
 
     def _end(self, store: Store) -> None:
