@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from corral import hookimpl
-
 DRIVER = """
 import json, os, sys, time
 from pathlib import Path
@@ -57,34 +55,6 @@ sys.exit(outcome.exit_code)
 """
 
 
-class StoreCommands:
-    """A plugin adding the store's commands, for as long as ``cli.py`` does not list them."""
-
-    @hookimpl
-    def corral_register_commands(self, cli: Any) -> None:
-        from corral.commands.history import (
-            history_command,
-            logs_command,
-            show_command,
-            stats_command,
-        )
-        from corral.commands.prune import prune_command
-        from corral.commands.report import report_command
-        from corral.commands.resume import resume_command
-
-        for command in (
-            history_command,
-            show_command,
-            logs_command,
-            stats_command,
-            report_command,
-            prune_command,
-            resume_command,
-        ):
-            if command.name not in cli.commands:
-                cli.add_command(command)
-
-
 def environ(project: Any) -> dict[str, str]:
     return {**os.environ, "NO_COLOR": "1", **project.env}
 
@@ -95,6 +65,7 @@ def record_run(
     inventory: str,
     *,
     extra_vars: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
     forks: int = 100,
 ) -> tuple[int, str]:
     """Run ``playbook`` (files in the project) with the store on; returns (exit code, run id)."""
@@ -110,7 +81,10 @@ def record_run(
     previous = Path.cwd()
     os.chdir(project.path)
     try:
-        prepared = prepare_run(Path(playbook), [inventory], registry, options, env)
+        prepared = prepare_run(
+            Path(playbook), [inventory], registry, options, env, params=dict(params or {})
+        )
+        options = prepared.options_with_params(options)
         options, writer = start_recording(env, prepared, options, argv=["corral", "run", playbook])
         assert writer is not None
         try:

@@ -401,3 +401,73 @@ def test_rolling_upgrade_example_rolls_back_a_failed_batch(corral_project):
         ["Rolling upgrade of the web tier"],
     ]
     assert described["plays"][2]["batches"] == [["web1"], ["web2", "web3"], ["web4"]]
+
+
+@pytest.mark.parametrize("reject", [False, True], ids=["approve", "reject"])
+def test_approval_given_from_another_process(corral_project, reject):
+    import json
+    import sys
+    from pathlib import Path
+
+    corral_project.write("hosts.ini", INVENTORY)
+    corral_project.write(
+        "site.yml",
+        """
+        - hosts: web
+          approval: {message: "Go ahead?", timeout: 60}
+          tasks:
+            - debug: {msg: approved and running}
+              run_once: true
+        """,
+    )
+    corral = str(Path(sys.executable).with_name("corral"))
+    env = corral_project._environ(None)
+    proc = subprocess.Popen(
+        [corral, "run", "site.yml", "-i", "hosts.ini", "--output", "json"],
+        cwd=corral_project.path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        answer = None
+        while time.monotonic() < deadline:
+            answer = corral_project.run(
+                "approve",
+                "last",
+                *(["--reject"] if reject else []),
+                "--comment",
+                "checked the dashboards",
+            )
+            if answer.exit_code == 0:
+                break
+            time.sleep(0.2)
+        assert answer is not None and answer.exit_code == 0, answer.output if answer else ""
+        assert answer.stdout.startswith("rejected: Go ahead?" if reject else "approved: Go ahead?")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    (decision,) = [e for e in events if e["event"] == "approval_result"]
+    assert decision["approved"] is (not reject)
+    assert decision["comment"] == "checked the dashboards"
+    assert "@" in decision["by"]
+    assert proc.returncode == (2 if reject else 0), err
+    assert debug_messages(events) == ([] if reject else ["approved and running"])
+    # The decision is kept in the run store, with who made it and when.
+    import sqlite3
+
+    db = sqlite3.connect(Path(corral_project.env["CORRAL_HOME"]) / "corral.db")
+    try:
+        rows = db.execute("SELECT status, decided_by, comment, decided FROM approvals").fetchall()
+    finally:
+        db.close()
+    assert len(rows) == 1
+    status, by, comment, decided = rows[0]
+    assert (status, comment) == ("rejected" if reject else "approved", "checked the dashboards")
+    assert "@" in by
+    assert decided is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from store_runs import StoreCommands, record_run
+from store_runs import record_run
 
 INVENTORY = """
 all:
@@ -35,7 +35,6 @@ PLAYBOOK = """
 
 @pytest.fixture
 def project(corral_project):
-    corral_project.plugins.append(StoreCommands())
     corral_project.write("hosts.yml", INVENTORY)
     corral_project.write("deploy.yml", PLAYBOOK)
     corral_project.write(

@@ -285,7 +285,7 @@ def test_writer_keeps_the_heartbeat_fresh(store):
     store.begin_run(record("r1"))
     store.conn.execute("UPDATE runs SET heartbeat = 0 WHERE id = 'r1'")
     writer = StoreWriter(store, "r1", heartbeat_every=0.05)
-    time.sleep(0.3)
+    time.sleep(0.8)  # the writer wakes every 0.25 s
     assert store.run_row("r1")["heartbeat"] > time.time() - 5
     writer.close()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import need
-from store_runs import StoreCommands, record_run
+from store_runs import record_run
 
 from corral.store.report import STATUS_COLOURS
 
@@ -42,7 +42,6 @@ CHROMIUM_FLAGS = [
 
 @pytest.fixture
 def report(corral_project) -> tuple[str, Path]:
-    corral_project.plugins.append(StoreCommands())
     hosts = "".join(f"    web{i}: {{}}\n" for i in range(1, 5))
     corral_project.write(
         "hosts.yml", f"all:\n  vars: {{ansible_connection: local}}\n  hosts:\n{hosts}"

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from store_runs import StoreCommands, driver_command, environ, record_run, store_file
+from store_runs import driver_command, environ, record_run, store_file
 
 from corral.secrets import Secret
 
@@ -40,7 +40,6 @@ LABELS = ("t1", "t2", "t3-a", "t3-b", "t4")
 
 @pytest.fixture
 def project(corral_project):
-    corral_project.plugins.append(StoreCommands())
     return corral_project
 
 
@@ -145,15 +144,21 @@ def test_kill_9_at_a_random_point_then_resume_completes_every_unit_once(project,
 
 
 SECRET = "hunter2-Zq9-very-secret"
+TOKEN = "tok-8Hq2-also-secret"
 SECRET_PLAYBOOK = """
 - hosts: all
   gather_facts: false
+  params:
+    db_password: {type: string, secret: true}
+    release: {type: string, default: "1.0"}
   tasks:
     - name: connect
       shell: "echo connecting with {{ db_password }}"
       register: out
     - set_fact: {dsn: "postgres://app:{{ db_password }}@db/app"}
     - debug: {msg: "password is {{ db_password }}"}
+    - name: call the api
+      shell: "echo token {{ api_token }}"
     - name: log in
       shell: "echo 'login failed for {{ db_password }}' >&2; exit 1"
 """
@@ -168,22 +173,46 @@ def test_a_secret_param_never_reaches_the_database_file(project):
     project.write("hosts.yml", "all:\n  hosts:\n    h1: {ansible_connection: local}\n")
     project.write("site.yml", SECRET_PLAYBOOK)
     code, run_id = record_run(
-        project, "site.yml", "hosts.yml", extra_vars={"db_password": Secret(SECRET)}
+        project,
+        "site.yml",
+        "hosts.yml",
+        params={"db_password": SECRET, "release": "2.0"},
+        extra_vars={"api_token": Secret(TOKEN)},
     )
     assert code == 2
     stored = db_bytes(project)
     assert b"connecting with ********" in stored, "the run was recorded, with the secret redacted"
+    assert b"token ********" in stored
     assert SECRET.encode() not in stored
+    assert TOKEN.encode() not in stored
     summary = json.loads(project.run("show", run_id, "--json").stdout)
-    assert summary["run"]["extra_vars"] == {"db_password": "********"}
+    assert summary["run"]["params"] == {"db_password": "********", "release": "2.0"}
+    assert summary["run"]["extra_vars"] == {"api_token": "********"}
 
     missing = project.run("resume", run_id)
     assert missing.exit_code == 5
-    assert "-e db_password=" in missing.stderr
-    again = project.run("resume", run_id, "-e", f"db_password={SECRET}", "--output", "json")
+    assert "-p db_password=" in missing.stderr
+    missing = project.run("resume", run_id, "-p", f"db_password={SECRET}")
+    assert missing.exit_code == 5
+    assert "-e api_token=" in missing.stderr
+    again = project.run(
+        "resume",
+        run_id,
+        "-p",
+        f"db_password={SECRET}",
+        "-e",
+        f"api_token={TOKEN}",
+        "--output",
+        "json",
+    )
     assert again.exit_code == 2, again.output
+    results = [e for e in again.json_lines() if e["event"] == "task_result"]
+    failure = [e for e in results if e["status"] == "failed"][-1]
+    assert failure["result"]["stderr"] == "login failed for ********", "the secret was given again"
     assert SECRET not in again.output
-    assert SECRET.encode() not in db_bytes(project)
+    stored = db_bytes(project)
+    assert SECRET.encode() not in stored
+    assert TOKEN.encode() not in stored
 
 
 def test_concurrent_runs_share_one_store_without_corruption_or_long_waits(project, tmp_path):

@@ -100,24 +100,31 @@ def make_cli(registry: Registry) -> click.Group:
 
 
 def _builtin_commands() -> list[click.Command]:
-    """The commands whose modules exist; each imports only click at module level."""
-    import importlib
+    """The built-in commands; their modules import only click at module level."""
+    from corral.commands.approve import approve_command
+    from corral.commands.check import check_command
+    from corral.commands.history import history_command, logs_command, show_command, stats_command
+    from corral.commands.inventory import inventory
+    from corral.commands.plan import plan_command
+    from corral.commands.prune import prune_command
+    from corral.commands.report import report_command
+    from corral.commands.resume import resume_command
+    from corral.commands.run import run_command
 
-    commands = []
-    for module_name, attr in (
-        ("corral.commands.inventory", "inventory"),
-        ("corral.commands.run", "run_command"),
-        ("corral.commands.check", "check_command"),
-        ("corral.commands.plan", "plan_command"),
-    ):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        commands.append(getattr(module, attr))
-    return commands
+    return [
+        run_command,
+        check_command,
+        plan_command,
+        inventory,
+        approve_command,
+        resume_command,
+        history_command,
+        show_command,
+        logs_command,
+        stats_command,
+        report_command,
+        prune_command,
+    ]
 
 
 def _wants_debug(args: Sequence[str], environ: Mapping[str, str]) -> bool:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any
 
 import click
 
 from corral.commands.options import extra_vars_option, parse_extra_vars
-from corral.errors import EXIT_INTERRUPTED, UsageError
+from corral.commands.run import execute_run
+from corral.errors import UsageError
 
 
 @click.command("resume")
@@ -18,6 +17,14 @@ from corral.errors import EXIT_INTERRUPTED, UsageError
     "--failed-only", is_flag=True, help="Rerun only the hosts that failed or were unreachable."
 )
 @extra_vars_option
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE|@FILE",
+    help="Give a secret param again (secrets are not stored); repeatable.",
+)
 @click.option(
     "--output",
     "output",
@@ -43,6 +50,7 @@ def resume_command(
     run_ref: str,
     failed_only: bool,
     extra_vars: tuple[str, ...],
+    params: tuple[str, ...],
     output: str,
     verbose: int,
     grace: float,
@@ -52,7 +60,8 @@ def resume_command(
     The playbook and inventory are taken from the run's snapshot, not from disk.
     Units that finished ok or changed are not run again; the variables they
     registered or set are restored. The run keeps its id and its history.
-    Secret extra vars are not stored: give them again with -e NAME=VALUE.
+    Secret params and extra vars are not stored: give them again with
+    -p NAME=VALUE or -e NAME=VALUE.
 
     \b
     Exit codes: as for 'corral run'; 5 when RUN cannot be resumed (still
@@ -61,8 +70,9 @@ def resume_command(
     import tempfile
 
     from corral.engine.prepare import prepare_run
+    from corral.playbook.params import parse_param_args
     from corral.store.db import open_store, store_enabled
-    from corral.store.resume import load_resume, materialize, resume_options
+    from corral.store.resume import load_resume, materialize, resume_options, resume_params
 
     if not store_enabled(obj.environ):
         raise UsageError(
@@ -73,6 +83,7 @@ def resume_command(
         record, state = load_resume(store, run_ref, failed_only=failed_only)
     finally:
         store.close()
+    given_params = resume_params(record, parse_param_args(params))
     options = resume_options(
         record, state, parse_extra_vars(extra_vars), verbosity=verbose, grace_period=grace
     )
@@ -81,44 +92,13 @@ def resume_command(
 
         files = materialize(record, Path(tmp))
         prepared = prepare_run(
-            files.playbook, [str(files.inventory)], obj.registry, options, obj.environ
+            files.playbook,
+            [str(files.inventory)],
+            obj.registry,
+            options,
+            obj.environ,
+            params=given_params,
         )
+        options = prepared.options_with_params(options)
         argv = ["corral", "resume", record.run_id, *(["--failed-only"] if failed_only else [])]
-        return _execute(obj, prepared, options, output=output, verbose=verbose, argv=argv)
-
-
-def _execute(
-    obj: Any, prepared: Any, options: Any, *, output: str, verbose: int, argv: list[str]
-) -> int:
-    """Run with the store writer and signal handling, as ``corral run`` does."""
-    from corral.engine.run import run_playbook
-    from corral.engine.signals import StopControl, handle_signals
-    from corral.store.session import start_recording
-
-    writers: list[Any] = []
-    if output == "json":
-        from corral.output.jsonlines import JsonLinesWriter
-
-        writers.append(JsonLinesWriter())
-    else:
-        from corral.output.console import ConsoleWriter
-
-        writers.append(ConsoleWriter(verbosity=verbose, show_diff=options.diff))
-    options, store_writer = start_recording(obj.environ, prepared, options, argv=argv)
-    if store_writer is not None:
-        writers.append(store_writer)
-    control = StopControl()
-    try:
-        with handle_signals(control, options.grace_period):
-            outcome = run_playbook(
-                prepared.playbook, prepared.inventory, obj.registry, options, writers, control
-            )
-    finally:
-        if store_writer is not None:
-            store_writer.close()
-    if control.cancelled.is_set() and outcome.exit_code == EXIT_INTERRUPTED:
-        # Aborted: units may still be running in worker threads; do not wait for them.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(EXIT_INTERRUPTED)
-    return outcome.exit_code
+        return execute_run(obj, prepared, options, output=output, verbose=verbose, argv=argv)

@@ -80,6 +80,7 @@ from corral.errors import EXIT_INTERRUPTED
     metavar="SECONDS",
     help="After Ctrl-C, how long running tasks get to finish.",
 )
+@click.option("--no-store", is_flag=True, help="Do not record this run in the run store.")
 @click.pass_obj
 def run_command(
     obj: Any,
@@ -99,6 +100,7 @@ def run_command(
     help_params: bool,
     max_parallel_plays: int,
     grace: float,
+    no_store: bool,
 ) -> int:
     """Run PLAYBOOK against the inventory's hosts.
 
@@ -130,7 +132,12 @@ def run_command(
     given = parse_param_args(params)
     prepared = prepare_run(playbook, inventories, obj.registry, options, obj.environ, params=given)
     return execute_run(
-        obj, prepared, prepared.options_with_params(options), output=output, verbose=verbose
+        obj,
+        prepared,
+        prepared.options_with_params(options),
+        output=output,
+        verbose=verbose,
+        store=not no_store,
     )
 
 
@@ -147,10 +154,23 @@ def show_params(obj: Any, playbook: Path) -> int:
     return 0
 
 
-def execute_run(obj: Any, prepared: Any, options: Any, *, output: str, verbose: int) -> int:
-    """Run a prepared playbook with signal handling; shared by ``run`` and ``resume``."""
+def execute_run(
+    obj: Any,
+    prepared: Any,
+    options: Any,
+    *,
+    output: str,
+    verbose: int,
+    argv: list[str] | None = None,
+    store: bool = True,
+) -> int:
+    """Run a prepared playbook: output, run store, approvals, signals. Shared by run and resume."""
+    from dataclasses import replace
+
+    from corral.engine.approval import make_approver
     from corral.engine.run import run_playbook
     from corral.engine.signals import StopControl, handle_signals
+    from corral.store.session import start_recording
 
     writers: list[Any] = []
     if output == "json":
@@ -161,17 +181,28 @@ def execute_run(obj: Any, prepared: Any, options: Any, *, output: str, verbose: 
         from corral.output.console import ConsoleWriter
 
         writers.append(ConsoleWriter(verbosity=verbose, show_diff=options.diff))
-    from dataclasses import replace
+    options, store_writer = start_recording(
+        obj.environ, prepared, options, argv=argv or ["corral", *sys.argv[1:]], enabled=store
+    )
+    poll, settle = None, None
+    if store_writer is not None:
+        from corral.store.approvals import store_poller
 
-    from corral.engine.approval import make_approver
-
+        writers.append(store_writer)
+        poll, settle = store_poller(obj.environ)
     interactive = output == "console" and sys.stdin.isatty()
-    options = replace(options, approver=make_approver(poll_store=None, interactive=interactive))
+    options = replace(
+        options, approver=make_approver(poll_store=poll, interactive=interactive, on_decided=settle)
+    )
     control = StopControl()
-    with handle_signals(control, options.grace_period):
-        outcome = run_playbook(
-            prepared.playbook, prepared.inventory, obj.registry, options, writers, control
-        )
+    try:
+        with handle_signals(control, options.grace_period):
+            outcome = run_playbook(
+                prepared.playbook, prepared.inventory, obj.registry, options, writers, control
+            )
+    finally:
+        if store_writer is not None:
+            store_writer.close()
     if control.cancelled.is_set() and outcome.exit_code == EXIT_INTERRUPTED:
         # Aborted: units may still be running in worker threads; do not wait for them.
         sys.stdout.flush()

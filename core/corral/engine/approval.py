@@ -12,6 +12,7 @@ import getpass
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -70,28 +71,41 @@ PollStore = Callable[[ApprovalRequest], ApprovalDecision | None]
 
 
 def make_approver(
-    *, poll_store: PollStore | None, interactive: bool, poll_interval: float = 0.25
+    *,
+    poll_store: PollStore | None,
+    interactive: bool,
+    poll_interval: float = 0.25,
+    on_decided: Callable[[ApprovalRequest, ApprovalDecision], None] | None = None,
 ) -> Approver:
-    """An approver that takes the first answer from the store or the terminal, else times out."""
+    """An approver that takes the first answer from the store or the terminal, else times out.
 
-    def approve(request: ApprovalRequest, cancelled: threading.Event) -> ApprovalDecision:
+    ``on_decided`` hears every decision, however it came (the store records it).
+    """
+
+    def wait_for_answer(request: ApprovalRequest, cancelled: threading.Event) -> ApprovalDecision:
         answer: list[ApprovalDecision] = []
         done = threading.Event()
+        if poll_store is not None:
+            poll_store(request)  # registers the request, so `corral approve` can see it
         if interactive:
             threading.Thread(
                 target=_ask_terminal, args=(request, answer, done), daemon=True
             ).start()
-        deadline_wait = request.timeout
-        waited = 0.0
-        while waited < deadline_wait and not cancelled.is_set():
+        deadline = time.monotonic() + request.timeout
+        while time.monotonic() < deadline and not cancelled.is_set():
             if done.wait(poll_interval):
                 return answer[0]
-            waited += poll_interval
             if poll_store is not None:
                 decision = poll_store(request)
                 if decision is not None:
                     return decision
         return timeout_decision(request)
+
+    def approve(request: ApprovalRequest, cancelled: threading.Event) -> ApprovalDecision:
+        decision = wait_for_answer(request, cancelled)
+        if on_decided is not None:
+            on_decided(request, decision)
+        return decision
 
     return approve
 

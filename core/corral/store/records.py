@@ -35,7 +35,16 @@ __all__ = [
 ]
 
 # The options of RunOptions that a resumed run must reuse.
-OPTION_KEYS = ("limit", "tags", "skip_tags", "check", "diff", "forks", "start_at_task")
+OPTION_KEYS = (
+    "limit",
+    "tags",
+    "skip_tags",
+    "check",
+    "diff",
+    "forks",
+    "start_at_task",
+    "max_parallel_plays",
+)
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,8 @@ def options_record(options: RunOptions) -> dict[str, Any]:
     """The options a resumed run reuses, JSON-ready (tag sets become sorted lists)."""
     record: dict[str, Any] = {}
     for key in OPTION_KEYS:
+        if not hasattr(options, key):
+            continue
         value = getattr(options, key)
         record[key] = sorted(value) if isinstance(value, frozenset) else value
     return record
@@ -115,6 +126,7 @@ def new_run_record(
     *,
     files: Sequence[Path] = (),
     params: Mapping[str, Any] | None = None,
+    extra_vars: Mapping[str, Any] | None = None,
     argv: Sequence[str] = (),
     trigger: str = "cli",
     environ: Mapping[str, str] | None = None,
@@ -123,7 +135,7 @@ def new_run_record(
 
     ``files`` are every file the playbook loaded (``Playbook.files``); the playbook
     itself is always included. Paths in the snapshot are relative to the playbook's
-    directory.
+    directory. ``extra_vars`` defaults to ``options.extra_vars``.
     """
     from corral.inventory.output import list_data
 
@@ -137,7 +149,7 @@ def new_run_record(
         snapshot=snapshot,
         inventory=redacted(list_data(inventory)),
         params=redacted(params or {}),
-        extra_vars=redacted(options.extra_vars),
+        extra_vars=redacted(options.extra_vars if extra_vars is None else extra_vars),
         options=options_record(options),
         started_by=f"{_user(env)}@{socket.gethostname()}",
         trigger=trigger,

@@ -26,7 +26,14 @@ if TYPE_CHECKING:
     from corral.engine.options import RunOptions
     from corral.store.db import Store
 
-__all__ = ["Materialized", "load_resume", "materialize", "record_from_row", "resume_options"]
+__all__ = [
+    "Materialized",
+    "load_resume",
+    "materialize",
+    "record_from_row",
+    "resume_options",
+    "resume_params",
+]
 
 _INVENTORY_SCRIPT = """#!/bin/sh
 # The inventory of corral run {run_id}, as it ran (ansible-inventory --list shape).
@@ -122,6 +129,18 @@ def _failed_hosts(store: Store, run_id: str) -> tuple[str, ...]:
     return tuple(row[0] for row in rows)
 
 
+def resume_params(record: RunRecord, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's params to resolve again: as stored, with ``given`` (``-p``) on top.
+
+    Secret params are stored redacted, so they must be given again; raises
+    :class:`~corral.errors.UsageError` naming any that are missing.
+    """
+    _require_secrets(record, record.params, given, "params", "-p")
+    params = {k: v for k, v in record.params.items() if v != REDACTED}
+    params.update(given)
+    return params
+
+
 def resume_options(
     record: RunRecord,
     state: ResumeState,
@@ -138,18 +157,14 @@ def resume_options(
     """
     from corral.engine.options import RunOptions
 
-    secret_names = {k for k, v in record.extra_vars.items() if v == REDACTED}
-    missing = sorted(secret_names - set(given_vars))
-    if missing:
-        raise UsageError(
-            f"run {record.run_id} had secret extra vars, which are not stored: "
-            + ", ".join(missing),
-            hint="give them again: " + " ".join(f"-e {name}=..." for name in missing),
-        )
+    secret_names = _require_secrets(record, record.extra_vars, given_vars, "extra vars", "-e")
     extra_vars = dict(record.extra_vars)
     for key, value in given_vars.items():
         extra_vars[key] = Secret(str(value)) if key in secret_names else value
     stored = record.options
+    optional: dict[str, Any] = {}
+    if stored.get("max_parallel_plays"):
+        optional["max_parallel_plays"] = int(stored["max_parallel_plays"])
     return RunOptions(
         check=bool(stored.get("check", False)),
         diff=bool(stored.get("diff", False)),
@@ -163,7 +178,22 @@ def resume_options(
         run_id=record.run_id,
         resume=state,
         grace_period=grace_period,
+        **optional,
     )
+
+
+def _require_secrets(
+    record: RunRecord, stored: Mapping[str, Any], given: Mapping[str, Any], what: str, flag: str
+) -> set[str]:
+    """Names in ``stored`` that were secrets; raises if ``given`` lacks one of them."""
+    secret_names = {k for k, v in stored.items() if v == REDACTED}
+    missing = sorted(secret_names - set(given))
+    if missing:
+        raise UsageError(
+            f"run {record.run_id} had secret {what}, which are not stored: " + ", ".join(missing),
+            hint="give them again: " + " ".join(f"{flag} {name}=..." for name in missing),
+        )
+    return secret_names
 
 
 def materialize(record: RunRecord, directory: Path) -> Materialized:

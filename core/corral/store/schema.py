@@ -20,6 +20,7 @@ Tables (see ``docs/store.md``):
   fast on large stores; written when a run ends, with the run's playbook, status and
   start copied in so ``stats`` filters them without joining ``runs``.
 - ``meta``: store-wide settings, e.g. when retention last ran.
+- ``approvals``: each approval a run asked for, and who answered it, when, how.
 """
 
 from __future__ import annotations
@@ -170,7 +171,25 @@ _V1 = [
         SELECT *, json_extract(data, '$.result') AS result FROM units""",
 ]
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1),)
+# v2: approvals asked by running runs and answered by ``corral approve`` or a terminal.
+_V2 = [
+    """CREATE TABLE approvals (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        message TEXT NOT NULL DEFAULT '',
+        requested REAL NOT NULL,
+        timeout REAL NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'approved', 'rejected', 'timed_out')),
+        decided_by TEXT NOT NULL DEFAULT '',
+        comment TEXT NOT NULL DEFAULT '',
+        decided REAL
+    )""",
+    "CREATE INDEX approvals_run ON approvals (run_id, status)",
+]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2))
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

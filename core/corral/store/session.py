@@ -46,11 +46,18 @@ def start_recording(
 
     A resumed run (``options.resume`` set, ``options.run_id`` naming the run) is marked
     ``running`` again and appended to; any other run gets a new record with a snapshot
-    of its playbook files and inventory. Raises :class:`~corral.store.db.StoreError`
+    of its playbook files and inventory, and its params (``prepared.params`` unless
+    given) and extra vars, secrets redacted. Raises :class:`~corral.store.db.StoreError`
     when the store cannot be opened or written.
     """
     if not enabled or not store_enabled(environ):
         return options, None
+    if params is None:
+        params = getattr(prepared, "params", None) or {}
+    # The params reach the run as extra vars (``-e`` wins); record each where it came from.
+    extra_vars = {
+        k: v for k, v in options.extra_vars.items() if k not in params or v is not params[k]
+    }
     from corral.engine.run import new_run_id
 
     store = open_store(environ)
@@ -67,6 +74,7 @@ def start_recording(
                 options,
                 files=playbook.files,
                 params=params,
+                extra_vars=extra_vars,
                 argv=argv,
                 trigger=trigger,
                 environ=environ,

@@ -30,8 +30,8 @@ from corral.store.db import Store, StoreError, finish_run_in, status_for_exit_co
 __all__ = ["HEARTBEAT_EVERY", "StoreWriter"]
 
 HEARTBEAT_EVERY = 5.0
-_MAX_BATCH = 20_000
 _BATCH_WINDOW = 0.25  # seconds events may wait for a flush before being committed anyway
+_WAKE_EVERY = 500  # events handed over between two wake-ups of the writer thread
 _STOP = object()
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
@@ -114,6 +114,8 @@ class StoreWriter:
         self._play_of: dict[str, str] = {}  # task uid -> play name
         self._item_counts: dict[tuple[str, str], int] = {}
         self._resumed = False  # units may exist from an earlier attempt of the run
+        self._wake = threading.Event()
+        self._handed = 0
         self._last_heartbeat = 0.0
         self._thread = threading.Thread(
             target=self._work, name=f"corral-store-{run_id}", daemon=True
@@ -122,6 +124,11 @@ class StoreWriter:
 
     def __call__(self, event: Mapping[str, Any]) -> None:
         self._queue.put(event)
+        self._handed += 1
+        if self._handed % _WAKE_EVERY == 0:
+            # Work through a long round in chunks, so that little is left when the
+            # engine's flush waits for it.
+            self._wake.set()
 
     def flush(self) -> None:
         """Block until every event handed over so far is committed."""
@@ -129,6 +136,7 @@ class StoreWriter:
             return
         marker = _Flush()
         self._queue.put(marker)
+        self._wake.set()
         while not marker.done.wait(0.2):
             if not self._thread.is_alive():
                 break
@@ -140,6 +148,7 @@ class StoreWriter:
             return
         self._closed = True
         self._queue.put(_STOP)
+        self._wake.set()
         self._thread.join()
         self._raise_error(always=False)
 
@@ -179,16 +188,17 @@ class StoreWriter:
             store.close()
 
     def _loop(self, store: Store) -> None:
+        # The thread sleeps until a flush or close wakes it, every _WAKE_EVERY events,
+        # or when the batch window passes: waiting on the queue itself would wake it for
+        # every event, and each wake-up takes the GIL from the engine's workers. One
+        # transaction per wake-up.
         pending: list[Mapping[str, Any]] = []
         while True:
-            try:
-                item = self._queue.get(timeout=self._heartbeat_every)
-            except queue.Empty:
-                self._commit(store, pending)
-                continue
+            self._wake.wait(_BATCH_WINDOW)
+            self._wake.clear()
             markers: list[_Flush] = []
             stop = False
-            for entry in self._take(item):
+            for entry in self._drain():
                 if entry is _STOP:
                     stop = True
                 elif isinstance(entry, _Flush):
@@ -205,28 +215,15 @@ class StoreWriter:
                 self._end(store)
                 return
 
-    def _take(self, first: Any) -> list[Any]:
-        """``first`` and what follows, up to a flush, a stop, a full batch or the batch window.
-
-        Committing as soon as the queue is momentarily empty would mean a transaction
-        per event while units trickle in; waiting for the next barrier (flush) instead
-        makes one transaction per task round, and durability is what flush promises.
-        """
-        batch = [first]
-        deadline = time.monotonic() + _BATCH_WINDOW
-        entry = first
-        while len(batch) < _MAX_BATCH and entry is not _STOP and not isinstance(entry, _Flush):
-            remaining = deadline - time.monotonic()
+    def _drain(self) -> list[Any]:
+        """Everything queued right now."""
+        batch = []
+        get = self._queue.get_nowait
+        while True:
             try:
-                entry = (
-                    self._queue.get(timeout=remaining)
-                    if remaining > 0
-                    else self._queue.get_nowait()
-                )
+                batch.append(get())
             except queue.Empty:
-                break
-            batch.append(entry)
-        return batch
+                return batch
 
     def _commit(self, store: Store, events: list[Mapping[str, Any]]) -> bool:
         """Write ``events`` (and the heartbeat when due) in one transaction; False if it failed."""
