@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -365,6 +366,33 @@ def test_a_list_of_key_files_is_tried_in_order(fleet: SshdFleet, tmp_path: Path)
     keys = [str(tmp_path / "stranger"), str(fleet.client_key)]
     with connect(fleet, "h01", ansible_ssh_private_key_file=keys) as conn:
         assert conn.run(["true"]).rc == 0
+
+
+def test_agent_keys_are_offered(
+    fleet: SshdFleet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    socket_path = tmp_path / "agent.sock"
+    agent = subprocess.Popen(
+        ["ssh-agent", "-D", "-a", str(socket_path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 5
+        while not socket_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        env = {**os.environ, "SSH_AUTH_SOCK": str(socket_path)}
+        subprocess.run(["ssh-add", "-q", str(fleet.client_key)], env=env, check=True, timeout=10)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(socket_path))
+        with connect(fleet, "h01", ansible_ssh_private_key_file=None) as conn:
+            assert conn.run(["true"]).rc == 0
+        monkeypatch.delenv("SSH_AUTH_SOCK")
+        with pytest.raises(HostUnreachable, match="nothing: no key, agent or password"):
+            connect(fleet, "h01", ansible_ssh_private_key_file=None).open()
+    finally:
+        agent.kill()
+        agent.wait(timeout=10)
 
 
 def test_password_login(fleet: SshdFleet) -> None:

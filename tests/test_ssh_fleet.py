@@ -74,6 +74,11 @@ FLEET_PLAYBOOK = """
       register: uname
     - name: write with a shell
       shell: "echo {{ inventory_hostname }} > {{ base }}/{{ inventory_hostname }}/shell.txt"
+    - name: render a template
+      template:
+        src: app.conf.j2
+        dest: "{{ base }}/{{ inventory_hostname }}/app.conf"
+        mode: "0640"
     - name: one line of output
       assert: {that: ["uname.stdout_lines | length == 1"]}
 """
@@ -86,18 +91,22 @@ def test_a_playbook_across_20_hosts_and_copy_is_idempotent(
     corral_project.write("hosts.ini", inventory(fleet, numbered(fleet), base=str(base)))
     corral_project.write("site.yml", FLEET_PLAYBOOK)
     corral_project.write("files/payload.txt", "x" * 1024)
+    corral_project.write("templates/app.conf.j2", "name = {{ inventory_hostname }}\n")
     first = corral_project.run("run", "site.yml", "-i", "hosts.ini", "--output", "json")
     assert first.exit_code == 0, first.output
     recap = first.recap()
     assert len(recap) == FLEET_SIZE
-    assert all(counts["ok"] == 5 and counts["changed"] == 4 for counts in recap.values()), recap
+    assert all(counts["ok"] == 6 and counts["changed"] == 5 for counts in recap.values()), recap
     for host in numbered(fleet):
         assert (base / host.name / "payload.txt").read_text() == "x" * 1024
+        assert (base / host.name / "app.conf").read_text() == f"name = {host.name}\n"
+        assert (base / host.name / "app.conf").stat().st_mode & 0o777 == 0o640
         assert (base / host.name / "shell.txt").read_text() == f"{host.name}\n"
     second = corral_project.run("run", "site.yml", "-i", "hosts.ini", "--output", "json")
     assert second.exit_code == 0, second.output
     assert set(statuses(second.json_lines(), "upload").values()) == {"ok"}  # changed: false
     assert set(statuses(second.json_lines(), "directory").values()) == {"ok"}
+    assert set(statuses(second.json_lines(), "render a template").values()) == {"ok"}
     second.assert_recap(changed=2 * FLEET_SIZE)
 
 
@@ -163,14 +172,17 @@ def test_unreachable_hosts_say_why_and_ignore_unreachable_carries_on(
 
 
 def test_a_become_password_never_shows(fleet: SshdFleet, corral_project: CorralProject) -> None:
-    corral_project.write(
-        "hosts.ini", inventory(fleet, [fleet["solo"]], ansible_become_password=fleet.password)
-    )
+    corral_project.write("hosts.ini", inventory(fleet, [fleet["solo"]]))
     corral_project.write(
         "site.yml",
         """
         - hosts: fleet
           gather_facts: false
+          params:
+            become_pw: {type: string, secret: true}
+            wrong_pw: {type: string, secret: true}
+          vars:
+            ansible_become_password: "{{ become_pw }}"
           tasks:
             - command: id -un
               become: true
@@ -180,13 +192,16 @@ def test_a_become_password_never_shows(fleet: SshdFleet, corral_project: CorralP
             - command: "true"
               become: true
               become_user: nobody
-              vars: {ansible_become_password: not-the-password}
+              vars: {ansible_become_password: "{{ wrong_pw }}"}
               ignore_errors: true
         """,
     )
     outputs = []
     for mode in ("console", "json"):
-        result = corral_project.run("run", "site.yml", "-i", "hosts.ini", "-vvv", "--output", mode)
+        result = corral_project.run(
+            "run", "site.yml", "-i", "hosts.ini", "-vvv", "--output", mode,
+            "-p", f"become_pw={fleet.password}", "-p", "wrong_pw=not-the-password",
+        )  # fmt: skip
         assert result.exit_code == 0, result.output
         outputs.append(result.output)
     assert '"who.stdout": "nobody"' in outputs[0]
@@ -195,9 +210,11 @@ def test_a_become_password_never_shows(fleet: SshdFleet, corral_project: CorralP
         assert fleet.password not in text
         assert "not-the-password" not in text
     home = Path(corral_project.env["CORRAL_HOME"])
-    for path in home.rglob("*"):
-        if path.is_file():
-            assert fleet.password.encode() not in path.read_bytes(), f"the password is in {path}"
+    stored = [path for path in home.rglob("*") if path.is_file()]
+    assert stored, "the run store wrote nothing"
+    for path in stored:
+        assert fleet.password.encode() not in path.read_bytes(), f"the password is in {path}"
+        assert b"not-the-password" not in path.read_bytes(), f"the password is in {path}"
 
 
 @pytest.mark.parametrize(

@@ -102,3 +102,26 @@ def split_tags(values: Sequence[str]) -> frozenset[str]:
 
 def dump_json(value: Any) -> str:
     return json.dumps(value, indent=2, default=str)
+
+
+def run_output_options(func: F) -> F:
+    """``--output``, ``-v`` and ``--grace``: how a run (or a resumed one) reports and stops."""
+    func = click.option(
+        "--grace",
+        type=float,
+        default=30.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="After Ctrl-C, how long running tasks get to finish.",
+    )(func)
+    func = click.option(
+        "-v", "--verbose", count=True, help="More detail: -v results, -vv task paths, -vvv all."
+    )(func)
+    return click.option(
+        "--output",
+        "output",
+        type=click.Choice(["console", "json"]),
+        default="console",
+        show_default=True,
+        help="json: one event per line (docs/events.md).",
+    )(func)

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from corral.commands.options import extra_vars_option, parse_extra_vars
+from corral.commands.options import extra_vars_option, parse_extra_vars, run_output_options
 from corral.commands.run import execute_run
 from corral.errors import UsageError
 
@@ -25,25 +25,7 @@ from corral.errors import UsageError
     metavar="NAME=VALUE|@FILE",
     help="Give a secret param again (secrets are not stored); repeatable.",
 )
-@click.option(
-    "--output",
-    "output",
-    type=click.Choice(["console", "json"]),
-    default="console",
-    show_default=True,
-    help="json: one event per line (docs/events.md).",
-)
-@click.option(
-    "-v", "--verbose", count=True, help="More detail: -v results, -vv task paths, -vvv everything."
-)
-@click.option(
-    "--grace",
-    type=float,
-    default=30.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="After Ctrl-C, how long running tasks get to finish.",
-)
+@run_output_options
 @click.pass_obj
 def resume_command(
     obj: Any,

@@ -13,6 +13,7 @@ from corral.commands.options import (
     extra_vars_option,
     inventory_options,
     parse_extra_vars,
+    run_output_options,
     split_tags,
 )
 from corral.errors import EXIT_INTERRUPTED
@@ -45,17 +46,7 @@ from corral.errors import EXIT_INTERRUPTED
 @click.option(
     "--start-at-task", metavar="NAME", help="Start at the first task whose name matches (glob)."
 )
-@click.option(
-    "--output",
-    "output",
-    type=click.Choice(["console", "json"]),
-    default="console",
-    show_default=True,
-    help="json: one event per line (docs/events.md).",
-)
-@click.option(
-    "-v", "--verbose", count=True, help="More detail: -v results, -vv task paths, -vvv everything."
-)
+@run_output_options
 @click.option(
     "-p",
     "--param",
@@ -71,14 +62,6 @@ from corral.errors import EXIT_INTERRUPTED
     default=4,
     show_default=True,
     help="Plays of a DAG (needs:) running at once.",
-)
-@click.option(
-    "--grace",
-    type=float,
-    default=30.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="After Ctrl-C, how long running tasks get to finish.",
 )
 @click.option("--no-store", is_flag=True, help="Do not record this run in the run store.")
 @click.pass_obj

@@ -114,23 +114,7 @@ class TaskRunner:
         status = done.get("status", "ok")
         if status == "changed" and task.notify:
             state.notified.update(task.notify)
-        self.run.recap.count(state.name, status)
-        now = time.time()
-        self.run.bus.emit(
-            "task_result",
-            host=state.name,
-            task=task.name,
-            action=task.action,
-            uid=task.uid,
-            unit_id=uid,
-            handler=handler,
-            status=status,
-            result=result,
-            started=now,
-            ended=now,
-            attempts=0,
-            resumed=True,
-        )
+        self._report(state, task, uid, status, result, handler, time.time(), resumed=True)
         return UnitOutcome(status=status, result=result)
 
     def _report(
@@ -142,10 +126,14 @@ class TaskRunner:
         shown: Mapping[str, Any],
         handler: bool,
         started: float,
+        *,
+        resumed: bool = False,
     ) -> None:
+        """Count the unit in the recap and emit its ``task_result`` (and ``host_state``)."""
         if self.run.registry.steps[task.action].name != META_STEP:
             # Ansible leaves meta tasks (flush_handlers, end_host...) out of the recap.
             self.run.recap.count(state.name, status, changed=bool(shown.get("changed")))  # type: ignore[arg-type]
+        extra: dict[str, Any] = {"resumed": True, "attempts": 0} if resumed else {}
         self.run.bus.emit(
             "task_result",
             host=state.name,
@@ -158,9 +146,11 @@ class TaskRunner:
             result=shown,
             started=started,
             ended=time.time(),
-            attempts=shown.get("attempts", 1),
+            **{"attempts": shown.get("attempts", 1), **extra},
         )
-        if task.register or task.action.rsplit(".", 1)[-1] in ("set_fact", "setup"):
+        if not resumed and (
+            task.register or task.action.rsplit(".", 1)[-1] in ("set_fact", "setup")
+        ):
             # The run store keeps each host's variables so a resumed run can restore them.
             self.run.bus.emit(
                 "host_state", host=state.name, vars=state.host_vars, facts=state.facts
