@@ -37,7 +37,7 @@ from pathlib import Path
 from _common import VENV_BIN, Measurement, best_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from sshd import SshdFleet, SshdHost, remove_sudo_rules, start_fleet, unavailable_reason
+from sshd import SshdFleet, SshdHost, retire_test_user, start_fleet, unavailable_reason
 
 REMOTE_ROOT = Path("/tmp/corral-bench-remote")
 PAYLOAD = b"x" * 1024
@@ -296,8 +296,8 @@ def fleet_table(n: int, rows: dict[str, Measurement]) -> str:
     return "\n".join(lines)
 
 
-def simulated(hosts: int, forks: int, work: Path) -> tuple[Measurement, str]:
-    """corral over ``hosts`` simulated hosts with 50 ms round trips, 3 tasks."""
+def simulated(hosts: int, forks: int, work: Path) -> list[tuple[str, Measurement]]:
+    """corral over ``hosts`` simulated hosts with 50 ms round trips, 3 tasks, per output mode."""
     (work / "sim").mkdir()
     (work / "sim" / "hosts.ini").write_text(
         f"[sim]\nnode[00000:{hosts - 1:05d}]\n\n[sim:vars]\n"
@@ -315,11 +315,13 @@ def simulated(hosts: int, forks: int, work: Path) -> tuple[Measurement, str]:
             """
         )
     )
-    argv = [str(VENV_BIN / "corral"), "run", "site.yml", "-i", "hosts.ini", "--forks", str(forks)]
-    label = f"corral, {hosts} simulated hosts, 3 tasks, --forks {forks}"
-    return best_of(
-        1, label, argv, cwd=work / "sim", env={"CORRAL_HOME": str(work / "sim-home")}
-    ), " ".join(argv[1:])
+    found = []
+    for output in ("console", "json"):
+        argv = ["run", "site.yml", "-i", "hosts.ini", "--forks", str(forks), "--output", output]
+        env = {"CORRAL_HOME": str(work / f"sim-home-{output}")}
+        m = best_of(1, output, [str(VENV_BIN / "corral"), *argv], cwd=work / "sim", env=env)
+        found.append(("corral " + " ".join(argv), m))
+    return found
 
 
 def main() -> None:
@@ -332,7 +334,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     tools = [t for t in TOOLS if t not in args.skip.split(",")]
-    reason = unavailable_reason()
+    reason = unavailable_reason() if sizes else None
     if reason:
         raise SystemExit(f"cannot start sshd hosts: {reason}")
     shutil.rmtree(REMOTE_ROOT, ignore_errors=True)
@@ -350,16 +352,16 @@ def main() -> None:
                     rows = bench.best(tools, hosts, args.repeat)
                     print(fleet_table(n, rows) + "\n", flush=True)
             if args.simulated:
-                m, command = simulated(args.simulated, args.simulated_forks, work)
                 print(f"### {args.simulated} simulated hosts, 50 ms round trips, 3 tasks\n")
-                print(
-                    f"`corral {command}`: {m.seconds:.2f} s wall, "
-                    f"{m.peak_mb:.0f} MB peak RSS, exit {m.returncode}\n"
-                )
+                for command, m in simulated(args.simulated, args.simulated_forks, work):
+                    print(
+                        f"- `{command}`: {m.seconds:.2f} s wall, "
+                        f"{m.peak_mb:.0f} MB peak RSS, exit {m.returncode}"
+                    )
     finally:
         if fleet is not None:
             fleet.stop()
-        remove_sudo_rules()
+            retire_test_user()
         shutil.rmtree(REMOTE_ROOT, ignore_errors=True)
 
 

@@ -79,10 +79,12 @@ def ensure_test_user(password: str) -> None:
     candidate.replace(SUDOERS_FILE)
 
 
-def remove_sudo_rules() -> None:
-    """Take the test user's sudo rights away again."""
+def retire_test_user() -> None:
+    """Take the test user's sudo rights and password away again (its key logins end with sshd)."""
     with contextlib.suppress(FileNotFoundError):
         SUDOERS_FILE.unlink()
+    with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
+        _run(["usermod", "-p", "*", TEST_USER])
 
 
 def keygen(path: Path, kind: str = "ed25519") -> str:

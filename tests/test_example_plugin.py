@@ -1,4 +1,4 @@
-"""A third-party plugin, installed with pip, is discovered, listed, tested, and gone once removed."""
+"""A third-party plugin installed with pip is discovered, listed, tested, and gone once removed."""
 
 from __future__ import annotations
 

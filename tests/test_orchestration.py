@@ -445,7 +445,8 @@ def test_approval_given_from_another_process(corral_project, reject):
             if answer.exit_code == 0:
                 break
             time.sleep(0.2)
-        assert answer is not None and answer.exit_code == 0, answer.output if answer else ""
+        assert answer is not None
+        assert answer.exit_code == 0, answer.output
         assert answer.stdout.startswith("rejected: Go ahead?" if reject else "approved: Go ahead?")
         out, err = proc.communicate(timeout=30)
     finally:

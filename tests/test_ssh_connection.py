@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from conftest import need
-from sshd import SshdFleet, SshdHost, keygen, remove_sudo_rules, start_fleet, unavailable_reason
+from sshd import SshdFleet, SshdHost, keygen, retire_test_user, start_fleet, unavailable_reason
 
 from corral import Become, Connection, HostUnreachable, Secret, StepFailed
 from corral_plugins.ssh import SshConnection
@@ -48,7 +48,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdFleet]:
             yield fleet
         finally:
             fleet.stop()
-            remove_sudo_rules()
+            retire_test_user()
 
 
 @pytest.fixture
@@ -129,14 +129,14 @@ def test_large_input_and_output_flow_both_ways(conn: SshConnection) -> None:
     assert result.stdout == data
 
 
-def test_one_login_serves_every_command(fleet: SshdFleet) -> None:
+def test_one_login_serves_every_command(fleet: SshdFleet, scratch: Path) -> None:
     log = fleet["h02"].log
     before = log.read_text().count("Accepted publickey")
     with connect(fleet, "h02") as conn:
         for _ in range(5):
             assert conn.run(["true"]).rc == 0
-        conn.put(b"x", "/tmp/corral-ssh-reuse-test")
-        assert conn.stat("/tmp/corral-ssh-reuse-test") is not None
+        conn.put(b"x", f"{scratch}/reuse")
+        assert conn.stat(f"{scratch}/reuse") is not None
     assert log.read_text().count("Accepted publickey") == before + 1
 
 

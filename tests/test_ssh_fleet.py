@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import need
-from sshd import SshdFleet, SshdHost, remove_sudo_rules, start_fleet, unavailable_reason
+from sshd import SshdFleet, SshdHost, retire_test_user, start_fleet, unavailable_reason
 
 from corral.testing import CorralProject
 
@@ -42,7 +42,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdFleet]:
             yield fleet
         finally:
             fleet.stop()
-            remove_sudo_rules()
+            retire_test_user()
 
 
 def inventory(fleet: SshdFleet, hosts: list[SshdHost], **extra: str) -> str:

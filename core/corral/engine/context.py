@@ -14,7 +14,7 @@ from corral.engine.hosts import HostState
 from corral.engine.options import RunOptions
 from corral.engine.results import Recap
 from corral.engine.signals import StopControl
-from corral.errors import HostUnreachable
+from corral.errors import CorralError, HostUnreachable
 from corral.playbook.model import Play, Playbook
 from corral.plugins import Registry
 
@@ -23,6 +23,22 @@ if TYPE_CHECKING:
     from corral.playbook.templating import Templar
 
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
+# Host variables a connection reads, rendered before it is built.
+CONNECTION_VARS = frozenset(
+    {
+        "ansible_connection",
+        "ansible_host",
+        "ansible_port",
+        "ansible_user",
+        "ansible_password",
+        "ansible_ssh_private_key_file",
+        "ansible_ssh_common_args",
+        "ansible_become_user",
+        "ansible_become_password",
+        "ansible_become_pass",
+        "docker_host",
+    }
+)
 
 
 @dataclass
@@ -141,6 +157,7 @@ class RunContext:
                 self.bus.warn(f"closing the connection to {host} failed: {exc}")
 
     def _make_connection(self, host: str, variables: Mapping[str, Any]) -> Connection:
+        variables = self._render_connection_vars(variables)
         kind = str(variables.get("ansible_connection") or "ssh")
         connection_type = self.registry.connections.get(kind)
         if connection_type is None:
@@ -150,6 +167,17 @@ class RunContext:
                 hint="set ansible_connection for the host, or install the plugin",
             )
         return connection_type.connect(host, variables)
+
+    def _render_connection_vars(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """Connection settings may be templates (``ansible_host: "{{ ip }}"``): render them."""
+        rendered = dict(variables)
+        for key, value in variables.items():
+            if key in CONNECTION_VARS and isinstance(value, str) and "{{" in value:
+                try:
+                    rendered[key] = self.templar.render(value, variables)
+                except CorralError as exc:
+                    raise HostUnreachable(f"cannot work out {key}: {exc}") from exc
+        return rendered
 
     def close_connections(self) -> None:
         for host in list(self._connections):

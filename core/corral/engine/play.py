@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any
 
 from corral.engine.context import PlayContext, RunContext
@@ -270,6 +271,7 @@ class PlayRunner:
             ansible_check_mode=self.run.options.check,
             ansible_diff_mode=self.run.options.diff,
             ansible_run_id=self.run.options.run_id,
+            ansible_playbook_python=sys.executable,
         )
 
     def _limits_passed(self, batch: list[str], *, final: bool = False) -> bool:
@@ -404,11 +406,10 @@ class PlayRunner:
             futures: dict[Future[UnitOutcome], str] = {
                 self.pool.submit(self._execute, h, units[h]): h for h in targets
             }
-            remaining = set(futures)
-            while remaining:
-                done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
-                for future in done:
-                    outcomes[futures[future]] = future.result()
+            # as_completed registers one waiter for all futures; wait(FIRST_COMPLETED)
+            # in a loop re-registers on every remaining one (quadratic on big fleets).
+            for future in as_completed(futures):
+                outcomes[futures[future]] = future.result()
         if task.run_once:
             # The first host's result stands for the batch: registered results and
             # facts it set reach every host, as in Ansible.

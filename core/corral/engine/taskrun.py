@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from corral.connection import Become, Connection
@@ -41,6 +42,7 @@ class TaskRunner:
         self.pctx = pctx
         self.run = pctx.run
         self.templar = pctx.run.templar
+        self._paths: dict[str, tuple[Path, ...]] = {}
 
     # -- the unit ----------------------------------------------------------
 
@@ -509,12 +511,18 @@ class TaskRunner:
             return str(self.templar.render(task.delegate_to, variables))
         return state.name
 
-    def _search_paths(self, task: Task) -> tuple[Any, ...]:
-        from pathlib import Path
+    def _search_paths(self, task: Task) -> tuple[Path, ...]:
+        """Where relative ``src`` files are looked for: the task file's folder, then the playbook's.
 
-        base = self.run.playbook.base_dir
-        task_dir = Path(task.location.file).parent
-        return tuple(dict.fromkeys((task_dir.resolve(), base.resolve())))
+        Resolved once per task file for the play (relative paths depend on the cwd,
+        so this is not cached across runs).
+        """
+        found = self._paths.get(task.location.file)
+        if found is None:
+            task_dir = Path(task.location.file).parent.resolve()
+            found = tuple(dict.fromkeys((task_dir, self.run.playbook.base_dir.resolve())))
+            self._paths[task.location.file] = found
+        return found
 
     def _become(self, task: Task, variables: Mapping[str, Any]) -> Become | None:
         become = task.become if task.become is not None else variables.get("ansible_become")

@@ -41,6 +41,7 @@ MAGIC = frozenset(
         "omit",
         "environment",
         "ansible_failed_task",
+        "ansible_playbook_python",
         "ansible_failed_result",
     }
 )

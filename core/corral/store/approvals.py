@@ -21,7 +21,8 @@ __all__ = ["decide", "pending", "store_poller"]
 def request(store: Store, req: ApprovalRequest) -> int:
     with store.transaction() as conn:
         cursor = conn.execute(
-            "INSERT INTO approvals (run_id, key, message, requested, timeout) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO approvals (run_id, key, message, requested, timeout) "
+            "VALUES (?, ?, ?, ?, ?)",
             (req.run_id, req.key, req.message, time.time(), req.timeout),
         )
         return int(cursor.lastrowid or 0)

@@ -12,6 +12,7 @@ import getpass
 import hashlib
 import json
 import os
+import re
 import socket
 import time
 from collections.abc import Mapping, Sequence
@@ -82,6 +83,26 @@ def redacted(value: Any) -> Any:
     return str(value)
 
 
+PASSWORD_VARS = re.compile(r"(^|_)(password|pass|passwd|secret|token)$|^ansible_.*_pass(word)?$")
+
+
+def redact_passwords(value: Any) -> Any:
+    """Inventory variables that hold passwords (``ansible_become_password``...) as ``********``.
+
+    A resumed run gets them back from ``-e`` or a secret param, like other secrets.
+    """
+    if isinstance(value, dict):
+        return {
+            k: REDACTED
+            if PASSWORD_VARS.search(k) and isinstance(v, str | int)
+            else redact_passwords(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact_passwords(v) for v in value]
+    return value
+
+
 def snapshot_files(paths: Sequence[Path], base: Path) -> dict[str, str]:
     """``{path relative to base: text}`` for each file; files outside ``base`` keep ``..`` parts.
 
@@ -147,7 +168,7 @@ def new_run_record(
         playbook=str(playbook),
         playbook_hash=snapshot_hash(snapshot),
         snapshot=snapshot,
-        inventory=redacted(list_data(inventory)),
+        inventory=redact_passwords(redacted(list_data(inventory))),
         params=redacted(params or {}),
         extra_vars=redacted(options.extra_vars if extra_vars is None else extra_vars),
         options=options_record(options),

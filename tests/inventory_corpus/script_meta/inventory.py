@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Ansible's dynamic-inventory protocol, with _meta.hostvars."""
+
 import json
 import sys
 
