@@ -17,9 +17,24 @@ from typing import Any
 from corral.errors import Location, PlaybookError, did_you_mean
 from corral.playbook import keywords as kw
 from corral.playbook.args import check_args, is_templated, normalize_args
+from corral.playbook.graph import check_graph
+from corral.playbook.keyword_values import (
+    ON_KEYS,
+    approval_spec,
+    as_tuple,
+    bool_or_template,
+    count,
+    describe_kind,
+    expected_types,
+    item_location,
+    loop_of,
+    on_key,
+    percentage,
+    tags_of,
+)
 from corral.playbook.marked import unmark
 from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
-from corral.playbook.yamlload import MarkedDict, MarkedList, load_yaml_file, mark_of
+from corral.playbook.yamlload import MarkedDict, load_yaml_file, mark_of
 from corral.steps import StepType
 
 __all__ = ["display_path", "load_included_tasks", "load_playbook", "load_task_file"]
@@ -59,21 +74,6 @@ def _key_location(node: Mapping[str, Any], key: str, fallback: Location) -> Loca
     return fallback
 
 
-def _as_tuple(value: Any) -> tuple[Any, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, list | tuple):
-        return tuple(value)
-    return (value,)
-
-
-def _tags(value: Any) -> frozenset[str]:
-    tags: set[str] = set()
-    for item in _as_tuple(value):
-        tags.update(t.strip() for t in str(item).split(",") if t.strip())
-    return frozenset(tags)
-
-
 class _Loader:
     """Turns YAML nodes into the model; one per playbook load."""
 
@@ -92,13 +92,13 @@ class _Loader:
             )
         if not isinstance(data, list):
             raise PlaybookError(
-                f"a playbook must be a list of plays, got {_kind(data)}",
+                f"a playbook must be a list of plays, got {describe_kind(data)}",
                 hint="start each play with '- hosts: ...'",
                 location=_where(data, location),
             )
         plays: list[Play] = []
         for index, node in enumerate(data):
-            where = _item_location(data, index, location)
+            where = item_location(data, index, location)
             if isinstance(node, Mapping) and "import_playbook" in node:
                 plays.extend(self._import_playbook(node, path, stack, where))
                 continue
@@ -118,7 +118,7 @@ class _Loader:
     def load_play(self, node: Any, index: int, base_dir: Path, where: Location) -> Play:
         if not isinstance(node, Mapping):
             raise PlaybookError(
-                f"a play must be a mapping, got {_kind(node)}",
+                f"a play must be a mapping, got {describe_kind(node)}",
                 hint="a play looks like '- hosts: web' followed by its keywords",
                 location=_where(node, where),
             )
@@ -159,35 +159,35 @@ class _Loader:
             location=where,
             vars=unmark(dict(node.get("vars") or {})),
             vars_files=self._vars_files(node.get("vars_files"), base_dir, where),
-            gather_facts=_bool_or_template(node.get("gather_facts", False)),
-            serial=_as_tuple(node.get("serial")),
-            max_fail_percentage=_percentage(node.get("max_fail_percentage"), where),
+            gather_facts=bool_or_template(node.get("gather_facts", False)),
+            serial=as_tuple(node.get("serial")),
+            max_fail_percentage=percentage(node.get("max_fail_percentage"), where),
             any_errors_fatal=bool(node.get("any_errors_fatal", False)),
             strategy=node.get("strategy", "linear"),
             pre_tasks=sections["pre_tasks"],
             tasks=sections["tasks"],
             post_tasks=sections["post_tasks"],
             handlers=tuple(h for h in handlers if isinstance(h, Task)),
-            tags=_tags(node.get("tags")),
+            tags=tags_of(node.get("tags")),
             order=str(node.get("order", "inventory")),
             environment=unmark(dict(node.get("environment") or {})),
             notifications=self._notifications(node, where),
-            needs=tuple(str(n) for n in _as_tuple(node.get("needs"))),
-            max_failures=_count(node.get("max_failures"), where),
+            needs=tuple(str(n) for n in as_tuple(node.get("needs"))),
+            max_failures=count(node.get("max_failures"), where),
             timeout=unmark(node.get("timeout")),
             rollback=self.load_tasks(
                 node.get("rollback"), f"{uid}/rollback", inherited, base_dir, where, ()
             ),
             params=unmark(dict(node.get("params") or {})),
-            approval=_approval(unmark(node.get("approval"))),
+            approval=approval_spec(unmark(node.get("approval"))),
             uid=uid,
         )
 
     def _vars_files(self, value: Any, base_dir: Path, where: Location) -> tuple[Any, ...]:
         """Load static var files now (a missing one is an error); keep templated names for later."""
         loaded: list[Any] = []
-        for index, item in enumerate(_as_tuple(value)):
-            item_where = _item_location(value, index, where)
+        for index, item in enumerate(as_tuple(value)):
+            item_where = item_location(value, index, where)
             candidates = item if isinstance(item, list) else [item]
             if any(is_templated(c) for c in candidates):
                 loaded.append(item)
@@ -227,13 +227,13 @@ class _Loader:
             return ()
         if not isinstance(value, list):
             raise PlaybookError(
-                f"a task list must be a list, got {_kind(value)}",
+                f"a task list must be a list, got {describe_kind(value)}",
                 hint="each task starts with '- '",
                 location=_where(value, where),
             )
         nodes: list[TaskNode] = []
         for index, node in enumerate(value):
-            item_where = _item_location(value, index, where)
+            item_where = item_location(value, index, where)
             nodes.append(
                 self.load_task(node, f"{uid}/{index}", inherited, base_dir, item_where, stack)
             )
@@ -250,7 +250,7 @@ class _Loader:
     ) -> TaskNode:
         if not isinstance(node, Mapping):
             raise PlaybookError(
-                f"a task must be a mapping, got {_kind(node)}",
+                f"a task must be a mapping, got {describe_kind(node)}",
                 hint="a task looks like '- name: ...' followed by a step such as 'shell: ...'",
                 location=_where(node, where),
             )
@@ -268,7 +268,7 @@ class _Loader:
             args = {**dict(node["args"]), **args}
         check_args(step, args, action_where, source=node[action])
         merged = self._inherit(inherited, node)
-        loop, loop_kind = _loop(node)
+        loop, loop_kind = loop_of(node)
         register = node.get("register")
         if register is not None and not _IDENTIFIER.match(str(register)):
             raise PlaybookError(
@@ -284,25 +284,23 @@ class _Loader:
             action=action,
             args=unmark(args),
             location=where,
-            when=unmark((*merged["when"], *_as_tuple(node.get("when")))),
+            when=unmark((*merged["when"], *as_tuple(node.get("when")))),
             loop=unmark(loop),
             loop_kind=loop_kind,
             loop_control=unmark(dict(node.get("loop_control") or {})),
             register=unmark(register),
-            until=unmark(_as_tuple(node.get("until"))),
+            until=unmark(as_tuple(node.get("until"))),
             retries=unmark(node.get("retries")),
             delay=unmark(node.get("delay")),
-            failed_when=unmark(_as_tuple(node["failed_when"])) if "failed_when" in node else None,
-            changed_when=unmark(_as_tuple(node["changed_when"]))
-            if "changed_when" in node
-            else None,
-            notify=tuple(str(n) for n in _as_tuple(node.get("notify"))),
-            listen=tuple(str(n) for n in _as_tuple(node.get("listen"))),
+            failed_when=unmark(as_tuple(node["failed_when"])) if "failed_when" in node else None,
+            changed_when=unmark(as_tuple(node["changed_when"])) if "changed_when" in node else None,
+            notify=tuple(str(n) for n in as_tuple(node.get("notify"))),
+            listen=tuple(str(n) for n in as_tuple(node.get("listen"))),
             tags=merged["tags"],
             vars=unmark(merged["vars"]),
             environment=unmark(merged["environment"]),
             templated_args=is_templated(args),
-            retry=_on_key(unmark(node.get("retry"))),
+            retry=on_key(unmark(node.get("retry"))),
             critical=unmark(node.get("critical", True)),
             rollback=self.load_tasks(
                 node.get("rollback"), f"{uid}/rollback", inherited, base_dir, where, stack
@@ -360,7 +358,7 @@ class _Loader:
     ) -> Block:
         self._check_keywords(node, kw.BLOCK, "block keyword", where)
         merged = self._inherit(inherited, node)
-        merged["when"] = (*merged["when"], *_as_tuple(node.get("when")))
+        merged["when"] = (*merged["when"], *as_tuple(node.get("when")))
         sections = {
             section: self.load_tasks(
                 node.get(section), f"{uid}/{section}", merged, base_dir, where, stack
@@ -385,7 +383,7 @@ class _Loader:
         if isinstance(target, Mapping):
             target = target.get("file")
         merged = self._inherit(inherited, node)
-        merged["when"] = (*merged["when"], *(_as_tuple(node.get("when")) if static else ()))
+        merged["when"] = (*merged["when"], *(as_tuple(node.get("when")) if static else ()))
         tasks = None
         if not is_templated(target):
             tasks = load_task_file(
@@ -397,18 +395,18 @@ class _Loader:
                 hint="use include_tasks for a dynamic name",
                 location=_key_location(node, key, where),
             )
-        loop, _ = _loop(node)
+        loop, _ = loop_of(node)
         return Include(
             file=unmark(target),
             static=static,
             location=where,
             tasks=tasks,
             name=str(node.get("name") or f"{key}: {target}"),
-            when=() if static else unmark(_as_tuple(node.get("when"))),
+            when=() if static else unmark(as_tuple(node.get("when"))),
             loop=unmark(loop),
             loop_control=unmark(dict(node.get("loop_control") or {})),
             vars=unmark(dict(node.get("vars") or {})),
-            tags=_tags(node.get("tags")),
+            tags=tags_of(node.get("tags")),
             base_dir=base_dir,
             inherited=unmark(merged),
             uid=uid,
@@ -417,7 +415,7 @@ class _Loader:
     def _notifications(self, node: Mapping[str, Any], where: Location) -> tuple[Any, ...]:
         """``notifications:`` entries, each checked against its ``notify.<channel>`` step."""
         raw = node.get("notifications") or []
-        entries = _on_key(unmark(list(raw)))
+        entries = on_key(unmark(list(raw)))
         channels = sorted(n.split(".", 1)[1] for n in self.steps if n.startswith("notify."))
         for index, entry in enumerate(entries):
             entry_where = mark_of(raw[index]) or where
@@ -438,7 +436,7 @@ class _Loader:
     def _inherit(self, inherited: Mapping[str, Any], node: Mapping[str, Any]) -> dict[str, Any]:
         merged: dict[str, Any] = {k: inherited.get(k) for k in _INHERITABLE}
         merged["when"] = tuple(inherited.get("when", ()))
-        merged["tags"] = frozenset(inherited.get("tags", frozenset())) | _tags(node.get("tags"))
+        merged["tags"] = frozenset(inherited.get("tags", frozenset())) | tags_of(node.get("tags"))
         merged["vars"] = {**inherited.get("vars", {}), **dict(node.get("vars") or {})}
         merged["environment"] = {
             **inherited.get("environment", {}),
@@ -466,14 +464,15 @@ class _Loader:
                     hint=did_you_mean(str(key), schema) or f"see docs/playbooks.md for the {what}s",
                     location=_key_location(node, key, where),
                 )
-        values = {k: _on_key(v) if k in _ON_KEYS else v for k, v in node.items() if k in schema}
+        values = {k: on_key(v) if k in ON_KEYS else v for k, v in node.items() if k in schema}
         validator = Draft202012Validator(kw.object_schema(dict(schema)))
         for error in validator.iter_errors(values):
             key = str(error.absolute_path[0]) if error.absolute_path else ""
             value = node.get(key)
             location = mark_of(value) or _key_location(node, key, where)
             if len(error.absolute_path) == 1 and error.validator in ("type", "anyOf"):
-                message = f"{what} {key!r} must be {_expected(schema[key])}, got {_kind(value)}"
+                expected, got = expected_types(schema[key]), describe_kind(value)
+                message = f"{what} {key!r} must be {expected}, got {got}"
             else:
                 message = f"{what} {key!r}: {error.message}" if key else error.message
             raise PlaybookError(message, location=location)
@@ -534,132 +533,7 @@ def load_playbook(path: Path, steps: Mapping[str, StepType]) -> Playbook:
     """Load and validate the playbook at ``path`` against the registered step types."""
     loader = _Loader(steps)
     plays = loader.load_playbook(path)
-    _check_graph(plays)
+    check_graph(plays)
     text = path.read_text(encoding="utf-8", errors="replace")
     files = tuple(dict.fromkeys(p.resolve() for p in loader.files))
     return Playbook(path=path, plays=tuple(plays), text=text, files=files)
-
-
-def _check_graph(plays: list[Play]) -> None:
-    """``needs:`` must name plays that exist, uniquely, without a cycle."""
-    if not any(play.needs for play in plays):
-        return
-    from corral.engine.dag import find_cycle
-
-    by_name: dict[str, Play] = {}
-    for play in plays:
-        if play.name in by_name:
-            raise PlaybookError(
-                f"two plays are named {play.name!r}",
-                hint="plays of a playbook that uses 'needs' must have unique names",
-                location=play.location,
-            )
-        by_name[play.name] = play
-    for play in plays:
-        for name in play.needs:
-            if name not in by_name:
-                raise PlaybookError(
-                    f"play {play.name!r} needs {name!r}, which is not a play of this playbook",
-                    hint=did_you_mean(name, by_name) or "needs lists play names",
-                    location=play.location,
-                )
-    cycle = find_cycle({play.name: play.needs for play in plays})
-    if cycle:
-        raise PlaybookError(
-            "plays need each other in a cycle: " + " -> ".join(cycle),
-            hint="remove one of the 'needs' entries to break the cycle",
-            location=by_name[cycle[0]].location,
-        )
-
-
-def _loop(node: Mapping[str, Any]) -> tuple[Any, str]:
-    for key in ("loop", "with_items", "with_list", "with_dict"):
-        if key in node:
-            return node[key], key
-    return None, ""
-
-
-def _item_location(container: Any, index: int, fallback: Location) -> Location:
-    if isinstance(container, MarkedList) and index < len(container.item_marks):
-        return container.item_marks[index]
-    return fallback
-
-
-_TYPE_NAMES = {
-    "array": "a list",
-    "object": "a mapping",
-    "string": "a string",
-    "boolean": "true or false",
-    "integer": "an integer",
-    "number": "a number",
-    "null": "empty",
-}
-
-
-def _expected(schema: Mapping[str, Any]) -> str:
-    """``a list or empty`` from a keyword's schema, for error messages."""
-    types: list[str] = []
-    for option in schema.get("anyOf", [schema]):
-        kinds = option.get("type", [])
-        types.extend([kinds] if isinstance(kinds, str) else kinds)
-    names = list(dict.fromkeys(_TYPE_NAMES.get(t, t) for t in types))
-    return " or ".join(names) or "valid"
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, str):
-        return f"a string ({value[:40]!r})"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if value is None:
-        return "nothing"
-    return type(value).__name__
-
-
-def _bool_or_template(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("yes", "true", "on", "1")
-    return bool(value)
-
-
-_ON_KEYS = ("retry", "notifications")
-
-
-def _on_key(value: Any) -> Any:
-    """YAML 1.1 reads a bare ``on:`` key as ``True``; ``retry`` and ``notifications`` mean "on"."""
-    if isinstance(value, list):
-        return [_on_key(item) for item in value]
-    if isinstance(value, Mapping) and True in value:
-        return {("on" if key is True else key): item for key, item in value.items()}
-    return value
-
-
-def _approval(value: Any) -> dict[str, Any] | None:
-    """``approval: "Go?"`` is short for ``approval: {message: "Go?"}``."""
-    if value is None:
-        return None
-    return {"message": value} if isinstance(value, str) else dict(value)
-
-
-def _count(value: Any, where: Location) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise PlaybookError(
-            f"max_failures must be a whole number, got {value!r}", location=where
-        ) from None
-
-
-def _percentage(value: Any, where: Location) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(str(value).rstrip("%"))
-    except ValueError:
-        raise PlaybookError(
-            f"max_fail_percentage must be a number, got {value!r}", location=where
-        ) from None
