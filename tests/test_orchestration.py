@@ -401,6 +401,9 @@ def test_rolling_upgrade_example_rolls_back_a_failed_batch(corral_project):
         ["Rolling upgrade of the web tier"],
     ]
     assert described["plays"][2]["batches"] == [["web1"], ["web2", "web3"], ["web4"]]
+    # The run above is in the store: each play has an estimate from it.
+    assert all(play["estimate"] is not None for play in described["plays"])
+    assert described["estimate"] > 0
 
 
 @pytest.mark.parametrize("reject", [False, True], ids=["approve", "reject"])

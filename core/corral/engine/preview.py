@@ -96,7 +96,11 @@ def plan_text(plan: Mapping[str, Any]) -> str:
     """The plan for people."""
     lines = [f"Plan for {plan['playbook']}" + (" (plays form a DAG)" if plan["dag"] else "")]
     for play in plan["plays"]:
-        estimate = f", about {play['estimate']:.1f}s from past runs" if play["estimate"] else ""
+        estimate = (
+            f", about {_seconds(play['estimate'])} from past runs"
+            if play["estimate"] is not None
+            else ""
+        )
         needs = f" after {', '.join(play['needs'])}" if play["needs"] else ""
         lines.append("")
         lines.append(f"level {play['level']}: PLAY [{play['play']}]{needs}{estimate}")
@@ -116,11 +120,15 @@ def plan_text(plan: Mapping[str, Any]) -> str:
             lines.append(f"  - {task['task']} ({task['action']}){extra}")
         if play["handlers"]:
             lines.append(f"  handlers: {', '.join(play['handlers'])}")
-    if plan["estimate"]:
+    if plan["estimate"] is not None:
         lines.append("")
-        lines.append(f"estimated total: {plan['estimate']:.1f}s")
+        lines.append(f"estimated total: {_seconds(plan['estimate'])}")
     return "\n".join(lines)
 
 
 def _names(hosts: list[str], shown: int = 10) -> str:
     return ", ".join(hosts[:shown]) + ("..." if len(hosts) > shown else "")
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}s" if value >= 1 else f"{value * 1000:.0f}ms"
