@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -98,10 +97,6 @@ def _vars_file(path: Path, shown: str) -> dict[str, Any]:
 
 def split_tags(values: Sequence[str]) -> frozenset[str]:
     return frozenset(t.strip() for value in values for t in value.split(",") if t.strip())
-
-
-def dump_json(value: Any) -> str:
-    return json.dumps(value, indent=2, default=str)
 
 
 def run_output_options(func: F) -> F:
