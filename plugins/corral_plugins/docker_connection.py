@@ -30,7 +30,7 @@ from corral import (
 from corral.hookspecs import RegisterConnection
 from corral_plugins.docker_api import DEFAULT_TIMEOUT, ExecOutcome, api_error, docker_client
 from corral_plugins.docker_api import exec_command as _exec
-from corral_plugins.local import parse_stat_output
+from corral_plugins.local import command_argv, parse_stat_output, stdin_bytes
 
 __all__ = ["SETTINGS", "DockerConnection", "connect"]
 
@@ -139,7 +139,7 @@ class DockerConnection:
         become: Become | None = None,
     ) -> CommandResult:
         """Run an argv list in the container, or a string through ``/bin/sh -c``."""
-        data = stdin.encode() if isinstance(stdin, str) else stdin
+        data = stdin_bytes(stdin)
         outcome = self._exec(command, stdin=data, env=env, cwd=cwd, timeout=timeout, become=become)
         return CommandResult(
             rc=outcome.rc if outcome.rc is not None else -1,
@@ -162,7 +162,7 @@ class DockerConnection:
         from requests.exceptions import ConnectionError as RequestsConnectionError
 
         self.open()
-        argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
+        argv = command_argv(command)
         try:
             return _exec(
                 self._client,

@@ -72,10 +72,30 @@ fi
 
 @dataclass(frozen=True)
 class _Outcome:
+    """A finished command with its output still as bytes."""
+
     rc: int
     stdout: bytes
     stderr: bytes
     timed_out: bool = False
+
+    def decoded(self) -> CommandResult:
+        """The :class:`CommandResult` step code sees: UTF-8 text, bad bytes replaced."""
+        return CommandResult(
+            rc=self.rc,
+            stdout=self.stdout.decode("utf-8", errors="replace"),
+            stderr=self.stderr.decode("utf-8", errors="replace"),
+            timed_out=self.timed_out,
+        )
+
+
+def command_argv(command: Sequence[str] | str) -> list[str]:
+    """An argv list runs as is; a string goes through ``/bin/sh -c``."""
+    return ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
+
+
+def stdin_bytes(stdin: bytes | str | None) -> bytes | None:
+    return stdin.encode() if isinstance(stdin, str) else stdin
 
 
 class LocalConnection:
@@ -148,15 +168,9 @@ class LocalConnection:
         whole process group is killed and the result has ``timed_out=True``.
         Raises :class:`StepFailed` when ``become`` cannot switch user.
         """
-        out = self._run_bytes(
+        return self._run_bytes(
             command, stdin=stdin, env=env, cwd=cwd, timeout=timeout, become=become
-        )
-        return CommandResult(
-            rc=out.rc,
-            stdout=out.stdout.decode("utf-8", errors="replace"),
-            stderr=out.stderr.decode("utf-8", errors="replace"),
-            timed_out=out.timed_out,
-        )
+        ).decoded()
 
     def _run_bytes(
         self,
@@ -169,8 +183,8 @@ class LocalConnection:
         become: Become | None = None,
     ) -> _Outcome:
         """Like :meth:`run`, with the output left as bytes."""
-        argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
-        data = stdin.encode() if isinstance(stdin, str) else stdin
+        argv = command_argv(command)
+        data = stdin_bytes(stdin)
         deadline = None if timeout is None else time.monotonic() + timeout
         if become is not None and self._needs_sudo(become):
             return self._run_sudo(

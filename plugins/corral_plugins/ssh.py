@@ -36,7 +36,14 @@ from corral import (
     hookimpl,
 )
 from corral.hookspecs import RegisterConnection
-from corral_plugins.local import _STAT_SCRIPT, _first_line, _Outcome, parse_stat_output
+from corral_plugins.local import (
+    _STAT_SCRIPT,
+    _first_line,
+    _Outcome,
+    command_argv,
+    parse_stat_output,
+    stdin_bytes,
+)
 from corral_plugins.ssh_channel import (
     ChannelPump,
     feed_stdin,
@@ -203,15 +210,9 @@ class SshConnection:
         :class:`~corral.HostUnreachable` when the link is lost, :class:`~corral.StepFailed`
         when ``become`` cannot switch user.
         """
-        out = self._run_bytes(
+        return self._run_bytes(
             command, stdin=stdin, env=env, cwd=cwd, timeout=timeout, become=become
-        )
-        return CommandResult(
-            rc=out.rc,
-            stdout=out.stdout.decode("utf-8", errors="replace"),
-            stderr=out.stderr.decode("utf-8", errors="replace"),
-            timed_out=out.timed_out,
-        )
+        ).decoded()
 
     def _run_bytes(
         self,
@@ -225,8 +226,8 @@ class SshConnection:
     ) -> _Outcome:
         import paramiko
 
-        argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
-        data = stdin.encode() if isinstance(stdin, str) else stdin
+        argv = command_argv(command)
+        data = stdin_bytes(stdin)
         limit = timeout if timeout is not None else self.target.command_timeout
         deadline = None if limit is None else time.monotonic() + limit
         needs_sudo = become is not None and self._needs_sudo(become)
