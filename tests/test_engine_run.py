@@ -492,3 +492,21 @@ def test_the_demo_playbook_runs(corral_project):
         "json",
     )
     assert again.recap()["localhost"]["changed"] == 0, json.dumps(again.recap())
+
+
+def test_templated_vars_files_are_loaded_with_play_and_extra_vars(project):
+    project.write("vars/prod.yml", "who: production\n")
+    project.write("vars/default.yml", "who: fallback\n")
+    playbook = """
+        - hosts: h1
+          vars: {env: prod}
+          vars_files:
+            - ["vars/{{ env }}.yml", vars/default.yml]
+          tasks:
+            - debug: {msg: "{{ who }}"}
+        """
+    result, events = run_json(project, playbook)
+    assert result.exit_code == 0, result.output
+    assert messages(events) == ["production"]
+    _, events = run_json(project, playbook, "-e", "env=staging")
+    assert messages(events) == ["fallback"]

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from pathlib import Path
 from typing import Any
 
 from corral.engine.context import PlayContext, RunContext
@@ -471,9 +472,37 @@ class PlayRunner:
 
 
 def play_variables(run: RunContext, play: Play) -> dict[str, Any]:
-    """The play's ``vars`` and its static ``vars_files``, in Ansible's order."""
+    """The play's ``vars`` and its ``vars_files``, in Ansible's order.
+
+    Static var files were loaded with the playbook; a name with a template
+    (``vars/{{ env }}.yml``) is rendered here, with the play's variables and the
+    extra vars, and loaded (the first file of a list that exists).
+    """
     variables: dict[str, Any] = dict(play.vars)
     for item in play.vars_files:
         if isinstance(item, Mapping):
             variables.update(item)
+        else:
+            variables.update(_templated_vars_file(run, play, item, variables))
     return variables
+
+
+def _templated_vars_file(
+    run: RunContext, play: Play, item: Any, variables: Mapping[str, Any]
+) -> Any:
+    from corral.playbook.loader import display_path
+    from corral.playbook.yamlload import load_yaml_file
+
+    scope = {**variables, **run.options.extra_vars}
+    base = Path(play.location.file).parent
+    names = item if isinstance(item, list) else [item]
+    for name in names:
+        path = base / str(run.templar.render(name, scope, location=play.location))
+        if path.is_file():
+            data = load_yaml_file(path, display_name=display_path(path)) or {}
+            if not isinstance(data, Mapping):
+                raise PlaybookError(
+                    f"vars file {display_path(path)} must hold a mapping", location=play.location
+                )
+            return dict(data)
+    raise PlaybookError(f"none of the vars files {names!r} exists", location=play.location)

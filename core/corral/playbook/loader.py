@@ -190,7 +190,7 @@ class _Loader:
             item_where = item_location(value, index, where)
             candidates = item if isinstance(item, list) else [item]
             if any(is_templated(c) for c in candidates):
-                loaded.append(item)
+                loaded.append(unmark(item))
                 continue
             for candidate in candidates:
                 path = base_dir / str(candidate)

@@ -47,6 +47,7 @@ from corral.playbook.jinja_env import (
     unwrap,
 )
 from corral.playbook.lookups import LookupScope, find_file, run_lookup
+from corral.playbook.marked import unmark
 from corral.playbook.template_errors import RenderFailure, translate
 from corral.playbook.template_functions import collect_functions
 from corral.secrets import Secret
@@ -54,6 +55,9 @@ from corral.secrets import Secret
 __all__ = ["OMIT", "Templar", "Verbatim"]
 
 CACHE_SIZE = 4096  # compiled templates kept per Templar (and its copies)
+
+
+_PLAIN = (str, dict, list, tuple)
 
 
 class _Omit:
@@ -412,6 +416,10 @@ class Templar:
 
     def _render_value(self, value: Any, state: _RenderState) -> Any:
         kind = type(value)
+        if kind not in _PLAIN and isinstance(value, str | dict | list):
+            # Subclasses (the YAML loader's marked types) render like the plain types.
+            value = unmark(value)
+            kind = type(value)
         if kind is str:
             return self._render_text(value, state, native=True) if _has_markers(value) else value
         if kind is dict:

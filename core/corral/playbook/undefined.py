@@ -115,6 +115,10 @@ def find_undefined(
                 defined_everywhere.update(str(k) for k in task.args if k != "cacheable")
     problems: list[UndefinedUse] = []
     for play in playbook.plays:
+        if any(not isinstance(item, Mapping) for item in play.vars_files):
+            # A vars file named by a template is only known at run time: any name may
+            # come from it, so this play's names are not judged before the run.
+            continue
         defined = defined_everywhere | set(play.vars)
         for item in play.vars_files:
             if isinstance(item, Mapping):
