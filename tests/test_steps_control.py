@@ -7,52 +7,23 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
+from step_runner import make_render, registered_steps, run_step
 
-from corral import StepContext, StepResult, StepType, TemplateError
+from corral import StepContext, StepResult, TemplateError
 from corral_plugins import control, wait
 from corral_plugins.local import LocalConnection
 
-
-def _registered() -> dict[str, StepType]:
-    found: list[StepType] = []
-    control.corral_register_steps(register=found.append)
-    wait.corral_register_steps(register=found.append)
-    return {step.name: step for step in found}
-
-
-STEPS = _registered()
+STEPS = registered_steps(control, wait)
 
 
 def run(name: str, ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
-    """Validate ``args`` against the step's schema, as the loader does, then run the step."""
-    step = STEPS[name]
-    Draft202012Validator(step.schema).validate(args)
-    return step.run(ctx, args)
-
-
-def make_render(variables: Mapping[str, Any]) -> Callable[[str, Mapping[str, Any] | None], Any]:
-    """A small stand-in for the engine's templater: native types, undefined is an error."""
-    from jinja2 import StrictUndefined, Undefined, UndefinedError
-    from jinja2.nativetypes import NativeEnvironment
-
-    env = NativeEnvironment(undefined=StrictUndefined)
-
-    def render(text: str, extra: Mapping[str, Any] | None = None) -> Any:
-        try:
-            value: Any = env.from_string(text).render({**variables, **(extra or {})})
-            if isinstance(value, Undefined):  # a lone {{ name }} comes back unevaluated
-                str(value)
-        except UndefinedError as exc:
-            raise TemplateError(f"undefined variable: {exc.message}") from exc
-        return value
-
-    return render
+    return run_step(STEPS, name, ctx, args)
 
 
 def make_ctx(variables: Mapping[str, Any] | None = None) -> StepContext:
