@@ -475,3 +475,53 @@ def test_approval_given_from_another_process(corral_project, reject):
     assert (status, comment) == ("rejected" if reject else "approved", "checked the dashboards")
     assert "@" in by
     assert decided is not None
+
+
+def test_approval_answered_at_an_interactive_terminal(corral_project):
+    """On a terminal the run asks `[y/N]` and takes the answer typed there."""
+    import os
+    import pty
+    import sys
+    from pathlib import Path
+
+    corral_project.write("hosts.ini", INVENTORY)
+    corral_project.write(
+        "site.yml",
+        """
+        - hosts: h1
+          approval: {message: "Proceed with h1?", timeout: 60}
+          tasks:
+            - debug: {msg: went ahead}
+        """,
+    )
+    corral = str(Path(sys.executable).with_name("corral"))
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [corral, "run", "site.yml", "-i", "hosts.ini"],
+        cwd=corral_project.path,
+        env=corral_project._environ(None),
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 30
+        while b"[y/N]" not in seen and time.monotonic() < deadline:
+            seen += os.read(leader, 4096)
+        assert b"Proceed with h1? [y/N]" in seen, seen.decode(errors="replace")
+        os.write(leader, b"y\n")
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                seen += os.read(leader, 4096)
+            except OSError:
+                break
+        assert proc.wait(timeout=30) == 0, seen.decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(leader)
+    text = seen.decode(errors="replace")
+    assert "went ahead" in text
+    assert "approved by" in text
