@@ -8,14 +8,15 @@ with an ETA.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from typing import TYPE_CHECKING, Any
 
 from corral.engine.results import RECAP_KEYS
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 STYLES = {
     "ok": "green",
@@ -51,7 +52,13 @@ class ConsoleWriter:
     def __init__(
         self, console: Console | None = None, verbosity: int = 0, show_diff: bool = False
     ) -> None:
-        self.console = console or Console(highlight=False, soft_wrap=True)
+        # Piped or redirected output is written as plain lines: rich is only imported,
+        # and only renders, for a terminal (it costs start-up time and seconds on big runs).
+        if console is None and sys.stdout.isatty():
+            from rich.console import Console
+
+            console = Console(highlight=False, soft_wrap=True)
+        self.console = console
         self.verbosity = verbosity
         self.show_diff = show_diff
         self.progress: Progress | None = None
@@ -63,12 +70,15 @@ class ConsoleWriter:
             handler(event)
 
     def _print(self, text: str, style: str | None = None) -> None:
-        if self.progress is None and (self.console.no_color or not self.console.is_terminal):
-            # Plain output (a pipe, a log file, NO_COLOR): rich's rendering is not needed,
-            # and on a 10,000-host run it costs seconds.
-            self.console.file.write(text + "\n")
+        console = self.console
+        if console is None or (
+            self.progress is None and (console.no_color or not console.is_terminal)
+        ):
+            (sys.stdout if console is None else console.file).write(text + "\n")
             return
-        self.console.print(escape(text), style=style, highlight=False)
+        from rich.markup import escape
+
+        console.print(escape(text), style=style, highlight=False)
 
     def on_play_start(self, event: Mapping[str, Any]) -> None:
         self._print("")
@@ -81,7 +91,9 @@ class ConsoleWriter:
         if self.verbosity >= 2:
             self._print(f"task path: {event.get('location')}", "dim")
         hosts = int(event.get("hosts") or 0)
-        if hosts >= PROGRESS_MIN_HOSTS and self.console.is_terminal:
+        if hosts >= PROGRESS_MIN_HOSTS and self.console is not None and self.console.is_terminal:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
             self.progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
