@@ -83,10 +83,6 @@ class Registry:
     hooks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # plugin -> hook names
     pm: pluggy.PluginManager | None = field(default=None, compare=False, repr=False)
 
-    def step_names(self) -> list[str]:
-        """Every name a task may use for a step, aliases included, sorted."""
-        return sorted(self.steps)
-
     def emit(self, event: Mapping[str, Any]) -> list[tuple[str, BaseException]]:
         """Send ``event`` to every ``corral_event`` implementation.
 
