@@ -81,6 +81,7 @@ _LOADER: Any = yaml.CSafeLoader if LIBYAML else yaml.SafeLoader
 _NON_PRINTABLE = re.compile(
     "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
+_LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
 _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 _TOO_BIG_HINT = (
     "split it into smaller files (vars_files, import_tasks, include_tasks); the limit "
@@ -120,10 +121,19 @@ def load_yaml_text(text: str, filename: str) -> Any:
     bad = _NON_PRINTABLE.search(text)
     if bad is not None:
         raise _bad_character(text, bad.start(), filename)
-    loader = _LOADER(text)
+    return _compose(_LOADER, text, filename)
+
+
+def _compose(loader_class: Any, text: str, filename: str) -> Any:
+    loader = loader_class(text)
     try:
         return compose(loader, filename)
     except yaml.MarkedYAMLError as exc:
+        if loader_class is not yaml.SafeLoader and exc.problem == _LIBYAML_TOO_DEEP:
+            # libyaml (from PyYAML 6.0.4) stops at 1,000 levels while scanning ahead,
+            # before the composer sees level 201: the pure-Python parser reports the
+            # nesting where it crosses corral's limit, as every other file gets it.
+            return _compose(yaml.SafeLoader, text, filename)
         raise syntax_error(exc, text, filename) from exc
     except yaml.YAMLError as exc:  # a ReaderError the character check did not foresee
         raise PlaybookError(
