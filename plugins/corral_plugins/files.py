@@ -29,6 +29,7 @@ from corral_plugins.paths import (
     OWNER_PROPERTY,
     apply_attributes,
     format_mode,
+    make_dirs,
     parse_mode,
     run_or_fail,
 )
@@ -164,7 +165,7 @@ def _deliver(
         if source is None:
             return StepResult(failed=True, msg="can not use content with a dir as dest")
         if current is None and not ctx.check_mode:
-            run_or_fail(ctx, ["mkdir", "-p", "--", dest])
+            make_dirs(ctx, dest)
         dest = posixpath.join(dest, source.name)
         current = ctx.conn.stat(dest, checksum=True, become=ctx.become, timeout=ctx.timeout)
     result = _write_file(ctx, args, payload, dest=dest, current=current, header=header)
@@ -330,7 +331,7 @@ def _copy_tree(ctx: StepContext, args: Mapping[str, Any], source: Path) -> StepR
         if ctx.conn.stat(remote_dir, become=ctx.become, timeout=ctx.timeout) is None:
             changed_files.append(remote_dir + "/")
             if not ctx.check_mode:
-                run_or_fail(ctx, ["mkdir", "-p", "--", remote_dir])
+                make_dirs(ctx, remote_dir)
         for name in sorted(names):
             dest = posixpath.join(remote_dir, name)
             current = ctx.conn.stat(dest, checksum=True, become=ctx.become, timeout=ctx.timeout)

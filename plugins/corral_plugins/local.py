@@ -252,6 +252,26 @@ class LocalConnection:
         except OSError as exc:
             raise StepFailed(f"cannot read {src}: {exc.strerror}") from exc
 
+    def make_dirs(
+        self, path: str, *, become: Become | None = None, timeout: float | None = None
+    ) -> None:
+        """Make ``path`` and its missing parents, as ``mkdir -p`` does (as the become user)."""
+        if become is not None and self._needs_sudo(become):
+            out = self._run_bytes(["mkdir", "-p", "--", path], timeout=timeout, become=become)
+            if out.rc != 0:
+                raise StepFailed(
+                    f"cannot create directory {path} as {become.user}: {_first_line(out.stderr)}"
+                )
+            return
+        try:
+            os.makedirs(path, exist_ok=True)
+        except FileExistsError as exc:
+            raise StepFailed(
+                f"cannot create directory {path}: it exists and is not a directory"
+            ) from exc
+        except OSError as exc:
+            raise StepFailed(f"cannot create directory {path}: {exc.strerror}") from exc
+
     def stat(
         self,
         path: str,

@@ -169,6 +169,19 @@ def apply_attributes(
     return [text for text, _ in commands]
 
 
+def make_dirs(ctx: StepContext, path: str) -> None:
+    """``mkdir -p`` on the host: with the connection's ``make_dirs`` when it has one.
+
+    ``make_dirs(path, *, become, timeout)`` is optional in a connection; the ssh one
+    creates directories over SFTP, without starting a process on the host.
+    """
+    method = getattr(ctx.conn, "make_dirs", None)
+    if method is None:
+        run_or_fail(ctx, ["mkdir", "-p", "--", path])
+    else:
+        method(path, become=ctx.become, timeout=ctx.timeout)
+
+
 def run_or_fail(ctx: StepContext, argv: list[str]) -> None:
     """Run ``argv`` on the host as the task's become user; raise StepFailed unless it succeeds."""
     result = ctx.conn.run(argv, timeout=ctx.timeout, become=ctx.become)
@@ -317,7 +330,7 @@ def _directory(
             return StepResult(
                 changed=True, msg=f"would create directory {path}", data=_data(path, "directory")
             )
-        run_or_fail(ctx, ["mkdir", "-p", "--", path])
+        make_dirs(ctx, path)
     changes = _ensure_attributes(ctx, args, path)
     if args.get("recurse") and _recurse(ctx, args, path):
         changes.append("attributes of the contents")

@@ -116,6 +116,14 @@ class SimulatedConnection:
                     self._make_dirs(path)
         return CommandResult(rc=0)
 
+    def make_dirs(
+        self, path: str, *, become: Become | None = None, timeout: float | None = None
+    ) -> None:
+        """Remember ``path`` and its parents as directories (one round trip, as over SFTP)."""
+        self._wait(self.rtt)
+        with self._lock:
+            self._make_dirs(path)
+
     def put(
         self,
         src: bytes | Path,

@@ -151,9 +151,9 @@ class SshConnection:
         for channel in running:
             send_signal(channel, "KILL")
         with self._sftp_lock:
-            if self._sftp is not None:
-                self._sftp.close()
-                self._sftp = None
+            # Not closed on its own: closing the link ends it, and a polite close costs a
+            # message per host (40 ms at the end of a 100-host run).
+            self._sftp = None
         with self._link_lock:
             if self._link is not None:
                 self._link.close()
@@ -376,6 +376,22 @@ class SshConnection:
             dest.write_bytes(out.stdout)
         except OSError as exc:
             raise StepFailed(f"cannot write {dest}: {exc.strerror}") from exc
+
+    def make_dirs(
+        self, path: str, *, become: Become | None = None, timeout: float | None = None
+    ) -> None:
+        """Make ``path`` and its missing parents, as ``mkdir -p`` does.
+
+        Over SFTP (no process on the host) when it can; as another user, or when the
+        server has no SFTP, through ``mkdir -p``.
+        """
+        files = None if become is not None and self._needs_sudo(become) else self._sftp_files()
+        if files is not None:
+            self._sftp_call(files, "create directory", path, timeout, lambda: files.make_dirs(path))
+            return
+        out = self._run_bytes(["mkdir", "-p", "--", path], timeout=timeout, become=become)
+        if out.rc != 0 or out.timed_out:
+            raise StepFailed(f"cannot create directory {path}{_as(become)}: {_why(out)}")
 
     def stat(
         self,

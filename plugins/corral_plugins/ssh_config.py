@@ -18,12 +18,15 @@ The result is a frozen :class:`SshTarget`; nothing here opens a connection.
 from __future__ import annotations
 
 import getpass
+import importlib
 import os
 import shlex
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from corral import ConnectionSetting, HostUnreachable, InventoryError, Secret
@@ -39,10 +42,45 @@ __all__ = [
     "Hop",
     "SshConfigFiles",
     "SshTarget",
+    "load_paramiko",
     "parse_jump",
     "parse_ssh_args",
     "resolve_target",
 ]
+
+
+def load_paramiko() -> ModuleType:
+    """paramiko, imported on first use without importing invoke until ``Match exec`` needs it.
+
+    paramiko.config imports invoke (for ssh_config ``Match exec`` lines) when it loads,
+    and invoke brings asyncio and unittest.mock: half of paramiko's import time (70 ms of
+    140 here), paid while every worker waits for its first host. paramiko takes a missing
+    invoke quietly; corral then hands it a stand-in that imports invoke when a ``Match
+    exec`` line runs.
+    """
+    with _PARAMIKO_LOCK:
+        if "paramiko" not in sys.modules and "invoke" not in sys.modules:
+            sys.modules["invoke"] = None  # type: ignore[assignment] # import invoke fails
+            try:
+                import paramiko.config
+            finally:
+                del sys.modules["invoke"]
+            config: Any = paramiko.config
+            if config.invoke is None and config.invoke_import_error is not None:
+                config.invoke, config.invoke_import_error = _InvokeOnUse(), None
+    import paramiko
+
+    return paramiko
+
+
+class _InvokeOnUse:
+    """Stands for the invoke module in paramiko.config; imports it on first use."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(importlib.import_module("invoke"), name)
+
+
+_PARAMIKO_LOCK = threading.Lock()
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_KEEPALIVE = 15.0
@@ -194,7 +232,7 @@ class SshConfigFiles:
 
     def lookup(self, path: Path, name: str) -> dict[str, Any]:
         """The options ``path`` gives for host ``name`` (lowercase keys); {} without a file."""
-        from paramiko import SSHConfig
+        ssh_config = load_paramiko().SSHConfig
 
         try:
             st = path.stat()
@@ -205,7 +243,7 @@ class SshConfigFiles:
             cached = self._cache.get(path)
         if cached is None or cached[0] != signature:
             try:
-                parsed = SSHConfig.from_path(str(path))
+                parsed = ssh_config.from_path(str(path))
             except Exception as exc:
                 raise HostUnreachable(
                     f"cannot read the ssh config {path}: {exc}",

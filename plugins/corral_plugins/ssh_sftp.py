@@ -2,9 +2,11 @@
 
 Every operation here is a few SFTP round trips and starts no process on the host, which
 matters on a fleet: a command costs the server a session, a login shell and the program,
-an SFTP request costs it a read. ``lstat`` reports owner and group names from the host's
-``/etc/passwd`` and ``/etc/group`` (read once per connection); for an id they do not list
-(LDAP users, say) it answers :data:`UNKNOWN` and the connection asks ``stat(1)`` instead.
+an SFTP request costs it a read. ``lstat`` reports owner and group names, asked of the
+server once per id (OpenSSH's ``users-groups-by-id`` extension) or read from the host's
+``/etc/passwd`` and ``/etc/group`` (once per connection) where the server is older; for an
+id with no name (an LDAP user on an old server, say) it answers :data:`UNKNOWN` and the
+connection asks ``stat(1)`` instead.
 
 Errors are left as paramiko and ``OSError`` raise them; the connection maps them.
 """
@@ -12,9 +14,11 @@ Errors are left as paramiko and ``OSError`` raise them; the connection maps them
 from __future__ import annotations
 
 import contextlib
+import errno
 import posixpath
 import secrets
 import stat as stat_mod
+import struct
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -28,6 +32,7 @@ __all__ = ["UNKNOWN", "SftpFiles", "parse_id_names"]
 
 UNKNOWN: Final = object()  # lstat could not describe the path fully: ask stat(1)
 _BLOCK = 1 << 20
+_NAMES_BY_ID = "users-groups-by-id@openssh.com"
 
 
 def parse_id_names(text: str) -> dict[int, str]:
@@ -46,8 +51,10 @@ class SftpFiles:
     def __init__(self, client: paramiko.SFTPClient) -> None:
         self.client = client
         self.lock = threading.Lock()
-        self._users: dict[int, str] | None = None
-        self._groups: dict[int, str] | None = None
+        self._users: dict[int, str | None] = {}
+        self._groups: dict[int, str | None] = {}
+        self._files_read = False  # /etc/passwd and /etc/group, read once if needed
+        self._by_id = True  # until the server says it has no users-groups-by-id
 
     @property
     def closed(self) -> bool:
@@ -70,7 +77,7 @@ class SftpFiles:
         """Describe ``path`` without following a final symlink; None when it does not exist.
 
         :data:`UNKNOWN` when the path cannot be looked at (permission denied) or its owner
-        or group has no name in the host's files.
+        or group has no name on the host.
         """
         try:
             attrs = self.client.lstat(path)
@@ -79,7 +86,7 @@ class SftpFiles:
         except PermissionError:
             return UNKNOWN
         uid, gid, mode = attrs.st_uid or 0, attrs.st_gid or 0, attrs.st_mode or 0
-        owner, group = self._names().get(uid), self._group_names().get(gid)
+        owner, group = self.names(uid, gid)
         if owner is None or group is None:
             return UNKNOWN
         is_link = stat_mod.S_ISLNK(mode)
@@ -98,15 +105,47 @@ class SftpFiles:
             link_target=self.client.readlink(path) if is_link else None,
         )
 
-    def _names(self) -> dict[int, str]:
-        if self._users is None:
-            self._users = parse_id_names(self._read_text("/etc/passwd"))
-        return self._users
+    def names(self, uid: int, gid: int) -> tuple[str | None, str | None]:
+        """The user name of ``uid`` and the group name of ``gid`` on the host (None: none).
 
-    def _group_names(self) -> dict[int, str]:
-        if self._groups is None:
-            self._groups = parse_id_names(self._read_text("/etc/group"))
-        return self._groups
+        Asked of the server once per id with OpenSSH's ``users-groups-by-id`` extension
+        (sftp-server 9.1 and later): one round trip; else read from ``/etc/passwd`` and
+        ``/etc/group`` once, four round trips each.
+        """
+        users, groups = self._users, self._groups
+        if (uid not in users or gid not in groups) and not self._names_by_id(uid, gid):
+            if not self._files_read:
+                self._files_read = True
+                users.update(parse_id_names(self._read_text("/etc/passwd")))
+                groups.update(parse_id_names(self._read_text("/etc/group")))
+            users.setdefault(uid, None)
+            groups.setdefault(gid, None)
+        return users[uid], groups[gid]
+
+    def _names_by_id(self, uid: int, gid: int) -> bool:
+        """Ask the server for the two names; False when it does not know the extension."""
+        if not self._by_id:
+            return False
+        from paramiko.message import Message
+        from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
+
+        ids = struct.Struct(">I")
+        try:
+            # paramiko has no call for extensions it does not know; _request is the one
+            # its own posix_rename uses.
+            kind, reply = self.client._request(  # type: ignore[attr-defined]
+                CMD_EXTENDED, _NAMES_BY_ID, ids.pack(uid), ids.pack(gid)
+            )
+        except OSError:  # SSH_FX_OP_UNSUPPORTED: an older server
+            self._by_id = False
+            return False
+        if kind != CMD_EXTENDED_REPLY:
+            self._by_id = False
+            return False
+        user_names, group_names = Message(reply.get_string()), Message(reply.get_string())
+        self._users[uid] = user_names.get_text() or None
+        self._groups[gid] = group_names.get_text() or None
+        return True
 
     def _read_text(self, path: str) -> str:
         try:
@@ -114,6 +153,40 @@ class SftpFiles:
                 return bytes(handle.read()).decode("utf-8", errors="replace")
         except OSError:
             return ""  # unreadable: every name is unknown, stat(1) answers instead
+
+    # -- directories --------------------------------------------------------------------
+
+    def make_dirs(self, path: str) -> None:
+        """``mkdir -p``: make ``path`` and its missing parents; an existing directory is fine."""
+        missing: list[str] = []
+        current = path.rstrip("/") or "/"
+        while not self._make_dir(current):
+            parent = posixpath.dirname(current)
+            if parent in ("", current):
+                raise FileNotFoundError(errno.ENOENT, "No such file or directory")
+            missing.append(current)
+            current = parent
+        for directory in reversed(missing):
+            if not self._make_dir(directory):
+                raise FileNotFoundError(errno.ENOENT, f"{posixpath.dirname(directory)} vanished")
+
+    def _make_dir(self, path: str) -> bool:
+        """Make one directory; False when its parent is missing."""
+        try:
+            self.client.mkdir(path)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            # OpenSSH answers a plain "Failure" for an existing path: see what is there.
+            try:
+                mode = self.client.stat(path).st_mode or 0
+            except OSError:
+                raise exc from None
+            if not stat_mod.S_ISDIR(mode):
+                raise StepFailed(
+                    f"cannot create directory {path}: it exists and is not a directory"
+                ) from None
+        return True
 
     # -- transfers ----------------------------------------------------------------------
 
