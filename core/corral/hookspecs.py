@@ -131,12 +131,13 @@ def corral_register_commands(cli: click.Group) -> None:
 def corral_event(event: Mapping[str, Any]) -> None:
     """Observe a run: called for every run, play, task, host and handler event.
 
-    *Called:* from the engine's thread that produced the event, in order per
-    host, as each event happens (``run_start``, ``play_start``, ``task_start``,
+    *Called:* from the run's event-delivery thread, one event at a time, in the
+    order they happened (``run_start``, ``play_start``, ``task_start``,
     ``task_result``, ``item_result``, ``handler_start``, ``play_end``,
-    ``recap``; see ``docs/events.md`` for the schema). Not historic: a plugin
-    registered mid-run sees only later events. Keep implementations quick; an
-    exception is reported as a warning and never stops the run.
+    ``recap``; see ``docs/events.md`` for the schema), before the output and the
+    run store see the event. Not historic: a plugin registered mid-run sees only
+    later events. A slow implementation does not hold up the hosts, but it delays
+    the output; an exception is reported as a warning and never stops the run.
 
     :param event: a JSON-serialisable mapping with at least ``event`` (its kind),
         ``run_id`` and ``time``; secrets are already redacted.

@@ -120,8 +120,8 @@ class RunContext:
         self.bus.flush()
 
     def _host_vars(self, host: str) -> dict[str, Any]:
-        if host in self.inventory.hosts:
-            return dict(self.inventory.host_vars(host))
+        if self.inventory.has_host(host):
+            return self.inventory.host_vars(host)  # a copy of its own
         # Delegating to a host outside the inventory: Ansible's implicit localhost.
         return {
             "inventory_hostname": host,
@@ -130,6 +130,10 @@ class RunContext:
 
     def connection(self, state: HostState) -> Connection:
         """The host's connection, opened on first use and kept for the whole run."""
+        if state.name in self._opened:  # the usual case, without a lock
+            conn = self._connections.get(state.name)
+            if conn is not None:
+                return conn
         with self._lock:
             lock = self._conn_locks.setdefault(state.name, threading.Lock())
         with lock:

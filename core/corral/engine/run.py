@@ -53,10 +53,26 @@ def run_playbook(
     ``control`` lets the caller stop the run (see :mod:`corral.engine.signals`);
     a run that was asked to stop ends with exit code 99.
     """
-    from corral.playbook.templating import Templar
-
     run_id = options.run_id or new_run_id()
     bus = EventBus(run_id, list(writers), observer=registry.emit)
+    bus.start()
+    try:
+        return _run(playbook, inventory, registry, options, bus, control)
+    finally:
+        bus.close()
+
+
+def _run(
+    playbook: Playbook,
+    inventory: Inventory,
+    registry: Registry,
+    options: RunOptions,
+    bus: EventBus,
+    control: StopControl | None,
+) -> RunOutcome:
+    from corral.playbook.templating import Templar
+
+    run_id = bus.run_id
     for value in options.extra_vars.values():
         if isinstance(value, Secret):
             bus.add_secret(value.reveal())

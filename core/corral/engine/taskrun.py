@@ -588,6 +588,10 @@ class _LazyConnection:
     def __init__(self, host: str, open_connection: Callable[[], Connection]) -> None:
         self.host = host
         self._open = open_connection
+        self._conn: Connection | None = None
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._open(), name)
+        conn = self._conn
+        if conn is None:
+            conn = self._conn = self._open()  # kept for the rest of this step's call
+        return getattr(conn, name)

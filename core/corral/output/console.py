@@ -123,7 +123,7 @@ class ConsoleWriter:
 
     def _result(self, event: Mapping[str, Any], suffix: str) -> None:
         status = str(event["status"])
-        result = dict(event.get("result") or {})
+        result: Mapping[str, Any] = event.get("result") or {}
         host = event["host"]
         label = LABELS.get(status, status)
         line = f"{label}: [{host}]{suffix}"
