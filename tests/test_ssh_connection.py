@@ -516,6 +516,77 @@ def test_a_server_dying_mid_command_makes_the_host_unreachable(fleet: SshdFleet)
 # -- reaching the host -----------------------------------------------------------------
 
 
+class _NoExecServer:
+    """A paramiko SSH server that logs anyone in with a password and refuses every command."""
+
+    def __init__(self) -> None:
+        import paramiko
+
+        self.key = paramiko.Ed25519Key.from_private_key_file(str(self._key_file()))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.transports: list[Any] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @staticmethod
+    def _key_file() -> Path:
+        import tempfile
+
+        path = Path(tempfile.mkdtemp(prefix="corral-noexec-")) / "key"
+        keygen(path, "ed25519")
+        return path
+
+    def _serve(self) -> None:
+        import paramiko
+
+        class Refusing(paramiko.ServerInterface):
+            def get_allowed_auths(self, username: str) -> str:
+                return "password"
+
+            def check_auth_password(self, username: str, password: str) -> int:
+                return paramiko.AUTH_SUCCESSFUL
+
+            def check_channel_request(self, kind: str, chanid: int) -> int:
+                return paramiko.OPEN_SUCCEEDED
+
+            def check_channel_exec_request(self, channel: Any, command: bytes) -> bool:
+                return False
+
+        with contextlib.suppress(OSError):
+            while True:
+                sock, _ = self.listener.accept()
+                transport = paramiko.Transport(sock)
+                transport.add_server_key(self.key)
+                transport.start_server(server=Refusing())
+                self.transports.append(transport)
+
+    def close(self) -> None:
+        self.listener.close()
+        for transport in self.transports:
+            transport.close()
+
+
+def test_a_refused_command_fails_the_step_and_leaves_the_host_reachable() -> None:
+    server = _NoExecServer()
+    try:
+        variables = {
+            "ansible_host": "127.0.0.1",
+            "ansible_port": server.port,
+            "ansible_user": "anyone",
+            "ansible_password": Secret("anything"),
+            "host_key_checking": "off",
+            "corral_ssh_look_for_keys": False,
+            "corral_ssh_agent": False,
+        }
+        with SshConnection("noexec", variables) as conn:
+            with pytest.raises(StepFailed, match="the server refused to run the command true"):
+                conn.run(["true"])
+            with pytest.raises(StepFailed, match="refused to run the command"):
+                conn.run("echo again")
+    finally:
+        server.close()
+
+
 def test_jump_host_forwards_to_the_target(fleet: SshdFleet) -> None:
     jump = fleet["jump"]
     via = f"{fleet.user}@{jump.address}:{jump.port}"

@@ -74,6 +74,13 @@ def version_text() -> str:
     return text
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    # Worked out only when asked for: it reads every installed plugin's metadata.
+    if value and not ctx.resilient_parsing:
+        click.echo(version_text())
+        ctx.exit()
+
+
 def make_cli(registry: Registry) -> click.Group:
     """A fresh ``corral`` click group with the built-in commands and every plugin's."""
     from corral.commands.plugins import plugins_command
@@ -83,7 +90,14 @@ def make_cli(registry: Registry) -> click.Group:
         help=HELP,
         context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     )
-    @click.version_option(__version__, "--version", message=version_text())
+    @click.option(
+        "--version",
+        is_flag=True,
+        is_eager=True,
+        expose_value=False,
+        callback=_print_version,
+        help="Show the version and exit.",
+    )
     @click.option(
         "--debug",
         is_flag=True,

@@ -47,9 +47,11 @@ from corral_plugins.local import (
 from corral_plugins.ssh_channel import (
     ChannelPump,
     feed_stdin,
+    refused,
     remote_command,
     send_signal,
     shown,
+    start_command,
     sudo_handshake,
 )
 from corral_plugins.ssh_config import SETTINGS, SshConfigFiles, SshTarget, resolve_target
@@ -279,6 +281,8 @@ class SshConnection:
             rc = channel.recv_exit_status()
         elif not link.alive():
             raise self._lost(f"running {shown(argv)}")
+        elif refused(channel):
+            raise StepFailed(f"the server refused to run the command {shown(argv)}")
         else:
             rc = -1  # ended by a signal: sshd reports exit-signal, which paramiko drops
         return _Outcome(rc=rc, stdout=bytes(pump.out), stderr=bytes(pump.err))
@@ -294,7 +298,7 @@ class SshConnection:
                 raise StepFailed(f"the server refused a new channel: {exc}") from exc
             raise self._lost("opening a channel", exc) from exc
         try:
-            channel.exec_command(line)
+            start_command(channel, line)
         except (paramiko.SSHException, OSError, EOFError) as exc:
             channel.close()
             if link.alive():

@@ -183,6 +183,31 @@ def feed_stdin(channel: paramiko.Channel, data: bytes | None) -> threading.Threa
     return thread
 
 
+def start_command(channel: paramiko.Channel, line: str) -> None:
+    """Send the ``exec`` request for ``line`` without waiting for the server's answer.
+
+    paramiko's ``exec_command`` waits a round trip for it; OpenSSH's client does not, and
+    neither does corral: the output is what it waits for anyway. A refusal closes the
+    channel, and :func:`refused` tells it from a command killed by a signal.
+    """
+    from paramiko.common import cMSG_CHANNEL_REQUEST
+    from paramiko.message import Message
+
+    message = Message()
+    message.add_byte(cMSG_CHANNEL_REQUEST)
+    message.add_int(channel.remote_chanid)
+    message.add_string("exec")
+    message.add_boolean(True)
+    message.add_string(line)
+    channel._event_pending()  # type: ignore[attr-defined] # as exec_command does
+    channel.transport._send_user_message(message)  # type: ignore[union-attr]
+
+
+def refused(channel: paramiko.Channel) -> bool:
+    """Whether the server turned down the channel's ``exec`` request (it has closed)."""
+    return not channel.event_ready  # set by the success reply
+
+
 def send_signal(channel: paramiko.Channel, name: str) -> None:
     """Send a ``signal`` channel request (RFC 4254 6.9); OpenSSH signals the process group.
 
