@@ -159,11 +159,11 @@ def execute_run(
     if output == "json":
         from corral.output.jsonlines import JsonLinesWriter
 
-        writers.append(JsonLinesWriter())
+        writers.append(JsonLinesWriter(buffered=True))
     else:
         from corral.output.console import ConsoleWriter
 
-        writers.append(ConsoleWriter(verbosity=verbose, show_diff=options.diff))
+        writers.append(ConsoleWriter(verbosity=verbose, show_diff=options.diff, buffered=True))
     options, store_writer = start_recording(
         obj.environ, prepared, options, argv=argv or ["corral", *sys.argv[1:]], enabled=store
     )

@@ -137,21 +137,41 @@ class EventBus:
             return
         with self._lock:
             self._deliver(event)
+            self._idle_writers()
 
     def _deliver_queued(self) -> None:
-        get = self._queue.get
+        get, empty = self._queue.get, self._queue.empty
         while True:
             entry = get()
             if entry is _STOP:
+                self._idle()
                 return
             if isinstance(entry, threading.Event):
+                self._idle()
                 entry.set()
             elif self._error is None:
                 try:
                     with self._lock:
                         self._deliver(entry)
+                        if empty():  # nothing else to write for now: out with what waits
+                            self._idle_writers()
                 except BaseException as exc:  # raised again to the run by _raise_error
                     self._error = exc
+
+    def _idle(self) -> None:
+        if self._error is None:
+            try:
+                with self._lock:
+                    self._idle_writers()
+            except BaseException as exc:
+                self._error = exc
+
+    def _idle_writers(self) -> None:
+        """Let writers that keep lines back write them: nothing else is queued."""
+        for writer in self.writers:
+            idle = getattr(writer, "idle", None)
+            if idle is not None:
+                idle()
 
     def _deliver(self, event: Mapping[str, Any]) -> None:
         # Plugins first: a warning about one of them is written before the event

@@ -42,6 +42,9 @@ PROGRESS_MIN_HOSTS = 20
 QUIET_KEYS = ("stdout_lines", "stderr_lines", "invocation", "duration", "_ansible_no_log")
 
 
+_MAX_PENDING = 256
+
+
 def _banner(title: str, width: int = 80) -> str:
     return f"{title} " + "*" * max(3, width - len(title) - 1)
 
@@ -50,7 +53,12 @@ class ConsoleWriter:
     """Renders events for people; ``verbosity`` (``-v``) shows full results."""
 
     def __init__(
-        self, console: Console | None = None, verbosity: int = 0, show_diff: bool = False
+        self,
+        console: Console | None = None,
+        verbosity: int = 0,
+        show_diff: bool = False,
+        *,
+        buffered: bool = False,
     ) -> None:
         # Piped or redirected output is written as plain lines: rich is only imported,
         # and only renders, for a terminal (it costs start-up time and seconds on big runs).
@@ -63,19 +71,39 @@ class ConsoleWriter:
         self.show_diff = show_diff
         self.progress: Progress | None = None
         self.progress_task: TaskID | None = None
+        # Plain lines waiting for idle(): written in one call when the event queue runs
+        # dry, not one system call per line (PYTHONUNBUFFERED, common in containers and CI,
+        # makes every write one).
+        self.buffered = buffered
+        self._pending: list[str] = []
 
     def __call__(self, event: Mapping[str, Any]) -> None:
         handler = getattr(self, "on_" + str(event.get("event")), None)
         if handler is not None:
             handler(event)
 
+    def idle(self) -> None:
+        """Write the lines kept back (the event bus calls this when it has nothing queued)."""
+        if self._pending:
+            text = "\n".join(self._pending) + "\n"
+            self._pending.clear()
+            stream = sys.stdout if self.console is None else self.console.file
+            stream.write(text)
+            stream.flush()
+
     def _print(self, text: str, style: str | None = None) -> None:
         console = self.console
         if console is None or (
             self.progress is None and (console.no_color or not console.is_terminal)
         ):
-            (sys.stdout if console is None else console.file).write(text + "\n")
+            if self.buffered:
+                self._pending.append(text)
+                if len(self._pending) >= _MAX_PENDING:
+                    self.idle()
+            else:
+                (sys.stdout if console is None else console.file).write(text + "\n")
             return
+        self.idle()
         from rich.markup import escape
 
         console.print(escape(text), style=style, highlight=False)

@@ -357,9 +357,9 @@ _COPY_RUN = """
     WHERE run_id = ?
 """
 _HOSTS_FROM_RECAP = """
-    INSERT OR REPLACE INTO run_hosts
-        (run_id, host, ok, changed, unreachable, failed, skipped, rescued, ignored)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT OR REPLACE INTO run_hosts (run_id, host, ok, changed, unreachable, failed, skipped,
+        rescued, ignored, playbook, status, started)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _HOSTS_FROM_UNITS = """
     INSERT OR REPLACE INTO run_hosts
@@ -388,17 +388,24 @@ def write_rollups(conn: sqlite3.Connection, run_id: str, recap: Mapping[str, Any
     """Per-task and per-host summaries of a run, from its units (and its recap when it has one)."""
     conn.execute("DELETE FROM run_tasks WHERE run_id = ?", (run_id,))
     conn.execute(_ROLLUP_TASKS, (run_id,))
+    tables = ["run_tasks"]
     if recap:
+        # The run's columns go in with each row: updating them afterwards rewrites the
+        # host index once more per host (a tenth of a second on 10,000 hosts).
+        run = conn.execute(
+            "SELECT playbook, status, started FROM runs WHERE id = ?", (run_id,)
+        ).fetchone() or ("", "running", 0)
         rows = [
-            (run_id, host, *(int(counts.get(key, 0)) for key in _RECAP_KEYS))
+            (run_id, host, *(int(counts.get(key, 0)) for key in _RECAP_KEYS), *run)
             for host, counts in recap.items()
         ]
         conn.executemany(_HOSTS_FROM_RECAP, rows)
     else:
         # No recap (the process died): count the units that finished.
         conn.execute(_HOSTS_FROM_UNITS, (run_id, run_id, run_id))
+        tables.append("run_hosts")
     conn.execute(_HOST_COUNTS, (run_id, run_id, run_id))
-    for table in ("run_tasks", "run_hosts"):
+    for table in tables:
         conn.execute(_COPY_RUN.format(table=table), (run_id, run_id))
 
 
