@@ -235,6 +235,19 @@ def test_put_stat_and_get(conn: SshConnection, scratch: Path, tmp_path: Path) ->
     assert sorted(p.name for p in scratch.iterdir()) == ["app.conf"]  # no temp files left
 
 
+def test_a_put_after_a_command_keeps_the_mode_the_command_gave(
+    conn: SshConnection, scratch: Path
+) -> None:
+    dest = f"{scratch}/made"
+    assert conn.stat(dest) is None  # found missing...
+    conn.run(["install", "-m", "600", "/dev/null", dest])  # ...then a command made it
+    conn.put(b"new\n", dest)
+    found = conn.stat(dest)
+    assert found is not None
+    assert (found.mode & 0o777) == 0o600
+    assert (scratch / "made").read_bytes() == b"new\n"
+
+
 def test_file_errors_fail_the_step(conn: SshConnection, tmp_path: Path) -> None:
     with pytest.raises(StepFailed, match="cannot write /root/nope: Permission denied"):
         conn.put(b"x", "/root/nope")

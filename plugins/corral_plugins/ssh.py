@@ -230,6 +230,9 @@ class SshConnection:
 
         argv = command_argv(command)
         data = stdin_bytes(stdin)
+        sftp = self._sftp
+        if sftp is not None:
+            sftp.forget()  # the command may create what SFTP found missing
         limit = timeout if timeout is not None else self.target.command_timeout
         deadline = None if limit is None else time.monotonic() + limit
         needs_sudo = become is not None and self._needs_sudo(become)

@@ -55,6 +55,9 @@ class SftpFiles:
         self._groups: dict[int, str | None] = {}
         self._files_read = False  # /etc/passwd and /etc/group, read once if needed
         self._by_id = True  # until the server says it has no users-groups-by-id
+        # Paths lstat found missing, until something may have made them: a put right after
+        # (copy, template) need not ask again whether there is an old file to take after.
+        self._absent: set[str] = set()
 
     @property
     def closed(self) -> bool:
@@ -64,6 +67,10 @@ class SftpFiles:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.client.close()
+
+    def forget(self) -> None:
+        """Forget which paths were missing: a command may have made any of them."""
+        self._absent.clear()
 
     def set_timeout(self, seconds: float) -> None:
         """Fail an operation that waits longer than ``seconds`` for the server."""
@@ -82,6 +89,7 @@ class SftpFiles:
         try:
             attrs = self.client.lstat(path)
         except FileNotFoundError:
+            self._absent.add(path)
             return None
         except PermissionError:
             return UNKNOWN
@@ -158,6 +166,7 @@ class SftpFiles:
 
     def make_dirs(self, path: str) -> None:
         """``mkdir -p``: make ``path`` and its missing parents; an existing directory is fine."""
+        self.forget()
         missing: list[str] = []
         current = path.rstrip("/") or "/"
         while not self._make_dir(current):
@@ -199,10 +208,11 @@ class SftpFiles:
         client = self.client
         directory, name = posixpath.split(dest)
         temp = posixpath.join(directory, f".{name}.corral-{secrets.token_hex(4)}")
-        try:
-            old: Any = client.stat(dest)
-        except FileNotFoundError:
-            old = None
+        old: Any = None
+        if dest not in self._absent:
+            with contextlib.suppress(FileNotFoundError):
+                old = client.stat(dest)
+        self._absent.discard(dest)
         written = False
         try:
             with client.open(temp, "wbx") as handle:

@@ -108,7 +108,7 @@ class Store:
         self.conn = _connect(self.path)
         try:
             if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                self.db.enable_wal()
+                self.conn.execute("PRAGMA journal_mode = WAL")
             # WAL + NORMAL: a commit survives the process being killed (kill -9, OOM);
             # only an OS crash or power loss can lose the last transactions.
             self.conn.execute("PRAGMA synchronous = NORMAL")
