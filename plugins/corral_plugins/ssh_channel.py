@@ -190,17 +190,8 @@ def start_command(channel: paramiko.Channel, line: str) -> None:
     neither does corral: the output is what it waits for anyway. A refusal closes the
     channel, and :func:`refused` tells it from a command killed by a signal.
     """
-    from paramiko.common import cMSG_CHANNEL_REQUEST
-    from paramiko.message import Message
-
-    message = Message()
-    message.add_byte(cMSG_CHANNEL_REQUEST)
-    message.add_int(channel.remote_chanid)
-    message.add_string("exec")
-    message.add_boolean(True)
-    message.add_string(line)
     channel._event_pending()  # type: ignore[attr-defined] # as exec_command does
-    channel.transport._send_user_message(message)  # type: ignore[union-attr]
+    _channel_request(channel, "exec", line, want_reply=True)
 
 
 def refused(channel: paramiko.Channel) -> bool:
@@ -209,20 +200,24 @@ def refused(channel: paramiko.Channel) -> bool:
 
 
 def send_signal(channel: paramiko.Channel, name: str) -> None:
-    """Send a ``signal`` channel request (RFC 4254 6.9); OpenSSH signals the process group.
+    """Send a ``signal`` channel request (RFC 4254 6.9); OpenSSH signals the process group."""
+    if channel.closed:
+        return
+    with contextlib.suppress(Exception):
+        _channel_request(channel, "signal", name, want_reply=False)
 
-    paramiko has no public call for it, so the request is built as its own requests are.
-    """
+
+def _channel_request(
+    channel: paramiko.Channel, kind: str, argument: str, *, want_reply: bool
+) -> None:
+    """Send a channel request as paramiko builds its own (it has no call for these two)."""
     from paramiko.common import cMSG_CHANNEL_REQUEST
     from paramiko.message import Message
 
-    if channel.closed:
-        return
     message = Message()
     message.add_byte(cMSG_CHANNEL_REQUEST)
     message.add_int(channel.remote_chanid)
-    message.add_string("signal")
-    message.add_boolean(False)
-    message.add_string(name)
-    with contextlib.suppress(Exception):
-        channel.transport._send_user_message(message)  # type: ignore[union-attr]
+    message.add_string(kind)
+    message.add_boolean(want_reply)
+    message.add_string(argument)
+    channel.transport._send_user_message(message)  # type: ignore[union-attr]
