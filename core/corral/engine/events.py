@@ -108,11 +108,12 @@ class EventBus:
 
     def flush(self) -> None:
         """Wait until every event emitted so far is delivered and the run store committed it."""
-        if self._thread is not None:
+        thread = self._thread
+        if thread is not None:
             done = threading.Event()
             self._queue.put(done)
             while not done.wait(0.2):
-                if not self._thread.is_alive():
+                if not thread.is_alive():
                     break
         self._raise_error()
         for writer in self.writers:
