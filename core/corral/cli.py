@@ -1,10 +1,10 @@
 """The ``corral`` command line: a thin click group behind one error boundary.
 
-``command`` is the console-script entry point, around ``main``, which builds the plugin manager and
-registry, assembles a fresh click group (plugins add commands through
-``corral_register_commands``), runs it, and turns every error into one line on
-stderr and the documented exit code (see :mod:`corral.errors`). Commands
-return their exit code as an int.
+``command`` is the console-script entry point. It calls ``main``, which builds the
+plugin manager and registry, assembles a fresh click group (plugins add commands through
+``corral_register_commands``), runs it, and turns every error into one line on stderr and
+the documented exit code (see :mod:`corral.errors`). Commands return their exit code as
+an int.
 """
 
 from __future__ import annotations
