@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from corral.engine.results import RECAP_KEYS
+from corral.output.lines import KeptLines
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -42,9 +43,6 @@ PROGRESS_MIN_HOSTS = 20
 QUIET_KEYS = ("stdout_lines", "stderr_lines", "invocation", "duration", "_ansible_no_log")
 
 
-_MAX_PENDING = 256
-
-
 def _banner(title: str, width: int = 80) -> str:
     return f"{title} " + "*" * max(3, width - len(title) - 1)
 
@@ -71,11 +69,9 @@ class ConsoleWriter:
         self.show_diff = show_diff
         self.progress: Progress | None = None
         self.progress_task: TaskID | None = None
-        # Plain lines waiting for idle(): written in one call when the event queue runs
-        # dry, not one system call per line (PYTHONUNBUFFERED, common in containers and CI,
-        # makes every write one).
+        # Plain lines wait for idle(), when the event queue runs dry (see KeptLines).
         self.buffered = buffered
-        self._pending: list[str] = []
+        self._kept = KeptLines(self._stream)
 
     def __call__(self, event: Mapping[str, Any]) -> None:
         handler = getattr(self, "on_" + str(event.get("event")), None)
@@ -84,12 +80,10 @@ class ConsoleWriter:
 
     def idle(self) -> None:
         """Write the lines kept back (the event bus calls this when it has nothing queued)."""
-        if self._pending:
-            text = "\n".join(self._pending) + "\n"
-            self._pending.clear()
-            stream = sys.stdout if self.console is None else self.console.file
-            stream.write(text)
-            stream.flush()
+        self._kept.write()
+
+    def _stream(self) -> IO[str]:
+        return sys.stdout if self.console is None else self.console.file
 
     def _print(self, text: str, style: str | None = None) -> None:
         console = self.console
@@ -97,11 +91,9 @@ class ConsoleWriter:
             self.progress is None and (console.no_color or not console.is_terminal)
         ):
             if self.buffered:
-                self._pending.append(text)
-                if len(self._pending) >= _MAX_PENDING:
-                    self.idle()
+                self._kept.add(text)
             else:
-                (sys.stdout if console is None else console.file).write(text + "\n")
+                self._stream().write(text + "\n")
             return
         self.idle()
         from rich.markup import escape

@@ -7,6 +7,8 @@ import sys
 from collections.abc import Mapping
 from typing import IO, Any
 
+from corral.output.lines import KeptLines
+
 
 class JsonLinesWriter:
     """Writes each event as a compact JSON line, flushed so that consumers can stream.
@@ -19,22 +21,16 @@ class JsonLinesWriter:
     def __init__(self, stream: IO[str] | None = None, *, buffered: bool = False) -> None:
         self.stream = stream
         self.buffered = buffered
-        self._pending: list[str] = []
+        self._kept = KeptLines(lambda: self.stream or sys.stdout)
 
     def __call__(self, event: Mapping[str, Any]) -> None:
-        self._pending.append(_DUMPS(event))
-        if not self.buffered or len(self._pending) >= _MAX_PENDING:
-            self.idle()
+        self._kept.add(_DUMPS(event))
+        if not self.buffered:
+            self._kept.write()
 
     def idle(self) -> None:
         """Write and flush the lines kept back."""
-        if self._pending:
-            text = "\n".join(self._pending) + "\n"
-            self._pending.clear()
-            stream = self.stream or sys.stdout
-            stream.write(text)
-            stream.flush()
+        self._kept.write()
 
 
 _DUMPS = json.JSONEncoder(separators=(",", ":"), default=str).encode
-_MAX_PENDING = 256
