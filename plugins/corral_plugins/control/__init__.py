@@ -1,0 +1,21 @@
+"""Steps that steer a play: ``debug``, ``set_fact``, ``assert``, ``fail``, ``pause``,
+``meta``, ``wait_for`` and ``approval``.
+
+:mod:`~corral_plugins.control.steps` holds the ones that never touch the host,
+:mod:`~corral_plugins.control.wait` the one that polls it, and
+:mod:`~corral_plugins.control.approval` the one that waits for a person.
+"""
+
+from __future__ import annotations
+
+from corral import hookimpl
+from corral.hookspecs import RegisterStep
+from corral_plugins.control import approval, steps, wait
+
+
+@hookimpl
+def corral_register_steps(register: RegisterStep) -> None:
+    """Register the control steps, ``wait_for`` and ``approval``."""
+    steps.register_steps(register)
+    wait.register_steps(register)
+    approval.register_steps(register)
