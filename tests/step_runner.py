@@ -30,7 +30,7 @@ def run_step(
 
 def make_render(variables: Mapping[str, Any]) -> Callable[[str, Mapping[str, Any] | None], Any]:
     """``ctx.render`` as the engine gives it: corral's own templater with these variables."""
-    from corral.playbook.templating import Templar
+    from corral.playbook.templating.templar import Templar
 
     templar = Templar()
 

@@ -271,7 +271,7 @@ def test_script_without_meta_is_asked_per_host(tmp_path: Path) -> None:
 
 
 def test_unsafe_yaml_values_stay_strings_marked_unsafe(tmp_path: Path) -> None:
-    from corral.inventory.yamlread import UnsafeText
+    from corral.playbook.yaml.read import UnsafeText
 
     write(tmp_path, "hosts.yml", "all:\n  hosts: {h1: {raw: !unsafe '{{ keep }}'}}\n")
     value = load_inventory(["hosts.yml"], cwd=tmp_path).host_vars("h1")["raw"]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from corral.errors import Location, TemplateError
-from corral.playbook.templating import Templar, Verbatim
+from corral.playbook.templating.templar import Templar, Verbatim
 from corral.secrets import Secret
 
 VARS: dict[str, Any] = {

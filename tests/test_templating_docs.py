@@ -12,10 +12,10 @@ import pytest
 from jinja2.filters import FILTERS as JINJA_FILTERS
 from jinja2.tests import TESTS as JINJA_TESTS
 
-from corral.playbook.filters import FILTERS
-from corral.playbook.lookups import LOOKUPS
-from corral.playbook.template_tests import TESTS
-from corral.playbook.templating import Templar
+from corral.playbook.templating.filters import FILTERS
+from corral.playbook.templating.jinja_tests import TESTS
+from corral.playbook.templating.lookups import LOOKUPS
+from corral.playbook.templating.templar import Templar
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "templating.md"
 EXAMPLE = re.compile(r"`(\{\{.*?\}\})` → `(.*?)`\s*\|\s*$")

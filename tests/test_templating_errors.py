@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from corral.errors import Location, PluginLoadError, TemplateError
-from corral.playbook.functions import TemplateFunction
-from corral.playbook.templating import Templar
+from corral.playbook.templating.function_type import TemplateFunction
+from corral.playbook.templating.templar import Templar
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from corral.errors import TemplateError
-from corral.playbook.templating import Templar
+from corral.playbook.templating.templar import Templar
 
 VARS: dict[str, Any] = {
     "port": 80,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from corral.errors import TemplateError
-from corral.playbook.functions import TemplateFunction
-from corral.playbook.templating import Templar
+from corral.playbook.templating.function_type import TemplateFunction
+from corral.playbook.templating.templar import Templar
 from corral.secrets import Secret
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from corral.errors import TemplateError
-from corral.playbook.templating import OMIT, Templar, Verbatim
+from corral.playbook.templating.templar import OMIT, Templar, Verbatim
 from corral.secrets import Secret
 
 

@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from corral.errors import EXIT_INVALID, Location, PlaybookError
-from corral.playbook import yamlload
-from corral.playbook.yamlload import (
+from corral.playbook.yaml import load as yamlload
+from corral.playbook.yaml.load import (
     MarkedDict,
     MarkedList,
     MarkedStr,

@@ -29,7 +29,7 @@ from corral.errors import (
     UsageError,
 )
 from corral.inventory.source import InventoryBuilder, InventorySourceType
-from corral.playbook.functions import TemplateFunction
+from corral.playbook.templating.function_type import TemplateFunction
 from corral.secrets import Secret
 from corral.steps import StepContext, StepResult, StepType
 from corral.triggers import TriggerContext, TriggerType

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from corral.connection import ConnectionType
     from corral.inventory.source import InventorySourceType
-    from corral.playbook.functions import TemplateFunction
+    from corral.playbook.templating.function_type import TemplateFunction
     from corral.steps import StepType
     from corral.triggers import TriggerType
 

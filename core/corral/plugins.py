@@ -35,7 +35,7 @@ from corral import hookspecs
 from corral.connection import ConnectionType
 from corral.errors import PluginLoadError
 from corral.inventory.source import InventorySourceType
-from corral.playbook.functions import TemplateFunction
+from corral.playbook.templating.function_type import TemplateFunction
 from corral.steps import StepType
 from corral.triggers import TriggerType
 

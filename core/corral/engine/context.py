@@ -20,7 +20,7 @@ from corral.plugins import Registry
 
 if TYPE_CHECKING:
     from corral.inventory import Inventory
-    from corral.playbook.templating import Templar
+    from corral.playbook.templating.templar import Templar
 
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 # Host variables a connection reads, rendered before it is built.

@@ -13,10 +13,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from corral.playbook.jinja_env import Verbatim
+from corral.playbook.templating.environment import Verbatim
 
 if TYPE_CHECKING:
-    from corral.playbook.templating import Templar
+    from corral.playbook.templating.templar import Templar
 
 
 @dataclass

@@ -17,8 +17,8 @@ from typing import Any
 
 from corral.engine.hosts import HostState
 from corral.engine.results import UnitOutcome
-from corral.playbook.jinja_env import Verbatim
 from corral.playbook.model import Block, Include, Play, Task, TaskNode
+from corral.playbook.templating.environment import Verbatim
 
 Seq = tuple[int, ...]
 Plan = Generator["Unit", UnitOutcome, bool]

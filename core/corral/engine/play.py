@@ -25,8 +25,8 @@ from corral.engine.results import UnitOutcome
 from corral.engine.retry import parse_duration
 from corral.engine.taskrun import META_STEP, TaskRunner
 from corral.errors import CorralError, PlaybookError
-from corral.playbook.jinja_env import Verbatim
 from corral.playbook.model import Include, Play, Task, TaskNode
+from corral.playbook.templating.environment import Verbatim
 
 FACTS_STEP = "setup"
 
@@ -491,7 +491,7 @@ def _templated_vars_file(
     run: RunContext, play: Play, item: Any, variables: Mapping[str, Any]
 ) -> Any:
     from corral.playbook.loader import display_path
-    from corral.playbook.yamlload import load_yaml_file
+    from corral.playbook.yaml.load import load_yaml_file
 
     scope = {**variables, **run.options.extra_vars}
     base = Path(play.location.file).parent

@@ -31,7 +31,7 @@ class PreparedRun:
         return replace(options, extra_vars={**self.params, **options.extra_vars})
 
     def task_count(self, play: Play) -> int:
-        from corral.playbook.undefined import play_tasks
+        from corral.playbook.templating.undefined import play_tasks
 
         return sum(1 for _ in play_tasks(play))
 
@@ -51,8 +51,8 @@ def prepare_run(
     """
     from corral.inventory import load_inventory
     from corral.playbook.loader import display_path, load_playbook
-    from corral.playbook.templating import Templar
-    from corral.playbook.undefined import find_undefined, raise_for_undefined
+    from corral.playbook.templating.templar import Templar
+    from corral.playbook.templating.undefined import find_undefined, raise_for_undefined
 
     if not playbook_path.is_file():
         raise PlaybookError(

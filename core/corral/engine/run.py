@@ -70,7 +70,7 @@ def _run(
     bus: EventBus,
     control: StopControl | None,
 ) -> RunOutcome:
-    from corral.playbook.templating import Templar
+    from corral.playbook.templating.templar import Templar
 
     run_id = bus.run_id
     for value in options.extra_vars.values():

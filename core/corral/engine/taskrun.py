@@ -21,8 +21,8 @@ from corral.engine.resume import unit_id
 from corral.engine.retry import parse_duration, policy_for
 from corral.errors import CorralError, HostUnreachable, PlaybookError, StepFailed, TemplateError
 from corral.playbook.args import check_args
-from corral.playbook.jinja_env import Verbatim
 from corral.playbook.model import Task
+from corral.playbook.templating.environment import Verbatim
 from corral.secrets import Secret
 from corral.steps import StepContext, StepResult, StepType
 

@@ -26,7 +26,7 @@ from corral.errors import InventoryError, Location
 from corral.inventory.model import Inventory, as_inventory
 from corral.inventory.ranges import expand_host_pattern
 from corral.inventory.source import InventoryBuilder, InventorySourceType
-from corral.inventory.yamlread import read_text
+from corral.playbook.yaml.read import read_text
 
 __all__ = ["INI_SOURCE", "parse_ini_value", "read_ini"]
 

@@ -25,8 +25,8 @@ from corral.inventory.model import Inventory
 from corral.inventory.script import DEFAULT_SCRIPT_TIMEOUT, script_source
 from corral.inventory.source import InventorySourceType
 from corral.inventory.varfiles import VarsDir
-from corral.inventory.yamlread import first_line
 from corral.inventory.yamlsource import YAML_EXTENSIONS, YAML_SOURCE
+from corral.playbook.yaml.read import first_line
 
 __all__ = ["builtin_sources", "default_sources", "load_inventory"]
 

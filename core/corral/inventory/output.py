@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from corral.inventory.model import Inventory
-from corral.inventory.yamlread import UnsafeText
+from corral.playbook.yaml.read import UnsafeText
 
 __all__ = [
     "INTERNAL_VARS",

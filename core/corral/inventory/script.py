@@ -19,7 +19,7 @@ from typing import Any
 from corral.errors import InventoryError, Location
 from corral.inventory.model import Inventory, as_inventory
 from corral.inventory.source import InventoryBuilder, InventorySourceType
-from corral.inventory.yamlread import loads_json, mark_unsafe
+from corral.playbook.yaml.read import loads_json, mark_unsafe
 
 __all__ = ["DEFAULT_SCRIPT_TIMEOUT", "SCRIPT_SOURCE", "read_script", "script_source"]
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from corral.errors import InventoryError, Location
-from corral.inventory.yamlread import load_data, read_text
+from corral.playbook.yaml.read import load_data, read_text
 
 __all__ = ["VARS_EXTENSIONS", "VarsDir"]
 

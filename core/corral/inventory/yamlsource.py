@@ -16,7 +16,7 @@ from corral.errors import InventoryError, Location, error_location
 from corral.inventory.model import Inventory, as_inventory
 from corral.inventory.ranges import expand_host_pattern
 from corral.inventory.source import InventoryBuilder, InventorySourceType
-from corral.inventory.yamlread import YamlDocument, compose_yaml, first_line, read_text
+from corral.playbook.yaml.read import YamlDocument, compose_yaml, first_line, read_text
 
 __all__ = ["YAML_EXTENSIONS", "YAML_SOURCE", "read_yaml"]
 

@@ -112,7 +112,7 @@ def _free_form(
 
 
 def _location_of(node: Any, path: list[Any], fallback: Location) -> Location:
-    from corral.playbook.yamlload import MarkedDict, MarkedList, mark_of
+    from corral.playbook.yaml.load import MarkedDict, MarkedList, mark_of
 
     location = fallback
     for key in path:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from corral.errors import Location, PlaybookError
-from corral.playbook.yamlload import MarkedList
+from corral.playbook.yaml.load import MarkedList
 
 __all__ = [
     "ON_KEYS",

@@ -32,9 +32,9 @@ from corral.playbook.keyword_values import (
     percentage,
     tags_of,
 )
-from corral.playbook.marked import unmark
 from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
-from corral.playbook.yamlload import MarkedDict, load_yaml_file, mark_of
+from corral.playbook.yaml.load import MarkedDict, load_yaml_file, mark_of
+from corral.playbook.yaml.marked import unmark
 from corral.steps import StepType
 
 __all__ = ["display_path", "load_included_tasks", "load_playbook", "load_task_file"]

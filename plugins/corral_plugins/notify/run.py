@@ -172,7 +172,7 @@ def _local_file(base: Path, name: str) -> str:
 
 
 def _render(given: dict[str, Any], summary: dict[str, Any], base: Path) -> dict[str, Any]:
-    from corral.playbook.templating import Templar
+    from corral.playbook.templating.templar import Templar
 
     templar = Templar(search_paths=[base], environ=os.environ)
     rendered = templar.render(given, {"run": summary}, what="notifications")

@@ -1,6 +1,6 @@
-"""The Jinja2 machinery under :mod:`corral.playbook.templating`.
+"""The Jinja2 machinery under :mod:`corral.playbook.templating.templar`.
 
-One sandboxed environment per :class:`~corral.playbook.templating.Templar`, with:
+One sandboxed environment per :class:`~corral.playbook.templating.templar.Templar`, with:
 
 - :class:`CorralUndefined`: strict (printing, comparing or iterating an undefined
   value fails) but chainable, so ``foo.bar is defined`` and ``foo.bar | default(1)``

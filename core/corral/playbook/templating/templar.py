@@ -1,7 +1,7 @@
 """Rendering playbook values with Jinja2: the :class:`Templar`.
 
 One Templar serves a whole run and every worker thread in it. It holds one
-sandboxed Jinja2 environment (see :mod:`corral.playbook.jinja_env`) with corral's
+sandboxed Jinja2 environment (see :mod:`corral.playbook.templating.environment`) with corral's
 filters, tests and lookups plus those plugins add, and a bounded cache of compiled
 templates shared by its :meth:`~Templar.with_search_paths` copies.
 
@@ -35,9 +35,7 @@ from jinja2.runtime import Context
 from jinja2.utils import missing, pass_context
 
 from corral.errors import Location, TemplateError
-from corral.playbook.filters import FALSE_STRINGS, TRUE_STRINGS
-from corral.playbook.functions import TemplateFunction
-from corral.playbook.jinja_env import (
+from corral.playbook.templating.environment import (
     CorralContext,
     CorralEnvironment,
     Verbatim,
@@ -46,10 +44,12 @@ from corral.playbook.jinja_env import (
     to_text,
     unwrap,
 )
-from corral.playbook.lookups import LookupScope, find_file, run_lookup
-from corral.playbook.marked import unmark
-from corral.playbook.template_errors import RenderFailure, translate
-from corral.playbook.template_functions import collect_functions
+from corral.playbook.templating.errors import RenderFailure, translate
+from corral.playbook.templating.filters import FALSE_STRINGS, TRUE_STRINGS
+from corral.playbook.templating.function_type import TemplateFunction
+from corral.playbook.templating.functions import collect_functions
+from corral.playbook.templating.lookups import LookupScope, find_file, run_lookup
+from corral.playbook.yaml.marked import unmark
 from corral.secrets import Secret
 
 __all__ = ["OMIT", "Templar", "Verbatim"]

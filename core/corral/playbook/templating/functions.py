@@ -9,10 +9,10 @@ from jinja2.filters import FILTERS as JINJA_FILTERS
 from jinja2.tests import TESTS as JINJA_TESTS
 
 from corral.errors import PluginLoadError
-from corral.playbook.filters import FILTERS
-from corral.playbook.functions import TemplateFunction
-from corral.playbook.lookups import LOOKUPS, Lookup, plugin_lookup
-from corral.playbook.template_tests import TESTS
+from corral.playbook.templating.filters import FILTERS
+from corral.playbook.templating.function_type import TemplateFunction
+from corral.playbook.templating.jinja_tests import TESTS
+from corral.playbook.templating.lookups import LOOKUPS, Lookup, plugin_lookup
 
 __all__ = ["collect_functions"]
 

@@ -31,7 +31,7 @@ from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
 from corral.errors import Location, PlaybookError
-from corral.playbook.marked import MarkedDict, MarkedList, MarkedStr
+from corral.playbook.yaml.marked import MarkedDict, MarkedList, MarkedStr
 
 __all__ = ["ALIAS_NODES_PER_NODE", "ALIAS_NODE_BUDGET", "MAX_DEPTH", "compose"]
 

@@ -17,7 +17,7 @@ from corral.errors import Location, PlaybookError, TemplateError, did_you_mean, 
 from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
 
 if TYPE_CHECKING:
-    from corral.playbook.templating import Templar
+    from corral.playbook.templating.templar import Templar
 
 MAGIC = frozenset(
     {

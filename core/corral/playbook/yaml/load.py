@@ -2,7 +2,7 @@
 
 :func:`load_yaml_file` and :func:`load_yaml_text` return plain Python data whose
 mappings, sequences and strings are :class:`MarkedDict`, :class:`MarkedList` and
-:class:`MarkedStr` (see :mod:`corral.playbook.marked`), so later stages can report
+:class:`MarkedStr` (see :mod:`corral.playbook.yaml.marked`), so later stages can report
 ``site.yml:12:7: ...`` for any value. An empty file (or one with only comments) loads as
 ``None``; callers decide whether that is allowed.
 
@@ -37,7 +37,7 @@ Parsing uses libyaml (``yaml.CSafeLoader``, as Ansible does when it can) when Py
 built with it, and PyYAML's pure-Python parser otherwise: about 6 times slower, and
 stricter about tabs (it refuses a tab after a value, ``key:<TAB>value``, which libyaml
 accepts). A 5 MB playbook of 20,000 tasks loads in about 1.5 s with libyaml. Either way
-composing is done by :mod:`corral.playbook.yamlcompose`, from the parser's event stream
+composing is done by :mod:`corral.playbook.yaml.compose`, from the parser's event stream
 with an explicit stack, so nesting depth never touches the Python or C stack. Every call
 builds its own parser, so loading from several threads at once is safe.
 """
@@ -52,9 +52,9 @@ from typing import Any
 import yaml
 
 from corral.errors import Location, PlaybookError
-from corral.playbook.marked import MarkedDict, MarkedList, MarkedStr, mark_of
-from corral.playbook.yamlcompose import ALIAS_NODE_BUDGET, ALIAS_NODES_PER_NODE, MAX_DEPTH, compose
-from corral.playbook.yamlerrors import syntax_error
+from corral.playbook.yaml.compose import ALIAS_NODE_BUDGET, ALIAS_NODES_PER_NODE, MAX_DEPTH, compose
+from corral.playbook.yaml.errors import syntax_error
+from corral.playbook.yaml.marked import MarkedDict, MarkedList, MarkedStr, mark_of
 
 __all__ = [
     "ALIAS_NODES_PER_NODE",

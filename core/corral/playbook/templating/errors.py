@@ -14,7 +14,7 @@ from typing import Any
 from jinja2.exceptions import SecurityError, TemplateRuntimeError, TemplateSyntaxError
 
 from corral.errors import Location, TemplateError
-from corral.playbook.jinja_env import UndefinedValue
+from corral.playbook.templating.environment import UndefinedValue
 
 __all__ = ["RenderFailure", "did_you_mean", "translate"]
 

@@ -29,8 +29,8 @@ from jinja2.runtime import Context, Undefined
 from jinja2.utils import pass_context, pass_environment
 
 from corral.errors import TemplateError
-from corral.playbook.jinja_env import CorralEnvironment, Verbatim
-from corral.playbook.template_tests import version_compare
+from corral.playbook.templating.environment import CorralEnvironment, Verbatim
+from corral.playbook.templating.jinja_tests import version_compare
 from corral.secrets import Secret
 
 __all__ = ["FALSE_STRINGS", "FILTERS", "TRUE_STRINGS", "to_bool"]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from corral.errors import TemplateError
-from corral.playbook.template_errors import RenderFailure, did_you_mean
+from corral.playbook.templating.errors import RenderFailure, did_you_mean
 
 __all__ = [
     "LOOKUPS",

@@ -1,0 +1,1 @@
+"""One marked YAML reader for playbooks, variables files and inventories."""
