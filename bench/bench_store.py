@@ -62,7 +62,7 @@ from corral.cli import main
 class StoreCommands:
     @hookimpl
     def corral_register_commands(self, cli):
-        from corral.commands.history import history_command, stats_command
+        from corral_plugins.history.runs import history_command, stats_command
         for command in (history_command, stats_command):
             if command.name not in cli.commands:
                 cli.add_command(command)

@@ -119,11 +119,8 @@ def _builtin_commands() -> list[click.Command]:
     """The built-in commands; their modules import only click at module level."""
     from corral.commands.approve import approve_command
     from corral.commands.check import check_command
-    from corral.commands.history import history_command, logs_command, show_command, stats_command
     from corral.commands.inventory import inventory
     from corral.commands.plan import plan_command
-    from corral.commands.prune import prune_command
-    from corral.commands.report import report_command
     from corral.commands.resume import resume_command
     from corral.commands.run import run_command
 
@@ -134,12 +131,6 @@ def _builtin_commands() -> list[click.Command]:
         inventory,
         approve_command,
         resume_command,
-        history_command,
-        show_command,
-        logs_command,
-        stats_command,
-        report_command,
-        prune_command,
     ]
 
 

@@ -6,9 +6,10 @@
     store.begin_run(new_run_record(...))        # before the engine starts
     writer = StoreWriter(store, run_id)         # an event sink: writer(event), flush(), close()
 
-``corral history``, ``show``, ``logs``, ``stats``, ``report``, ``prune`` and ``resume``
-read it through :mod:`corral.store.queries`, :mod:`corral.store.report`,
-:mod:`corral.store.retention` and :mod:`corral.store.resume`. Importing this package
+``corral resume`` reads it through :mod:`corral.store.resume`; the built-in
+``history`` plugin (``corral history``, ``show``, ``logs``, ``stats``, ``report``,
+``prune``) and any other reader go through :mod:`corral.store.queries` and
+:mod:`corral.store.retention`. Importing this package
 does no I/O and imports no SQLite library.
 """
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from corral.store.writer import StoreWriter
 
 # Names are imported on first use, so that a command importing one small module of
-# the package (``corral.store.display``) does not load the database layer with it.
+# the package (``corral.store.retention``) does not load the database layer with it.
 _HOMES = {
     "RunRecord": "corral.store.records",
     "Store": "corral.store.db",

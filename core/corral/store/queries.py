@@ -1,7 +1,7 @@
 """Reading the run store: history, one run's summary, its events, and fleet-wide stats.
 
-Each function returns plain JSON-ready data; the commands in
-:mod:`corral.commands.history` render it as tables or ``--json``. ``history`` and
+Each function returns plain JSON-ready data, for any reader to render (the built-in
+``history`` plugin prints it as tables or ``--json``). ``history`` and
 ``stats`` read only ``runs`` and the per-run roll-ups (``run_hosts``, ``run_tasks``),
 never the unit rows, so they stay fast however many units the store holds.
 """

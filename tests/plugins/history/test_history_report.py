@@ -13,7 +13,7 @@ import pytest
 from conftest import need
 from store_runs import record_run
 
-from corral.store.report import STATUS_COLOURS
+from corral_plugins.history.html import STATUS_COLOURS
 
 PLAYBOOK = """
 - name: rollout

@@ -29,8 +29,8 @@ import click
 @click.pass_obj
 def report_command(obj: Any, run_ref: str, fmt: str, output: Path | None) -> int:
     """Report on RUN (an id, a unique prefix, or 'last'): timeline, recap, failures, slow tasks."""
-    from corral.commands.history import open_store_for
-    from corral.store.report import render_html, report_data
+    from corral_plugins.history.html import render_html, report_data
+    from corral_plugins.history.runs import open_store_for
 
     store = open_store_for(obj)
     try:

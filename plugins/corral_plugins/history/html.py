@@ -151,9 +151,13 @@ def render_html(data: Mapping[str, Any]) -> str:
     """The report as one self-contained HTML page."""
     import jinja2
 
-    from corral.store.display import format_duration, format_time
+    from corral_plugins.history.display import format_duration, format_time
 
-    source = resources.files("corral.store").joinpath("report.html.j2").read_text(encoding="utf-8")
+    source = (
+        resources.files("corral_plugins.history")
+        .joinpath("report.html.j2")
+        .read_text(encoding="utf-8")
+    )
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["when"] = format_time
     env.filters["duration"] = format_duration

@@ -24,9 +24,9 @@ def prune_command(obj: Any, older_than: str | None, dry_run: bool) -> int:
     """
     import time
 
-    from corral.commands.history import open_store_for
     from corral.errors import UsageError
     from corral.store.retention import parse_age, prune
+    from corral_plugins.history.runs import open_store_for
 
     store = open_store_for(obj)
     try:
@@ -54,6 +54,6 @@ def prune_command(obj: Any, older_than: str | None, dry_run: bool) -> int:
 
 
 def _when(seconds: float) -> str:
-    from corral.store.display import format_time
+    from corral_plugins.history.display import format_time
 
     return format_time(seconds)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from corral.errors import UsageError
-from corral.store.display import format_duration, format_time
+from corral_plugins.history.display import format_duration, format_time
 
 if TYPE_CHECKING:
     from corral.store.db import Store
