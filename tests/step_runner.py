@@ -29,10 +29,10 @@ def run_step(
 
 
 def make_render(variables: Mapping[str, Any]) -> Callable[[str, Mapping[str, Any] | None], Any]:
-    """``ctx.render`` as the engine gives it: corral's own templater with these variables."""
-    from corral.playbook.templating.templar import Templar
+    """``ctx.render`` as the engine gives it: corral's templater, with the ``jinja`` plugin."""
+    from jinja_templar import jinja_templar
 
-    templar = Templar()
+    templar = jinja_templar()
 
     def render(text: str, extra: Mapping[str, Any] | None = None) -> Any:
         return templar.render(text, {**variables, **(extra or {})})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from jinja_templar import jinja_templar
 
 from corral.errors import Location, TemplateError
 from corral.playbook.templating.templar import Templar, Verbatim
@@ -27,7 +28,7 @@ VARS: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def templar() -> Templar:
-    return Templar()
+    return jinja_templar()  # with Ansible's filters and tests, as every run has them
 
 
 @pytest.mark.parametrize(

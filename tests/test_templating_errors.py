@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from jinja_templar import jinja_templar
 
 from corral.errors import Location, PluginLoadError, TemplateError
-from corral.playbook.templating.function_type import TemplateFunction
+from corral.playbook.templating.function_type import LookupScope, TemplateFunction
 from corral.playbook.templating.templar import Templar
 
 
 @pytest.fixture(scope="module")
 def templar() -> Templar:
-    return Templar()
+    return jinja_templar()  # with Ansible's filters and tests, as every run has them
 
 
 def test_undefined_variable_names_it_and_suggests_close_matches(templar: Templar) -> None:
@@ -217,8 +220,7 @@ def test_plugin_filters_tests_and_lookups_are_added() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "kind"),
-    [("to_json", "filter"), ("upper", "filter"), ("defined", "test"), ("file", "lookup")],
+    ("name", "kind"), [("upper", "filter"), ("map", "filter"), ("defined", "test")]
 )
 def test_plugins_cannot_replace_built_ins(name: str, kind: str) -> None:
     with pytest.raises(PluginLoadError) as caught:
@@ -226,6 +228,14 @@ def test_plugins_cannot_replace_built_ins(name: str, kind: str) -> None:
     assert caught.value.message == (
         f"plugin shadowy registers {kind} {name!r}, which is a built-in {kind}"
     )
+
+
+@pytest.mark.parametrize(("name", "kind"), [("to_json", "filter"), ("file", "lookup")])
+def test_plugins_cannot_replace_the_jinja_plugins_functions(name: str, kind: str) -> None:
+    shadow = TemplateFunction(name, str, kind, plugin="shadowy")  # type: ignore[arg-type]
+    with pytest.raises(PluginLoadError) as caught:
+        jinja_templar(functions=(shadow,))
+    assert caught.value.message == f"{kind} {name!r} registered by both jinja and shadowy"
 
 
 def test_two_plugins_registering_one_name_is_an_error() -> None:
@@ -246,3 +256,29 @@ def test_a_filter_and_a_test_may_share_a_name() -> None:
         ]
     )
     assert templar.render_string("{{ 3 | odd_one }} {{ 3 is odd_one }}", {}) == "6 True"
+
+
+def test_plugin_lookups_may_ask_for_the_scope(tmp_path: Path) -> None:
+    (tmp_path / "motd").write_text("hello\n")
+    seen: list[LookupScope] = []
+
+    def first_line(scope: LookupScope, *terms: str, **options: object) -> list[str]:
+        seen.append(scope)
+        return [scope.find_file(t).read_text().splitlines()[0] for t in terms]
+
+    def who(scope: LookupScope) -> str:
+        return f"{scope.variable('user')} on {scope.environ['HOST']}"
+
+    templar = Templar(
+        functions=[
+            TemplateFunction("first_line", first_line, "lookup", plugin="p", pass_scope=True),
+            TemplateFunction("who", who, "lookup", plugin="p", pass_scope=True),
+        ],
+        search_paths=[tmp_path],
+        environ={"HOST": "ctl"},
+    )
+    assert templar.render_string("{{ lookup('first_line', 'motd') }}", {}) == "hello"
+    assert seen[0].search_paths == (tmp_path,)
+    assert templar.render_string("{{ lookup('who') }}", {"user": "{{ 'ann' }}"}) == "ann on ctl"
+    with pytest.raises(TemplateError, match=r"lookup\('first_line'\) failed: could not find"):
+        templar.render_string("{{ lookup('first_line', 'nope') }}", {})

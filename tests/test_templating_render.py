@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+from jinja_templar import jinja_templar
 
 from corral.errors import TemplateError
 from corral.playbook.templating.templar import OMIT, Templar, Verbatim
@@ -15,7 +16,7 @@ from corral.secrets import Secret
 
 @pytest.fixture(scope="module")
 def templar() -> Templar:
-    return Templar()
+    return jinja_templar()  # with Ansible's filters and tests, as every run has them
 
 
 VARS: dict[str, Any] = {
@@ -300,7 +301,7 @@ def test_with_search_paths_shares_everything_but_the_paths(tmp_path: Any) -> Non
     (tmp_path / "two").mkdir()
     (tmp_path / "one" / "f.txt").write_text("first\n")
     (tmp_path / "two" / "f.txt").write_text("second\n")
-    base = Templar(search_paths=[tmp_path / "one"])
+    base = jinja_templar(search_paths=[tmp_path / "one"])
     other = base.with_search_paths([tmp_path / "two"])
     text = "{{ lookup('file', 'f.txt') }}"
     assert base.render_string(text, {}) == "first"

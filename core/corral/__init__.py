@@ -29,7 +29,7 @@ from corral.errors import (
     UsageError,
 )
 from corral.inventory.source import InventoryBuilder, InventorySourceType
-from corral.playbook.templating.function_type import TemplateFunction
+from corral.playbook.templating.function_type import LookupScope, TemplateFunction
 from corral.secrets import Secret
 from corral.steps import StepContext, StepResult, StepType
 from corral.triggers import TriggerContext, TriggerType
@@ -52,6 +52,7 @@ __all__ = [
     "InventoryError",
     "InventorySourceType",
     "Location",
+    "LookupScope",
     "PlaybookError",
     "PluginLoadError",
     "Secret",

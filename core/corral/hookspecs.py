@@ -96,9 +96,12 @@ def corral_register_filters(register: RegisterTemplateFunction) -> None:
     *Called:* once per plugin, when corral builds its registry at start-up.
 
     :param register: call ``register(TemplateFunction(name, function, kind))``
-        with ``kind`` one of ``"filter"``, ``"test"`` or ``"lookup"``.
+        with ``kind`` one of ``"filter"``, ``"test"`` or ``"lookup"``; a lookup
+        that needs the render's files, environment or variables sets
+        ``pass_scope=True`` and gets a :class:`corral.LookupScope` first.
+        Ansible's own come from the built-in ``jinja`` plugin this way.
 
-    *Returns:* nothing. *Since:* 0.1.
+    *Returns:* nothing. *Since:* 0.1 (``pass_scope``: 0.2).
     """
 
 

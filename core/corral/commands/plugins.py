@@ -53,8 +53,11 @@ def describe_plugins(registry: Registry) -> list[dict[str, Any]]:
 
 
 def _registers_text(record: dict[str, Any]) -> str:
+    # The count first: the built-in jinja plugin alone registers some ninety names.
     parts = [
-        f"{kind.replace('_', ' ')}: {', '.join(record[kind])}" for kind in KINDS if record[kind]
+        f"{kind.replace('_', ' ')} ({len(record[kind])}): {', '.join(record[kind])}"
+        for kind in KINDS
+        if record[kind]
     ]
     return "\n".join(parts) or "-"
 

@@ -173,8 +173,12 @@ def _local_file(base: Path, name: str) -> str:
 
 def _render(given: dict[str, Any], summary: dict[str, Any], base: Path) -> dict[str, Any]:
     from corral.playbook.templating.templar import Templar
+    from corral.plugins import build_registry, make_plugin_manager
 
-    templar = Templar(search_paths=[base], environ=os.environ)
+    # The event does not carry the run's templar, so the filters, tests and lookups
+    # (Ansible's come from the jinja plugin) are collected here, once per notified run.
+    functions = build_registry(make_plugin_manager(os.environ)).template_functions
+    templar = Templar(functions=functions, search_paths=[base], environ=os.environ)
     rendered = templar.render(given, {"run": summary}, what="notifications")
     return dict(rendered)
 

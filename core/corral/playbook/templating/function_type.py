@@ -1,23 +1,67 @@
-"""Template functions that plugins add to the Jinja2 environment."""
+"""Template functions that plugins add to the Jinja2 environment, and what lookups get."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["TemplateFunction"]
+from corral.errors import TemplateError
+
+__all__ = ["LookupScope", "TemplateFunction", "find_file"]
 
 
 @dataclass(frozen=True)
 class TemplateFunction:
     """A Jinja2 filter (``{{ x | name }}``), test (``x is name``) or lookup (``lookup('n', ...)``).
 
-    A lookup function is called as ``function(*terms, **kwargs)`` and returns the
-    looked-up value.
+    A lookup function is called as ``function(*terms, **options)``, or, with
+    ``pass_scope=True``, as ``function(scope, *terms, **options)`` where ``scope`` is
+    the :class:`LookupScope` of the render (search paths, environment, variables).
+    It returns the looked-up value, or a list or tuple of values.
     """
 
     name: str
     function: Callable[..., Any]
     kind: Literal["filter", "test", "lookup"] = "filter"
     plugin: str = field(default="", compare=False)
+    pass_scope: bool = False
+    """Lookups only: pass the render's :class:`LookupScope` as the first argument."""
+
+
+def find_file(name: str, search_paths: Sequence[Path]) -> Path:
+    """The first ``search_path / name`` that is a file; absolute names are used as given."""
+    path = Path(os.path.expanduser(name))
+    if path.is_absolute():
+        if path.is_file():
+            return path
+        raise TemplateError(f"file not found: {name}")
+    for base in search_paths:
+        candidate = base / path
+        if candidate.is_file():
+            return candidate
+    searched = ", ".join(str(p) for p in search_paths) or "(no search paths)"
+    raise TemplateError(f"could not find {name!r} (searched: {searched})")
+
+
+@dataclass(frozen=True)
+class LookupScope:
+    """What a lookup registered with ``pass_scope=True`` gets first: the render it runs in."""
+
+    search_paths: Sequence[Path]
+    """Where relative file names are looked up, in order (the playbook's directory, ...)."""
+    environ: Mapping[str, str]
+    """The run's environment (``os.environ`` unless the Templar was given another)."""
+    variable: Callable[[str], Any]
+    """The value of a variable as templates see it; raises KeyError when undefined."""
+    render_template: Callable[[str, Mapping[str, Any]], str]
+    """Render template-file text with the current variables plus the given extra ones."""
+
+    def find_file(self, name: str, search_paths: Sequence[Path] | None = None) -> Path:
+        """The first file ``name`` in ``search_paths`` (the scope's own by default).
+
+        Raises :class:`~corral.errors.TemplateError` naming the paths searched.
+        """
+        return find_file(name, self.search_paths if search_paths is None else search_paths)

@@ -1,9 +1,11 @@
 """Rendering playbook values with Jinja2: the :class:`Templar`.
 
 One Templar serves a whole run and every worker thread in it. It holds one
-sandboxed Jinja2 environment (see :mod:`corral.playbook.templating.environment`) with corral's
-filters, tests and lookups plus those plugins add, and a bounded cache of compiled
-templates shared by its :meth:`~Templar.with_search_paths` copies.
+sandboxed Jinja2 environment (see :mod:`corral.playbook.templating.environment`) with
+Jinja2's built-in filters and tests plus the filters, tests and lookups plugins register
+(Ansible's come from the built-in ``jinja`` plugin), and a bounded cache of compiled
+templates shared by its :meth:`~Templar.with_search_paths` copies (see
+:mod:`corral.playbook.templating.compiled`).
 
 Rendering rules (docs/templating.md is the user-facing reference):
 
@@ -22,40 +24,34 @@ from __future__ import annotations
 
 import datetime
 import os
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from jinja2 import meta, nodes
-from jinja2.environment import Template
-from jinja2.exceptions import TemplateSyntaxError
-from jinja2.parser import Parser
+from jinja2 import meta
 from jinja2.runtime import Context
-from jinja2.utils import missing, pass_context
+from jinja2.utils import missing
 
 from corral.errors import Location, TemplateError
+from corral.playbook.templating.compiled import Compiled
 from corral.playbook.templating.environment import (
     CorralContext,
-    CorralEnvironment,
     Verbatim,
     join_text,
-    make_environment,
     to_text,
     unwrap,
 )
 from corral.playbook.templating.errors import RenderFailure, translate
-from corral.playbook.templating.filters import FALSE_STRINGS, TRUE_STRINGS
-from corral.playbook.templating.function_type import TemplateFunction
-from corral.playbook.templating.functions import collect_functions
-from corral.playbook.templating.lookups import LookupScope, find_file, run_lookup
+from corral.playbook.templating.function_type import LookupScope, TemplateFunction, find_file
+from corral.playbook.templating.lookups import LOOKUP_GLOBALS, run_lookup
 from corral.playbook.yaml.marked import unmark
 from corral.secrets import Secret
 
 __all__ = ["OMIT", "Templar", "Verbatim"]
 
-CACHE_SIZE = 4096  # compiled templates kept per Templar (and its copies)
-
+# A condition that renders to one of these strings is true or false, as Ansible's ``bool``.
+TRUE_STRINGS = frozenset({"yes", "on", "true", "1"})
+FALSE_STRINGS = frozenset({"no", "off", "false", "0"})
 
 _PLAIN = (str, dict, list, tuple)
 
@@ -130,6 +126,18 @@ class _RenderState:
         self.resolved[name] = rendered
         return rendered
 
+    def run_lookup(
+        self,
+        context: Context,
+        name: str,
+        terms: Sequence[Any],
+        options: dict[str, Any],
+        *,
+        wantlist: bool,
+    ) -> Any:
+        """Run lookup ``name`` in this render (see corral.playbook.templating.lookups)."""
+        return self.templar._run_lookup(context, self, name, terms, options, wantlist=wantlist)
+
 
 class _VariablesView(Mapping[str, Any]):
     """Variables rendered on access, each in their own scope (see Templar.variables_view)."""
@@ -152,50 +160,6 @@ class _VariablesView(Mapping[str, Any]):
         return len(self._variables)
 
 
-class _TemplateCache:
-    """Compiled templates by source text; bounded, oldest entry evicted first."""
-
-    def __init__(self, compile: Callable[[str], Template], maxsize: int) -> None:
-        self._compile = compile
-        self._maxsize = maxsize
-        self._entries: dict[str, Template] = {}
-        self._lock = threading.Lock()
-
-    def get(self, source: str) -> Template:
-        template = self._entries.get(source)
-        if template is None:
-            # Compiling outside the lock: two threads may compile the same text once each.
-            template = self._compile(source)
-            with self._lock:
-                while len(self._entries) >= self._maxsize:
-                    del self._entries[next(iter(self._entries))]
-                self._entries[source] = template
-        return template
-
-
-def _state_of(context: Context) -> _RenderState:
-    state = getattr(context, "state", None)
-    if not isinstance(state, _RenderState):
-        raise TemplateError("lookups can only be used in templates rendered by corral")
-    return state
-
-
-@pass_context
-def _lookup(context: Context, name: str, *terms: Any, **options: Any) -> Any:
-    """``lookup('name', term, ..., wantlist=False, errors='strict')``."""
-    state = _state_of(context)
-    wantlist = bool(options.pop("wantlist", False))
-    return state.templar._run_lookup(context, state, name, terms, options, wantlist=wantlist)
-
-
-@pass_context
-def _query(context: Context, name: str, *terms: Any, **options: Any) -> Any:
-    """``query('name', term, ...)``: always a list."""
-    state = _state_of(context)
-    options.pop("wantlist", None)
-    return state.templar._run_lookup(context, state, name, terms, options, wantlist=True)
-
-
 def _now(utc: bool = False, fmt: str | None = None) -> Any:
     """``now()``: the current time, or the time formatted with ``fmt``."""
     moment = datetime.datetime.now(datetime.UTC if utc else None)
@@ -205,57 +169,18 @@ def _now(utc: bool = False, fmt: str | None = None) -> Any:
 
 
 _GLOBALS: Final[Mapping[str, Any]] = {
-    "lookup": _lookup,
-    "query": _query,
-    "q": _query,
+    **LOOKUP_GLOBALS,
     "now": _now,
     "omit": OMIT,
 }
 
 
-class _Shared:
-    """What a Templar and its copies share: environment, lookups, compiled caches."""
-
-    def __init__(self, functions: Sequence[TemplateFunction]) -> None:
-        filters, tests, self.lookups = collect_functions(functions)
-        # Template strings from YAML and template files differ in one lexing rule
-        # (see YamlStringLexer), so each has its own environment and cache.
-        self.env: CorralEnvironment = make_environment(
-            yaml_strings=True, filters=filters, tests=tests, globals=_GLOBALS
-        )
-        self.file_env: CorralEnvironment = make_environment(
-            yaml_strings=False, filters=filters, tests=tests, globals=_GLOBALS
-        )
-        self.templates = _TemplateCache(self.env.from_string, CACHE_SIZE)
-        self.file_templates = _TemplateCache(self.file_env.from_string, CACHE_SIZE)
-        self.expressions = _TemplateCache(self._compile_expression, CACHE_SIZE)
-
-    def _compile_expression(self, source: str) -> Template:
-        return self.env.from_string(self.parse_expression(source))
-
-    def parse_expression(self, source: str) -> nodes.Template:
-        """A bare expression as a template that outputs its value.
-
-        Like Environment.compile_expression, but with an output node, so the value goes
-        through finalize (undefined check, secrets) like any template's.
-        """
-        parser = Parser(self.env, source, state="variable")
-        expression = parser.parse_expression()
-        if not parser.stream.eos:
-            raise TemplateSyntaxError(
-                f"unexpected {parser.stream.current.value!r} after the expression",
-                parser.stream.current.lineno,
-            )
-        tree = nodes.Template([nodes.Output([expression], lineno=1)], lineno=1)
-        tree.set_environment(self.env)
-        return tree
-
-
 class Templar:
     """Renders strings and data with Jinja2 for one run; safe to share between threads.
 
-    :param functions: filters, tests and lookups from plugins; a name that clashes
-        with a built-in or with another plugin's is a :class:`PluginLoadError`.
+    :param functions: filters, tests and lookups from plugins (``registry.template_functions``);
+        a name that clashes with a Jinja2 built-in or with another plugin's is a
+        :class:`PluginLoadError`. Without them only Jinja2's built-ins exist.
     :param search_paths: where ``lookup('file', ...)`` and ``lookup('template', ...)``
         look for relative paths, in order.
     :param environ: what ``lookup('env', ...)`` reads; ``os.environ`` when None.
@@ -268,7 +193,7 @@ class Templar:
         search_paths: Sequence[Path] = (),
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        self._shared = _Shared(functions)
+        self._shared = Compiled(functions, _GLOBALS)
         self._search_paths = tuple(Path(p) for p in search_paths)
         self._environ = environ
 

@@ -1,8 +1,9 @@
-"""The Ansible tests (``value is name``) corral adds to Jinja2's built-in ones.
+"""Ansible's tests (``value is name``), added to Jinja2's built-in ones.
 
 Jinja2's own tests (``defined``, ``undefined``, ``in``, ``string``, ``number``,
-``mapping``, ``sequence``, ``iterable``, ``none``, ``boolean``, ``eq``, ...) stay as
-they are. :data:`TESTS` maps the added names to plain functions.
+``mapping``, ``sequence``, ``iterable``, ``none``, ``boolean``, ``eq``, ...) come with
+the core. :data:`TESTS` maps the added names to plain functions; the plugin
+registers each as a ``TemplateFunction(kind="test")``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from corral.errors import TemplateError
+from corral import TemplateError
 
 __all__ = ["TESTS", "version_compare"]
 

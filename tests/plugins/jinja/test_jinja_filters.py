@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+from jinja_templar import jinja_templar
 
 from corral.errors import TemplateError
 from corral.playbook.templating.templar import Templar
@@ -24,7 +25,7 @@ VARS: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def templar() -> Templar:
-    return Templar()
+    return jinja_templar()
 
 
 FILTER_CASES: list[tuple[str, Any]] = [

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from jinja_templar import jinja_templar
 
 from corral.errors import TemplateError
 from corral.playbook.templating.function_type import TemplateFunction
@@ -31,7 +32,7 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def templar(project: Path) -> Templar:
-    return Templar(
+    return jinja_templar(
         search_paths=[project / "files", project / "templates", project],
         environ={"HOME": "/home/ops", "EMPTY": ""},
     )
@@ -49,7 +50,7 @@ def test_env_lookup_reads_the_given_environment(templar: Templar) -> None:
 def test_env_lookup_defaults_to_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CORRAL_TEMPLATING_TEST", "from-os")
     text = "{{ lookup('env', 'CORRAL_TEMPLATING_TEST') }}"
-    assert Templar().render_string(text, {}) == "from-os"
+    assert jinja_templar().render_string(text, {}) == "from-os"
 
 
 def test_file_lookup_searches_paths_and_strips_trailing_whitespace(

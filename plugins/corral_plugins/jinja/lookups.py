@@ -1,0 +1,156 @@
+"""Ansible's lookups: ``env``, ``file``, ``template``, ``vars``, ``items``, ``fileglob``, ...
+
+Each is registered as ``TemplateFunction(kind="lookup", pass_scope=True)``, so the
+core calls it as ``lookup(scope, *terms, **options)`` with the render's
+:class:`~corral.LookupScope` (search paths, environment, variables) and it returns
+the list of results. The core applies Ansible's rules to that list (``lookup()``
+joins strings with commas, ``query()`` keeps the list, ``errors=`` ...).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from corral import LookupScope, TemplateError
+
+__all__ = ["LOOKUPS"]
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"cannot read {path}: {exc}") from exc
+
+
+def _expect_no_options(name: str, options: dict[str, Any]) -> None:
+    if options:
+        raise TemplateError(f"lookup {name!r} takes no options, got {', '.join(options)}")
+
+
+def env(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:
+    """The values of environment variables (``default`` for unset ones)."""
+    default = options.pop("default", "")
+    _expect_no_options("env", options)
+    return [scope.environ.get(str(term), default) for term in terms]
+
+
+def file(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:
+    """The contents of files found in the search paths."""
+    rstrip = options.pop("rstrip", True)
+    lstrip = options.pop("lstrip", False)
+    _expect_no_options("file", options)
+    contents = []
+    for term in terms:
+        text = _read(scope.find_file(str(term)))
+        if rstrip:
+            text = text.rstrip()
+        if lstrip:
+            text = text.lstrip()
+        contents.append(text)
+    return contents
+
+
+def template(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:
+    """Template files found in the search paths, rendered with the current variables."""
+    extra = options.pop("template_vars", None) or {}
+    _expect_no_options("template", options)
+    return [scope.render_template(_read(scope.find_file(str(term))), extra) for term in terms]
+
+
+def variables(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:
+    """The values of variables, rendered as templates see them."""
+    has_default = "default" in options
+    default = options.pop("default", None)
+    _expect_no_options("vars", options)
+    values = []
+    for term in terms:
+        try:
+            values.append(scope.variable(str(term)))
+        except KeyError:
+            if not has_default:
+                raise TemplateError(f"undefined variable {term!r}") from None
+            values.append(default)
+    return values
+
+
+def items(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:
+    """The terms, lists among them flattened one level."""
+    _expect_no_options("items", options)
+    flat: list[Any] = []
+    for term in terms:
+        flat.extend(term if isinstance(term, list | tuple) else [term])
+    return flat
+
+
+def as_list(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:
+    """The terms as they are."""
+    _expect_no_options("list", options)
+    return list(terms)
+
+
+def dict_items(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:
+    """``{'key': k, 'value': v}`` for each entry of each dict."""
+    _expect_no_options("dict", options)
+    result: list[Any] = []
+    for term in terms:
+        if not isinstance(term, Mapping):
+            raise TemplateError(f"lookup 'dict' expects a dict, got {type(term).__name__}")
+        result.extend({"key": k, "value": v} for k, v in term.items())
+    return result
+
+
+def indexed_items(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:
+    """``[index, item]`` for each item of ``items``."""
+    return [[i, item] for i, item in enumerate(items(scope, *terms, **options))]
+
+
+def fileglob(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:
+    """Files matching each pattern, in the first search path where it matches any."""
+    _expect_no_options("fileglob", options)
+    found: list[str] = []
+    for term in terms:
+        pattern = os.path.expanduser(str(term))
+        bases = [Path()] if os.path.isabs(pattern) else scope.search_paths
+        for base in bases:
+            matches = sorted(p for p in glob.glob(str(base / pattern)) if os.path.isfile(p))
+            if matches:
+                found.extend(matches)
+                break
+    return found
+
+
+def first_found(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:
+    """The path of the first of the named files that exists."""
+    files = list(options.pop("files", []))
+    paths = [Path(os.path.expanduser(str(p))) for p in options.pop("paths", [])]
+    skip = options.pop("skip", False)
+    _expect_no_options("first_found", options)
+    for term in terms:
+        files.extend(term if isinstance(term, list | tuple) else [term])
+    for name in files:
+        try:
+            return [str(scope.find_file(str(name), paths or None))]
+        except TemplateError:
+            continue
+    if skip:
+        return []
+    raise TemplateError(f"none of {', '.join(map(repr, files))} found")
+
+
+LOOKUPS: dict[str, Callable[..., list[Any]]] = {
+    "env": env,
+    "file": file,
+    "template": template,
+    "vars": variables,
+    "items": items,
+    "list": as_list,
+    "dict": dict_items,
+    "indexed_items": indexed_items,
+    "fileglob": fileglob,
+    "first_found": first_found,
+}
