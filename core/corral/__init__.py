@@ -2,7 +2,7 @@
 
 Plugins import the ``hookimpl`` marker and the value types from here::
 
-    from corral import StepResult, StepType, hookimpl
+    from corral import RegisterStep, StepResult, StepType, hookimpl
 """
 
 from __future__ import annotations
@@ -27,6 +27,13 @@ from corral.errors import (
     StepFailed,
     TemplateError,
     UsageError,
+)
+from corral.hookspecs import (
+    RegisterConnection,
+    RegisterInventorySource,
+    RegisterStep,
+    RegisterTemplateFunction,
+    RegisterTrigger,
 )
 from corral.inventory.source import InventoryBuilder, InventorySourceType
 from corral.playbook.templating.function_type import TemplateFunction
@@ -54,6 +61,11 @@ __all__ = [
     "Location",
     "PlaybookError",
     "PluginLoadError",
+    "RegisterConnection",
+    "RegisterInventorySource",
+    "RegisterStep",
+    "RegisterTemplateFunction",
+    "RegisterTrigger",
     "Secret",
     "StepContext",
     "StepFailed",

@@ -28,10 +28,10 @@ from corral import (
     ConnectionType,
     FileStat,
     HostUnreachable,
+    RegisterConnection,
     StepFailed,
     hookimpl,
 )
-from corral.hookspecs import RegisterConnection
 
 __all__ = ["SETTINGS", "SimulatedConnection", "connect"]
 

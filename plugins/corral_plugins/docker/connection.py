@@ -24,9 +24,9 @@ from corral import (
     ConnectionType,
     FileStat,
     HostUnreachable,
+    RegisterConnection,
     StepFailed,
 )
-from corral.hookspecs import RegisterConnection
 from corral.posix import command_argv, parse_stat_output, stdin_bytes
 from corral_plugins.docker.api import DEFAULT_TIMEOUT, ExecOutcome, api_error, docker_client
 from corral_plugins.docker.api import exec_command as _exec

@@ -14,8 +14,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from corral import StepContext, StepFailed, StepResult, StepType
-from corral.hookspecs import RegisterStep
+from corral import RegisterStep, StepContext, StepFailed, StepResult, StepType
 from corral_plugins.docker.api import (
     DEFAULT_TIMEOUT,
     api_error,

@@ -13,8 +13,7 @@ import stat as stat_mod
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from corral import FileStat, StepContext, StepFailed, StepResult, StepType
-from corral.hookspecs import RegisterStep
+from corral import FileStat, RegisterStep, StepContext, StepFailed, StepResult, StepType
 
 __all__ = [
     "FILE_SCHEMA",

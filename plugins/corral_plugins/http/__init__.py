@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from corral import StepContext, StepResult, StepType, __version__, hookimpl
-from corral.hookspecs import RegisterStep
+from corral import RegisterStep, StepContext, StepResult, StepType, __version__, hookimpl
 from corral.secrets import REDACTED, reveal
 from corral_plugins.files.paths import MODE_PROPERTY, apply_attributes, parse_mode
 from corral_plugins.http.tls import TLS_PROPERTIES, tls_context

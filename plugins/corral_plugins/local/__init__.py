@@ -32,10 +32,10 @@ from corral import (
     ConnectionSetting,
     ConnectionType,
     FileStat,
+    RegisterConnection,
     StepFailed,
     hookimpl,
 )
-from corral.hookspecs import RegisterConnection
 from corral.posix import (
     STAT_SCRIPT,
     RawOutput,

@@ -32,9 +32,9 @@ from corral import (
     ConnectionType,
     FileStat,
     HostUnreachable,
+    RegisterConnection,
     StepFailed,
 )
-from corral.hookspecs import RegisterConnection
 from corral.posix import (
     STAT_SCRIPT,
     RawOutput,
