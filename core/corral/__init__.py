@@ -10,6 +10,8 @@ from __future__ import annotations
 from pluggy import HookimplMarker
 
 from corral.connection import (
+    CAPABILITIES,
+    MAKE_DIRS,
     Become,
     CommandResult,
     Connection,
@@ -47,6 +49,8 @@ hookimpl = HookimplMarker("corral")
 """Marks a plugin function as an implementation of a ``corral_*`` hook."""
 
 __all__ = [
+    "CAPABILITIES",
+    "MAKE_DIRS",
     "Become",
     "CommandResult",
     "Connection",

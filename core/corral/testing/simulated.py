@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any
 
 from corral import (
+    MAKE_DIRS,
     Become,
     CommandResult,
     ConnectionSetting,
@@ -55,6 +56,8 @@ _DIR_MODE = stat_mod.S_IFDIR | 0o755
 
 class SimulatedConnection:
     """A :class:`corral.Connection` to a host that exists only in memory. Thread-safe."""
+
+    capabilities = frozenset({MAKE_DIRS})
 
     def __init__(
         self, host: str, *, rtt: float = 0.05, connect_rtts: int = 4, unreachable: bool = False

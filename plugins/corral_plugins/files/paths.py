@@ -13,7 +13,7 @@ import stat as stat_mod
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from corral import FileStat, RegisterStep, StepContext, StepFailed, StepResult, StepType
+from corral import MAKE_DIRS, FileStat, RegisterStep, StepContext, StepFailed, StepResult, StepType
 
 __all__ = [
     "FILE_SCHEMA",
@@ -169,16 +169,15 @@ def apply_attributes(
 
 
 def make_dirs(ctx: StepContext, path: str) -> None:
-    """``mkdir -p`` on the host: with the connection's ``make_dirs`` when it has one.
+    """``mkdir -p`` on the host: with the connection's ``make_dirs`` when it declares one.
 
-    ``make_dirs(path, *, become, timeout)`` is optional in a connection; the ssh one
-    creates directories over SFTP, without starting a process on the host.
+    ``make_dirs`` is an optional connection feature (the ``MAKE_DIRS`` capability); the
+    ssh connection creates directories over SFTP, without starting a process on the host.
     """
-    method = getattr(ctx.conn, "make_dirs", None)
-    if method is None:
-        run_or_fail(ctx, ["mkdir", "-p", "--", path])
+    if MAKE_DIRS in ctx.conn.capabilities:
+        ctx.conn.make_dirs(path, become=ctx.become, timeout=ctx.timeout)
     else:
-        method(path, become=ctx.become, timeout=ctx.timeout)
+        run_or_fail(ctx, ["mkdir", "-p", "--", path])
 
 
 def run_or_fail(ctx: StepContext, argv: list[str]) -> None:

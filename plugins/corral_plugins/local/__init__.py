@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import Any
 
 from corral import (
+    MAKE_DIRS,
     Become,
     CommandResult,
     ConnectionSetting,
@@ -74,6 +75,8 @@ class LocalConnection:
     keeps is the set of commands still running, so ``close()`` can stop them
     when a run is aborted.
     """
+
+    capabilities = frozenset({MAKE_DIRS})
 
     def __init__(self, host: str = "localhost", *, become_exe: str = "sudo") -> None:
         self.host = host

@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from corral import (
+    MAKE_DIRS,
     Become,
     CommandResult,
     ConnectionType,
@@ -108,6 +109,8 @@ class SshConnector:
 
 class SshConnection:
     """A :class:`corral.Connection` to one host over SSH. Thread-safe."""
+
+    capabilities = frozenset({MAKE_DIRS})
 
     def __init__(
         self, host: str, variables: Mapping[str, Any], *, connector: SshConnector | None = None
