@@ -32,7 +32,7 @@ from corral import (
     hookimpl,
 )
 from corral.secrets import reveal
-from corral_plugins.http import describe_error
+from corral_plugins.http.request import describe_error
 from corral_plugins.http.tls import TLS_PROPERTIES, tls_context
 from corral_plugins.notify.email import EMAIL_SCHEMA, send_email
 from corral_plugins.notify.run import Channel, handle_event
