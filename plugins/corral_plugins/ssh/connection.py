@@ -55,9 +55,11 @@ from corral_plugins.ssh.channel import (
     start_command,
     sudo_handshake,
 )
-from corral_plugins.ssh.config import SETTINGS, SshConfigFiles, SshTarget, resolve_target
+from corral_plugins.ssh.config import SshTarget, resolve_target
 from corral_plugins.ssh.hostkeys import KnownHosts
+from corral_plugins.ssh.settings import SETTINGS
 from corral_plugins.ssh.sftp import UNKNOWN, SftpFiles
+from corral_plugins.ssh.ssh_config import SshConfigFiles
 from corral_plugins.ssh.transport import KeyFiles, SshLink, open_link
 
 if TYPE_CHECKING:
