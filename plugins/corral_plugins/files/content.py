@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from corral import FileStat, RegisterStep, StepContext, StepFailed, StepResult, StepType
-from corral_plugins.files.paths import (
+from corral_plugins.files.attributes import (
     GROUP_PROPERTY,
     MODE_PROPERTY,
     OWNER_PROPERTY,

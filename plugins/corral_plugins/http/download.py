@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from corral import StepContext, StepResult
-from corral_plugins.files.paths import apply_attributes, parse_mode
+from corral_plugins.files.attributes import apply_attributes, parse_mode
 from corral_plugins.http.response import Call, judge, response_data
 
 if TYPE_CHECKING:

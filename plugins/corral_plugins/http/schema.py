@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from corral_plugins.files.paths import MODE_PROPERTY
+from corral_plugins.files.attributes import MODE_PROPERTY
 from corral_plugins.http.tls import TLS_PROPERTIES
 
 DEFAULT_TIMEOUT = 30.0

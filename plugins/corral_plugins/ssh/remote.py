@@ -27,7 +27,7 @@ from corral import (
     StepResult,
     StepType,
 )
-from corral_plugins.files.paths import MODE_PROPERTY, parse_mode
+from corral_plugins.files.attributes import MODE_PROPERTY, parse_mode
 
 __all__ = ["FETCH_SCHEMA", "SSH_SCHEMA", "fetch", "ssh"]
 
