@@ -2,7 +2,7 @@
 
 Plugins import the ``hookimpl`` marker and the value types from here::
 
-    from corral import StepResult, StepType, hookimpl
+    from corral import RegisterStep, StepResult, StepType, hookimpl
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 from pluggy import HookimplMarker
 
 from corral.connection import (
+    CAPABILITIES,
+    MAKE_DIRS,
     Become,
     CommandResult,
     Connection,
@@ -28,6 +30,13 @@ from corral.errors import (
     TemplateError,
     UsageError,
 )
+from corral.hookspecs import (
+    RegisterConnection,
+    RegisterInventorySource,
+    RegisterStep,
+    RegisterTemplateFunction,
+    RegisterTrigger,
+)
 from corral.inventory.source import InventoryBuilder, InventorySourceType
 from corral.playbook.templating.function_type import LookupScope, TemplateFunction
 from corral.secrets import Secret
@@ -40,6 +49,8 @@ hookimpl = HookimplMarker("corral")
 """Marks a plugin function as an implementation of a ``corral_*`` hook."""
 
 __all__ = [
+    "CAPABILITIES",
+    "MAKE_DIRS",
     "Become",
     "CommandResult",
     "Connection",
@@ -55,6 +66,11 @@ __all__ = [
     "LookupScope",
     "PlaybookError",
     "PluginLoadError",
+    "RegisterConnection",
+    "RegisterInventorySource",
+    "RegisterStep",
+    "RegisterTemplateFunction",
+    "RegisterTrigger",
     "Secret",
     "StepContext",
     "StepFailed",

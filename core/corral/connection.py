@@ -5,6 +5,12 @@ turns a host's name and variables into a :class:`Connection`. The engine opens o
 connection per host and reuses it for every step of the run. Step code never
 builds shell lines by hand: it passes an argv list to ``run`` (or a string, which
 goes through ``/bin/sh -c``).
+
+Some features are optional. A connection declares the ones it implements in its
+``capabilities`` set, and step code asks that set before using one; it never probes
+for methods. The optional methods are still part of the :class:`Connection`
+protocol: a connection without the capability raises ``NotImplementedError`` from
+them, as pyinfra's connectors do.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from typing import Any, Protocol, runtime_checkable
 from corral.secrets import Secret
 
 __all__ = [
+    "CAPABILITIES",
+    "MAKE_DIRS",
     "Become",
     "CommandResult",
     "Connection",
@@ -25,6 +33,14 @@ __all__ = [
     "ConnectionType",
     "FileStat",
 ]
+
+
+MAKE_DIRS = "make_dirs"
+"""Capability: ``make_dirs(path, *, become, timeout)`` makes a directory and its parents
+without starting a command on the host (the ssh connection does it over SFTP)."""
+
+CAPABILITIES = frozenset({MAKE_DIRS})
+"""Every optional feature a connection may list in :attr:`Connection.capabilities`."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,9 @@ class Connection(Protocol):
     """A live connection to one host. Every method that touches the host has a timeout."""
 
     host: str
+    capabilities: frozenset[str]
+    """The optional features (names from :data:`CAPABILITIES`) this connection implements;
+    empty when it implements none."""
 
     def open(self) -> None:
         """Connect; raises :class:`corral.errors.HostUnreachable` on failure."""
@@ -129,6 +148,15 @@ class Connection(Protocol):
         timeout: float | None = None,
     ) -> FileStat | None:
         """Describe ``path`` on the host, or return None when it does not exist."""
+
+    def make_dirs(
+        self, path: str, *, become: Become | None = None, timeout: float | None = None
+    ) -> None:
+        """Make ``path`` and its missing parents, as ``mkdir -p`` does.
+
+        Optional (capability :data:`MAKE_DIRS`): a connection whose ``capabilities``
+        lack it raises ``NotImplementedError``, and callers run ``mkdir -p`` instead.
+        """
 
 
 @dataclass(frozen=True)

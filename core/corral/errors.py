@@ -6,12 +6,26 @@
      ├── UsageError (ValueError)     exit 5  bad command-line usage
      ├── PlaybookError               exit 4  malformed or invalid playbook
      ├── InventoryError              exit 4  malformed inventory or host pattern
+     │    └── RangeError             exit 4  a host range that cannot be expanded
+     │                                       (corral.inventory.ranges)
      ├── TemplateError               exit 4  Jinja syntax error, undefined variable
+     │    └── RenderFailure          exit 4  a render error callers add context to
+     │                                       (corral.playbook.templating.errors)
      ├── ParamsError                 exit 4  missing or invalid playbook params
      ├── PluginLoadError             exit 1  a plugin failed to import or register
+     ├── StoreError                  exit 1  the run store cannot be opened, read or written
      ├── HostUnreachable             exit 3  a host could not be reached
+     │    └── RetryableUnreachable   exit 3  a failure another attempt may get past
+     │                                       (corral_plugins.ssh.transport)
      ├── StepFailed                  exit 2  a step failed on a host
      └── Interrupted                 exit 99 the run was stopped by a signal
+
+    jinja2.UndefinedError
+     └── UndefinedValue              never leaves the templar: turned into a
+                                     TemplateError (corral.playbook.templating.environment)
+
+The classes without a module named are defined here. ``tests/test_errors.py`` checks
+that every exception class in ``corral`` and ``corral_plugins`` is drawn above.
 
 Every error carries a message, an optional ``hint`` (what to do about it) and an
 optional :class:`Location` (``file:line:col``). ``str(error)`` renders
@@ -44,6 +58,7 @@ __all__ = [
     "PlaybookError",
     "PluginLoadError",
     "StepFailed",
+    "StoreError",
     "TemplateError",
     "UsageError",
     "did_you_mean",
@@ -127,6 +142,12 @@ class ParamsError(CorralError):
 
 class PluginLoadError(CorralError):
     """A plugin failed to import or register, or two plugins registered one name."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class StoreError(CorralError):
+    """The run store cannot be opened, read or written."""
 
     exit_code = EXIT_INTERNAL
 

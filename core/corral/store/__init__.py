@@ -19,7 +19,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from corral.store.db import Store, StoreError, open_store, store_enabled, store_path
+    from corral.errors import StoreError
+    from corral.store.db import Store, open_store, store_enabled, store_path
     from corral.store.records import RunRecord, new_run_record, snapshot_files
     from corral.store.writer import StoreWriter
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "RunRecord": "corral.store.records",
     "Store": "corral.store.db",
-    "StoreError": "corral.store.db",
+    "StoreError": "corral.errors",
     "StoreWriter": "corral.store.writer",
     "new_run_record": "corral.store.records",
     "open_store": "corral.store.db",

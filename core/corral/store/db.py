@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from corral.errors import CorralError, UsageError
+from corral.errors import StoreError, UsageError
 from corral.paths import corral_home
 from corral.store.records import RunRecord
 from corral.store.schema import migrate
@@ -35,7 +35,6 @@ __all__ = [
     "DB_NAME",
     "STALE_AFTER",
     "Store",
-    "StoreError",
     "open_store",
     "status_for_exit_code",
     "store_enabled",
@@ -47,10 +46,6 @@ BUSY_TIMEOUT = 30.0  # seconds a connection waits for another's write lock
 STALE_AFTER = 30.0  # a running run whose heartbeat is older than this is dead
 STATUSES = ("running", "succeeded", "failed", "cancelled", "interrupted")
 _OFF = ("off", "0", "false", "no", "disabled")
-
-
-class StoreError(CorralError):
-    """The run store cannot be opened, read or written."""
 
 
 def store_enabled(environ: Mapping[str, str]) -> bool:

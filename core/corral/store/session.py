@@ -47,7 +47,7 @@ def start_recording(
     A resumed run (``options.resume`` set, ``options.run_id`` naming the run) is marked
     ``running`` again and appended to; any other run gets a new record with a snapshot
     of its playbook files and inventory, and its params (``prepared.params`` unless
-    given) and extra vars, secrets redacted. Raises :class:`~corral.store.db.StoreError`
+    given) and extra vars, secrets redacted. Raises :class:`~corral.errors.StoreError`
     when the store cannot be opened or written.
     """
     if not enabled or not store_enabled(environ):

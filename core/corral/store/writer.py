@@ -25,7 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from corral.store.db import Store, StoreError, finish_run_in, status_for_exit_code
+from corral.errors import StoreError
+from corral.store.db import Store, finish_run_in, status_for_exit_code
 
 __all__ = ["HEARTBEAT_EVERY", "StoreWriter"]
 
@@ -95,7 +96,7 @@ class StoreWriter:
     Callable with each event (already redacted, JSON-ready); ``flush()`` blocks until
     everything handed over so far is committed; ``close()`` flushes and stops the
     thread. If the store cannot be written, ``flush()`` and ``close()`` raise
-    :class:`~corral.store.db.StoreError`.
+    :class:`~corral.errors.StoreError`.
     """
 
     def __init__(

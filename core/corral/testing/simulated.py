@@ -22,16 +22,17 @@ from types import TracebackType
 from typing import Any
 
 from corral import (
+    MAKE_DIRS,
     Become,
     CommandResult,
     ConnectionSetting,
     ConnectionType,
     FileStat,
     HostUnreachable,
+    RegisterConnection,
     StepFailed,
     hookimpl,
 )
-from corral.hookspecs import RegisterConnection
 
 __all__ = ["SETTINGS", "SimulatedConnection", "connect"]
 
@@ -55,6 +56,8 @@ _DIR_MODE = stat_mod.S_IFDIR | 0o755
 
 class SimulatedConnection:
     """A :class:`corral.Connection` to a host that exists only in memory. Thread-safe."""
+
+    capabilities = frozenset({MAKE_DIRS})
 
     def __init__(
         self, host: str, *, rtt: float = 0.05, connect_rtts: int = 4, unreachable: bool = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from corral import StepContext, StepResult, StepType, hookimpl
+from corral import RegisterStep, StepContext, StepResult, StepType, hookimpl
 
 GREET_SCHEMA = {
     "type": "object",
@@ -30,7 +30,7 @@ def greet(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
 
 
 @hookimpl
-def corral_register_steps(register: Any) -> None:
+def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="hello.greet",

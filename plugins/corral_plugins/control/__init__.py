@@ -8,8 +8,7 @@
 
 from __future__ import annotations
 
-from corral import hookimpl
-from corral.hookspecs import RegisterStep
+from corral import RegisterStep, hookimpl
 from corral_plugins.control import approval, steps, wait
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from corral import StepContext, StepResult, StepType
-from corral.hookspecs import RegisterStep
+from corral import RegisterStep, StepContext, StepResult, StepType
 
 APPROVAL_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from corral import StepContext, StepResult, StepType, TemplateError
-from corral.hookspecs import RegisterStep
+from corral import RegisterStep, StepContext, StepResult, StepType, TemplateError
 
 __all__ = [
     "ASSERT_SCHEMA",

@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from corral import StepContext, StepFailed, StepResult, StepType
-from corral.hookspecs import RegisterStep
+from corral import RegisterStep, StepContext, StepFailed, StepResult, StepType
 
 __all__ = ["WAIT_FOR_SCHEMA", "wait_for"]
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from corral import StepContext, StepResult, StepType, hookimpl
-from corral.hookspecs import RegisterStep
+from corral import RegisterStep, StepContext, StepResult, StepType, hookimpl
 from corral_plugins.database.backup import BACKUP_SCHEMA, RESTORE_SCHEMA, backup, restore
 from corral_plugins.database.connect import (
     CONNECT_PROPERTIES,

@@ -7,8 +7,7 @@ the steps, :mod:`~corral_plugins.docker.connection` the connection.
 
 from __future__ import annotations
 
-from corral import hookimpl
-from corral.hookspecs import RegisterConnection, RegisterStep
+from corral import RegisterConnection, RegisterStep, hookimpl
 from corral_plugins.docker import connection, steps
 
 

@@ -43,7 +43,6 @@ DAEMON_SETTINGS: Mapping[str, str] = {
 _STDOUT, _STDERR = 1, 2
 _HEADER = struct.Struct(">BxxxL")
 
-
 _HOST_VARIABLES = (*DAEMON_SETTINGS, "docker_timeout", "docker_api_version")
 
 

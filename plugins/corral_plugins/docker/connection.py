@@ -24,9 +24,9 @@ from corral import (
     ConnectionType,
     FileStat,
     HostUnreachable,
+    RegisterConnection,
     StepFailed,
 )
-from corral.hookspecs import RegisterConnection
 from corral.posix import command_argv, parse_stat_output, stdin_bytes
 from corral_plugins.docker.api import DEFAULT_TIMEOUT, ExecOutcome, api_error, docker_client
 from corral_plugins.docker.api import exec_command as _exec
@@ -61,6 +61,8 @@ _NEW_FILE_MODE = 0o644
 
 class DockerConnection:
     """A :class:`corral.Connection` into one running container."""
+
+    capabilities: frozenset[str] = frozenset()  # make_dirs goes through ``mkdir -p``
 
     def __init__(
         self,
@@ -234,6 +236,12 @@ class DockerConnection:
         if out.timed_out or out.rc != 0:
             raise StepFailed(f"cannot stat {path} in {self.container}: {_reason(out)}")
         return parse_stat_output(path, out.stdout.decode("utf-8", errors="replace"))
+
+    def make_dirs(
+        self, path: str, *, become: Become | None = None, timeout: float | None = None
+    ) -> None:
+        """Not offered (no ``make_dirs`` capability): callers run ``mkdir -p`` instead."""
+        raise NotImplementedError("the docker connection has no make_dirs; run mkdir -p")
 
 
 def _reason(out: ExecOutcome) -> str:

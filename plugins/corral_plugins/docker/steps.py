@@ -14,8 +14,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from corral import StepContext, StepFailed, StepResult, StepType
-from corral.hookspecs import RegisterStep
+from corral import RegisterStep, StepContext, StepFailed, StepResult, StepType
 from corral_plugins.docker.api import (
     DEFAULT_TIMEOUT,
     api_error,
@@ -24,7 +23,8 @@ from corral_plugins.docker.api import (
     docker_client,
     exec_command,
 )
-from corral_plugins.docker.container import CONTAINER_SCHEMA, container
+from corral_plugins.docker.container import container
+from corral_plugins.docker.spec import CONTAINER_SCHEMA
 
 __all__ = ["EXEC_SCHEMA", "IMAGE_SCHEMA", "INFO_SCHEMA", "docker_exec", "image", "info"]
 

@@ -20,8 +20,7 @@ import struct
 from collections.abc import Mapping
 from typing import Any
 
-from corral import StepContext, StepResult, StepType, hookimpl
-from corral.hookspecs import RegisterStep
+from corral import RegisterStep, StepContext, StepResult, StepType, hookimpl
 
 __all__ = ["SETUP_SCHEMA", "SETUP_SCRIPT", "parse_setup_output", "setup"]
 

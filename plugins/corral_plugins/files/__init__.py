@@ -6,8 +6,7 @@ other plugins that write files (``http`` downloads, ``fetch``) use them too.
 
 from __future__ import annotations
 
-from corral import hookimpl
-from corral.hookspecs import RegisterStep
+from corral import RegisterStep, hookimpl
 from corral_plugins.files import content, paths
 
 

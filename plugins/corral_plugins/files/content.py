@@ -21,9 +21,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from corral import FileStat, StepContext, StepFailed, StepResult, StepType
-from corral.hookspecs import RegisterStep
-from corral_plugins.files.paths import (
+from corral import FileStat, RegisterStep, StepContext, StepFailed, StepResult, StepType
+from corral_plugins.files.attributes import (
     GROUP_PROPERTY,
     MODE_PROPERTY,
     OWNER_PROPERTY,

@@ -3,7 +3,8 @@
 ``file`` stats the path first and acts only on the difference (``mkdir``,
 ``chmod``, ``chown``, ``ln``, ``rm`` run as argv lists through the connection);
 when nothing differs it says why. In check mode it reports what it would do.
-The mode/owner/group helpers here are shared with ``copy`` and ``template``.
+The mode/owner/group helpers it shares with ``copy`` and ``template`` are in
+:mod:`corral_plugins.files.attributes`.
 """
 
 from __future__ import annotations
@@ -13,40 +14,19 @@ import stat as stat_mod
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from corral import FileStat, StepContext, StepFailed, StepResult, StepType
-from corral.hookspecs import RegisterStep
+from corral import FileStat, RegisterStep, StepContext, StepFailed, StepResult, StepType
+from corral_plugins.files.attributes import (
+    GROUP_PROPERTY,
+    MODE_PROPERTY,
+    OWNER_PROPERTY,
+    apply_attributes,
+    format_mode,
+    make_dirs,
+    parse_mode,
+    run_or_fail,
+)
 
-__all__ = [
-    "FILE_SCHEMA",
-    "GROUP_PROPERTY",
-    "MODE_PROPERTY",
-    "OWNER_PROPERTY",
-    "STAT_SCHEMA",
-    "apply_attributes",
-    "file",
-    "format_mode",
-    "parse_mode",
-    "run_or_fail",
-    "stat",
-    "stat_dict",
-]
-
-MODE_PROPERTY: Mapping[str, Any] = {
-    "anyOf": [
-        {"type": "string", "pattern": "^0?[0-7]{3,4}$"},
-        {"type": "integer", "minimum": 0, "maximum": 0o7777},
-    ],
-    "description": "Permissions, as an octal string (`'0644'`) or a number "
-    "(YAML `0644` is octal; a bare `644` is decimal, as in Ansible).",
-}
-OWNER_PROPERTY: Mapping[str, Any] = {
-    "type": "string",
-    "description": "The user that should own it (a name or a numeric id).",
-}
-GROUP_PROPERTY: Mapping[str, Any] = {
-    "type": "string",
-    "description": "The group that should own it (a name or a numeric id).",
-}
+__all__ = ["FILE_SCHEMA", "STAT_SCHEMA", "file", "stat", "stat_dict"]
 
 _PATH_DESCRIPTION = "The path on the host to manage."
 FILE_SCHEMA: Mapping[str, Any] = {
@@ -120,74 +100,6 @@ STAT_SCHEMA: Mapping[str, Any] = {
         },
     },
 }
-
-
-# -- mode, owner and group, shared with copy/template ----------------------------
-
-
-def parse_mode(value: str | int | None) -> int | None:
-    """``'0644'`` or ``'644'`` (octal strings) or an int, as the schema allows, to an int."""
-    if value is None:
-        return None
-    return int(value, 8) if isinstance(value, str) else int(value)
-
-
-def format_mode(mode: int) -> str:
-    """Ansible's mode string: the permission bits as four octal digits."""
-    return f"{stat_mod.S_IMODE(mode):04o}"
-
-
-def apply_attributes(
-    ctx: StepContext,
-    path: str,
-    current: FileStat,
-    *,
-    mode: int | None = None,
-    owner: str | None = None,
-    group: str | None = None,
-) -> list[str]:
-    """Set what differs of mode, owner and group; return what changed (planned, in check mode).
-
-    A symlink's own owner and group are changed (``-h``); its mode is left alone.
-    """
-    commands: list[tuple[str, list[str]]] = []
-    link_flag = ["-h"] if current.is_link else []
-    if mode is not None and not current.is_link and stat_mod.S_IMODE(current.mode) != mode:
-        text = f"mode {format_mode(current.mode)} -> {mode:04o}"
-        commands.append((text, ["chmod", f"{mode:04o}", "--", path]))
-    if owner is not None and owner not in (current.owner, str(current.uid)):
-        commands.append(
-            (f"owner {current.owner} -> {owner}", ["chown", *link_flag, owner, "--", path])
-        )
-    if group is not None and group not in (current.group, str(current.gid)):
-        commands.append(
-            (f"group {current.group} -> {group}", ["chgrp", *link_flag, group, "--", path])
-        )
-    if not ctx.check_mode:
-        for _, argv in commands:
-            run_or_fail(ctx, argv)
-    return [text for text, _ in commands]
-
-
-def make_dirs(ctx: StepContext, path: str) -> None:
-    """``mkdir -p`` on the host: with the connection's ``make_dirs`` when it has one.
-
-    ``make_dirs(path, *, become, timeout)`` is optional in a connection; the ssh one
-    creates directories over SFTP, without starting a process on the host.
-    """
-    method = getattr(ctx.conn, "make_dirs", None)
-    if method is None:
-        run_or_fail(ctx, ["mkdir", "-p", "--", path])
-    else:
-        method(path, become=ctx.become, timeout=ctx.timeout)
-
-
-def run_or_fail(ctx: StepContext, argv: list[str]) -> None:
-    """Run ``argv`` on the host as the task's become user; raise StepFailed unless it succeeds."""
-    result = ctx.conn.run(argv, timeout=ctx.timeout, become=ctx.become)
-    if result.timed_out or result.rc != 0:
-        reason = "timed out" if result.timed_out else result.stderr.strip() or f"rc={result.rc}"
-        raise StepFailed(f"{argv[0]} failed: {reason}")
 
 
 def _kind(current: FileStat | None) -> str:

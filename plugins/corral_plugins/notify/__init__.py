@@ -22,10 +22,17 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from corral import StepContext, StepFailed, StepResult, StepType, __version__, hookimpl
-from corral.hookspecs import RegisterStep
+from corral import (
+    RegisterStep,
+    StepContext,
+    StepFailed,
+    StepResult,
+    StepType,
+    __version__,
+    hookimpl,
+)
 from corral.secrets import reveal
-from corral_plugins.http import describe_error
+from corral_plugins.http.request import describe_error
 from corral_plugins.http.tls import TLS_PROPERTIES, tls_context
 from corral_plugins.notify.email import EMAIL_SCHEMA, send_email
 from corral_plugins.notify.run import Channel, handle_event

@@ -17,8 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from corral import CommandResult, StepContext, StepResult, StepType, hookimpl
-from corral.hookspecs import RegisterStep
+from corral import CommandResult, RegisterStep, StepContext, StepResult, StepType, hookimpl
 
 __all__ = ["COMMAND_SCHEMA", "SCRIPT_SCHEMA", "SHELL_SCHEMA", "command", "script", "shell"]
 

@@ -10,8 +10,7 @@ has the steps.
 
 from __future__ import annotations
 
-from corral import hookimpl
-from corral.hookspecs import RegisterConnection, RegisterStep
+from corral import RegisterConnection, RegisterStep, hookimpl
 from corral_plugins.ssh import connection, remote
 
 

@@ -4,7 +4,8 @@
 (entering ``cwd``, passing ``env`` through ``env(1)``, wrapping in sudo for ``become``).
 :class:`ChannelPump` reads stdout and stderr without blocking on either;
 :func:`sudo_handshake` answers sudo's prompt over the channel; :func:`send_signal` asks
-the server to signal the command's process group.
+the server to signal the command's process group. :func:`open_exec`, :func:`converse` and
+:func:`stop_timed_out` put these together for one command on a live link.
 """
 
 from __future__ import annotations
@@ -18,13 +19,32 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from corral import Become, StepFailed
-from corral.posix import SudoCommand, sudo_command
+from corral import Become, HostUnreachable, StepFailed
+from corral.posix import RawOutput, SudoCommand, sudo_command
 
 if TYPE_CHECKING:
     import paramiko
 
-__all__ = ["ChannelPump", "feed_stdin", "remote_command", "send_signal", "shown", "sudo_handshake"]
+    from corral_plugins.ssh.transport import SshLink
+
+__all__ = [
+    "DRAIN_SECONDS",
+    "SUDO_KILL_GRACE",
+    "ChannelPump",
+    "LostLink",
+    "converse",
+    "feed_stdin",
+    "open_exec",
+    "remote_command",
+    "send_signal",
+    "shown",
+    "stop_timed_out",
+    "sudo_handshake",
+]
+
+# After a timeout: how long sudo gets to pass SIGTERM on, and how long output may drain.
+SUDO_KILL_GRACE = 1.0
+DRAIN_SECONDS = 2.0
 
 # Standard input larger than this is fed from a thread, so output keeps flowing meanwhile.
 _INLINE_STDIN = 1 << 20
@@ -221,3 +241,75 @@ def _channel_request(
     message.add_boolean(want_reply)
     message.add_string(argument)
     channel.transport._send_user_message(message)  # type: ignore[union-attr]
+
+
+LostLink = Callable[[str, BaseException | None], HostUnreachable]
+"""Builds the error for a link lost while doing ``what`` (the connection's ``_lost``)."""
+
+
+def open_exec(link: SshLink, line: str, *, timeout: float, lost: LostLink) -> paramiko.Channel:
+    """Open an exec channel running ``line``; a failure here is a lost link."""
+    import paramiko
+
+    try:
+        channel = link.transport.open_session(timeout=timeout)
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        if link.alive():
+            raise StepFailed(f"the server refused a new channel: {exc}") from exc
+        raise lost("opening a channel", exc) from exc
+    try:
+        start_command(channel, line)
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        channel.close()
+        if link.alive():
+            raise StepFailed(f"the server refused to run the command: {exc}") from exc
+        raise lost("starting a command", exc) from exc
+    return channel
+
+
+def converse(
+    channel: paramiko.Channel,
+    link: SshLink,
+    argv: list[str],
+    sudo: SudoCommand | None,
+    data: bytes | None,
+    deadline: float | None,
+    *,
+    lost: LostLink,
+) -> RawOutput:
+    """Get the command going (through sudo's prompt), feed it, and collect what it does."""
+    pump = ChannelPump(channel)
+    if sudo is not None and not sudo_handshake(pump, sudo, deadline):
+        return stop_timed_out(pump, link, grace=SUDO_KILL_GRACE, lost=lost)
+    feeder = feed_stdin(channel, data)
+    finished = pump.until_exit(deadline)
+    if feeder is not None:
+        feeder.join(timeout=DRAIN_SECONDS)
+    if not finished:
+        return stop_timed_out(pump, link, grace=SUDO_KILL_GRACE if sudo else 0.0, lost=lost)
+    if channel.exit_status_ready() and channel.recv_exit_status() >= 0:
+        rc = channel.recv_exit_status()
+    elif not link.alive():
+        raise lost(f"running {shown(argv)}", None)
+    elif refused(channel):
+        raise StepFailed(f"the server refused to run the command {shown(argv)}")
+    else:
+        rc = -1  # ended by a signal: sshd reports exit-signal, which paramiko drops
+    return RawOutput(rc=rc, stdout=bytes(pump.out), stderr=bytes(pump.err))
+
+
+def stop_timed_out(pump: ChannelPump, link: SshLink, *, grace: float, lost: LostLink) -> RawOutput:
+    """Stop a command that ran out of time: its process group, then the channel."""
+    channel = pump.channel
+    if grace > 0:
+        send_signal(channel, "TERM")  # sudo passes it on to the command it runs
+        pump.until_exit(time.monotonic() + grace)
+    if not channel.closed:
+        send_signal(channel, "KILL")
+        pump.until_exit(time.monotonic() + DRAIN_SECONDS)
+    if not link.alive():
+        raise lost("stopping a command that timed out", None)
+    rc = channel.recv_exit_status() if channel.exit_status_ready() else -1
+    return RawOutput(
+        rc=rc if rc >= 0 else -9, stdout=bytes(pump.out), stderr=bytes(pump.err), timed_out=True
+    )

@@ -10,180 +10,38 @@ first-obtained-value rule and Ansible's command line:
 3. ``~/.ssh/config`` (or ``corral_ssh_config``): ``HostName``, ``User``, ``Port``,
    ``IdentityFile``, ``ProxyJump``, ``StrictHostKeyChecking``, ``UserKnownHostsFile``,
    ``HostKeyAlias``, ``ConnectTimeout``, ``ServerAliveInterval``, ``ConnectionAttempts``;
-4. the defaults of :data:`SETTINGS`.
+4. the defaults of :data:`corral_plugins.ssh.settings.SETTINGS`.
 
-The result is a frozen :class:`SshTarget`; nothing here opens a connection.
+The result is a frozen :class:`SshTarget`; nothing here opens a connection. Parsing
+OpenSSH's own inputs (ssh_config, ``-o`` options, ProxyJump) is
+:mod:`corral_plugins.ssh.ssh_config`.
 """
 
 from __future__ import annotations
 
 import getpass
-import importlib
 import os
-import shlex
-import sys
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from corral import ConnectionSetting, HostUnreachable, InventoryError, Secret
+from corral import HostUnreachable, InventoryError, Secret
 from corral.inventory import connection_vars
 from corral.paths import corral_home
 from corral_plugins.ssh.hostkeys import host_entry_name, parse_policy
-
-if TYPE_CHECKING:
-    from paramiko import SSHConfig
-
-__all__ = [
-    "SETTINGS",
-    "Hop",
-    "SshConfigFiles",
-    "SshTarget",
-    "load_paramiko",
-    "parse_jump",
-    "parse_ssh_args",
-    "resolve_target",
-]
-
-
-def load_paramiko() -> ModuleType:
-    """paramiko, imported on first use without importing invoke until ``Match exec`` needs it.
-
-    paramiko.config imports invoke (for ssh_config ``Match exec`` lines) when it loads,
-    and invoke brings asyncio and unittest.mock: half of paramiko's import time (70 ms of
-    140 here), paid while every worker waits for its first host. paramiko takes a missing
-    invoke quietly; corral then hands it a stand-in that imports invoke when a ``Match
-    exec`` line runs.
-    """
-    with _PARAMIKO_LOCK:
-        if "paramiko" not in sys.modules and "invoke" not in sys.modules:
-            sys.modules["invoke"] = None  # type: ignore[assignment] # import invoke fails
-            try:
-                import paramiko.config
-            finally:
-                del sys.modules["invoke"]
-            config: Any = paramiko.config
-            if config.invoke is None and config.invoke_import_error is not None:
-                config.invoke, config.invoke_import_error = _InvokeOnUse(), None
-    import paramiko
-
-    return paramiko
-
-
-class _InvokeOnUse:
-    """Stands for the invoke module in paramiko.config; imports it on first use."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(importlib.import_module("invoke"), name)
-
-
-_PARAMIKO_LOCK = threading.Lock()
-
-DEFAULT_CONNECT_TIMEOUT = 10.0
-DEFAULT_KEEPALIVE = 15.0
-DEFAULT_RETRY_DELAY = 1.0
-DEFAULT_KEY_NAMES = ("id_ed25519", "id_ecdsa", "id_rsa")
-
-SETTINGS = (
-    ConnectionSetting("ansible_host", "the address or name to connect to", "the inventory name"),
-    ConnectionSetting("ansible_port", "the SSH port", 22),
-    ConnectionSetting("ansible_user", "the user to log in as", "the local user"),
-    ConnectionSetting(
-        "ansible_password",
-        "a password to log in with (use a secret); tried after the key files",
-        None,
-    ),
-    ConnectionSetting(
-        "ansible_ssh_private_key_file",
-        "a private key file to log in with (a list is accepted)",
-        None,
-    ),
-    ConnectionSetting(
-        "ansible_ssh_common_args",
-        "ssh options: -o Key=Value, -J JUMP, -p PORT, -l USER, -i KEY, -F CONFIG "
-        "(options with no meaning for corral, such as ControlPersist, are ignored)",
-        None,
-    ),
-    ConnectionSetting(
-        "ansible_ssh_extra_args", "more ssh options, read as ansible_ssh_common_args", None
-    ),
-    ConnectionSetting(
-        "host_key_checking",
-        "strict (the key must be known), accept-new (record unknown keys) or off; "
-        "also ansible_host_key_checking (true is strict, false is off)",
-        "strict",
-    ),
-    ConnectionSetting(
-        "corral_known_hosts",
-        "corral's known_hosts file, read with ~/.ssh/known_hosts and written by accept-new",
-        "$CORRAL_HOME/known_hosts",
-    ),
-    ConnectionSetting("corral_ssh_config", "the ssh_config file to read", "~/.ssh/config"),
-    ConnectionSetting(
-        "corral_ssh_proxy_jump",
-        "jump hosts to go through, as ProxyJump: [user@]host[:port][,...]",
-        None,
-    ),
-    ConnectionSetting(
-        "corral_ssh_connect_timeout", "seconds to connect, log in and open a channel", 10
-    ),
-    ConnectionSetting(
-        "corral_ssh_connect_retries",
-        "extra connection attempts after a refused, reset or timed-out connect",
-        0,
-    ),
-    ConnectionSetting(
-        "corral_ssh_retry_delay",
-        "seconds before the first retry; doubles each time (at most 30)",
-        1,
-    ),
-    ConnectionSetting(
-        "corral_ssh_keepalive",
-        "seconds between keepalives; the link is dropped after 3 unanswered (0 disables)",
-        15,
-    ),
-    ConnectionSetting(
-        "corral_ssh_command_timeout",
-        "seconds a command may run when its task sets no timeout (none: no limit)",
-        None,
-    ),
-    ConnectionSetting("corral_ssh_agent", "offer the keys of the SSH agent ($SSH_AUTH_SOCK)", True),
-    ConnectionSetting(
-        "corral_ssh_look_for_keys", "offer ~/.ssh/id_ed25519, id_ecdsa and id_rsa too", True
-    ),
-    ConnectionSetting("ansible_become_exe", "the sudo executable on the host", "sudo"),
+from corral_plugins.ssh.settings import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_KEEPALIVE,
+    DEFAULT_KEY_NAMES,
+    DEFAULT_RETRY_DELAY,
 )
+from corral_plugins.ssh.ssh_config import SshConfigFiles, parse_jump, parse_port, parse_ssh_args
+
+__all__ = ["Hop", "SshTarget", "resolve_target"]
 
 _TRUE = frozenset({"y", "yes", "on", "1", "true", "t"})
 _FALSE = frozenset({"n", "no", "off", "0", "false", "f", ""})
-
-# ssh options that change nothing for corral (it has its own connection reuse).
-_IGNORED_OPTIONS = frozenset(
-    {
-        "controlmaster",
-        "controlpath",
-        "controlpersist",
-        "compression",
-        "loglevel",
-        "batchmode",
-        "forwardagent",
-        "requesttty",
-        "preferredauthentications",
-        "pubkeyauthentication",
-        "passwordauthentication",
-        "kbdinteractiveauthentication",
-        "gssapiauthentication",
-        "serveralivecountmax",
-        "addkeystoagent",
-        "identityagent",
-        "ciphers",
-        "kexalgorithms",
-        "macs",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -221,119 +79,6 @@ class SshTarget:
     known_hosts_files: tuple[Path, ...] = ()  # read only
     corral_known_hosts: Path = field(default_factory=lambda: Path("known_hosts"))
     become_exe: str = "sudo"
-
-
-class SshConfigFiles:
-    """Parsed ssh_config files, read again only when they change; shared by connections."""
-
-    def __init__(self) -> None:
-        self._cache: dict[Path, tuple[tuple[int, int], SSHConfig]] = {}
-        self._lock = threading.Lock()
-
-    def lookup(self, path: Path, name: str) -> dict[str, Any]:
-        """The options ``path`` gives for host ``name`` (lowercase keys); {} without a file."""
-        ssh_config = load_paramiko().SSHConfig
-
-        try:
-            st = path.stat()
-        except OSError:
-            return {}
-        signature = (st.st_mtime_ns, st.st_size)
-        with self._lock:
-            cached = self._cache.get(path)
-        if cached is None or cached[0] != signature:
-            try:
-                parsed = ssh_config.from_path(str(path))
-            except Exception as exc:
-                raise HostUnreachable(
-                    f"cannot read the ssh config {path}: {exc}",
-                    hint="fix the file, or point corral_ssh_config elsewhere",
-                ) from exc
-            with self._lock:
-                self._cache[path] = (signature, parsed)
-            cached = (signature, parsed)
-        try:
-            return dict(cached[1].lookup(name))
-        except Exception as exc:
-            raise HostUnreachable(f"cannot apply the ssh config {path} to {name}: {exc}") from exc
-
-
-def parse_ssh_args(text: str) -> dict[str, Any]:
-    """ssh command-line options as ssh_config keys (lowercase); the first of each wins.
-
-    Understands ``-o Key=Value`` (and ``-oKey=Value``), ``-J``, ``-p``, ``-l``, ``-i``
-    and ``-F``; other flags are ignored. ``identityfile`` collects a list.
-    """
-    try:
-        words = shlex.split(text)
-    except ValueError as exc:
-        raise HostUnreachable(f"cannot split ansible_ssh_common_args: {exc}") from exc
-    flags = {
-        "-J": "proxyjump",
-        "-p": "port",
-        "-l": "user",
-        "-i": "identityfile",
-        "-F": "configfile",
-    }
-    options: dict[str, Any] = {}
-    index = 0
-    while index < len(words):
-        word = words[index]
-        key: str | None = None
-        value = ""
-        if word.startswith("-o"):
-            option = word[2:] or (words[index + 1] if index + 1 < len(words) else "")
-            index += 1 if word[2:] else 2
-            name, _, value = option.replace("=", " ", 1).partition(" ")
-            key, value = name.strip().lower(), value.strip()
-        elif word[:2] in flags:
-            key = flags[word[:2]]
-            value = word[2:] or (words[index + 1] if index + 1 < len(words) else "")
-            index += 1 if word[2:] else 2
-        else:
-            index += 1
-            continue
-        if key == "identityfile":
-            options.setdefault(key, []).append(value)
-        elif key not in _IGNORED_OPTIONS:
-            options.setdefault(key, value)
-    return options
-
-
-def parse_jump(spec: str) -> list[tuple[str | None, str, int | None]]:
-    """``[user@]host[:port][,...]`` (ProxyJump) as (user, host, port) triples; [] for ``none``."""
-    hops: list[tuple[str | None, str, int | None]] = []
-    if spec.strip().lower() == "none":
-        return hops
-    for part in spec.split(","):
-        text = part.strip()
-        if text.startswith("ssh://"):
-            text = text[len("ssh://") :]
-        user, _, rest = text.rpartition("@")
-        port: int | None = None
-        if rest.startswith("["):
-            host, _, tail = rest[1:].partition("]")
-            if tail.startswith(":"):
-                port = _port(tail[1:], "ProxyJump")
-        elif rest.count(":") == 1:
-            host, _, port_text = rest.partition(":")
-            port = _port(port_text, "ProxyJump")
-        else:
-            host = rest
-        if not host:
-            raise HostUnreachable(f"ProxyJump {spec!r} has an empty host name")
-        hops.append((user or None, host, port))
-    return hops
-
-
-def _port(text: str, what: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = -1
-    if not 0 < port < 65536:
-        raise HostUnreachable(f"{what}: {text!r} is not a port number")
-    return port
 
 
 def _flag(variables: Mapping[str, Any], name: str, default: bool) -> bool:
@@ -445,7 +190,7 @@ def resolve_target(
         )
     # As with `ssh NAME`: ssh_config's HostName for the name asked for beats the name itself.
     address = str(layers.get(option="hostname") or asked)
-    port = conn.port or _port(str(layers.get(option="port") or 22), f"{host}: Port")
+    port = conn.port or parse_port(str(layers.get(option="port") or 22), f"{host}: Port")
     local_user = environ.get("USER") or getpass.getuser()
     alias = layers.get(option="hostkeyalias")
     jump_spec = layers.get("corral_ssh_proxy_jump", option="proxyjump")
@@ -572,7 +317,7 @@ def _jump_hops(
     for user, name, port in parse_jump(spec):
         config = configs.lookup(config_path, name)
         address = str(config.get("hostname") or name)
-        real_port = port or _port(str(config.get("port") or 22), f"jump host {name}: Port")
+        real_port = port or parse_port(str(config.get("port") or 22), f"jump host {name}: Port")
         alias = config.get("hostkeyalias")
         keys = tuple(_expand(k, home) for k in config.get("identityfile", []))
         hops.append(

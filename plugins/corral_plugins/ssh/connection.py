@@ -27,36 +27,29 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from corral import (
+    MAKE_DIRS,
     Become,
     CommandResult,
     ConnectionType,
     FileStat,
     HostUnreachable,
+    RegisterConnection,
     StepFailed,
 )
-from corral.hookspecs import RegisterConnection
 from corral.posix import (
     STAT_SCRIPT,
     RawOutput,
-    SudoCommand,
     command_argv,
     first_line,
     parse_stat_output,
     stdin_bytes,
 )
-from corral_plugins.ssh.channel import (
-    ChannelPump,
-    feed_stdin,
-    refused,
-    remote_command,
-    send_signal,
-    shown,
-    start_command,
-    sudo_handshake,
-)
-from corral_plugins.ssh.config import SETTINGS, SshConfigFiles, SshTarget, resolve_target
+from corral_plugins.ssh.channel import converse, open_exec, remote_command, send_signal, shown
+from corral_plugins.ssh.config import SshTarget, resolve_target
 from corral_plugins.ssh.hostkeys import KnownHosts
+from corral_plugins.ssh.settings import SETTINGS
 from corral_plugins.ssh.sftp import UNKNOWN, SftpFiles
+from corral_plugins.ssh.ssh_config import SshConfigFiles
 from corral_plugins.ssh.transport import KeyFiles, SshLink, open_link
 
 if TYPE_CHECKING:
@@ -70,9 +63,6 @@ T = TypeVar("T")
 MAX_CHANNELS = 8
 # How long file transfers may go without progress, when the step sets no timeout.
 TRANSFER_IDLE_TIMEOUT = 120.0
-# After a timeout: how long sudo gets to pass SIGTERM on, and how long output may drain.
-_SUDO_KILL_GRACE = 1.0
-_DRAIN_SECONDS = 2.0
 
 # Writes stdin to "$1" atomically: a temp file beside it, then a rename. Mode "$2" (octal),
 # else the old file's mode, else 0666 less the umask; the old file's owner is kept when
@@ -108,6 +98,8 @@ class SshConnector:
 
 class SshConnection:
     """A :class:`corral.Connection` to one host over SSH. Thread-safe."""
+
+    capabilities = frozenset({MAKE_DIRS})
 
     def __init__(
         self, host: str, variables: Mapping[str, Any], *, connector: SshConnector | None = None
@@ -244,11 +236,11 @@ class SshConnection:
         )
         link = self._ensure_link()
         with self._channels:
-            channel = self._exec(link, line)
+            channel = open_exec(link, line, timeout=self.target.connect_timeout, lost=self._lost)
             with self._running_lock:
                 self._running.add(channel)
             try:
-                return self._converse(channel, link, argv, sudo, data, deadline)
+                return converse(channel, link, argv, sudo, data, deadline, lost=self._lost)
             except (OSError, EOFError, paramiko.SSHException) as exc:
                 if link.alive():
                     raise StepFailed(
@@ -259,70 +251,6 @@ class SshConnection:
                 with self._running_lock:
                     self._running.discard(channel)
                 channel.close()
-
-    def _converse(
-        self,
-        channel: paramiko.Channel,
-        link: SshLink,
-        argv: list[str],
-        sudo: SudoCommand | None,
-        data: bytes | None,
-        deadline: float | None,
-    ) -> RawOutput:
-        """Get the command going (through sudo's prompt), feed it, and collect what it does."""
-        pump = ChannelPump(channel)
-        if sudo is not None and not sudo_handshake(pump, sudo, deadline):
-            return self._kill(pump, link, grace=_SUDO_KILL_GRACE)
-        feeder = feed_stdin(channel, data)
-        finished = pump.until_exit(deadline)
-        if feeder is not None:
-            feeder.join(timeout=_DRAIN_SECONDS)
-        if not finished:
-            return self._kill(pump, link, grace=_SUDO_KILL_GRACE if sudo else 0.0)
-        if channel.exit_status_ready() and channel.recv_exit_status() >= 0:
-            rc = channel.recv_exit_status()
-        elif not link.alive():
-            raise self._lost(f"running {shown(argv)}")
-        elif refused(channel):
-            raise StepFailed(f"the server refused to run the command {shown(argv)}")
-        else:
-            rc = -1  # ended by a signal: sshd reports exit-signal, which paramiko drops
-        return RawOutput(rc=rc, stdout=bytes(pump.out), stderr=bytes(pump.err))
-
-    def _exec(self, link: SshLink, line: str) -> paramiko.Channel:
-        """Open an exec channel running ``line``; a failure here is a lost link."""
-        import paramiko
-
-        try:
-            channel = link.transport.open_session(timeout=self.target.connect_timeout)
-        except (paramiko.SSHException, OSError, EOFError) as exc:
-            if link.alive():
-                raise StepFailed(f"the server refused a new channel: {exc}") from exc
-            raise self._lost("opening a channel", exc) from exc
-        try:
-            start_command(channel, line)
-        except (paramiko.SSHException, OSError, EOFError) as exc:
-            channel.close()
-            if link.alive():
-                raise StepFailed(f"the server refused to run the command: {exc}") from exc
-            raise self._lost("starting a command", exc) from exc
-        return channel
-
-    def _kill(self, pump: ChannelPump, link: SshLink, *, grace: float) -> RawOutput:
-        """Stop a command that ran out of time: its process group, then the channel."""
-        channel = pump.channel
-        if grace > 0:
-            send_signal(channel, "TERM")  # sudo passes it on to the command it runs
-            pump.until_exit(time.monotonic() + grace)
-        if not channel.closed:
-            send_signal(channel, "KILL")
-            pump.until_exit(time.monotonic() + _DRAIN_SECONDS)
-        if not link.alive():
-            raise self._lost("stopping a command that timed out")
-        rc = channel.recv_exit_status() if channel.exit_status_ready() else -1
-        return RawOutput(
-            rc=rc if rc >= 0 else -9, stdout=bytes(pump.out), stderr=bytes(pump.err), timed_out=True
-        )
 
     def _needs_sudo(self, become: Become) -> bool:
         """False when the become user is the one we log in as."""

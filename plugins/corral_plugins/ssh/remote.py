@@ -21,13 +21,13 @@ from typing import Any
 from corral import (
     Connection,
     HostUnreachable,
+    RegisterStep,
     StepContext,
     StepFailed,
     StepResult,
     StepType,
 )
-from corral.hookspecs import RegisterStep
-from corral_plugins.files.paths import MODE_PROPERTY, parse_mode
+from corral_plugins.files.attributes import MODE_PROPERTY, parse_mode
 
 __all__ = ["FETCH_SCHEMA", "SSH_SCHEMA", "fetch", "ssh"]
 

@@ -14,14 +14,8 @@ from jsonschema import Draft202012Validator
 
 from corral import ConnectionType, StepType
 from corral_plugins import docker as docker_plugin
-from corral_plugins.docker.container import (
-    ContainerSpec,
-    container_spec,
-    create_arguments,
-    differences,
-    parse_port,
-    parse_volume,
-)
+from corral_plugins.docker.compare import create_arguments, differences
+from corral_plugins.docker.spec import ContainerSpec, container_spec, parse_port, parse_volume
 
 dockerd = dockerd_service.dockerd  # the module-scoped daemon fixture
 

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from corral import ConnectionType, HostUnreachable, Secret, StepType
 from corral.testing import simulated
 from corral_plugins import ping, ssh
-from corral_plugins.ssh.config import SshConfigFiles, parse_jump, parse_ssh_args, resolve_target
+from corral_plugins.ssh.config import resolve_target
 from corral_plugins.ssh.hostkeys import (
     KnownHosts,
     check_host_key,
@@ -26,6 +26,7 @@ from corral_plugins.ssh.hostkeys import (
     parse_known_hosts,
     parse_policy,
 )
+from corral_plugins.ssh.ssh_config import SshConfigFiles, parse_jump, parse_ssh_args
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIASOghjk7ct9Nmi6wwTb06mLzFwFoiY6GIHavUecDp3N"
@@ -316,7 +317,7 @@ def test_invoke_is_imported_only_when_a_match_exec_line_runs(tmp_path: Path) -> 
     config.write_text('Match exec "test -n x"\n  User deploy\nHost *\n  Port 2222\n')
     code = (
         "import sys; from pathlib import Path\n"
-        "from corral_plugins.ssh.config import SshConfigFiles, load_paramiko\n"
+        "from corral_plugins.ssh.ssh_config import SshConfigFiles, load_paramiko\n"
         "load_paramiko(); print('invoke' in sys.modules)\n"
         f"print(SshConfigFiles().lookup(Path({str(config)!r}), 'web'))\n"
         "print('invoke' in sys.modules)\n"
