@@ -29,7 +29,10 @@ from corral.errors import (
     UsageError,
 )
 from corral.inventory.source import InventoryBuilder, InventorySourceType
+from corral.output import OutputOptions, OutputType
+from corral.playbook.play_keyword import KeywordValue, PlayKeyword
 from corral.playbook.templating.function_type import TemplateFunction
+from corral.run_info import RunInfo
 from corral.secrets import Secret
 from corral.steps import StepContext, StepResult, StepType
 from corral.triggers import TriggerContext, TriggerType
@@ -51,9 +54,14 @@ __all__ = [
     "InventoryBuilder",
     "InventoryError",
     "InventorySourceType",
+    "KeywordValue",
     "Location",
+    "OutputOptions",
+    "OutputType",
+    "PlayKeyword",
     "PlaybookError",
     "PluginLoadError",
+    "RunInfo",
     "Secret",
     "StepContext",
     "StepFailed",
