@@ -36,7 +36,7 @@ from pathlib import Path
 from corral.engine.options import RunOptions
 from corral.engine.prepare import prepare_run
 from corral.engine.run import run_playbook
-from corral.output.jsonlines import JsonLinesWriter
+from corral_plugins.output.jsonlines import JsonLinesWriter
 from corral.plugins import build_registry, make_plugin_manager
 from corral.store.session import start_recording
 

@@ -6,6 +6,7 @@ import json
 import sys
 import textwrap
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import click
@@ -13,12 +14,15 @@ import click
 from corral import (
     ConnectionType,
     InventorySourceType,
+    RunInfo,
     StepResult,
     StepType,
     TemplateFunction,
     TriggerType,
     hookimpl,
 )
+from corral.engine.options import RunOptions
+from corral.playbook.templating.templar import Templar
 from corral.plugins import build_registry, make_plugin_manager
 
 SCHEMA = {"type": "object", "properties": {}}
@@ -138,11 +142,19 @@ def test_hook_corral_event():
         def corral_event(self, event):
             raise RuntimeError("observer bug")
 
+    class WithRun:
+        @hookimpl
+        def corral_event(self, event, run):
+            seen.append({"run_id": run.run_id, "rendered": run.render("{{ 1 + 1 }}")})
+
     pm = make_plugin_manager({"CORRAL_DISABLE_PLUGIN_AUTOLOAD": "1"})
     pm.register(Observer(), name="observer")
     pm.register(Broken(), name="broken")
-    errors = build_registry(pm).emit({"event": "run_start", "run_id": "r1"})
-    assert seen == [{"event": "run_start", "run_id": "r1"}]
+    pm.register(WithRun(), name="with-run")
+    run = RunInfo("r1", Path("site.yml"), RunOptions(), Templar())
+    errors = build_registry(pm).emit({"event": "run_start", "run_id": "r1"}, run)
+    # An implementation taking only ``event`` (the 0.1 signature) still gets it.
+    assert seen == [{"event": "run_start", "run_id": "r1"}, {"run_id": "r1", "rendered": 2}]
     assert [(name, str(exc)) for name, exc in errors] == [("broken", "observer bug")]
 
 

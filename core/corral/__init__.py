@@ -33,12 +33,17 @@ from corral.errors import (
 from corral.hookspecs import (
     RegisterConnection,
     RegisterInventorySource,
+    RegisterOutput,
+    RegisterPlayKeyword,
     RegisterStep,
     RegisterTemplateFunction,
     RegisterTrigger,
 )
 from corral.inventory.source import InventoryBuilder, InventorySourceType
+from corral.output import OutputOptions, OutputType
+from corral.playbook.play_keyword import KeywordValue, PlayKeyword
 from corral.playbook.templating.function_type import LookupScope, TemplateFunction
+from corral.run_info import RunInfo
 from corral.secrets import Secret
 from corral.steps import StepContext, StepResult, StepType
 from corral.triggers import TriggerContext, TriggerType
@@ -62,15 +67,22 @@ __all__ = [
     "InventoryBuilder",
     "InventoryError",
     "InventorySourceType",
+    "KeywordValue",
     "Location",
     "LookupScope",
+    "OutputOptions",
+    "OutputType",
+    "PlayKeyword",
     "PlaybookError",
     "PluginLoadError",
     "RegisterConnection",
     "RegisterInventorySource",
+    "RegisterOutput",
+    "RegisterPlayKeyword",
     "RegisterStep",
     "RegisterTemplateFunction",
     "RegisterTrigger",
+    "RunInfo",
     "Secret",
     "StepContext",
     "StepFailed",

@@ -18,7 +18,10 @@ if TYPE_CHECKING:
 
     from corral.connection import ConnectionType
     from corral.inventory.source import InventorySourceType
+    from corral.output import OutputType
+    from corral.playbook.play_keyword import PlayKeyword
     from corral.playbook.templating.function_type import TemplateFunction
+    from corral.run_info import RunInfo
     from corral.steps import StepType
     from corral.triggers import TriggerType
 
@@ -29,6 +32,8 @@ RegisterConnection = Callable[["ConnectionType"], None]
 RegisterTrigger = Callable[["TriggerType"], None]
 RegisterInventorySource = Callable[["InventorySourceType"], None]
 RegisterTemplateFunction = Callable[["TemplateFunction"], None]
+RegisterOutput = Callable[["OutputType"], None]
+RegisterPlayKeyword = Callable[["PlayKeyword"], None]
 
 
 # -------------------------------------------------------------------------
@@ -105,6 +110,36 @@ def corral_register_filters(register: RegisterTemplateFunction) -> None:
     """
 
 
+@hookspec
+def corral_register_outputs(register: RegisterOutput) -> None:
+    """Register output types (what ``corral run --output NAME`` writes events with).
+
+    *Called:* once per plugin, when corral builds its registry at start-up.
+
+    :param register: call ``register(OutputType(name, factory, ...))`` once per
+        output; ``factory(OutputOptions)`` builds the run's writer. A name another
+        plugin already registered is an error naming both.
+
+    *Returns:* nothing. *Since:* 0.2.
+    """
+
+
+@hookspec
+def corral_register_play_keywords(register: RegisterPlayKeyword) -> None:
+    """Register play keywords that belong to a plugin, not to corral's own playbook language.
+
+    *Called:* once per plugin, when corral builds its registry at start-up.
+
+    :param register: call ``register(PlayKeyword(name, schema, validate))`` once
+        per keyword. The loader checks a play's value against ``schema``, then
+        ``validate``, and keeps it in ``Play.extensions[name]``; ``corral_event``
+        implementations read it from ``run.extensions``. A name that is a core
+        play keyword, or that another plugin registered, is an error.
+
+    *Returns:* nothing. *Since:* 0.2.
+    """
+
+
 # -------------------------------------------------------------------------
 # CLI hooks
 # -------------------------------------------------------------------------
@@ -131,7 +166,7 @@ def corral_register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def corral_event(event: Mapping[str, Any]) -> None:
+def corral_event(event: Mapping[str, Any], run: RunInfo) -> None:
     """Observe a run: called for every run, play, task, host and handler event.
 
     *Called:* from the run's event-delivery thread, one event at a time, in the
@@ -144,6 +179,10 @@ def corral_event(event: Mapping[str, Any]) -> None:
 
     :param event: a JSON-serialisable mapping with at least ``event`` (its kind),
         ``run_id`` and ``time``; secrets are already redacted.
+    :param run: the run the event belongs to (:class:`corral.RunInfo`): its id,
+        options, the plays' plugin keyword values (``run.extensions``) and
+        ``run.render(value, variables)`` with the run's templar. Optional: an
+        implementation written as ``corral_event(event)`` keeps working.
 
-    *Returns:* nothing. *Since:* 0.1.
+    *Returns:* nothing. *Since:* 0.1; ``run`` since 0.2.
     """

@@ -3,8 +3,8 @@
 ``make_plugin_manager`` loads the ``corral`` entry-point group (the built-in
 plugins come in this way too) and checks every hook implementation against
 ``hookspecs``. ``build_registry`` asks each plugin, one at a time, what it
-registers, so every step type, connection, trigger, inventory source and
-template function knows which plugin it came from. The engine only ever sees
+registers, so every step type, connection, trigger, inventory source, template
+function, output and play keyword knows which plugin it came from. The engine only ever sees
 the frozen :class:`Registry`; only this module calls ``pm.hook``.
 
 Environment switches:
@@ -35,12 +35,17 @@ from corral import hookspecs
 from corral.connection import ConnectionType
 from corral.errors import PluginLoadError
 from corral.inventory.source import InventorySourceType
+from corral.output import OutputType
+from corral.playbook import keywords as core_keywords
+from corral.playbook.play_keyword import PlayKeyword
 from corral.playbook.templating.function_type import TemplateFunction
 from corral.steps import StepType
 from corral.triggers import TriggerType
 
 if TYPE_CHECKING:
     import click
+
+    from corral.run_info import RunInfo
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -79,23 +84,27 @@ class Registry:
     triggers: Mapping[str, TriggerType] = field(default_factory=dict)
     inventory_sources: tuple[InventorySourceType, ...] = ()
     template_functions: tuple[TemplateFunction, ...] = ()
+    outputs: Mapping[str, OutputType] = field(default_factory=dict)
+    play_keywords: Mapping[str, PlayKeyword] = field(default_factory=dict)
     plugins: tuple[PluginInfo, ...] = ()
     hooks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # plugin -> hook names
     pm: pluggy.PluginManager | None = field(default=None, compare=False, repr=False)
 
-    def emit(self, event: Mapping[str, Any]) -> list[tuple[str, BaseException]]:
-        """Send ``event`` to every ``corral_event`` implementation.
+    def emit(self, event: Mapping[str, Any], run: RunInfo) -> list[tuple[str, BaseException]]:
+        """Send ``event`` of ``run`` to every ``corral_event`` implementation.
 
-        A failing observer never stops the run: its exception is returned with
-        the plugin's name so the caller can report it as a warning.
+        An implementation gets only the arguments it names (``corral_event(event)``
+        predates ``run``). A failing observer never stops the run: its exception is
+        returned with the plugin's name so the caller can report it as a warning.
         """
         if self.pm is None:
             return []
         errors: list[tuple[str, BaseException]] = []
+        arguments = {"event": event, "run": run}
         for impl in self.pm.hook.corral_event.get_hookimpls():
             _trace(self.pm, "corral_event", impl.plugin_name)
             try:
-                impl.function(event=event)
+                impl.function(**{name: arguments[name] for name in impl.argnames})
             except Exception as exc:
                 errors.append((impl.plugin_name, exc))
         return errors
@@ -265,6 +274,8 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     triggers: dict[str, TriggerType]
     sources: list[InventorySourceType]
     functions: list[TemplateFunction]
+    outputs: dict[str, OutputType]
+    play_keywords: dict[str, PlayKeyword]
     steps, _ = _collect(pm, hook.corral_register_steps, "step type", lambda s: (s.name, *s.aliases))
     connections, _ = _collect(
         pm, hook.corral_register_connections, "connection", lambda c: (c.name, *c.aliases)
@@ -275,6 +286,10 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     )
     _, functions = _collect(
         pm, hook.corral_register_filters, "template function", lambda f: (f"{f.kind} {f.name}",)
+    )
+    outputs, _ = _collect(pm, hook.corral_register_outputs, "output", lambda o: (o.name,))
+    play_keywords, _ = _collect(
+        pm, hook.corral_register_play_keywords, "play keyword", _plugin_keyword_names
     )
     hooks = {
         name: tuple(sorted(c.name for c in pm.get_hookcallers(plugin) or ()))
@@ -287,10 +302,23 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
         triggers=triggers,
         inventory_sources=tuple(sources),
         template_functions=tuple(functions),
+        outputs=outputs,
+        play_keywords=play_keywords,
         plugins=tuple(plugin_infos(pm)),
         hooks=hooks,
         pm=pm,
     )
+
+
+def _plugin_keyword_names(keyword: PlayKeyword) -> tuple[str]:
+    """A plugin's play keyword may not take the place of one of the core's."""
+    if keyword.name in core_keywords.PLAY:
+        raise PluginLoadError(
+            f"plugin {keyword.plugin!r} registers play keyword {keyword.name!r}, "
+            "which is one of corral's own",
+            hint=f"rename it, or disable the plugin with CORRAL_DISABLE_PLUGINS={keyword.plugin}",
+        )
+    return (keyword.name,)
 
 
 def register_commands(pm: pluggy.PluginManager, cli: click.Group) -> None:

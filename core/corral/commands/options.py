@@ -115,8 +115,17 @@ def run_output_options(func: F) -> F:
     return click.option(
         "--output",
         "output",
-        type=click.Choice(["console", "json"]),
         default="console",
         show_default=True,
-        help="json: one event per line (docs/events.md).",
+        metavar="NAME",
+        callback=_registered_output,
+        help="How events are written: console, json (one event per line, docs/events.md), "
+        "or an output a plugin registers.",
     )(func)
+
+
+def _registered_output(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """``--output`` names a registered output; an unknown name is a usage error (exit 5)."""
+    from corral.output import find_output
+
+    return find_output(ctx.find_root().obj.registry.outputs, value).name

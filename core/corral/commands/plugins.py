@@ -9,7 +9,17 @@ import click
 
 from corral.plugins import Registry
 
-KINDS = ("steps", "connections", "triggers", "inventory_sources", "filters", "tests", "lookups")
+KINDS = (
+    "steps",
+    "connections",
+    "triggers",
+    "inventory_sources",
+    "filters",
+    "tests",
+    "lookups",
+    "outputs",
+    "play_keywords",
+)
 
 
 def describe_plugins(registry: Registry) -> list[dict[str, Any]]:
@@ -36,6 +46,11 @@ def describe_plugins(registry: Registry) -> list[dict[str, Any]]:
             {"filter": "filters", "test": "tests"}.get(function.kind, "lookups"),
             function.name,
         )
+
+    for output in registry.outputs.values():
+        add(output.plugin, "outputs", output.name)
+    for keyword in registry.play_keywords.values():
+        add(keyword.plugin, "play_keywords", keyword.name)
 
     records = []
     for info in registry.plugins:

@@ -133,7 +133,8 @@ def show_params(obj: Any, playbook: Path) -> int:
         from corral.errors import PlaybookError
 
         raise PlaybookError(f"playbook not found: {playbook}")
-    click.echo(params_help(collect_params(load_playbook(playbook, obj.registry.steps).plays)))
+    loaded = load_playbook(playbook, obj.registry.steps, obj.registry.play_keywords)
+    click.echo(params_help(collect_params(loaded.plays)))
     return 0
 
 
@@ -153,17 +154,13 @@ def execute_run(
     from corral.engine.approval import make_approver
     from corral.engine.run import run_playbook
     from corral.engine.signals import StopControl, handle_signals
+    from corral.output import OutputOptions, find_output
     from corral.store.session import start_recording
 
-    writers: list[Any] = []
-    if output == "json":
-        from corral.output.jsonlines import JsonLinesWriter
-
-        writers.append(JsonLinesWriter(buffered=True))
-    else:
-        from corral.output.console import ConsoleWriter
-
-        writers.append(ConsoleWriter(verbosity=verbose, show_diff=options.diff, buffered=True))
+    output_type = find_output(obj.registry.outputs, output)
+    writers: list[Any] = [
+        output_type.factory(OutputOptions(verbosity=verbose, diff=options.diff, buffered=True))
+    ]
     options, store_writer = start_recording(
         obj.environ, prepared, options, argv=argv or ["corral", *sys.argv[1:]], enabled=store
     )
@@ -173,7 +170,7 @@ def execute_run(
 
         writers.append(store_writer)
         poll, settle = store_poller(obj.environ)
-    interactive = output == "console" and sys.stdin.isatty()
+    interactive = output_type.interactive and sys.stdin.isatty()
     options = replace(
         options, approver=make_approver(poll_store=poll, interactive=interactive, on_decided=settle)
     )

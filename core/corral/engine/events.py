@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from corral.output import FlushingWriter, IdleWriter, Writer
 from corral.secrets import REDACTED, Secret, redact_text
 
 EVENT_SCHEMA_VERSION = 1
 
-Writer = Callable[[Mapping[str, Any]], None]
 Observer = Callable[[Mapping[str, Any]], list[tuple[str, BaseException]]]
 
 
@@ -64,6 +64,9 @@ class EventBus:
     ) -> None:
         self.run_id = run_id
         self.writers = writers
+        # The optional capabilities (corral.output), looked up once, not per event.
+        self._idlers = [w for w in writers if isinstance(w, IdleWriter)]
+        self._flushers = [w for w in writers if isinstance(w, FlushingWriter)]
         self.observer = observer
         self.secrets: set[str] = set()
         self._lock = threading.Lock()  # delivery, one event at a time
@@ -116,10 +119,8 @@ class EventBus:
                 if not thread.is_alive():
                     break
         self._raise_error()
-        for writer in self.writers:
-            flush = getattr(writer, "flush", None)
-            if flush is not None:
-                flush()
+        for writer in self._flushers:
+            writer.flush()
 
     def close(self) -> None:
         """Deliver what is queued and stop the delivery thread; later events go directly."""
@@ -169,10 +170,8 @@ class EventBus:
 
     def _idle_writers(self) -> None:
         """Let writers that keep lines back write them: nothing else is queued."""
-        for writer in self.writers:
-            idle = getattr(writer, "idle", None)
-            if idle is not None:
-                idle()
+        for writer in self._idlers:
+            writer.idle()
 
     def _deliver(self, event: Mapping[str, Any]) -> None:
         # Plugins first: a warning about one of them is written before the event

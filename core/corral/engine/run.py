@@ -7,22 +7,26 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from corral.engine.context import RunContext
 from corral.engine.dag import run_graph
-from corral.engine.events import EventBus, Writer
+from corral.engine.events import EventBus
 from corral.engine.options import RunOptions
 from corral.engine.play import PlayRunner, play_variables
 from corral.engine.results import Recap
 from corral.engine.signals import StopControl
 from corral.errors import EXIT_FAILED, EXIT_INTERRUPTED
+from corral.output import Writer
 from corral.playbook.model import Play, Playbook
 from corral.plugins import Registry
+from corral.run_info import RunInfo
 from corral.secrets import Secret
 
 if TYPE_CHECKING:
     from corral.inventory import Inventory
+    from corral.playbook.templating.templar import Templar
 
 
 @dataclass(frozen=True)
@@ -53,11 +57,17 @@ def run_playbook(
     ``control`` lets the caller stop the run (see :mod:`corral.engine.signals`);
     a run that was asked to stop ends with exit code 99.
     """
+    from corral.playbook.templating.templar import Templar
+
     run_id = options.run_id or new_run_id()
-    bus = EventBus(run_id, list(writers), observer=registry.emit)
+    templar = Templar(
+        functions=registry.template_functions, search_paths=[playbook.base_dir], environ=os.environ
+    )
+    info = RunInfo(run_id, playbook.path, options, templar, playbook.extensions)
+    bus = EventBus(run_id, list(writers), observer=partial(registry.emit, run=info))
     bus.start()
     try:
-        return _run(playbook, inventory, registry, options, bus, control)
+        return _run(playbook, inventory, registry, options, bus, control, templar)
     finally:
         bus.close()
 
@@ -69,16 +79,12 @@ def _run(
     options: RunOptions,
     bus: EventBus,
     control: StopControl | None,
+    templar: Templar,
 ) -> RunOutcome:
-    from corral.playbook.templating.templar import Templar
-
     run_id = bus.run_id
     for value in options.extra_vars.values():
         if isinstance(value, Secret):
             bus.add_secret(value.reveal())
-    templar = Templar(
-        functions=registry.template_functions, search_paths=[playbook.base_dir], environ=os.environ
-    )
     run = RunContext(
         registry=registry,
         templar=templar,
@@ -94,8 +100,8 @@ def _run(
         playbook=str(playbook.path),
         check=options.check,
         pid=os.getpid(),
-        notifications=playbook.notifications,
         resumed=options.resume is not None,
+        **_keyword_fields(registry, playbook),
     )
     for warning in getattr(inventory, "warnings", ()):
         bus.warn(warning)
@@ -123,9 +129,45 @@ def _run(
         exit_code=exit_code,
         duration=round(duration, 3),
         playbook=str(playbook.path),
-        notifications=playbook.notifications,
+        **_keyword_fields(registry, playbook),
     )
     return RunOutcome(run_id=run_id, exit_code=exit_code, recap=run.recap, duration=duration)
+
+
+# The fields run_start and recap carry themselves.
+_OWN_FIELDS = frozenset(
+    [
+        "v",
+        "event",
+        "run_id",
+        "time",
+        "playbook",
+        "check",
+        "pid",
+        "resumed",
+        "hosts",
+        "exit_code",
+        "duration",
+    ]
+)
+
+
+def _keyword_fields(registry: Registry, playbook: Playbook) -> dict[str, Any]:
+    """Per plugin play keyword, the plays' values, for ``run_start`` and ``recap``.
+
+    List values (a list of entries per play) are joined in play order; others are
+    listed, one per play that sets the keyword. A keyword named like a field of
+    these events is left out: plugins read it from ``run.extensions``.
+    """
+    fields: dict[str, Any] = {}
+    extensions = playbook.extensions
+    for name in (n for n in registry.play_keywords if n not in _OWN_FIELDS):
+        values = extensions.get(name, ())
+        if all(isinstance(value, list | tuple) for value in values):
+            fields[name] = [item for value in values for item in value]
+        else:
+            fields[name] = list(values)
+    return fields
 
 
 def _run_dag(run: RunContext, playbook: Playbook) -> None:

@@ -111,7 +111,8 @@ def _free_form(
     return args
 
 
-def _location_of(node: Any, path: list[Any], fallback: Location) -> Location:
+def location_in(node: Any, path: list[Any], fallback: Location) -> Location:
+    """Where the item at ``path`` (keys, list indexes) inside YAML-read ``node`` is written."""
     from corral.playbook.yaml.load import MarkedDict, MarkedList, mark_of
 
     location = fallback
@@ -151,9 +152,9 @@ def check_args(
         if not rendered and is_templated(error.instance):
             continue
         if partial and _only_missing(error):
-            continue  # the caller fills in the rest (run-end notifications compose the message)
+            continue  # the caller fills in the rest (e.g. a plugin composes a message later)
         path = list(error.absolute_path)
-        where = _location_of(source if source is not None else args, path, location)
+        where = location_in(source if source is not None else args, path, location)
         field = ".".join(str(p) for p in path)
         message = _schema_message(step, error, field)
         hint = _schema_hint(step, error)

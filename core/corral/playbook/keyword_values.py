@@ -95,11 +95,11 @@ def bool_or_template(value: Any) -> bool:
     return bool(value)
 
 
-ON_KEYS = ("retry", "notifications")
+ON_KEYS = ("retry",)  # and every plugin play keyword (see corral.playbook.play_keyword)
 
 
 def on_key(value: Any) -> Any:
-    """YAML 1.1 reads a bare ``on:`` key as ``True``; ``retry`` and ``notifications`` mean "on"."""
+    """YAML 1.1 reads a bare ``on:`` key as ``True``; in ``retry`` and plugin keywords: "on"."""
     if isinstance(value, list):
         return [on_key(item) for item in value]
     if isinstance(value, Mapping) and True in value:

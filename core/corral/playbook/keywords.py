@@ -135,18 +135,6 @@ PLAY: dict[str, Any] = {
     "params": {"type": "object", "additionalProperties": {"type": "object"}},
     "approval": {"anyOf": [{"type": "string"}, MAPPING]},
     "rollback": {"type": "array"},
-    # Messages sent when the run ends (or waits for approval), by the notify plugin.
-    "notifications": {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "required": ["channel"],
-            "properties": {
-                "channel": {"type": "string"},
-                "on": {"type": "array", "items": {"enum": ["failure", "success", "approval"]}},
-            },
-        },
-    },
 }
 
 TASK_SECTIONS = ("pre_tasks", "tasks", "post_tasks")

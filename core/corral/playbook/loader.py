@@ -18,14 +18,13 @@ from corral.errors import Location, PlaybookError, did_you_mean
 from corral.playbook import keywords as kw
 from corral.playbook.args import check_args, is_templated, normalize_args
 from corral.playbook.graph import check_graph
+from corral.playbook.keyword_check import check_keywords, key_location
 from corral.playbook.keyword_values import (
-    ON_KEYS,
     approval_spec,
     as_tuple,
     bool_or_template,
     count,
     describe_kind,
-    expected_types,
     item_location,
     loop_of,
     on_key,
@@ -33,7 +32,8 @@ from corral.playbook.keyword_values import (
     tags_of,
 )
 from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
-from corral.playbook.yaml.load import MarkedDict, load_yaml_file, mark_of
+from corral.playbook.play_keyword import PlayKeyword, check_play_keywords
+from corral.playbook.yaml.load import load_yaml_file, mark_of
 from corral.playbook.yaml.marked import unmark
 from corral.steps import StepType
 
@@ -68,17 +68,15 @@ def _where(node: Any, fallback: Location) -> Location:
     return mark_of(node) or fallback
 
 
-def _key_location(node: Mapping[str, Any], key: str, fallback: Location) -> Location:
-    if isinstance(node, MarkedDict):
-        return node.key_marks.get(key) or fallback
-    return fallback
-
-
 class _Loader:
     """Turns YAML nodes into the model; one per playbook load."""
 
-    def __init__(self, steps: Mapping[str, StepType]) -> None:
+    def __init__(
+        self, steps: Mapping[str, StepType], play_keywords: Mapping[str, PlayKeyword] = {}
+    ) -> None:
         self.steps = steps
+        self.play_keywords = play_keywords  # the plugins' own, beside the core's kw.PLAY
+        self.play_schema = {**kw.PLAY, **{n: k.schema for n, k in play_keywords.items()}}
         self.files: list[Path] = []  # every file read, for the run store's snapshot
 
     # -- plays -------------------------------------------------------------
@@ -123,7 +121,7 @@ class _Loader:
                 location=_where(node, where),
             )
         where = _where(node, where)
-        self._check_keywords(node, kw.PLAY, "play keyword", where)
+        check_keywords(node, self.play_schema, "play keyword", where, self.play_keywords)
         if "hosts" not in node:
             raise PlaybookError(
                 "play has no 'hosts'", hint="add 'hosts: all' or a host pattern", location=where
@@ -132,7 +130,7 @@ class _Loader:
             raise PlaybookError(
                 "roles are not supported yet",
                 hint="use import_tasks",
-                location=_key_location(node, "roles", where),
+                location=key_location(node, "roles", where),
             )
         hosts = node["hosts"]
         hosts_text = ",".join(str(h) for h in hosts) if isinstance(hosts, list) else str(hosts)
@@ -151,7 +149,7 @@ class _Loader:
         if any(not isinstance(h, Task) for h in handlers):
             raise PlaybookError(
                 "handlers must be tasks, not blocks or includes",
-                location=_key_location(node, "handlers", where),
+                location=key_location(node, "handlers", where),
             )
         return Play(
             name=str(node.get("name") or hosts_text),
@@ -171,7 +169,9 @@ class _Loader:
             tags=tags_of(node.get("tags")),
             order=str(node.get("order", "inventory")),
             environment=unmark(dict(node.get("environment") or {})),
-            notifications=self._notifications(node, where),
+            extensions=check_play_keywords(
+                node, self.play_keywords, lambda key: key_location(node, key, where)
+            ),
             needs=tuple(str(n) for n in as_tuple(node.get("needs"))),
             max_failures=count(node.get("max_failures"), where),
             timeout=unmark(node.get("timeout")),
@@ -261,8 +261,8 @@ class _Loader:
             return self._load_include(node, uid, inherited, base_dir, where, stack)
         action = self._find_action(node, where)
         step = self.steps[action]
-        self._check_keywords(node, kw.TASK, "task keyword", where, ignore={action})
-        action_where = _key_location(node, action, where)
+        check_keywords(node, kw.TASK, "task keyword", where, ignore={action})
+        action_where = key_location(node, action, where)
         args = normalize_args(step, node[action], action_where)
         if "args" in node:
             args = {**dict(node["args"]), **args}
@@ -275,7 +275,7 @@ class _Loader:
                 f"invalid register name {register!r}",
                 hint="a variable name is letters, digits and underscores, "
                 "not starting with a digit",
-                location=_key_location(node, "register", where),
+                location=key_location(node, "register", where),
             )
         if step.name == "approval":
             merged["run_once"] = True  # one person answers for the whole batch
@@ -317,14 +317,14 @@ class _Loader:
             raise PlaybookError(
                 f"task has more than one step: {', '.join(map(repr, known))}",
                 hint="split it into one task per step",
-                location=_key_location(node, known[1], where),
+                location=key_location(node, known[1], where),
             )
         if known and unknown:
             raise PlaybookError(
                 f"unknown task keyword {unknown[0]!r}",
                 hint=did_you_mean(str(unknown[0]), kw.TASK)
                 or "see docs/playbooks.md for task keywords",
-                location=_key_location(node, unknown[0], where),
+                location=key_location(node, unknown[0], where),
             )
         if known:
             return known[0]
@@ -339,12 +339,12 @@ class _Loader:
             raise PlaybookError(
                 f"unknown task keyword {name!r} (and the task has no step)",
                 hint=keyword_hint,
-                location=_key_location(node, name, where),
+                location=key_location(node, name, where),
             )
         raise PlaybookError(
             f"unknown step type {name!r}",
             hint=step_hint or "run 'corral plugins' to list the step types installed",
-            location=_key_location(node, name, where),
+            location=key_location(node, name, where),
         )
 
     def _load_block(
@@ -356,7 +356,7 @@ class _Loader:
         where: Location,
         stack: tuple[Path, ...],
     ) -> Block:
-        self._check_keywords(node, kw.BLOCK, "block keyword", where)
+        check_keywords(node, kw.BLOCK, "block keyword", where)
         merged = self._inherit(inherited, node)
         merged["when"] = (*merged["when"], *as_tuple(node.get("when")))
         sections = {
@@ -376,7 +376,7 @@ class _Loader:
         where: Location,
         stack: tuple[Path, ...],
     ) -> Include:
-        self._check_keywords(node, kw.INCLUDE, "include keyword", where)
+        check_keywords(node, kw.INCLUDE, "include keyword", where)
         static = "import_tasks" in node
         key = "import_tasks" if static else "include_tasks"
         target = node[key]
@@ -387,13 +387,13 @@ class _Loader:
         tasks = None
         if not is_templated(target):
             tasks = load_task_file(
-                self, base_dir / str(target), uid, merged, _key_location(node, key, where), stack
+                self, base_dir / str(target), uid, merged, key_location(node, key, where), stack
             )
         elif static:
             raise PlaybookError(
                 "import_tasks needs a file name without templates",
                 hint="use include_tasks for a dynamic name",
-                location=_key_location(node, key, where),
+                location=key_location(node, key, where),
             )
         loop, _ = loop_of(node)
         return Include(
@@ -412,25 +412,6 @@ class _Loader:
             uid=uid,
         )
 
-    def _notifications(self, node: Mapping[str, Any], where: Location) -> tuple[Any, ...]:
-        """``notifications:`` entries, each checked against its ``notify.<channel>`` step."""
-        raw = node.get("notifications") or []
-        entries = on_key(unmark(list(raw)))
-        channels = sorted(n.split(".", 1)[1] for n in self.steps if n.startswith("notify."))
-        for index, entry in enumerate(entries):
-            entry_where = mark_of(raw[index]) or where
-            step = self.steps.get(f"notify.{entry.get('channel')}")
-            if step is None:
-                raise PlaybookError(
-                    f"unknown notification channel {entry.get('channel')!r}",
-                    hint=did_you_mean(str(entry.get("channel")), channels)
-                    or f"channels: {', '.join(channels) or 'none (is notify installed?)'}",
-                    location=entry_where,
-                )
-            args = {k: v for k, v in entry.items() if k not in ("channel", "on")}
-            check_args(step, args, entry_where, source=raw[index], partial=True)
-        return tuple(entries)
-
     # -- helpers -----------------------------------------------------------
 
     def _inherit(self, inherited: Mapping[str, Any], node: Mapping[str, Any]) -> dict[str, Any]:
@@ -446,36 +427,6 @@ class _Loader:
             if key in node and key != "environment":
                 merged[key] = node[key]
         return merged
-
-    def _check_keywords(
-        self,
-        node: Mapping[str, Any],
-        schema: Mapping[str, Any],
-        what: str,
-        where: Location,
-        ignore: set[str] = frozenset(),  # type: ignore[assignment]
-    ) -> None:
-        from jsonschema import Draft202012Validator
-
-        for key in node:
-            if key not in schema and key not in ignore:
-                raise PlaybookError(
-                    f"unknown {what} {key!r}",
-                    hint=did_you_mean(str(key), schema) or f"see docs/playbooks.md for the {what}s",
-                    location=_key_location(node, key, where),
-                )
-        values = {k: on_key(v) if k in ON_KEYS else v for k, v in node.items() if k in schema}
-        validator = Draft202012Validator(kw.object_schema(dict(schema)))
-        for error in validator.iter_errors(values):
-            key = str(error.absolute_path[0]) if error.absolute_path else ""
-            value = node.get(key)
-            location = mark_of(value) or _key_location(node, key, where)
-            if len(error.absolute_path) == 1 and error.validator in ("type", "anyOf"):
-                expected, got = expected_types(schema[key]), describe_kind(value)
-                message = f"{what} {key!r} must be {expected}, got {got}"
-            else:
-                message = f"{what} {key!r}: {error.message}" if key else error.message
-            raise PlaybookError(message, location=location)
 
     def _read(self, path: Path, where: Location) -> Any:
         if not path.exists():
@@ -529,9 +480,15 @@ def load_included_tasks(
     )
 
 
-def load_playbook(path: Path, steps: Mapping[str, StepType]) -> Playbook:
-    """Load and validate the playbook at ``path`` against the registered step types."""
-    loader = _Loader(steps)
+def load_playbook(
+    path: Path, steps: Mapping[str, StepType], play_keywords: Mapping[str, PlayKeyword] = {}
+) -> Playbook:
+    """Load and validate the playbook at ``path`` against the registered step types.
+
+    ``play_keywords`` are the plugins' play keywords; a play using one that is not
+    registered is an error, as for any unknown keyword.
+    """
+    loader = _Loader(steps, play_keywords)
     plays = loader.load_playbook(path)
     check_graph(plays)
     text = path.read_text(encoding="utf-8", errors="replace")

@@ -119,7 +119,6 @@ class Play:
     ignore_errors: Any = None
     ignore_unreachable: Any = None
     no_log: Any = None
-    notifications: tuple[Mapping[str, Any], ...] = ()
     needs: tuple[str, ...] = ()
     max_failures: int | None = None
     timeout: Any = None  # the whole play's deadline
@@ -127,6 +126,8 @@ class Play:
     params: Mapping[str, Any] = field(default_factory=dict)
     approval: Mapping[str, Any] | None = None  # wait for a person before the play starts
     uid: str = ""
+    # The values of the plugin play keywords this play sets, by keyword (PlayKeyword).
+    extensions: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,10 @@ class Playbook:
         return self.path.parent
 
     @property
-    def notifications(self) -> list[Mapping[str, Any]]:
-        """Every play's ``notifications:`` entries: where to report the run's end."""
-        return [entry for play in self.plays for entry in play.notifications]
+    def extensions(self) -> dict[str, tuple[Any, ...]]:
+        """Per plugin play keyword, the values of the plays that set it, in play order."""
+        values: dict[str, tuple[Any, ...]] = {}
+        for play in self.plays:
+            for name, value in play.extensions.items():
+                values[name] = (*values.get(name, ()), value)
+        return values

@@ -235,9 +235,9 @@ def logs_command(
         for event in events:
             click.echo(json.dumps(event, separators=(",", ":"), default=str))
         return 0
-    from corral.output.console import ConsoleWriter
+    from corral.output import OutputOptions, find_output
 
-    writer = ConsoleWriter(verbosity=verbose)
+    writer = find_output(obj.registry.outputs, "console").factory(OutputOptions(verbosity=verbose))
     for event in events:
         if event.get("event") == "run_start" and event.get("resumed"):
             click.echo(

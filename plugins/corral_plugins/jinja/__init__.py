@@ -11,8 +11,7 @@ templates have only those.
 
 from __future__ import annotations
 
-from corral import TemplateFunction, hookimpl
-from corral.hookspecs import RegisterTemplateFunction
+from corral import RegisterTemplateFunction, TemplateFunction, hookimpl
 from corral_plugins.jinja.filters import FILTERS
 from corral_plugins.jinja.lookups import LOOKUPS
 from corral_plugins.jinja.tests import TESTS

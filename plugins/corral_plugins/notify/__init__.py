@@ -8,10 +8,10 @@ with HMAC-SHA256 when given a ``secret``). They run on the controller, send
 nothing in check mode, and never put a webhook URL, secret or password in a
 result. Each network call has a timeout (10 s unless ``timeout`` says otherwise).
 
-The ``corral_event`` hook sends the plays' ``notifications:`` when a run ends
-and when it waits for an approval (see :mod:`corral_plugins.notify.run`); a
-notification that fails is a warning on stderr and never changes the run's
-exit code.
+The plugin declares the ``notifications:`` play keyword, and its ``corral_event``
+hook sends those messages when a run ends and when it waits for an approval (see
+:mod:`corral_plugins.notify.run`); a notification that fails is a warning on
+stderr and never changes the run's exit code.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from corral import (
+    RegisterPlayKeyword,
     RegisterStep,
+    RunInfo,
     StepContext,
     StepFailed,
     StepResult,
@@ -35,7 +37,7 @@ from corral.secrets import reveal
 from corral_plugins.http.request import describe_error
 from corral_plugins.http.tls import TLS_PROPERTIES, tls_context
 from corral_plugins.notify.email import EMAIL_SCHEMA, send_email
-from corral_plugins.notify.run import Channel, handle_event
+from corral_plugins.notify.run import Channel, handle_event, play_keyword
 
 if TYPE_CHECKING:
     import httpx
@@ -386,9 +388,15 @@ CHANNELS: Mapping[str, Channel] = {
 
 
 @hookimpl
-def corral_event(event: Mapping[str, Any]) -> None:
+def corral_event(event: Mapping[str, Any], run: RunInfo) -> None:
     """Send the plays' ``notifications:`` when a run ends or waits for an approval."""
-    handle_event(event, CHANNELS)
+    handle_event(event, run, CHANNELS)
+
+
+@hookimpl
+def corral_register_play_keywords(register: RegisterPlayKeyword) -> None:
+    """Register the ``notifications`` play keyword."""
+    register(play_keyword(CHANNELS))
 
 
 @hookimpl

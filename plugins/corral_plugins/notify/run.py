@@ -1,12 +1,16 @@
 """Run-end and approval notifications: the plays' ``notifications:``, sent from ``corral_event``.
 
+The plugin declares the ``notifications`` play keyword (:data:`NOTIFICATIONS`): the
+loader checks each entry against its channel's step schema before the run, and
+``corral_event`` reads the entries back from ``run.extensions``.
+
 Each entry names a ``channel`` (slack, teams, email, webhook), ``on`` (which of
 ``failure``, ``success``, ``approval`` send a message; all three by default) and
 the channel's arguments, which are those of its ``notify.<channel>`` step. The
 message (Slack text and blocks, a Teams card, an email's subject and bodies, the
 webhook's JSON payload) is composed from the run's summary; an argument the entry
 gives replaces the composed one. Strings in an entry may be templates: they see the
-summary as ``run`` and the lookups (``lookup('env', 'SLACK_WEBHOOK_URL')``).
+summary as ``run`` and the run's filters and lookups (``lookup('env', 'SLACK_WEBHOOK_URL')``).
 
 Nothing here raises: a bad entry or a failed delivery is printed to stderr as
 ``warning: notification via CHANNEL failed: ...`` and the run's exit code stays
@@ -15,17 +19,18 @@ what it was. Deliveries happen one after the other, each bounded by its timeout.
 
 from __future__ import annotations
 
-import os
 import sys
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corral import CorralError, Location, StepType
+from corral import CorralError, KeywordValue, Location, PlayKeyword, RunInfo, StepType
+from corral.errors import did_you_mean
 
-__all__ = ["OUTCOMES", "Channel", "handle_event", "summarise_run"]
+__all__ = ["KEYWORD", "OUTCOMES", "Channel", "handle_event", "play_keyword", "summarise_run"]
+
+KEYWORD = "notifications"
 
 OUTCOMES = ("failure", "success", "approval")
 NOTIFY_TIMEOUT = 10.0
@@ -43,34 +48,19 @@ class Channel:
     send: Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
-# run_id -> what run_start said (check mode, the entries), until that run's recap.
-_runs: dict[str, dict[str, Any]] = {}
-_runs_lock = threading.Lock()
-
-
-def handle_event(event: Mapping[str, Any], channels: Mapping[str, Channel]) -> None:
+def handle_event(event: Mapping[str, Any], run: RunInfo, channels: Mapping[str, Channel]) -> None:
     """Send the notifications ``event`` calls for (a ``recap`` or an ``approval``), if any."""
     kind = event.get("event")
-    run_id = str(event.get("run_id", ""))
-    if kind == "run_start":
-        if event.get("notifications"):
-            with _runs_lock:
-                _runs[run_id] = dict(event)
+    if kind not in ("recap", "approval"):
+        return
+    entries = [entry for value in run.values(KEYWORD) for entry in value]
+    if not entries:
         return
     if kind == "recap":
-        with _runs_lock:
-            started = _runs.pop(run_id, {})
-        entries = event.get("notifications") or started.get("notifications") or []
-        if entries:
-            summary = summarise_run(event, check=bool(started.get("check")))
-            _send_all(entries, summary, channels)
-    elif kind == "approval":
-        with _runs_lock:
-            started = _runs.get(run_id, {})
-        entries = event.get("notifications") or started.get("notifications") or []
-        if entries:
-            summary = _summarise_approval(event, started)
-            _send_all(entries, summary, channels)
+        summary = summarise_run(event, check=run.options.check)
+    else:
+        summary = _summarise_approval(event, run)
+    _send_all(entries, summary, channels, run)
 
 
 def summarise_run(recap: Mapping[str, Any], *, check: bool = False) -> dict[str, Any]:
@@ -99,32 +89,77 @@ def _status_word(exit_code: int) -> str:
     )
 
 
-def _summarise_approval(event: Mapping[str, Any], started: Mapping[str, Any]) -> dict[str, Any]:
-    fields = {k: v for k, v in event.items() if k not in ("notifications", "v")}
+def _summarise_approval(event: Mapping[str, Any], run: RunInfo) -> dict[str, Any]:
+    fields = {k: v for k, v in event.items() if k not in (KEYWORD, "v")}
     return {
         **fields,
         "event": "approval",
         "outcome": "approval",
-        "playbook": str(event.get("playbook") or started.get("playbook") or ""),
+        "playbook": str(event.get("playbook") or run.playbook),
         "message": str(event.get("message") or "approval needed"),
-        "check": bool(started.get("check")),
+        "check": run.options.check,
     }
+
+
+# -- the play keyword -----------------------------------------------------------------
+
+
+SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "description": "Where to report the run's end (or a wait for approval).",
+    "items": {
+        "type": "object",
+        "required": ["channel"],
+        "properties": {
+            "channel": {"type": "string"},
+            "on": {"type": "array", "items": {"enum": list(OUTCOMES)}},
+        },
+    },
+}
+
+
+def play_keyword(channels: Mapping[str, Channel]) -> PlayKeyword:
+    """``notifications:``, each entry checked against its ``notify.<channel>`` step at load."""
+
+    def validate(value: KeywordValue) -> tuple[Any, ...]:
+        from corral.playbook.args import check_args
+
+        for index, entry in enumerate(value.value):
+            channel = channels.get(str(entry.get("channel")))
+            if channel is None:
+                known = sorted(channels)
+                raise value.error(
+                    f"unknown notification channel {entry.get('channel')!r}",
+                    index,
+                    hint=did_you_mean(str(entry.get("channel")), known)
+                    or f"channels: {', '.join(known)}",
+                )
+            args = {k: v for k, v in entry.items() if k not in _ENTRY_KEYS}
+            source = value.source[index]
+            check_args(channel.step, args, value.location_of(index), source=source, partial=True)
+        return tuple(value.value)
+
+    return PlayKeyword(
+        name=KEYWORD,
+        schema=SCHEMA,
+        validate=validate,
+        description="Send a message when the run ends or waits for an approval.",
+    )
 
 
 # -- delivering -----------------------------------------------------------------------
 
 
-def _send_all(entries: Any, summary: dict[str, Any], channels: Mapping[str, Channel]) -> None:
+def _send_all(
+    entries: list[Any], summary: dict[str, Any], channels: Mapping[str, Channel], run: RunInfo
+) -> None:
     base = Path(summary["playbook"]).parent if summary.get("playbook") else Path.cwd()
-    for entry in entries if isinstance(entries, list) else []:
-        # Events come from JSON-shaped data: skip what the play schema would have rejected.
-        if not isinstance(entry, Mapping):
-            continue
+    for entry in entries:
         name = str(entry.get("channel", "?"))
         if summary["outcome"] not in (entry.get("on") or OUTCOMES):
             continue
         try:
-            _send_one(entry, name, summary, channels, base)
+            _send_one(entry, name, summary, channels, base, run)
         except CorralError as exc:
             hint = f" ({exc.hint})" if exc.hint else ""
             _warn(f"notification via {name} failed: {exc}{hint}")
@@ -138,6 +173,7 @@ def _send_one(
     summary: dict[str, Any],
     channels: Mapping[str, Channel],
     base: Path,
+    run: RunInfo,
 ) -> None:
     from corral.playbook.args import check_args, is_templated
 
@@ -147,7 +183,7 @@ def _send_one(
         raise CorralError(f"unknown channel {name!r}", hint=f"channels: {known}")
     given = {k: v for k, v in entry.items() if k not in _ENTRY_KEYS}
     if is_templated(given):
-        given = _render(given, summary, base)
+        given = dict(run.render(given, {"run": summary}, what=KEYWORD))
     composed = compose(name, summary)
     for key in _COMPOSED_TOGETHER.get(name, ()):
         if key in given:
@@ -169,18 +205,6 @@ def _local_file(base: Path, name: str) -> str:
         if candidate.exists():
             return str(candidate)
     return str(base / name)
-
-
-def _render(given: dict[str, Any], summary: dict[str, Any], base: Path) -> dict[str, Any]:
-    from corral.playbook.templating.templar import Templar
-    from corral.plugins import build_registry, make_plugin_manager
-
-    # The event does not carry the run's templar, so the filters, tests and lookups
-    # (Ansible's come from the jinja plugin) are collected here, once per notified run.
-    functions = build_registry(make_plugin_manager(os.environ)).template_functions
-    templar = Templar(functions=functions, search_paths=[base], environ=os.environ)
-    rendered = templar.render(given, {"run": summary}, what="notifications")
-    return dict(rendered)
 
 
 def _warn(message: str) -> None:

@@ -22,6 +22,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from pytest_httpserver import HTTPServer
 
+from corral import RunInfo
+from corral.engine.options import RunOptions
+from corral.playbook.templating.templar import Templar
 from corral_plugins import notify
 
 HOSTS = "all:\n  hosts:\n    localhost: {ansible_connection: local}\n"
@@ -598,13 +601,15 @@ def test_hook_corral_event_sends_approval_requests(server, tmp_path):
         {"channel": "slack", "webhook_url": server.url_for("/slack"), "on": ["failure"]},
     ]
     playbook = str(tmp_path / "upgrade.yml")
+    run = RunInfo("r1", Path(playbook), RunOptions(), Templar(), {"notifications": (entries,)})
     start = {"event": "run_start", "run_id": "r1", "playbook": playbook, "notifications": entries}
-    notify.corral_event(event=start)
+    notify.corral_event(event=start, run=run)
     notify.corral_event(
-        event={"event": "approval", "run_id": "r1", "task": "Upgrade web", "message": "Go?"}
+        event={"event": "approval", "run_id": "r1", "task": "Upgrade web", "message": "Go?"},
+        run=run,
     )
     recap = {"event": "recap", "run_id": "r1", "playbook": playbook, "exit_code": 0, "hosts": {}}
-    notify.corral_event(event={**recap, "notifications": entries})
+    notify.corral_event(event={**recap, "notifications": entries}, run=run)
     got = _by_path(server)
     assert list(got) == ["/hook"]
     (payload,) = got["/hook"]

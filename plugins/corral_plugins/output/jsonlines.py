@@ -7,7 +7,7 @@ import sys
 from collections.abc import Mapping
 from typing import IO, Any
 
-from corral.output.lines import KeptLines
+from corral_plugins.output.lines import KeptLines
 
 
 class JsonLinesWriter:

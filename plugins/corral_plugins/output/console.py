@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 from corral.engine.results import RECAP_KEYS
-from corral.output.lines import KeptLines
+from corral_plugins.output.lines import KeptLines
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -57,10 +57,12 @@ class ConsoleWriter:
         show_diff: bool = False,
         *,
         buffered: bool = False,
+        stream: IO[str] | None = None,
     ) -> None:
         # Piped or redirected output is written as plain lines: rich is only imported,
         # and only renders, for a terminal (it costs start-up time and seconds on big runs).
-        if console is None and sys.stdout.isatty():
+        self.stream = stream
+        if console is None and stream is None and sys.stdout.isatty():
             from rich.console import Console
 
             console = Console(highlight=False, soft_wrap=True)
@@ -83,7 +85,9 @@ class ConsoleWriter:
         self._kept.write()
 
     def _stream(self) -> IO[str]:
-        return sys.stdout if self.console is None else self.console.file
+        if self.console is not None:
+            return self.console.file
+        return self.stream or sys.stdout
 
     def _print(self, text: str, style: str | None = None) -> None:
         console = self.console

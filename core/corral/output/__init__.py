@@ -1,1 +1,0 @@
-"""Event writers: the Ansible-like console and JSON lines."""

@@ -1,0 +1,58 @@
+"""Checking a play's, block's, task's or include's keywords against their schema."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from corral.errors import Location, PlaybookError, did_you_mean
+from corral.playbook import keywords as kw
+from corral.playbook.keyword_values import ON_KEYS, describe_kind, expected_types, on_key
+from corral.playbook.yaml.load import MarkedDict, mark_of
+
+__all__ = ["check_keywords", "key_location"]
+
+
+def key_location(node: Mapping[str, Any], key: str, fallback: Location) -> Location:
+    """Where ``key`` is written in ``node``, when it was read from YAML."""
+    if isinstance(node, MarkedDict):
+        return node.key_marks.get(key) or fallback
+    return fallback
+
+
+def check_keywords(
+    node: Mapping[str, Any],
+    schema: Mapping[str, Any],
+    what: str,
+    where: Location,
+    on_keys: Collection[str] = (),
+    ignore: set[str] = frozenset(),  # type: ignore[assignment]
+) -> None:
+    """Raise :class:`PlaybookError` for an unknown keyword or a value ``schema`` rejects.
+
+    ``on_keys`` are keywords whose values get YAML 1.1's ``on: -> true`` undone first.
+    """
+    from jsonschema import Draft202012Validator
+
+    for key in node:
+        if key not in schema and key not in ignore:
+            raise PlaybookError(
+                f"unknown {what} {key!r}",
+                hint=did_you_mean(str(key), schema) or f"see docs/playbooks.md for the {what}s",
+                location=key_location(node, key, where),
+            )
+    # A plugin's keyword is read as check_play_keywords hands it on (``on:`` undone).
+    values = {
+        k: on_key(v) if k in ON_KEYS or k in on_keys else v for k, v in node.items() if k in schema
+    }
+    validator = Draft202012Validator(kw.object_schema(dict(schema)))
+    for error in validator.iter_errors(values):
+        key = str(error.absolute_path[0]) if error.absolute_path else ""
+        value = node.get(key)
+        location = mark_of(value) or key_location(node, key, where)
+        if len(error.absolute_path) == 1 and error.validator in ("type", "anyOf"):
+            expected, got = expected_types(schema[key]), describe_kind(value)
+            message = f"{what} {key!r} must be {expected}, got {got}"
+        else:
+            message = f"{what} {key!r}: {error.message}" if key else error.message
+        raise PlaybookError(message, location=location)
