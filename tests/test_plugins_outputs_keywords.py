@@ -74,7 +74,7 @@ def test_the_builtin_outputs_are_plugins_listed_by_corral_plugins(corral_project
     assert records["output"]["builtin"] is True
     assert records["notify"]["play_keywords"] == ["notifications"]
     table = corral_project.run("plugins").stdout
-    assert "outputs: console, json" in table
+    assert "outputs (2): console, json" in table
 
 
 def test_an_unknown_output_is_a_usage_error_naming_the_registered_ones(corral_project):
