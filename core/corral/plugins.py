@@ -276,6 +276,11 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     _, functions = _collect(
         pm, hook.corral_register_filters, "template function", lambda f: (f"{f.kind} {f.name}",)
     )
+    infos = plugin_infos(pm)
+    # The documented order (docs/plugins.md): other plugins' sources in load order, so
+    # that an installed plugin can take over a file, then corral's own readers.
+    builtin = {info.name for info in infos if info.builtin}
+    sources.sort(key=lambda source: source.plugin in builtin)
     hooks = {
         name: tuple(sorted(c.name for c in pm.get_hookcallers(plugin) or ()))
         for name, plugin in pm.list_name_plugin()
@@ -287,7 +292,7 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
         triggers=triggers,
         inventory_sources=tuple(sources),
         template_functions=tuple(functions),
-        plugins=tuple(plugin_infos(pm)),
+        plugins=tuple(infos),
         hooks=hooks,
         pm=pm,
     )

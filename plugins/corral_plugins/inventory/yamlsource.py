@@ -10,6 +10,7 @@ YAML 1.1 types them (as Ansible's loader does). Reads ``.yml``, ``.yaml``,
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from corral.errors import InventoryError, Location, error_location
@@ -22,6 +23,8 @@ __all__ = ["YAML_EXTENSIONS", "YAML_SOURCE", "read_yaml"]
 
 YAML_EXTENSIONS = (".yaml", ".yml", ".json")
 _SECTIONS = ("vars", "children", "hosts")
+# A first line only YAML would write: a document start, a flow mapping, or "key:".
+_YAML_LINE = re.compile(r"^(?:---|\{|[^\s\[=#;][^=]*:(?:\s|$))")
 _NULL = "tag:yaml.org,2002:null"
 _STR = "tag:yaml.org,2002:str"
 
@@ -168,10 +171,17 @@ def _verify_yaml(source: str) -> bool:
     return not extension and not (head.startswith("[") and head.endswith("]"))
 
 
+def _claims_yaml(source: str) -> bool:
+    """A YAML extension or a YAML-looking first line: then the YAML error is the one to show."""
+    return os.path.splitext(source)[1] in YAML_EXTENSIONS or bool(
+        _YAML_LINE.match(first_line(source))
+    )
+
+
 YAML_SOURCE = InventorySourceType(
     name="yaml",
     verify=_verify_yaml,
     parse=read_yaml,
     description="Ansible YAML (and JSON) inventory files",
-    plugin="corral",
+    claims=_claims_yaml,
 )
