@@ -17,7 +17,8 @@ from corral.errors import InventoryError, Location, error_location
 from corral.inventory.model import Inventory, as_inventory
 from corral.inventory.ranges import expand_host_pattern
 from corral.inventory.source import InventoryBuilder, InventorySourceType
-from corral.playbook.yaml.read import YamlDocument, compose_yaml, first_line, read_text
+from corral.playbook.yaml.marked import mark_of, unmark
+from corral.playbook.yaml.read import first_line, load_data, read_text
 
 __all__ = ["YAML_EXTENSIONS", "YAML_SOURCE", "read_yaml"]
 
@@ -25,138 +26,136 @@ YAML_EXTENSIONS = (".yaml", ".yml", ".json")
 _SECTIONS = ("vars", "children", "hosts")
 # A first line only YAML would write: a document start, a flow mapping, or "key:".
 _YAML_LINE = re.compile(r"^(?:---|\{|[^\s\[=#;][^=]*:(?:\s|$))")
-_NULL = "tag:yaml.org,2002:null"
-_STR = "tag:yaml.org,2002:str"
 
 
 def read_yaml(path: str, builder: InventoryBuilder) -> None:
     """Read the YAML inventory at ``path`` into ``builder`` (a corral Inventory)."""
-    import yaml
-
     inventory = as_inventory(builder)
-    doc = compose_yaml(path, read_text(path), inventory.warn)
-    root = doc.root
-    if not isinstance(root, yaml.MappingNode) or not root.value:
-        value = None if root is None else doc.value(root)
-        with error_location(Location(path, 1) if root is None else doc.location(root)):
-            if not value:
+    root = load_data(path, read_text(path), inventory.warn)
+    if not isinstance(root, dict) or not root:
+        with error_location(Location(path, 1) if root is None else _where(root, path)):
+            if not root:
                 raise InventoryError("empty YAML inventory")
             raise InventoryError(
                 "a YAML inventory maps group names to groups; "
-                f"this file holds a {type(value).__name__}"
+                f"this file holds a {type(unmark(root)).__name__}"
             )
-    groups = doc.pairs(root)
-    plugin = groups.get("plugin")
-    if plugin is not None and doc.value(plugin[1]):
+    reader = _YamlGroups(path, inventory)
+    if root.get("plugin"):
         raise InventoryError(
             "this is an Ansible inventory plugin configuration (plugin: ...), "
             "which corral does not run",
-            location=doc.location(plugin[0]),
+            location=reader.key(root, "plugin"),
             hint="register an inventory source through the corral_register_inventory_sources hook",
         )
-    reader = _YamlGroups(doc, inventory)
-    for name, (key_node, value_node) in groups.items():
-        with error_location(doc.location(key_node)):
-            reader.group(name, value_node)
+    for name, value in root.items():
+        with error_location(reader.key(root, name)):
+            reader.group(name, value)
 
 
 class _YamlGroups:
     """Walks group mappings, adding what they declare to the inventory."""
 
-    def __init__(self, doc: YamlDocument, inventory: Inventory) -> None:
-        self.doc = doc
+    def __init__(self, path: str, inventory: Inventory) -> None:
+        self.path = path
         self.inventory = inventory
 
-    def group(self, name: Any, node: Any) -> None:
-        """Read the group ``name`` defined by ``node`` (a mapping, or nothing)."""
-        import yaml
+    def key(self, mapping: dict[Any, Any], key: Any) -> Location:
+        """Where ``key`` of ``mapping`` is written (the file alone for JSON data)."""
+        marks = getattr(mapping, "key_marks", None)
+        return (marks.get(key) if marks else None) or Location(self.path)
 
-        if not (isinstance(node, yaml.MappingNode) or _is_null(node)):
+    def where(self, value: Any, mapping: dict[Any, Any], key: Any) -> Location:
+        """Where ``value``, the value of ``key``, is written; its key's place for a scalar."""
+        return mark_of(value) or self.key(mapping, key)
+
+    def group(self, name: Any, node: Any, where: Location | None = None) -> None:
+        """Read the group ``name`` defined by ``node`` (a mapping, or nothing)."""
+        if not (isinstance(node, dict) or node is None):
             self.inventory.warn(
-                f"{self.doc.location(node)}: skipping {name!r}: a group must be a mapping"
+                f"{mark_of(node) or where or Location(self.path)}: skipping {name!r}: "
+                "a group must be a mapping"
             )
             return
         if not isinstance(name, str):
             raise InventoryError(f"group name {name!r} must be a string")
         self.inventory.add_group(name)
-        if not isinstance(node, yaml.MappingNode):
+        if node is None:
             return
-        sections = self.doc.pairs(node)
         for section in _SECTIONS:
-            if section in sections:
-                self._check_section(name, section, sections[section][1])
-        for key, (key_node, value_node) in sections.items():
-            with error_location(self.doc.location(key_node)):
-                self._section(name, key, value_node)
+            if section in node:
+                self._check_section(name, section, node)
+        for key, value in node.items():
+            with error_location(self.key(node, key)):
+                self._section(name, key, value, self.where(value, node, key))
 
-    def _check_section(self, group: str, section: str, node: Any) -> None:
-        import yaml
-
-        plain_string = isinstance(node, yaml.ScalarNode) and node.tag == _STR
-        if not (plain_string or _is_null(node) or isinstance(node, yaml.MappingNode)):
+    def _check_section(self, group: str, section: str, node: dict[Any, Any]) -> None:
+        value = node[section]
+        if not (_is_plain_string(value) or value is None or isinstance(value, dict)):
             raise InventoryError(
                 f"{section!r} of group {group!r} must be a mapping, not a "
-                f"{type(self.doc.value(node)).__name__}",
-                location=self.doc.location(node),
+                f"{type(unmark(value)).__name__}",
+                location=self.where(value, node, section),
                 hint="write hosts and children as keys ending in ':', e.g. 'hosts: {web1: }'",
             )
 
-    def _section(self, group: str, key: Any, node: Any) -> None:
-        import yaml
-
-        if _is_null(node):
+    def _section(self, group: str, key: Any, node: Any, where: Location) -> None:
+        if node is None:
             return
-        if isinstance(node, yaml.ScalarNode) and node.tag == _STR and key in _SECTIONS:
+        if _is_plain_string(node) and key in _SECTIONS:
             # A single name is allowed in place of a mapping: "hosts: web1".
-            entries: dict[Any, tuple[Any, Any]] = {node.value: (node, None)}
-        elif isinstance(node, yaml.MappingNode):
-            entries = self.doc.pairs(node)
+            entries: dict[Any, Any] = {node: None}
+        elif isinstance(node, dict):
+            entries = node
         else:
             self.inventory.warn(
-                f"{self.doc.location(node)}: skipping key {key!r} in group {group!r}: "
-                "it is not a mapping"
+                f"{where}: skipping key {key!r} in group {group!r}: it is not a mapping"
             )
             return
         if key == "vars":
-            for var, (_, value_node) in entries.items():
-                value = None if value_node is None else self.doc.value(value_node)
-                self.inventory.set_variable(group, var, value)
+            for var, value in entries.items():
+                self.inventory.set_variable(group, var, unmark(value))
         elif key == "children":
-            for child, (child_key, child_node) in entries.items():
-                with error_location(self.doc.location(child_key)):
-                    self.group(child, child_node)
+            for child, child_node in entries.items():
+                place = self.key(entries, child) if entries is node else where
+                with error_location(place):
+                    self.group(child, child_node, place)
                     # As in Ansible, a child that was skipped may still name a known group.
                     self.inventory.add_child(group, child)
         elif key == "hosts":
-            for entry, (host_key, host_node) in entries.items():
-                with error_location(self.doc.location(host_key)):
-                    self._hosts(group, entry, host_node)
+            for entry, host_node in entries.items():
+                place = self.key(entries, entry) if entries is node else where
+                with error_location(place):
+                    self._hosts(group, entry, host_node, place)
         else:
             self.inventory.warn(
-                f"{self.doc.location(node)}: skipping unexpected key {key!r} in group "
+                f"{where}: skipping unexpected key {key!r} in group "
                 f"{group!r}; only vars, children and hosts are valid"
             )
 
-    def _hosts(self, group: str, entry: Any, node: Any) -> None:
+    def _hosts(self, group: str, entry: Any, node: Any, where: Location) -> None:
         if not isinstance(entry, str):
             raise InventoryError(
                 f"host {entry!r} must be a string", hint="quote numeric host names: '10': "
             )
         names, port = expand_host_pattern(entry)
-        variables = (None if node is None else self.doc.value(node)) or {}
+        variables = unmark(node) or {}
         if not isinstance(variables, dict):
             raise InventoryError(
                 f"the variables of host {entry!r} must be a mapping, "
                 f"not a {type(variables).__name__}",
-                location=self.doc.location(node),
+                location=mark_of(node) or where,
             )
         self.inventory.add_hosts(names, group, variables, port)
 
 
-def _is_null(node: Any) -> bool:
-    import yaml
+def _is_plain_string(value: Any) -> bool:
+    """A string as written, not one marked ``!unsafe``."""
+    return type(value) is str
 
-    return isinstance(node, yaml.ScalarNode) and node.tag == _NULL
+
+def _where(value: Any, path: str) -> Location:
+    return mark_of(value) or Location(path)
 
 
 def _verify_yaml(source: str) -> bool:
