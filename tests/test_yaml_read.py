@@ -75,3 +75,14 @@ def test_inventory_data_has_the_playbook_bounds(text: str, message: str) -> None
 def test_unknown_tags_are_refused() -> None:
     with pytest.raises(InventoryError, match=r"vars\.yml:1:4: invalid YAML: unknown tag !foo"):
         load("a: !foo x\n")
+
+
+def test_a_second_merge_key_adds_mappings_as_in_pyyaml() -> None:
+    import yaml
+
+    text = (
+        "a: &a {x: 1}\nb: &b {x: 2, y: 2}\nd: &d {x: 3, y: 3, z: 3}\n"
+        "c:\n  <<: [*a, *b]\n  <<: *d\n  w: 0\ne:\n  <<: *d\n  <<: [*a, *b]\n"
+    )
+    assert load(text)[0] == yaml.safe_load(text)
+    assert load(text)[0]["c"] == {"x": 1, "y": 2, "z": 3, "w": 0}  # type: ignore[index]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 from corral import InventorySourceType, hookimpl
@@ -103,3 +105,25 @@ def test_without_the_built_in_plugin_a_path_is_one_clear_error(
     )
     assert lines[1].startswith("hint: corral's readers come from its built-in 'inventory' plugin")
     assert "Traceback" not in result.output
+
+
+def test_the_implicit_localhost_needs_no_reader(corral_project: CorralProject) -> None:
+    result = corral_project.run(
+        "inventory", "--host", "localhost", env={"CORRAL_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ansible_connection"] == "local"
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from corral.inventory import load_inventory; "
+            "load_inventory([], environ={}); "
+            "print(sorted(m for m in sys.modules if m.startswith('corral_plugins')))",
+        ],
+        cwd=corral_project.path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]"

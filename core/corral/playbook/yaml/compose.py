@@ -332,13 +332,15 @@ class _Composer:
                 location=node.mark if jinja else mark,
             )
         if key is _MERGE_KEY:
-            if frame.merges is not None:
+            if frame.merges is None:
+                frame.merges = []
+            elif self.dialect.on_duplicate is None:
                 raise PlaybookError(
                     "duplicate merge key '<<'",
                     hint="merge several mappings with one key: <<: [*first, *second]",
                     location=mark,
                 )
-            frame.merges = []
+            # else, as in PyYAML, the mappings of a later `<<` come after the earlier ones'
         elif key in node and self.dialect.on_duplicate is not None:
             self.dialect.on_duplicate(mark, key)  # the last value wins, as in PyYAML
         elif key in node:
