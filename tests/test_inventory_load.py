@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from corral.errors import InventoryError
-from corral.inventory import InventorySourceType, load_inventory
+from corral.inventory import Inventory, InventorySourceType, load_inventory
 from corral.inventory.model import as_inventory
+from corral_plugins.inventory import SOURCES
+
+
+def load(
+    sources: list[str], *, plugin_sources: Sequence[InventorySourceType] = SOURCES, **kwargs: Any
+) -> Inventory:
+    """``load_inventory`` with corral's built-in readers, as the CLI's registry gives them."""
+    return load_inventory(sources, plugin_sources=plugin_sources, **kwargs)
 
 
 def write(root: Path, name: str, text: str) -> Path:
@@ -36,7 +46,7 @@ def test_ini_groups_hosts_and_children(tmp_path: Path) -> None:
         db
         """,
     )
-    inventory = load_inventory(["hosts.ini"], cwd=tmp_path)
+    inventory = load(["hosts.ini"], cwd=tmp_path)
     assert inventory.hosts == ["loose", "web01", "web02", "web03", "db1"]
     assert inventory.groups["prod"].children == ["web", "db"]
     assert inventory.groups["web"].hosts == ["web01", "web02", "web03"]
@@ -73,7 +83,7 @@ def test_host_vars_follow_ansible_precedence(tmp_path: Path) -> None:
     )
     write(tmp_path, "inv/group_vars/all.yml", "f: all_file\nb: all_file\n")
     write(tmp_path, "inv/host_vars/h1.yml", "c: host_file\n")
-    variables = load_inventory(["inv/hosts.ini"], cwd=tmp_path).host_vars("h1")
+    variables = load(["inv/hosts.ini"], cwd=tmp_path).host_vars("h1")
     # Inventory group vars < group_vars files < host vars, each in depth order.
     assert variables["a"] == "child"
     assert variables["b"] == "all_file"  # any group_vars file beats inventory group vars
@@ -96,7 +106,7 @@ def test_same_depth_groups_merge_by_name_unless_priority(tmp_path: Path) -> None
         z_group: {hosts: {h2: }, vars: {x: z}}
         """,
     )
-    inventory = load_inventory(["hosts.yml"], cwd=tmp_path)
+    inventory = load(["hosts.yml"], cwd=tmp_path)
     assert inventory.host_vars("h1")["x"] == "b"
     assert inventory.host_vars("h2")["x"] == "c"
     assert "ansible_group_priority" not in inventory.host_vars("h2")
@@ -107,7 +117,7 @@ def test_playbook_dir_vars_win_over_inventory_dir_vars(tmp_path: Path) -> None:
     write(tmp_path, "inventory/hosts.ini", "[web]\nw1\n")
     write(tmp_path, "inventory/group_vars/web.yml", "where: inventory\nonly_inv: 1\n")
     write(tmp_path, "site/group_vars/web.yml", "where: playbook\n")
-    inventory = load_inventory(["inventory/hosts.ini"], playbook_dir=Path("site"), cwd=tmp_path)
+    inventory = load(["inventory/hosts.ini"], playbook_dir=Path("site"), cwd=tmp_path)
     assert inventory.host_vars("w1")["where"] == "playbook"
     assert inventory.host_vars("w1")["only_inv"] == 1
 
@@ -117,14 +127,14 @@ def test_var_file_directories_merge_in_sorted_order(tmp_path: Path) -> None:
     write(tmp_path, "group_vars/web/b.yml", "x: b\ny: b\n")
     write(tmp_path, "group_vars/web/a.json", '{"x": "a", "z": 1e2}')
     write(tmp_path, "group_vars/web/c.txt", "x: ignored\n")
-    variables = load_inventory(["hosts.ini"], cwd=tmp_path).host_vars("w1")
+    variables = load(["hosts.ini"], cwd=tmp_path).host_vars("w1")
     assert (variables["x"], variables["y"], variables["z"]) == ("b", "b", 100.0)
 
 
 def test_several_sources_add_up(tmp_path: Path) -> None:
     write(tmp_path, "a.ini", "[web]\nw1 src=a\n")
     write(tmp_path, "b.yml", "web: {hosts: {w2: {src: b}}}\ndb: {hosts: {w1: }}\n")
-    inventory = load_inventory(["a.ini", "b.yml"], cwd=tmp_path)
+    inventory = load(["a.ini", "b.yml"], cwd=tmp_path)
     assert inventory.select("web") == ["w1", "w2"]
     assert inventory.select("db") == ["w1"]
     assert inventory.host_vars("w2")["src"] == "b"
@@ -134,19 +144,19 @@ def test_corral_inventory_environment_variable_is_the_default(tmp_path: Path) ->
     write(tmp_path, "one.ini", "a1\n")
     write(tmp_path, "two.ini", "a2\n")
     environ = {"CORRAL_INVENTORY": f"{tmp_path / 'one.ini'},{tmp_path / 'two.ini'}"}
-    assert load_inventory([], environ=environ, cwd=tmp_path).hosts == ["a1", "a2"]
+    assert load([], environ=environ, cwd=tmp_path).hosts == ["a1", "a2"]
 
 
 def test_inventory_directory_is_the_next_default(tmp_path: Path) -> None:
     write(tmp_path, "inventory/10-web.ini", "[web]\nw1\n")
     write(tmp_path, "inventory/20-db.yml", "db: {hosts: {d1: }}\n")
     write(tmp_path, "inventory/README.md", "not an inventory\n")
-    inventory = load_inventory([], environ={}, cwd=tmp_path)
+    inventory = load([], environ={}, cwd=tmp_path)
     assert inventory.hosts == ["w1", "d1"]
 
 
 def test_without_any_inventory_only_the_implicit_localhost_exists(tmp_path: Path) -> None:
-    inventory = load_inventory([], environ={}, cwd=tmp_path)
+    inventory = load([], environ={}, cwd=tmp_path)
     assert inventory.hosts == []
     assert inventory.select("all") == []
     assert inventory.select("localhost") == ["localhost"]
@@ -159,7 +169,7 @@ def test_without_any_inventory_only_the_implicit_localhost_exists(tmp_path: Path
 
 def test_implicit_localhost_sees_all_group_vars_but_stays_out_of_all(tmp_path: Path) -> None:
     write(tmp_path, "hosts.ini", "[web]\nw1\n[all:vars]\nsite=lab\nansible_connection=ssh\n")
-    inventory = load_inventory(["hosts.ini"], cwd=tmp_path)
+    inventory = load(["hosts.ini"], cwd=tmp_path)
     variables = inventory.host_vars("localhost")
     assert variables["site"] == "lab"
     assert variables["ansible_connection"] == "local"
@@ -180,7 +190,7 @@ def test_connection_variables_are_typed(tmp_path: Path) -> None:
         ansible_python_interpreter=/usr/bin/python3
         """,
     )
-    inventory = load_inventory(["hosts.ini"], cwd=tmp_path)
+    inventory = load(["hosts.ini"], cwd=tmp_path)
     db1 = inventory.connection_vars("db1")
     assert (db1.address, db1.port, db1.user, db1.connection) == ("10.0.0.5", 2222, "deploy", "ssh")
     assert db1.private_key_file == "~/.ssh/id"
@@ -193,14 +203,14 @@ def test_connection_variables_are_typed(tmp_path: Path) -> None:
 
 def test_a_bad_port_is_an_error_naming_the_host(tmp_path: Path) -> None:
     write(tmp_path, "hosts.ini", "h1 ansible_port=ssh\n")
-    inventory = load_inventory(["hosts.ini"], cwd=tmp_path)
+    inventory = load(["hosts.ini"], cwd=tmp_path)
     with pytest.raises(InventoryError, match="host 'h1': ansible_port must be a port number"):
         inventory.connection_vars("h1")
 
 
 def test_unknown_host_is_an_error_with_suggestions(tmp_path: Path) -> None:
     write(tmp_path, "hosts.ini", "web01\nweb02\n")
-    inventory = load_inventory(["hosts.ini"], cwd=tmp_path)
+    inventory = load(["hosts.ini"], cwd=tmp_path)
     with pytest.raises(InventoryError, match="unknown host 'web1'") as caught:
         inventory.host_vars("web1")
     assert caught.value.hint is not None
@@ -219,7 +229,7 @@ def test_plugin_sources_are_tried_before_the_builtin_readers(tmp_path: Path) -> 
     cloud = InventorySourceType(
         name="cloud", verify=lambda s: s.endswith(".ini"), parse=parse, plugin="test"
     )
-    inventory = load_inventory(["fleet.ini"], plugin_sources=[cloud], cwd=tmp_path)
+    inventory = load(["fleet.ini"], plugin_sources=[cloud, *SOURCES], cwd=tmp_path)
     assert inventory.hosts == ["vm-1"]
     assert inventory.host_vars("vm-1")["region"] == "fleet.ini"
 
@@ -233,7 +243,7 @@ def test_plugin_sources_may_claim_strings_that_are_not_paths(tmp_path: Path) -> 
     static = InventorySourceType(
         name="static", verify=lambda s: s.startswith("static://"), parse=parse, plugin="test"
     )
-    inventory = load_inventory(["static://a+b"], plugin_sources=[static], cwd=tmp_path)
+    inventory = load(["static://a+b"], plugin_sources=[static, *SOURCES], cwd=tmp_path)
     assert inventory.select("all") == ["a", "b"]
 
 
@@ -243,45 +253,12 @@ def test_a_failing_plugin_source_becomes_an_inventory_error(tmp_path: Path) -> N
 
     broken = InventorySourceType(name="broken", verify=lambda s: True, parse=parse, plugin="acme")
     with pytest.raises(InventoryError, match="'broken' from plugin acme failed: KeyError"):
-        load_inventory(["anything"], plugin_sources=[broken], cwd=tmp_path)
-
-
-def test_host_list_source(tmp_path: Path) -> None:
-    inventory = load_inventory(["web1,web2:2222,"], cwd=tmp_path)
-    assert inventory.select("ungrouped") == ["web1", "web2"]
-    assert inventory.host_vars("web2")["ansible_port"] == 2222
-
-
-def test_script_without_meta_is_asked_per_host(tmp_path: Path) -> None:
-    script = write(
-        tmp_path,
-        "inv.py",
-        f"""
-        #!{sys.executable}
-        import json, sys
-        if sys.argv[1] == "--list":
-            print(json.dumps({{"app": ["a1", "a2"]}}))
-        else:
-            print(json.dumps({{"asked": sys.argv[2]}}))
-        """,
-    )
-    script.chmod(0o755)
-    inventory = load_inventory(["inv.py"], cwd=tmp_path)
-    assert inventory.host_vars("a2")["asked"] == "a2"
-
-
-def test_unsafe_yaml_values_stay_strings_marked_unsafe(tmp_path: Path) -> None:
-    from corral.playbook.yaml.read import UnsafeText
-
-    write(tmp_path, "hosts.yml", "all:\n  hosts: {h1: {raw: !unsafe '{{ keep }}'}}\n")
-    value = load_inventory(["hosts.yml"], cwd=tmp_path).host_vars("h1")["raw"]
-    assert value == "{{ keep }}"
-    assert isinstance(value, UnsafeText)
+        load(["anything"], plugin_sources=[broken, *SOURCES], cwd=tmp_path)
 
 
 def test_adding_hosts_after_loading_updates_queries(tmp_path: Path) -> None:
     write(tmp_path, "hosts.ini", "[web]\nw1\n")
-    inventory = load_inventory(["hosts.ini"], cwd=tmp_path)
+    inventory = load(["hosts.ini"], cwd=tmp_path)
     assert inventory.select("web") == ["w1"]
     inventory.add_host("w2", "web")
     inventory.set_variable("web", "color", "blue")

@@ -17,6 +17,7 @@ import pytest
 
 from corral.errors import InventoryError, UsageError
 from corral.inventory import Inventory, load_inventory
+from corral_plugins.inventory import SOURCES
 
 ANSIBLE = Path(sys.executable).with_name("ansible")
 
@@ -118,7 +119,7 @@ def ansible_results(project: Path) -> dict[tuple[str, str | None], list[str]]:
 
 @pytest.fixture(scope="module")
 def inventory(project: Path) -> Inventory:
-    return load_inventory(["hosts.ini"], cwd=project)
+    return load_inventory(["hosts.ini"], plugin_sources=SOURCES, cwd=project)
 
 
 @pytest.mark.parametrize(("pattern", "limit"), PATTERNS)
@@ -159,6 +160,6 @@ def test_a_list_of_patterns_is_accepted(inventory: Inventory) -> None:
 
 def test_a_host_named_like_a_pattern_is_matched_exactly(tmp_path: Path) -> None:
     (tmp_path / "hosts.ini").write_text("[web]\nweb1\nweb1.example.com\n")
-    inventory = load_inventory(["hosts.ini"], cwd=tmp_path)
+    inventory = load_inventory(["hosts.ini"], plugin_sources=SOURCES, cwd=tmp_path)
     assert inventory.select("web1.example.com") == ["web1.example.com"]
     assert inventory.select("web1") == ["web1"]

@@ -85,8 +85,14 @@ def corral_register_inventory_sources(register: RegisterInventorySource) -> None
     """Register inventory source types (readers for what ``-i`` names).
 
     *Called:* once per plugin, when corral builds its registry at start-up.
-    Sources registered by plugins are tried before the built-in INI, YAML,
-    directory and script readers.
+    corral's own INI, YAML, script and host-list readers are registered the same
+    way, by the built-in ``inventory`` plugin.
+
+    *Order:* the same for every ``-i`` source and every file of a directory: first
+    the sources of plugins other than corral's own, in plugin load order (so an
+    installed plugin can take over a file corral would read itself), then
+    corral's built-in readers in Ansible's order: host list, script, YAML, INI.
+    The first source whose ``verify`` accepts and whose ``parse`` succeeds wins.
 
     :param register: call ``register(InventorySourceType(...))`` once per source type.
 

@@ -291,6 +291,11 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     play_keywords, _ = _collect(
         pm, hook.corral_register_play_keywords, "play keyword", _plugin_keyword_names
     )
+    infos = plugin_infos(pm)
+    # The documented order (docs/plugins.md): other plugins' sources in load order, so
+    # that an installed plugin can take over a file, then corral's own readers.
+    builtin = {info.name for info in infos if info.builtin}
+    sources.sort(key=lambda source: source.plugin in builtin)
     hooks = {
         name: tuple(sorted(c.name for c in pm.get_hookcallers(plugin) or ()))
         for name, plugin in pm.list_name_plugin()
@@ -304,7 +309,7 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
         template_functions=tuple(functions),
         outputs=outputs,
         play_keywords=play_keywords,
-        plugins=tuple(plugin_infos(pm)),
+        plugins=tuple(infos),
         hooks=hooks,
         pm=pm,
     )

@@ -2,14 +2,15 @@
 
 corral reads inventories as ``ansible-inventory`` does: INI, YAML and JSON files,
 directories of them, executable dynamic-inventory scripts, comma-separated host
-lists, and sources that plugins register. See ``docs/inventory.md``::
+lists (the readers of the built-in ``inventory`` plugin), and sources that other
+plugins register. See ``docs/inventory.md``::
 
-    inventory = load_inventory(["inventory/"])
+    inventory = load_inventory(["inventory/"], plugin_sources=registry.inventory_sources)
     inventory.select("web:&prod:!web0*")      # host names, in Ansible's order
     inventory.host_vars("web01")["ansible_host"]
 
 The names below are imported on first use, so that ``import corral`` (which
-needs :mod:`corral.inventory.source`) does not load the readers.
+needs :mod:`corral.inventory.source`) does not load the model.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from corral.inventory.source import InventoryBuilder, InventorySourceType
 
 if TYPE_CHECKING:
     from corral.inventory.connvars import ConnectionVars, connection_vars
-    from corral.inventory.load import builtin_sources, load_inventory
-    from corral.inventory.model import Group, Host, Inventory
+    from corral.inventory.entities import Group, Host
+    from corral.inventory.load import load_inventory
+    from corral.inventory.model import Inventory
 
 __all__ = [
     "ConnectionVars",
@@ -31,7 +33,6 @@ __all__ = [
     "Inventory",
     "InventoryBuilder",
     "InventorySourceType",
-    "builtin_sources",
     "connection_vars",
     "load_inventory",
 ]
@@ -39,10 +40,9 @@ __all__ = [
 _LAZY = {
     "ConnectionVars": "corral.inventory.connvars",
     "connection_vars": "corral.inventory.connvars",
-    "builtin_sources": "corral.inventory.load",
     "load_inventory": "corral.inventory.load",
-    "Group": "corral.inventory.model",
-    "Host": "corral.inventory.model",
+    "Group": "corral.inventory.entities",
+    "Host": "corral.inventory.entities",
     "Inventory": "corral.inventory.model",
 }
 

@@ -1,36 +1,28 @@
 """Loading an inventory: choosing the sources, reading each one, attaching variable files.
 
-Each ``-i`` source is offered to the readers registered by plugins first, then,
-if it is a directory, each entry in it is read the same way, and otherwise the
-built-in readers try it in Ansible's order: host list, script, YAML, INI. The
-first reader that parses the source wins; if every reader that wanted it
-fails, the error of the most likely one is raised (a plugin's, else the YAML
-reader's for a YAML-looking file, else the INI reader's). Unlike Ansible, which
-warns and goes on, corral stops at a source it cannot read, and the error of a
-script that starts with ``#!`` is final: its code is not then read as INI.
+Every reader is an :class:`~corral.inventory.source.InventorySourceType` registered by a
+plugin, corral's own (INI, YAML, script, host list) by the built-in ``inventory`` plugin;
+the registry lists them in the order they are tried (see ``docs/plugins.md``). Each
+``-i`` source is offered to every reader in that order; a directory that no reader takes
+is read entry by entry, each entry the same way. The first reader that parses a source
+wins; if every reader that wanted it fails, the error of the first that claims it is
+raised (:attr:`InventorySourceType.claims`). Unlike Ansible, which warns and goes on,
+corral stops at a source it cannot read, and a :class:`SourceClaimError` is final.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from corral.errors import InventoryError, Location, UsageError
+from corral.errors import CorralError, InventoryError, Location
 from corral.inventory.directory import directory_entries
-from corral.inventory.hostlist import HOST_LIST_SOURCE
-from corral.inventory.ini import INI_SOURCE
 from corral.inventory.model import Inventory
-from corral.inventory.script import DEFAULT_SCRIPT_TIMEOUT, script_source
-from corral.inventory.source import InventorySourceType
+from corral.inventory.source import InventorySourceType, SourceClaimError
 from corral.inventory.varfiles import VarsDir
-from corral.inventory.yamlsource import YAML_EXTENSIONS, YAML_SOURCE
-from corral.playbook.yaml.read import first_line
 
-__all__ = ["builtin_sources", "default_sources", "load_inventory"]
-
-_YAML_LINE = re.compile(r"^(?:---|\{|[^\s\[=#;][^=]*:(?:\s|$))")
+__all__ = ["default_sources", "load_inventory"]
 
 
 def load_inventory(
@@ -43,6 +35,8 @@ def load_inventory(
 ) -> Inventory:
     """Read ``sources`` (what ``-i`` gave, in order) into one finished :class:`Inventory`.
 
+    ``plugin_sources`` are the readers to try, in order (``Registry.inventory_sources``).
+
     With no sources: ``CORRAL_INVENTORY`` (comma-separated paths) from ``environ``,
     else ``./inventory/`` under ``cwd`` if it is a directory, else nothing but the
     implicit ``localhost``. ``group_vars/`` and ``host_vars/`` next to each source,
@@ -51,13 +45,13 @@ def load_inventory(
     """
     env = os.environ if environ is None else environ
     base = Path.cwd() if cwd is None else Path(cwd)
-    builtins = builtin_sources(_script_timeout(env))
+    readers = tuple(plugin_sources)
     chosen = list(sources) or default_sources(env, base)
-    inventory = Inventory(cwd=base)
+    inventory = Inventory(cwd=base, environ=env)
     vars_dirs: dict[str, VarsDir] = {}
     for given in chosen:
         source = _resolve(str(given), base)
-        _read_source(source, inventory, tuple(plugin_sources), builtins)
+        _read_source(source, inventory, readers)
         directory = _vars_base(source)
         if directory is not None:
             # One entry per source, repeats included: a later source's files win.
@@ -74,13 +68,6 @@ def load_inventory(
     return inventory
 
 
-def builtin_sources(
-    script_timeout: float = DEFAULT_SCRIPT_TIMEOUT,
-) -> tuple[InventorySourceType, ...]:
-    """corral's own readers, in the order they are tried (Ansible's order)."""
-    return (HOST_LIST_SOURCE, script_source(script_timeout), YAML_SOURCE, INI_SOURCE)
-
-
 def default_sources(environ: Mapping[str, str], cwd: Path) -> list[str]:
     """The sources used when ``-i`` is not given (see :func:`load_inventory`)."""
     configured = environ.get("CORRAL_INVENTORY", "")
@@ -88,21 +75,6 @@ def default_sources(environ: Mapping[str, str], cwd: Path) -> list[str]:
         return [part.strip() for part in configured.split(",") if part.strip()]
     default = cwd / "inventory"
     return [str(default)] if default.is_dir() else []
-
-
-def _script_timeout(environ: Mapping[str, str]) -> float:
-    text = environ.get("CORRAL_INVENTORY_TIMEOUT", "").strip()
-    if not text:
-        return DEFAULT_SCRIPT_TIMEOUT
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0:
-        raise UsageError(
-            f"CORRAL_INVENTORY_TIMEOUT must be a positive number of seconds, not {text!r}"
-        )
-    return seconds
 
 
 def _resolve(source: str, cwd: Path) -> str:
@@ -118,24 +90,24 @@ def _vars_base(source: str) -> str | None:
 
 
 def _read_source(
-    source: str,
-    inventory: Inventory,
-    plugins: tuple[InventorySourceType, ...],
-    builtins: tuple[InventorySourceType, ...],
+    source: str, inventory: Inventory, readers: tuple[InventorySourceType, ...]
 ) -> None:
     failures: list[tuple[InventorySourceType, InventoryError]] = []
-    if _try_readers(source, inventory, plugins, failures):
-        return
-    if os.path.isdir(source):
-        if failures:
-            raise failures[0][1]
-        for entry in directory_entries(source):
-            _read_source(entry, inventory, plugins, builtins)
-        return
-    if _try_readers(source, inventory, builtins, failures):
+    if _try_readers(source, inventory, readers, failures):
         return
     if failures:
-        raise _likeliest(source, failures, plugins)
+        raise _likeliest(source, failures)
+    if not readers:
+        raise InventoryError(
+            f"no inventory source type can read {source!r}: no plugin registered one",
+            hint="corral's readers come from its built-in 'inventory' plugin; unset "
+            "CORRAL_DISABLE_PLUGIN_AUTOLOAD, add 'inventory' to CORRAL_PLUGINS, or take "
+            "'inventory' out of CORRAL_DISABLE_PLUGINS",
+        )
+    if os.path.isdir(source):
+        for entry in directory_entries(source):
+            _read_source(entry, inventory, readers)
+        return
     if not os.path.exists(source):
         raise InventoryError(
             f"inventory source {source!r} not found",
@@ -170,12 +142,12 @@ def _try_readers(
         except InventoryError as exc:
             if exc.location is None:
                 exc.location = Location(source)
-            if reader.plugin == "corral" and reader.name == "script" and _has_shebang(source):
-                raise  # a real script failed: reading its code as INI would only mislead
+            if isinstance(exc, SourceClaimError):
+                raise
             failures.append((reader, exc))
+        except CorralError:
+            raise  # already one line for the user, such as a bad setting
         except Exception as exc:
-            if reader.plugin == "corral":
-                raise  # a bug in corral itself: let the CLI report it as one
             failures.append((reader, _plugin_failure(reader, source, exc)))
         finally:
             inventory.current_source = None
@@ -193,22 +165,14 @@ def _plugin_failure(reader: InventorySourceType, source: str, exc: Exception) ->
 
 
 def _likeliest(
-    source: str,
-    failures: list[tuple[InventorySourceType, InventoryError]],
-    plugins: tuple[InventorySourceType, ...],
+    source: str, failures: list[tuple[InventorySourceType, InventoryError]]
 ) -> InventoryError:
-    """The error of the reader the author most likely meant ``source`` for."""
+    """The error of the first reader that claims ``source``, else of the first that failed."""
     for reader, error in failures:
-        if reader in plugins:
+        try:
+            claimed = reader.claims is None or reader.claims(source)
+        except Exception:  # as for verify: a reader that cannot tell does not claim it
+            claimed = False
+        if claimed:
             return error
-    by_name = {reader.name: error for reader, error in failures}
-    head = first_line(source)
-    if "yaml" in by_name and (
-        os.path.splitext(source)[1] in YAML_EXTENSIONS or _YAML_LINE.match(head)
-    ):
-        return by_name["yaml"]
-    return by_name.get("ini", failures[0][1])
-
-
-def _has_shebang(path: str) -> bool:
-    return first_line(path).startswith("#!")
+    return failures[0][1]

@@ -26,60 +26,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corral.errors import InventoryError
+from corral.inventory.entities import LOCALHOST_NAMES, Group, Host
 from corral.inventory.ranges import is_ip_address
 
 if TYPE_CHECKING:
     from corral.inventory.connvars import ConnectionVars
     from corral.inventory.varfiles import VarsDir
 
-__all__ = ["LOCALHOST_NAMES", "Group", "Host", "Inventory", "as_inventory"]
+__all__ = ["Inventory", "as_inventory"]
 
-LOCALHOST_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 _INVALID_GROUP_CHARS = re.compile(r"^[\d\W]|[^\w]")
-
-
-class Group:
-    """A named set of hosts and child groups, with its own variables."""
-
-    __slots__ = ("_host_set", "children", "depth", "hosts", "name", "parents", "priority", "vars")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.hosts: list[str] = []  # direct members, in the order they were added
-        self.children: list[str] = []
-        self.parents: list[str] = []
-        self.vars: dict[str, Any] = {}
-        self.priority = 1  # ansible_group_priority: higher wins among groups of one depth
-        self.depth = 0  # longest path from ``all``, set when the inventory is finished
-        self._host_set: set[str] = set()
-
-    def __repr__(self) -> str:
-        return f"Group({self.name!r}, hosts={len(self.hosts)}, children={self.children})"
-
-
-class Host:
-    """A host: its name, its own inventory variables and the groups it was put in."""
-
-    __slots__ = ("groups", "implicit", "name", "vars")
-
-    def __init__(self, name: str, *, implicit: bool = False) -> None:
-        self.name = name
-        self.vars: dict[str, Any] = {}
-        self.groups: list[str] = []  # direct memberships; ancestors are derived
-        self.implicit = implicit  # Ansible's implicit localhost: in no group, not in ``all``
-
-    def __repr__(self) -> str:
-        return f"Host({self.name!r})"
 
 
 class Inventory:
     """Groups and hosts from every source, queried by name or by host pattern."""
 
-    def __init__(self, cwd: Path | None = None) -> None:
+    def __init__(self, cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> None:
         self.groups: dict[str, Group] = {}
         self._hosts: dict[str, Host] = {}
         self.warnings: list[str] = []
         self.cwd = cwd if cwd is not None else Path.cwd()
+        # The environment the inventory is loaded in: readers take their settings from it.
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.current_source: str | None = None  # the file being read; gives inventory_file
         self._source_dir: tuple[str | None, str | None] = (None, None)
         self.vars_dirs: list[VarsDir] = []  # group_vars/host_vars next to each source

@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from corral.errors import InventoryError, UsageError
-from corral.inventory.model import LOCALHOST_NAMES
+from corral.inventory.entities import LOCALHOST_NAMES
 from corral.inventory.ranges import parse_address
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from corral.errors import InventoryError, Location
+from corral.playbook.yaml.marked import unmark
 from corral.playbook.yaml.read import load_data, read_text
 
 __all__ = ["VARS_EXTENSIONS", "VarsDir"]
@@ -70,7 +71,7 @@ class VarsDir:
             if not files:
                 return loaded  # the common case: nothing to read, nothing to remember
             for path in files:
-                data = load_data(path, read_text(path), self._warn)
+                data = unmark(load_data(path, read_text(path), self._warn))
                 if not data:
                     continue
                 if not isinstance(data, dict):

@@ -31,6 +31,7 @@ from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
 from corral.errors import Location, PlaybookError
+from corral.playbook.yaml.dialect import PLAYBOOK, Dialect
 from corral.playbook.yaml.marked import MarkedDict, MarkedList, MarkedStr
 
 __all__ = ["ALIAS_NODES_PER_NODE", "ALIAS_NODE_BUDGET", "MAX_DEPTH", "compose"]
@@ -93,12 +94,21 @@ class _Anchor:
 class _Frame:
     """A mapping or sequence being composed."""
 
-    __slots__ = ("anchor", "height", "is_map", "key", "key_mark", "merges", "node", "start", "tag")
+    __slots__ = (
+        *("anchor", "height", "is_map", "key", "key_mark", "merges", "node", "start"),
+        *("start_mark", "tag"),
+    )
 
     def __init__(
-        self, node: MarkedDict | MarkedList, tag: str | None, anchor: _Anchor | None, start: int
+        self,
+        node: MarkedDict | MarkedList,
+        tag: str | None,
+        anchor: _Anchor | None,
+        start: int,
+        start_mark: Any,
     ) -> None:
         self.node = node
+        self.start_mark = start_mark  # PyYAML's, for errors about the node as a whole
         self.is_map = isinstance(node, MarkedDict)
         self.tag = tag
         self.anchor = anchor
@@ -109,21 +119,25 @@ class _Frame:
         self.merges: list[MarkedDict] | None = None
 
 
-def compose(loader: Any, filename: str) -> Any:
+def compose(loader: Any, filename: str, dialect: Dialect = PLAYBOOK) -> Any:
     """The single document in ``loader``'s stream as marked data; ``None`` if there is none.
 
     ``loader`` is a fresh ``yaml.SafeLoader`` or ``yaml.CSafeLoader``: its parser gives
-    the events and its ``SafeConstructor`` methods build non-string scalars. PyYAML's
+    the events and its ``SafeConstructor`` methods build non-string scalars. ``dialect``
+    says which local tags are allowed and how repeated keys are taken. PyYAML's
     syntax errors (``MarkedYAMLError``) pass through; everything else is a
     :class:`PlaybookError`.
     """
-    return _Composer(loader, filename).document()
+    return _Composer(loader, filename, dialect).document()
 
 
 class _Composer:
-    def __init__(self, loader: Any, filename: str) -> None:
+    def __init__(self, loader: Any, filename: str, dialect: Dialect) -> None:
         self.loader = loader
         self.filename = filename
+        self.dialect = dialect
+        self.tags = dialect.tags
+        self.marked_strings = dialect.string_marks
         self.stack: list[_Frame] = []
         self.anchors: dict[str, _Anchor] = {}
         self.nodes = 0  # nodes written in the file
@@ -198,8 +212,12 @@ class _Composer:
         if tag in _TEXT_TAGS:
             if as_key:
                 result: Any = _MERGE_KEY if tag == _MERGE else value
-            else:
+            elif self.marked_strings:
                 result = MarkedStr(value, self.location(event.start_mark))
+            else:
+                result = value
+        elif tag in self.tags:
+            result = self.tagged(tag, value, event.start_mark)
         else:
             result = self.construct(tag, event)
         if event.anchor is not None:
@@ -238,13 +256,13 @@ class _Composer:
         self.expanded += 1
         mark = self.location(event.start_mark)
         is_map = isinstance(event, MappingStartEvent)
-        if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
+        if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS) and event.tag not in self.tags:
             raise self.unknown_tag(
                 str(event.tag).replace(_TAG, "!!"), event, "a mapping" if is_map else "a list"
             )
         node = MarkedDict(mark) if is_map else MarkedList(mark)
         anchor = None if event.anchor is None else self.define(event.anchor, event.start_mark)
-        self.stack.append(_Frame(node, event.tag, anchor, self.expanded - 1))
+        self.stack.append(_Frame(node, event.tag, anchor, self.expanded - 1, event.start_mark))
 
     def pop(self) -> tuple[Any, Location]:
         frame = self.stack.pop()
@@ -255,6 +273,8 @@ class _Composer:
             value = set(value)
         elif frame.tag in (_OMAP, _PAIRS):
             value = self.pairs(frame)
+        elif frame.tag is not None and frame.tag in self.tags:
+            value = self.tagged(frame.tag, value, frame.start_mark)
         height = frame.height + 1
         if self.stack:
             self.stack[-1].height = max(self.stack[-1].height, height)
@@ -312,13 +332,17 @@ class _Composer:
                 location=node.mark if jinja else mark,
             )
         if key is _MERGE_KEY:
-            if frame.merges is not None:
+            if frame.merges is None:
+                frame.merges = []
+            elif self.dialect.on_duplicate is None:
                 raise PlaybookError(
                     "duplicate merge key '<<'",
                     hint="merge several mappings with one key: <<: [*first, *second]",
                     location=mark,
                 )
-            frame.merges = []
+            # else, as in PyYAML, the mappings of a later `<<` come after the earlier ones'
+        elif key in node and self.dialect.on_duplicate is not None:
+            self.dialect.on_duplicate(mark, key)  # the last value wins, as in PyYAML
         elif key in node:
             first = node.key_marks[key]
             # `1:` and `true:` are one key in Python; say so when the spellings differ.
@@ -382,6 +406,13 @@ class _Composer:
                 )
             result.extend(item.items())
         return result
+
+    def tagged(self, tag: str, value: Any, mark: Any) -> Any:
+        """A value with a local tag of the dialect (``!unsafe``), built by its function."""
+        try:
+            return self.tags[tag](value)
+        except ValueError as exc:
+            raise self.error(str(exc), mark) from None
 
     def define(self, name: str, mark: Any) -> _Anchor:
         if name in self.anchors:

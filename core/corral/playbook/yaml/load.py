@@ -20,6 +20,11 @@ is stricter or clearer, never different in meaning:
 Aliases are shared, as in PyYAML: ``*base`` is the very object anchored as ``&base``.
 Treat loaded data as read-only, or copy before changing it.
 
+That is the :data:`~corral.playbook.yaml.dialect.PLAYBOOK` dialect. Inventory and variables
+files take the same path in the inventory's dialect (see
+:mod:`corral.playbook.yaml.dialect` and :func:`corral.playbook.yaml.read.load_data`), so
+every bound below holds for them too.
+
 Bounds, so that no input can hang or crash the loader:
 
 - files larger than :data:`MAX_FILE_BYTES` (10 MiB) are refused before parsing;
@@ -53,7 +58,7 @@ import yaml
 
 from corral.errors import Location, PlaybookError
 from corral.playbook.yaml.compose import ALIAS_NODE_BUDGET, ALIAS_NODES_PER_NODE, MAX_DEPTH, compose
-from corral.playbook.yaml.errors import syntax_error
+from corral.playbook.yaml.dialect import PLAYBOOK, Dialect
 from corral.playbook.yaml.marked import MarkedDict, MarkedList, MarkedStr, mark_of
 
 __all__ = [
@@ -102,10 +107,11 @@ def load_yaml_file(path: Path, *, display_name: str | None = None) -> Any:
     return load_yaml_text(_decode(_read(path, name), name), name)
 
 
-def load_yaml_text(text: str, filename: str) -> Any:
+def load_yaml_text(text: str, filename: str, *, dialect: Dialect = PLAYBOOK) -> Any:
     """Load the single YAML document in ``text``; ``None`` if it has no content.
 
-    ``filename`` names the source in every :class:`~corral.errors.Location`. Raises
+    ``filename`` names the source in every :class:`~corral.errors.Location`;
+    ``dialect`` says what the kind of file allows beyond a playbook. Raises
     :class:`~corral.errors.PlaybookError` (a one-line message at ``file:line:col``, with a
     hint) for a syntax error, a second document, a duplicate key, an unknown tag or
     alias, a recursive alias, nesting deeper than :data:`MAX_DEPTH`, too much alias
@@ -121,20 +127,20 @@ def load_yaml_text(text: str, filename: str) -> Any:
     bad = _NON_PRINTABLE.search(text)
     if bad is not None:
         raise _bad_character(text, bad.start(), filename)
-    return _compose(_LOADER, text, filename)
+    return _compose(_LOADER, text, filename, dialect)
 
 
-def _compose(loader_class: Any, text: str, filename: str) -> Any:
+def _compose(loader_class: Any, text: str, filename: str, dialect: Dialect) -> Any:
     loader = loader_class(text)
     try:
-        return compose(loader, filename)
+        return compose(loader, filename, dialect)
     except yaml.MarkedYAMLError as exc:
         if loader_class is not yaml.SafeLoader and exc.problem == _LIBYAML_TOO_DEEP:
             # libyaml (from PyYAML 6.0.4) stops at 1,000 levels while scanning ahead,
             # before the composer sees level 201: the pure-Python parser reports the
             # nesting where it crosses corral's limit, as every other file gets it.
-            return _compose(yaml.SafeLoader, text, filename)
-        raise syntax_error(exc, text, filename) from exc
+            return _compose(yaml.SafeLoader, text, filename, dialect)
+        raise dialect.syntax_error(exc, text, filename) from exc
     except yaml.YAMLError as exc:  # a ReaderError the character check did not foresee
         raise PlaybookError(
             f"not a text file ({' '.join(str(exc).split())})", location=Location(filename)

@@ -1,6 +1,6 @@
 """corral reads every corpus inventory exactly as ansible-inventory (ansible-core) does.
 
-Each directory under ``tests/inventory_corpus/`` is one case: its inventory
+Each directory under ``inventory_corpus/`` (next to this file) is one case: its inventory
 (``hosts*`` or ``inventory*``, or what ``case.yml`` names) is read by both
 tools, and ``--list``, ``--graph --vars``, ``--host`` (for every host against
 ``--list``'s host variables, for some against ``ansible-inventory --host``), and
@@ -31,7 +31,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from corral.cli import CliState
 from corral.commands.inventory import inventory
+from corral.plugins import build_registry, make_plugin_manager
 
 CORPUS = Path(__file__).parent / "inventory_corpus"
 ANSIBLE_INVENTORY = Path(sys.executable).with_name("ansible-inventory")
@@ -143,8 +145,14 @@ def ansible(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ansible]:
     runner.pool.shutdown(wait=True, cancel_futures=True)
 
 
+# The registry gives the command its readers, as under `corral`: the built-in ones.
+STATE = CliState(registry=build_registry(make_plugin_manager({})), environ={})
+
+
 def corral(case: Case, args: list[str]) -> str:
-    result = CliRunner().invoke(inventory, [*case.base_args(), *args], catch_exceptions=False)
+    result = CliRunner().invoke(
+        inventory, [*case.base_args(), *args], obj=STATE, catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     return result.stdout
 

@@ -4,7 +4,8 @@
 "children": [...]}, "_meta": {"hostvars": {"host": {...}}}}``; without
 ``_meta``, ``SCRIPT --host HOST`` is run for each host. Every run has a timeout
 (``CORRAL_INVENTORY_TIMEOUT`` seconds, 30 by default); a script that fails,
-hangs or prints something other than a JSON object is an error.
+hangs or prints something other than a JSON object is an error, and when the
+script starts with ``#!`` that error is final: its code is not then read as INI.
 """
 
 from __future__ import annotations
@@ -14,23 +15,52 @@ import json
 import os
 import signal
 import subprocess
+from collections.abc import Mapping
 from typing import Any
 
-from corral.errors import InventoryError, Location
+from corral.errors import InventoryError, Location, UsageError
 from corral.inventory.model import Inventory, as_inventory
-from corral.inventory.source import InventoryBuilder, InventorySourceType
-from corral.playbook.yaml.read import loads_json, mark_unsafe
+from corral.inventory.source import InventoryBuilder, InventorySourceType, SourceClaimError
+from corral.playbook.yaml.read import first_line, loads_json, mark_unsafe
 
-__all__ = ["DEFAULT_SCRIPT_TIMEOUT", "SCRIPT_SOURCE", "read_script", "script_source"]
+__all__ = ["DEFAULT_SCRIPT_TIMEOUT", "SCRIPT_SOURCE", "read_script", "script_timeout"]
 
 DEFAULT_SCRIPT_TIMEOUT = 30.0
 
 
-def read_script(
-    path: str, builder: InventoryBuilder, *, timeout: float = DEFAULT_SCRIPT_TIMEOUT
-) -> None:
-    """Run the inventory script at ``path`` and add what it reports to ``builder``."""
+def read_script(path: str, builder: InventoryBuilder) -> None:
+    """Run the inventory script at ``path`` and add what it reports to ``builder``.
+
+    Raises :class:`SourceClaimError` rather than :class:`InventoryError` when the
+    file starts with ``#!``: it is surely a script, so no other reader should try it.
+    """
     inventory = as_inventory(builder)
+    timeout = script_timeout(inventory.environ)
+    try:
+        _read(path, inventory, timeout)
+    except InventoryError as exc:
+        if not first_line(path).startswith("#!"):
+            raise
+        raise SourceClaimError(exc.message, hint=exc.hint, location=exc.location) from exc
+
+
+def script_timeout(environ: Mapping[str, str]) -> float:
+    """Seconds allowed per script run: ``CORRAL_INVENTORY_TIMEOUT``, else 30."""
+    text = environ.get("CORRAL_INVENTORY_TIMEOUT", "").strip()
+    if not text:
+        return DEFAULT_SCRIPT_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise UsageError(
+            f"CORRAL_INVENTORY_TIMEOUT must be a positive number of seconds, not {text!r}"
+        )
+    return seconds
+
+
+def _read(path: str, inventory: Inventory, timeout: float) -> None:
     data = _run_json(path, ["--list"], timeout, inventory)
     if not isinstance(data, dict):
         raise _failure(path, f"--list printed a JSON {_kind(data)}, not an object")
@@ -157,19 +187,10 @@ def _verify_script(source: str) -> bool:
     return os.path.isfile(source) and os.access(source, os.X_OK)
 
 
-def script_source(timeout: float = DEFAULT_SCRIPT_TIMEOUT) -> InventorySourceType:
-    """The built-in script reader, with ``timeout`` seconds allowed per script run."""
-
-    def parse(source: str, builder: InventoryBuilder) -> None:
-        read_script(source, builder, timeout=timeout)
-
-    return InventorySourceType(
-        name="script",
-        verify=_verify_script,
-        parse=parse,
-        description="executable dynamic-inventory scripts (--list, --host, _meta.hostvars)",
-        plugin="corral",
-    )
-
-
-SCRIPT_SOURCE = script_source()
+SCRIPT_SOURCE = InventorySourceType(
+    name="script",
+    verify=_verify_script,
+    parse=read_script,
+    description="executable dynamic-inventory scripts (--list, --host, _meta.hostvars)",
+    claims=lambda source: first_line(source).startswith("#!"),
+)

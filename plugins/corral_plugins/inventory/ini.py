@@ -247,5 +247,4 @@ INI_SOURCE = InventorySourceType(
     verify=_verify_ini,
     parse=read_ini,
     description="Ansible INI inventory files",
-    plugin="corral",
 )

@@ -12,8 +12,8 @@ from ansible.parsing.utils.addresses import parse_address as ansible_parse_addre
 from ansible.plugins.inventory import expand_hostname_range
 from ansible.plugins.inventory.ini import InventoryModule
 
-from corral.inventory.ini import parse_ini_value
 from corral.inventory.ranges import RangeError, expand_host_pattern
+from corral_plugins.inventory.ini import parse_ini_value
 
 PATTERNS = [
     "web01",

@@ -34,5 +34,4 @@ HOST_LIST_SOURCE = InventorySourceType(
     verify=_verify_host_list,
     parse=read_host_list,
     description="comma-separated host names, e.g. -i 'web1,web2,'",
-    plugin="corral",
 )
