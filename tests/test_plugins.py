@@ -243,3 +243,17 @@ def test_the_core_runs_with_no_plugins_at_all(corral_project):
     assert (registry.steps, registry.connections, registry.plugins) == ({}, {}, ())
     result = corral_project.run("plugins", "--json", env={"CORRAL_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert (result.exit_code, json.loads(result.stdout)) == (0, [])
+
+
+def test_no_core_module_names_the_builtin_plugins_package():
+    """The core neither imports nor refers to corral_plugins: built-ins are plugins like any."""
+    import corral
+
+    core = Path(corral.__file__).parent
+    naming = [
+        f"{path.relative_to(core)}:{number}"
+        for path in sorted(core.rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "corral_plugins" in line
+    ]
+    assert naming == []

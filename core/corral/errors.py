@@ -6,8 +6,10 @@
      ├── UsageError (ValueError)     exit 5  bad command-line usage
      ├── PlaybookError               exit 4  malformed or invalid playbook
      ├── InventoryError              exit 4  malformed inventory or host pattern
-     │    └── RangeError             exit 4  a host range that cannot be expanded
-     │                                       (corral.inventory.ranges)
+     │    ├── RangeError             exit 4  a host range that cannot be expanded
+     │    │                                  (corral.inventory.ranges)
+     │    └── SourceClaimError       exit 4  a reader failed on a source only it can read
+     │                                       (corral.inventory.source)
      ├── TemplateError               exit 4  Jinja syntax error, undefined variable
      │    └── RenderFailure          exit 4  a render error callers add context to
      │                                       (corral.playbook.templating.errors)
@@ -16,7 +18,7 @@
      ├── StoreError                  exit 1  the run store cannot be opened, read or written
      ├── HostUnreachable             exit 3  a host could not be reached
      │    └── RetryableUnreachable   exit 3  a failure another attempt may get past
-     │                                       (corral_plugins.ssh.transport)
+     │                                       (the ssh plugin's transport module)
      ├── StepFailed                  exit 2  a step failed on a host
      └── Interrupted                 exit 99 the run was stopped by a signal
 
@@ -25,7 +27,7 @@
                                      TemplateError (corral.playbook.templating.environment)
 
 The classes without a module named are defined here. ``tests/test_errors.py`` checks
-that every exception class in ``corral`` and ``corral_plugins`` is drawn above.
+that every exception class in corral and its built-in plugins is drawn above.
 
 Every error carries a message, an optional ``hint`` (what to do about it) and an
 optional :class:`Location` (``file:line:col``). ``str(error)`` renders
