@@ -107,6 +107,8 @@ class ItemRunner:
                 self.run.reset_connection(self.contexts.target_name(state, task, variables))
             if self.run.stopping.wait(wait):
                 break
+        if policy.attempts == 1 and not task.until:
+            return result  # the usual case: one attempt, nothing to add
         return replace(
             result,
             attempts=attempt,

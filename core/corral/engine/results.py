@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, Literal
 
 from corral.steps import StepResult
@@ -44,10 +43,24 @@ class ItemResult:
     loop_var: str | None = None  # with a loop: the item's variable name and value
     item: Any = None
     stored: Mapping[str, Any] | None = None  # kind "stored": the result the interrupted run kept
+    _shape: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
-    @cached_property
+    @property
     def registered(self) -> dict[str, Any]:
-        """The result as ``register`` stores it and events show it (Ansible's shape)."""
+        """The result as ``register`` stores it and events show it (Ansible's shape).
+
+        Built on first use and kept: the registered variable, the event and a
+        loop's ``results`` are the same dict, as they were the same in Ansible.
+        """
+        shape = self._shape
+        if shape is None:
+            shape = self._build()
+            # Not functools.cached_property: before Python 3.12 it takes one lock
+            # for all instances, which the worker threads would queue on.
+            object.__setattr__(self, "_shape", shape)
+        return shape
+
+    def _build(self) -> dict[str, Any]:
         out = self._base()
         if self.changed_when is not None:
             out["changed"] = self.changed_when
