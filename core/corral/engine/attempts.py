@@ -145,6 +145,10 @@ class ItemRunner:
                 kind="error",
                 exception=traceback.format_exc(),
             )
+        if task.delegate_to:
+            target = self.contexts.target_name(state, task, variables)
+            if target != state.name:
+                result = replace(result, delegated_to=target)
         return self._judge(task, result, variables)
 
     def _judge(self, task: Task, result: ItemResult, variables: dict[str, Any]) -> ItemResult:

@@ -40,6 +40,7 @@ class ItemResult:
     until_met: bool | None = None  # what ``until`` said on the last attempt; None: no ``until``
     attempts: int = 1
     counted: bool = False  # the task could retry: ``attempts`` is part of the result
+    delegated_to: str | None = None  # the host the step ran on, when not the task's own
     loop_var: str | None = None  # with a loop: the item's variable name and value
     item: Any = None
     stored: Mapping[str, Any] | None = None  # kind "stored": the result the interrupted run kept
@@ -130,6 +131,8 @@ class UnitResult:
     items: tuple[ItemResult, ...] = ()
     looped: bool = False
     resumed: bool = False  # replayed from the run store, not run
+    started: float = 0.0  # time.time() when the unit started and ended
+    ended: float = 0.0
 
     @property
     def fatal(self) -> bool:

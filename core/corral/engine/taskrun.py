@@ -92,10 +92,12 @@ class TaskRunner:
             registered=shape,
             items=items if error is None else (),
             looped=looped,
+            started=started,
+            ended=time.time(),
         )
         state.ran = True
         self._apply(state, task, unit)
-        self._report(state, task, uid, unit, self._shown(task, shape, variables), handler, started)
+        self._report(state, task, uid, unit, self._shown(task, shape, variables), handler)
         return unit
 
     def _done(self, uid: str) -> Mapping[str, Any] | None:
@@ -106,14 +108,17 @@ class TaskRunner:
         self, state: HostState, task: Task, uid: str, done: Mapping[str, Any], handler: bool
     ) -> UnitResult:
         """A unit the interrupted run finished: report it again, do not run it again."""
+        now = time.time()
         unit = UnitResult(
             status=done.get("status", "ok"),
             registered=dict(done.get("result") or {}),
             resumed=True,
+            started=now,
+            ended=now,
         )
         if unit.status == "changed" and task.notify:
             state.notified.update(task.notify)
-        self._report(state, task, uid, unit, unit.registered, handler, time.time())
+        self._report(state, task, uid, unit, unit.registered, handler)
         return unit
 
     def _report(
@@ -124,7 +129,6 @@ class TaskRunner:
         unit: UnitResult,
         shown: Mapping[str, Any],
         handler: bool,
-        started: float,
     ) -> None:
         """Count the unit in the recap and emit its ``task_result`` (and ``host_state``)."""
         if self.run.registry.steps[task.action].name != META_STEP:
@@ -141,8 +145,8 @@ class TaskRunner:
             handler=handler,
             status=unit.status,
             result=shown,
-            started=started,
-            ended=time.time(),
+            started=unit.started,
+            ended=unit.ended,
             **{"attempts": shown.get("attempts", 1), **extra},
         )
         if not unit.resumed and (
