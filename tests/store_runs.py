@@ -84,7 +84,7 @@ def record_run(
         prepared = prepare_run(
             Path(playbook), [inventory], registry, options, env, params=dict(params or {})
         )
-        options = prepared.options_with_params(options)
+        options = prepared.options_for(options)
         options, writer = start_recording(env, prepared, options, argv=["corral", "run", playbook])
         assert writer is not None
         try:

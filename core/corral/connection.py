@@ -25,6 +25,7 @@ from corral.secrets import Secret
 
 __all__ = [
     "CAPABILITIES",
+    "GENERIC_SETTINGS",
     "MAKE_DIRS",
     "Become",
     "CommandResult",
@@ -166,6 +167,21 @@ class ConnectionSetting:
     name: str
     description: str
     default: Any = None
+
+
+# The host variables every connection type may read, whichever it is; a type lists
+# only its own in ``ConnectionType.settings``. The engine renders both (they may be
+# templates, ``ansible_host: "{{ ip }}"``) before it builds the connection.
+GENERIC_SETTINGS: tuple[ConnectionSetting, ...] = (
+    ConnectionSetting("ansible_connection", "the connection type to use", "ssh"),
+    ConnectionSetting("ansible_host", "the address or name to connect to", "the inventory name"),
+    ConnectionSetting("ansible_port", "the port to connect to", None),
+    ConnectionSetting("ansible_user", "the user to log in or run as", None),
+    ConnectionSetting("ansible_password", "the password to log in with", None),
+    ConnectionSetting("ansible_become_user", "the user to become (with become)", "root"),
+    ConnectionSetting("ansible_become_password", "the password sudo asks for", None),
+    ConnectionSetting("ansible_become_pass", "the same, under its older name", None),
+)
 
 
 @dataclass(frozen=True)

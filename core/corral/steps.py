@@ -42,6 +42,9 @@ class StepResult:
     facts: dict[str, Any] | None = None
     # Variables to set on the host for the rest of the run (``set_fact``).
     set_vars: dict[str, Any] | None = None
+    # A play-level action for the engine to carry out (``meta``: end_host,
+    # end_play...); not part of what ``register`` stores.
+    meta_action: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The result as ``register`` stores it (Ansible's shape)."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from corral.commands.options import extra_vars_option, parse_extra_vars, run_output_options
 from corral.commands.run import execute_run
 from corral.errors import UsageError
+
+if TYPE_CHECKING:
+    from corral.cli import CliState
 
 
 @click.command("resume")
@@ -28,7 +31,7 @@ from corral.errors import UsageError
 @run_output_options
 @click.pass_obj
 def resume_command(
-    obj: Any,
+    obj: CliState,
     run_ref: str,
     failed_only: bool,
     extra_vars: tuple[str, ...],
@@ -81,6 +84,6 @@ def resume_command(
             obj.environ,
             params=given_params,
         )
-        options = prepared.options_with_params(options)
+        options = prepared.options_for(options)
         argv = ["corral", "resume", record.run_id, *(["--failed-only"] if failed_only else [])]
         return execute_run(obj, prepared, options, output=output, verbose=verbose, argv=argv)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +17,12 @@ from corral.commands.options import (
     split_tags,
 )
 from corral.errors import EXIT_INTERRUPTED
+
+if TYPE_CHECKING:
+    from corral.cli import CliState
+    from corral.engine.options import RunOptions
+    from corral.engine.prepare import PreparedRun
+    from corral.output import Writer
 
 
 @click.command("run")
@@ -66,7 +72,7 @@ from corral.errors import EXIT_INTERRUPTED
 @click.option("--no-store", is_flag=True, help="Do not record this run in the run store.")
 @click.pass_obj
 def run_command(
-    obj: Any,
+    obj: CliState,
     playbook: Path,
     inventories: tuple[str, ...],
     limit: str | None,
@@ -117,14 +123,14 @@ def run_command(
     return execute_run(
         obj,
         prepared,
-        prepared.options_with_params(options),
+        prepared.options_for(options),
         output=output,
         verbose=verbose,
         store=not no_store,
     )
 
 
-def show_params(obj: Any, playbook: Path) -> int:
+def show_params(obj: CliState, playbook: Path) -> int:
     """``--help-params``: the playbook's params, without running anything."""
     from corral.playbook.loader import load_playbook
     from corral.playbook.params import collect_params, params_help
@@ -139,9 +145,9 @@ def show_params(obj: Any, playbook: Path) -> int:
 
 
 def execute_run(
-    obj: Any,
-    prepared: Any,
-    options: Any,
+    obj: CliState,
+    prepared: PreparedRun,
+    options: RunOptions,
     *,
     output: str,
     verbose: int,
@@ -158,7 +164,7 @@ def execute_run(
     from corral.store.session import start_recording
 
     output_type = find_output(obj.registry.outputs, output)
-    writers: list[Any] = [
+    writers: list[Writer] = [
         output_type.factory(OutputOptions(verbosity=verbose, diff=options.diff, buffered=True))
     ]
     options, store_writer = start_recording(
@@ -178,7 +184,13 @@ def execute_run(
     try:
         with handle_signals(control, options.grace_period):
             outcome = run_playbook(
-                prepared.playbook, prepared.inventory, obj.registry, options, writers, control
+                prepared.playbook,
+                prepared.inventory,
+                obj.registry,
+                options,
+                writers,
+                control,
+                templar=prepared.templar,
             )
     finally:
         if store_writer is not None:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from corral.connection import Connection
+from corral.connection import GENERIC_SETTINGS, Connection, ConnectionSetting
 from corral.engine.approval import ApprovalDecision, request_from, wait_only
 from corral.engine.events import EventBus
 from corral.engine.hosts import HostState
 from corral.engine.options import RunOptions
 from corral.engine.results import Recap
 from corral.engine.signals import StopControl
+from corral.engine.variables import RunVariables
 from corral.errors import CorralError, HostUnreachable
 from corral.playbook.model import Play, Playbook
 from corral.plugins import Registry
@@ -23,22 +24,6 @@ if TYPE_CHECKING:
     from corral.playbook.templating.templar import Templar
 
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
-# Host variables a connection reads, rendered before it is built.
-CONNECTION_VARS = frozenset(
-    {
-        "ansible_connection",
-        "ansible_host",
-        "ansible_port",
-        "ansible_user",
-        "ansible_password",
-        "ansible_ssh_private_key_file",
-        "ansible_ssh_common_args",
-        "ansible_become_user",
-        "ansible_become_password",
-        "ansible_become_pass",
-        "docker_host",
-    }
-)
 
 
 @dataclass
@@ -54,6 +39,7 @@ class RunContext:
     states: dict[str, HostState] = field(default_factory=dict)
     recap: Recap = field(default_factory=Recap)
     control: StopControl = field(default_factory=StopControl)
+    variables: RunVariables = field(default_factory=RunVariables)  # params and extra vars
     started_at_task: bool = False  # --start-at-task found
     rejected: list[str] = field(default_factory=list)  # plays stopped by a rejected approval
     _connections: dict[str, Connection] = field(default_factory=dict)
@@ -161,7 +147,7 @@ class RunContext:
                 self.bus.warn(f"closing the connection to {host} failed: {exc}")
 
     def _make_connection(self, host: str, variables: Mapping[str, Any]) -> Connection:
-        variables = self._render_connection_vars(variables)
+        variables = self._render_settings(variables, GENERIC_SETTINGS)
         kind = str(variables.get("ansible_connection") or "ssh")
         connection_type = self.registry.connections.get(kind)
         if connection_type is None:
@@ -170,17 +156,25 @@ class RunContext:
                 f"no connection plugin {kind!r} is installed (installed: {installed})",
                 hint="set ansible_connection for the host, or install the plugin",
             )
+        variables = self._render_settings(variables, connection_type.settings)
         return connection_type.connect(host, variables)
 
-    def _render_connection_vars(self, variables: Mapping[str, Any]) -> dict[str, Any]:
-        """Connection settings may be templates (``ansible_host: "{{ ip }}"``): render them."""
+    def _render_settings(
+        self, variables: Mapping[str, Any], settings: Sequence[ConnectionSetting]
+    ) -> dict[str, Any]:
+        """Connection settings may be templates (``ansible_host: "{{ ip }}"``): render them.
+
+        The generic ones come from :data:`corral.connection.GENERIC_SETTINGS`, the
+        rest from the host's connection type; other variables are left as they are.
+        """
         rendered = dict(variables)
-        for key, value in variables.items():
-            if key in CONNECTION_VARS and isinstance(value, str) and "{{" in value:
+        for setting in settings:
+            value = variables.get(setting.name)
+            if isinstance(value, str) and "{{" in value:
                 try:
-                    rendered[key] = self.templar.render(value, variables)
+                    rendered[setting.name] = self.templar.render(value, variables)
                 except CorralError as exc:
-                    raise HostUnreachable(f"cannot work out {key}: {exc}") from exc
+                    raise HostUnreachable(f"cannot work out {setting.name}: {exc}") from exc
         return rendered
 
     def close_connections(self) -> None:

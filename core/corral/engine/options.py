@@ -23,7 +23,10 @@ class RunOptions:
     tags: frozenset[str] = frozenset()
     skip_tags: frozenset[str] = frozenset()
     start_at_task: str | None = None
+    # ``-e`` values, and the playbook's resolved ``params:`` (``-p``), kept apart: their
+    # places in the precedence order are in corral.engine.variables.
     extra_vars: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
     verbosity: int = 0
     run_id: str = ""
     resume: ResumeState | None = None

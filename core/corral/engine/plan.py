@@ -2,7 +2,7 @@
 
 ``host_units`` walks pre_tasks, tasks and post_tasks with their blocks,
 rescues, always sections, includes and handler flushes, yielding one
-:class:`Unit` at a time and receiving its :class:`UnitOutcome`. Each unit
+:class:`Unit` at a time and receiving its :class:`UnitResult`. Each unit
 carries a ``seq``: a tuple that orders units within the play the same way for
 every host, so the linear strategy can keep hosts in step (the host whose next
 unit has the smallest ``seq`` goes first) while each host follows its own path
@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corral.engine.hosts import HostState
-from corral.engine.results import UnitOutcome
+from corral.engine.results import UnitResult
 from corral.playbook.model import Block, Include, Play, Task, TaskNode
 from corral.playbook.templating.environment import Verbatim
 
 Seq = tuple[int, ...]
-Plan = Generator["Unit", UnitOutcome, bool]
-# Resolves an include for a host: a list of (tasks, extra vars), one per loop item.
+Plan = Generator["Unit", UnitResult, bool]
+# Resolves an include for a host: a list of (tasks, include vars), one per loop item.
 IncludeResolver = Callable[
     [Include, HostState, Mapping[str, Any]], list[tuple[Sequence[TaskNode], dict[str, Any]]]
 ]
@@ -34,7 +34,7 @@ class Unit:
 
     task: Task
     seq: Seq
-    extra_vars: Mapping[str, Any] = field(default_factory=dict)
+    include_vars: Mapping[str, Any] = field(default_factory=dict)  # layer 5 of the variables
     handler: bool = False
 
 
@@ -72,9 +72,9 @@ def _nodes(
     settings: PlanSettings,
     nodes: Sequence[TaskNode],
     seq: Seq,
-    extra: Mapping[str, Any],
+    include_vars: Mapping[str, Any],
     in_always: bool = False,
-) -> Generator[Unit, UnitOutcome, bool]:
+) -> Generator[Unit, UnitResult, bool]:
     for index, node in enumerate(nodes):
         if not state.active:
             return not state.failed and not state.unreachable
@@ -87,18 +87,20 @@ def _nodes(
                 continue
             if not settings.selected(node):
                 continue
-            outcome = yield Unit(node, here, extra)
+            outcome = yield Unit(node, here, include_vars)
             if outcome.fatal:
                 return False
         elif isinstance(node, Block):
-            if not (yield from _block(play, state, settings, node, here, extra, in_always)):
+            if not (yield from _block(play, state, settings, node, here, include_vars, in_always)):
                 return False
         else:
-            for item, (tasks, item_vars) in enumerate(settings.resolve_include(node, state, extra)):
-                item_extra = {**extra, **item_vars}
+            for item, (tasks, item_vars) in enumerate(
+                settings.resolve_include(node, state, include_vars)
+            ):
+                item_include_vars = {**include_vars, **item_vars}
                 if not (
                     yield from _nodes(
-                        play, state, settings, tasks, (*here, item), item_extra, in_always
+                        play, state, settings, tasks, (*here, item), item_include_vars, in_always
                     )
                 ):
                     return False
@@ -111,29 +113,31 @@ def _block(
     settings: PlanSettings,
     block: Block,
     seq: Seq,
-    extra: Mapping[str, Any],
+    include_vars: Mapping[str, Any],
     in_always: bool,
-) -> Generator[Unit, UnitOutcome, bool]:
-    ok = yield from _nodes(play, state, settings, block.block, (*seq, 0), extra, in_always)
+) -> Generator[Unit, UnitResult, bool]:
+    ok = yield from _nodes(play, state, settings, block.block, (*seq, 0), include_vars, in_always)
     if not ok and block.rescue and state.failed and not state.unreachable:
         state.failed = False
         settings.on_rescue(state)
-        rescue_extra = dict(extra)
+        rescue_vars = dict(include_vars)
         if state.last_failure is not None:
             failed_task, failed_result = state.last_failure
-            rescue_extra["ansible_failed_task"] = {
+            rescue_vars["ansible_failed_task"] = {
                 "name": failed_task.name,
                 "action": failed_task.action,
                 "uid": failed_task.uid,
             }
-            rescue_extra["ansible_failed_result"] = Verbatim(failed_result)
+            rescue_vars["ansible_failed_result"] = Verbatim(failed_result)
         ok = yield from _nodes(
-            play, state, settings, block.rescue, (*seq, 1), rescue_extra, in_always
+            play, state, settings, block.rescue, (*seq, 1), rescue_vars, in_always
         )
     if block.always and not state.unreachable and not state.ended:
         failed_before = state.failed
         state.failed = False  # always runs even on a failed host, and while the run stops
-        always_ok = yield from _nodes(play, state, settings, block.always, (*seq, 2), extra, True)
+        always_ok = yield from _nodes(
+            play, state, settings, block.always, (*seq, 2), include_vars, True
+        )
         state.failed = state.failed or failed_before
         ok = ok and always_ok
     return ok
@@ -141,7 +145,7 @@ def _block(
 
 def _flush(
     play: Play, state: HostState, settings: PlanSettings, seq: Seq
-) -> Generator[Unit, UnitOutcome, None]:
+) -> Generator[Unit, UnitResult, None]:
     """Run the notified handlers, in the order the play defines them, once each.
 
     A handler runs when notified by its name or by one of its ``listen``

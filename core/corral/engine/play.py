@@ -10,23 +10,22 @@ from __future__ import annotations
 
 import fnmatch
 import math
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from pathlib import Path
 from typing import Any
 
 from corral.engine.context import PlayContext, RunContext
-from corral.engine.hosts import HostState, HostVars, task_variables
+from corral.engine.hosts import HostState
+from corral.engine.includes import resolve_include
 from corral.engine.options import task_selected
 from corral.engine.plan import Plan, PlanSettings, Unit, host_units, rollback_units
-from corral.engine.results import UnitOutcome
+from corral.engine.results import UnitResult
 from corral.engine.retry import parse_duration
 from corral.engine.taskrun import META_STEP, TaskRunner
+from corral.engine.variables import magic_variables, play_scope
 from corral.errors import CorralError, PlaybookError
-from corral.playbook.model import Include, Play, Task, TaskNode
-from corral.playbook.templating.environment import Verbatim
+from corral.playbook.model import Play, Task
 
 FACTS_STEP = "setup"
 
@@ -73,7 +72,9 @@ class PlayRunner:
         )
         self.settings = PlanSettings(
             selected=self._selected,
-            resolve_include=self._resolve_include,
+            resolve_include=lambda include, state, include_vars: resolve_include(
+                self.pctx, include, state, include_vars
+            ),
             is_flush=self._is_flush,
             on_rescue=lambda state: run.recap.rescue(state.name),
             stopping=run.stopping.is_set,
@@ -113,69 +114,6 @@ class PlayRunner:
                 return False
             self.run.started_at_task = True
         return task_selected(task.tags | self.play.tags, options.tags, options.skip_tags)
-
-    def _resolve_include(
-        self, include: Include, state: HostState, extra: Mapping[str, Any]
-    ) -> list[tuple[Sequence[TaskNode], dict[str, Any]]]:
-        from corral.playbook.loader import load_included_tasks
-
-        variables = task_variables(
-            state,
-            play_vars=self.pctx.play_vars,
-            task_vars={**include.vars, **extra},
-            extra_vars=self.run.options.extra_vars,
-            magic=self.pctx.magic,
-        )
-        templar = self.run.templar
-        if include.when and not templar.evaluate_condition(
-            list(include.when), variables, location=include.location
-        ):
-            self._include_result(include, state, "skipped", None)
-            return []
-        items: list[dict[str, Any]] = [{}]
-        if include.loop is not None:
-            loop_var = str(include.loop_control.get("loop_var", "item"))
-            values = templar.render(include.loop, variables, location=include.location)
-            items = [{loop_var: Verbatim(value)} for value in values]
-        resolved: list[tuple[Sequence[TaskNode], dict[str, Any]]] = []
-        for item_vars in items:
-            tasks = include.tasks
-            if tasks is None:
-                name = templar.render(
-                    include.file, {**variables, **item_vars}, location=include.location
-                )
-                tasks = load_included_tasks(self.run.registry.steps, include, str(name))
-            resolved.append((tasks, {**include.vars, **item_vars}))
-            self._include_result(include, state, "ok", item_vars)
-        return resolved
-
-    def _include_result(
-        self, include: Include, state: HostState, status: str, item: Mapping[str, Any] | None
-    ) -> None:
-        """A dynamic include is a result of its own (counted, as Ansible counts it)."""
-        if include.static:
-            return
-        self.run.recap.count(state.name, status)  # type: ignore[arg-type]
-        result: dict[str, Any] = {"changed": False, "include": str(include.file)}
-        if item:
-            result.update({k: getattr(v, "value", v) for k, v in item.items()})
-        if status == "skipped":
-            result.update(skipped=True, skip_reason="Conditional result was False")
-        now = time.time()
-        self.run.bus.emit(
-            "task_result",
-            host=state.name,
-            task=include.name,
-            action="include_tasks",
-            uid=include.uid,
-            unit_id=f"{include.uid}#{state.name}",
-            handler=False,
-            status=status,
-            result=result,
-            started=now,
-            ended=now,
-            attempts=1,
-        )
 
     # -- running -----------------------------------------------------------
 
@@ -221,8 +159,7 @@ class PlayRunner:
         """The play's ``approval:``, asked once before its first batch."""
         assert self.play.approval is not None
         variables = {
-            **self.pctx.play_vars,
-            **self.run.options.extra_vars,
+            **play_scope(self.pctx.play_vars, self.run.variables),
             "groups": self.run.inventory.groups_mapping(),
             "play_hosts": self.hosts,
         }
@@ -258,22 +195,8 @@ class PlayRunner:
     def _set_magic(self, batch: list[str]) -> None:
         magic = self.pctx.magic
         magic.clear()
-        magic.update(
-            groups=Verbatim(self.run.inventory.groups_mapping()),
-            hostvars=Verbatim(
-                HostVars(self.run.states, self.run.options.extra_vars, self.run.templar)
-            ),
-            play_hosts=batch,
-            ansible_play_batch=batch,
-            ansible_play_hosts=[h for h in self.hosts if self.states[h].active],
-            ansible_play_hosts_all=list(self.hosts),
-            ansible_play_name=self.play.name,
-            playbook_dir=str(self.run.playbook.base_dir.resolve()),
-            ansible_check_mode=self.run.options.check,
-            ansible_diff_mode=self.run.options.diff,
-            ansible_run_id=self.run.options.run_id,
-            ansible_playbook_python=sys.executable,
-        )
+        active = [h for h in self.hosts if self.states[h].active]
+        magic.update(magic_variables(self.run, self.play, self.hosts, batch, active))
 
     def _limits_passed(self, batch: list[str], *, final: bool = False) -> bool:
         """Whether failures end the play: max_fail_percentage (per batch), max_failures
@@ -357,12 +280,12 @@ class PlayRunner:
                 self._end_all(batch, plans, pending)
 
     def _advance(
-        self, host: str, plans: dict[str, Plan], pending: dict[str, Unit], outcome: UnitOutcome
+        self, host: str, plans: dict[str, Plan], pending: dict[str, Unit], outcome: UnitResult
     ) -> None:
         state = self.states[host]
-        if outcome.meta == "end_host":
+        if outcome.meta_action == "end_host":
             state.ended = True
-        elif outcome.meta == "end_play":
+        elif outcome.meta_action == "end_play":
             self.pctx.ending.set()
         try:
             pending[host] = plans[host].send(outcome)
@@ -387,7 +310,7 @@ class PlayRunner:
 
     def _run_group(
         self, unit: Unit, hosts: list[str], units: Mapping[str, Unit]
-    ) -> dict[str, UnitOutcome]:
+    ) -> dict[str, UnitResult]:
         """Run one task on several hosts in parallel; ``run_once`` runs it on the first only."""
         task = unit.task
         self.run.bus.emit(
@@ -400,11 +323,11 @@ class PlayRunner:
             hosts=len(hosts),
         )
         targets = hosts[:1] if task.run_once else hosts
-        outcomes: dict[str, UnitOutcome] = {}
+        outcomes: dict[str, UnitResult] = {}
         if len(targets) == 1:
             outcomes[targets[0]] = self._execute(targets[0], units[targets[0]])
         else:
-            futures: dict[Future[UnitOutcome], str] = {
+            futures: dict[Future[UnitResult], str] = {
                 self.pool.submit(self._execute, h, units[h]): h for h in targets
             }
             # as_completed registers one waiter for all futures; wait(FIRST_COMPLETED)
@@ -420,21 +343,21 @@ class PlayRunner:
                 if task.register and task.register in first.host_vars:
                     state.host_vars[task.register] = first.host_vars[task.register]
                 if outcome.status not in ("failed", "timeout", "unreachable"):
-                    state.host_vars.update(outcome.set_vars or {})
-                    state.facts.update(outcome.facts or {})
+                    state.host_vars.update(outcome.set_vars)
+                    state.facts.update(outcome.facts)
                 outcomes[host] = outcome
         return outcomes
 
-    def _execute(self, host: str, unit: Unit) -> UnitOutcome:
+    def _execute(self, host: str, unit: Unit) -> UnitResult:
         state = self.states[host]
         try:
             return self.runner.execute(
-                state, unit.task, unit.extra_vars, seq=unit.seq, handler=unit.handler
+                state, unit.task, unit.include_vars, seq=unit.seq, handler=unit.handler
             )
         except CorralError as exc:
             # execute() turns host problems into results; this is a bug guard, kept per host.
             state.failed = True
-            return UnitOutcome(status="failed", result={"failed": True, "msg": str(exc)})
+            return UnitResult(status="failed", registered={"failed": True, "msg": str(exc)})
 
     def _run_free(self, batch: list[str]) -> None:
         started: set[str] = set()
@@ -457,10 +380,10 @@ class PlayRunner:
                             hosts=len(batch),
                         )
                     outcome = self.runner.execute(
-                        state, unit.task, unit.extra_vars, seq=unit.seq, handler=unit.handler
+                        state, unit.task, unit.include_vars, seq=unit.seq, handler=unit.handler
                     )
                     self.run.flush()
-                    if outcome.meta == "end_host":
+                    if outcome.meta_action == "end_host":
                         state.ended = True
                     unit = plan.send(outcome)
             except StopIteration:
@@ -469,40 +392,3 @@ class PlayRunner:
         futures = [self.pool.submit(drive, h) for h in batch if self.states[h].active]
         for future in futures:
             future.result()
-
-
-def play_variables(run: RunContext, play: Play) -> dict[str, Any]:
-    """The play's ``vars`` and its ``vars_files``, in Ansible's order.
-
-    Static var files were loaded with the playbook; a name with a template
-    (``vars/{{ env }}.yml``) is rendered here, with the play's variables and the
-    extra vars, and loaded (the first file of a list that exists).
-    """
-    variables: dict[str, Any] = dict(play.vars)
-    for item in play.vars_files:
-        if isinstance(item, Mapping):
-            variables.update(item)
-        else:
-            variables.update(_templated_vars_file(run, play, item, variables))
-    return variables
-
-
-def _templated_vars_file(
-    run: RunContext, play: Play, item: Any, variables: Mapping[str, Any]
-) -> Any:
-    from corral.playbook.loader import display_path
-    from corral.playbook.yaml.load import load_yaml_file
-
-    scope = {**variables, **run.options.extra_vars}
-    base = Path(play.location.file).parent
-    names = item if isinstance(item, list) else [item]
-    for name in names:
-        path = base / str(run.templar.render(name, scope, location=play.location))
-        if path.is_file():
-            data = load_yaml_file(path, display_name=display_path(path)) or {}
-            if not isinstance(data, Mapping):
-                raise PlaybookError(
-                    f"vars file {display_path(path)} must hold a mapping", location=play.location
-                )
-            return dict(data)
-    raise PlaybookError(f"none of the vars files {names!r} exists", location=play.location)

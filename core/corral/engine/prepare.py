@@ -15,6 +15,7 @@ from corral.plugins import Registry
 
 if TYPE_CHECKING:
     from corral.inventory import Inventory
+    from corral.playbook.templating.templar import Templar
 
 
 @dataclass
@@ -23,12 +24,13 @@ class PreparedRun:
 
     playbook: Playbook
     inventory: Inventory
+    templar: Templar  # the run's one templar, with the plugins' filters
     warnings: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)  # resolved; secret ones are Secret values
 
-    def options_with_params(self, options: RunOptions) -> RunOptions:
-        """``options`` with the params as variables (``-e`` still wins)."""
-        return replace(options, extra_vars={**self.params, **options.extra_vars})
+    def options_for(self, options: RunOptions) -> RunOptions:
+        """``options`` with the resolved params beside (not merged into) the extra vars."""
+        return replace(options, params=self.params)
 
     def task_count(self, play: Play) -> int:
         from corral.playbook.templating.undefined import play_tasks
@@ -81,6 +83,7 @@ def prepare_run(
     return PreparedRun(
         playbook=playbook,
         inventory=inventory,
+        templar=templar,
         warnings=list(getattr(inventory, "warnings", [])),
         params=resolved,
     )

@@ -14,9 +14,10 @@ from corral.engine.context import RunContext
 from corral.engine.dag import run_graph
 from corral.engine.events import EventBus
 from corral.engine.options import RunOptions
-from corral.engine.play import PlayRunner, play_variables
+from corral.engine.play import PlayRunner
 from corral.engine.results import Recap
 from corral.engine.signals import StopControl
+from corral.engine.variables import RunVariables, play_variables
 from corral.errors import EXIT_FAILED, EXIT_INTERRUPTED
 from corral.output import Writer
 from corral.playbook.model import Play, Playbook
@@ -51,18 +52,23 @@ def run_playbook(
     options: RunOptions,
     writers: Sequence[Writer],
     control: StopControl | None = None,
+    templar: Templar | None = None,
 ) -> RunOutcome:
     """Run every play of ``playbook`` and return the recap and exit code.
 
     ``control`` lets the caller stop the run (see :mod:`corral.engine.signals`);
-    a run that was asked to stop ends with exit code 99.
+    a run that was asked to stop ends with exit code 99. ``templar`` is the one
+    the run was checked with (:attr:`PreparedRun.templar`); one is made when not given.
     """
-    from corral.playbook.templating.templar import Templar
-
     run_id = options.run_id or new_run_id()
-    templar = Templar(
-        functions=registry.template_functions, search_paths=[playbook.base_dir], environ=os.environ
-    )
+    if templar is None:
+        from corral.playbook.templating.templar import Templar
+
+        templar = Templar(
+            functions=registry.template_functions,
+            search_paths=[playbook.base_dir],
+            environ=os.environ,
+        )
     info = RunInfo(run_id, playbook.path, options, templar, playbook.extensions)
     bus = EventBus(run_id, list(writers), observer=partial(registry.emit, run=info))
     bus.start()
@@ -82,7 +88,7 @@ def _run(
     templar: Templar,
 ) -> RunOutcome:
     run_id = bus.run_id
-    for value in options.extra_vars.values():
+    for value in (*options.params.values(), *options.extra_vars.values()):
         if isinstance(value, Secret):
             bus.add_secret(value.reveal())
     run = RunContext(
@@ -93,6 +99,7 @@ def _run(
         inventory=inventory,
         playbook=playbook,
         control=control or StopControl(),
+        variables=RunVariables(params=options.params, extra_vars=options.extra_vars),
     )
     started = time.monotonic()
     bus.emit(
@@ -215,7 +222,7 @@ def _run_play(run: RunContext, play: Play, *, dag: bool) -> str:
         run.bus.warn(f"no hosts matched pattern {play.hosts!r} for play {play.name!r}")
         run.bus.emit("play_end", play=play.name, uid=play.uid, note="no hosts matched")
         return "succeeded"
-    runner = PlayRunner(run, play, hosts, play_variables(run, play))
+    runner = PlayRunner(run, play, hosts, play_variables(play, run.variables, run.templar))
     succeeded = runner.run_play()
     aborted = runner.pctx.aborted
     run.bus.emit(

@@ -54,10 +54,6 @@ def start_recording(
         return options, None
     if params is None:
         params = getattr(prepared, "params", None) or {}
-    # The params reach the run as extra vars (``-e`` wins); record each where it came from.
-    extra_vars = {
-        k: v for k, v in options.extra_vars.items() if k not in params or v is not params[k]
-    }
     from corral.engine.run import new_run_id
 
     store = open_store(environ)
@@ -74,7 +70,7 @@ def start_recording(
                 options,
                 files=playbook.files,
                 params=params,
-                extra_vars=extra_vars,
+                extra_vars=options.extra_vars,
                 argv=argv,
                 trigger=trigger,
                 environ=environ,

@@ -317,8 +317,8 @@ def _read_line(ctx: StepContext, *, echo: bool) -> str | None:
 
 
 def meta(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
-    """Ask the engine for a play-level action; the engine reads ``data["_meta"]``."""
-    return StepResult(data={"_meta": args["action"]})
+    """Ask the engine for a play-level action; the engine reads ``meta_action``."""
+    return StepResult(meta_action=args["action"])
 
 
 # -- registration -----------------------------------------------------------------

@@ -1,0 +1,162 @@
+"""The :class:`StepContext` a step gets: the host's connection, become, timeout, search paths.
+
+Built for each attempt of a step on a host; the connection is opened only when
+the step first uses it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from corral.connection import Become, Connection
+from corral.engine.context import PlayContext
+from corral.engine.hosts import HostState
+from corral.engine.retry import parse_duration
+from corral.playbook.model import Task
+from corral.secrets import Secret
+from corral.steps import StepContext, StepType
+
+if TYPE_CHECKING:
+    from corral.playbook.templating.templar import Templar
+
+
+def truthy(value: Any) -> bool:
+    """Ansible's idea of a true flag: ``yes``, ``true``, ``on``, ``1``, ``y`` or a true value."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("yes", "true", "on", "1", "y")
+    return bool(value)
+
+
+def flag(templar: Templar, value: Any, variables: Mapping[str, Any]) -> bool:
+    """A task keyword that is a flag or a template of one (``ignore_errors: "{{ x }}"``)."""
+    if isinstance(value, str):
+        value = templar.render(value, variables)
+    return truthy(value)
+
+
+class ContextBuilder:
+    """Makes the :class:`StepContext` of each attempt for one play."""
+
+    def __init__(self, pctx: PlayContext) -> None:
+        self.pctx = pctx
+        self.run = pctx.run
+        self.templar = pctx.run.templar
+        self._paths: dict[str, tuple[Path, ...]] = {}
+
+    def _flag(self, value: Any, variables: Mapping[str, Any]) -> bool:
+        return flag(self.templar, value, variables)
+
+    def context(
+        self,
+        state: HostState,
+        task: Task,
+        step: StepType,
+        variables: dict[str, Any],
+        check_mode: bool,
+    ) -> StepContext:
+        """The context of one attempt of ``step`` for ``task`` on the host of ``state``."""
+        target = state
+        if task.delegate_to:
+            delegate = str(self.templar.render(task.delegate_to, variables))
+            if delegate != state.name:
+                target = self.run.state(delegate)
+        # Opened on first use: a step that never touches the host (debug, most http
+        # calls) never connects to it.
+        conn: Connection = _LazyConnection(target.name, lambda: self.run.connection(target))
+        env = self.templar.render(dict(task.environment), variables) if task.environment else {}
+        return StepContext(
+            host=state.name,
+            vars=variables,
+            conn=conn,
+            check_mode=check_mode,
+            diff=self.run.options.diff if task.diff is None else self._flag(task.diff, variables),
+            timeout=self._timeout(task, variables),
+            become=self._become(task, variables),
+            env={str(k): str(v) for k, v in env.items()},
+            log=lambda text: self.run.bus.emit(
+                "log", host=state.name, task=task.name, message=text
+            ),
+            cancelled=self.run.cancelled,
+            search_paths=self._search_paths(task),
+            render=self._renderer(variables),
+            approve=lambda spec: self._approve(task, spec, variables),
+        )
+
+    def _renderer(
+        self, variables: Mapping[str, Any]
+    ) -> Callable[[str, Mapping[str, Any] | None], Any]:
+        def render(text: str, extra: Mapping[str, Any] | None = None) -> Any:
+            return self.templar.render(text, {**variables, **(extra or {})})
+
+        return render
+
+    def _approve(
+        self, task: Task, spec: Mapping[str, Any], variables: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        decision = self.run.ask_approval(spec, key=task.uid, where=task.name, variables=variables)
+        return {
+            "approved": decision.approved,
+            "by": decision.by,
+            "comment": decision.comment,
+            "timed_out": decision.timed_out,
+        }
+
+    def _timeout(self, task: Task, variables: Mapping[str, Any]) -> float | None:
+        """The task's own timeout, cut short by the play's deadline."""
+        timeout = (
+            parse_duration(self.templar.render(task.timeout, variables))
+            if task.timeout is not None
+            else None
+        )
+        if self.pctx.deadline is not None:
+            left = max(0.001, self.pctx.deadline - time.monotonic())
+            timeout = left if timeout is None else min(timeout, left)
+        return timeout
+
+    def target_name(self, state: HostState, task: Task, variables: Mapping[str, Any]) -> str:
+        if task.delegate_to:
+            return str(self.templar.render(task.delegate_to, variables))
+        return state.name
+
+    def _search_paths(self, task: Task) -> tuple[Path, ...]:
+        """Where relative ``src`` files are looked for: the task file's folder, then the playbook's.
+
+        Resolved once per task file for the play (relative paths depend on the cwd,
+        so this is not cached across runs).
+        """
+        found = self._paths.get(task.location.file)
+        if found is None:
+            task_dir = Path(task.location.file).parent.resolve()
+            found = tuple(dict.fromkeys((task_dir, self.run.playbook.base_dir.resolve())))
+            self._paths[task.location.file] = found
+        return found
+
+    def _become(self, task: Task, variables: Mapping[str, Any]) -> Become | None:
+        become = task.become if task.become is not None else variables.get("ansible_become")
+        if not self._flag(become, variables):
+            return None
+        user = task.become_user or variables.get("ansible_become_user") or "root"
+        password = variables.get("ansible_become_password", variables.get("ansible_become_pass"))
+        if password is not None and not isinstance(password, Secret):
+            password = Secret(str(self.templar.render(password, variables)))
+        if isinstance(password, Secret):
+            self.run.bus.add_secret(password.reveal())
+        return Become(user=str(self.templar.render(user, variables)), password=password)
+
+
+class _LazyConnection:
+    """The host's connection, opened by the first call a step makes on it."""
+
+    def __init__(self, host: str, open_connection: Callable[[], Connection]) -> None:
+        self.host = host
+        self._open = open_connection
+        self._conn: Connection | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        conn = self._conn
+        if conn is None:
+            conn = self._conn = self._open()  # kept for the rest of this step's call
+        return getattr(conn, name)

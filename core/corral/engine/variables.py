@@ -1,0 +1,194 @@
+"""Every variable a task sees, built in one place, in Ansible's precedence order.
+
+Layers, lowest precedence first (a later layer overrides an earlier one):
+
+==  ==========================  ==================================================
+ #  layer                       where it comes from
+==  ==========================  ==================================================
+ 1  inventory                   group < host variables, playbook-adjacent
+                                ``group_vars/``/``host_vars/`` over inventory-adjacent
+                                ones (layered by :mod:`corral.inventory`)
+ 2  facts                       ``setup``: ``ansible_facts`` and ``ansible_<name>``
+ 3  play vars                   the play's ``vars``, then its ``vars_files``
+ 4  task vars                   block and task ``vars``
+ 5  include vars                an include's ``vars`` and loop item, a rescue's
+                                ``ansible_failed_task`` / ``ansible_failed_result``
+ 6  set facts and registered    ``set_fact`` and ``register`` results on the host
+ 7  params                      the playbook's ``params:``, as given with ``-p``
+ 8  extra vars                  ``-e`` on the command line
+ 9  magic                       ``groups``, ``hostvars``, ``play_hosts``...
+                                and ``inventory_hostname``, which nothing overrides
+==  ==========================  ==================================================
+
+Params and extra vars travel apart from the command line to here
+(:class:`corral.engine.options.RunOptions` has both); :class:`RunVariables`
+stacks them once per run. Run-time data (facts, results) is wrapped in
+:class:`Verbatim`: text from a host is never rendered as a template.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from corral.errors import PlaybookError
+from corral.playbook.templating.environment import Verbatim
+
+if TYPE_CHECKING:
+    from corral.engine.context import RunContext
+    from corral.engine.hosts import HostState
+    from corral.playbook.model import Play
+    from corral.playbook.templating.templar import Templar
+
+
+@dataclass(frozen=True)
+class RunVariables:
+    """The layers every host shares for the whole run: params (7), then extra vars (8)."""
+
+    params: Mapping[str, Any] = field(default_factory=dict)
+    extra_vars: Mapping[str, Any] = field(default_factory=dict)
+    top: Mapping[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Stacked once here: every task on every host reads this mapping.
+        object.__setattr__(self, "top", {**self.params, **self.extra_vars})
+
+
+def verbatim(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Run-time data (results, facts) is used as is: text from a host is never a template."""
+    return {key: Verbatim(value) for key, value in values.items()}
+
+
+def fact_vars(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """Facts as Ansible injects them: ``ansible_facts`` plus ``ansible_<name>``."""
+    if not facts:
+        return {}
+    out = {f"ansible_{k}": v for k, v in facts.items()}
+    out["ansible_facts"] = facts
+    return out
+
+
+def task_variables(
+    state: HostState,
+    run: RunVariables,
+    *,
+    play_vars: Mapping[str, Any],
+    task_vars: Mapping[str, Any],
+    include_vars: Mapping[str, Any],
+    magic: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The variables one task sees on one host: layers 1 to 9 of the table, in order."""
+    variables = dict(state.inventory_vars)  # 1
+    if state.facts:
+        variables.update(verbatim(fact_vars(state.facts)))  # 2
+    variables.update(play_vars)  # 3
+    variables.update(task_vars)  # 4
+    variables.update(include_vars)  # 5
+    if state.host_vars:
+        variables.update(verbatim(state.host_vars))  # 6
+    variables.update(run.top)  # 7, 8
+    variables.update(magic)  # 9
+    variables["inventory_hostname"] = state.name
+    return variables
+
+
+def host_scope(state: HostState, run: RunVariables) -> dict[str, Any]:
+    """A host's variables outside any play (``hostvars[host]``): layers 1, 2, 6, 7, 8."""
+    variables = dict(state.inventory_vars)
+    variables.update(verbatim(fact_vars(state.facts)))
+    variables.update(verbatim(state.host_vars))
+    variables.update(run.top)
+    return variables
+
+
+def play_scope(play_vars: Mapping[str, Any], run: RunVariables) -> dict[str, Any]:
+    """What a play-level template sees before any host (``approval:``, ``vars_files`` names)."""
+    return {**play_vars, **run.top}
+
+
+class HostVars(Mapping[str, Mapping[str, Any]]):
+    """The ``hostvars`` magic variable: each host's variables, rendered in its scope when read."""
+
+    def __init__(
+        self, states: Mapping[str, HostState], run: RunVariables, templar: Templar
+    ) -> None:
+        self._states = states
+        self._run = run
+        self._templar = templar
+
+    def __getitem__(self, host: str) -> Mapping[str, Any]:
+        return self._templar.variables_view(host_scope(self._states[host], self._run))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._states)
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+
+def magic_variables(
+    run: RunContext,
+    play: Play,
+    hosts: Sequence[str],
+    batch: Sequence[str],
+    active: Sequence[str],
+) -> dict[str, Any]:
+    """Layer 9 for one ``serial`` batch of a play (``inventory_hostname`` is added per host).
+
+    ``active`` are the play's hosts still running; the linear strategy updates
+    ``ansible_play_hosts`` after each round as hosts drop out.
+    """
+    return {
+        "groups": Verbatim(run.inventory.groups_mapping()),
+        "hostvars": Verbatim(HostVars(run.states, run.variables, run.templar)),
+        "play_hosts": list(batch),
+        "ansible_play_batch": list(batch),
+        "ansible_play_hosts": list(active),
+        "ansible_play_hosts_all": list(hosts),
+        "ansible_play_name": play.name,
+        "playbook_dir": str(run.playbook.base_dir.resolve()),
+        "ansible_check_mode": run.options.check,
+        "ansible_diff_mode": run.options.diff,
+        "ansible_run_id": run.options.run_id,
+        "ansible_playbook_python": sys.executable,
+    }
+
+
+def play_variables(play: Play, run: RunVariables, templar: Templar) -> dict[str, Any]:
+    """Layer 3: the play's ``vars`` and its ``vars_files``, in Ansible's order.
+
+    Static var files were loaded with the playbook; a name with a template
+    (``vars/{{ env }}.yml``) is rendered here, with the play's variables and the
+    params and extra vars, and loaded (the first file of a list that exists).
+    """
+    variables: dict[str, Any] = dict(play.vars)
+    for item in play.vars_files:
+        if isinstance(item, Mapping):
+            variables.update(item)
+        else:
+            scope = play_scope(variables, run)
+            variables.update(_templated_vars_file(play, item, scope, templar))
+    return variables
+
+
+def _templated_vars_file(
+    play: Play, item: Any, scope: Mapping[str, Any], templar: Templar
+) -> dict[str, Any]:
+    from corral.playbook.loader import display_path
+    from corral.playbook.yaml.load import load_yaml_file
+
+    base = Path(play.location.file).parent
+    names = item if isinstance(item, list) else [item]
+    for name in names:
+        path = base / str(templar.render(name, scope, location=play.location))
+        if path.is_file():
+            data = load_yaml_file(path, display_name=display_path(path)) or {}
+            if not isinstance(data, Mapping):
+                raise PlaybookError(
+                    f"vars file {display_path(path)} must hold a mapping", location=play.location
+                )
+            return dict(data)
+    raise PlaybookError(f"none of the vars files {names!r} exists", location=play.location)
