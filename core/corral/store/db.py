@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corral.errors import StoreError, UsageError
-from corral.paths import corral_home
+from corral.paths import (
+    corral_home,
+    create_private_file,
+    make_private,
+    private_home,
+    warn_made_private,
+)
 from corral.store.records import RunRecord
 from corral.store.schema import migrate
 
@@ -76,7 +82,7 @@ def status_for_exit_code(exit_code: int) -> str:
 
 def _connect(path: Path) -> sqlite3.Connection:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_store_private(path)
         new = not path.exists() or path.stat().st_size == 0
         # isolation_level=None: no implicit transactions; every write transaction here
         # is an explicit BEGIN IMMEDIATE, so lock waits happen up front, under the timeout.
@@ -92,6 +98,27 @@ def _connect(path: Path) -> sqlite3.Connection:
             "or CORRAL_STORE=off to run without the store",
         ) from exc
     return conn
+
+
+def _make_store_private(path: Path) -> None:
+    """Create the store's directory 0700 and its file 0600; repair an existing store's modes.
+
+    The directory is ``CORRAL_HOME``, so its crash tracebacks are repaired here too.
+
+    SQLite creates the database file 0644 and gives ``-wal``, ``-shm`` and ``-journal``
+    the database file's own mode, so creating the file 0600 before SQLite opens it keeps
+    all of them private without touching the process umask (which other threads share).
+    Modes loosened by an older corral are fixed here, with one warning line.
+    """
+    changes = private_home(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(create_private_file(path))
+    siblings = [path.with_name(path.name + suffix) for suffix in _SQLITE_SIDE_FILES]
+    changes += make_private([path, *siblings])
+    warn_made_private(f"the run store in {path.parent}", changes)
+
+
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 class Store:
