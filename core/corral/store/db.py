@@ -218,19 +218,25 @@ class Store:
             )
             conn.execute(f"INSERT INTO runs ({columns}) VALUES ({marks})", tuple(row.values()))  # noqa: S608 - fixed column names
 
-    def resume_run(self, run_id: str, *, pid: int) -> None:
-        """Mark ``run_id`` running again, in this process, for ``corral resume``.
+    def resume_run(self, run_id: str, *, pid: int, claimed: bool = False) -> None:
+        """Mark ``run_id`` running again, in process ``pid``, for ``corral resume``.
 
-        The run keeps its record (argv, options, snapshot) as first started.
+        With ``claimed``, the run must be held by ``pid`` on this host, as
+        :func:`corral.store.lease.claim_run` left it; without, it is claimed here, and
+        must not be running or succeeded. Either way the check and the update are one
+        conditional ``UPDATE`` in one transaction; raises
+        :class:`~corral.errors.UsageError` naming the holder when it fails. The run keeps
+        its record (argv, options, snapshot) as first started.
         """
+        from corral.store.lease import not_resumable
+
         now = time.time()
+        here = socket.gethostname()
+        sql, args = (_RESUME_HELD, (pid, here)) if claimed else (_RESUME_FREE, ())
         with self.transaction() as conn:
-            conn.execute(
-                """UPDATE runs SET status = 'running', pid = ?, controller = ?, heartbeat = ?,
-                    segment_started = ?, ended = NULL, exit_code = NULL, resumes = resumes + 1
-                WHERE id = ?""",
-                (pid, socket.gethostname(), now, now, run_id),
-            )
+            updated = conn.execute(sql, (pid, here, now, now, run_id, *args)).rowcount
+            if updated != 1:
+                raise not_resumable(conn, run_id)
             # Roll-ups are rewritten when the resumed run ends (hosts it does not run, as
             # with --failed-only, keep their counts); meanwhile history counts units.
             conn.execute(
@@ -366,6 +372,12 @@ def finish_run_in(
     write_rollups(conn, run_id, recap)
 
 
+_RESUME = """
+    UPDATE runs SET status = 'running', pid = ?, controller = ?, heartbeat = ?,
+        segment_started = ?, ended = NULL, exit_code = NULL, resumes = resumes + 1
+    WHERE id = ? AND """
+_RESUME_HELD = _RESUME + "status = 'running' AND pid = ? AND controller = ?"
+_RESUME_FREE = _RESUME + "status NOT IN ('running', 'succeeded')"
 _ROLLUP_TASKS = """
     INSERT INTO run_tasks
         (run_id, task_uid, play, task, action, units, total_duration, max_duration, failures)
