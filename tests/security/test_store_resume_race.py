@@ -171,3 +171,28 @@ def test_a_resume_that_fails_before_running_releases_the_run(corral_project, tmp
     good = project.run("resume", round_.run_id)
     assert good.exit_code == 0, good.output
     assert lines(round_.out) == round_.expected()
+
+
+def test_a_claim_is_exclusive_and_confirmed_by_its_holder_only(corral_project, tmp_path):
+    from corral.errors import UsageError
+    from corral.store.db import open_store
+    from corral.store.lease import claim_run, release_run
+
+    round_ = Round(corral_project, tmp_path, 0)
+    store = open_store(environ(corral_project))
+    try:
+        here = socket.gethostname()
+        first = claim_run(store, round_.run_id, pid=os.getpid())
+        with pytest.raises(UsageError, match=rf"still running \(pid {os.getpid()} on {here}\)"):
+            claim_run(store, round_.run_id, pid=os.getpid() + 1)
+        assert release_run(store, first)
+        assert store.run_row(round_.run_id)["status"] == "failed", "released as it was"
+        other = claim_run(store, round_.run_id, pid=1)  # pid 1 is alive: a live holder
+        with pytest.raises(UsageError, match=r"still running \(pid 1 "):
+            store.resume_run(round_.run_id, pid=os.getpid(), claimed=True)
+        assert not release_run(store, first), "a claim taken over is not released by the loser"
+        store.resume_run(round_.run_id, pid=1, claimed=True)
+        assert not release_run(store, other), "a run that started is not released"
+        assert store.run_row(round_.run_id)["resumes"] == 1
+    finally:
+        store.close()
