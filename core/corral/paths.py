@@ -74,7 +74,7 @@ def private_dir(path: Path) -> list[str]:
 
 
 def make_private(files: Iterable[Path]) -> list[str]:
-    """Remove group and other access from each of ``files`` that exists; returns the changes.
+    """Remove group and other access from each of ``files`` this user owns; returns the changes.
 
     Each change reads ``"corral.db 0644 -> 0600"``. A file that vanished meanwhile (a
     ``-wal`` removed by the last connection closing) is skipped.
@@ -82,8 +82,10 @@ def make_private(files: Iterable[Path]) -> list[str]:
     changes = []
     for path in files:
         try:
-            bits = stat.S_IMODE(os.stat(path).st_mode)
-            if bits & 0o077:
+            info = os.stat(path)
+            bits = stat.S_IMODE(info.st_mode)
+            # Another user's file (a store shared read-only) is theirs to fix, not ours.
+            if bits & 0o077 and info.st_uid == os.getuid():
                 os.chmod(path, bits & 0o700)
                 changes.append(f"{path.name} {bits:04o} -> {bits & 0o700:04o}")
         except FileNotFoundError:
