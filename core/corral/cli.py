@@ -29,7 +29,14 @@ from corral.errors import (
     EXIT_USAGE,
     CorralError,
 )
-from corral.paths import corral_home
+from corral.paths import (
+    CRASH_DIR,
+    corral_home,
+    create_private_file,
+    private_dir,
+    private_home,
+    warn_made_private,
+)
 from corral.plugins import Registry, build_registry, make_plugin_manager, register_commands
 
 __all__ = ["CliState", "command", "main", "make_cli"]
@@ -146,10 +153,15 @@ def _print_error(exc: CorralError) -> None:
 
 
 def _save_traceback(environ: Mapping[str, str]) -> str:
-    """Write the current exception's traceback to a crash file and return its path."""
+    """Write the current exception's traceback to a crash file and return its path.
+
+    Tracebacks can quote variables and host output, so the crash directory is 0700 and
+    each file 0600 from the moment it is created (see :mod:`corral.paths`); modes an
+    older corral left open are repaired, with a warning.
+    """
     text = traceback.format_exc()
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    for directory in (corral_home(environ) / "crash", None):
+    for directory in (corral_home(environ) / CRASH_DIR, None):
         try:
             if directory is None:
                 import tempfile
@@ -158,9 +170,12 @@ def _save_traceback(environ: Mapping[str, str]) -> str:
                 with os.fdopen(fd, "w") as handle:
                     handle.write(text)
                 return path
-            directory.mkdir(parents=True, exist_ok=True)
+            changes = private_dir(directory)  # creates it (and CORRAL_HOME) 0700
+            changes += private_home(directory.parent)  # repairs what was already there
+            warn_made_private(f"corral's home {directory.parent}", changes)
             target = directory / f"{stamp}-{os.getpid()}.txt"
-            target.write_text(text)
+            with os.fdopen(create_private_file(target), "w") as handle:
+                handle.write(text)
             return str(target)
         except OSError:
             continue

@@ -50,14 +50,22 @@ def resume_command(
 
     \b
     Exit codes: as for 'corral run'; 5 when RUN cannot be resumed (still
-    running, succeeded, unknown).
+    running, resumed by another process, succeeded, unknown).
     """
+    import os
     import tempfile
+    from pathlib import Path
 
     from corral.engine.prepare import prepare_run
     from corral.playbook.params import parse_param_args
     from corral.store.db import open_store, store_enabled
-    from corral.store.resume import load_resume, materialize, resume_options, resume_params
+    from corral.store.resume import (
+        claim_resume,
+        materialize,
+        release_resume,
+        resume_options,
+        resume_params,
+    )
 
     if not store_enabled(obj.environ):
         raise UsageError(
@@ -65,25 +73,32 @@ def resume_command(
         )
     store = open_store(obj.environ)
     try:
-        record, state = load_resume(store, run_ref, failed_only=failed_only)
+        # Claimed before anything is read: a second resume of the run stops here.
+        claim, record, state = claim_resume(
+            store, run_ref, failed_only=failed_only, pid=os.getpid()
+        )
     finally:
         store.close()
-    given_params = resume_params(record, parse_param_args(params))
-    options = resume_options(
-        record, state, parse_extra_vars(extra_vars), verbosity=verbose, grace_period=grace
-    )
-    with tempfile.TemporaryDirectory(prefix=f"corral-resume-{record.run_id}-") as tmp:
-        from pathlib import Path
-
-        files = materialize(record, Path(tmp))
-        prepared = prepare_run(
-            files.playbook,
-            [str(files.inventory)],
-            obj.registry,
-            options,
-            obj.environ,
-            params=given_params,
+    try:
+        given_params = resume_params(record, parse_param_args(params))
+        options = resume_options(
+            record, state, parse_extra_vars(extra_vars), verbosity=verbose, grace_period=grace
         )
-        options = prepared.options_for(options)
-        argv = ["corral", "resume", record.run_id, *(["--failed-only"] if failed_only else [])]
-        return execute_run(obj, prepared, options, output=output, verbose=verbose, argv=argv)
+        with tempfile.TemporaryDirectory(prefix=f"corral-resume-{record.run_id}-") as tmp:
+            files = materialize(record, Path(tmp))
+            prepared = prepare_run(
+                files.playbook,
+                [str(files.inventory)],
+                obj.registry,
+                options,
+                obj.environ,
+                params=given_params,
+            )
+            options = prepared.options_for(options)
+            argv = ["corral", "resume", record.run_id, *(["--failed-only"] if failed_only else [])]
+            return execute_run(obj, prepared, options, output=output, verbose=verbose, argv=argv)
+    except BaseException:
+        # A resume that stopped before its run started gives the run back at once; one
+        # that started has ended it through its store writer, and this does nothing.
+        release_resume(obj.environ, claim)
+        raise

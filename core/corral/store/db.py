@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corral.errors import StoreError, UsageError
-from corral.paths import corral_home
+from corral.paths import (
+    corral_home,
+    create_private_file,
+    make_private,
+    private_home,
+    warn_made_private,
+)
 from corral.store.records import RunRecord
 from corral.store.schema import migrate
 
@@ -76,7 +82,7 @@ def status_for_exit_code(exit_code: int) -> str:
 
 def _connect(path: Path) -> sqlite3.Connection:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_store_private(path)
         new = not path.exists() or path.stat().st_size == 0
         # isolation_level=None: no implicit transactions; every write transaction here
         # is an explicit BEGIN IMMEDIATE, so lock waits happen up front, under the timeout.
@@ -92,6 +98,27 @@ def _connect(path: Path) -> sqlite3.Connection:
             "or CORRAL_STORE=off to run without the store",
         ) from exc
     return conn
+
+
+def _make_store_private(path: Path) -> None:
+    """Create the store's directory 0700 and its file 0600; repair an existing store's modes.
+
+    The directory is ``CORRAL_HOME``, so its crash tracebacks are repaired here too.
+
+    SQLite creates the database file 0644 and gives ``-wal``, ``-shm`` and ``-journal``
+    the database file's own mode, so creating the file 0600 before SQLite opens it keeps
+    all of them private without touching the process umask (which other threads share).
+    Modes loosened by an older corral are fixed here, with one warning line.
+    """
+    changes = private_home(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(create_private_file(path))
+    siblings = [path.with_name(path.name + suffix) for suffix in _SQLITE_SIDE_FILES]
+    changes += make_private([path, *siblings])
+    warn_made_private(f"the run store in {path.parent}", changes)
+
+
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 class Store:
@@ -191,19 +218,25 @@ class Store:
             )
             conn.execute(f"INSERT INTO runs ({columns}) VALUES ({marks})", tuple(row.values()))  # noqa: S608 - fixed column names
 
-    def resume_run(self, run_id: str, *, pid: int) -> None:
-        """Mark ``run_id`` running again, in this process, for ``corral resume``.
+    def resume_run(self, run_id: str, *, pid: int, claimed: bool = False) -> None:
+        """Mark ``run_id`` running again, in process ``pid``, for ``corral resume``.
 
-        The run keeps its record (argv, options, snapshot) as first started.
+        With ``claimed``, the run must be held by ``pid`` on this host, as
+        :func:`corral.store.lease.claim_run` left it; without, it is claimed here, and
+        must not be running or succeeded. Either way the check and the update are one
+        conditional ``UPDATE`` in one transaction; raises
+        :class:`~corral.errors.UsageError` naming the holder when it fails. The run keeps
+        its record (argv, options, snapshot) as first started.
         """
+        from corral.store.lease import not_resumable
+
         now = time.time()
+        here = socket.gethostname()
+        sql, args = (_RESUME_HELD, (pid, here)) if claimed else (_RESUME_FREE, ())
         with self.transaction() as conn:
-            conn.execute(
-                """UPDATE runs SET status = 'running', pid = ?, controller = ?, heartbeat = ?,
-                    segment_started = ?, ended = NULL, exit_code = NULL, resumes = resumes + 1
-                WHERE id = ?""",
-                (pid, socket.gethostname(), now, now, run_id),
-            )
+            updated = conn.execute(sql, (pid, here, now, now, run_id, *args)).rowcount
+            if updated != 1:
+                raise not_resumable(conn, run_id)
             # Roll-ups are rewritten when the resumed run ends (hosts it does not run, as
             # with --failed-only, keep their counts); meanwhile history counts units.
             conn.execute(
@@ -339,6 +372,12 @@ def finish_run_in(
     write_rollups(conn, run_id, recap)
 
 
+_RESUME = """
+    UPDATE runs SET status = 'running', pid = ?, controller = ?, heartbeat = ?,
+        segment_started = ?, ended = NULL, exit_code = NULL, resumes = resumes + 1
+    WHERE id = ? AND """
+_RESUME_HELD = _RESUME + "status = 'running' AND pid = ? AND controller = ?"
+_RESUME_FREE = _RESUME + "status NOT IN ('running', 'succeeded')"
 _ROLLUP_TASKS = """
     INSERT INTO run_tasks
         (run_id, task_uid, play, task, action, units, total_duration, max_duration, failures)

@@ -1,6 +1,7 @@
 """Continuing a run from the store: what it finished, and the files it ran from.
 
-:func:`load_resume` reads what the engine needs to skip finished units (a
+:func:`claim_resume` claims the run for this process (:mod:`corral.store.lease`), then
+reads what the engine needs to skip finished units (a
 :class:`~corral.engine.resume.ResumeState`) and the :class:`RunRecord` of the run;
 :func:`materialize` writes the run's snapshot (playbook files and inventory) into a
 directory, with the same relative layout, so the resumed run loads exactly what the
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from corral.engine.resume import ResumeState
 from corral.errors import UsageError
 from corral.secrets import REDACTED, Secret
+from corral.store.lease import Claim, claim_run, release_run
 from corral.store.records import RunRecord
 
 if TYPE_CHECKING:
@@ -28,9 +31,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Materialized",
-    "load_resume",
+    "claim_resume",
     "materialize",
     "record_from_row",
+    "release_resume",
     "resume_options",
     "resume_params",
 ]
@@ -72,25 +76,54 @@ def record_from_row(store: Store, row: Mapping[str, Any]) -> RunRecord:
     )
 
 
-def load_resume(store: Store, run_id: str, *, failed_only: bool) -> tuple[RunRecord, ResumeState]:
-    """What a resumed run of ``run_id`` (an id, a unique prefix or ``last``) starts from.
+def claim_resume(
+    store: Store, run_ref: str, *, failed_only: bool, pid: int
+) -> tuple[Claim, RunRecord, ResumeState]:
+    """Claim ``run_ref`` (an id, a unique prefix or ``last``) for process ``pid``, then read
+    what a resumed run starts from.
 
-    Raises :class:`~corral.errors.UsageError` for a run that is still running, that
-    succeeded, whose snapshot is missing, or (with ``failed_only``) in which no host
-    failed.
+    The claim comes first (:func:`corral.store.lease.claim_run`), so the finished units
+    read here cannot change under this process: of two resumes racing for one run, one
+    gets it, the other a :class:`~corral.errors.UsageError` naming the holder. Also
+    raises it for a run that succeeded, whose snapshot is missing, or (with
+    ``failed_only``) in which no host failed; the claim is then released.
     """
-    row = store.resolve_run(run_id)
+    row = store.resolve_run(run_ref)  # marks a run whose holder died interrupted
     run_id = row["id"]
-    if row["status"] == "running":
-        raise UsageError(
-            f"run {run_id} is still running (pid {row['pid']} on {row['controller']})",
-            hint="wait for it to end, or stop it (Ctrl-C or kill -TERM) and resume it then",
-        )
-    if row["status"] == "succeeded":
-        raise UsageError(
-            f"run {run_id} succeeded: there is nothing to resume",
-            hint="start a new run with 'corral run'",
-        )
+    claim = claim_run(store, run_id, pid=pid)
+    try:
+        record, state = _load_resume(store, row, failed_only=failed_only)
+    except BaseException:
+        release_run(store, claim)
+        raise
+    return claim, record, state
+
+
+def release_resume(environ: Mapping[str, str], claim: Claim) -> None:
+    """Give back ``claim`` after a resume failed before its run started; never raises.
+
+    Without this a run would look held until this process exits. A store that cannot
+    be written leaves the claim, which is taken over once this process is gone.
+    """
+    from corral.errors import StoreError
+    from corral.store.db import open_store
+
+    try:
+        store = open_store(environ)
+    except StoreError:
+        return
+    try:
+        release_run(store, claim)
+    except (StoreError, sqlite3.Error):
+        pass
+    finally:
+        store.close()
+
+
+def _load_resume(
+    store: Store, row: Mapping[str, Any], *, failed_only: bool
+) -> tuple[RunRecord, ResumeState]:
+    run_id = row["id"]
     record = record_from_row(store, row)
     if not record.snapshot or record.playbook_file not in record.snapshot:
         raise UsageError(

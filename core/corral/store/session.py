@@ -44,8 +44,10 @@ def start_recording(
 ) -> tuple[RunOptions, StoreWriter | None]:
     """Record the start of a run; returns the options (with ``run_id`` set) and the store writer.
 
-    A resumed run (``options.resume`` set, ``options.run_id`` naming the run) is marked
-    ``running`` again and appended to; any other run gets a new record with a snapshot
+    A resumed run (``options.resume`` set, ``options.run_id`` naming the run) must have
+    been claimed by this process (:func:`corral.store.lease.claim_run`); it is marked
+    started again and appended to, or :class:`~corral.errors.UsageError` names the
+    process that holds it now; any other run gets a new record with a snapshot
     of its playbook files and inventory, and its params (``prepared.params`` unless
     given) and extra vars, secrets redacted. Raises :class:`~corral.errors.StoreError`
     when the store cannot be opened or written.
@@ -59,7 +61,9 @@ def start_recording(
     store = open_store(environ)
     try:
         if options.resume is not None and options.run_id:
-            store.resume_run(options.run_id, pid=os.getpid())
+            # corral resume claimed the run before reading what to skip (store.lease):
+            # only confirm that this process still holds it.
+            store.resume_run(options.run_id, pid=os.getpid(), claimed=True)
         else:
             options = replace(options, run_id=options.run_id or new_run_id())
             playbook = prepared.playbook
