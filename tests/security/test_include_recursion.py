@@ -60,8 +60,8 @@ def test_a_cycle_through_two_files_names_both(corral_project: CorralProject) -> 
         """
         - include_tasks: "{{ 'a' }}.yml"
         """,
-        a='- include_tasks: "{{ \'b\' }}.yml"\n',
-        b='- include_tasks: "{{ \'a\' }}.yml"\n',
+        a="- include_tasks: \"{{ 'b' }}.yml\"\n",
+        b="- include_tasks: \"{{ 'a' }}.yml\"\n",
     )
     assert result.exit_code == 2, result.output
     assert "include cycle: a.yml -> b.yml -> a.yml" in result.output
@@ -77,7 +77,7 @@ def test_a_cycle_through_a_plain_include_inside_a_dynamic_one(
         - include_tasks: "{{ 'a' }}.yml"
         """,
         a="- include_tasks: b.yml\n",
-        b='- include_tasks: "{{ \'a\' }}.yml"\n',
+        b="- include_tasks: \"{{ 'a' }}.yml\"\n",
     )
     assert result.exit_code == 2, result.output
     assert "include cycle: a.yml -> b.yml -> a.yml" in result.output
@@ -111,7 +111,7 @@ def test_a_rescue_catches_the_failed_include(corral_project: CorralProject) -> N
           rescue:
             - debug: {msg: "rescued {{ ansible_failed_result.msg }}"}
         """,
-        loop='- include_tasks: "{{ \'loop.yml\' }}"\n',
+        loop="- include_tasks: \"{{ 'loop.yml' }}\"\n",
     )
     assert result.exit_code == 0, result.output
     assert "rescued " in result.output
