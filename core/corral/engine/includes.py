@@ -10,7 +10,8 @@ from corral.engine.context import PlayContext, RunContext
 from corral.engine.hosts import HostState
 from corral.engine.results import SKIP_REASON, Status
 from corral.engine.variables import task_variables
-from corral.playbook.model import Include, TaskNode
+from corral.errors import PlaybookError
+from corral.playbook.model import Include, Task, TaskNode
 from corral.playbook.templating.environment import Verbatim
 
 
@@ -47,10 +48,41 @@ def resolve_include(
             name = templar.render(
                 include.file, {**variables, **item_vars}, location=include.location
             )
-            tasks = load_included_tasks(run.registry.steps, include, str(name))
+            try:
+                tasks = load_included_tasks(run.registry.steps, include, str(name))
+            except PlaybookError as exc:
+                # The file is known only now, for this host: its problems (an include
+                # cycle, nesting too deep, a missing or invalid file) fail this host's
+                # include, as a failed task would, and leave the other hosts alone.
+                _include_failed(run, include, state, exc, item_vars)
+                return []
         resolved.append((tasks, {**include.vars, **item_vars}))
         _include_result(run, include, state, "ok", item_vars)
     return resolved
+
+
+def _include_failed(
+    run: RunContext,
+    include: Include,
+    state: HostState,
+    error: PlaybookError,
+    item: Mapping[str, Any],
+) -> None:
+    """Fail the host at ``include``: counted, shown and rescuable like a failed task."""
+    result: dict[str, Any] = {"changed": False, "failed": True, "msg": str(error)}
+    if error.hint:
+        result["hint"] = error.hint
+    state.failed = True
+    # What a rescue section sees as ansible_failed_task and ansible_failed_result.
+    task = Task(
+        name=include.name,
+        action="include_tasks",
+        args={},
+        location=include.location,
+        uid=include.uid,
+    )
+    state.last_failure = (task, result)
+    _include_result(run, include, state, "failed", item, result)
 
 
 def _include_result(
@@ -59,12 +91,13 @@ def _include_result(
     state: HostState,
     status: Status,
     item: Mapping[str, Any] | None,
+    outcome: Mapping[str, Any] | None = None,
 ) -> None:
     """A dynamic include is a result of its own (counted, as Ansible counts it)."""
     if include.static:
         return
     run.recap.count(state.name, status)
-    result: dict[str, Any] = {"changed": False, "include": str(include.file)}
+    result: dict[str, Any] = {"changed": False, "include": str(include.file), **(outcome or {})}
     if item:
         result.update({k: getattr(v, "value", v) for k, v in item.items()})
     if status == "skipped":

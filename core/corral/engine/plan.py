@@ -93,17 +93,31 @@ def _nodes(
         elif isinstance(node, Block):
             if not (yield from _block(play, state, settings, node, here, include_vars, in_always)):
                 return False
-        else:
-            for item, (tasks, item_vars) in enumerate(
-                settings.resolve_include(node, state, include_vars)
-            ):
-                item_include_vars = {**include_vars, **item_vars}
-                if not (
-                    yield from _nodes(
-                        play, state, settings, tasks, (*here, item), item_include_vars, in_always
-                    )
-                ):
-                    return False
+        elif not (yield from _include(play, state, settings, node, here, include_vars, in_always)):
+            return False
+    return True
+
+
+def _include(
+    play: Play,
+    state: HostState,
+    settings: PlanSettings,
+    include: Include,
+    seq: Seq,
+    include_vars: Mapping[str, Any],
+    in_always: bool,
+) -> Generator[Unit, UnitResult, bool]:
+    resolved = settings.resolve_include(include, state, include_vars)
+    if state.failed:  # the include itself failed for this host (a cycle, a missing file)
+        return False
+    for item, (tasks, item_vars) in enumerate(resolved):
+        item_include_vars = {**include_vars, **item_vars}
+        if not (
+            yield from _nodes(
+                play, state, settings, tasks, (*seq, item), item_include_vars, in_always
+            )
+        ):
+            return False
     return True
 
 

@@ -410,6 +410,7 @@ class _Loader:
             base_dir=base_dir,
             inherited=unmark(merged),
             uid=uid,
+            stack=stack,
         )
 
     # -- helpers -----------------------------------------------------------
@@ -454,7 +455,13 @@ def load_task_file(
             location=where,
         )
     if len(stack) >= _INCLUDE_DEPTH:
-        raise PlaybookError(f"includes nested deeper than {_INCLUDE_DEPTH} levels", location=where)
+        names = [p.name for p in (*stack, resolved)]
+        raise PlaybookError(
+            f"includes nested deeper than {_INCLUDE_DEPTH} levels: "
+            + " -> ".join([*names[:2], "...", *names[-2:]]),
+            hint="an include that keeps including a new file never ends; check its file name",
+            location=where,
+        )
     if not path.is_file():
         raise PlaybookError(
             f"task file not found: {display_path(path)}",
@@ -469,14 +476,18 @@ def load_task_file(
 def load_included_tasks(
     steps: Mapping[str, StepType], include: Include, name: str
 ) -> tuple[TaskNode, ...]:
-    """Load the file a dynamic ``include_tasks`` names, once its name is rendered for a host."""
+    """Load the file a dynamic ``include_tasks`` names, once its name is rendered for a host.
+
+    The files already being included around it count, so a file that includes itself
+    through a template is a cycle here as it is for a static include.
+    """
     return load_task_file(
         _Loader(steps),
         include.base_dir / name,
         include.uid,
         include.inherited,
         include.location,
-        (),
+        include.stack,
     )
 
 

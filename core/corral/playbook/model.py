@@ -86,6 +86,9 @@ class Include:
     base_dir: Path = Path()
     inherited: Mapping[str, Any] = field(default_factory=dict)  # keywords for tasks loaded later
     uid: str = ""
+    # The task files being included around this one, outermost first (resolved paths):
+    # a dynamic include checks the file it names against them, as a static one does.
+    stack: tuple[Path, ...] = ()
 
 
 TaskNode = Task | Block | Include

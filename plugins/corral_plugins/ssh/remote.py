@@ -225,7 +225,12 @@ def _get(ctx: StepContext, conn: Connection, spec: Mapping[str, Any]) -> StepRes
     src = spec["src"]
     dest = _local_path(ctx, spec["dest"])
     if spec["dest"].endswith("/") or dest.is_dir():
-        dest = dest / posixpath.basename(src)
+        root = os.path.abspath(dest)
+        target = os.path.normpath(os.path.join(root, posixpath.basename(src)))
+        refused = _escapes(target, root)
+        if refused:
+            return StepResult(failed=True, msg=refused, data={"file": src, "dest": target})
+        dest = Path(target)
     return _download(ctx, conn, src, dest, validate=True, fail_on_missing=True)
 
 
@@ -235,27 +240,58 @@ def _get(ctx: StepContext, conn: Connection, spec: Mapping[str, Any]) -> StepRes
 def fetch(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     """Copy a file from the host to the controller, one directory per host unless ``flat``."""
     src: str = args["src"]
-    if args.get("flat", False):
-        if args["dest"].endswith("/"):
-            dest = _local_path(ctx, args["dest"]) / posixpath.basename(src)
-        else:
-            dest = _local_path(ctx, args["dest"])
-            if dest.is_dir():
-                return StepResult(
-                    failed=True,
-                    msg="dest is an existing directory, use a trailing slash if you want to "
-                    "fetch src into that directory",
-                )
+    base = os.path.abspath(_local_path(ctx, args["dest"]))
+    if args.get("flat", False) and not args["dest"].endswith("/"):
+        # dest names the file itself: the user chose it, so there is nothing to contain.
+        if os.path.isdir(base):
+            return StepResult(
+                failed=True,
+                msg="dest is an existing directory, use a trailing slash if you want to "
+                "fetch src into that directory",
+            )
+        target, refused = base, None
+    elif args.get("flat", False):
+        target = os.path.normpath(os.path.join(base, posixpath.basename(src)))
+        refused = _escapes(target, base)
     else:
-        dest = _local_path(ctx, args["dest"]) / ctx.host / src.lstrip("/")
+        # An absolute host name replaces dest, and so is refused below; an absolute src is
+        # the usual case and goes under the host's directory (joined as Ansible does).
+        host_dir = os.path.normpath(os.path.join(base, ctx.host))
+        target = os.path.normpath(f"{host_dir}/{src}")
+        # The host's directory stays in dest, and src stays in the host's directory,
+        # so one host can neither write outside dest nor over another host's files.
+        refused = _escapes(target, base, host_dir) or _escapes(target, host_dir)
+    if refused:
+        return StepResult(failed=True, msg=refused, data={"file": src, "dest": target})
     return _download(
         ctx,
         ctx.conn,
         src,
-        dest,
+        Path(target),
         validate=args.get("validate_checksum", True),
         fail_on_missing=args.get("fail_on_missing", True),
     )
+
+
+def _escapes(target: str, root: str, inner: str | None = None) -> str | None:
+    """Why writing ``target`` would leave ``root``, or ``None`` when it stays strictly inside.
+
+    ``target``, ``root`` and ``inner`` are absolute and normalised. ``inner`` (default
+    ``target``) is the path whose place is checked: the host's directory when checking
+    that it stays in dest. Checked twice: as written (``..`` and absolute parts), then
+    with the symlinks already on disk resolved, so a link planted under dest that points
+    elsewhere is refused instead of followed.
+    """
+    checked = target if inner is None else inner
+    real_root = os.path.realpath(root)
+    for path, container in ((checked, root), (os.path.realpath(checked), real_root)):
+        if os.path.commonpath([path, container]) != container or path == container:
+            shown = target if path == checked else os.path.realpath(target)
+            return (
+                f"Detected directory traversal, expected to be contained in '{root}' "
+                f"but got '{shown}'"
+            )
+    return None
 
 
 def _download(

@@ -213,14 +213,17 @@ class SftpFiles:
             with contextlib.suppress(FileNotFoundError):
                 old = client.stat(dest)
         self._absent.discard(dest)
+        keep = stat_mod.S_IMODE(old.st_mode) if old is not None and old.st_mode else None
+        wanted = mode if mode is not None else keep
         written = False
         try:
-            with client.open(temp, "wbx") as handle:
+            # Owner-only until the last byte is in: a file opened by someone else while it
+            # was readable could be read to the end, whatever mode it gets afterwards.
+            # Without a wanted mode the file gets the server's default, as a new file would.
+            with _create(client, temp, None if wanted is None else wanted & 0o700) as handle:
                 written = True
                 handle.set_pipelined(True)
                 _copy_into(handle, src)
-                keep = stat_mod.S_IMODE(old.st_mode) if old is not None and old.st_mode else None
-                wanted = mode if mode is not None else keep
                 if wanted is not None:
                     handle.chmod(wanted)
                 if old is not None:
@@ -243,6 +246,36 @@ class SftpFiles:
             raise StepFailed(f"cannot write {dest}: {exc.strerror}") from exc
         with handle:
             self.client.getfo(src, handle)
+
+
+def _create(client: paramiko.SFTPClient, path: str, mode: int | None) -> paramiko.SFTPFile:
+    """Create ``path`` (it must not exist) for writing, with ``mode`` from the start.
+
+    paramiko's ``open`` sends no attributes, so the server creates the file with its
+    default mode (0666 less its umask); the SFTP OPEN request may carry the permissions,
+    which OpenSSH's sftp-server passes to open(2). paramiko has no call for that, so this
+    sends the request its ``open`` sends, with the permissions set.
+    """
+    from paramiko.sftp import (
+        CMD_HANDLE,
+        CMD_OPEN,
+        SFTP_FLAG_CREATE,
+        SFTP_FLAG_EXCL,
+        SFTP_FLAG_TRUNC,
+        SFTP_FLAG_WRITE,
+        SFTPError,
+    )
+    from paramiko.sftp_attr import SFTPAttributes
+    from paramiko.sftp_file import SFTPFile
+
+    attributes = SFTPAttributes()
+    if mode is not None:
+        attributes.st_mode = mode
+    flags = SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | SFTP_FLAG_TRUNC | SFTP_FLAG_EXCL
+    kind, reply = client._request(CMD_OPEN, path, flags, attributes)  # type: ignore[attr-defined]
+    if kind != CMD_HANDLE:
+        raise SFTPError("Expected handle")
+    return SFTPFile(client, reply.get_binary(), "wbx")
 
 
 def _copy_into(handle: Any, src: bytes | Path) -> None:
