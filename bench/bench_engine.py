@@ -4,7 +4,8 @@
 
 Workload (issue 5): N hosts on the local connection x 10 tasks of debug, set_fact
 and assert (no process spawned), strategy linear; and a one-task playbook on
-localhost for start-up. Prints a Markdown table for bench/RESULTS.md.
+localhost for start-up, without and with fact gathering. Prints a Markdown table for
+bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ ONE_TASK = """
   tasks:
     - debug: {msg: hi}
 """
+WITH_FACTS = ONE_TASK.replace("gather_facts: false", "gather_facts: true")
 
 
 def write_inventory(path: Path, hosts: int) -> None:
@@ -55,6 +57,7 @@ def main() -> None:
         write_inventory(work / "hosts.ini", args.hosts)
         (work / "site.yml").write_text(TASKS)
         (work / "one.yml").write_text(ONE_TASK)
+        (work / "facts.yml").write_text(WITH_FACTS)
         (work / "local.ini").write_text(
             f"localhost ansible_connection=local ansible_python_interpreter={VENV_BIN / 'python'}\n"
         )
@@ -103,6 +106,13 @@ def main() -> None:
         start = [
             best_of(5, "corral", [corral, "run", "one.yml", "-i", "local.ini"], cwd=work, env=env),
             best_of(5, "corral --version", [corral, "--version"], cwd=work, env=env),
+            best_of(
+                5,
+                "corral, facts gathered",
+                [corral, "run", "facts.yml", "-i", "local.ini"],
+                cwd=work,
+                env=env,
+            ),
         ]
         if not args.skip_ansible:
             start.append(
@@ -114,7 +124,16 @@ def main() -> None:
                     env=env,
                 )
             )
-        print("## Start-up: one debug task on localhost\n")
+            start.append(
+                best_of(
+                    3,
+                    "ansible-playbook, facts gathered",
+                    [ansible, "-i", "local.ini", "facts.yml"],
+                    cwd=work,
+                    env=env,
+                )
+            )
+        print("## Start-up: one debug task on localhost (and with fact gathering)\n")
         print(table(start, baseline="corral"))
 
 

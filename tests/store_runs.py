@@ -43,6 +43,7 @@ options, writer = start_recording(env, prepared, options, argv=["corral", "run",
 print(options.run_id, flush=True)
 timed = TimedFlush(writer)
 control = StopControl()
+started = time.monotonic()
 try:
     with handle_signals(control, options.grace_period):
         outcome = run_playbook(
@@ -50,7 +51,8 @@ try:
         )
 finally:
     writer.close()
-print(json.dumps({"longest_flush": timed.longest}), flush=True)
+figures = {"longest_flush": timed.longest, "run_seconds": time.monotonic() - started}
+print(json.dumps(figures), flush=True)
 sys.exit(outcome.exit_code)
 """
 

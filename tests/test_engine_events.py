@@ -14,38 +14,51 @@ from corral.engine.events import EventBus
 
 
 class Recorder:
-    """A writer that keeps what it gets, optionally slowly or failing at one event."""
+    """A writer that keeps what it gets, optionally slowly, held until a gate opens, or
+    failing at one event."""
 
-    def __init__(self, delay: float = 0.0, fail_at: str | None = None) -> None:
+    def __init__(
+        self,
+        delay: float = 0.0,
+        fail_at: str | None = None,
+        gate: threading.Event | None = None,
+    ) -> None:
         self.events: list[Mapping[str, Any]] = []
         self.threads: set[str] = set()
         self.delay = delay
         self.fail_at = fail_at
+        self.gate = gate
 
     def __call__(self, event: Mapping[str, Any]) -> None:
         if event["event"] == self.fail_at:
             raise BrokenPipeError("the reader went away")
+        if self.gate is not None:
+            self.gate.wait()
         time.sleep(self.delay)
         self.threads.add(threading.current_thread().name)
         self.events.append(event)
 
 
 def test_a_slow_writer_does_not_hold_up_the_emitting_threads() -> None:
-    writer = Recorder(delay=0.01)
+    gate = threading.Event()
+    writer = Recorder(gate=gate)  # a writer stuck on its first event until the gate opens
     bus = EventBus("run1", [writer])
     bus.start()
-    started = time.monotonic()
     workers = [
         threading.Thread(target=lambda n=n: [bus.emit("tick", n=n, i=i) for i in range(10)])
         for n in range(5)
     ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    emitted = time.monotonic() - started
+    try:
+        for worker in workers:
+            worker.start()
+        deadline = time.monotonic() + 60  # an emit that waited for the writer never returns
+        for worker in workers:
+            worker.join(timeout=max(0.0, deadline - time.monotonic()))
+        assert not any(worker.is_alive() for worker in workers), "emitting waited for the writer"
+        assert writer.events == [], "every event was emitted while the writer was stuck"
+    finally:
+        gate.set()
     bus.flush()
-    assert emitted < 0.25  # 50 events x 10 ms are written after the workers are done
     assert len(writer.events) == 50
     assert writer.threads == {"corral-events-run1"}
     for n in range(5):  # each thread's events arrive in the order it emitted them

@@ -42,7 +42,7 @@ def start(tmp_path: Path, sleep: float) -> tuple[subprocess.Popen[str], Path]:
         text=True,
         env={"PATH": "/usr/bin:/bin", "CORRAL_HOME": str(tmp_path / "home")},
     )
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if log.exists() and log.read_text().count("slow-begin") == 2:
             return proc, log
@@ -72,8 +72,8 @@ def test_second_sigint_aborts_at_once(tmp_path):
     time.sleep(0.3)
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=20)
-    assert time.monotonic() - started < 5
+    _out, err = proc.communicate(timeout=60)
+    assert time.monotonic() - started < 15  # the running tasks sleep 30 s: they were not awaited
     assert proc.returncode == 99
     assert "aborting" in err
     assert "slow-end" not in log.read_text()

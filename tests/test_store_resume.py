@@ -234,8 +234,12 @@ def test_concurrent_runs_share_one_store_without_corruption_or_long_waits(projec
         assert proc.returncode == 0, stderr
         run_id, figures = stdout.splitlines()
         run_ids.append(run_id)
-        assert json.loads(figures)["longest_flush"] < 2.0, (
-            "a barrier waited long for another run's writes"
+        timed = json.loads(figures)
+        # A barrier that waited for another run's writes waits about as long as a run (or
+        # the 30 s busy timeout); its own commits take a few ms. The bound grows with the
+        # run's own length, which a loaded machine stretches alike.
+        assert timed["longest_flush"] < max(5.0, timed["run_seconds"] / 2), (
+            f"a barrier waited long for another run's writes: {timed}"
         )
     conn = sqlite3.connect(store_file(project))
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

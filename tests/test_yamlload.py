@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import datetime
 import pickle
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -544,20 +543,32 @@ def test_non_utf8_file_is_not_a_text_file(tmp_path: Path) -> None:
 # -- bounds --------------------------------------------------------------------------------
 
 
-def test_file_over_the_size_limit_is_refused_before_parsing(tmp_path: Path) -> None:
+def test_file_over_the_size_limit_is_refused_before_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "huge.yml"
     path.write_bytes(b"# padding\n" * (yamlload.MAX_FILE_BYTES // 10 + 1))
+    parsed: list[int] = []
 
-    started = time.perf_counter()
+    class Watched(yaml.SafeLoader):
+        def __init__(self, stream: str) -> None:
+            parsed.append(len(stream))
+            super().__init__(stream)
+
+    monkeypatch.setattr(yamlload, "_LOADER", Watched)
+
     with pytest.raises(PlaybookError) as info:
         load_yaml_file(path, display_name="huge.yml")
-    assert time.perf_counter() - started < 1
+    assert parsed == [], "the file was handed to the parser"
     assert str(info.value) == "huge.yml: file is too big to load (10.0 MiB; the limit is 10 MiB)"
     assert info.value.hint is not None
     assert "split it into smaller files" in info.value.hint
 
     with pytest.raises(PlaybookError, match="too big to load"):
         load_yaml_text("#" * (yamlload.MAX_FILE_BYTES + 1), "huge.yml")
+    assert parsed == []
+    assert load_yaml_text("a: 1\n", "small.yml") == {"a": 1}
+    assert parsed == [5], "the watch sees a file that is parsed"
 
 
 def big_playbook(tasks: int, *, merge: bool = False) -> str:
@@ -584,14 +595,13 @@ def big_playbook(tasks: int, *, merge: bool = False) -> str:
     return "".join(lines)
 
 
-def test_5mb_playbook_of_20000_tasks_loads_quickly(tmp_path: Path) -> None:
+def test_5mb_playbook_of_20000_tasks_loads(tmp_path: Path) -> None:
+    # How long it takes is measured by bench/bench_playbook.py, next to PyYAML's own loaders.
     path = tmp_path / "big.yml"
     path.write_text(big_playbook(20_000))
     assert path.stat().st_size > 5_000_000
 
-    started = time.perf_counter()
     plays = load_yaml_file(path, display_name="big.yml")
-    assert time.perf_counter() - started < 5  # loose: catches hangs, not regressions
 
     tasks = plays[0]["tasks"]
     assert len(tasks) == 20_000
@@ -623,11 +633,10 @@ def billion_laughs(levels: int = 9) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_alias_bomb_is_refused_promptly(parser: str) -> None:
-    started = time.perf_counter()
+def test_alias_bomb_is_refused(parser: str) -> None:
     error = load_error(billion_laughs())
-    assert time.perf_counter() - started < 5
 
+    # Refused at the alias that crosses the budget (level f).
     assert error.location == Location("site.yml", 6, 8)
     assert error.message.startswith("too much alias expansion at *e: aliases would add more than")
     assert "billion laughs" in error.message
@@ -641,15 +650,12 @@ def test_alias_bomb_is_refused_promptly(parser: str) -> None:
     [("[", "]"), ("{a: ", "}"), ("- ", "")],
     ids=["flow-list", "flow-mapping", "block-list"],
 )
-def test_deep_nesting_is_refused_promptly(
-    parser: str, levels: int, opening: str, closing: str
-) -> None:
+def test_deep_nesting_is_refused(parser: str, levels: int, opening: str, closing: str) -> None:
     text = opening * levels + "x" + closing * levels
 
-    started = time.perf_counter()
     error = load_error(text)
-    assert time.perf_counter() - started < 5
 
+    # Reported where level 201 opens.
     assert error.message == "collections are nested more than 200 levels deep"
     assert error.location == Location("site.yml", 1, 200 * len(opening) + 1)
     assert error.hint is not None

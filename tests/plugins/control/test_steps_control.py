@@ -165,7 +165,7 @@ def test_pause_sleeps_for_the_given_seconds() -> None:
     started = time.monotonic()
     result = run("pause", make_ctx(), {"seconds": 0.2})
     elapsed = time.monotonic() - started
-    assert 0.2 <= elapsed < 1
+    assert 0.2 <= elapsed < 10  # seconds, not minutes (12 s)
     assert not result.failed
     assert result.stdout is not None
     assert result.stdout.startswith("Paused for 0.2")
@@ -176,7 +176,7 @@ def test_a_cancelled_run_wakes_a_pause() -> None:
     threading.Timer(0.1, ctx.cancelled.set).start()
     started = time.monotonic()
     result = run("pause", ctx, {"minutes": 10})
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 60  # well before the 10 minutes
     assert result.failed
     assert "cancelled" in result.msg
 
@@ -189,7 +189,7 @@ def test_pause_prompt_without_a_terminal_does_not_wait(monkeypatch: pytest.Monke
         ctx.log = logged.append
         started = time.monotonic()
         result = run("pause", ctx, {"prompt": "Check the dashboard"})
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 10  # did not wait for an answer that cannot come
     assert not result.failed
     assert any("Check the dashboard" in line and "not interactive" in line for line in logged)
 
@@ -210,7 +210,7 @@ def test_pause_prompt_on_a_terminal_waits_for_enter(terminal: int, echo: bool) -
     threading.Timer(0.2, os.write, (terminal, b"go ahead\n")).start()
     started = time.monotonic()
     result = run("pause", make_ctx(), {"prompt": "Continue?", "echo": echo})
-    assert 0.15 < time.monotonic() - started < 2
+    assert time.monotonic() - started > 0.15  # it waited for the line typed at 0.2 s
     assert result.data["user_input"] == "go ahead"
 
 
@@ -236,8 +236,8 @@ def _free_port() -> int:
 def test_wait_for_an_open_port_returns_at_once(listening: socket.socket) -> None:
     port = listening.getsockname()[1]
     started = time.monotonic()
-    result = run("wait_for", make_ctx(), {"port": port, "timeout": 5})
-    assert time.monotonic() - started < 2
+    result = run("wait_for", make_ctx(), {"port": port, "timeout": 60})
+    assert time.monotonic() - started < 30  # did not wait for the timeout
     assert not result.failed
     assert result.data["port"] == port
     assert result.data["elapsed"] == 0
@@ -247,7 +247,7 @@ def test_wait_for_a_closed_port_times_out_with_ansibles_message() -> None:
     port = _free_port()
     started = time.monotonic()
     result = run("wait_for", make_ctx(), {"port": port, "timeout": 0.6, "sleep": 0.2})
-    assert 0.6 <= time.monotonic() - started < 3
+    assert 0.6 <= time.monotonic() - started < 15
     assert result.failed
     assert result.msg == f"Timeout when waiting for 127.0.0.1:{port}"
     custom = run("wait_for", make_ctx(), {"port": port, "timeout": 0, "msg": "db not up"})
@@ -291,8 +291,8 @@ def test_wait_for_a_banner_matching_search_regex(listening: socket.socket) -> No
     threading.Thread(target=greet, daemon=True).start()
     args = {"port": listening.getsockname()[1], "search_regex": r"OpenSSH_(\d+)\.(?P<minor>\d+)"}
     started = time.monotonic()
-    result = run("wait_for", make_ctx(), {**args, "timeout": 5})
-    assert time.monotonic() - started < 3
+    result = run("wait_for", make_ctx(), {**args, "timeout": 60})
+    assert time.monotonic() - started < 30  # returned on the match, not at the timeout
     assert not result.failed
     assert result.data["match_groups"] == ["9", "2"]
     assert result.data["match_groupdict"] == {"minor": "2"}
@@ -324,7 +324,7 @@ def test_wait_for_a_file_to_go_away(tmp_path: Path) -> None:
 def test_wait_for_with_nothing_to_watch_just_sleeps() -> None:
     started = time.monotonic()
     assert not run("wait_for", make_ctx(), {"timeout": 0.3}).failed
-    assert 0.3 <= time.monotonic() - started < 1
+    assert 0.3 <= time.monotonic() - started < 10
 
 
 def test_a_cancelled_run_stops_wait_for() -> None:
@@ -332,7 +332,7 @@ def test_a_cancelled_run_stops_wait_for() -> None:
     threading.Timer(0.2, ctx.cancelled.set).start()
     started = time.monotonic()
     result = run("wait_for", ctx, {"port": _free_port(), "timeout": 60, "sleep": 0.1})
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 30  # well before the 60 s timeout
     assert result.msg == "wait_for cancelled"
 
 

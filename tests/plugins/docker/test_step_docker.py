@@ -109,7 +109,7 @@ def test_container_lifecycle_is_idempotent(corral_project, daemon, tmp_path):
     second = inspect(daemon, "web")
     assert second["Id"] != first["Id"]
     # The new container writes through the bind mount as it starts.
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while (data / "hello").read_text() != "hello\n" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert (data / "hello").read_text() == "hello\n"

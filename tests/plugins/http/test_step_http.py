@@ -284,7 +284,7 @@ def test_connection_refused(project):
 def test_slow_server_times_out(project, hanging_url):
     started = time.monotonic()
     result, results = run_tasks(project, task("http", {"url": hanging_url, "timeout": 0.3}))
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 15  # the 0.3 s given, not the default 30 s
     assert result.exit_code == 2
     assert "timed out after 0.3s waiting for the server" in results[0]["msg"]
 

@@ -84,9 +84,9 @@ def test_run_feeds_stdin_and_merges_env_over_the_environment(conn: LocalConnecti
 
 
 def test_run_without_stdin_gives_the_command_an_empty_one(conn: LocalConnection) -> None:
-    started = time.monotonic()
-    assert conn.run(["cat"], timeout=5).stdout == ""
-    assert time.monotonic() - started < 2
+    result = conn.run(["cat"], timeout=60)
+    assert not result.timed_out, "cat waited for input"
+    assert (result.rc, result.stdout) == (0, "")
 
 
 def test_run_in_cwd(conn: LocalConnection, tmp_path: Path) -> None:
@@ -118,9 +118,9 @@ def test_timeout_kills_the_whole_process_group(conn: LocalConnection, tmp_path: 
     assert result.timed_out
     assert result.rc != 0
     assert result.stdout == "started\n"  # output before the kill is kept
-    assert elapsed < 3
+    assert elapsed < 15  # the 30 s command did not run to its end
     background = int(pidfile.read_text())
-    deadline = time.monotonic() + 2
+    deadline = time.monotonic() + 15
     while _alive(background) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(background)
@@ -248,7 +248,7 @@ def test_sudo_command_timeout_kills_it(fake_sudo: Path) -> None:
     started = time.monotonic()
     result = conn.run(["sleep", "30"], timeout=0.5, become=become)
     assert result.timed_out
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 15  # the 30 s command did not run to its end
 
 
 needs_root_and_sudo = pytest.mark.skipif(

@@ -207,7 +207,7 @@ def test_slow_webhook_times_out(project, hanging_url):
     task = {"notify.slack": {"webhook_url": hanging_url, "text": "hi", "timeout": 0.3}}
     started = time.monotonic()
     result, results = run_play(project, {"tasks": [task]})
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 8  # the 0.3 s given, not the default 10 s
     assert result.exit_code == 2
     assert results[0]["msg"] == "timed out after 0.3s waiting for the server"
 
@@ -530,7 +530,7 @@ def test_failing_notification_warns_and_keeps_the_exit_code(project, hanging_url
     for tasks, code in (([{"debug": {"msg": "hi"}}], 0), ([{"fail": {"msg": "no"}}], 2)):
         started = time.monotonic()
         result, _ = run_play(project, {"notifications": notifications, "tasks": tasks})
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 8  # the 0.3 s given, not the default 10 s
         assert result.exit_code == code, result.output
         warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
         assert len(warnings) == 2, result.stderr

@@ -84,7 +84,7 @@ def conn(fleet: SshdFleet) -> Iterator[SshConnection]:
         yield opened
 
 
-def _gone(pattern: str, within: float = 3.0) -> bool:
+def _gone(pattern: str, within: float = 15.0) -> bool:
     """Whether no process whose command line matches ``pattern`` is left (read from /proc)."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -156,7 +156,7 @@ def test_timeout_kills_the_remote_process_group(conn: SshConnection) -> None:
     result = conn.run("sleep 61.25 & sleep 61.5; echo never", timeout=0.5)
     assert result.timed_out
     assert "never" not in result.stdout
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 30  # the 61 s command did not run to its end
     assert _gone("sleep 61.(25|5)"), "the command (or its background child) survived the timeout"
     assert conn.run(["true"]).rc == 0  # the connection is still good
 
@@ -165,7 +165,7 @@ def test_a_default_command_timeout_from_the_inventory(fleet: SshdFleet) -> None:
     with connect(fleet, "h02", corral_ssh_command_timeout="0.5") as conn:
         started = time.monotonic()
         assert conn.run(["sleep", "63"]).timed_out
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 30  # the 63 s command did not run to its end
         assert not conn.run(["sleep", "0.6"], timeout=5).timed_out  # the task's own wins
 
 
@@ -474,13 +474,14 @@ def test_password_login(fleet: SshdFleet) -> None:
         bad.open()
 
 
-def test_refused_fails_fast_and_retries_back_off(fleet: SshdFleet) -> None:
+def test_refused_fails_at_once_and_retries_back_off(fleet: SshdFleet) -> None:
     closed = SshdHost("closed", fleet.next_address(), 22, fleet.root, "")
     variables = {**fleet.host_vars(closed), "ansible_port": "1"}
     started = time.monotonic()
     with pytest.raises(HostUnreachable, match="connection refused") as caught:
         SshConnection("closed", variables).open()
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 5, "it waited for the connect timeout (10 s)"
+    assert "attempts" not in str(caught.value), "it was tried again"
     assert "is sshd running there?" in (caught.value.hint or "")
     started = time.monotonic()
     retried = {**variables, "corral_ssh_connect_retries": 2, "corral_ssh_retry_delay": 0.2}
@@ -502,7 +503,8 @@ def test_a_silent_server_times_out(fleet: SshdFleet) -> None:
         started = time.monotonic()
         with pytest.raises(HostUnreachable, match=r"SSH handshake with .* (timed out|failed)"):
             SshConnection("silent", variables).open()
-        assert time.monotonic() - started < 3
+        # The 1 s timeout given, not the default one (10 s), nor no timeout at all.
+        assert time.monotonic() - started < 8
 
 
 def test_a_server_dying_mid_command_makes_the_host_unreachable(fleet: SshdFleet) -> None:
@@ -515,7 +517,9 @@ def test_a_server_dying_mid_command_makes_the_host_unreachable(fleet: SshdFleet)
     try:
         with pytest.raises(HostUnreachable, match="connection to victim lost"):
             conn.run(["sleep", "30"])
-        assert time.monotonic() - started < 5
+        # Seen when the connection dropped: not at the command's end (30 s), nor at the
+        # first keepalive (15 s).
+        assert time.monotonic() - started < 12
         killer.join()
         fleet.restart(victim)
         assert conn.run(["true"]).rc == 0  # the next use connects again
