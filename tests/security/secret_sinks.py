@@ -63,13 +63,14 @@ def store_held_open(project: CorralProject) -> Iterator[None]:
 
 def history_outputs(project: CorralProject, run_ids: Iterable[str]) -> dict[str, str]:
     """What every history command prints for each run, and ``corral history --json``."""
+    # In-process: what these print depends on the store only, and they are many.
     outputs: dict[str, str] = {}
     for run_id in run_ids:
         for command in HISTORY_COMMANDS:
-            result = project.run_subprocess(*command, run_id)
+            result = project.run(*command, run_id)
             assert result.exit_code == 0, (command, result.output)
             outputs[f"corral {' '.join(command)} {run_id}"] = result.output
-    result = project.run_subprocess("history", "--json")
+    result = project.run("history", "--json")
     assert result.exit_code == 0, result.output
     outputs["corral history --json"] = result.output
     return outputs
