@@ -135,3 +135,29 @@ def test_a_secret_from_any_route_reaches_no_sink(
     assert any(e["event"] == "task_result" for e in events)
     assert leaks(SECRETS, sinks) == []
     assert "(item=********)" in str(sinks["console output"])
+
+
+def test_a_notification_error_does_not_quote_a_secret(corral_project: CorralProject) -> None:
+    corral_project.write(
+        "site.yml",
+        """
+        - hosts: all
+          params:
+            hook_method: {type: string, secret: true}
+          notifications:
+            - channel: webhook
+              url: http://127.0.0.1:9/hook
+              payload: {}
+              method: "{{ hook_method }}"
+          tasks:
+            - debug: {msg: hi}
+        """,
+    )
+    corral_project.write("hosts.ini", "localhost ansible_connection=local\n")
+    result = corral_project.run_subprocess(
+        "run", "site.yml", "-i", "hosts.ini", "-p", "hook_method=Sink-Method-7q8r"
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning: notification via webhook failed: " in result.stderr
+    assert "********" in result.stderr, result.stderr
+    assert "Sink-Method-7q8r" not in result.output

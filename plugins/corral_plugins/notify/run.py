@@ -163,9 +163,9 @@ def _send_all(
             _send_one(entry, name, summary, channels, base, run)
         except CorralError as exc:
             hint = f" ({exc.hint})" if exc.hint else ""
-            _warn(f"notification via {name} failed: {exc}{hint}")
+            _warn(f"notification via {name} failed: {exc}{hint}", run)
         except Exception as exc:
-            _warn(f"notification via {name} failed: {type(exc).__name__}: {exc}")
+            _warn(f"notification via {name} failed: {type(exc).__name__}: {exc}", run)
 
 
 def _send_one(
@@ -210,7 +210,12 @@ def _local_file(base: Path, name: str) -> str:
     return str(base / name)
 
 
-def _warn(message: str) -> None:
+def _warn(message: str, run: RunInfo) -> None:
+    # An entry may render secret params (a webhook URL); an error quoting one hides it.
+    from corral.secrets import redact_text, revealed
+
+    given = (*run.options.params.values(), *run.options.extra_vars.values())
+    message = redact_text(message, revealed(given))
     # sys.stderr is looked up now, not at import: tests and embedders redirect it.
     print(f"warning: {message}", file=sys.stderr, flush=True)
 
