@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shlex
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
+
 REDACTED = "********"
 
 
@@ -50,3 +55,134 @@ def redact_text(text: str, secrets: list[str] | tuple[str, ...] | frozenset[str]
         if value:
             text = text.replace(value, REDACTED)
     return text
+
+
+# Host variables that hold a login, become or key password: secrets wherever they are set
+# (inventory, group_vars/host_vars, -e), from the moment they are read, whether or not a
+# task ever logs in or becomes with them.
+SECRET_VARIABLES = frozenset(
+    {
+        "ansible_password",
+        "ansible_ssh_pass",
+        "ansible_ssh_password",
+        "ansible_become_password",
+        "ansible_become_pass",
+        "ansible_sudo_pass",
+        "ansible_sudo_password",
+        "ansible_su_pass",
+        "ansible_su_password",
+        "ansible_private_key_passphrase",
+        "ansible_ssh_private_key_passphrase",
+    }
+)
+
+
+def revealed(values: Iterable[Any]) -> list[str]:
+    """The real text of every :class:`Secret` among ``values`` (other values are skipped)."""
+    return [value.reveal() for value in values if isinstance(value, Secret)]
+
+
+def keep_secret(values: Mapping[str, Any], names: Collection[str]) -> dict[str, Any]:
+    """``values`` with the value of each name in ``names`` wrapped in :class:`Secret`.
+
+    A value given for a secret by another route (``-e`` over a secret param, an
+    inventory password) stays a secret. ``None`` stays ``None``: there is nothing to hide.
+    """
+    kept = dict(values)
+    for name in kept.keys() & set(names):
+        value = kept[name]
+        if value is not None and not isinstance(value, Secret):
+            kept[name] = Secret(value if isinstance(value, str) else _text(value))
+    return kept
+
+
+def _text(value: Any) -> str:
+    # A number or a structure given for a secret: its JSON form is what a template sees.
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def redact_command_line(
+    argv: Sequence[str], names: Collection[str], values: Collection[str] = ()
+) -> list[str]:
+    """``argv`` with what ``-p``/``-e`` give the secrets ``names`` shown as ``********``.
+
+    ``-p NAME=VALUE``, ``--param=NAME=VALUE``, ``-e 'a=1 NAME=VALUE'`` and ``-e JSON``
+    lose the values of ``names``; ``@FILE`` arguments name a file and are kept. Then
+    every occurrence of each of ``values`` (the secrets' real text) is redacted from
+    every argument, whatever option carried it.
+    """
+    secret_names = frozenset(names)
+    shown: list[str] = []
+    pending: str | None = None
+    for arg in argv:
+        if pending is not None:
+            shown.append(_redact_option_value(pending, arg, secret_names))
+            pending = None
+            continue
+        option = _value_option(arg)
+        if option is None:
+            shown.append(arg)
+        elif option == arg:
+            shown.append(arg)
+            pending = option
+        else:
+            value = arg[len(option) :]
+            shown.append(option + _redact_option_value(option, value, secret_names))
+    return [redact_text(arg, tuple(values)) for arg in shown]
+
+
+_PARAM_OPTIONS = ("--param=", "-p")
+_EXTRA_VARS_OPTIONS = ("--extra-vars=", "-e")
+
+
+def _value_option(arg: str) -> str | None:
+    """The ``-p``/``-e`` option ``arg`` is or starts with (``-pNAME=V``, ``--param=...``)."""
+    if arg in ("-p", "--param", "-e", "--extra-vars"):
+        return arg
+    for option in (*_PARAM_OPTIONS, *_EXTRA_VARS_OPTIONS):
+        if arg.startswith(option) and len(arg) > len(option):
+            return option
+    return None
+
+
+def _redact_option_value(option: str, value: str, names: frozenset[str]) -> str:
+    if value.startswith("@") or not names:
+        return value
+    if option in ("-p", "--param", "--param="):
+        key, sep, _ = value.partition("=")
+        return f"{key}={REDACTED}" if sep and key.strip() in names else value
+    if value.strip().startswith(("{", "[")):
+        return _redact_json(value, names)
+    return _redact_words(value, names)
+
+
+def _redact_json(value: str, names: frozenset[str]) -> str:
+    """``-e '{"name": ...}'``: the secrets' values as ``********``."""
+    try:
+        data = json.loads(value)
+    except ValueError:
+        # YAML flow or broken JSON: hide the whole value if it may hold a secret.
+        return REDACTED if any(name in value for name in names) else value
+    if isinstance(data, dict) and names & data.keys():
+        return json.dumps({k: REDACTED if k in names else v for k, v in data.items()})
+    return value
+
+
+def _redact_words(value: str, names: frozenset[str]) -> str:
+    """``-e 'a=1 name=...'``: the secrets' values as ``********``."""
+    try:
+        words = shlex.split(value)
+    except ValueError:
+        return REDACTED if any(name in value for name in names) else value
+    parts, hidden = [], False
+    for word in words:
+        key, sep, _ = word.partition("=")
+        if sep and key in names:
+            parts.append(f"{key}={REDACTED}")
+            hidden = True
+        else:
+            parts.append(shlex.quote(word))
+    return " ".join(parts) if hidden else value

@@ -14,10 +14,12 @@ from corral.engine.hosts import HostState
 from corral.engine.options import RunOptions
 from corral.engine.results import Recap
 from corral.engine.signals import StopControl
-from corral.engine.variables import RunVariables
+from corral.engine.variables import RunVariables, host_scope
 from corral.errors import CorralError, HostUnreachable
+from corral.inventory.connvars import is_template, mark_secrets, secret_names
 from corral.playbook.model import Play, Playbook
 from corral.plugins import Registry
+from corral.secrets import SECRET_VARIABLES, Secret, keep_secret
 
 if TYPE_CHECKING:
     from corral.inventory import Inventory
@@ -62,6 +64,7 @@ class RunContext:
             found = self.states.get(host)
             if found is None:
                 found = self.states[host] = HostState(host, self._host_vars(host))
+                self._hide_passwords(found)
                 resume = self.options.resume
                 if resume is not None:
                     # A resumed run starts with what the interrupted one had produced.
@@ -107,12 +110,35 @@ class RunContext:
 
     def _host_vars(self, host: str) -> dict[str, Any]:
         if self.inventory.has_host(host):
-            return self.inventory.host_vars(host)  # a copy of its own
+            # Passwords are secrets from here on, whether or not a task ever uses them.
+            return mark_secrets(self.inventory.host_vars_view(host))
         # Delegating to a host outside the inventory: Ansible's implicit localhost.
         return {
             "inventory_hostname": host,
             "ansible_connection": "local" if host in LOCAL_NAMES else "ssh",
         }
+
+    def _hide_passwords(self, state: HostState) -> None:
+        """Redact a host's passwords from every event, before any of its tasks runs.
+
+        A password that is a template (``"{{ sudo_pw }}"``) is rendered now in the
+        host's scope, so what it renders to is hidden too; one that cannot be rendered
+        yet (it needs facts) is hidden when a connection or ``become`` renders it.
+        """
+        variables = state.inventory_vars
+        for name in secret_names(variables):
+            value = variables[name]
+            if isinstance(value, Secret):
+                self.bus.add_secret(value.reveal())
+            elif is_template(value):
+                try:
+                    rendered = self.templar.render(value, host_scope(state, self.variables))
+                except CorralError:
+                    continue
+                if isinstance(rendered, Secret):
+                    self.bus.add_secret(rendered.reveal())
+                elif isinstance(rendered, str | int | float):
+                    self.bus.add_secret(str(rendered))
 
     def connection(self, state: HostState) -> Connection:
         """The host's connection, opened on first use and kept for the whole run."""
@@ -175,6 +201,10 @@ class RunContext:
                     rendered[setting.name] = self.templar.render(value, variables)
                 except CorralError as exc:
                     raise HostUnreachable(f"cannot work out {setting.name}: {exc}") from exc
+                if setting.name in SECRET_VARIABLES and rendered[setting.name] is not None:
+                    secret = keep_secret(rendered, [setting.name])[setting.name]
+                    self.bus.add_secret(secret.reveal())
+                    rendered[setting.name] = secret
         return rendered
 
     def close_connections(self) -> None:

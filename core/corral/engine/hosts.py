@@ -22,6 +22,7 @@ class HostState:
     inventory_vars: dict[str, Any]
     facts: dict[str, Any] = field(default_factory=dict)
     host_vars: dict[str, Any] = field(default_factory=dict)  # set_fact and register
+    hidden_vars: set[str] = field(default_factory=set)  # of host_vars, set by no_log tasks
     notified: set[str] = field(default_factory=set)
     failed: bool = False
     unreachable: bool = False
@@ -36,4 +37,6 @@ class HostState:
 
     def for_play(self) -> HostState:
         """A fresh per-play view sharing this host's variables and facts."""
-        return HostState(self.name, self.inventory_vars, self.facts, self.host_vars)
+        return HostState(
+            self.name, self.inventory_vars, self.facts, self.host_vars, self.hidden_vars
+        )

@@ -12,6 +12,7 @@ from corral.engine.options import RunOptions
 from corral.errors import PlaybookError
 from corral.playbook.model import Play, Playbook
 from corral.plugins import Registry
+from corral.secrets import SECRET_VARIABLES, keep_secret
 
 if TYPE_CHECKING:
     from corral.inventory import Inventory
@@ -27,10 +28,18 @@ class PreparedRun:
     templar: Templar  # the run's one templar, with the plugins' filters
     warnings: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)  # resolved; secret ones are Secret values
+    # Names whose values are secrets by whatever route they come: the params declared
+    # ``secret: true`` and the passwords of corral.secrets.SECRET_VARIABLES.
+    secret_names: frozenset[str] = SECRET_VARIABLES
 
     def options_for(self, options: RunOptions) -> RunOptions:
-        """``options`` with the resolved params beside (not merged into) the extra vars."""
-        return replace(options, params=self.params)
+        """``options`` with the resolved params beside (not merged into) the extra vars.
+
+        An extra var (``-e``, ``-e @file``) that gives a secret param or a password a
+        value is wrapped in :class:`corral.Secret`, as the param itself would be.
+        """
+        extra_vars = keep_secret(options.extra_vars, self.secret_names)
+        return replace(options, params=self.params, extra_vars=extra_vars)
 
     def task_count(self, play: Play) -> int:
         from corral.playbook.templating.undefined import play_tasks
@@ -64,7 +73,8 @@ def prepare_run(
     playbook = load_playbook(playbook_path, registry.steps, registry.play_keywords)
     from corral.playbook.params import collect_params, resolve_params
 
-    resolved = resolve_params(collect_params(playbook.plays), params or {})
+    specs = collect_params(playbook.plays)
+    resolved = resolve_params(specs, params or {})
     inventory = load_inventory(
         list(inventories),
         plugin_sources=registry.inventory_sources,
@@ -86,4 +96,5 @@ def prepare_run(
         templar=templar,
         warnings=list(getattr(inventory, "warnings", [])),
         params=resolved,
+        secret_names=SECRET_VARIABLES | {name for name, spec in specs.items() if spec.secret},
     )

@@ -88,7 +88,8 @@ def _run(
     templar: Templar,
 ) -> RunOutcome:
     run_id = bus.run_id
-    for value in (*options.params.values(), *options.extra_vars.values()):
+    variables = RunVariables(params=options.params, extra_vars=options.extra_vars)
+    for value in (*options.params.values(), *variables.top.values()):
         if isinstance(value, Secret):
             bus.add_secret(value.reveal())
     run = RunContext(
@@ -99,7 +100,7 @@ def _run(
         inventory=inventory,
         playbook=playbook,
         control=control or StopControl(),
-        variables=RunVariables(params=options.params, extra_vars=options.extra_vars),
+        variables=variables,
     )
     started = time.monotonic()
     bus.emit(

@@ -24,10 +24,16 @@ from corral.engine.variables import task_variables, verbatim
 from corral.errors import CorralError, TemplateError
 from corral.playbook.model import Task
 from corral.playbook.templating.environment import Verbatim
+from corral.secrets import REDACTED
 from corral.steps import StepResult
 
 META_STEP = "meta"
 SET_FACT_STEP = "set_fact"
+
+
+def censored(result: Mapping[str, Any]) -> dict[str, Any]:
+    """What a ``no_log`` task's result shows, as Ansible shows it."""
+    return {"censored": NO_LOG_MESSAGE, "changed": result.get("changed", False)}
 
 
 class TaskRunner:
@@ -96,8 +102,9 @@ class TaskRunner:
             ended=time.time(),
         )
         state.ran = True
-        self._apply(state, task, unit)
-        self._report(state, task, uid, unit, self._shown(task, shape, variables), handler)
+        hidden = self._flag(task.no_log, variables)
+        self._apply(state, task, unit, hidden=hidden)
+        self._report(state, task, uid, unit, censored(shape) if hidden else shape, handler)
         return unit
 
     def _done(self, uid: str) -> Mapping[str, Any] | None:
@@ -152,22 +159,35 @@ class TaskRunner:
         if not unit.resumed and (
             task.register or task.action.rsplit(".", 1)[-1] in (SET_FACT_STEP, "setup")
         ):
-            # The run store keeps each host's variables so a resumed run can restore them.
-            self.run.bus.emit(
-                "host_state", host=state.name, vars=state.host_vars, facts=state.facts
-            )
+            # The run store keeps each host's variables so a resumed run can restore them;
+            # not what no_log tasks registered or set, which no event shows.
+            kept = state.host_vars
+            if state.hidden_vars:
+                kept = {k: REDACTED if k in state.hidden_vars else v for k, v in kept.items()}
+            self.run.bus.emit("host_state", host=state.name, vars=kept, facts=state.facts)
 
-    def _apply(self, state: HostState, task: Task, unit: UnitResult) -> None:
-        """Record what the result changes on the host: register, facts, handlers, failure."""
+    def _apply(self, state: HostState, task: Task, unit: UnitResult, *, hidden: bool) -> None:
+        """Record what the result changes on the host: register, facts, handlers, failure.
+
+        ``hidden`` (``no_log``): the variables the task registers or sets are kept out
+        of the run store.
+        """
         status = unit.status
+        names: list[str] = []
         if task.register:
             state.host_vars[task.register] = unit.registered
+            names.append(task.register)
         if status not in ("failed", "unreachable", "skipped"):
             facts, set_vars = unit.facts, unit.set_vars
             if facts:
                 state.facts.update(facts)
             if set_vars:
                 state.host_vars.update(set_vars)
+                names.extend(set_vars)
+        if hidden:
+            state.hidden_vars.update(names)
+        elif state.hidden_vars:
+            state.hidden_vars.difference_update(names)
         if status == "changed" and task.notify:
             state.notified.update(task.notify)
         if status in ("failed", "timeout"):
@@ -178,13 +198,6 @@ class TaskRunner:
             state.unreachable = True
         elif task.rollback and status in ("ok", "changed"):
             state.completed.append(task)
-
-    def _shown(
-        self, task: Task, result: dict[str, Any], variables: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        if self._flag(task.no_log, variables):
-            return {"censored": NO_LOG_MESSAGE, "changed": result.get("changed", False)}
-        return result
 
     # -- loops -------------------------------------------------------------
 
@@ -226,7 +239,14 @@ class TaskRunner:
                 # Each item sees the facts the items before it set, as in Ansible.
                 state.host_vars.update(result.set_vars)
                 variables.update(verbatim(result.set_vars))
-            label = self.templar.render(control["label"], item_vars) if "label" in control else item
+            hidden = self._flag(task.no_log, item_vars)
+            if hidden:
+                # As Ansible's ``(item=None)``: with no_log, not even the item is shown.
+                label: Any = REDACTED
+            elif "label" in control:
+                label = self.templar.render(control["label"], item_vars)
+            else:
+                label = item
             self.run.bus.emit(
                 "item_result",
                 host=state.name,
@@ -237,7 +257,7 @@ class TaskRunner:
                 item=label,
                 item_index=index,
                 status=status_of(shape, self._flag(task.ignore_errors, item_vars)),
-                result=self._shown(task, shape, item_vars),
+                result=censored(shape) if hidden else shape,
                 started=started,
                 ended=time.time(),
                 attempts=shape.get("attempts", 1),

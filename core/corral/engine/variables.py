@@ -22,7 +22,8 @@ Layers, lowest precedence first (a later layer overrides an earlier one):
 
 Params and extra vars travel apart from the command line to here
 (:class:`corral.engine.options.RunOptions` has both); :class:`RunVariables`
-stacks them once per run. Run-time data (facts, results) is wrapped in
+stacks them once per run, and an extra var that overrides a secret param is a
+:class:`corral.Secret` too. Run-time data (facts, results) is wrapped in
 :class:`Verbatim`: text from a host is never rendered as a template.
 """
 
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from corral.errors import PlaybookError
 from corral.playbook.templating.environment import Verbatim
+from corral.secrets import Secret, keep_secret
 
 if TYPE_CHECKING:
     from corral.engine.context import RunContext
@@ -53,8 +55,11 @@ class RunVariables:
     top: Mapping[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # Stacked once here: every task on every host reads this mapping.
-        object.__setattr__(self, "top", {**self.params, **self.extra_vars})
+        # Stacked once here: every task on every host reads this mapping. An extra var
+        # over a secret param stays a secret (``-e db_password=...``).
+        secret = [name for name, value in self.params.items() if isinstance(value, Secret)]
+        extra_vars = keep_secret(self.extra_vars, secret) if secret else self.extra_vars
+        object.__setattr__(self, "top", {**self.params, **extra_vars})
 
 
 def verbatim(values: Mapping[str, Any]) -> dict[str, Any]:

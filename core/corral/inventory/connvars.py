@@ -6,17 +6,23 @@ family and ``ansible_python_interpreter`` (with their older ``ansible_ssh_*``
 spellings) become one typed :class:`ConnectionVars`. Connection types may use
 it instead of picking variables themselves. Call it on variables that are
 already templated: a value that still holds ``{{ }}`` is not a port.
+
+Passwords (:data:`corral.secrets.SECRET_VARIABLES`) are secrets wherever they are
+set: :func:`mark_secrets` wraps them, and the variables a templated password is
+built from, in :class:`corral.Secret` as soon as a host's variables are read.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from corral.errors import InventoryError
+from corral.secrets import SECRET_VARIABLES, keep_secret
 
-__all__ = ["ConnectionVars", "connection_vars"]
+__all__ = ["ConnectionVars", "connection_vars", "is_template", "mark_secrets", "secret_names"]
 
 _TRUE = frozenset({"y", "yes", "on", "1", "true", "t"})
 _FALSE = frozenset({"n", "no", "off", "0", "false", "f", ""})
@@ -74,6 +80,51 @@ def connection_vars(host: str, variables: Mapping[str, Any]) -> ConnectionVars:
         become_password=pick("ansible_become_password", "ansible_become_pass"),
         become_flags=text("ansible_become_flags"),
     )
+
+
+_NAMES = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def is_template(value: Any) -> TypeGuard[str]:
+    """``value`` is a string holding ``{{``, ``{%`` or ``{#``: it is rendered when used."""
+    return isinstance(value, str) and ("{{" in value or "{%" in value or "{#" in value)
+
+
+def secret_names(variables: Mapping[str, Any]) -> set[str]:
+    """The names among ``variables`` that hold secrets.
+
+    Every password of :data:`~corral.secrets.SECRET_VARIABLES`, and, when a password
+    is a template, every variable it names, and so on
+    (``ansible_become_password: "{{ sudo_pw }}"`` makes ``sudo_pw`` a secret too).
+    """
+    names = set(SECRET_VARIABLES.intersection(variables))
+    pending = list(names)
+    while pending:
+        value = variables.get(pending.pop())
+        if not is_template(value):
+            continue
+        for word in _NAMES.findall(value):
+            if word in variables and word not in names:
+                names.add(word)
+                pending.append(word)
+    return names
+
+
+def mark_secrets(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """``variables`` with the plain values of :func:`secret_names` as :class:`corral.Secret`.
+
+    Strings that are templates are left as they are (they are rendered when used, and
+    the engine hides what they render to); so are mappings and lists, whose parts a
+    template may pick.
+    """
+    plain = [
+        name
+        for name in secret_names(variables)
+        if isinstance(variables[name], str | int | float)
+        and not isinstance(variables[name], bool)
+        and not is_template(variables[name])
+    ]
+    return keep_secret(variables, plain) if plain else dict(variables)
 
 
 def _port(host: str, value: Any) -> int | None:

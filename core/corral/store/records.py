@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from corral.secrets import REDACTED, Secret
+from corral.secrets import REDACTED, Secret, redact_command_line, revealed
 
 if TYPE_CHECKING:
     from corral.engine.options import RunOptions
@@ -30,6 +30,7 @@ __all__ = [
     "RunRecord",
     "new_run_record",
     "options_record",
+    "recorded_argv",
     "redacted",
     "snapshot_files",
     "snapshot_hash",
@@ -89,12 +90,17 @@ PASSWORD_VARS = re.compile(r"(^|_)(password|pass|passwd|secret|token)$|^ansible_
 def redact_passwords(value: Any) -> Any:
     """Inventory variables that hold passwords (``ansible_become_password``...) as ``********``.
 
-    A resumed run gets them back from ``-e`` or a secret param, like other secrets.
+    Also the variables a templated password is made from
+    (:func:`corral.inventory.connvars.secret_names`). A resumed run gets them back
+    from ``-e`` or a secret param, like other secrets.
     """
     if isinstance(value, dict):
+        from corral.inventory.connvars import secret_names
+
+        hidden = secret_names(value)
         return {
             k: REDACTED
-            if PASSWORD_VARS.search(k) and isinstance(v, str | int)
+            if (k in hidden or PASSWORD_VARS.search(k)) and isinstance(v, str | int | float)
             else redact_passwords(v)
             for k, v in value.items()
         }
@@ -156,30 +162,46 @@ def new_run_record(
 
     ``files`` are every file the playbook loaded (``Playbook.files``); the playbook
     itself is always included. Paths in the snapshot are relative to the playbook's
-    directory. ``extra_vars`` defaults to ``options.extra_vars``.
+    directory. ``extra_vars`` defaults to ``options.extra_vars``. Secrets among the
+    params and extra vars are redacted, in them and in ``argv`` (:func:`recorded_argv`).
     """
     from corral.inventory.output import list_data
 
     base = Path(os.path.realpath(playbook)).parent
     snapshot = snapshot_files([playbook, *files], base)
     env = os.environ if environ is None else environ
+    params = params or {}
+    extra_vars = options.extra_vars if extra_vars is None else extra_vars
     return RunRecord(
         run_id=run_id,
         playbook=str(playbook),
         playbook_hash=snapshot_hash(snapshot),
         snapshot=snapshot,
         inventory=redact_passwords(redacted(list_data(inventory))),
-        params=redacted(params or {}),
-        extra_vars=redacted(options.extra_vars if extra_vars is None else extra_vars),
+        params=redacted(params),
+        extra_vars=redacted(extra_vars),
         options=options_record(options),
         started_by=f"{_user(env)}@{socket.gethostname()}",
         trigger=trigger,
-        argv=tuple(argv),
+        argv=recorded_argv(argv, params, extra_vars),
         pid=os.getpid(),
         started=time.time(),
         playbook_file=Path(os.path.realpath(playbook)).name,
         cwd=os.getcwd(),
     )
+
+
+def recorded_argv(
+    argv: Sequence[str], params: Mapping[str, Any], extra_vars: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """The command line as stored: what it gave the secret params and vars is ``********``.
+
+    The values of ``-p``/``-e`` options naming a secret are redacted, and so is the
+    text of every secret wherever else it appears (``-e`` JSON, an option's value).
+    """
+    given = {**params, **extra_vars}
+    names = [name for name, value in given.items() if isinstance(value, Secret)]
+    return tuple(redact_command_line(argv, names, revealed(given.values())))
 
 
 def _user(environ: Mapping[str, str]) -> str:

@@ -1,10 +1,33 @@
-"""How the store's commands and reports show times and durations."""
+"""How the store's commands and reports show times, durations and recorded command lines."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["format_duration", "format_time"]
+from corral.secrets import REDACTED, redact_command_line
+
+__all__ = ["format_duration", "format_time", "shown_run"]
+
+
+def shown_run(run: Mapping[str, Any]) -> dict[str, Any]:
+    """A run record as ``show`` and ``report`` display it: no secret in its command line.
+
+    The store records command lines with secrets redacted; a run recorded before
+    that was so still names its secret params and extra vars (stored as
+    ``********``), and what ``-p``/``-e`` gave them is hidden here.
+    """
+    names = [
+        name
+        for column in ("params", "extra_vars")
+        for name, value in (run.get(column) or {}).items()
+        if value == REDACTED
+    ]
+    shown = dict(run)
+    if names and run.get("argv"):
+        shown["argv"] = redact_command_line(run["argv"], names)
+    return shown
 
 
 def format_time(seconds: float | None) -> str:

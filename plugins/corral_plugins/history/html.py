@@ -41,8 +41,10 @@ _UNITS = """
 def report_data(store: Store, run_id: str) -> dict[str, Any]:
     """Everything in a report: the ``show`` summary plus every unit with its timing."""
     from corral.store.queries import run_summary
+    from corral_plugins.history.display import shown_run
 
     summary = run_summary(store, run_id, slowest=10)
+    summary["run"] = shown_run(summary["run"])
     units = list(store.db.query(_UNITS, [run_id]))
     for unit in units:
         unit["changed"] = bool(unit["changed"])

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from corral.errors import UsageError
-from corral_plugins.history.display import format_duration, format_time
+from corral_plugins.history.display import format_duration, format_time, shown_run
 
 if TYPE_CHECKING:
     from corral.store.db import Store
@@ -136,6 +136,7 @@ def show_command(obj: Any, run_ref: str, as_json: bool) -> int:
         summary = run_summary(store, store.resolve_run(run_ref)["id"])
     finally:
         store.close()
+    summary["run"] = shown_run(summary["run"])
     if as_json:
         _echo_json(summary)
     else:

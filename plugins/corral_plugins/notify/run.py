@@ -10,7 +10,8 @@ the channel's arguments, which are those of its ``notify.<channel>`` step. The
 message (Slack text and blocks, a Teams card, an email's subject and bodies, the
 webhook's JSON payload) is composed from the run's summary; an argument the entry
 gives replaces the composed one. Strings in an entry may be templates: they see the
-summary as ``run`` and the run's filters and lookups (``lookup('env', 'SLACK_WEBHOOK_URL')``).
+summary as ``run``, the run's params and extra vars (``-p``, ``-e``), and the run's
+filters and lookups (``lookup('env', 'SLACK_WEBHOOK_URL')``).
 
 Nothing here raises: a bad entry or a failed delivery is printed to stderr as
 ``warning: notification via CHANNEL failed: ...`` and the run's exit code stays
@@ -162,9 +163,9 @@ def _send_all(
             _send_one(entry, name, summary, channels, base, run)
         except CorralError as exc:
             hint = f" ({exc.hint})" if exc.hint else ""
-            _warn(f"notification via {name} failed: {exc}{hint}")
+            _warn(f"notification via {name} failed: {exc}{hint}", run)
         except Exception as exc:
-            _warn(f"notification via {name} failed: {type(exc).__name__}: {exc}")
+            _warn(f"notification via {name} failed: {type(exc).__name__}: {exc}", run)
 
 
 def _send_one(
@@ -183,7 +184,9 @@ def _send_one(
         raise CorralError(f"unknown channel {name!r}", hint=f"channels: {known}")
     given = {k: v for k, v in entry.items() if k not in _ENTRY_KEYS}
     if is_templated(given):
-        given = dict(run.render(given, {"run": summary}, what=KEYWORD))
+        # The params and extra vars too, so that a URL or token can be a secret param.
+        scope = {**run.options.params, **run.options.extra_vars, "run": summary}
+        given = dict(run.render(given, scope, what=KEYWORD))
     composed = compose(name, summary)
     for key in _COMPOSED_TOGETHER.get(name, ()):
         if key in given:
@@ -207,7 +210,12 @@ def _local_file(base: Path, name: str) -> str:
     return str(base / name)
 
 
-def _warn(message: str) -> None:
+def _warn(message: str, run: RunInfo) -> None:
+    # An entry may render secret params (a webhook URL); an error quoting one hides it.
+    from corral.secrets import redact_text, revealed
+
+    given = (*run.options.params.values(), *run.options.extra_vars.values())
+    message = redact_text(message, revealed(given))
     # sys.stderr is looked up now, not at import: tests and embedders redirect it.
     print(f"warning: {message}", file=sys.stderr, flush=True)
 
