@@ -85,8 +85,8 @@ def _inline_vars(text: str) -> dict[str, Any]:
         data = load_yaml_text(text, "-e")
     except PlaybookError as exc:
         raise UsageError(
-            f"-e value is not valid JSON/YAML: {exc.message}",
-            hint=exc.hint,
+            f"not valid JSON/YAML: {exc.message}",
+            hint=exc.hint or 'quote the whole value for the shell: -e \'{"name": "value"}\'',
             location=exc.location,
         ) from None
     if not isinstance(data, dict):

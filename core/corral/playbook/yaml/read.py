@@ -226,6 +226,7 @@ def load_vars_argument(option: str, value: str, cwd: Path | None = None) -> dict
         raise PlaybookError(
             f"{option} {value} must hold a mapping of names to values, not a "
             f"{type(unmark(data)).__name__}",
+            hint="write one name: value per line (YAML) or one JSON object",
             location=mark_of(data) or Location(name),
         )
     return dict(unmark(data))
