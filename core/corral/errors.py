@@ -26,6 +26,10 @@
      └── UndefinedValue              never leaves the templar: turned into a
                                      TemplateError (corral.playbook.templating.environment)
 
+    json.JSONDecodeError
+     └── JSONTooDeep                 JSON nested deeper than corral reads: callers turn it
+                                     into an InventoryError (corral.playbook.yaml.read)
+
 The classes without a module named are defined here. ``tests/test_errors.py`` checks
 that every exception class in corral and its built-in plugins is drawn above.
 

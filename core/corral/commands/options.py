@@ -44,25 +44,21 @@ def extra_vars_option(func: F) -> F:
 def parse_extra_vars(values: Sequence[str], cwd: Path | None = None) -> dict[str, Any]:
     """``-e`` values as Ansible reads them.
 
-    ``k=v`` pairs (strings), ``@file`` (YAML/JSON), or inline JSON/YAML.
+    ``k=v`` pairs (strings), ``@file`` (YAML/JSON), or inline JSON/YAML. Both files and
+    inline text go through the playbook loader, with its size, depth and alias bounds.
+    A value the command line cannot parse (no ``=``, bad inline JSON/YAML, a missing
+    ``@file``) is a :class:`UsageError` (exit 5); a file that exists but holds no usable
+    mapping is a :class:`~corral.errors.PlaybookError` (exit 4).
     """
+    from corral.playbook.yaml.read import load_vars_argument
+
     merged: dict[str, Any] = {}
     for value in values:
         text = value.strip()
         if text.startswith("@"):
-            merged.update(_vars_file(Path(text[1:]) if cwd is None else cwd / text[1:], text))
+            merged.update(load_vars_argument("-e", text, cwd))
         elif text.startswith(("{", "[")):
-            import yaml
-
-            try:
-                data = yaml.safe_load(text)
-            except yaml.YAMLError as exc:
-                raise UsageError(
-                    f"-e {value!r} is not valid JSON/YAML: {exc.__class__.__name__}"
-                ) from exc
-            if not isinstance(data, dict):
-                raise UsageError(f"-e {value!r} must be a mapping")
-            merged.update(data)
+            merged.update(_inline_vars(text))
         else:
             try:
                 words = shlex.split(text)
@@ -79,20 +75,26 @@ def parse_extra_vars(values: Sequence[str], cwd: Path | None = None) -> dict[str
     return merged
 
 
-def _vars_file(path: Path, shown: str) -> dict[str, Any]:
-    import yaml
+def _inline_vars(text: str) -> dict[str, Any]:
+    """``-e '{...}'``: JSON or YAML typed on the command line, read as a file would be."""
+    from corral.errors import PlaybookError
+    from corral.playbook.yaml.load import load_yaml_text
+    from corral.playbook.yaml.marked import unmark
 
-    if not path.is_file():
-        raise UsageError(f"-e {shown}: file not found")
     try:
-        data = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UsageError(f"-e {shown}: not valid YAML/JSON ({exc.__class__.__name__})") from exc
-    if data is None:
-        return {}
+        data = load_yaml_text(text, "-e")
+    except PlaybookError as exc:
+        raise UsageError(
+            f"not valid JSON/YAML: {exc.message}",
+            hint=exc.hint or 'quote the whole value for the shell: -e \'{"name": "value"}\'',
+            location=exc.location,
+        ) from None
     if not isinstance(data, dict):
-        raise UsageError(f"-e {shown}: the file must hold a mapping")
-    return data
+        raise UsageError(
+            f"-e {text[:40]!r} must be a mapping",
+            hint="use -e name=value, -e @vars.yml or -e '{\"name\": 1}'",
+        )
+    return dict(unmark(data))
 
 
 def split_tags(values: Sequence[str]) -> frozenset[str]:

@@ -15,13 +15,13 @@ declared type before validation; every problem is reported at once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from corral.errors import Location, ParamsError, PlaybookError, UsageError, did_you_mean
+from corral.playbook.yaml.read import loads_json
 from corral.secrets import Secret
 
 __all__ = ["ParamSpec", "collect_params", "params_help", "parse_param_args", "resolve_params"]
@@ -82,24 +82,19 @@ def collect_params(plays: Sequence[Any]) -> dict[str, ParamSpec]:
 
 
 def parse_param_args(values: Sequence[str], cwd: Path | None = None) -> dict[str, Any]:
-    """``-p key=value`` (a string, converted later) and ``-p @file.yml`` (typed YAML/JSON)."""
-    import yaml
+    """``-p key=value`` (a string, converted later) and ``-p @file.yml`` (typed YAML/JSON).
+
+    A value the command line cannot parse (no ``=``, a missing ``@file``) is a
+    :class:`UsageError` (exit 5). A file goes through the playbook loader, with its
+    bounds; content that cannot be used there is a :class:`PlaybookError` (exit 4), as
+    a value that fails its param's schema is a :class:`ParamsError` (exit 4).
+    """
+    from corral.playbook.yaml.read import load_vars_argument
 
     given: dict[str, Any] = {}
     for value in values:
         if value.startswith("@"):
-            path = Path(value[1:]) if cwd is None else cwd / value[1:]
-            try:
-                data = yaml.safe_load(path.read_text())
-            except OSError as exc:
-                raise UsageError(f"-p {value}: {exc.strerror}") from None
-            except yaml.YAMLError as exc:
-                raise UsageError(
-                    f"-p {value}: not valid YAML/JSON ({type(exc).__name__})"
-                ) from None
-            if not isinstance(data, dict):
-                raise UsageError(f"-p {value}: the file must hold a mapping of params")
-            given.update(data)
+            given.update(load_vars_argument("-p", value, cwd))
             continue
         key, sep, text = value.partition("=")
         if not sep or not key.strip():
@@ -129,7 +124,7 @@ def _convert(value: Any, schema: Mapping[str, Any]) -> Any:
             if kind == "boolean" and text.lower() in _TRUE + _FALSE:
                 return text.lower() in _TRUE
             if kind in ("array", "object"):
-                return json.loads(text)
+                return loads_json(text)  # bounded: deep nesting is a ValueError too
         except ValueError:
             continue
     return text

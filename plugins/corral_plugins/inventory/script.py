@@ -3,8 +3,12 @@
 ``SCRIPT --list`` prints ``{"group": {"hosts": [...], "vars": {...},
 "children": [...]}, "_meta": {"hostvars": {"host": {...}}}}``; without
 ``_meta``, ``SCRIPT --host HOST`` is run for each host. Every run has a timeout
-(``CORRAL_INVENTORY_TIMEOUT`` seconds, 30 by default); a script that fails,
-hangs or prints something other than a JSON object is an error, and when the
+(``CORRAL_INVENTORY_TIMEOUT`` seconds, 30 by default), and a cap bounds what one
+script may print in all, ``--list`` and every ``--host`` run together
+(``CORRAL_INVENTORY_MAX_OUTPUT_MB`` MiB of standard output, 64 by default):
+output is read as it comes, and the script is killed when it crosses the cap; of
+standard error only the last few KiB are kept. A script that fails, hangs, prints
+too much or prints something other than a JSON object is an error, and when the
 script starts with ``#!`` that error is final: its code is not then read as INI.
 """
 
@@ -13,19 +17,43 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import selectors
 import signal
 import subprocess
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from corral.errors import InventoryError, Location, UsageError
 from corral.inventory.model import Inventory, as_inventory
 from corral.inventory.source import InventoryBuilder, InventorySourceType, SourceClaimError
-from corral.playbook.yaml.read import first_line, loads_json, mark_unsafe
+from corral.playbook.yaml.limits import MAX_DEPTH
+from corral.playbook.yaml.read import JSONTooDeep, first_line, loads_json, mark_unsafe
 
-__all__ = ["DEFAULT_SCRIPT_TIMEOUT", "SCRIPT_SOURCE", "read_script", "script_timeout"]
+__all__ = [
+    "DEFAULT_MAX_OUTPUT_MB",
+    "DEFAULT_SCRIPT_TIMEOUT",
+    "SCRIPT_SOURCE",
+    "read_script",
+    "script_output_cap",
+    "script_timeout",
+]
 
 DEFAULT_SCRIPT_TIMEOUT = 30.0
+DEFAULT_MAX_OUTPUT_MB = 64.0
+_STDERR_KEPT = 8192  # bytes: enough for the last line of an error, never a flood
+_CHUNK = 65536
+
+
+@dataclass
+class _Limits:
+    """The timeout of each run, and what is left of the output cap for all of them."""
+
+    timeout: float
+    max_bytes: int
+    max_shown: str
+    used: int = 0
 
 
 def read_script(path: str, builder: InventoryBuilder) -> None:
@@ -35,9 +63,10 @@ def read_script(path: str, builder: InventoryBuilder) -> None:
     file starts with ``#!``: it is surely a script, so no other reader should try it.
     """
     inventory = as_inventory(builder)
-    timeout = script_timeout(inventory.environ)
+    cap = script_output_cap(inventory.environ)
+    limits = _Limits(script_timeout(inventory.environ), int(cap * 2**20), f"{cap:g} MiB")
     try:
-        _read(path, inventory, timeout)
+        _read(path, inventory, limits)
     except InventoryError as exc:
         if not first_line(path).startswith("#!"):
             raise
@@ -60,8 +89,24 @@ def script_timeout(environ: Mapping[str, str]) -> float:
     return seconds
 
 
-def _read(path: str, inventory: Inventory, timeout: float) -> None:
-    data = _run_json(path, ["--list"], timeout, inventory)
+def script_output_cap(environ: Mapping[str, str]) -> float:
+    """MiB of standard output allowed per run: ``CORRAL_INVENTORY_MAX_OUTPUT_MB``, else 64."""
+    text = environ.get("CORRAL_INVENTORY_MAX_OUTPUT_MB", "").strip()
+    if not text:
+        return DEFAULT_MAX_OUTPUT_MB
+    try:
+        megabytes = float(text)
+    except ValueError:
+        megabytes = -1.0
+    if not 0 < megabytes < 2**20:
+        raise UsageError(
+            f"CORRAL_INVENTORY_MAX_OUTPUT_MB must be a positive number of MiB, not {text!r}"
+        )
+    return megabytes
+
+
+def _read(path: str, inventory: Inventory, limits: _Limits) -> None:
+    data = _run_json(path, ["--list"], limits, inventory)
     if not isinstance(data, dict):
         raise _failure(path, f"--list printed a JSON {_kind(data)}, not an object")
     meta = data.get("_meta")
@@ -76,7 +121,7 @@ def _read(path: str, inventory: Inventory, timeout: float) -> None:
             _add_group(inventory, path, group, group_data, hosts)
     for host in hosts:
         if hostvars is None:
-            variables = _run_json(path, ["--host", host], timeout, inventory) or {}
+            variables = _run_json(path, ["--host", host], limits, inventory) or {}
         else:
             variables = hostvars.get(host, {})
         if not isinstance(variables, dict):
@@ -115,13 +160,20 @@ def _add_group(
         inventory.add_child(group, child)
 
 
-def _run_json(path: str, args: list[str], timeout: float, inventory: Inventory) -> Any:
+def _run_json(path: str, args: list[str], limits: _Limits, inventory: Inventory) -> Any:
     """Run the script with ``args`` and parse what it prints as JSON."""
-    output = _run(path, args, timeout, inventory)
+    output = _run(path, args, limits, inventory)
     if args[0] == "--host" and not output.strip():
         return {}
     try:
         return loads_json(output)
+    except JSONTooDeep as exc:
+        raise _failure(
+            path,
+            f"the inventory script's {' '.join(args)} output is {exc.msg} "
+            f"(at line {exc.lineno}, column {exc.colno})",
+            hint=f"corral refuses JSON nested deeper than {MAX_DEPTH} levels",
+        ) from None
     except json.JSONDecodeError as exc:
         raise _failure(
             path,
@@ -130,7 +182,7 @@ def _run_json(path: str, args: list[str], timeout: float, inventory: Inventory) 
         ) from None
 
 
-def _run(path: str, args: list[str], timeout: float, inventory: Inventory) -> str:
+def _run(path: str, args: list[str], limits: _Limits, inventory: Inventory) -> str:
     try:
         process = subprocess.Popen(
             [path, *args],
@@ -143,14 +195,13 @@ def _run(path: str, args: list[str], timeout: float, inventory: Inventory) -> st
     except OSError as exc:
         raise _failure(path, f"cannot run the inventory script: {exc.strerror or exc}") from None
     try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(process)
-        raise _failure(
-            path,
-            f"the inventory script did not finish {' '.join(args)} within {timeout:g} s",
-            hint="raise CORRAL_INVENTORY_TIMEOUT (seconds) if the script is just slow",
-        ) from None
+        stdout, stderr = _collect(process, path, args, limits)
+    finally:
+        if process.poll() is None:
+            _kill_group(process)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
     errors = stderr.decode(errors="replace").strip()
     if process.returncode != 0:
         last = errors.splitlines()[-1] if errors else ""
@@ -165,13 +216,69 @@ def _run(path: str, args: list[str], timeout: float, inventory: Inventory) -> st
         raise _failure(path, "the inventory script printed bytes that are not UTF-8") from None
 
 
+def _collect(
+    process: subprocess.Popen[bytes], path: str, args: list[str], limits: _Limits
+) -> tuple[bytes, bytes]:
+    """Read the script's output as it comes, until it exits; stop it past either limit.
+
+    Standard output is kept up to ``limits.max_bytes``; of standard error only the last
+    :data:`_STDERR_KEPT` bytes, so that neither stream can fill the controller's memory.
+    """
+    deadline = time.monotonic() + limits.timeout
+    stdout, stderr = bytearray(), bytearray()
+    allowed = limits.max_bytes - limits.used
+    with selectors.DefaultSelector() as selector:
+        for stream, buffer in ((process.stdout, stdout), (process.stderr, stderr)):
+            if stream is not None:
+                selector.register(stream, selectors.EVENT_READ, buffer)
+        while selector.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _timed_out(process, path, args, limits)
+            for key, _events in selector.select(remaining):
+                chunk = os.read(key.fd, _CHUNK)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    continue
+                buffer = key.data
+                buffer += chunk
+                if buffer is stderr:
+                    del buffer[:-_STDERR_KEPT]
+                elif len(buffer) > allowed:
+                    _kill_group(process)
+                    raise _failure(
+                        path,
+                        f"the inventory script printed more than {limits.max_shown} "
+                        f"(stopped during {' '.join(args)})",
+                        hint="raise CORRAL_INVENTORY_MAX_OUTPUT_MB (MiB, default "
+                        f"{DEFAULT_MAX_OUTPUT_MB:g}) if the inventory is really that big",
+                    )
+    try:
+        process.wait(timeout=max(deadline - time.monotonic(), 0.01))
+    except subprocess.TimeoutExpired:
+        raise _timed_out(process, path, args, limits) from None
+    limits.used += len(stdout)
+    return bytes(stdout), bytes(stderr)
+
+
+def _timed_out(
+    process: subprocess.Popen[bytes], path: str, args: list[str], limits: _Limits
+) -> InventoryError:
+    _kill_group(process)
+    return _failure(
+        path,
+        f"the inventory script did not finish {' '.join(args)} within {limits.timeout:g} s",
+        hint="raise CORRAL_INVENTORY_TIMEOUT (seconds) if the script is just slow",
+    )
+
+
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except OSError:
         process.kill()
     with contextlib.suppress(subprocess.TimeoutExpired):
-        process.communicate(timeout=5)
+        process.wait(timeout=5)
 
 
 def _failure(path: str, message: str, hint: str | None = None) -> InventoryError:

@@ -32,13 +32,10 @@ from yaml.resolver import Resolver
 
 from corral.errors import Location, PlaybookError
 from corral.playbook.yaml.dialect import PLAYBOOK, Dialect
+from corral.playbook.yaml.limits import ALIAS_NODE_BUDGET, ALIAS_NODES_PER_NODE, MAX_DEPTH
 from corral.playbook.yaml.marked import MarkedDict, MarkedList, MarkedStr
 
 __all__ = ["ALIAS_NODES_PER_NODE", "ALIAS_NODE_BUDGET", "MAX_DEPTH", "compose"]
-
-MAX_DEPTH = 200
-ALIAS_NODE_BUDGET = 100_000
-ALIAS_NODES_PER_NODE = 10
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _MAP, _SEQ, _SET = _TAG + "str", _TAG + "map", _TAG + "seq", _TAG + "set"

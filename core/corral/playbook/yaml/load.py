@@ -57,8 +57,14 @@ from typing import Any
 import yaml
 
 from corral.errors import Location, PlaybookError
-from corral.playbook.yaml.compose import ALIAS_NODE_BUDGET, ALIAS_NODES_PER_NODE, MAX_DEPTH, compose
+from corral.playbook.yaml.compose import compose
 from corral.playbook.yaml.dialect import PLAYBOOK, Dialect
+from corral.playbook.yaml.limits import (
+    ALIAS_NODE_BUDGET,
+    ALIAS_NODES_PER_NODE,
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+)
 from corral.playbook.yaml.marked import MarkedDict, MarkedList, MarkedStr, mark_of
 
 __all__ = [
@@ -75,7 +81,6 @@ __all__ = [
     "mark_of",
 ]
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
 LIBYAML: bool = hasattr(yaml, "CSafeLoader")
 """Whether PyYAML has libyaml; without it, parsing is about 15 times slower."""
 

@@ -8,21 +8,44 @@ available, the same size, depth and alias limits) in the inventory's
 :class:`UnsafeText`, ``!vault`` values are refused, a repeated key is a warning and
 its last value wins. Every error is an :class:`~corral.errors.InventoryError` with
 ``file:line:col``; PyYAML is imported on first use, never when this module is imported.
+
+Every bound of :mod:`corral.playbook.yaml.limits` holds here too: files over 10 MiB are
+refused before they are read whole, and JSON nested deeper than the YAML limit is refused
+(:class:`JSONTooDeep`) rather than left to overflow the stack. :func:`load_vars_argument`
+reads the files named by ``-e @FILE`` and ``-p @FILE`` through the playbook loader.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from corral.errors import CorralError, InventoryError, Location
+from corral.errors import CorralError, InventoryError, Location, PlaybookError, UsageError
+from corral.playbook.yaml.limits import MAX_DEPTH, MAX_FILE_BYTES
 
-__all__ = ["UnsafeText", "first_line", "load_data", "loads_json", "mark_unsafe", "read_text"]
+__all__ = [
+    "JSONTooDeep",
+    "UnsafeText",
+    "first_line",
+    "load_data",
+    "load_vars_argument",
+    "loads_json",
+    "mark_unsafe",
+    "read_text",
+]
 
 Warn = Callable[[str], None]
 _VAULT = "vault-encrypted values (!vault) are not supported; use corral secrets instead"
+_TOO_DEEP_HINT = (
+    f"corral refuses data nested deeper than {MAX_DEPTH} levels; "
+    "check that the file was not generated or concatenated by mistake"
+)
+# A JSON string (skipped whole) or a bracket: enough to find where nesting gets too deep.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 class UnsafeText(str):
@@ -31,14 +54,33 @@ class UnsafeText(str):
     __slots__ = ()
 
 
+class JSONTooDeep(json.JSONDecodeError):
+    """JSON nested deeper than :data:`~corral.playbook.yaml.limits.MAX_DEPTH` levels."""
+
+
 def read_text(path: str) -> str:
-    """Read ``path`` as UTF-8 text, refusing binary files with the line of the offence."""
+    """Read ``path`` as UTF-8 text, refusing binary files with the line of the offence.
+
+    A file over :data:`~corral.playbook.yaml.limits.MAX_FILE_BYTES` is refused after
+    reading just past the limit, so a huge file never sits in memory whole.
+    """
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
+            size = os.fstat(stream.fileno()).st_size
     except OSError as exc:
         raise InventoryError(
             f"cannot read file: {exc.strerror or exc}", location=Location(path)
         ) from exc
+    if len(data) > MAX_FILE_BYTES:
+        shown = f"{size / 2**20:.1f} MiB" if size > MAX_FILE_BYTES else "over 10 MiB"
+        raise InventoryError(
+            f"file is too big to load ({shown}; the limit is 10 MiB)",
+            hint="split it into several files in an inventory directory (-i DIR), with "
+            "variables in group_vars/ and host_vars/; the limit is fixed, so that a runaway "
+            "or generated file cannot stall every corral command",
+            location=Location(path),
+        )
     nul = data.find(b"\0")
     if nul >= 0:
         raise InventoryError(
@@ -84,6 +126,12 @@ def load_data(path: str, text: str, warn: Warn) -> Any:
     """
     try:
         return loads_json(text)
+    except JSONTooDeep as exc:
+        raise InventoryError(
+            f"invalid JSON: {exc.msg}",
+            hint=_TOO_DEEP_HINT,
+            location=Location(path, exc.lineno, exc.colno),
+        ) from None
     except ValueError:
         pass
     from corral.playbook.yaml.dialect import Dialect
@@ -106,10 +154,82 @@ def load_data(path: str, text: str, warn: Warn) -> Any:
 
 
 def loads_json(text: str) -> Any:
-    """Parse JSON, turning Ansible's ``{"__ansible_unsafe": ...}`` into :class:`UnsafeText`."""
-    if "__ansible_unsafe" not in text:
-        return json.loads(text)
-    return json.loads(text, object_hook=_unsafe_hook)
+    """Parse JSON, turning Ansible's ``{"__ansible_unsafe": ...}`` into :class:`UnsafeText`.
+
+    Raises :class:`json.JSONDecodeError` for text that is not JSON, and its subclass
+    :class:`JSONTooDeep` (at the bracket that crosses the line) for nesting deeper than
+    :data:`~corral.playbook.yaml.limits.MAX_DEPTH`: the same limit YAML files have, and
+    far below the depth at which the decoder would hit Python's recursion limit.
+    Callers bound the size of ``text``.
+    """
+    hook = _unsafe_hook if "__ansible_unsafe" in text else None
+    try:
+        data = json.loads(text, object_hook=hook)
+    except RecursionError:
+        raise _too_deep(text) from None
+    if _deeper_than(data, MAX_DEPTH):
+        raise _too_deep(text)
+    return data
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether ``data`` has lists or dicts nested more than ``limit`` levels deep."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > limit:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def _too_deep(text: str) -> JSONTooDeep:
+    depth = 0
+    for token in _JSON_TOKEN.finditer(text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return JSONTooDeep(f"nested more than {MAX_DEPTH} levels deep", text, token.start())
+        elif bracket in "]}":
+            depth -= 1
+    return JSONTooDeep(f"nested more than {MAX_DEPTH} levels deep", text, 0)
+
+
+def load_vars_argument(option: str, value: str, cwd: Path | None = None) -> dict[str, Any]:
+    """The mapping in the file that ``-e @FILE`` or ``-p @FILE`` names (``value`` with its @).
+
+    The file goes through the playbook loader (:func:`~corral.playbook.yaml.load.
+    load_yaml_file`), with every bound it has; JSON is read as the YAML it also is.
+    A file that is not there is a usage error (exit 5); a file whose content cannot be
+    used (too big, not YAML, not a mapping) is a :class:`~corral.errors.PlaybookError`
+    (exit 4) at ``file:line:col``. An empty file gives no variables.
+    """
+    from corral.playbook.yaml.load import load_yaml_file
+    from corral.playbook.yaml.marked import mark_of, unmark
+
+    name = value[1:]
+    path = Path(name) if cwd is None else cwd / name
+    if not path.is_file():
+        raise UsageError(
+            f"{option} {value}: file not found",
+            hint=f"looked for {path.absolute()}; give {option} @FILE the path of a YAML "
+            "or JSON file",
+        )
+    data = load_yaml_file(path, display_name=name)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise PlaybookError(
+            f"{option} {value} must hold a mapping of names to values, not a "
+            f"{type(unmark(data)).__name__}",
+            hint="write one name: value per line (YAML) or one JSON object",
+            location=mark_of(data) or Location(name),
+        )
+    return dict(unmark(data))
 
 
 def _unsafe_hook(obj: dict[str, Any]) -> Any:
