@@ -43,6 +43,7 @@ from corral.playbook.templating.environment import (
 )
 from corral.playbook.templating.errors import RenderFailure, translate
 from corral.playbook.templating.function_type import LookupScope, TemplateFunction, find_file
+from corral.playbook.templating.limits import RenderBudget, TemplateLimits
 from corral.playbook.templating.lookups import LOOKUP_GLOBALS, run_lookup
 from corral.playbook.yaml.marked import unmark
 from corral.secrets import Secret
@@ -87,13 +88,14 @@ def _contains_template(value: Any) -> bool:
 
 
 class _RenderState:
-    """One top-level render: its variables, rendered-variable memo and cycle guard."""
+    """One top-level render: its variables, rendered-variable memo, cycle guard and budget."""
 
-    __slots__ = ("resolved", "resolving", "templar", "variables")
+    __slots__ = ("budget", "resolved", "resolving", "templar", "variables")
 
     def __init__(self, templar: Templar, variables: Mapping[str, Any]) -> None:
         self.templar = templar
         self.variables = variables
+        self.budget = RenderBudget(templar._shared.limits)
         self.resolving: list[str] = []
         self.resolved: dict[str, Any] = {}
 
@@ -183,7 +185,8 @@ class Templar:
         :class:`PluginLoadError`. Without them only Jinja2's built-ins exist.
     :param search_paths: where ``lookup('file', ...)`` and ``lookup('template', ...)``
         look for relative paths, in order.
-    :param environ: what ``lookup('env', ...)`` reads; ``os.environ`` when None.
+    :param environ: what ``lookup('env', ...)`` reads; ``os.environ`` when None. Its
+        ``CORRAL_TEMPLATE_*`` variables set the :class:`TemplateLimits` of every render.
     """
 
     def __init__(
@@ -193,7 +196,8 @@ class Templar:
         search_paths: Sequence[Path] = (),
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        self._shared = Compiled(functions, _GLOBALS)
+        limits = TemplateLimits.from_environ(os.environ if environ is None else environ)
+        self._shared = Compiled(functions, _GLOBALS, limits)
         self._search_paths = tuple(Path(p) for p in search_paths)
         self._environ = environ
 

@@ -1,0 +1,188 @@
+"""How much one render may build and do, so that no template can exhaust the controller.
+
+The sandboxed environment (:mod:`corral.playbook.templating.environment`) checks the
+sizes below *before* it builds a value, because building a two-gigabyte string is
+already the damage. A render that goes over a limit fails with
+:class:`LimitExceeded`, a one-line :class:`~corral.errors.TemplateError` naming the
+limit and the variable that raises it. docs/templating.md ("Limits") is the reference.
+
+- strings: no string a template builds (method, filter, operator, format, output)
+  may exceed ``max_string`` characters; a render's whole output neither.
+- iterations: loop iterations and calls in one render, together, stay under
+  ``max_iterations`` (nested loops multiply; recursion fans out).
+- integers: ``*`` and ``**`` stop before a result too long to print (Python refuses
+  to convert integers of more than 4300 digits to text).
+- combinations: ``product``, ``permutations`` and ``combinations`` filters stop
+  before producing more than ``max_iterations`` items.
+- regular expressions: see corral_plugins.jinja.regex (RE2, else ``regex_timeout``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from corral.errors import TemplateError
+
+__all__ = [
+    "MAX_INT_DIGITS",
+    "LimitExceeded",
+    "RenderBudget",
+    "TemplateLimits",
+    "check_format_spec",
+    "check_int_bits",
+    "check_item_count",
+    "check_percent_format",
+    "check_string_size",
+]
+
+MAX_INT_DIGITS = 4000  # below Python's 4300-digit limit for int -> str, so results stay printable
+_MAX_INT_BITS = int(MAX_INT_DIGITS * math.log2(10))
+
+STRING_VARIABLE = "CORRAL_TEMPLATE_MAX_STRING"
+ITERATIONS_VARIABLE = "CORRAL_TEMPLATE_MAX_ITERATIONS"
+REGEX_TIMEOUT_VARIABLE = "CORRAL_TEMPLATE_REGEX_TIMEOUT"
+
+
+class LimitExceeded(TemplateError):
+    """A render went over one of the :class:`TemplateLimits`."""
+
+    def __init__(self, detail: str) -> None:
+        # The same words as the sandbox's other refusals (see templating.errors.translate).
+        super().__init__(f"unsafe template operation refused: {detail}")
+
+
+@dataclass(frozen=True)
+class TemplateLimits:
+    """The bounds every render of one Templar obeys (defaults suit real playbooks)."""
+
+    max_string: int = 10_000_000
+    """characters in any one string a template builds, and in one render's output"""
+    max_iterations: int = 1_000_000
+    """loop iterations plus calls in one render; also items from product/permutations"""
+    regex_timeout: float = 5.0
+    """seconds one regular-expression call may take when RE2 cannot run the pattern"""
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> TemplateLimits:
+        """Defaults, overridden by ``CORRAL_TEMPLATE_MAX_STRING``, ``..._MAX_ITERATIONS``
+        and ``..._REGEX_TIMEOUT`` where set."""
+        default = cls()
+        return cls(
+            max_string=int(_positive(environ, STRING_VARIABLE, default.max_string)),
+            max_iterations=int(_positive(environ, ITERATIONS_VARIABLE, default.max_iterations)),
+            regex_timeout=_positive(environ, REGEX_TIMEOUT_VARIABLE, default.regex_timeout),
+        )
+
+    def check_string(self, size: int, what: str = "string") -> None:
+        """Fail if a ``what`` of ``size`` characters is over ``max_string``."""
+        check_string_size(size, self.max_string, what)
+
+
+def _positive(environ: Mapping[str, str], name: str, default: float) -> float:
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text) if "." in text else int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise TemplateError(f"{name} must be a positive number, not {text!r}")
+    return value
+
+
+def check_string_size(size: int, limit: int, what: str = "string") -> None:
+    """Fail if a ``what`` of ``size`` characters is over ``limit``."""
+    if size > limit:
+        unit = "items" if what == "list" else "characters"
+        raise LimitExceeded(
+            f"a {what} of {size} {unit} is over the limit of {limit} ({STRING_VARIABLE})"
+        )
+
+
+def check_int_bits(bits: float) -> None:
+    """Fail if an integer of ``bits`` bits would have more than MAX_INT_DIGITS digits."""
+    if bits > _MAX_INT_BITS:
+        digits = int(bits / math.log2(10)) + 1
+        raise LimitExceeded(
+            f"an integer of about {digits} digits is over the limit of {MAX_INT_DIGITS} digits"
+        )
+
+
+def check_item_count(count: int, limit: int, what: str) -> None:
+    """Fail if ``what`` (a filter) would produce more than ``limit`` items."""
+    if count > limit:
+        raise LimitExceeded(
+            f"{what} would produce {count} items, over the limit of {limit} ({ITERATIONS_VARIABLE})"
+        )
+
+
+class RenderBudget:
+    """What one top-level render has used so far: iterations (and calls), output."""
+
+    __slots__ = ("iterations", "limits", "output")
+
+    def __init__(self, limits: TemplateLimits) -> None:
+        self.limits = limits
+        self.iterations = 0
+        self.output = 0
+
+    def count_iteration(self) -> None:
+        """One loop iteration or call; fails past ``max_iterations``."""
+        self.iterations += 1
+        if self.iterations > self.limits.max_iterations:
+            raise LimitExceeded(
+                f"over the limit of {self.limits.max_iterations} loop iterations and calls "
+                f"in one render ({ITERATIONS_VARIABLE})"
+            )
+
+    def count_output(self, size: int) -> None:
+        """``size`` more characters of output; fails past ``max_string`` in total."""
+        self.output += size
+        check_string_size(self.output, self.limits.max_string, "template output")
+
+
+# --- format widths -------------------------------------------------------------------
+
+# printf-style conversion: %[(name)][flags][width][.precision][length]type
+_PERCENT_SPEC = re.compile(
+    r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d*))?[hlL]?([diouxXeEfFgGcrsab%])"
+)
+_DIGITS = re.compile(r"\d+")
+
+
+def check_percent_format(text: str, args: Any, limit: int) -> None:
+    """Fail if ``text % args`` would be longer than ``limit`` (widths and precisions)."""
+    if "%" not in text:
+        return
+    values = list(args) if isinstance(args, tuple) else [args]
+    total = len(text)
+    for match in _PERCENT_SPEC.finditer(text):
+        for number in match.group(1), match.group(2):
+            if number == "*":
+                value = values.pop(0) if values else 0
+                total += value if isinstance(value, int) and value > 0 else 0
+            elif number:
+                total += int(number)
+        if match.group(3) != "%" and values:
+            value = values.pop(0)
+            if isinstance(value, str):
+                total += len(value)
+        if total > limit:
+            break
+    check_string_size(total, limit, "format width")
+
+
+def check_format_spec(spec: str, limit: int) -> int:
+    """The most characters a ``format(value, spec)`` field pads to; fails over ``limit``.
+
+    Every number in the spec is taken as a width or precision (a digit used as the
+    fill character only makes the estimate bigger).
+    """
+    widest = max((int(n) for n in _DIGITS.findall(spec)), default=0)
+    check_string_size(widest, limit, "format width")
+    return widest
