@@ -132,6 +132,12 @@ def _assert_refused(result: CliResult, elapsed: float, *words: str) -> str:
             ("product", "limit"),
             id="product",
         ),
+        pytest.param(
+            "{% set ns = namespace(x=[]) %}{% for i in range(5000) %}"
+            "{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}",
+            ("nested", "levels"),
+            id="deep-nesting",
+        ),
         pytest.param("{{ 10 ** 5000 }}", ("digits",), id="huge-int-power"),
         pytest.param("{{ (10 ** 3000) * (10 ** 3000) }}", ("digits",), id="huge-int-product"),
     ],

@@ -28,10 +28,12 @@ from typing import Any
 from corral.errors import TemplateError
 
 __all__ = [
+    "MAX_DEPTH",
     "MAX_INT_DIGITS",
     "LimitExceeded",
     "RenderBudget",
     "TemplateLimits",
+    "check_depth",
     "check_format_spec",
     "check_int_bits",
     "check_item_count",
@@ -39,6 +41,7 @@ __all__ = [
     "check_string_size",
 ]
 
+MAX_DEPTH = 200  # nesting a rendered value may have, as for YAML input: results are serialised
 MAX_INT_DIGITS = 4000  # below Python's 4300-digit limit for int -> str, so results stay printable
 _MAX_INT_BITS = int(MAX_INT_DIGITS * math.log2(10))
 
@@ -119,6 +122,24 @@ def check_item_count(count: int, limit: int, what: str) -> None:
         raise LimitExceeded(
             f"{what} would produce {count} items, over the limit of {limit} ({ITERATIONS_VARIABLE})"
         )
+
+
+def check_depth(value: Any) -> None:
+    """Fail if lists and dicts in ``value`` nest more than MAX_DEPTH levels deep.
+
+    A result is serialised (JSON events, the store), which recursion would not survive.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if type(item) is dict else item
+        for child in children:
+            if type(child) in (list, tuple, dict):
+                if depth >= MAX_DEPTH:
+                    raise LimitExceeded(
+                        f"a value nested more than {MAX_DEPTH} levels deep cannot be stored"
+                    )
+                stack.append((child, depth + 1))
 
 
 class RenderBudget:

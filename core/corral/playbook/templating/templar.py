@@ -43,7 +43,7 @@ from corral.playbook.templating.environment import (
 )
 from corral.playbook.templating.errors import RenderFailure, translate
 from corral.playbook.templating.function_type import LookupScope, TemplateFunction, find_file
-from corral.playbook.templating.limits import RenderBudget, TemplateLimits
+from corral.playbook.templating.limits import RenderBudget, TemplateLimits, check_depth
 from corral.playbook.templating.lookups import LOOKUP_GLOBALS, run_lookup
 from corral.playbook.yaml.marked import unmark
 from corral.secrets import Secret
@@ -384,6 +384,11 @@ class Templar:
             raise self._failure(exc, state.variables, text) from exc
         if native:
             result = _native_result(chunks)
+            if type(result) in (list, tuple, dict):
+                try:
+                    check_depth(result)
+                except TemplateError as exc:
+                    raise self._failure(exc, state.variables, text) from exc
         elif len(chunks) == 1 and type(chunks[0]) is str:
             result = chunks[0]
         else:
