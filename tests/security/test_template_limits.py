@@ -204,3 +204,15 @@ def test_ordinary_sizes_still_work(corral_project: CorralProject) -> None:
         *(["1"], [["a", "b"], ["a", "b"]], True, ["a", "b"], "line", "double"),
         *(12, 6, 4, 18446744073709551616),
     ]
+
+
+def test_lookups_and_template_files_read_within_the_string_limit(
+    corral_project: CorralProject,
+) -> None:
+    corral_project.write("big.txt", "x" * 500 + "\n")
+    result, elapsed = _run(
+        corral_project, "{{ lookup('file', 'big.txt') | length }}", CORRAL_TEMPLATE_MAX_STRING="100"
+    )
+    _assert_refused(result, elapsed, "big.txt", "bytes", "limit", "CORRAL_TEMPLATE_MAX_STRING")
+    result, _ = _run(corral_project, "{{ lookup('file', 'big.txt') | length }}")
+    assert _task_result(result)["msg"] == 500

@@ -42,7 +42,12 @@ from corral.playbook.templating.environment import (
     unwrap,
 )
 from corral.playbook.templating.errors import RenderFailure, translate
-from corral.playbook.templating.function_type import LookupScope, TemplateFunction, find_file
+from corral.playbook.templating.function_type import (
+    LookupScope,
+    TemplateFunction,
+    find_file,
+    read_bounded,
+)
 from corral.playbook.templating.limits import RenderBudget, TemplateLimits, check_depth
 from corral.playbook.templating.lookups import LOOKUP_GLOBALS, run_lookup
 from corral.playbook.yaml.marked import unmark
@@ -282,11 +287,9 @@ class Templar:
         state = _RenderState(self, variables)
         try:
             found = find_file(str(path), self._search_paths)
-            text = found.read_text(encoding="utf-8")
+            text = read_bounded(found, self._shared.limits.max_string)
         except TemplateError as exc:
             raise TemplateError(exc.message, location=location) from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise TemplateError(f"cannot read template {path}: {exc}", location=location) from exc
         if not _has_markers(text):
             return text
         try:
@@ -377,18 +380,15 @@ class Templar:
             template = (shared.file_templates if file else shared.templates).get(text)
             context = CorralContext(template.environment, state.variables, None, template.blocks)  # type: ignore[arg-type]
             context.state = state
-            chunks = [c for c in template.root_render_func(context) if c is not None]
+            chunks: list[Any] = [c for c in template.root_render_func(context) if c is not None]
+            if native and len(chunks) == 1 and type(chunks[0]) in (list, tuple, dict):
+                check_depth(chunks[0])  # a value that serialising would recurse too deep into
         except RenderFailure:
             raise
         except Exception as exc:
             raise self._failure(exc, state.variables, text) from exc
         if native:
             result = _native_result(chunks)
-            if type(result) in (list, tuple, dict):
-                try:
-                    check_depth(result)
-                except TemplateError as exc:
-                    raise self._failure(exc, state.variables, text) from exc
         elif len(chunks) == 1 and type(chunks[0]) is str:
             result = chunks[0]
         else:
@@ -463,6 +463,7 @@ class Templar:
             environ=os.environ if self._environ is None else self._environ,
             variable=variable,
             render_template=render_template,
+            max_file_size=self._shared.limits.max_string,
         )
         return run_lookup(self._shared.lookups, scope, name, terms, options, wantlist=wantlist)
 
