@@ -8,7 +8,7 @@ few constructs mean something else there (``$`` before a final newline, ``\\w``,
 ``\\d``, ``\\s`` and ``\\b`` on non-ASCII text, ``x{,3}``); those
 run on the ``regex`` module, Python-compatible, under a time limit
 (``CORRAL_TEMPLATE_REGEX_TIMEOUT``, 5 seconds by default). Going over it is a
-one-line :class:`~corral.playbook.templating.limits.LimitExceeded`.
+one-line :func:`~corral.playbook.templating.limits.limit_exceeded` error.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import Any
 import re2
 import regex
 
-from corral.playbook.templating.limits import REGEX_TIMEOUT_VARIABLE, LimitExceeded
+from corral import TemplateError
+from corral.playbook.templating.limits import REGEX_TIMEOUT_VARIABLE, limit_exceeded
 
 __all__ = ["find_all", "first_match", "replace"]
 
@@ -73,9 +74,9 @@ def _slow(compiled: _Pattern) -> Any:
     return regex.compile(compiled.python.pattern, compiled.python.flags | regex.V0)
 
 
-def _timed_out(what: str, pattern: str, timeout: float) -> LimitExceeded:
+def _timed_out(what: str, pattern: str, timeout: float) -> TemplateError:
     shown = pattern if len(pattern) <= 60 else pattern[:57] + "..."
-    return LimitExceeded(
+    return limit_exceeded(
         f"{what}: the pattern {shown!r} ran over the time limit of {timeout:g} s "
         f"({REGEX_TIMEOUT_VARIABLE}); RE2 cannot run it, so it backtracks"
     )

@@ -1,7 +1,7 @@
 """Size checks for the string methods and Jinja2 filters that can build huge strings.
 
 Each check runs *before* the string is built, from the sizes of its inputs, and
-raises :class:`~corral.playbook.templating.limits.LimitExceeded` when the result
+raises :func:`~corral.playbook.templating.limits.limit_exceeded`'s error when the result
 would be over ``max_string``. Used by
 :class:`~corral.playbook.templating.environment.CorralEnvironment`.
 """

@@ -3,7 +3,7 @@
 The sandboxed environment (:mod:`corral.playbook.templating.environment`) checks the
 sizes below *before* it builds a value, because building a two-gigabyte string is
 already the damage. A render that goes over a limit fails with
-:class:`LimitExceeded`, a one-line :class:`~corral.errors.TemplateError` naming the
+a one-line :class:`~corral.errors.TemplateError` (:func:`limit_exceeded`) naming the
 limit and the variable that raises it. docs/templating.md ("Limits") is the reference.
 
 - strings: no string a template builds (method, filter, operator, format, output)
@@ -30,7 +30,6 @@ from corral.errors import TemplateError
 __all__ = [
     "MAX_DEPTH",
     "MAX_INT_DIGITS",
-    "LimitExceeded",
     "RenderBudget",
     "TemplateLimits",
     "check_depth",
@@ -39,6 +38,7 @@ __all__ = [
     "check_item_count",
     "check_percent_format",
     "check_string_size",
+    "limit_exceeded",
 ]
 
 MAX_DEPTH = 200  # nesting a rendered value may have, as for YAML input: results are serialised
@@ -50,12 +50,10 @@ ITERATIONS_VARIABLE = "CORRAL_TEMPLATE_MAX_ITERATIONS"
 REGEX_TIMEOUT_VARIABLE = "CORRAL_TEMPLATE_REGEX_TIMEOUT"
 
 
-class LimitExceeded(TemplateError):
-    """A render went over one of the :class:`TemplateLimits`."""
-
-    def __init__(self, detail: str) -> None:
-        # The same words as the sandbox's other refusals (see templating.errors.translate).
-        super().__init__(f"unsafe template operation refused: {detail}")
+def limit_exceeded(detail: str) -> TemplateError:
+    """The error for a render that went over one of the :class:`TemplateLimits`."""
+    # The same words as the sandbox's other refusals (see templating.errors.translate).
+    return TemplateError(f"unsafe template operation refused: {detail}")
 
 
 @dataclass(frozen=True)
@@ -102,7 +100,7 @@ def check_string_size(size: int, limit: int, what: str = "string") -> None:
     """Fail if a ``what`` of ``size`` characters is over ``limit``."""
     if size > limit:
         unit = "items" if what == "list" else "characters"
-        raise LimitExceeded(
+        raise limit_exceeded(
             f"a {what} of {size} {unit} is over the limit of {limit} ({STRING_VARIABLE})"
         )
 
@@ -111,7 +109,7 @@ def check_int_bits(bits: float) -> None:
     """Fail if an integer of ``bits`` bits would have more than MAX_INT_DIGITS digits."""
     if bits > _MAX_INT_BITS:
         digits = int(bits / math.log2(10)) + 1
-        raise LimitExceeded(
+        raise limit_exceeded(
             f"an integer of about {digits} digits is over the limit of {MAX_INT_DIGITS} digits"
         )
 
@@ -119,7 +117,7 @@ def check_int_bits(bits: float) -> None:
 def check_item_count(count: int, limit: int, what: str) -> None:
     """Fail if ``what`` (a filter) would produce more than ``limit`` items."""
     if count > limit:
-        raise LimitExceeded(
+        raise limit_exceeded(
             f"{what} would produce {count} items, over the limit of {limit} ({ITERATIONS_VARIABLE})"
         )
 
@@ -136,7 +134,7 @@ def check_depth(value: Any) -> None:
         for child in children:
             if type(child) in (list, tuple, dict):
                 if depth >= MAX_DEPTH:
-                    raise LimitExceeded(
+                    raise limit_exceeded(
                         f"a value nested more than {MAX_DEPTH} levels deep cannot be stored"
                     )
                 stack.append((child, depth + 1))
@@ -156,7 +154,7 @@ class RenderBudget:
         """One loop iteration or call; fails past ``max_iterations``."""
         self.iterations += 1
         if self.iterations > self.limits.max_iterations:
-            raise LimitExceeded(
+            raise limit_exceeded(
                 f"over the limit of {self.limits.max_iterations} loop iterations and calls "
                 f"in one render ({ITERATIONS_VARIABLE})"
             )
