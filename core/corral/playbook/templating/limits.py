@@ -14,7 +14,8 @@ limit and the variable that raises it. docs/templating.md ("Limits") is the refe
   to convert integers of more than 4300 digits to text).
 - combinations: ``product``, ``permutations`` and ``combinations`` filters stop
   before producing more than ``max_iterations`` items.
-- regular expressions: see corral_plugins.jinja.regex (RE2, else ``regex_timeout``).
+- regular expressions: filters that run patterns a backtracking engine must run stop
+  after ``regex_timeout`` seconds (the jinja plugin runs the rest on RE2).
 """
 
 from __future__ import annotations
