@@ -20,10 +20,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import yaml
+from jinja2 import Environment
 from jinja2.runtime import Undefined
+from jinja2.utils import pass_environment
 
 from corral import Secret, TemplateError
+from corral.playbook.templating.limits import TemplateLimits
 from corral.playbook.templating.templar import Verbatim
+from corral_plugins.jinja import patterns
 from corral_plugins.jinja.lists import LIST_FILTERS
 from corral_plugins.jinja.tests import version_compare
 
@@ -155,7 +159,14 @@ def _flags(ignorecase: bool, multiline: bool) -> int:
     return (re.IGNORECASE if ignorecase else 0) | (re.MULTILINE if multiline else 0)
 
 
+def _timeout(environment: Environment) -> float:
+    limits: TemplateLimits = getattr(environment, "limits", TemplateLimits())
+    return limits.regex_timeout
+
+
+@pass_environment
 def regex_replace(
+    environment: Environment,
     value: Any = "",
     pattern: str = "",
     replacement: str = "",
@@ -165,8 +176,15 @@ def regex_replace(
     mandatory_count: int = 0,
 ) -> str:
     """Replace matches of ``pattern``; ``mandatory_count`` fails unless that many matched."""
-    regex = re.compile(pattern, _flags(ignorecase, multiline))
-    result, made = regex.subn(replacement, str(value), count=count)
+    result, made = patterns.replace(
+        pattern,
+        replacement,
+        str(value),
+        _flags(ignorecase, multiline),
+        count=count,
+        timeout=_timeout(environment),
+        what="regex_replace",
+    )
     if mandatory_count and made != mandatory_count:
         raise TemplateError(
             f"regex_replace: expected {mandatory_count} replacements of {pattern!r}, made {made}"
@@ -174,7 +192,10 @@ def regex_replace(
     return result
 
 
-def regex_search(value: Any, pattern: str, *groups: str, **kwargs: Any) -> Any:
+@pass_environment
+def regex_search(
+    environment: Environment, value: Any, pattern: str, *groups: str, **kwargs: Any
+) -> Any:
     """First match of ``pattern``, or a list of the named groups (``'\\\\1'``, ``'\\\\g<name>'``).
 
     Returns None when nothing matches.
@@ -190,7 +211,9 @@ def regex_search(value: Any, pattern: str, *groups: str, **kwargs: Any) -> Any:
                 f"regex_search: unknown argument {group!r}; use '\\1' or '\\g<name>'"
             )
     flags = _flags(bool(kwargs.get("ignorecase")), bool(kwargs.get("multiline")))
-    match = re.search(pattern, str(value), flags)
+    match = patterns.first_match(
+        pattern, str(value), flags, how="search", timeout=_timeout(environment), what="regex_search"
+    )
     if match is None:
         return None
     if not wanted:
@@ -198,11 +221,22 @@ def regex_search(value: Any, pattern: str, *groups: str, **kwargs: Any) -> Any:
     return [match.group(g) for g in wanted]
 
 
+@pass_environment
 def regex_findall(
-    value: Any, pattern: str, multiline: bool = False, ignorecase: bool = False
+    environment: Environment,
+    value: Any,
+    pattern: str,
+    multiline: bool = False,
+    ignorecase: bool = False,
 ) -> list[Any]:
     """All matches of ``pattern`` (tuples of groups when it has several)."""
-    return re.findall(pattern, str(value), _flags(ignorecase, multiline))
+    return patterns.find_all(
+        pattern,
+        str(value),
+        _flags(ignorecase, multiline),
+        timeout=_timeout(environment),
+        what="regex_findall",
+    )
 
 
 def regex_escape(value: Any, re_type: str = "python") -> str:

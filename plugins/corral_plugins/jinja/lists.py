@@ -7,6 +7,7 @@ Jinja2's own filters, served by the core (they return lists there, as in Ansible
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ from jinja2 import Environment
 from jinja2.utils import pass_environment
 
 from corral import TemplateError
+from corral.playbook.templating.limits import TemplateLimits, check_item_count
 
 __all__ = ["LIST_FILTERS"]
 
@@ -123,19 +125,45 @@ def zip_longest(*lists: Iterable[Any], fillvalue: Any = None) -> list[list[Any]]
     return [list(group) for group in itertools.zip_longest(*lists, fillvalue=fillvalue)]
 
 
-def product(*lists: Iterable[Any], repeat: int = 1) -> list[list[Any]]:
-    """Cartesian product of the lists (``with_nested``)."""
-    return [list(group) for group in itertools.product(*lists, repeat=repeat)]
+def _max_items(environment: Environment) -> int:
+    limits: TemplateLimits = getattr(environment, "limits", TemplateLimits())
+    return limits.max_iterations
 
 
-def permutations(items: Iterable[Any], r: int | None = None) -> list[list[Any]]:
-    """All orderings of ``r`` items (all of them by default)."""
-    return [list(group) for group in itertools.permutations(items, r)]
+@pass_environment
+def product(environment: Environment, *lists: Iterable[Any], repeat: int = 1) -> list[list[Any]]:
+    """Cartesian product of the lists (``with_nested``), up to the template item limit."""
+    limit = _max_items(environment)
+    pools = [list(items) for items in lists]
+    check_item_count(len(pools) * max(repeat, 0), limit, "product")  # items per tuple
+    count = 1
+    for pool in pools * max(repeat, 0):
+        count *= len(pool)
+        if count == 0 or count > limit:
+            break
+    check_item_count(count, limit, "product")
+    return [list(group) for group in itertools.product(*pools, repeat=repeat)]
 
 
-def combinations(items: Iterable[Any], r: int) -> list[list[Any]]:
-    """All choices of ``r`` items, order ignored."""
-    return [list(group) for group in itertools.combinations(items, r)]
+@pass_environment
+def permutations(
+    environment: Environment, items: Iterable[Any], r: int | None = None
+) -> list[list[Any]]:
+    """All orderings of ``r`` items (all of them by default), up to the template item limit."""
+    pool = list(items)
+    size = len(pool) if r is None else r
+    count = math.perm(len(pool), size) if 0 <= size <= len(pool) else 0
+    check_item_count(count, _max_items(environment), "permutations")
+    return [list(group) for group in itertools.permutations(pool, r)]
+
+
+@pass_environment
+def combinations(environment: Environment, items: Iterable[Any], r: int) -> list[list[Any]]:
+    """All choices of ``r`` items, order ignored, up to the template item limit."""
+    pool = list(items)
+    count = math.comb(len(pool), r) if 0 <= r <= len(pool) else 0
+    check_item_count(count, _max_items(environment), "combinations")
+    return [list(group) for group in itertools.combinations(pool, r)]
 
 
 def split(value: Any, separator: str | None = None, maxsplit: int = -1) -> list[str]:

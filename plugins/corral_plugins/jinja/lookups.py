@@ -20,13 +20,6 @@ from corral import LookupScope, TemplateError
 __all__ = ["LOOKUPS"]
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TemplateError(f"cannot read {path}: {exc}") from exc
-
-
 def _expect_no_options(name: str, options: dict[str, Any]) -> None:
     if options:
         raise TemplateError(f"lookup {name!r} takes no options, got {', '.join(options)}")
@@ -46,7 +39,7 @@ def file(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:
     _expect_no_options("file", options)
     contents = []
     for term in terms:
-        text = _read(scope.find_file(str(term)))
+        text = scope.read_text(scope.find_file(str(term)))
         if rstrip:
             text = text.rstrip()
         if lstrip:
@@ -59,7 +52,8 @@ def template(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:
     """Template files found in the search paths, rendered with the current variables."""
     extra = options.pop("template_vars", None) or {}
     _expect_no_options("template", options)
-    return [scope.render_template(_read(scope.find_file(str(term))), extra) for term in terms]
+    found = [scope.read_text(scope.find_file(str(term))) for term in terms]
+    return [scope.render_template(text, extra) for text in found]
 
 
 def variables(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:

@@ -14,7 +14,12 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from jinja2 import Environment
+from jinja2.utils import pass_environment
+
 from corral import TemplateError
+from corral.playbook.templating.limits import TemplateLimits
+from corral_plugins.jinja import patterns
 
 __all__ = ["TESTS", "version_compare"]
 
@@ -69,7 +74,9 @@ def reachable(result: Any) -> bool:
 # --- regular expressions -------------------------------------------------------
 
 
+@pass_environment
 def regex(
+    environment: Environment,
     value: Any,
     pattern: str = "",
     ignorecase: bool = False,
@@ -80,20 +87,40 @@ def regex(
     flags = (re.IGNORECASE if ignorecase else 0) | (re.MULTILINE if multiline else 0)
     if match_type not in ("search", "match", "fullmatch"):
         raise TemplateError(f"regex test: unknown match_type {match_type!r}")
-    method = getattr(re.compile(pattern, flags), match_type)
-    return method(str(value)) is not None
+    limits: TemplateLimits = getattr(environment, "limits", TemplateLimits())
+    found = patterns.first_match(
+        pattern,
+        str(value),
+        flags,
+        how=match_type,
+        timeout=limits.regex_timeout,
+        what=f"the {match_type} test",
+    )
+    return found is not None
 
 
-def match(value: Any, pattern: str = "", ignorecase: bool = False, multiline: bool = False) -> bool:
+@pass_environment
+def match(
+    environment: Environment,
+    value: Any,
+    pattern: str = "",
+    ignorecase: bool = False,
+    multiline: bool = False,
+) -> bool:
     """``pattern`` matches at the start of ``value``."""
-    return regex(value, pattern, ignorecase, multiline, "match")
+    return bool(regex(environment, value, pattern, ignorecase, multiline, "match"))
 
 
+@pass_environment
 def search(
-    value: Any, pattern: str = "", ignorecase: bool = False, multiline: bool = False
+    environment: Environment,
+    value: Any,
+    pattern: str = "",
+    ignorecase: bool = False,
+    multiline: bool = False,
 ) -> bool:
     """``pattern`` matches anywhere in ``value``."""
-    return regex(value, pattern, ignorecase, multiline, "search")
+    return bool(regex(environment, value, pattern, ignorecase, multiline, "search"))
 
 
 # --- versions --------------------------------------------------------------------

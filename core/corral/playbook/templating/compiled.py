@@ -18,6 +18,7 @@ from jinja2.parser import Parser
 from corral.playbook.templating.environment import CorralEnvironment, make_environment
 from corral.playbook.templating.function_type import TemplateFunction
 from corral.playbook.templating.functions import collect_functions
+from corral.playbook.templating.limits import TemplateLimits
 
 __all__ = ["CACHE_SIZE", "Compiled", "TemplateCache"]
 
@@ -49,15 +50,21 @@ class TemplateCache:
 class Compiled:
     """Environments, lookups and compiled caches for ``functions`` and ``globals``."""
 
-    def __init__(self, functions: Sequence[TemplateFunction], globals: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        functions: Sequence[TemplateFunction],
+        globals: Mapping[str, Any],
+        limits: TemplateLimits,
+    ) -> None:
         filters, tests, self.lookups = collect_functions(functions)
+        self.limits = limits
         # Template strings from YAML and template files differ in one lexing rule
         # (see YamlStringLexer), so each has its own environment and cache.
         self.env: CorralEnvironment = make_environment(
-            yaml_strings=True, filters=filters, tests=tests, globals=globals
+            yaml_strings=True, filters=filters, tests=tests, globals=globals, limits=limits
         )
         self.file_env: CorralEnvironment = make_environment(
-            yaml_strings=False, filters=filters, tests=tests, globals=globals
+            yaml_strings=False, filters=filters, tests=tests, globals=globals, limits=limits
         )
         self.templates = TemplateCache(self.env.from_string, CACHE_SIZE)
         self.file_templates = TemplateCache(self.file_env.from_string, CACHE_SIZE)

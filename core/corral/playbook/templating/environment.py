@@ -10,7 +10,10 @@ One sandboxed environment per :class:`~corral.playbook.templating.templar.Templa
 - :class:`CorralContext`: variable lookup goes through the render state, which renders
   variables whose values are themselves templates, and reveals secrets.
 - :class:`CorralEnvironment`: the sandbox, refusing private attributes loudly instead
-  of returning an undefined value, and bounding ``*`` and ``**`` on big operands.
+  of returning an undefined value, and holding every render to its
+  :class:`~corral.playbook.templating.limits.TemplateLimits`: string sizes are checked
+  before strings are built (operators, str methods, formats, filters, output), and
+  loop iterations and calls are counted against the render's budget.
 
 Nothing here is public API; the Templar is.
 """
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
-from types import NoneType
+from types import BuiltinMethodType, MethodType, NoneType
 from typing import Any, NoReturn, Protocol
 
 from jinja2 import nodes
@@ -28,8 +31,20 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.lexer import TOKEN_STRING, TOKEN_VARIABLE_BEGIN, TOKEN_VARIABLE_END, Lexer
 from jinja2.runtime import ChainableUndefined, Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.utils import missing
+from jinja2.utils import missing, pass_context
 
+from corral.playbook.templating.bounded import (
+    bounded_filters,
+    check_str_call,
+    format_method,
+    render_budget,
+)
+from corral.playbook.templating.limits import (
+    RenderBudget,
+    TemplateLimits,
+    check_int_bits,
+    check_percent_format,
+)
 from corral.secrets import Secret
 
 __all__ = [
@@ -46,10 +61,6 @@ __all__ = [
     "to_text",
     "unwrap",
 ]
-
-# Bounds for operators a template could use to exhaust memory or CPU.
-MAX_REPEAT_SIZE = 10_000_000  # items (or characters) produced by ``seq * n``
-MAX_POWER_BITS = 1_000_000  # bits in the result of ``a ** b`` on ints
 
 _PLAIN_TYPES = frozenset({str, int, float, bool, NoneType, dict, list, tuple})
 
@@ -135,6 +146,17 @@ def finalize(value: Any) -> Any:
     return unwrap(value)
 
 
+@pass_context
+def finalize_output(context: Context, value: Any) -> Any:
+    """:func:`finalize`, counting text output against the render's budget."""
+    value = finalize(value)
+    if type(value) is str:
+        budget = render_budget(context)
+        if budget is not None:
+            budget.count_output(len(value))
+    return value
+
+
 def to_text(value: Any) -> str:
     """How a value is written when it is part of a larger string."""
     if value is None:
@@ -161,7 +183,8 @@ class NativeOutputGenerator(CodeGenerator):
         return value
 
     def _output_const_repr(self, group: Any) -> str:
-        return repr("".join([str(v) for v in group]))
+        # Template text counts towards the render's output, like expressions do.
+        return f"environment.count_text(context, {''.join([str(v) for v in group])!r})"
 
     def _output_child_to_const(
         self, node: nodes.Expr, frame: Frame, finalize: CodeGenerator._FinalizeInfo
@@ -182,9 +205,31 @@ class NativeOutputGenerator(CodeGenerator):
         if finalize.src is not None:
             self.write(")")
 
+    def visit_For(self, node: nodes.For, frame: Frame) -> None:
+        # Each pass through the body (recursive loops too) counts one iteration.
+        count = nodes.Call(
+            nodes.EnvironmentAttribute("count_iteration"),
+            [nodes.ContextReference()],
+            [],
+            None,
+            None,
+        )
+        node.body = [nodes.ExprStmt(count, lineno=node.lineno), *node.body]
+        super().visit_For(node, frame)
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        # ``a ~ b``: sizes are checked before the pieces are joined.
+        self.write("environment.concat_text((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
 
 class VariableResolver(Protocol):
     """What a context asks for a variable's value: the per-render state."""
+
+    budget: RenderBudget
 
     def resolve(self, name: str, value: Any) -> Any:
         """The value of variable ``name`` as templates see it (rendered, revealed)."""
@@ -251,16 +296,28 @@ class YamlStringLexer(Lexer):
             yield lineno, kind, value
 
 
-def _repeat_size(left: Any, right: Any) -> int:
-    for seq, count in ((left, right), (right, left)):
-        if isinstance(seq, str | bytes | list | tuple) and isinstance(count, int):
-            return len(seq) * count
+_SEQUENCES = (str, bytes, list, tuple)
+
+
+def _result_size(operator: str, left: Any, right: Any) -> int:
+    """Items (or characters) in ``left <operator> right`` on sequences, or 0."""
+    if operator == "+" and isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
+        return len(left) + len(right)
+    if operator == "*":
+        for seq, count in ((left, right), (right, left)):
+            if isinstance(seq, _SEQUENCES) and isinstance(count, int):
+                return len(seq) * count
     return 0
 
 
-def _power_bits(base: Any, exponent: Any) -> float:
-    if isinstance(base, int) and isinstance(exponent, int) and abs(base) > 1 and exponent > 0:
-        return exponent * math.log2(abs(base))
+def _int_result_bits(operator: str, left: Any, right: Any) -> float:
+    """Bits in ``left <operator> right`` on ints, where that can be large, or 0."""
+    if type(left) is not int or type(right) is not int:
+        return 0.0
+    if operator == "*":
+        return float(left.bit_length() + right.bit_length())
+    if operator == "**" and abs(left) > 1 and right > 0:
+        return right * math.log2(abs(left))
     return 0.0
 
 
@@ -269,8 +326,36 @@ class CorralEnvironment(ImmutableSandboxedEnvironment):
 
     code_generator_class = NativeOutputGenerator
     context_class = CorralContext
-    concat = staticmethod(join_text)  # type: ignore[assignment]
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    limits = TemplateLimits()
+
+    def __init__(self, *args: Any, limits: TemplateLimits | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if limits is not None:
+            self.limits = limits
+
+    def concat(self, chunks: Iterator[Any]) -> str:  # type: ignore[override]
+        """Join output chunks as text (macro bodies, ``{% set %}`` blocks), bounded."""
+        return self.concat_text(tuple(chunks))
+
+    def concat_text(self, pieces: tuple[Any, ...]) -> str:
+        """``a ~ b ~ c``, refused when the result would be over ``max_string``."""
+        texts = [p if type(p) is str else to_text(p) for p in pieces]
+        self.limits.check_string(sum(len(t) for t in texts))
+        return "".join(texts)
+
+    def count_iteration(self, context: Context) -> None:
+        """One loop iteration in ``context``'s render (generated code calls this)."""
+        budget = render_budget(context)
+        if budget is not None:
+            budget.count_iteration()
+
+    def count_text(self, context: Context, text: str) -> str:
+        """Template text being output, counted against the render's budget."""
+        budget = render_budget(context)
+        if budget is not None:
+            budget.count_output(len(text))
+        return text
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
         # Jinja returns an undefined value here, which ``is defined`` would quietly
@@ -291,12 +376,40 @@ class CorralEnvironment(ImmutableSandboxedEnvironment):
         return unwrap(super().getitem(obj, argument))
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        """Refuse ``*`` and ``**`` whose result would be too big to build."""
-        if operator == "*" and _repeat_size(left, right) > MAX_REPEAT_SIZE:
-            raise SecurityError(f"repetition would exceed {MAX_REPEAT_SIZE} items")
-        if operator == "**" and _power_bits(left, right) > MAX_POWER_BITS:
-            raise SecurityError(f"power would exceed {MAX_POWER_BITS} bits")
+        """Refuse ``*``, ``**``, ``+`` and ``%`` whose result would be too big to build."""
+        limit = self.limits.max_string
+        if operator == "%" and isinstance(left, str):
+            check_percent_format(left, right, limit)
+        else:
+            what = "string" if isinstance(left, str) or isinstance(right, str) else "list"
+            self.limits.check_string(_result_size(operator, left, right), what)
+            check_int_bits(_int_result_bits(operator, left, right))
         return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call ``__obj`` from a template: counted as an iteration, str methods bounded."""
+        if getattr(__obj, "__func__", None) is CorralEnvironment.count_iteration:
+            return __obj(*args)  # the loop counter does not count itself
+        budget = render_budget(__context)
+        if budget is not None:
+            budget.count_iteration()
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str) and isinstance(__obj, BuiltinMethodType):
+            args = check_str_call(owner, __obj.__name__, args, __self.limits.max_string)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """``str.format`` and ``str.format_map`` with widths and results bounded."""
+        if not isinstance(value, MethodType | BuiltinMethodType) or value.__name__ not in (
+            "format",
+            "format_map",
+        ):
+            return None
+        text = value.__self__
+        if not isinstance(text, str):
+            return None
+        is_map = value.__name__ == "format_map"
+        return format_method(self, str(text), is_map, self.limits.max_string)
 
 
 class YamlValueEnvironment(CorralEnvironment):
@@ -318,12 +431,14 @@ def make_environment(
     filters: Mapping[str, Callable[..., Any]],
     tests: Mapping[str, Callable[..., Any]],
     globals: Mapping[str, Any],
+    limits: TemplateLimits,
 ) -> CorralEnvironment:
     """A configured environment; it is not changed afterwards, so threads may share it."""
     env_class = YamlValueEnvironment if yaml_strings else CorralEnvironment
     env = env_class(
+        limits=limits,
         undefined=CorralUndefined,
-        finalize=finalize,
+        finalize=finalize_output,
         trim_blocks=True,  # Ansible's default, so multi-line templates render alike
         autoescape=False,
         cache_size=0,  # the Templar caches compiled templates itself
@@ -331,6 +446,7 @@ def make_environment(
         extensions=["jinja2.ext.loopcontrols"],
     )
     env.filters.update(filters)
+    env.filters.update(bounded_filters())  # Jinja2's string builders, size-checked
     env.tests.update(tests)
     env.globals.update(globals)
     return env

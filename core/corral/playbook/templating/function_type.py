@@ -46,6 +46,20 @@ def find_file(name: str, search_paths: Sequence[Path]) -> Path:
     raise TemplateError(f"could not find {name!r} (searched: {searched})")
 
 
+def read_bounded(path: Path, limit: int) -> str:
+    """The UTF-8 text of ``path``, refused when the file is over ``limit`` bytes."""
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise TemplateError(
+                f"unsafe template operation refused: {path} has {size} bytes, over the limit "
+                f"of {limit} (CORRAL_TEMPLATE_MAX_STRING)"
+            )
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"cannot read {path}: {exc}") from exc
+
+
 @dataclass(frozen=True)
 class LookupScope:
     """What a lookup registered with ``pass_scope=True`` gets first: the render it runs in."""
@@ -58,6 +72,12 @@ class LookupScope:
     """The value of a variable as templates see it; raises KeyError when undefined."""
     render_template: Callable[[str, Mapping[str, Any]], str]
     """Render template-file text with the current variables plus the given extra ones."""
+    max_file_size: int = 10_000_000
+    """Bytes a lookup may read from one file (the render's string limit)."""
+
+    def read_text(self, path: Path) -> str:
+        """The UTF-8 text of ``path``; a TemplateError if unreadable or over ``max_file_size``."""
+        return read_bounded(path, self.max_file_size)
 
     def find_file(self, name: str, search_paths: Sequence[Path] | None = None) -> Path:
         """The first file ``name`` in ``search_paths`` (the scope's own by default).

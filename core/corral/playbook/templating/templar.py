@@ -42,7 +42,13 @@ from corral.playbook.templating.environment import (
     unwrap,
 )
 from corral.playbook.templating.errors import RenderFailure, translate
-from corral.playbook.templating.function_type import LookupScope, TemplateFunction, find_file
+from corral.playbook.templating.function_type import (
+    LookupScope,
+    TemplateFunction,
+    find_file,
+    read_bounded,
+)
+from corral.playbook.templating.limits import RenderBudget, TemplateLimits, check_depth
 from corral.playbook.templating.lookups import LOOKUP_GLOBALS, run_lookup
 from corral.playbook.yaml.marked import unmark
 from corral.secrets import Secret
@@ -87,13 +93,14 @@ def _contains_template(value: Any) -> bool:
 
 
 class _RenderState:
-    """One top-level render: its variables, rendered-variable memo and cycle guard."""
+    """One top-level render: its variables, rendered-variable memo, cycle guard and budget."""
 
-    __slots__ = ("resolved", "resolving", "templar", "variables")
+    __slots__ = ("budget", "resolved", "resolving", "templar", "variables")
 
     def __init__(self, templar: Templar, variables: Mapping[str, Any]) -> None:
         self.templar = templar
         self.variables = variables
+        self.budget = RenderBudget(templar._shared.limits)
         self.resolving: list[str] = []
         self.resolved: dict[str, Any] = {}
 
@@ -183,7 +190,8 @@ class Templar:
         :class:`PluginLoadError`. Without them only Jinja2's built-ins exist.
     :param search_paths: where ``lookup('file', ...)`` and ``lookup('template', ...)``
         look for relative paths, in order.
-    :param environ: what ``lookup('env', ...)`` reads; ``os.environ`` when None.
+    :param environ: what ``lookup('env', ...)`` reads; ``os.environ`` when None. Its
+        ``CORRAL_TEMPLATE_*`` variables set the :class:`TemplateLimits` of every render.
     """
 
     def __init__(
@@ -193,7 +201,8 @@ class Templar:
         search_paths: Sequence[Path] = (),
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        self._shared = Compiled(functions, _GLOBALS)
+        limits = TemplateLimits.from_environ(os.environ if environ is None else environ)
+        self._shared = Compiled(functions, _GLOBALS, limits)
         self._search_paths = tuple(Path(p) for p in search_paths)
         self._environ = environ
 
@@ -278,11 +287,9 @@ class Templar:
         state = _RenderState(self, variables)
         try:
             found = find_file(str(path), self._search_paths)
-            text = found.read_text(encoding="utf-8")
+            text = read_bounded(found, self._shared.limits.max_string)
         except TemplateError as exc:
             raise TemplateError(exc.message, location=location) from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise TemplateError(f"cannot read template {path}: {exc}", location=location) from exc
         if not _has_markers(text):
             return text
         try:
@@ -373,7 +380,9 @@ class Templar:
             template = (shared.file_templates if file else shared.templates).get(text)
             context = CorralContext(template.environment, state.variables, None, template.blocks)  # type: ignore[arg-type]
             context.state = state
-            chunks = [c for c in template.root_render_func(context) if c is not None]
+            chunks: list[Any] = [c for c in template.root_render_func(context) if c is not None]
+            if native and len(chunks) == 1 and type(chunks[0]) in (list, tuple, dict):
+                check_depth(chunks[0])  # a value that serialising would recurse too deep into
         except RenderFailure:
             raise
         except Exception as exc:
@@ -454,6 +463,7 @@ class Templar:
             environ=os.environ if self._environ is None else self._environ,
             variable=variable,
             render_template=render_template,
+            max_file_size=self._shared.limits.max_string,
         )
         return run_lookup(self._shared.lookups, scope, name, terms, options, wantlist=wantlist)
 
