@@ -22,7 +22,14 @@ from typing import Any, TypeGuard
 from corral.errors import InventoryError
 from corral.secrets import SECRET_VARIABLES, keep_secret
 
-__all__ = ["ConnectionVars", "connection_vars", "is_template", "mark_secrets", "secret_names"]
+__all__ = [
+    "ConnectionVars",
+    "connection_vars",
+    "is_template",
+    "mark_secrets",
+    "parse_boolean",
+    "secret_names",
+]
 
 _TRUE = frozenset({"y", "yes", "on", "1", "true", "t"})
 _FALSE = frozenset({"n", "no", "off", "0", "false", "f", ""})
@@ -139,9 +146,11 @@ def _port(host: str, value: Any) -> int | None:
     return port
 
 
-def _boolean(host: str, name: str, value: Any) -> bool:
-    if value is None:
-        return False
+def parse_boolean(value: Any) -> bool:
+    """A boolean host variable as Ansible reads one: ``yes``/``no``, ``on``/``off``, ``1``/``0``...
+
+    Raises ValueError for anything else; connection plugins read their own flags with it.
+    """
     if isinstance(value, bool):
         return value
     word = str(value).strip().lower()
@@ -149,4 +158,13 @@ def _boolean(host: str, name: str, value: Any) -> bool:
         return True
     if word in _FALSE:
         return False
-    raise InventoryError(f"host {host!r}: {name} must be a boolean, not {value!r}")
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _boolean(host: str, name: str, value: Any) -> bool:
+    if value is None:
+        return False
+    try:
+        return parse_boolean(value)
+    except ValueError:
+        raise InventoryError(f"host {host!r}: {name} must be a boolean, not {value!r}") from None

@@ -28,6 +28,7 @@ from typing import Any
 
 from corral import HostUnreachable, InventoryError, Secret
 from corral.inventory import connection_vars
+from corral.inventory.connvars import parse_boolean
 from corral.paths import corral_home
 from corral_plugins.ssh.hostkeys import host_entry_name, parse_policy
 from corral_plugins.ssh.settings import (
@@ -39,9 +40,6 @@ from corral_plugins.ssh.settings import (
 from corral_plugins.ssh.ssh_config import SshConfigFiles, parse_jump, parse_port, parse_ssh_args
 
 __all__ = ["Hop", "SshTarget", "resolve_target"]
-
-_TRUE = frozenset({"y", "yes", "on", "1", "true", "t"})
-_FALSE = frozenset({"n", "no", "off", "0", "false", "f", ""})
 
 
 @dataclass(frozen=True)
@@ -85,14 +83,10 @@ def _flag(variables: Mapping[str, Any], name: str, default: bool) -> bool:
     value = variables.get(name)
     if value is None:
         return default
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in _TRUE:
-        return True
-    if word in _FALSE:
-        return False
-    raise HostUnreachable(f"{name} must be true or false, not {value!r}")
+    try:
+        return parse_boolean(value)
+    except ValueError:
+        raise HostUnreachable(f"{name} must be true or false, not {value!r}") from None
 
 
 def _seconds(value: Any, name: str, default: float | None) -> float | None:
