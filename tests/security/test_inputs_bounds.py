@@ -229,6 +229,26 @@ def test_inline_extra_vars_alias_bomb_is_refused(corral_project: CorralProject) 
     assert "Traceback" not in result.stderr
 
 
+def test_a_huge_limit_file_is_refused_before_it_is_read_whole(
+    corral_project: CorralProject,
+) -> None:
+    """``--limit @file`` lists host names; a 100 MB one is a usage error, read no further."""
+    corral_project.write("hosts.ini", "web1\n")
+    with (corral_project.path / "limit.txt").open("w") as handle:
+        for _ in range(100):
+            handle.write("web1\n" * (1024 * 1024 // 5))
+    result = run_measured(
+        corral_project, "inventory", "-i", "hosts.ini", "--list", "--limit", "@limit.txt"
+    )
+    shown = f"exit {result.exit_code}, {result.peak_rss_mb:.0f} MB\n{result.stderr[-2000:]}"
+    assert not result.killed, shown
+    assert result.peak_rss_mb < MEMORY_LIMIT_MB, shown
+    assert result.exit_code == 5, shown
+    assert len(result.error_lines()) == 1, shown
+    assert "limit.txt" in result.error_lines()[0], shown
+    assert "Traceback" not in result.stderr, shown
+
+
 def test_deep_json_param_value_is_a_clean_params_error(corral_project: CorralProject) -> None:
     """``-p list=[[[...]]]`` for an array param: an invalid param (4), not a RecursionError."""
     corral_project.write("site.yml", PLAYBOOK.replace("p: {type: string", "p: {type: array"))

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from corral.errors import InventoryError, UsageError
 from corral.inventory.entities import LOCALHOST_NAMES
 from corral.inventory.ranges import parse_address
+from corral.playbook.yaml.limits import MAX_FILE_BYTES
 
 if TYPE_CHECKING:
     from corral.inventory.model import Inventory
@@ -88,7 +89,14 @@ def _limit_parts(limit: str, inventory: Inventory) -> list[str]:
         if not os.path.isfile(path):
             raise UsageError(f"limit file {part[1:]!r} is not a file")
         with open(path, encoding="utf-8") as handle:
-            parts.extend(line.strip() for line in handle.read().split("\n"))
+            # The same size bound as every other file a user gives (docs/security.md).
+            text = handle.read(MAX_FILE_BYTES + 1)
+        if len(text) > MAX_FILE_BYTES:
+            raise UsageError(
+                f"limit file {part[1:]!r} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB",
+                hint="a limit file lists host names or patterns, one per line",
+            )
+        parts.extend(line.strip() for line in text.split("\n"))
     return parts
 
 
