@@ -97,9 +97,11 @@ def test_a_source_file_name_no_file_can_have_fails_the_task_cleanly(
 ) -> None:
     corral_project.write(
         "site.yml",
-        f"- hosts: localhost\n  gather_facts: false\n  connection: local\n  tasks:\n    - {task}\n",
+        f"- hosts: localhost\n  gather_facts: false\n  tasks:\n    - {task}\n",
     )
-    result = corral_project.run("run", "site.yml", "-i", "localhost,")
+    corral_project.write("hosts.ini", "localhost ansible_connection=local\n")
+    result = corral_project.run("run", "site.yml", "-i", "hosts.ini")
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert "File name too long" not in result.output
+    assert "Could not find" in result.output or "could not find" in result.output

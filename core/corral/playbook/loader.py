@@ -9,8 +9,6 @@ engine reads everything it needs from each :class:`Task`.
 
 from __future__ import annotations
 
-import errno
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 from corral.errors import Location, PlaybookError, did_you_mean
 from corral.playbook import keywords as kw
 from corral.playbook.args import check_args, is_templated, normalize_args
+from corral.playbook.filenames import usable_path
 from corral.playbook.graph import check_graph
 from corral.playbook.keyword_check import check_keywords, key_location
 from corral.playbook.keyword_values import (
@@ -108,7 +107,7 @@ class _Loader:
     def _import_playbook(
         self, node: Mapping[str, Any], path: Path, stack: tuple[Path, ...], where: Location
     ) -> list[Play]:
-        target = _usable(path.parent / str(node["import_playbook"]), where).resolve()
+        target = usable_path(path.parent / str(node["import_playbook"]), where).resolve()
         if target in stack or target == path.resolve():
             raise PlaybookError(
                 f"playbook import cycle: {target.name} imports itself", location=where
@@ -195,7 +194,7 @@ class _Loader:
                 loaded.append(unmark(item))
                 continue
             for candidate in candidates:
-                path = _usable(base_dir / str(candidate), item_where)
+                path = usable_path(base_dir / str(candidate), item_where)
                 if path.is_file():
                     data = self._read(path, item_where)
                     if data is not None and not isinstance(data, Mapping):
@@ -447,7 +446,7 @@ def load_task_file(
     stack: tuple[Path, ...],
 ) -> tuple[TaskNode, ...]:
     """Load a task file for ``import_tasks``/``include_tasks``, refusing include cycles."""
-    resolved = _usable(path, where).resolve()
+    resolved = usable_path(path, where).resolve()
     if resolved in stack:
         chain = " -> ".join(p.name for p in (*stack, resolved))
         raise PlaybookError(
@@ -466,26 +465,6 @@ def load_task_file(
     data = loader._read(path, where)
     file_where = Location(display_path(path), 1, 1)
     return loader.load_tasks(data, uid, inherited, path.parent, file_where, (*stack, resolved))
-
-
-def _usable(path: Path, where: Location) -> Path:
-    """``path``, or a clear error if no file can have that name.
-
-    ``Path.resolve()`` and ``Path.is_file()`` raise on such names (a NUL character, a
-    name longer than the system allows) instead of answering "no such file".
-    """
-    try:
-        os.stat(path)
-    except ValueError as exc:  # "embedded null byte", or a character with no encoding
-        reason = "it contains a NUL character" if "\0" in str(path) else str(exc)
-    except OSError as exc:
-        if exc.errno != errno.ENAMETOOLONG:
-            return path  # not found and the like: each caller says what was missing
-        reason = "the name is longer than the system allows"
-    else:
-        return path
-    name = path.name if len(path.name) <= 60 else path.name[:57] + "..."
-    raise PlaybookError(f"invalid file name {name!r}: {reason}", location=where)
 
 
 def load_included_tasks(
