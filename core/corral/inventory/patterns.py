@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import warnings
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -180,7 +181,9 @@ def _match_names(names: Collection[str], pattern: str) -> list[str]:
     if pattern[0] != "~" and _GLOB_CHARS.isdisjoint(pattern):
         return [pattern] if pattern in names else []
     try:
-        regex = re.compile(pattern[1:] if pattern[0] == "~" else fnmatch.translate(pattern))
+        with warnings.catch_warnings():  # "possible nested set" in a user's regex is theirs
+            warnings.simplefilter("ignore", FutureWarning)
+            regex = re.compile(pattern[1:] if pattern[0] == "~" else fnmatch.translate(pattern))
     except (re.error, OverflowError, RecursionError) as exc:
         # ``a{99999999999}`` overflows and deeply nested groups recurse instead of re.error.
         reason = exc if isinstance(exc, re.error | OverflowError) else "nested too deeply"
