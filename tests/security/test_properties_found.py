@@ -7,7 +7,9 @@ the host range, in a controller that ran out of memory.
 from __future__ import annotations
 
 import pytest
+import yaml
 
+from corral.playbook.yaml import load as yamlload
 from corral.testing import CorralProject
 
 LONG = "a" * 300  # longer than any file name the system allows (255 bytes)
@@ -105,3 +107,13 @@ def test_a_source_file_name_no_file_can_have_fails_the_task_cleanly(
     assert "Traceback" not in result.output
     assert "File name too long" not in result.output
     assert "Could not find" in result.output or "could not find" in result.output
+
+
+def test_an_escape_past_unicode_is_a_clean_error_without_libyaml(
+    corral_project: CorralProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyYAML's own scanner (used when it was built without libyaml) raised ValueError."""
+    monkeypatch.setattr(yamlload, "_LOADER", yaml.SafeLoader)
+    corral_project.write("site.yml", '- hosts: all\n  vars: {x: "a\\U00110000"}\n')
+    result = corral_project.run("check", "site.yml", "-i", "localhost,")
+    _clean(result, 4, "site.yml:2:15: escape sequence '\\\\U00110000' is past U+10FFFF")
