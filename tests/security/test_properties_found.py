@@ -117,3 +117,9 @@ def test_an_escape_past_unicode_is_a_clean_error_without_libyaml(
     corral_project.write("site.yml", '- hosts: all\n  vars: {x: "a\\U00110000"}\n')
     result = corral_project.run("check", "site.yml", "-i", "localhost,")
     _clean(result, 4, "site.yml:2:15: escape sequence '\\\\U00110000' is past U+10FFFF")
+
+
+def test_an_empty_list_in_vars_files_is_a_playbook_error(corral_project: CorralProject) -> None:
+    corral_project.write("site.yml", "- hosts: all\n  vars_files:\n    - []\n")
+    result = corral_project.run("check", "site.yml", "-i", "localhost,")
+    _clean(result, 4, "site.yml:3:7: vars_files entry [] names no file")

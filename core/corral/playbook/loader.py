@@ -190,6 +190,8 @@ class _Loader:
         for index, item in enumerate(as_tuple(value)):
             item_where = item_location(value, index, where)
             candidates = item if isinstance(item, list) else [item]
+            if not candidates:
+                raise PlaybookError("vars_files entry [] names no file", location=item_where)
             if any(is_templated(c) for c in candidates):
                 loaded.append(unmark(item))
                 continue
