@@ -8,6 +8,7 @@ against ``step.schema``) and stores the :class:`StepResult` it returns.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -105,12 +106,14 @@ class StepContext:
 
     def find_file(self, name: str, subdir: str = "files") -> Path | None:
         """Find a relative ``src`` as Ansible does: ``<dir>/<subdir>/name``, then ``<dir>/name``."""
+        # os.path.exists, not Path.exists: it answers False for a name no file can have
+        # (too long, a NUL byte) where Path.exists raises.
         candidate = Path(name)
         if candidate.is_absolute():
-            return candidate if candidate.exists() else None
+            return candidate if os.path.exists(candidate) else None
         for base in self.search_paths:
             for path in (base / subdir / name, base / name):
-                if path.exists():
+                if os.path.exists(path):
                     return path
         return None
 

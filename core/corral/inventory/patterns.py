@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import warnings
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,7 @@ _SUBSCRIPT = re.compile(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$")
 _PARTS = re.compile(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
 _GLOB_CHARS = frozenset("*?[")
 _HOST_MATCH_CHARS = frozenset(".?*[")
+_MAX_SUBSCRIPT_DIGITS = 18
 
 
 def split_host_pattern(pattern: str | Sequence[str]) -> list[str]:
@@ -144,6 +146,9 @@ def _split_subscript(
     if match is None:
         return pattern, None
     expression, index, start, separator, end = match.groups()
+    if max(len(index or ""), len(start or ""), len(end or "")) > _MAX_SUBSCRIPT_DIGITS:
+        # int() refuses numbers over 4,300 digits; no inventory has 10**18 hosts anyway.
+        raise InventoryError(f"subscript too large in host pattern {pattern!r}")
     if index:
         return expression, (int(index), None)
     if separator == "-":
@@ -184,8 +189,12 @@ def _match_names(names: Collection[str], pattern: str) -> list[str]:
     if pattern[0] != "~" and _GLOB_CHARS.isdisjoint(pattern):
         return [pattern] if pattern in names else []
     try:
-        regex = re.compile(pattern[1:] if pattern[0] == "~" else fnmatch.translate(pattern))
-    except re.error as exc:
-        raise InventoryError(f"invalid host pattern {pattern!r}: {exc}") from None
+        with warnings.catch_warnings():  # "possible nested set" in a user's regex is theirs
+            warnings.simplefilter("ignore", FutureWarning)
+            regex = re.compile(pattern[1:] if pattern[0] == "~" else fnmatch.translate(pattern))
+    except (re.error, OverflowError, RecursionError) as exc:
+        # ``a{99999999999}`` overflows and deeply nested groups recurse instead of re.error.
+        reason = exc if isinstance(exc, re.error | OverflowError) else "nested too deeply"
+        raise InventoryError(f"invalid host pattern {pattern!r}: {reason}") from None
     match = regex.match
     return [name for name in names if match(name)]

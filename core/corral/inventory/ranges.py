@@ -3,18 +3,31 @@
 The regular expressions follow Ansible's ``ansible.parsing.utils.addresses`` so that
 a host entry splits into name and port exactly as ``ansible-inventory`` splits it,
 and ranges expand to the same names in the same order (zero padding kept).
-Where Ansible silently yields no host (``web[10:01]``) corral refuses the range.
+Where Ansible silently yields no host (``web[10:01]``) corral refuses the range, and
+one entry names at most :data:`MAX_RANGE_HOSTS` hosts, so that a typo such as
+``web[0:10000000000]`` is an error instead of a controller that runs out of memory.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import string
 from collections.abc import Iterator
 
 from corral.errors import InventoryError
 
-__all__ = ["RangeError", "expand_host_pattern", "is_ip_address", "parse_address"]
+__all__ = [
+    "MAX_RANGE_HOSTS",
+    "RangeError",
+    "expand_host_pattern",
+    "is_ip_address",
+    "parse_address",
+]
+
+MAX_RANGE_HOSTS = 100_000
+"""The most hosts one entry may expand to (``10.0.[0:255].[0:255]`` is 65,536)."""
+_MAX_DIGITS = 18  # range numbers beyond this could only exceed MAX_RANGE_HOSTS
 
 
 class RangeError(InventoryError):
@@ -73,7 +86,7 @@ def expand_host_pattern(pattern: str) -> tuple[list[str], int | None]:
 
     ``web[01:03]:2222`` gives ``(["web01", "web02", "web03"], 2222)``. Raises
     :class:`RangeError` (an :class:`~corral.errors.InventoryError`) for a malformed
-    or empty range.
+    or empty range, or one that names more than :data:`MAX_RANGE_HOSTS` hosts.
     """
     port: int | None = None
     # Without a colon there can be no port, and the name stays as written either way.
@@ -84,9 +97,19 @@ def expand_host_pattern(pattern: str) -> tuple[list[str], int | None]:
     if "[" not in pattern:
         return [pattern], port
     try:
-        return list(_expand(pattern)), port
+        names = list(itertools.islice(_expand(pattern), MAX_RANGE_HOSTS + 1))
     except RangeError as exc:
         raise RangeError(f"bad host range in {pattern!r}: {exc.message}") from None
+    if len(names) > MAX_RANGE_HOSTS:
+        raise _too_many(pattern)
+    return names, port
+
+
+def _too_many(pattern: str) -> RangeError:
+    return RangeError(
+        f"host range {pattern!r} names more than {MAX_RANGE_HOSTS:,} hosts",
+        hint="split it into several entries, or check the range for a typo",
+    )
 
 
 def _expand(name: str) -> Iterator[str]:
@@ -103,6 +126,8 @@ def _expand(name: str) -> Iterator[str]:
     step_text = bounds[2] if len(bounds) == 3 else "1"
     if not end:
         raise RangeError(f"host range [{bounds_text}] must specify an end value")
+    if any(len(text) > _MAX_DIGITS for text in bounds):
+        raise RangeError(f"host range [{bounds_text}] has numbers too large for a host range")
     if not _is_number(step_text) or int(step_text) == 0:
         raise RangeError(f"host range [{bounds_text}] needs a positive integer step")
     step = int(step_text)
@@ -134,6 +159,8 @@ def _sequence(begin: str, end: str, step: int, bounds_text: str) -> list[str]:
     first, last = int(begin), int(end)
     if first > last:
         raise RangeError(f"host range [{bounds_text}] is empty: begin is greater than end")
+    if (last - first) // step >= MAX_RANGE_HOSTS:
+        raise RangeError(f"host range [{bounds_text}] names more than {MAX_RANGE_HOSTS:,} hosts")
     return [str(number) for number in range(first, last + 1, step)]
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from corral.errors import Location, PlaybookError, did_you_mean
 from corral.playbook import keywords as kw
 from corral.playbook.args import check_args, is_templated, normalize_args
+from corral.playbook.filenames import usable_path
 from corral.playbook.graph import check_graph
 from corral.playbook.keyword_check import check_keywords, key_location
 from corral.playbook.keyword_values import (
@@ -106,7 +107,7 @@ class _Loader:
     def _import_playbook(
         self, node: Mapping[str, Any], path: Path, stack: tuple[Path, ...], where: Location
     ) -> list[Play]:
-        target = (path.parent / str(node["import_playbook"])).resolve()
+        target = usable_path(path.parent / str(node["import_playbook"]), where).resolve()
         if target in stack or target == path.resolve():
             raise PlaybookError(
                 f"playbook import cycle: {target.name} imports itself", location=where
@@ -189,11 +190,13 @@ class _Loader:
         for index, item in enumerate(as_tuple(value)):
             item_where = item_location(value, index, where)
             candidates = item if isinstance(item, list) else [item]
+            if not candidates:
+                raise PlaybookError("vars_files entry [] names no file", location=item_where)
             if any(is_templated(c) for c in candidates):
                 loaded.append(unmark(item))
                 continue
             for candidate in candidates:
-                path = base_dir / str(candidate)
+                path = usable_path(base_dir / str(candidate), item_where)
                 if path.is_file():
                     data = self._read(path, item_where)
                     if data is not None and not isinstance(data, Mapping):
@@ -446,7 +449,7 @@ def load_task_file(
     stack: tuple[Path, ...],
 ) -> tuple[TaskNode, ...]:
     """Load a task file for ``import_tasks``/``include_tasks``, refusing include cycles."""
-    resolved = path.resolve()
+    resolved = usable_path(path, where).resolve()
     if resolved in stack:
         chain = " -> ".join(p.name for p in (*stack, resolved))
         raise PlaybookError(

@@ -33,14 +33,16 @@ class TemplateFunction:
 
 def find_file(name: str, search_paths: Sequence[Path]) -> Path:
     """The first ``search_path / name`` that is a file; absolute names are used as given."""
+    # os.path.isfile, not Path.is_file: it answers False for a name no file can have
+    # (too long, a NUL byte) where Path.is_file raises.
     path = Path(os.path.expanduser(name))
     if path.is_absolute():
-        if path.is_file():
+        if os.path.isfile(path):
             return path
         raise TemplateError(f"file not found: {name}")
     for base in search_paths:
         candidate = base / path
-        if candidate.is_file():
+        if os.path.isfile(candidate):
             return candidate
     searched = ", ".join(str(p) for p in search_paths) or "(no search paths)"
     raise TemplateError(f"could not find {name!r} (searched: {searched})")

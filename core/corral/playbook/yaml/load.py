@@ -93,6 +93,7 @@ _NON_PRINTABLE = re.compile(
 )
 _LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
 _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+_LONG_ESCAPE = re.compile(r"\\U([0-9A-Fa-f]{8})")
 _TOO_BIG_HINT = (
     "split it into smaller files (vars_files, import_tasks, include_tasks); the limit "
     "keeps a runaway or generated file from stalling every corral command"
@@ -146,12 +147,29 @@ def _compose(loader_class: Any, text: str, filename: str, dialect: Dialect) -> A
             # nesting where it crosses corral's limit, as every other file gets it.
             return _compose(yaml.SafeLoader, text, filename, dialect)
         raise dialect.syntax_error(exc, text, filename) from exc
+    except ValueError as exc:  # PyYAML's Python scanner: chr() of an escape past U+10FFFF
+        raise _bad_escape(text, filename) from exc
     except yaml.YAMLError as exc:  # a ReaderError the character check did not foresee
         raise PlaybookError(
             f"not a text file ({' '.join(str(exc).split())})", location=Location(filename)
         ) from exc
     finally:
         loader.dispose()
+
+
+def _bad_escape(text: str, name: str) -> PlaybookError:
+    """libyaml refuses ``"\\U00110000"`` as a syntax error; PyYAML's own scanner raises."""
+    found = next((m for m in _LONG_ESCAPE.finditer(text) if int(m[1], 16) > 0x10FFFF), None)
+    if found is None:
+        return PlaybookError(
+            "invalid escape sequence in a double-quoted string", location=Location(name)
+        )
+    line = len(_LINE_BREAK.findall(text, 0, found.start())) + 1
+    line_start = max(text.rfind(sep, 0, found.start()) for sep in "\n\r\x85\u2028\u2029") + 1
+    return PlaybookError(
+        f"escape sequence {found[0]!r} is past U+10FFFF, the last Unicode character",
+        location=Location(name, line, found.start() - line_start + 1),
+    )
 
 
 def _read(path: Path, name: str) -> bytes:
