@@ -19,6 +19,7 @@ from corral.playbook import keywords as kw
 from corral.playbook.args import check_args, is_templated, normalize_args
 from corral.playbook.filenames import usable_path
 from corral.playbook.graph import check_graph
+from corral.playbook.include_chain import check_include_chain
 from corral.playbook.keyword_check import check_keywords, key_location
 from corral.playbook.keyword_values import (
     approval_spec,
@@ -54,7 +55,6 @@ _INHERITABLE = (
     "timeout",
 )
 _IDENTIFIER = re.compile(kw.IDENTIFIER)
-_INCLUDE_DEPTH = 64
 
 
 def display_path(path: Path) -> str:
@@ -450,21 +450,7 @@ def load_task_file(
 ) -> tuple[TaskNode, ...]:
     """Load a task file for ``import_tasks``/``include_tasks``, refusing include cycles."""
     resolved = usable_path(path, where).resolve()
-    if resolved in stack:
-        chain = " -> ".join(p.name for p in (*stack, resolved))
-        raise PlaybookError(
-            f"include cycle: {chain}",
-            hint="a task file cannot include itself, directly or not",
-            location=where,
-        )
-    if len(stack) >= _INCLUDE_DEPTH:
-        names = [p.name for p in (*stack, resolved)]
-        raise PlaybookError(
-            f"includes nested deeper than {_INCLUDE_DEPTH} levels: "
-            + " -> ".join([*names[:2], "...", *names[-2:]]),
-            hint="an include that keeps including a new file never ends; check its file name",
-            location=where,
-        )
+    check_include_chain(resolved, stack, where)
     if not path.is_file():
         raise PlaybookError(
             f"task file not found: {display_path(path)}",
