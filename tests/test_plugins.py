@@ -257,3 +257,19 @@ def test_no_core_module_names_the_builtin_plugins_package():
         if "corral_plugins" in line
     ]
     assert naming == []
+
+
+def test_loading_every_plugin_imports_neither_pytest_nor_the_regex_engines():
+    """Every command loads all entry points: what they import is every command's start-up."""
+    code = (
+        "import sys\n"
+        "from corral.plugins import build_registry, make_plugin_manager\n"
+        "build_registry(make_plugin_manager({}))\n"
+        "print(sorted(m for m in ('pytest', 're2', 'regex') if m in sys.modules))\n"
+    )
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

@@ -19,9 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import re2
-import regex
-
 from corral import TemplateError
 from corral.playbook.templating.limits import REGEX_TIMEOUT_VARIABLE, limit_exceeded
 
@@ -46,6 +43,8 @@ def _compile(pattern: str, flags: int) -> _Pattern:
     fast = None
     if "{," not in pattern:
         prefix = ("i" if flags & re.IGNORECASE else "") + ("m" if flags & re.MULTILINE else "")
+        import re2  # linear-time engine; imported at the first pattern, not at start-up
+
         options = re2.Options()
         options.log_errors = False
         try:
@@ -71,6 +70,8 @@ def _on_re2(compiled: _Pattern, text: str) -> bool:
 
 
 def _slow(compiled: _Pattern) -> Any:
+    import regex  # only for the patterns RE2 cannot run
+
     return regex.compile(compiled.python.pattern, compiled.python.flags | regex.V0)
 
 
