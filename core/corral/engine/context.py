@@ -187,16 +187,18 @@ class RunContext:
 
     def _render_settings(
         self, variables: Mapping[str, Any], settings: Sequence[ConnectionSetting]
-    ) -> dict[str, Any]:
+    ) -> Mapping[str, Any]:
         """Connection settings may be templates (``ansible_host: "{{ ip }}"``): render them.
 
         The generic ones come from :data:`corral.connection.GENERIC_SETTINGS`, the
         rest from the host's connection type; other variables are left as they are.
         """
-        rendered = dict(variables)
+        rendered: dict[str, Any] | None = None  # copied only when a setting is a template
         for setting in settings:
             value = variables.get(setting.name)
             if isinstance(value, str) and "{{" in value:
+                if rendered is None:
+                    rendered = dict(variables)
                 try:
                     rendered[setting.name] = self.templar.render(value, variables)
                 except CorralError as exc:
@@ -205,7 +207,7 @@ class RunContext:
                     secret = keep_secret(rendered, [setting.name])[setting.name]
                     self.bus.add_secret(secret.reveal())
                     rendered[setting.name] = secret
-        return rendered
+        return variables if rendered is None else rendered
 
     def close_connections(self) -> None:
         for host in list(self._connections):

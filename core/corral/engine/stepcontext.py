@@ -32,6 +32,8 @@ def truthy(value: Any) -> bool:
 
 def flag(templar: Templar, value: Any, variables: Mapping[str, Any]) -> bool:
     """A task keyword that is a flag or a template of one (``ignore_errors: "{{ x }}"``)."""
+    if value is None or value is True or value is False:  # the usual case, 3 times a task
+        return bool(value)
     if isinstance(value, str):
         value = templar.render(value, variables)
     return truthy(value)
