@@ -16,7 +16,7 @@ from typing import Any
 
 from corral.errors import Location, PlaybookError, did_you_mean
 from corral.playbook import keywords as kw
-from corral.playbook.args import check_args, is_templated, normalize_args
+from corral.playbook.args import check_args, convert_args, is_templated, normalize_args
 from corral.playbook.filenames import usable_path
 from corral.playbook.graph import check_graph
 from corral.playbook.include_chain import check_include_chain
@@ -269,6 +269,7 @@ class _Loader:
         args = normalize_args(step, node[action], action_where)
         if "args" in node:
             args = {**dict(node["args"]), **args}
+        args = convert_args(step, args, action_where, source=node[action])
         check_args(step, args, action_where, source=node[action])
         merged = self._inherit(inherited, node)
         loop, loop_kind = loop_of(node)
