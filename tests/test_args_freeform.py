@@ -137,3 +137,19 @@ def test_command_without_a_command(project):
     result = project.run("check", "site.yml", "-i", "hosts.yml")
     assert result.exit_code == 4
     assert "no command given for 'command'" in result.output
+
+
+def test_warn_is_accepted_and_ignored(project):
+    result, results = run(
+        project,
+        """
+        - hosts: localhost
+          tasks:
+            - command: echo hi warn=false
+            - shell: echo there
+              args:
+                warn: false
+        """,
+    )
+    assert result.exit_code == 0, result.output
+    assert [r["stdout"] for r in results] == ["hi", "there"]

@@ -77,7 +77,7 @@ def normalize_args(step: StepType, raw: Any, location: Location) -> dict[str, An
             pairs: dict[str, Any] = parse_options(text, options)
         except SplitError as exc:
             raise PlaybookError(
-                f"cannot parse arguments of {step.name!r}: {exc}",
+                f"cannot parse arguments of {step.name!r}: {exc.message}",
                 hint="close every quote and every '{{ }}', '{% %}' and '{# #}'",
                 location=location,
             ) from exc
@@ -100,6 +100,21 @@ def normalize_args(step: StepType, raw: Any, location: Location) -> dict[str, An
     )
 
 
+def merge_args(
+    step: StepType, written: Mapping[str, Any], extra: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The task's ``args:`` overlaid with what was written after the step name (as Ansible).
+
+    ``warn`` of a command is dropped: ansible-core 2.14 removed it and refuses it
+    now, but older playbooks are full of ``warn=false``.
+    """
+    merged = {**dict(extra or {}), **written}
+    if step.name in COMMAND_STEPS:
+        for key in _IGNORED_OPTIONS:
+            merged.pop(key, None)
+    return merged
+
+
 def free_form_options(step: StepType) -> frozenset[str] | None:
     """Which ``key=`` words of a free-form string are arguments (None: every one).
 
@@ -118,8 +133,6 @@ def _free_form(
     step: StepType, words: str | None, pairs: dict[str, Any], location: Location
 ) -> dict[str, Any]:
     """The free-form text under the step's ``free_form`` name, beside the options."""
-    for key in _IGNORED_OPTIONS:
-        pairs.pop(key, None)
     if words is not None and words.strip():
         pairs[str(step.free_form)] = words.strip()
     elif step.name in COMMAND_STEPS:
@@ -154,7 +167,9 @@ def convert_args(
         where = location_in(source if source is not None else args, path, location)
         field = ".".join(str(p) for p in path)
         raise PlaybookError(
-            f"argument {field!r} of step {step.name!r}: {exc}", hint=exc.hint, location=where
+            f"argument {field!r} of step {step.name!r}: {exc.message}",
+            hint=exc.hint,
+            location=where,
         ) from None
     return dict(converted)
 

@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from corral.errors import PlaybookError
+
 __all__ = ["ConversionError", "convert_value", "converter_for", "converts_inside"]
 
 _TRUE = frozenset(("y", "yes", "on", "1", "true", "t"))
@@ -48,23 +50,20 @@ _HINTS = {
 }
 
 
-class ConversionError(ValueError):
-    """A value that cannot take any of the types its schema allows."""
+class ConversionError(PlaybookError):
+    """A value that cannot take any of the types its schema allows (``path``: where in it)."""
 
     def __init__(self, path: tuple[Any, ...], value: Any, targets: tuple[str, ...]) -> None:
+        what = " or ".join(_WHAT.get(t, t) for t in targets) or "an allowed value"
+        hint = _HINTS.get(targets[0]) if len(targets) == 1 else None
+        super().__init__(f"cannot convert {value!r} to {what}", hint=hint)
         self.path = path
         self.value = value
         self.targets = targets
-        what = " or ".join(_WHAT.get(t, t) for t in targets) or "an allowed value"
-        super().__init__(f"cannot convert {value!r} to {what}")
-
-    @property
-    def hint(self) -> str | None:
-        return _HINTS.get(self.targets[0]) if len(self.targets) == 1 else None
 
 
-class _Impossible(Exception):
-    """One conversion attempt failed (tried the next target, or reported)."""
+# What a conversion returns when it cannot convert (the next target is tried).
+_NO: Any = object()
 
 
 _KIND_CHECKS: tuple[tuple[Any, str], ...] = (
@@ -234,9 +233,8 @@ class _Converter:
         """Change the type of a value ``node`` does not accept, or raise."""
         if node.types is not None or node.enum is not None:
             for target in node.targets():
-                try:
-                    converted = _to(target, value)
-                except _Impossible:
+                converted = _to(target, value)
+                if converted is _NO:
                     continue
                 in_enum = node.enum is None or any(_same(converted, e) for e in node.enum)
                 if in_enum and (
@@ -254,9 +252,8 @@ class _Converter:
         results: list[Any] = []
         for branch in node.branches:
             for target in branch.targets():
-                try:
-                    converted = _to(target, value)
-                except _Impossible:
+                converted = _to(target, value)
+                if converted is _NO:
                     continue
                 if branch.accepts(converted) and not any(
                     _kind(r) == _kind(converted) and r == converted for r in results
@@ -279,71 +276,71 @@ def _to(target: str, value: Any) -> Any:
     """``value`` as a ``target`` JSON type, the way Ansible converts module arguments."""
     convert = _CONVERSIONS.get(target)
     if convert is None:
-        raise _Impossible
+        return _NO
     return convert(value, _kind(value))
 
 
-def _to_integer(value: Any, kind: str) -> int:
+def _to_integer(value: Any, kind: str) -> Any:
     if kind not in ("string", "number"):
-        raise _Impossible
+        return _NO
     try:
         number = decimal.Decimal(str(value).strip())
         whole = int(number)
     except (decimal.DecimalException, ValueError, OverflowError):
-        raise _Impossible from None
+        return _NO
     if number != whole:
-        raise _Impossible
+        return _NO
     return whole
 
 
-def _to_number(value: Any, kind: str) -> int | float:
+def _to_number(value: Any, kind: str) -> Any:
     if kind != "string":
-        raise _Impossible
+        return _NO
     text = value.strip()
     for parse in (int, float):
         try:
             return parse(text)
         except ValueError:
             pass
-    raise _Impossible
+    return _NO
 
 
-def _to_boolean(value: Any, kind: str) -> bool:
+def _to_boolean(value: Any, kind: str) -> Any:
     if kind == "string":
         text = value.strip().lower()
         if text in _TRUE or text in _FALSE:
             return text in _TRUE
     elif kind in ("integer", "number") and value in (0, 1):
         return bool(value)
-    raise _Impossible
+    return _NO
 
 
-def _to_string(value: Any, kind: str) -> str:
+def _to_string(value: Any, kind: str) -> Any:
     if value is None:
         return ""  # as Ansible: an unset value is an empty string
     if kind not in ("integer", "number", "boolean"):
-        raise _Impossible
+        return _NO
     return str(value)
 
 
-def _to_array(value: Any, kind: str) -> list[str]:
+def _to_array(value: Any, kind: str) -> Any:
     if kind == "string":
         return list(value.split(","))
     if kind in ("integer", "number"):
         return [str(value)]
-    raise _Impossible
+    return _NO
 
 
-def _to_object(value: Any, kind: str) -> dict[str, Any]:
+def _to_object(value: Any, kind: str) -> Any:
     if kind != "string":
-        raise _Impossible
+        return _NO
     if value.startswith("{"):
         return _literal_dict(value)
     if "=" not in value:
-        raise _Impossible
+        return _NO
     pairs = [field.split("=", 1) for field in _dict_fields(value.strip())]
     if any(len(pair) != 2 for pair in pairs):
-        raise _Impossible
+        return _NO
     return dict(pairs)
 
 
@@ -357,7 +354,7 @@ _CONVERSIONS: dict[str, Any] = {
 }
 
 
-def _literal_dict(text: str) -> dict[str, Any]:
+def _literal_dict(text: str) -> Any:
     """A mapping written as JSON (or as a Python literal, which Ansible also reads)."""
     try:
         loaded = json.loads(text)
@@ -365,9 +362,9 @@ def _literal_dict(text: str) -> dict[str, Any]:
         try:
             loaded = ast.literal_eval(text)
         except (ValueError, SyntaxError, MemoryError, RecursionError):
-            raise _Impossible from None
+            return _NO
     if not isinstance(loaded, dict):
-        raise _Impossible
+        return _NO
     return loaded
 
 

@@ -16,7 +16,13 @@ from typing import Any
 
 from corral.errors import Location, PlaybookError
 from corral.playbook import keywords as kw
-from corral.playbook.args import check_args, convert_args, is_templated, normalize_args
+from corral.playbook.args import (
+    check_args,
+    convert_args,
+    is_templated,
+    merge_args,
+    normalize_args,
+)
 from corral.playbook.filenames import usable_path
 from corral.playbook.graph import check_graph
 from corral.playbook.include_chain import check_include_chain
@@ -269,8 +275,7 @@ class _Loader:
         check_keywords(node, kw.TASK, "task keyword", where, ignore={action})
         action_where = key_location(node, action, where)
         args = normalize_args(step, node[action], action_where)
-        if "args" in node:
-            args = {**dict(node["args"]), **args}
+        args = merge_args(step, args, node.get("args"))
         args = convert_args(step, args, action_where, source=node[action])
         check_args(step, args, action_where, source=node[action])
         merged = self._inherit(inherited, node)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import codecs
 import re
 
+from corral.errors import PlaybookError
+
 __all__ = [
     "COMMAND_OPTIONS",
     "SplitError",
@@ -45,7 +47,7 @@ _ESCAPE = re.compile(
 )
 
 
-class SplitError(ValueError):
+class SplitError(PlaybookError):
     """Unbalanced quotes or Jinja blocks in an argument string."""
 
 

@@ -101,7 +101,7 @@ def _module_and_args(value: Any, key: str, where: Location) -> tuple[str, Any, d
     try:
         words = split_args(value.strip())
     except SplitError as exc:
-        raise PlaybookError(f"cannot parse '{key}': {exc}", location=where) from exc
+        raise PlaybookError(f"cannot parse '{key}': {exc.message}", location=where) from exc
     name = words[0].strip()
     rest = " ".join(words[1:])
     return name, (rest or None), extra
