@@ -163,6 +163,9 @@ _converters_lock = threading.Lock()
 def converter_for(schema: Mapping[str, Any]) -> _Node | None:
     """The compiled conversion tree of ``schema`` (cached by identity: schemas are constants)."""
     key = id(schema)
+    found = _converters.get(key)  # no lock to read: the engine asks once per task and item
+    if found is not None and found[0] is schema:
+        return found[1]
     with _converters_lock:
         found = _converters.get(key)
         if found is None or found[0] is not schema:
