@@ -335,3 +335,11 @@ def test_untouched_arguments_are_not_copied() -> None:
     args = {"names": ["a"], "nested": nested}
     assert convert_value(node, args) is args
     assert json.dumps(args)
+
+
+def test_values_of_no_json_type_are_left_to_the_schema_check() -> None:
+    from corral.secrets import Secret
+
+    secret = Secret("hunter2")
+    node = converter_for(ECHO_SCHEMA)
+    assert convert_value(node, {"text": secret})["text"] is secret

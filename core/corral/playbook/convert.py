@@ -201,7 +201,8 @@ class _Converter:
     def convert(self, node: _Node, value: Any, path: tuple[Any, ...]) -> Any:
         if self.skip_templates and isinstance(value, str) and ("{{" in value or "{%" in value):
             return value
-        if not node.accepts(value):
+        if not node.accepts(value) and _kind(value) != "unknown":
+            # (A value of no JSON type, such as a Secret, is the schema check's to judge.)
             value = self._coerce(node, value, path)
         for part in node.parts:
             value = self.convert(part, value, path)
