@@ -291,6 +291,17 @@ def test_bad_boolean_names_the_accepted_words(project):
         ({"anyOf": [{"type": "integer"}, {"type": "boolean"}]}, "1", "1"),  # ambiguous: kept
         ({"type": "array", "items": {"type": "integer"}}, ["1", 2], [1, 2]),
         ({"type": "array", "items": {"type": "integer"}}, "1,2", [1, 2]),
+        # Items that may be mappings are not made by cutting a string at its commas.
+        (
+            {"type": "array", "items": {"oneOf": [{"type": "string"}, {"type": "object"}]}},
+            ["select 1"],
+            ["select 1"],
+        ),
+        (  # left for the schema check to refuse
+            {"type": "array", "items": {"oneOf": [{"type": "string"}, {"type": "object"}]}},
+            "insert into t values (1, 2)",
+            "insert into t values (1, 2)",
+        ),
     ],
 )
 def test_convert_value(schema: dict[str, Any], value: Any, expected: Any) -> None:

@@ -118,11 +118,24 @@ class _Node:
         return not self.branches or any(b.accepts(value) for b in self.branches)
 
     def targets(self) -> tuple[str, ...]:
+        """The types a value may be converted to, in the order they are tried."""
         if self.types is not None:
-            return tuple(t for t in _ORDER if t in self.types)
-        if self.enum is not None:
-            return tuple(t for t in _ORDER if any(_kind(e) == t for e in self.enum))
-        return ()
+            found = tuple(t for t in _ORDER if t in self.types)
+        elif self.enum is not None:
+            found = tuple(t for t in _ORDER if any(_kind(e) == t for e in self.enum))
+        else:
+            return ()
+        if "array" in found and self.items is not None and self.items.structured():
+            # A list whose items may be mappings or lists (SQL statements, say) is not
+            # made by cutting a string at its commas.
+            found = tuple(t for t in found if t != "array")
+        return found
+
+    def structured(self) -> bool:
+        """Whether a value of this schema may be a mapping or a list."""
+        if self.types is not None and self.types & {"object", "array"}:
+            return True
+        return any(b.structured() for b in self.branches)
 
 
 def _compile(schema: Any) -> _Node | None:
@@ -245,8 +258,9 @@ class _Converter:
                     not node.branches or any(b.accepts(converted) for b in node.branches)
                 ):
                     return converted
-            if node.types is not None and not node.branches:
-                raise ConversionError(path, value, node.targets())
+            targets = node.targets()
+            if targets and node.types is not None and not node.branches:
+                raise ConversionError(path, value, targets)
         if node.branches:
             return self._branch(node, value, path)
         return value  # an enum of other values: the validator names them
