@@ -5,6 +5,10 @@
     CorralError                      exit 1 unless a subclass says otherwise
      ├── UsageError (ValueError)     exit 5  bad command-line usage
      ├── PlaybookError               exit 4  malformed or invalid playbook
+     │    ├── ConversionError        exit 4  an argument that cannot take its declared type
+     │    │                                  (corral.playbook.convert)
+     │    └── SplitError             exit 4  unbalanced quotes or Jinja in key=value text
+     │                                       (corral.playbook.splitter)
      ├── InventoryError              exit 4  malformed inventory or host pattern
      │    ├── RangeError             exit 4  a host range that cannot be expanded
      │    │                                  (corral.inventory.ranges)
