@@ -338,13 +338,20 @@ class PlayRunner:
             # The first host's result stands for the batch: registered results and
             # facts it set reach every host, as in Ansible.
             first, outcome = self.states[targets[0]], outcomes[targets[0]]
+            step = self.run.registry.steps.get(task.action)
             for host in hosts[1:]:
                 state = self.states[host]
+                if step is not None and step.once_per_batch:
+                    # Reported and counted on this host too (an approval answers for each).
+                    outcomes[host] = self.runner.share(state, task, outcome, units[host])
+                    continue
                 if task.register and task.register in first.host_vars:
                     state.host_vars[task.register] = first.host_vars[task.register]
                 if outcome.status not in ("failed", "timeout", "unreachable"):
                     state.host_vars.update(outcome.set_vars)
                     state.facts.update(outcome.facts)
+                elif outcome.status != "unreachable":
+                    state.failed = True  # Ansible fails the whole batch with a run_once task
                 outcomes[host] = outcome
         return outcomes
 

@@ -16,6 +16,7 @@ from typing import Any
 from corral.engine.attempts import ItemRunner
 from corral.engine.context import PlayContext
 from corral.engine.hosts import HostState
+from corral.engine.plan import Unit
 from corral.engine.results import NO_LOG_MESSAGE, ItemResult, UnitResult, status_of, unit_shape
 from corral.engine.resume import unit_id
 from corral.engine.retry import parse_duration
@@ -105,6 +106,18 @@ class TaskRunner:
         hidden = self._flag(task.no_log, variables)
         self._apply(state, task, unit, hidden=hidden)
         self._report(state, task, uid, unit, censored(shape) if hidden else shape, handler)
+        return unit
+
+    def share(self, state: HostState, task: Task, unit: UnitResult, at: Unit) -> UnitResult:
+        """Give another host of the batch the result of a task that ran once for all.
+
+        ``at`` is the host's :class:`~corral.engine.plan.Unit` (its position in the play).
+        """
+        uid = unit_id(task.uid, at.seq, state.name)
+        state.ran = True
+        self._apply(state, task, unit, hidden=False)
+        shown = censored(unit.registered) if task.no_log is True else unit.registered
+        self._report(state, task, uid, unit, shown, at.handler)
         return unit
 
     def _done(self, uid: str) -> Mapping[str, Any] | None:

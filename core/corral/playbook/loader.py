@@ -280,8 +280,8 @@ class _Loader:
                 "not starting with a digit",
                 location=key_location(node, "register", where),
             )
-        if step.name == "approval":
-            merged["run_once"] = True  # one person answers for the whole batch
+        if step.once_per_batch:
+            merged["run_once"] = True  # e.g. one person answers for the whole batch
         return Task(
             name=str(node.get("name") or action),
             action=action,
