@@ -19,6 +19,7 @@ from corral.playbook import keywords as kw
 from corral.playbook.args import check_args, is_templated, normalize_args
 from corral.playbook.filenames import usable_path
 from corral.playbook.graph import check_graph
+from corral.playbook.handlers import check_notify
 from corral.playbook.include_chain import check_include_chain
 from corral.playbook.keyword_check import check_keywords, key_location
 from corral.playbook.keyword_values import (
@@ -491,6 +492,7 @@ def load_playbook(
     loader = _Loader(steps, play_keywords)
     plays = loader.load_playbook(path)
     check_graph(plays)
+    check_notify(plays)
     text = path.read_text(encoding="utf-8", errors="replace")
     files = tuple(dict.fromkeys(p.resolve() for p in loader.files))
     return Playbook(path=path, plays=tuple(plays), text=text, files=files)
