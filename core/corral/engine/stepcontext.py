@@ -65,7 +65,10 @@ class ContextBuilder:
                 target = self.run.state(delegate)
         # Opened on first use: a step that never touches the host (debug, most http
         # calls) never connects to it.
-        conn: Connection = _LazyConnection(target.name, lambda: self.run.connection(target))
+        user = self.pctx.play.remote_user
+        if user is not None:
+            user = str(self.templar.render(user, variables))
+        conn: Connection = _LazyConnection(target.name, lambda: self.run.connection(target, user))
         env = self.templar.render(dict(task.environment), variables) if task.environment else {}
         return StepContext(
             host=state.name,

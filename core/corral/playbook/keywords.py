@@ -127,6 +127,7 @@ PLAY: dict[str, Any] = {
         "enum": ["inventory", "reverse_inventory", "sorted", "reverse_sorted"],
     },
     "remote_user": {"type": "string"},
+    "user": {"type": "string"},  # the older name of remote_user
     "connection": {"type": "string"},
     "force_handlers": {"type": "boolean"},
     "vars_prompt": {"type": "array"},

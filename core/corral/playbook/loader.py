@@ -32,6 +32,7 @@ from corral.playbook.keyword_values import (
     loop_of,
     on_key,
     percentage,
+    remote_user_of,
     tags_of,
 )
 from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
@@ -170,6 +171,7 @@ class _Loader:
             handlers=tuple(h for h in handlers if isinstance(h, Task)),
             tags=tags_of(node.get("tags")),
             order=str(node.get("order", "inventory")),
+            remote_user=unmark(remote_user_of(node, where)),
             environment=unmark(dict(node.get("environment") or {})),
             extensions=check_play_keywords(
                 node, self.play_keywords, lambda key: key_location(node, key, where)

@@ -118,6 +118,7 @@ class Play:
     check_mode: Any = None
     environment: Mapping[str, Any] = field(default_factory=dict)
     order: str = "inventory"
+    remote_user: Any = None  # ``remote_user`` or its older name ``user``; ansible_user wins
     run_once: bool = False
     ignore_errors: Any = None
     ignore_unreachable: Any = None
