@@ -143,6 +143,18 @@ class TaskRunner:
         self._report(state, task, uid, unit, shown, at.handler)
         return unit
 
+    def fail(self, state: HostState, at: Unit, msg: str) -> UnitResult:
+        """Fail the unit ``at`` on the host without running it, as a task failure."""
+        now = time.time()
+        unit = UnitResult(
+            status="failed", registered={"failed": True, "msg": msg}, started=now, ended=now
+        )
+        state.ran = True
+        self._apply(state, at.task, unit, hidden=False)
+        uid = unit_id(at.task.uid, at.seq, state.name)
+        self._report(state, at.task, uid, unit, unit.registered, at.handler)
+        return unit
+
     def _done(self, uid: str) -> Mapping[str, Any] | None:
         resume = self.run.options.resume
         return None if resume is None else resume.done.get(uid)

@@ -41,7 +41,24 @@ INHERITED: dict[str, Any] = {
     "timeout": {"type": ["integer", "number", "string", "null"]},
     "collections": {"type": "array"},
     "debugger": {"type": "string"},
+    "throttle": TEMPLATED_INT,
 }
+
+# The keywords a play or block pushes down to its tasks (when, tags, vars join apart).
+INHERITABLE: tuple[str, ...] = (
+    "become",
+    "become_user",
+    "check_mode",
+    "diff",
+    "environment",
+    "ignore_errors",
+    "ignore_unreachable",
+    "no_log",
+    "run_once",
+    "delegate_to",
+    "timeout",
+    "throttle",
+)
 
 TASK: dict[str, Any] = {
     **INHERITED,

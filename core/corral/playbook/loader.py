@@ -43,19 +43,7 @@ from corral.steps import StepType
 
 __all__ = ["display_path", "load_included_tasks", "load_playbook", "load_task_file"]
 
-_INHERITABLE = (
-    "become",
-    "become_user",
-    "check_mode",
-    "diff",
-    "environment",
-    "ignore_errors",
-    "ignore_unreachable",
-    "no_log",
-    "run_once",
-    "delegate_to",
-    "timeout",
-)
+_INHERITABLE = kw.INHERITABLE
 _IDENTIFIER = re.compile(kw.IDENTIFIER)
 
 
