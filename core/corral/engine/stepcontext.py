@@ -133,7 +133,15 @@ class ContextBuilder:
         found = self._paths.get(task.location.file)
         if found is None:
             task_dir = Path(task.location.file).parent.resolve()
-            found = tuple(dict.fromkeys((task_dir, self.run.playbook.base_dir.resolve())))
+            base = self.run.playbook.base_dir.resolve()
+            paths = [task_dir, base]
+            resume = self.run.options.resume
+            if resume is not None:
+                # A resumed run's playbook is a snapshot: the files steps read are
+                # still where the interrupted run found them.
+                origins = (resume.origin_of(d, base) for d in (task_dir, base))
+                paths += [d for d in origins if d is not None]
+            found = tuple(dict.fromkeys(paths))
             self._paths[task.location.file] = found
         return found
 

@@ -180,6 +180,8 @@ class TaskRunner:
         if unit.status == "changed" and task.notify:
             with suppress(CorralError):  # then the interrupted run failed the unit
                 state.notified.update(self._notified(task, variables))
+        if task.rollback:
+            state.completed.append(task)  # a resumed run that fails undoes it too
         self._report(state, task, uid, unit, unit.registered, handler)
         return unit
 
