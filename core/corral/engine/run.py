@@ -102,6 +102,9 @@ def _run(
         control=control or StopControl(),
         variables=variables,
     )
+    # Cancelled (grace period over, second signal): closing the connections kills the
+    # commands still running, so no unit outlives the grace period.
+    run.control.on_cancel(run.close_connections)
     started = time.monotonic()
     bus.emit(
         "run_start",

@@ -31,6 +31,7 @@ from corral.secrets import REDACTED
 from corral.steps import StepResult
 
 META_STEP = "meta"
+INTERRUPTED = "interrupted: still running when the run was stopped, and killed"
 SET_FACT_STEP = "set_fact"
 
 
@@ -96,6 +97,10 @@ class TaskRunner:
             )
         if status == "unreachable" and self._flag(task.ignore_unreachable, variables):
             status = "skipped"
+        if self.run.control.was_running(started):
+            # Still running when the grace period ran out: killed, whatever it returned.
+            status = "interrupted"
+            shape = {**shape, "failed": True, "interrupted": True, "msg": INTERRUPTED}
         notified: tuple[str, ...] = ()
         if status == "changed" and task.notify:
             try:
@@ -245,7 +250,7 @@ class TaskRunner:
             state.hidden_vars.update(names)
         elif state.hidden_vars:
             state.hidden_vars.difference_update(names)
-        if status in ("failed", "timeout"):
+        if status in ("failed", "timeout", "interrupted"):
             state.failed = True
             # What a rescue section sees as ansible_failed_task / ansible_failed_result.
             state.last_failure = (task, unit.registered)

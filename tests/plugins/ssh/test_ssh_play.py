@@ -1,4 +1,4 @@
-"""Play keywords that reach the SSH connection: ``remote_user`` and its older name ``user``.
+"""Plays over SSH: ``remote_user`` and its older name ``user``; stopping a run.
 
 One sshd host on loopback (see ``tests/sshd.py``); the inventory leaves out
 ``ansible_user``, so the play's user is the one that logs in.
@@ -6,7 +6,13 @@ One sshd host on loopback (see ``tests/sshd.py``); the inventory leaves out
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from conftest import need
@@ -95,3 +101,61 @@ def test_remote_user_and_user_together_are_refused(corral_project: CorralProject
     result = corral_project.run("check", "site.yml")
     assert result.exit_code == 4
     assert "site.yml:1:3: play sets both 'remote_user' and 'user'" in result.stderr
+
+
+def remote_processes(marker: str) -> list[str]:
+    """Command lines of processes containing ``marker`` (sshd's children run here too)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if marker in line:
+                found.append(line)
+    return found
+
+
+def test_sigterm_kills_remote_commands_still_running_after_the_grace_period(
+    fleet: SshdFleet, corral_project: CorralProject
+) -> None:
+    scratch = fleet.scratch("sigterm")
+    corral_project.write("hosts.ini", userless_inventory(fleet, ansible_user=TEST_USER))
+    corral_project.write(
+        "site.yml",
+        f"""
+        - hosts: all
+          tasks:
+            - name: slow
+              shell: "touch {scratch}/begin; sleep 30.75; touch {scratch}/end"
+        """,
+    )
+    corral = str(Path(sys.executable).with_name("corral"))
+    proc = subprocess.Popen(
+        [corral, "run", "site.yml", "-i", "hosts.ini", "--output", "json", "--grace", "1"],
+        cwd=corral_project.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(1200):
+            if (scratch / "begin").exists():
+                break
+            time.sleep(0.05)
+        assert (scratch / "begin").exists(), "the remote command never started"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 99, err
+    assert not (scratch / "end").exists()
+    for _ in range(100):  # sshd delivers the signal on its own time
+        if not remote_processes("sleep 30.75"):
+            break
+        time.sleep(0.05)
+    assert remote_processes("sleep 30.75") == [], "the remote process group was killed"
+    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    (slow,) = [e for e in events if e["event"] == "task_result" and e["task"] == "slow"]
+    assert slow["status"] == "interrupted", slow
