@@ -109,7 +109,7 @@ def run_output_options(func: F) -> F:
         default=30.0,
         show_default=True,
         metavar="SECONDS",
-        help="After Ctrl-C, how long running tasks get to finish.",
+        help="After Ctrl-C or SIGTERM, how long running tasks get to finish before being killed.",
     )(func)
     func = click.option(
         "-v", "--verbose", count=True, help="More detail: -v results, -vv task paths, -vvv all."

@@ -85,8 +85,13 @@ def prepare_run(
     known: set[str] = set(options.extra_vars) | set(resolved)
     for host in inventory.hosts:
         known.update(inventory.host_vars(host))
+    search_paths = [playbook.base_dir]
+    resume = options.resume
+    origin = None if resume is None else resume.origin_of(playbook.base_dir, playbook.base_dir)
+    if origin is not None:
+        search_paths.append(origin)  # lookups find what the interrupted run found
     templar = Templar(
-        functions=registry.template_functions, search_paths=[playbook.base_dir], environ=environ
+        functions=registry.template_functions, search_paths=search_paths, environ=environ
     )
     problems = find_undefined(playbook, known, templar)
     raise_for_undefined(problems)

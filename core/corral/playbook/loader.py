@@ -25,6 +25,7 @@ from corral.playbook.args import (
 )
 from corral.playbook.filenames import usable_path
 from corral.playbook.graph import check_graph
+from corral.playbook.handlers import check_notify
 from corral.playbook.include_chain import check_include_chain
 from corral.playbook.keyword_check import check_keywords, key_location
 from corral.playbook.keyword_values import (
@@ -37,6 +38,7 @@ from corral.playbook.keyword_values import (
     loop_of,
     on_key,
     percentage,
+    remote_user_of,
     tags_of,
 )
 from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
@@ -48,19 +50,7 @@ from corral.steps import StepType
 
 __all__ = ["display_path", "load_included_tasks", "load_playbook", "load_task_file"]
 
-_INHERITABLE = (
-    "become",
-    "become_user",
-    "check_mode",
-    "diff",
-    "environment",
-    "ignore_errors",
-    "ignore_unreachable",
-    "no_log",
-    "run_once",
-    "delegate_to",
-    "timeout",
-)
+_INHERITABLE = kw.INHERITABLE
 _IDENTIFIER = re.compile(kw.IDENTIFIER)
 
 
@@ -176,6 +166,7 @@ class _Loader:
             handlers=tuple(h for h in handlers if isinstance(h, Task)),
             tags=tags_of(node.get("tags")),
             order=str(node.get("order", "inventory")),
+            remote_user=unmark(remote_user_of(node, where)),
             environment=unmark(dict(node.get("environment") or {})),
             extensions=check_play_keywords(
                 node, self.play_keywords, lambda key: key_location(node, key, where)
@@ -288,8 +279,8 @@ class _Loader:
                 "not starting with a digit",
                 location=key_location(node, "register", where),
             )
-        if step.name == "approval":
-            merged["run_once"] = True  # one person answers for the whole batch
+        if step.once_per_batch:
+            merged["run_once"] = True  # e.g. one person answers for the whole batch
         return Task(
             name=str(node.get("name") or action),
             action=action,
@@ -464,6 +455,7 @@ def load_playbook(
     loader = _Loader(steps, play_keywords)
     plays = loader.load_playbook(path)
     check_graph(plays)
+    check_notify(plays)
     text = path.read_text(encoding="utf-8", errors="replace")
     files = tuple(dict.fromkeys(p.resolve() for p in loader.files))
     return Playbook(path=path, plays=tuple(plays), text=text, files=files)
