@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from corral.commands.connect import connect_options
 from corral.commands.options import (
     extra_vars_option,
     inventory_options,
+    params_option,
     parse_extra_vars,
     run_output_options,
     split_tags,
@@ -45,23 +48,19 @@ if TYPE_CHECKING:
     "-f",
     "--forks",
     type=click.IntRange(1, 10_000),
-    default=100,
-    show_default=True,
-    help="Hosts worked on at once.",
+    help="Hosts worked on at once. Default: forks of ansible.cfg, else 100.",
 )
 @click.option(
     "--start-at-task", metavar="NAME", help="Start at the first task whose name matches (glob)."
 )
 @run_output_options
-@click.option(
-    "-p",
-    "--param",
-    "params",
-    multiple=True,
-    metavar="NAME=VALUE|@FILE",
-    help="A value for one of the playbook's params; repeatable.",
-)
+@params_option
 @click.option("--help-params", is_flag=True, help="Show the playbook's params and exit.")
+@connect_options
+@click.option("--list-hosts", is_flag=True, help="List each play's hosts; run nothing.")
+@click.option("--list-tasks", is_flag=True, help="List the tasks each play would run; run nothing.")
+@click.option("--list-tags", is_flag=True, help="List the tags of each play's tasks; run nothing.")
+@click.option("--syntax-check", is_flag=True, help="Check the playbook only, as 'corral check'.")
 @click.option(
     "--max-parallel-plays",
     type=click.IntRange(1, 64),
@@ -73,6 +72,7 @@ if TYPE_CHECKING:
 @click.pass_obj
 def run_command(
     obj: CliState,
+    /,
     playbook: Path,
     inventories: tuple[str, ...],
     limit: str | None,
@@ -81,7 +81,7 @@ def run_command(
     skip_tags: tuple[str, ...],
     check: bool,
     diff: bool,
-    forks: int,
+    forks: int | None,
     start_at_task: str | None,
     output: str,
     verbose: int,
@@ -90,6 +90,11 @@ def run_command(
     max_parallel_plays: int,
     grace: float,
     no_store: bool,
+    list_hosts: bool,
+    list_tasks: bool,
+    list_tags: bool,
+    syntax_check: bool,
+    **connect: Any,
 ) -> int:
     """Run PLAYBOOK against the inventory's hosts.
 
@@ -99,35 +104,66 @@ def run_command(
     The first Ctrl-C (or SIGTERM) lets running tasks finish, runs `always`
     sections and due handlers, and exits 99; a second one aborts at once.
     """
+    from corral.commands import connect as cli_connect
+    from corral.commands.options import json_errors, load_ansible_settings
     from corral.engine.options import RunOptions
     from corral.engine.prepare import prepare_run
     from corral.playbook.params import parse_param_args
 
     if help_params:
         return show_params(obj, playbook)
-    options = RunOptions(
-        check=check,
-        diff=diff,
-        forks=forks,
-        limit=limit,
-        tags=split_tags(tags),
-        skip_tags=split_tags(skip_tags),
-        start_at_task=start_at_task,
-        extra_vars=parse_extra_vars(extra_vars),
-        verbosity=verbose,
-        grace_period=grace,
-        max_parallel_plays=max_parallel_plays,
-    )
-    given = parse_param_args(params)
-    prepared = prepare_run(playbook, inventories, obj.registry, options, obj.environ, params=given)
-    return execute_run(
-        obj,
-        prepared,
-        prepared.options_for(options),
-        output=output,
-        verbose=verbose,
-        store=not no_store,
-    )
+    with json_errors(output):
+        settings = load_ansible_settings(obj.environ)
+        cli_connect.report_ignored(settings, verbose)
+        options = RunOptions(
+            check=check,
+            diff=diff,
+            forks=cli_connect.forks(forks, settings),
+            limit=limit,
+            tags=split_tags(tags),
+            skip_tags=split_tags(skip_tags),
+            start_at_task=start_at_task,
+            extra_vars=parse_extra_vars(extra_vars),
+            verbosity=verbose,
+            grace_period=grace,
+            max_parallel_plays=max_parallel_plays,
+        )
+        given = parse_param_args(params)
+        sources = cli_connect.inventory_sources(inventories, settings, obj.environ)
+        prepared = prepare_run(
+            playbook, sources, obj.registry, options, obj.environ, params=given, settings=settings
+        )
+        if syntax_check or list_hosts or list_tasks or list_tags:
+            return _list_only(
+                prepared, options, playbook, syntax_check, list_hosts, list_tasks, list_tags
+            )
+        defaults = cli_connect.host_defaults(
+            settings, cli_connect.connect_args(connect), cwd=Path(os.getcwd())
+        )
+    options = replace(prepared.options_for(options), host_defaults=defaults)
+    return execute_run(obj, prepared, options, output=output, verbose=verbose, store=not no_store)
+
+
+def _list_only(
+    prepared: PreparedRun,
+    options: RunOptions,
+    playbook: Path,
+    syntax_check: bool,
+    hosts: bool,
+    tasks: bool,
+    tags: bool,
+) -> int:
+    """``--syntax-check`` and the ``--list-*`` options: print, run nothing."""
+    from corral.commands.listing import listing_text
+
+    if hosts or tasks or tags:
+        text = listing_text(
+            prepared, options, hosts=hosts, tasks=tasks, tags=tags, shown_path=str(playbook)
+        )
+        click.echo(text)
+    elif syntax_check:
+        click.echo(f"\nplaybook: {playbook}")
+    return 0
 
 
 def show_params(obj: CliState, playbook: Path) -> int:
@@ -155,8 +191,6 @@ def execute_run(
     store: bool = True,
 ) -> int:
     """Run a prepared playbook: output, run store, approvals, signals. Shared by run and resume."""
-    from dataclasses import replace
-
     from corral.engine.approval import make_approver
     from corral.engine.run import run_playbook
     from corral.engine.signals import StopControl, handle_signals
