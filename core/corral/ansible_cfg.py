@@ -48,7 +48,7 @@ class AnsibleSettings:
     forks: int | None = None
     remote_user: str | None = None
     remote_port: int | None = None
-    private_key_file: str | None = None
+    private_key_file: Path | None = None
     timeout: float | None = None  # seconds to connect
     host_key_checking: bool | None = None
     ask_pass: bool = False
@@ -78,7 +78,7 @@ class AnsibleSettings:
         values: dict[str, Any] = {
             "ansible_user": self.remote_user,
             "ansible_port": self.remote_port,
-            "ansible_ssh_private_key_file": self.private_key_file,
+            "ansible_ssh_private_key_file": _text(self.private_key_file),
             "corral_ssh_connect_timeout": self.timeout,
             "ansible_host_key_checking": self.host_key_checking,
             "ansible_become": self.become,
@@ -89,6 +89,10 @@ class AnsibleSettings:
             "corral_ssh_connect_retries": self.ssh_retries,
         }
         return {name: value for name, value in values.items() if value is not None}
+
+
+def _text(path: Path | None) -> str | None:
+    return None if path is None else str(path)
 
 
 def _join(*parts: str | None) -> str | None:
@@ -188,12 +192,12 @@ def load_settings(environ: Mapping[str, str], cwd: Path | None = None) -> Ansibl
     ignored: list[str] = []
     path = find_config(environ, cwd)
     if path is not None:
-        _read_file(path, values, sources, ignored)
+        _read_file(path, values, sources, ignored, environ)
     for name, (attr, kind) in _ENV.items():
         raw = environ.get(name)
         if raw is None or raw == "":
             continue
-        values[attr] = _convert(raw, kind, cwd, _env_problem(name))
+        values[attr] = _convert(raw, kind, cwd, _env_problem(name), environ)
         sources[attr] = name
     return AnsibleSettings(path=path, ignored=tuple(ignored), sources=sources, **values)
 
@@ -206,7 +210,11 @@ def _env_problem(name: str) -> Callable[[str], ConfigError]:
 
 
 def _read_file(
-    path: Path, values: dict[str, Any], sources: dict[str, str], ignored: list[str]
+    path: Path,
+    values: dict[str, Any],
+    sources: dict[str, str],
+    ignored: list[str],
+    environ: Mapping[str, str],
 ) -> None:
     try:
         text = path.read_text(encoding="utf-8")
@@ -250,7 +258,7 @@ def _read_file(
                     location=where,
                 )
 
-            values[attr] = _convert(raw, kind, base, problem)
+            values[attr] = _convert(raw, kind, base, problem, environ)
             sources[attr] = str(where)
 
 
@@ -276,7 +284,11 @@ def _line_of(text: str, section: str, key: str) -> int | None:
 
 
 def _convert(  # noqa: PLR0911 - one return per kind of value
-    raw: str, kind: str, base: Path, problem: Callable[[str], ConfigError]
+    raw: str,
+    kind: str,
+    base: Path,
+    problem: Callable[[str], ConfigError],
+    environ: Mapping[str, str],
 ) -> Any:
     value = raw.strip()
     if kind == "str":
@@ -303,13 +315,23 @@ def _convert(  # noqa: PLR0911 - one return per kind of value
     if kind == "list":
         return tuple(part.strip() for part in value.split(",") if part.strip())
     if kind == "path":
-        return str(_path(value, base))
+        return _path(value, base, environ)
     separator = "," if kind == "pathlist" else os.pathsep
-    paths = [_path(part.strip(), base) for part in value.split(separator) if part.strip()]
+    paths = [_path(p.strip(), base, environ) for p in value.split(separator) if p.strip()]
     return tuple(str(p) for p in paths) if kind == "pathlist" else tuple(paths)
 
 
-def _path(value: str, base: Path) -> Path:
-    """Ansible's resolve_path: ``~`` expanded, relative to the file's (or cwd's) directory."""
-    expanded = Path(os.path.expandvars(os.path.expanduser(value)))
-    return expanded if expanded.is_absolute() else base / expanded
+def _path(value: str, base: Path, environ: Mapping[str, str]) -> Path:
+    """Ansible's resolve_path: ``$VARS`` and ``~`` expanded, relative to the file's directory.
+
+    Expanded from ``environ`` (the command's environment), not this process's.
+    """
+    expanded = _VARIABLE.sub(lambda m: environ.get(m.group(1) or m.group(2), m.group(0)), value)
+    home = environ.get("HOME")
+    if home and (expanded == "~" or expanded.startswith("~/")):
+        expanded = home + expanded[1:]
+    path = Path(os.path.expanduser(expanded))
+    return path if path.is_absolute() else base / path
+
+
+_VARIABLE = re.compile(r"\$(?:(\w+)|\{(\w+)\})")

@@ -107,12 +107,14 @@ def host_defaults(
     args: ConnectArgs,
     *,
     cwd: Path,
-    ask: Callable[[str], str] | None = None,
+    ask: bool = True,
+    prompt: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
     """The host variables the command line and ``ansible.cfg`` stand for, the command line winning.
 
     Passwords are asked for (``-k``, ``-K``, or ``ask_pass``/``become_ask_pass`` in
-    ``ansible.cfg``) here, once for the run, and kept as :class:`corral.Secret`.
+    ``ansible.cfg``) here, once for the run, unless ``ask`` is false; they are kept as
+    :class:`corral.Secret`.
     """
     from corral.secrets import Secret
 
@@ -134,7 +136,9 @@ def host_defaults(
         "ansible_become_method": args.become_method,
     }
     values.update({name: value for name, value in given.items() if value is not None})
-    prompt = ask or ask_secret
+    if not ask:
+        return values
+    prompt = prompt or ask_secret
     if args.ask_pass or settings.ask_pass:
         values["ansible_password"] = Secret(prompt("SSH password: "))
     if args.ask_become_pass or settings.become_ask_pass:

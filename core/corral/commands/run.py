@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,9 +111,14 @@ def run_command(
 
     if help_params:
         return show_params(obj, playbook)
+    listing = syntax_check or list_hosts or list_tasks or list_tags
     with json_errors(output):
         settings = load_ansible_settings(obj.environ)
         cli_connect.report_ignored(settings, verbose)
+        # Passwords (-k, -K) are asked for first, as ansible-playbook does; not for a listing.
+        defaults = cli_connect.host_defaults(
+            settings, cli_connect.connect_args(connect), cwd=Path(os.getcwd()), ask=not listing
+        )
         options = RunOptions(
             check=check,
             diff=diff,
@@ -127,20 +131,18 @@ def run_command(
             verbosity=verbose,
             grace_period=grace,
             max_parallel_plays=max_parallel_plays,
+            host_defaults=defaults,
         )
         given = parse_param_args(params)
         sources = cli_connect.inventory_sources(inventories, settings, obj.environ)
         prepared = prepare_run(
             playbook, sources, obj.registry, options, obj.environ, params=given, settings=settings
         )
-        if syntax_check or list_hosts or list_tasks or list_tags:
+        if listing:
             return _list_only(
                 prepared, options, playbook, syntax_check, list_hosts, list_tasks, list_tags
             )
-        defaults = cli_connect.host_defaults(
-            settings, cli_connect.connect_args(connect), cwd=Path(os.getcwd())
-        )
-    options = replace(prepared.options_for(options), host_defaults=defaults)
+    options = prepared.options_for(options)
     return execute_run(obj, prepared, options, output=output, verbose=verbose, store=not no_store)
 
 
@@ -191,6 +193,8 @@ def execute_run(
     store: bool = True,
 ) -> int:
     """Run a prepared playbook: output, run store, approvals, signals. Shared by run and resume."""
+    from dataclasses import replace
+
     from corral.engine.approval import make_approver
     from corral.engine.run import run_playbook
     from corral.engine.signals import StopControl, handle_signals

@@ -97,7 +97,7 @@ def prepare_run(
         environ=environ,
         cwd=Path(os.getcwd()),
     )
-    known: set[str] = set(options.extra_vars) | set(resolved)
+    known: set[str] = set(options.extra_vars) | set(resolved) | set(options.host_defaults)
     for host in inventory.hosts:
         known.update(inventory.host_vars(host))
     templar = Templar(
