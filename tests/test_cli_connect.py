@@ -44,7 +44,9 @@ def project(corral_project: CorralProject, tmp_path: Path) -> CorralProject:
 
 def messages(result) -> dict[str, str]:
     return {
-        e["host"]: e["result"]["msg"] for e in result.json_lines() if e["event"] == "task_result"
+        e["host"]: e["result"]["msg"]
+        for e in result.json_lines()
+        if e["event"] == "task_result" and e["action"] == "debug"
     }
 
 
@@ -287,3 +289,26 @@ def test_an_invalid_playbook_is_a_json_error_event(project: CorralProject) -> No
     assert "debugg" in event["message"]
     assert event["hint"] == "did you mean 'debug'?"
     assert event["exit_code"] == 4
+
+
+def test_resume_keeps_the_command_line_connection_options(project: CorralProject) -> None:
+    flag = project.path / "flag"
+    project.write(
+        "flaky.yml",
+        f"""
+        - hosts: w1
+          tasks:
+            - command: test -f {flag}
+            - debug: {{msg: "user={{{{ ansible_user }}}} become={{{{ ansible_become }}}}"}}
+        """,
+    )
+    store = {"CORRAL_STORE": ""}
+    first = project.run(
+        "run", "flaky.yml", "-i", "hosts.ini", "-u", "deploy", "-b", "--output", "json", env=store
+    )
+    assert first.exit_code == 2, first.output
+    run_id = first.json_lines()[0]["run_id"]
+    flag.touch()
+    resumed = project.run("resume", run_id, "--output", "json", env=store)
+    assert resumed.exit_code == 0, resumed.output
+    assert "user=deploy become=True" in messages(resumed)["w1"]
