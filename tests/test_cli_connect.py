@@ -312,3 +312,10 @@ def test_resume_keeps_the_command_line_connection_options(project: CorralProject
     resumed = project.run("resume", run_id, "--output", "json", env=store)
     assert resumed.exit_code == 0, resumed.output
     assert "user=deploy become=True" in messages(resumed)["w1"]
+
+
+def test_corral_inventory_reads_ansible_cfg_inventory(project: CorralProject) -> None:
+    project.write("ansible.cfg", "[defaults]\ninventory = ./hosts.ini\n")
+    result = project.run("inventory", "--graph")
+    assert result.exit_code == 0, result.output
+    assert "w2" in result.stdout
