@@ -4,6 +4,7 @@ Nothing runs and no host is contacted: the lists come from the checked playbook 
 inventory. ``--limit`` narrows the hosts, ``--tags``/``--skip-tags`` the tasks, as in
 Ansible. Tasks behind a dynamic ``include_tasks`` whose file is a template are not known
 before the run and are not listed (Ansible lists no dynamic include's tasks either).
+Hosts are listed in inventory order (Ansible lists them in the order of a Python set).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def listing_text(
         chosen = [
             task
             for task in _tasks((*play.pre_tasks, *play.tasks, *play.post_tasks))
-            if task_selected(task.tags | play.tags, options.tags, options.skip_tags)
+            if _listed(task.tags | play.tags, options, every_tag=tags)
         ]
         if tasks:
             lines.append("    tasks:")
@@ -55,6 +56,20 @@ def listing_text(
                 every |= task.tags | play.tags
             lines.append(f"      TASK TAGS: {_tags(every)}")
     return "\n".join(lines)
+
+
+def _listed(tags: frozenset[str], options: RunOptions, *, every_tag: bool) -> bool:
+    """Whether a task is listed: selected by the tags, as for a run.
+
+    With ``--list-tags`` and no ``--tags``, Ansible lists ``never`` tasks too (so that
+    their tags show); only ``--skip-tags`` leaves tasks out then.
+    """
+    if every_tag and not options.tags:
+        skipped = options.skip_tags
+        return not (
+            tags & skipped or ("tagged" in skipped and tags) or ("untagged" in skipped and not tags)
+        )
+    return task_selected(tags, options.tags, options.skip_tags)
 
 
 def _tags(tags: Iterable[str]) -> str:
