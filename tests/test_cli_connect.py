@@ -319,3 +319,23 @@ def test_corral_inventory_reads_ansible_cfg_inventory(project: CorralProject) ->
     result = project.run("inventory", "--graph")
     assert result.exit_code == 0, result.output
     assert "w2" in result.stdout
+
+
+def test_become_method_from_ansible_cfg_must_be_sudo(project: CorralProject) -> None:
+    project.write("ansible.cfg", "[privilege_escalation]\nbecome_method = su\n")
+    result = project.run("run", "show.yml", "-i", "hosts.ini")
+    assert result.exit_code == 4
+    assert result.stderr.startswith(
+        f"error: {project.path / 'ansible.cfg'}:2: become method 'su' is not supported"
+    )
+
+
+def test_plan_and_resume_errors_are_json_events_too(project: CorralProject) -> None:
+    project.write("bad.yml", "- hosts: web\n  tasks:\n    - debugg: {msg: x}\n")
+    plan = project.run("plan", "bad.yml", "-i", "hosts.ini", "--output", "json")
+    assert plan.exit_code == 4
+    assert [e["event"] for e in plan.json_lines()] == ["error"]
+    resume = project.run("resume", "nosuchrun", "--output", "json", env={"CORRAL_STORE": ""})
+    assert resume.exit_code == 5
+    (event,) = resume.json_lines()
+    assert (event["event"], event["exit_code"]) == ("error", 5)

@@ -118,18 +118,25 @@ def host_defaults(
     """
     from corral.secrets import Secret
 
-    method = args.become_method or settings.become_method
-    if method is not None and method not in BECOME_METHODS:
-        where = "--become-method" if args.become_method else settings.sources["become_method"]
+    hint = "corral becomes another user with sudo: use become_method sudo"
+    if args.become_method is not None and args.become_method not in BECOME_METHODS:
         raise UsageError(
-            f"{where}: become method {method!r} is not supported",
-            hint="corral becomes another user with sudo: use --become-method sudo",
+            f"--become-method: become method {args.become_method!r} is not supported", hint=hint
+        )
+    if settings.become_method is not None and settings.become_method not in BECOME_METHODS:
+        from corral.ansible_cfg import ConfigError
+
+        raise ConfigError(
+            f"{settings.sources['become_method']}: become method "
+            f"{settings.become_method!r} is not supported",
+            hint=hint,
         )
     values = settings.host_defaults()
     given: dict[str, Any] = {
         "ansible_user": args.user,
         "ansible_ssh_private_key_file": str(cwd / args.private_key) if args.private_key else None,
-        "ansible_connection": args.connection,
+        # "smart" was Ansible's default: ssh, which is corral's.
+        "ansible_connection": "ssh" if args.connection == "smart" else args.connection,
         "corral_ssh_connect_timeout": args.timeout,
         "ansible_become": True if args.become else None,
         "ansible_become_user": args.become_user,

@@ -37,26 +37,27 @@ def plan_command(
     Estimates per play come from earlier runs in the run store, when there are any.
     """
     from corral.commands.connect import forks, inventory_sources
-    from corral.commands.options import load_ansible_settings
+    from corral.commands.options import json_errors, load_ansible_settings
     from corral.engine.options import RunOptions
     from corral.engine.prepare import prepare_run
     from corral.engine.preview import build_plan, plan_text
     from corral.playbook.params import parse_param_args
 
-    settings = load_ansible_settings(obj.environ)
-    options = RunOptions(
-        limit=limit, extra_vars=parse_extra_vars(extra_vars), forks=forks(None, settings)
-    )
-    prepared = prepare_run(
-        playbook,
-        inventory_sources(inventories, settings, obj.environ),
-        obj.registry,
-        options,
-        obj.environ,
-        params=parse_param_args(params),
-        settings=settings,
-    )
-    plan = build_plan(prepared, options, _estimates(obj, playbook))
+    with json_errors(output):
+        settings = load_ansible_settings(obj.environ)
+        options = RunOptions(
+            limit=limit, extra_vars=parse_extra_vars(extra_vars), forks=forks(None, settings)
+        )
+        prepared = prepare_run(
+            playbook,
+            inventory_sources(inventories, settings, obj.environ),
+            obj.registry,
+            options,
+            obj.environ,
+            params=parse_param_args(params),
+            settings=settings,
+        )
+        plan = build_plan(prepared, options, _estimates(obj, playbook))
     click.echo(json.dumps(plan, indent=2) if output == "json" else plan_text(plan))
     return 0
 
