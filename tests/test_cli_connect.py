@@ -339,3 +339,12 @@ def test_plan_and_resume_errors_are_json_events_too(project: CorralProject) -> N
     assert resume.exit_code == 5
     (event,) = resume.json_lines()
     assert (event["event"], event["exit_code"]) == ("error", 5)
+
+
+def test_check_knows_the_variables_ansible_cfg_defines(project: CorralProject) -> None:
+    project.write("bare.ini", "n1 ansible_connection=local\n")
+    project.write("who.yml", "- hosts: n1\n  tasks:\n    - debug: {msg: '{{ ansible_user }}'}\n")
+    assert project.run("check", "who.yml", "-i", "bare.ini").exit_code == 4
+    project.write("ansible.cfg", "[defaults]\nremote_user = deploy\n")
+    result = project.run("check", "who.yml", "-i", "bare.ini")
+    assert result.exit_code == 0, result.output

@@ -36,14 +36,18 @@ def check_command(
     variables that are defined nowhere, and the params given with -p/-e.
     Exit 0 when valid, 4 when not, 5 for bad usage (a --limit matching no host).
     """
-    from corral.commands.connect import inventory_sources
+    from corral.commands.connect import ConnectArgs, host_defaults, inventory_sources
     from corral.commands.options import load_ansible_settings
     from corral.engine.options import RunOptions
     from corral.engine.prepare import prepare_run
     from corral.playbook.params import parse_param_args
 
     settings = load_ansible_settings(obj.environ)
-    options = RunOptions(limit=limit, extra_vars=parse_extra_vars(extra_vars))
+    # ansible.cfg's remote_user, become... define ansible_user, ansible_become... as in a run.
+    defaults = host_defaults(settings, ConnectArgs(), cwd=Path.cwd(), ask=False)
+    options = RunOptions(
+        limit=limit, extra_vars=parse_extra_vars(extra_vars), host_defaults=defaults
+    )
     prepared = prepare_run(
         playbook,
         inventory_sources(inventories, settings, obj.environ),

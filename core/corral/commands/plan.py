@@ -36,7 +36,7 @@ def plan_command(
 
     Estimates per play come from earlier runs in the run store, when there are any.
     """
-    from corral.commands.connect import forks, inventory_sources
+    from corral.commands.connect import ConnectArgs, forks, host_defaults, inventory_sources
     from corral.commands.options import json_errors, load_ansible_settings
     from corral.engine.options import RunOptions
     from corral.engine.prepare import prepare_run
@@ -46,7 +46,10 @@ def plan_command(
     with json_errors(output):
         settings = load_ansible_settings(obj.environ)
         options = RunOptions(
-            limit=limit, extra_vars=parse_extra_vars(extra_vars), forks=forks(None, settings)
+            limit=limit,
+            extra_vars=parse_extra_vars(extra_vars),
+            forks=forks(None, settings),
+            host_defaults=host_defaults(settings, ConnectArgs(), cwd=Path.cwd(), ask=False),
         )
         prepared = prepare_run(
             playbook,
