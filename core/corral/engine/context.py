@@ -111,14 +111,19 @@ class RunContext:
         self.bus.flush()
 
     def _host_vars(self, host: str) -> dict[str, Any]:
+        # Under every inventory variable: -u, -b, --private-key... and ansible.cfg.
+        defaults = self.options.host_defaults
         if self.inventory.has_host(host):
             # Passwords are secrets from here on, whether or not a task ever uses them.
-            return mark_secrets(self.inventory.host_vars_view(host))
+            return mark_secrets({**defaults, **self.inventory.host_vars_view(host)})
         # Delegating to a host outside the inventory: Ansible's implicit localhost.
-        return {
-            "inventory_hostname": host,
-            "ansible_connection": "local" if host in LOCAL_NAMES else "ssh",
-        }
+        return mark_secrets(
+            {
+                **defaults,
+                "inventory_hostname": host,
+                "ansible_connection": "local" if host in LOCAL_NAMES else "ssh",
+            }
+        )
 
     def _hide_passwords(self, state: HostState) -> None:
         """Redact a host's passwords from every event, before any of its tasks runs.

@@ -164,7 +164,10 @@ class ContextBuilder:
             password = Secret(str(self.templar.render(password, variables)))
         if isinstance(password, Secret):
             self.run.bus.add_secret(password.reveal())
-        return Become(user=str(self.templar.render(user, variables)), password=password)
+        method = str(variables.get("ansible_become_method") or "sudo")
+        return Become(
+            user=str(self.templar.render(user, variables)), method=method, password=password
+        )
 
 
 class _LazyConnection:

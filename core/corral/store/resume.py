@@ -255,6 +255,9 @@ def resume_options(
     optional: dict[str, Any] = {}
     if stored.get("max_parallel_plays"):
         optional["max_parallel_plays"] = int(stored["max_parallel_plays"])
+    # -u, -b, -c... of the original run; passwords (-k, -K) were not stored: give them with -e.
+    defaults = stored.get("host_defaults") or {}
+    optional["host_defaults"] = {k: v for k, v in defaults.items() if v != REDACTED}
     return RunOptions(
         check=bool(stored.get("check", False)),
         diff=bool(stored.get("diff", False)),
