@@ -88,7 +88,9 @@ def prepare_run(
     templar = Templar(
         functions=registry.template_functions, search_paths=[playbook.base_dir], environ=environ
     )
-    problems = find_undefined(playbook, known, templar)
+    from corral.playbook.templating.stepnames import StepNames
+
+    problems = find_undefined(playbook, known, templar, StepNames.from_steps(registry.steps))
     raise_for_undefined(problems)
     return PreparedRun(
         playbook=playbook,
