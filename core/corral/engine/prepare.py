@@ -83,6 +83,8 @@ def prepare_run(
         cwd=Path(os.getcwd()),
     )
     known: set[str] = set(options.extra_vars) | set(resolved)
+    if options.limit:
+        known.add("ansible_limit")
     for host in inventory.hosts:
         known.update(inventory.host_vars(host))
     templar = Templar(

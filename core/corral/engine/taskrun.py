@@ -68,6 +68,7 @@ class TaskRunner:
             task_vars=task.vars,
             include_vars=include_vars,
             magic=self.pctx.magic,
+            task=task,
         )
         started = time.time()
         items: tuple[ItemResult, ...] = ()

@@ -50,6 +50,10 @@ MAGIC = frozenset(
         "ansible_failed_task",
         "ansible_playbook_python",
         "ansible_failed_result",
+        "ansible_run_tags",
+        "ansible_skip_tags",
+        "ansible_forks",
+        "ansible_verbosity",
     }
 )
 FACT_HINT = (
