@@ -72,11 +72,17 @@ def setup(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     if result.rc != 0:
         return StepResult(failed=True, msg=f"fact gathering failed: {result.stderr.strip()}")
     facts = parse_setup_output(result.stdout)
+    facts.update(gather_subset=subset, module_setup=True)
     if "filter" in args:
         patterns = _as_list(args["filter"])
         facts = {key: value for key, value in facts.items() if _matches(key, patterns)}
-    facts.update(gather_subset=subset, module_setup=True)
-    return StepResult(facts=facts)
+    # What ``register`` keeps is the module's result as Ansible returns it: prefixed names
+    # (the host's ``ansible_facts`` variable has them without the prefix).
+    registered = {(key if key in _UNPREFIXED else f"ansible_{key}"): v for key, v in facts.items()}
+    return StepResult(facts=facts, data={"ansible_facts": registered})
+
+
+_UNPREFIXED = frozenset({"gather_subset", "module_setup"})
 
 
 def _as_list(value: str | list[str]) -> list[str]:

@@ -135,7 +135,7 @@ def _python_facts(raw: Raw) -> dict[str, Any]:
     if "python.ssl" in raw:
         python["has_sslcontext"] = raw["python.ssl"] == "1"
     return {
-        "selinux_python_present": "python.selinux" in raw,
+        "selinux_python_present": raw.get("python.selinux") == "1",
         "python": {
             **python,
             "type": raw.get("python.type", ""),

@@ -62,36 +62,35 @@ echo "kernel=$(uname -r)"
 echo "kernel_version=$(uname -v)"
 echo "machine=$(uname -m)"
 echo "nodename=$(uname -n)"
-if command -v timeout >/dev/null 2>&1; then fqdn=$(timeout 2 hostname -f 2>/dev/null)
-else fqdn=$(hostname -f 2>/dev/null); fi
-echo "fqdn=$fqdn"
 echo "date=$(date '+%Y %m %d %H %M %S %s %Z %z %A %w %W %N')"
 for f in /etc/os-release /usr/lib/os-release; do
   if [ -r "$f" ]; then sed -n 's/^\([A-Z_]*\)=/os_release.\1=/p' "$f"; break; fi
 done
 if [ -r /etc/debian_version ]; then echo "debian_version=$(cat /etc/debian_version)"; fi
 if command -v sw_vers >/dev/null 2>&1; then echo "macos_version=$(sw_vers -productVersion)"; fi
-if command -v lsb_release >/dev/null 2>&1; then
-  lsb_release -a 2>/dev/null | sed -n 's/^\([A-Za-z ]*\):[[:space:]]*/lsb.\1=/p'
+# lsb_release reads os-release (and is slow to start): the controller derives its answer.
+if command -v lsb_release >/dev/null 2>&1; then echo "lsb.available=1"
 elif [ -r /etc/lsb-release ]; then sed -n 's/^DISTRIB_\([A-Z_]*\)=/lsb_file.\1=/p' /etc/lsb-release
 fi
 for py in /usr/bin/python3 /usr/local/bin/python3 python3 /usr/bin/python python; do
   if command -v "$py" >/dev/null 2>&1; then
-    "$py" -c 'import socket, sys, time
+    "$py" -c 'import importlib.util, socket, sys, time
 print("python.executable=" + sys.executable)
 print("python.version=%d.%d.%d.%s.%d" % tuple(sys.version_info))
 print("python.type=" + sys.implementation.name)
 print("python.fqdn=" + socket.getfqdn())
 print("tz_dst=" + time.tzname[1])
-try:
-    import ssl
-    print("python.ssl=%d" % hasattr(ssl, "SSLContext"))
-    import selinux
-    print("python.selinux=1")
-except ImportError:
-    pass' 2>/dev/null && break
+print("python.ssl=%d" % bool(importlib.util.find_spec("ssl")))
+print("python.selinux=%d" % bool(importlib.util.find_spec("selinux")))' 2>/dev/null &&
+      py_done=1 && break
   fi
 done
+# Python's socket.getfqdn() gave the FQDN as Ansible reports it; without Python, hostname -f.
+if [ -z "$py_done" ]; then
+  if command -v timeout >/dev/null 2>&1; then fqdn=$(timeout 2 hostname -f 2>/dev/null)
+  else fqdn=$(hostname -f 2>/dev/null); fi
+  echo "fqdn=$fqdn"
+fi
 echo "user.id=$(id -un)"
 echo "user.uid=$(id -u)"
 echo "user.gid=$(id -g)"
@@ -180,7 +179,8 @@ if want network; then
 fi
 if want virtual; then
   if [ -r /proc/1/cgroup ]; then sed -n 's/^/cgroup=/p' /proc/1/cgroup | head -n 5; fi
-  if command -v systemd-detect-virt >/dev/null 2>&1; then
+  if [ -e /.dockerenv ] || [ -e /run/.containerenv ]; then :
+  elif command -v systemd-detect-virt >/dev/null 2>&1; then
     echo "virt=$(systemd-detect-virt 2>/dev/null)"
   fi
 fi

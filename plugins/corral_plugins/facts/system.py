@@ -196,25 +196,29 @@ def _selinux(raw: Raw) -> dict[str, Any]:
 
 
 def _lsb(raw: Raw) -> dict[str, str]:
-    """From ``lsb_release -a``, else ``/etc/lsb-release``, as Ansible reads them."""
+    """What ``lsb_release -a`` says (it reads os-release), else ``/etc/lsb-release``, else {}."""
     lsb: dict[str, str] = {}
-    names = {
-        "Distributor ID": "id",
-        "Description": "description",
-        "Release": "release",
-        "Codename": "codename",
-        "ID": "id",
-        "DESCRIPTION": "description",
-        "RELEASE": "release",
-        "CODENAME": "codename",
-    }
-    for prefix in ("lsb.", "lsb_file."):
-        for key, value in raw.prefixed(prefix).items():
-            if key in names:
-                lsb[names[key]] = value.strip().strip("\"'")
+    if "lsb.available" in raw:
+        release = {key: _unquote(value) for key, value in raw.prefixed("os_release.").items()}
+        found = {
+            "id": release.get("NAME", "").split(" ")[0],
+            "description": release.get("PRETTY_NAME", ""),
+            "release": release.get("VERSION_ID", ""),
+            "codename": release.get("VERSION_CODENAME") or release.get("UBUNTU_CODENAME", ""),
+        }
+        lsb.update({key: value for key, value in found.items() if value})
+    else:
+        names = {"ID": "id", "DESCRIPTION": "description", "RELEASE": "release"}
+        for key, value in raw.prefixed("lsb_file.").items():
+            if key in names or key == "CODENAME":
+                lsb[names.get(key, "codename")] = _unquote(value)
     if "release" in lsb:
         lsb["major_release"] = lsb["release"].split(".")[0]
     return lsb
+
+
+def _unquote(value: str) -> str:
+    return value.strip().strip("\"'")
 
 
 def _dns(raw: Raw) -> dict[str, Any]:

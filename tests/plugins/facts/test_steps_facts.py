@@ -325,7 +325,9 @@ def test_setup_on_this_machine_in_one_round_trip() -> None:
     assert "default_ipv4" in found
     assert found["gather_subset"] == ["all"]
     assert found["module_setup"] is True
-    assert result.as_dict()["ansible_facts"]["hostname"] == found["hostname"]
+    registered = result.as_dict()["ansible_facts"]
+    assert registered["ansible_hostname"] == found["hostname"]  # Ansible's registered shape
+    assert registered["module_setup"] is True
 
 
 def test_setup_min_subset_and_filter(ctx: StepContext) -> None:
