@@ -103,7 +103,7 @@ class Play:
     location: Location
     vars: Mapping[str, Any] = field(default_factory=dict)
     vars_files: tuple[Any, ...] = ()
-    gather_facts: bool = False
+    gather_facts: bool = True  # as in Ansible
     serial: tuple[Any, ...] = ()
     max_fail_percentage: float | None = None
     any_errors_fatal: bool = False

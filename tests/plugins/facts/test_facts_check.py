@@ -170,3 +170,32 @@ def test_template_variables_and_task_vars_are_known_in_a_template_file(project) 
         """,
     )
     assert result.exit_code == 0, result.output
+
+
+def test_facts_are_gathered_by_default_as_in_ansible(project) -> None:
+    result = run(
+        project,
+        """
+        - hosts: h1
+          tasks:
+            - debug: {msg: "family {{ ansible_os_family }}"}
+        """,
+    )
+    assert result.exit_code == 0, result.output
+    assert "TASK [Gathering Facts]" in result.output
+    result.assert_recap("h1", ok=2)
+
+
+def test_gather_facts_false_gathers_nothing(project) -> None:
+    result = run(
+        project,
+        """
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - debug: {msg: hi}
+        """,
+    )
+    assert result.exit_code == 0, result.output
+    assert "Gathering Facts" not in result.output
+    result.assert_recap("h1", ok=1)

@@ -8,6 +8,7 @@ declares its ``facts`` is understood as ``setup`` is.
 from __future__ import annotations
 
 import fnmatch
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,11 +113,13 @@ def template_file_names(
 
 def _find_template(src: str, task_dir: Path, base_dir: Path) -> Path | None:
     """The same lookup as the step's: ``templates/`` beside the task file, then the playbook."""
+    # os.path.isfile answers False for a name no file can have (too long, a NUL byte)
+    # where Path.is_file raises: such a task fails cleanly when it runs.
     candidate = Path(src)
     if candidate.is_absolute():
-        return candidate if candidate.is_file() else None
+        return candidate if os.path.isfile(candidate) else None
     for base in dict.fromkeys((task_dir, base_dir)):
         for path in (base / "templates" / src, base / src):
-            if path.is_file():
+            if os.path.isfile(path):
                 return path
     return None

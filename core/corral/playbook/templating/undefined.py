@@ -2,7 +2,8 @@
 
 A name counts as defined when the inventory (any host or group), the play's
 ``vars``/``vars_files``, a block's or task's ``vars``, a loop, ``register``,
-``set_fact`` (anywhere in the playbook), facts (with ``gather_facts``), extra
+``set_fact`` (anywhere in the playbook), facts (after ``gather_facts`` or a
+``setup`` task), extra
 vars or the magic variables provide it. Only top-level names are judged:
 ``result.stdout`` is fine once ``result`` is registered.
 """
@@ -57,9 +58,9 @@ MAGIC = frozenset(
     }
 )
 FACT_HINT = (
-    "this play sets 'gather_facts: false': set it to true, or run the 'setup' step before this task"
+    "facts are not gathered yet: remove 'gather_facts: false' from the play, or run the "
+    "'setup' step before this task"
 )
-FACT_HINT_DEFAULT = "facts are not gathered: set 'gather_facts: true' on the play"
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ def _hint(name: str, local: set[str], scope: _Scope, steps: StepNames) -> str | 
     if not name.startswith("ansible_"):
         return did_you_mean(name, local)
     if not scope.gathered:
-        return FACT_HINT if scope.play.gather_facts is False else FACT_HINT_DEFAULT
+        return FACT_HINT
     if steps.fact_names:
         # Compared without the shared prefix, which would make every fact look close.
         close = did_you_mean(name[8:], steps.fact_names)
