@@ -199,3 +199,16 @@ def test_gather_facts_false_gathers_nothing(project) -> None:
     assert result.exit_code == 0, result.output
     assert "Gathering Facts" not in result.output
     result.assert_recap("h1", ok=1)
+
+
+def test_a_connection_variable_is_not_called_a_fact(project) -> None:
+    result = run(
+        project,
+        """
+        - hosts: h1
+          tasks:
+            - debug: {msg: "{{ ansible_port }}"}
+        """,
+    )
+    assert result.exit_code == 4, result.output
+    assert "ansible_port is a connection variable" in result.stderr

@@ -57,6 +57,19 @@ MAGIC = frozenset(
         "ansible_verbosity",
     }
 )
+# Connection settings are variables a user sets, never facts (ansible_host, ansible_user...).
+CONNECTION_VARS = frozenset(
+    {
+        "ansible_host",
+        "ansible_port",
+        "ansible_user",
+        "ansible_password",
+        "ansible_connection",
+        "ansible_private_key_file",
+        "ansible_python_interpreter",
+    }
+)
+CONNECTION_PREFIXES = ("ansible_ssh_", "ansible_become", "ansible_shell_")
 FACT_HINT = (
     "facts are not gathered yet: remove 'gather_facts: false' from the play, or run the "
     "'setup' step before this task"
@@ -218,6 +231,8 @@ def _is_gathered_fact(name: str, gathered: bool, steps: StepNames) -> bool:
 def _hint(name: str, local: set[str], scope: _Scope, steps: StepNames) -> str | None:
     if not name.startswith("ansible_"):
         return did_you_mean(name, local)
+    if name in CONNECTION_VARS or name.startswith(CONNECTION_PREFIXES):
+        return f"{name} is a connection variable: set it in the inventory or with -e"
     if not scope.gathered:
         return FACT_HINT
     if steps.fact_names:
