@@ -64,9 +64,8 @@ def setup(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     subset = _as_list(args.get("gather_subset", ["all"]))
     sections = sorted(_sections(subset))
     timeout = args.get("gather_timeout", 10)
-    result = ctx.conn.run(
-        ["/bin/sh", "-c", SETUP_SCRIPT, "setup", *sections], timeout=timeout, become=ctx.become
-    )
+    argv = ["/bin/sh", "-c", SETUP_SCRIPT, "setup", *sections, *_interpreter(ctx)]
+    result = ctx.conn.run(argv, timeout=timeout, become=ctx.become)
     if result.timed_out:
         return StepResult(failed=True, msg=f"fact gathering timed out after {timeout:g} seconds")
     if result.rc != 0:
@@ -83,6 +82,20 @@ def setup(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
 
 
 _UNPREFIXED = frozenset({"gather_subset", "module_setup"})
+
+
+def _interpreter(ctx: StepContext) -> list[str]:
+    """``python=PATH`` for the host's ``ansible_python_interpreter``, as Ansible's facts use it.
+
+    The discovery modes (``auto``, ``auto_silent``, ``auto_legacy``...) leave the script's
+    own search.
+    """
+    value = ctx.vars.get("ansible_python_interpreter")
+    if not isinstance(value, str) or not value:
+        return []
+    if "{{" in value or "{%" in value:
+        value = str(ctx.render(value, None))
+    return [] if value.startswith("auto") else [f"python={value}"]
 
 
 def _as_list(value: str | list[str]) -> list[str]:

@@ -4,7 +4,7 @@ Everything is read from local files and commands (``ip route get`` looks a route
 up, it sends nothing), so it works on hosts with no network. Each part tolerates
 a missing tool: the parser leaves out what was not printed. The positional
 arguments name the optional sections wanted (``hardware``, ``network``,
-``virtual``).
+``virtual``) and, as ``python=PATH``, the host's ``ansible_python_interpreter``.
 """
 
 from __future__ import annotations
@@ -72,8 +72,11 @@ if command -v sw_vers >/dev/null 2>&1; then echo "macos_version=$(sw_vers -produ
 if command -v lsb_release >/dev/null 2>&1; then echo "lsb.available=1"
 elif [ -r /etc/lsb-release ]; then sed -n 's/^DISTRIB_\([A-Z_]*\)=/lsb_file.\1=/p' /etc/lsb-release
 fi
-for py in /usr/bin/python3 /usr/local/bin/python3 python3 /usr/bin/python python; do
-  if command -v "$py" >/dev/null 2>&1; then
+# The host's ansible_python_interpreter, when the inventory names one ("python=PATH").
+interpreter=
+for a in "$@"; do case "$a" in python=*) interpreter=${a#python=};; esac; done
+for py in "$interpreter" /usr/bin/python3 /usr/local/bin/python3 python3 /usr/bin/python python; do
+  if [ -n "$py" ] && command -v "$py" >/dev/null 2>&1; then
     "$py" -c 'import importlib.util, socket, sys, time
 print("python.executable=" + sys.executable)
 print("python.version=%d.%d.%d.%s.%d" % tuple(sys.version_info))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 
 import pytest
 
@@ -212,3 +213,21 @@ def test_a_connection_variable_is_not_called_a_fact(project) -> None:
     )
     assert result.exit_code == 4, result.output
     assert "ansible_port is a connection variable" in result.stderr
+
+
+@pytest.mark.parametrize("interpreter", [sys.executable, '"{{ ansible_playbook_python }}"'])
+def test_python_facts_describe_ansible_python_interpreter(corral_project, interpreter) -> None:
+    corral_project.write(
+        "hosts.ini", f"h1 ansible_connection=local ansible_python_interpreter={interpreter}\n"
+    )
+    corral_project.write(
+        "site.yml",
+        """
+        - hosts: h1
+          tasks:
+            - debug: {msg: "python {{ ansible_python.executable }}"}
+        """,
+    )
+    result = corral_project.run("run", "site.yml", "-i", "hosts.ini")
+    assert result.exit_code == 0, result.output
+    assert f"python {sys.executable}" in result.output
