@@ -196,7 +196,7 @@ def magic_variables(
         "ansible_diff_mode": run.options.diff,
         "ansible_run_id": run.options.run_id,
         "ansible_playbook_python": sys.executable,
-        "ansible_version": ANSIBLE_VERSION,
+        "ansible_version": dict(ANSIBLE_VERSION),  # a copy: nothing can change the original
         # Ansible's defaults when no tags are given: every task runs, none is skipped.
         "ansible_run_tags": sorted(options.tags) or ["all"],
         "ansible_skip_tags": sorted(options.skip_tags),
