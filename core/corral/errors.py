@@ -14,6 +14,10 @@
      │    └── RenderFailure          exit 4  a render error callers add context to
      │                                       (corral.playbook.templating.errors)
      ├── ParamsError                 exit 4  missing or invalid playbook params
+     ├── VaultError (ValueError)     exit 4  vault-encrypted data that cannot be decrypted
+     │    ├── FormatError            exit 4  vault text that is damaged or not a vault
+     │    └── WrongPassword          exit 4  a password whose HMAC does not match: callers
+     │                                       try the next one (all in corral.vault.crypto)
      ├── PluginLoadError             exit 1  a plugin failed to import or register
      ├── StoreError                  exit 1  the run store cannot be opened, read or written
      ├── HostUnreachable             exit 3  a host could not be reached

@@ -8,12 +8,14 @@ from typing import Any
 import click
 
 from corral.commands.options import extra_vars_option, inventory_options, parse_extra_vars
+from corral.vault.options import vault_options
 
 
 @click.command("check")
 @click.argument("playbook", type=click.Path(dir_okay=False, path_type=Path))
 @inventory_options
 @extra_vars_option
+@vault_options
 @click.pass_obj
 def check_command(
     obj: Any,

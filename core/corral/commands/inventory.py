@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from corral.errors import UsageError
+from corral.vault.options import vault_options
 
 if TYPE_CHECKING:
     from corral.inventory import Inventory
@@ -53,6 +54,7 @@ __all__ = ["inventory"]
     type=click.Path(file_okay=False),
     help="Also read group_vars/ and host_vars/ next to this playbook directory.",
 )
+@vault_options
 def inventory(
     *,
     sources: tuple[str, ...],

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from corral.commands.options import extra_vars_option, inventory_options, parse_extra_vars
+from corral.vault.options import vault_options
 
 
 @click.command("plan")
@@ -24,6 +25,7 @@ from corral.commands.options import extra_vars_option, inventory_options, parse_
     help="Param values, as for run.",
 )
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@vault_options
 @click.pass_obj
 def plan_command(
     obj: Any,

@@ -17,6 +17,7 @@ from corral.commands.options import (
     split_tags,
 )
 from corral.errors import EXIT_INTERRUPTED
+from corral.vault.options import vault_options
 
 if TYPE_CHECKING:
     from corral.cli import CliState
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
     help="Plays of a DAG (needs:) running at once.",
 )
 @click.option("--no-store", is_flag=True, help="Do not record this run in the run store.")
+@vault_options
 @click.pass_obj
 def run_command(
     obj: CliState,

@@ -64,7 +64,8 @@ _KNOWN_TAGS = frozenset(
 _TAG_KINDS = {_TAG + "timestamp": "a date", _TAG + "int": "a number", _TAG + "float": "a number"}
 _TAGS_HINT = (
     "corral reads only the standard YAML tags (!!str, !!int, !!float, !!bool, !!null, "
-    "!!timestamp, !!binary, !!map, !!seq, !!set, !!omap, !!pairs); "
+    "!!timestamp, !!binary, !!map, !!seq, !!set, !!omap, !!pairs) and Ansible's !unsafe "
+    "and !vault; "
     "quote the value to keep it as text"
 )
 _JINJA_KEY_HINT = (
@@ -409,7 +410,7 @@ class _Composer:
         try:
             return self.tags[tag](value)
         except ValueError as exc:
-            raise self.error(str(exc), mark) from None
+            raise self.error(str(exc), mark, getattr(exc, "hint", None)) from None
 
     def define(self, name: str, mark: Any) -> _Anchor:
         if name in self.anchors:

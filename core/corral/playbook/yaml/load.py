@@ -8,8 +8,9 @@ mappings, sequences and strings are :class:`MarkedDict`, :class:`MarkedList` and
 
 Meaning is PyYAML's ``SafeLoader`` (YAML 1.1, as Ansible reads playbooks): ``yes``/``no``/
 ``on``/``off`` are booleans, ``0755`` is an octal int, ``2024-01-31`` a date, ``<<: *base``
-merges mappings. Only the standard ``!!`` tags are read; any other tag (Python object tags,
-Ansible's ``!unsafe`` and ``!vault``) is refused. Where this loader differs from PyYAML, it
+merges mappings. The standard ``!!`` tags are read, and Ansible's ``!unsafe`` (a value
+never templated) and ``!vault`` (decrypted, see :mod:`corral.vault`); any other tag
+(Python object tags above all) is refused. Where this loader differs from PyYAML, it
 is stricter or clearer, never different in meaning:
 
 - a key written twice in one mapping is an error (PyYAML keeps the last value silently);
@@ -109,8 +110,10 @@ def load_yaml_file(path: Path, *, display_name: str | None = None) -> Any:
     file over 10 MiB, a binary or non-UTF-8 file, and anything :func:`load_yaml_text`
     rejects.
     """
+    from corral.vault import decrypt_if_vault
+
     name = str(path) if display_name is None else display_name
-    return load_yaml_text(_decode(_read(path, name), name), name)
+    return load_yaml_text(_decode(decrypt_if_vault(_read(path, name), name), name), name)
 
 
 def load_yaml_text(text: str, filename: str, *, dialect: Dialect = PLAYBOOK) -> Any:

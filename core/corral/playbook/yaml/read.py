@@ -5,9 +5,10 @@ YAML goes through the playbooks' bounded reader (:func:`~corral.playbook.yaml.lo
 load_yaml_text`: YAML 1.1 types as PyYAML's safe loader gives them, libyaml when
 available, the same size, depth and alias limits) in the inventory's
 :class:`~corral.playbook.yaml.dialect.Dialect`: ``!unsafe`` values become
-:class:`UnsafeText`, ``!vault`` values are refused, a repeated key is a warning and
-its last value wins. Every error is an :class:`~corral.errors.InventoryError` with
-``file:line:col``; PyYAML is imported on first use, never when this module is imported.
+:class:`UnsafeText`, ``!vault`` values are decrypted (:mod:`corral.vault`), a
+repeated key is a warning and its last value wins. Every error is an
+:class:`~corral.errors.InventoryError` with ``file:line:col``; PyYAML is imported on
+first use, never when this module is imported.
 
 Every bound of :mod:`corral.playbook.yaml.limits` holds here too: files over 10 MiB are
 refused before they are read whole, and JSON nested deeper than the YAML limit is refused
@@ -28,6 +29,7 @@ from corral.errors import CorralError, InventoryError, Location, PlaybookError, 
 from corral.playbook.yaml.limits import MAX_DEPTH, MAX_FILE_BYTES
 
 __all__ = [
+    "TAGS",
     "JSONTooDeep",
     "UnsafeText",
     "first_line",
@@ -36,10 +38,11 @@ __all__ = [
     "loads_json",
     "mark_unsafe",
     "read_text",
+    "unsafe_tag",
+    "vault_tag",
 ]
 
 Warn = Callable[[str], None]
-_VAULT = "vault-encrypted values (!vault) are not supported; use corral secrets instead"
 _TOO_DEEP_HINT = (
     f"corral refuses data nested deeper than {MAX_DEPTH} levels; "
     "check that the file was not generated or concatenated by mistake"
@@ -81,6 +84,9 @@ def read_text(path: str) -> str:
             "or generated file cannot stall every corral command",
             location=Location(path),
         )
+    from corral.vault import decrypt_if_vault
+
+    data = decrypt_if_vault(data, path)
     nul = data.find(b"\0")
     if nul >= 0:
         raise InventoryError(
@@ -141,7 +147,7 @@ def load_data(path: str, text: str, warn: Warn) -> Any:
         warn(f"{where}: duplicate key {key!r}; the last value is used")
 
     dialect = Dialect(
-        tags=_TAGS, on_duplicate=duplicate, string_marks=False, syntax_error=_syntax_error
+        tags=TAGS, on_duplicate=duplicate, string_marks=False, syntax_error=_syntax_error
     )
     try:
         return load_yaml_text(text, path, dialect=dialect)
@@ -250,14 +256,24 @@ def mark_unsafe(value: Any) -> Any:
     return value
 
 
-def _refuse_vault(value: Any) -> Any:
-    raise ValueError(_VAULT)
+def unsafe_tag(value: Any) -> Any:
+    """``!unsafe``: the value, every string in it never to be templated."""
+    return UnsafeText(value) if isinstance(value, str) else mark_unsafe(value)
 
 
-_TAGS: dict[str, Callable[[Any], Any]] = {
-    "!unsafe": lambda value: UnsafeText(value) if isinstance(value, str) else mark_unsafe(value),
-    "!vault": _refuse_vault,
-    "!vault-encrypted": _refuse_vault,
+def vault_tag(value: Any) -> Any:
+    """``!vault``: the plaintext of an inline vault-encrypted value (see :mod:`corral.vault`)."""
+    from corral.vault import decrypt_value
+
+    if not isinstance(value, str):
+        raise ValueError("a !vault value must be the text of a vault, not a list or mapping")
+    return decrypt_value(value)
+
+
+TAGS: dict[str, Callable[[Any], Any]] = {
+    "!unsafe": unsafe_tag,
+    "!vault": vault_tag,
+    "!vault-encrypted": vault_tag,
 }
 
 

@@ -1,0 +1,167 @@
+"""Ansible Vault in the loader: decrypting files and ``!vault`` values with the given passwords.
+
+A command that reads playbooks or inventories (``run``, ``check``, ``plan``, ``resume``,
+``inventory``) reads its vault passwords first (:mod:`corral.vault.passwords`) and
+makes them the active ones with :func:`use_vault`. From then on every file corral reads
+as data or content goes through :func:`decrypt_if_vault`: playbooks, task files,
+``vars_files`` and ``include_vars`` files, ``-e @file``, inventory files,
+``group_vars``/``host_vars``, ``copy`` and ``template`` sources and ``lookup('file')``.
+``!vault`` values in YAML are decrypted where the loader meets them
+(:func:`decrypt_value`). Decryption happens when the file is loaded, so a wrong or
+missing password is an error before any host is touched.
+
+What is decrypted is a secret: each value is remembered (:func:`corral.secrets.
+remember_secret`) and redacted from every event, hence from the console, ``--output
+json``, the run store and everything read back from it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+
+from corral.errors import Location
+from corral.secrets import remember_secret
+from corral.vault.crypto import (
+    FormatError,
+    VaultError,
+    WrongPassword,
+    decrypt,
+    is_encrypted,
+    parse_envelope,
+)
+from corral.vault.passwords import (
+    HOW_TO_GIVE,
+    VaultConfig,
+    VaultPassword,
+    VaultSecrets,
+    VaultSources,
+)
+
+__all__ = [
+    "VaultConfig",
+    "VaultError",
+    "VaultPassword",
+    "VaultSecrets",
+    "VaultSources",
+    "active_vault",
+    "configure",
+    "configured",
+    "decrypt_if_vault",
+    "decrypt_value",
+    "is_encrypted",
+    "use_vault",
+]
+
+# Values too short or too common to redact: hiding every "yes" or "80" in the output
+# would hide more than it protects.
+_MIN_SECRET = 4
+_NOT_SECRET = frozenset({"true", "false", "null", "none", "yes", "no", "on", "off", "---"})
+
+
+class _State:
+    """The process's vault passwords and configuration (one command runs per process)."""
+
+    lock = threading.Lock()
+    active = VaultSecrets()
+    config = VaultConfig()
+
+
+def use_vault(secrets: VaultSecrets) -> VaultSecrets:
+    """Make ``secrets`` the passwords every later load decrypts with; returns the previous ones."""
+    with _State.lock:
+        previous, _State.active = _State.active, secrets
+    return previous
+
+
+def active_vault() -> VaultSecrets:
+    return _State.active
+
+
+def configure(config: VaultConfig) -> None:
+    """Vault settings from configuration (``ansible.cfg``); the environment still overrides them."""
+    _State.config = config
+
+
+def configured(environ: Mapping[str, str]) -> VaultConfig:
+    """The configured settings with the environment's over them."""
+    return _State.config.with_environ(environ)
+
+
+def decrypt_text(text: str | bytes, where: str | None) -> bytes:
+    """The plaintext of vault-encrypted ``text``: the file ``where``, or a value (``None``)."""
+    secrets = _State.active
+    subject = "this value" if where is None else where
+    try:
+        envelope = parse_envelope(text)
+    except FormatError as exc:
+        raise VaultError(f"{subject}: {exc}") from None
+    if not secrets:
+        raise VaultError(
+            f"{subject} is vault-encrypted and no vault password was given", hint=HOW_TO_GIVE
+        )
+    for password in secrets.candidates(envelope.vault_id):
+        try:
+            return decrypt(envelope, password.password)
+        except WrongPassword:
+            continue
+        except FormatError as exc:
+            raise VaultError(f"{subject}: {exc}") from None
+    vault_id = envelope.vault_id
+    encrypted_with = f", encrypted with vault id {vault_id!r}," if vault_id else ""
+    raise VaultError(
+        f"cannot decrypt {subject}{encrypted_with}: no vault password given matches it "
+        f"(tried vault ids: {', '.join(secrets.ids)})",
+        hint="check the password, or give the right one with --vault-id LABEL@FILE "
+        "or --vault-password-file FILE",
+    )
+
+
+def decrypt_if_vault(data: bytes, where: str) -> bytes:
+    """``data`` itself, or its plaintext when it is a vault-encrypted file.
+
+    A decrypted file's values are remembered as secrets (see :func:`remember_plaintext`).
+    A :class:`VaultError` at ``where`` when it cannot be decrypted.
+    """
+    if not is_encrypted(data):
+        return data
+    try:
+        plaintext = decrypt_text(data, where)
+    except VaultError as exc:
+        raise VaultError(exc.message, hint=exc.hint, location=Location(where)) from None
+    remember_plaintext(plaintext.decode("utf-8", "replace"))
+    return plaintext
+
+
+def decrypt_value(text: str) -> str:
+    """A ``!vault`` value's plaintext, remembered as a secret. Raises :class:`VaultError`.
+
+    The YAML loader turns the error (a ``ValueError``) into one at the value's
+    ``file:line:col``, with the hint.
+    """
+    plaintext = decrypt_text(str(text), None).decode("utf-8", "replace")
+    _remember(plaintext.strip())
+    return plaintext
+
+
+def remember_plaintext(text: str) -> None:
+    """Remember what a decrypted file says as secrets, line by line.
+
+    Each line's value (after the first ``:`` or ``=``, without quotes) or, for a line
+    without one, the whole line; values under :data:`_MIN_SECRET` characters and
+    words such as ``true`` are left alone.
+    """
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", ";")):
+            continue
+        for sep in (": ", "="):
+            if sep in stripped:
+                stripped = stripped.split(sep, 1)[1].strip()
+                break
+        _remember(stripped.strip("'\"").strip())
+
+
+def _remember(value: str) -> None:
+    if len(value) >= _MIN_SECRET and value.lower() not in _NOT_SECRET:
+        remember_secret(value)
