@@ -53,7 +53,7 @@ def _redacted(value: Any, secrets: tuple[str, ...]) -> Any:
     valid JSON whatever the secret is.
     """
     kind = type(value)
-    if kind is str:
+    if kind is str or isinstance(value, str):  # str subclasses too: a decrypted !vault value
         for secret in secrets:  # longest first, so a secret inside another goes with it
             if secret in value:
                 value = value.replace(secret, REDACTED)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from typing import Any
 
 from corral.errors import Location
 from corral.secrets import remember_secret
@@ -44,6 +45,7 @@ __all__ = [
     "VaultPassword",
     "VaultSecrets",
     "VaultSources",
+    "VaultText",
     "active_vault",
     "configure",
     "configured",
@@ -88,10 +90,9 @@ def configured(environ: Mapping[str, str]) -> VaultConfig:
     return _State.config.with_environ(environ)
 
 
-def decrypt_text(text: str | bytes, where: str | None) -> bytes:
-    """The plaintext of vault-encrypted ``text``: the file ``where``, or a value (``None``)."""
+def decrypt_text(text: str | bytes, subject: str) -> bytes:
+    """The plaintext of vault-encrypted ``text``, which errors call ``subject`` ("this file")."""
     secrets = _State.active
-    subject = "this value" if where is None else where
     try:
         envelope = parse_envelope(text)
     except FormatError as exc:
@@ -126,22 +127,43 @@ def decrypt_if_vault(data: bytes, where: str) -> bytes:
     if not is_encrypted(data):
         return data
     try:
-        plaintext = decrypt_text(data, where)
+        plaintext = decrypt_text(data, "this file")
     except VaultError as exc:
         raise VaultError(exc.message, hint=exc.hint, location=Location(where)) from None
     remember_plaintext(plaintext.decode("utf-8", "replace"))
     return plaintext
 
 
-def decrypt_value(text: str) -> str:
+class VaultText(str):
+    """The plaintext of a ``!vault`` value, which keeps its ciphertext.
+
+    A ``str`` to everything that uses it, so tasks and templates use it as the string it
+    is; it is not templated again (a password may well contain ``{{``), and
+    ``corral inventory --list`` prints the ciphertext, as ``ansible-inventory`` does.
+    """
+
+    __slots__ = ("ciphertext",)
+    ciphertext: str
+
+    def __new__(cls, plaintext: str, ciphertext: str) -> VaultText:
+        text = super().__new__(cls, plaintext)
+        text.ciphertext = ciphertext
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (VaultText, (str(self), self.ciphertext))
+
+
+def decrypt_value(text: str) -> VaultText:
     """A ``!vault`` value's plaintext, remembered as a secret. Raises :class:`VaultError`.
 
     The YAML loader turns the error (a ``ValueError``) into one at the value's
     ``file:line:col``, with the hint.
     """
-    plaintext = decrypt_text(str(text), None).decode("utf-8", "replace")
+    ciphertext = str(text)
+    plaintext = decrypt_text(ciphertext, "this value").decode("utf-8", "replace")
     _remember(plaintext.strip())
-    return plaintext
+    return VaultText(plaintext, ciphertext)
 
 
 def remember_plaintext(text: str) -> None:

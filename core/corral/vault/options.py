@@ -19,7 +19,7 @@ import click
 from corral.vault import VaultSecrets, VaultSources, configured, use_vault
 from corral.vault.passwords import read_passwords
 
-__all__ = ["ask_password", "load_vault_secrets", "vault_options"]
+__all__ = ["add_options", "ask_password", "command_environ", "load_vault_secrets", "vault_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,6 +69,14 @@ def add_options(func: F) -> F:
     )(func)
 
 
+def command_environ() -> Mapping[str, str]:
+    """The environment the CLI was started with (``CliState.environ``), else the process's."""
+    context = click.get_current_context(silent=True)
+    state = context.find_root().obj if context is not None else None
+    environ = getattr(state, "environ", None)
+    return environ if environ is not None else os.environ
+
+
 def vault_options(func: F) -> F:
     """Add the vault options to a command and activate its passwords before it runs."""
 
@@ -81,7 +89,7 @@ def vault_options(func: F) -> F:
         **kwargs: Any,
     ) -> Any:
         sources = VaultSources(tuple(vault_ids), tuple(vault_password_files), ask_vault_pass)
-        use_vault(load_vault_secrets(sources))
+        use_vault(load_vault_secrets(sources, command_environ()))
         return func(*args, **kwargs)
 
     return add_options(wrapper)  # type: ignore[return-value]

@@ -115,9 +115,14 @@ def copy(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
         return StepResult(
             failed=True, msg=f"Could not find or access '{args['src']}' on the controller"
         )
-    if source.is_dir():
-        return _copy_tree(ctx, args, source)
-    return _deliver(ctx, args, read_source(source), source=source, header=str(source))
+    from corral.vault import VaultError
+
+    try:
+        if source.is_dir():
+            return _copy_tree(ctx, args, source)
+        return _deliver(ctx, args, read_source(source), source=source, header=str(source))
+    except VaultError as exc:
+        return StepResult(failed=True, msg=str(exc))
 
 
 def read_source(path: Path) -> bytes:
@@ -139,8 +144,12 @@ def template(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
         return StepResult(
             failed=True, msg=f"Could not find or access '{args['src']}' on the controller"
         )
+    from corral.vault import VaultError
+
     try:
         text = read_source(source).decode("utf-8")
+    except VaultError as exc:
+        return StepResult(failed=True, msg=str(exc))
     except (OSError, UnicodeDecodeError) as exc:
         return StepResult(failed=True, msg=f"cannot read template {source}: {exc}")
     extra = {

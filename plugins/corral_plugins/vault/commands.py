@@ -13,7 +13,7 @@ import click
 from corral.errors import UsageError
 from corral.vault import VaultError, VaultPassword, VaultSecrets, VaultSources, use_vault
 from corral.vault.crypto import WrongPassword, decrypt, encrypt, parse_envelope
-from corral.vault.options import add_options, load_vault_secrets
+from corral.vault.options import add_options, command_environ, load_vault_secrets
 from corral_plugins.vault.files import (
     edit_plaintext,
     encrypt_bytes,
@@ -44,7 +44,7 @@ def _secrets(kwargs: dict[str, Any], *, new: bool = False) -> VaultSecrets:
         tuple(kwargs.pop("vault_password_files")),
         bool(kwargs.pop("ask_vault_pass")),
     )
-    secrets = load_vault_secrets(sources, new=new)
+    secrets = load_vault_secrets(sources, command_environ(), new=new)
     if not secrets:
         secrets = load_vault_secrets(VaultSources(ask=True), {}, new=new)
     use_vault(secrets)
