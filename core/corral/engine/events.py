@@ -121,7 +121,9 @@ class EventBus:
             self._remembered += 1
             self.add_secret(value)
         if self.secrets:
-            event = _redacted(event, tuple(sorted(self.secrets, key=len, reverse=True)))
+            ordered = tuple(sorted(self.secrets, key=len, reverse=True))
+            # The event's own field names stay: readers find events by them.
+            event = {key: _redacted(value, ordered) for key, value in event.items()}
         self._send(event)
 
     def warn(self, message: str) -> None:
