@@ -96,7 +96,7 @@ def decrypt_text(text: str | bytes, subject: str) -> bytes:
     try:
         envelope = parse_envelope(text)
     except FormatError as exc:
-        raise VaultError(f"{subject}: {exc}") from None
+        raise VaultError(f"{subject} is not a valid vault: {exc}") from None
     if not secrets:
         raise VaultError(
             f"{subject} is vault-encrypted and no vault password was given", hint=HOW_TO_GIVE
@@ -107,7 +107,7 @@ def decrypt_text(text: str | bytes, subject: str) -> bytes:
         except WrongPassword:
             continue
         except FormatError as exc:
-            raise VaultError(f"{subject}: {exc}") from None
+            raise VaultError(f"{subject} is not a valid vault: {exc}") from None
     vault_id = envelope.vault_id
     encrypted_with = f", encrypted with vault id {vault_id!r}," if vault_id else ""
     raise VaultError(

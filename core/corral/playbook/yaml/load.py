@@ -57,7 +57,7 @@ from typing import Any
 
 import yaml
 
-from corral.errors import Location, PlaybookError
+from corral.errors import CorralError, Location, PlaybookError
 from corral.playbook.yaml.compose import compose
 from corral.playbook.yaml.dialect import PLAYBOOK, Dialect
 from corral.playbook.yaml.limits import (
@@ -150,6 +150,8 @@ def _compose(loader_class: Any, text: str, filename: str, dialect: Dialect) -> A
             # nesting where it crosses corral's limit, as every other file gets it.
             return _compose(yaml.SafeLoader, text, filename, dialect)
         raise dialect.syntax_error(exc, text, filename) from exc
+    except CorralError:  # a !vault value that cannot be decrypted (a ValueError too)
+        raise
     except ValueError as exc:  # PyYAML's Python scanner: chr() of an escape past U+10FFFF
         raise _bad_escape(text, filename) from exc
     except yaml.YAMLError as exc:  # a ReaderError the character check did not foresee

@@ -149,9 +149,11 @@ def load_data(path: str, text: str, warn: Warn) -> Any:
     dialect = Dialect(
         tags=TAGS, on_duplicate=duplicate, string_marks=False, syntax_error=_syntax_error
     )
+    from corral.vault import VaultError
+
     try:
         return load_yaml_text(text, path, dialect=dialect)
-    except InventoryError:
+    except (InventoryError, VaultError):
         raise
     except CorralError as exc:
         raise InventoryError(
