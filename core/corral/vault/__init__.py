@@ -28,6 +28,7 @@ from corral.vault.crypto import (
     VaultError,
     WrongPassword,
     decrypt,
+    encrypt,
     is_encrypted,
     parse_envelope,
 )
@@ -52,6 +53,8 @@ __all__ = [
     "decrypt_if_vault",
     "decrypt_value",
     "is_encrypted",
+    "redact_decrypted",
+    "sealed",
     "use_vault",
 ]
 
@@ -187,3 +190,63 @@ def remember_plaintext(text: str) -> None:
 def _remember(value: str) -> None:
     if len(value) >= _MIN_SECRET and value.lower() not in _NOT_SECRET:
         remember_secret(value)
+
+
+def sealed(data: Any) -> Any:
+    """``data`` (JSON-ready) with each string that holds a decrypted value encrypted again.
+
+    For what the run store keeps (the inventory of a run): such a string becomes
+    ``{"__ansible_vault": ciphertext}``, Ansible's JSON form, encrypted with the first
+    active password, so that ``corral resume`` given the same password reads it back
+    (:func:`corral.playbook.yaml.read.loads_json` decrypts the form). Without an active
+    password it becomes ``********``. Equal strings share one encryption.
+    """
+    from corral.secrets import REDACTED, remembered_secrets
+
+    secrets = remembered_secrets()
+    if not secrets:
+        return data
+    done: dict[str, Any] = {}
+
+    def seal(text: str) -> Any:
+        if text not in done:
+            password = _State.active.passwords[0] if _State.active else None
+            if isinstance(text, VaultText):
+                done[text] = {"__ansible_vault": text.ciphertext}
+            elif password is None:
+                done[text] = REDACTED
+            else:
+                envelope = encrypt(text.encode(), password.password, password.vault_id)
+                done[text] = {"__ansible_vault": envelope}
+        return done[text]
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return seal(value) if any(s in value for s in secrets) else value
+        if isinstance(value, dict):
+            return {key: walk(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        return value
+
+    return walk(data)
+
+
+def redact_decrypted(data: Any) -> Any:
+    """``data`` (JSON-ready) with each string that holds a decrypted value as ``********``."""
+    from corral.secrets import REDACTED, remembered_secrets
+
+    secrets = remembered_secrets()
+    if not secrets:
+        return data
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return REDACTED if any(s in value for s in secrets) else value
+        if isinstance(value, dict):
+            return {key: walk(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        return value
+
+    return walk(data)

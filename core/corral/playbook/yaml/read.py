@@ -138,6 +138,8 @@ def load_data(path: str, text: str, warn: Warn) -> Any:
             hint=_TOO_DEEP_HINT,
             location=Location(path, exc.lineno, exc.colno),
         ) from None
+    except CorralError as exc:  # a {"__ansible_vault": ...} that cannot be decrypted
+        raise type(exc)(exc.message, hint=exc.hint, location=Location(path)) from None
     except ValueError:
         pass
     from corral.playbook.yaml.dialect import Dialect
@@ -162,7 +164,8 @@ def load_data(path: str, text: str, warn: Warn) -> Any:
 
 
 def loads_json(text: str) -> Any:
-    """Parse JSON, turning Ansible's ``{"__ansible_unsafe": ...}`` into :class:`UnsafeText`.
+    """Parse JSON, turning Ansible's ``{"__ansible_unsafe": ...}`` into :class:`UnsafeText`
+    and ``{"__ansible_vault": ...}`` into the decrypted value.
 
     Raises :class:`json.JSONDecodeError` for text that is not JSON, and its subclass
     :class:`JSONTooDeep` (at the bracket that crosses the line) for nesting deeper than
@@ -170,7 +173,7 @@ def loads_json(text: str) -> Any:
     far below the depth at which the decoder would hit Python's recursion limit.
     Callers bound the size of ``text``.
     """
-    hook = _unsafe_hook if "__ansible_unsafe" in text else None
+    hook = _unsafe_hook if "__ansible_unsafe" in text or "__ansible_vault" in text else None
     try:
         data = json.loads(text, object_hook=hook)
     except RecursionError:
@@ -241,9 +244,11 @@ def load_vars_argument(option: str, value: str, cwd: Path | None = None) -> dict
 
 
 def _unsafe_hook(obj: dict[str, Any]) -> Any:
-    """Decode Ansible's ``{"__ansible_unsafe": "..."}`` marker, as its JSON decoder does."""
+    """Decode the ``__ansible_unsafe`` and ``__ansible_vault`` markers, as Ansible does."""
     if len(obj) == 1 and isinstance(obj.get("__ansible_unsafe"), str):
         return UnsafeText(obj["__ansible_unsafe"])
+    if len(obj) == 1 and isinstance(obj.get("__ansible_vault"), str):
+        return vault_tag(obj["__ansible_vault"])  # as Ansible's JSON decoder: decrypted
     return obj
 
 
