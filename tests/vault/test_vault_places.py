@@ -181,3 +181,33 @@ def test_check_plan_and_inventory_take_the_vault_options(project: CorralProject)
         assert result.exit_code == 0, result.output
         missing = project.run(command, "site.yml", "-i", "hosts.ini")
         assert missing.exit_code == 4, missing.output
+
+
+def test_an_encrypted_playbook_and_task_file(project: CorralProject) -> None:
+    project.write("tasks.yml", vault_text('- assert: {that: "from_tasks_file is undefined"}\n'))
+    project.write(
+        "site.yml",
+        vault_text(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n"
+            "    - import_tasks: tasks.yml\n    - debug: {msg: encrypted playbook ran}\n"
+        ),
+    )
+    result = project.run("run", "site.yml", "-i", "hosts.ini", "--vault-password-file", "pw.txt")
+    assert result.exit_code == 0, result.output
+    assert "ok=2" in result.output
+
+
+def test_an_encrypted_params_file(project: CorralProject) -> None:
+    project.write("params.yml", vault_text("version: 4.5.6-vault\n"))
+    project.write(
+        "site.yml",
+        """
+        - hosts: all
+          gather_facts: false
+          params:
+            version: {type: string}
+          tasks:
+            - assert: {that: "version == '4.5.6-vault'"}
+        """,
+    )
+    run(project, "-p", "@params.yml")

@@ -179,9 +179,10 @@ def new_run_record(
         playbook_hash=snapshot_hash(snapshot),
         snapshot=snapshot,
         # What a vault password decrypted is stored encrypted again (inventory: resume
-        # reads it back with the password) or redacted (extra vars: given again on resume).
+        # reads it back with the password) or redacted (params and extra vars: given
+        # again on resume, as secret ones are).
         inventory=redact_passwords(sealed(redacted(list_data(inventory)))),
-        params=redacted(params),
+        params=redact_decrypted(redacted(params)),
         extra_vars=redact_decrypted(redacted(extra_vars)),
         options=options_record(options),
         started_by=f"{_user(env)}@{socket.gethostname()}",

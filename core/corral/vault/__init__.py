@@ -17,12 +17,13 @@ json``, the run store and everything read back from it.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from corral.errors import Location
-from corral.secrets import remember_secret
+from corral.secrets import SECRET_VARIABLES, remember_secret
 from corral.vault.crypto import (
     FormatError,
     VaultError,
@@ -61,6 +62,8 @@ __all__ = [
 # Values too short or too common to redact: hiding every "yes" or "80" in the output
 # would hide more than it protects.
 _MIN_SECRET = 4
+_MIN_BARE = 24
+_PAIR = re.compile(r"^([\w.\-]+)\s*(?::\s|:$|=)\s*(.*)$")
 _NOT_SECRET = frozenset({"true", "false", "null", "none", "yes", "no", "on", "off", "---"})
 
 
@@ -172,19 +175,33 @@ def decrypt_value(text: str) -> VaultText:
 def remember_plaintext(text: str) -> None:
     """Remember what a decrypted file says as secrets, line by line.
 
-    Each line's value (after the first ``:`` or ``=``, without quotes) or, for a line
-    without one, the whole line; values under :data:`_MIN_SECRET` characters and
-    words such as ``true`` are left alone.
+    The value of each ``key: value``, ``key=value`` or ``key = value`` line, and of each
+    ``key=value`` word of an INI host line; a line with no key when it is
+    :data:`_MIN_BARE` characters or longer (key material). Not: comments, section
+    headers, host names, and the values of ``ansible_*`` settings other than passwords
+    (``ansible_connection=local`` is not a secret); nor values under :data:`_MIN_SECRET`
+    characters or words such as ``true``.
     """
     for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith(("#", ";")):
+        stripped = line.strip().removeprefix("- ").strip()
+        if not stripped or stripped[0] in "#;[" or stripped == "---":
             continue
-        for sep in (": ", "="):
-            if sep in stripped:
-                stripped = stripped.split(sep, 1)[1].strip()
-                break
-        _remember(stripped.strip("'\"").strip())
+        pair = _PAIR.match(stripped)
+        if pair is not None:
+            _remember_setting(pair[1], pair[2])
+            continue
+        words = [word.partition("=") for word in stripped.split() if "=" in word]
+        if words:
+            for key, _, value in words:
+                _remember_setting(key, value)
+        elif len(stripped) >= _MIN_BARE:
+            _remember(stripped)
+
+
+def _remember_setting(key: str, value: str) -> None:
+    if key.startswith("ansible_") and key not in SECRET_VARIABLES:
+        return
+    _remember(value.strip().strip("'\"").strip())
 
 
 def _remember(value: str) -> None:
