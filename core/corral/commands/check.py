@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from corral.commands.options import extra_vars_option, inventory_options, parse_extra_vars
-from corral.vault.options import vault_options
+from corral.commands.vault_options import vault_options
 
 
 @click.command("check")

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from corral.commands.vault_options import vault_options
 from corral.errors import UsageError
-from corral.vault.options import vault_options
 
 if TYPE_CHECKING:
     from corral.inventory import Inventory

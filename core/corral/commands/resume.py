@@ -8,8 +8,8 @@ import click
 
 from corral.commands.options import extra_vars_option, parse_extra_vars, run_output_options
 from corral.commands.run import execute_run
+from corral.commands.vault_options import vault_options
 from corral.errors import UsageError
-from corral.vault.options import vault_options
 
 if TYPE_CHECKING:
     from corral.cli import CliState

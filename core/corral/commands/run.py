@@ -16,8 +16,8 @@ from corral.commands.options import (
     run_output_options,
     split_tags,
 )
+from corral.commands.vault_options import vault_options
 from corral.errors import EXIT_INTERRUPTED
-from corral.vault.options import vault_options
 
 if TYPE_CHECKING:
     from corral.cli import CliState

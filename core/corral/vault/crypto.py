@@ -16,7 +16,6 @@ PKCS#7-padded first (CTR needs no padding, but the format has always had it).
 from __future__ import annotations
 
 import functools
-import hmac
 import os
 from binascii import Error as BinasciiError
 from binascii import hexlify, unhexlify
@@ -162,6 +161,8 @@ def decrypt(envelope: Envelope, password: bytes) -> bytes:
         salt, mac, ciphertext = unhexlify(salt_hex), unhexlify(mac_hex), unhexlify(cipher_hex)
     except (BinasciiError, ValueError) as exc:
         raise FormatError("the vault payload is damaged (it is not valid hex data)") from exc
+    import hmac
+
     aes_key, hmac_key, counter = _keys(password, salt)
     # Constant time: how much of a forged HMAC matched must not show in the timing.
     if not hmac.compare_digest(_hmac(hmac_key, ciphertext), mac):

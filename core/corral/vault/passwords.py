@@ -12,7 +12,6 @@ terminal. ``--vault-password-file FILE`` is ``default@FILE``; ``--ask-vault-pass
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,6 +215,8 @@ def _read_source(source: str, label: str) -> bytes:
 
 def _run_script(path: Path, label: str) -> bytes:
     """Run a password script; ``*-client`` scripts get ``--vault-id LABEL``, as in Ansible."""
+    import subprocess
+
     argv = [str(path.absolute())]
     if os.path.splitext(path.name)[0].endswith("-client"):
         argv += ["--vault-id", label]

@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 
 import click
 
+from corral.commands.vault_options import add_options, command_environ, load_vault_secrets
 from corral.errors import UsageError
 from corral.vault import VaultError, VaultPassword, VaultSecrets, VaultSources, use_vault
 from corral.vault.crypto import WrongPassword, decrypt, encrypt, parse_envelope
-from corral.vault.options import add_options, command_environ, load_vault_secrets
 from corral_plugins.vault.files import (
     edit_plaintext,
     encrypt_bytes,

@@ -110,10 +110,13 @@ def load_yaml_file(path: Path, *, display_name: str | None = None) -> Any:
     file over 10 MiB, a binary or non-UTF-8 file, and anything :func:`load_yaml_text`
     rejects.
     """
-    from corral.vault import decrypt_if_vault
-
     name = str(path) if display_name is None else display_name
-    return load_yaml_text(_decode(decrypt_if_vault(_read(path, name), name), name), name)
+    data = _read(path, name)
+    if data.startswith(b"$ANSIBLE_VAULT"):  # corral.vault is imported only when needed
+        from corral.vault import decrypt_if_vault
+
+        data = decrypt_if_vault(data, name)
+    return load_yaml_text(_decode(data, name), name)
 
 
 def load_yaml_text(text: str, filename: str, *, dialect: Dialect = PLAYBOOK) -> Any:

@@ -84,9 +84,10 @@ def read_text(path: str) -> str:
             "or generated file cannot stall every corral command",
             location=Location(path),
         )
-    from corral.vault import decrypt_if_vault
+    if data.startswith(b"$ANSIBLE_VAULT"):  # corral.vault is imported only when needed
+        from corral.vault import decrypt_if_vault
 
-    data = decrypt_if_vault(data, path)
+        data = decrypt_if_vault(data, path)
     nul = data.find(b"\0")
     if nul >= 0:
         raise InventoryError(

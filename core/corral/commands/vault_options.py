@@ -12,12 +12,12 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from corral.vault import VaultSecrets, VaultSources, configured, use_vault
-from corral.vault.passwords import read_passwords
+if TYPE_CHECKING:
+    from corral.vault import VaultSecrets, VaultSources
 
 __all__ = ["add_options", "ask_password", "command_environ", "load_vault_secrets", "vault_options"]
 
@@ -38,6 +38,9 @@ def load_vault_secrets(
     sources: VaultSources, environ: Mapping[str, str] | None = None, *, new: bool = False
 ) -> VaultSecrets:
     """Read the passwords of ``sources`` and the configured ones (ansible.cfg, environment)."""
+    from corral.vault import configured
+    from corral.vault.passwords import read_passwords
+
     config = configured(os.environ if environ is None else environ)
     return read_passwords(sources.slugs(config), prompt=ask_password, new=new, warn=warn)
 
@@ -88,6 +91,9 @@ def vault_options(func: F) -> F:
         ask_vault_pass: bool = False,
         **kwargs: Any,
     ) -> Any:
+        # Imported here: every command module imports this one, and most runs use no vault.
+        from corral.vault import VaultSources, use_vault
+
         sources = VaultSources(tuple(vault_ids), tuple(vault_password_files), ask_vault_pass)
         use_vault(load_vault_secrets(sources, command_environ()))
         return func(*args, **kwargs)
