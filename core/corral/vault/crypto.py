@@ -20,7 +20,7 @@ import os
 from binascii import Error as BinasciiError
 from binascii import hexlify, unhexlify
 
-from corral.errors import EXIT_INVALID, CorralError
+from corral.errors import PlaybookError
 
 # cryptography is imported where it is used: most runs decrypt nothing, and start-up
 # time matters more to them.
@@ -46,10 +46,12 @@ _IV_BYTES = 16
 _LINE = 80
 
 
-class VaultError(CorralError, ValueError):
-    """Vault-encrypted data that cannot be decrypted: no password, a wrong one, or damage."""
+class VaultError(PlaybookError, ValueError):
+    """Vault-encrypted data that cannot be decrypted: no password, a wrong one, or damage.
 
-    exit_code = EXIT_INVALID
+    A :class:`~corral.errors.PlaybookError` (exit 4): it is bad input, found where a file
+    is loaded, and YAML tags raise ``ValueError`` to be refused at their position.
+    """
 
 
 class FormatError(VaultError):

@@ -85,9 +85,12 @@ def read_text(path: str) -> str:
             location=Location(path),
         )
     if data.startswith(b"$ANSIBLE_VAULT"):  # corral.vault is imported only when needed
-        from corral.vault import decrypt_if_vault
+        from corral.vault import VaultError, decrypt_if_vault
 
-        data = decrypt_if_vault(data, path)
+        try:
+            data = decrypt_if_vault(data, path)
+        except VaultError as exc:
+            raise InventoryError(exc.message, hint=exc.hint, location=exc.location) from None
     nul = data.find(b"\0")
     if nul >= 0:
         raise InventoryError(
@@ -140,7 +143,7 @@ def load_data(path: str, text: str, warn: Warn) -> Any:
             location=Location(path, exc.lineno, exc.colno),
         ) from None
     except CorralError as exc:  # a {"__ansible_vault": ...} that cannot be decrypted
-        raise type(exc)(exc.message, hint=exc.hint, location=Location(path)) from None
+        raise InventoryError(exc.message, hint=exc.hint, location=Location(path)) from None
     except ValueError:
         pass
     from corral.playbook.yaml.dialect import Dialect
@@ -156,8 +159,10 @@ def load_data(path: str, text: str, warn: Warn) -> Any:
 
     try:
         return load_yaml_text(text, path, dialect=dialect)
-    except (InventoryError, VaultError):
+    except InventoryError:
         raise
+    except VaultError as exc:  # an inventory's error, in its own words (not "invalid YAML")
+        raise InventoryError(exc.message, hint=exc.hint, location=exc.location) from None
     except CorralError as exc:
         raise InventoryError(
             f"invalid YAML: {exc.message}", hint=exc.hint, location=exc.location
