@@ -172,19 +172,13 @@ def test_ask_vault_pass_reads_the_password_from_the_terminal(project: CorralProj
         assert "Vault password" in proc.stderr + proc.stdout
 
 
-def test_configuration_gives_passwords_and_the_environment_wins(project: CorralProject) -> None:
-    # What the ansible.cfg reader hands over (vault_password_file, vault_identity_list).
-    from corral.vault import VaultConfig, configure
-
+def test_ansible_cfg_gives_passwords_and_the_environment_wins(project: CorralProject) -> None:
     pw = str(project.path / "pw.txt")
     project.write("wrong.txt", "not-the-password\n")
-    try:
-        configure(VaultConfig(password_file=pw))
-        assert run(project).exit_code == 0
-        configure(VaultConfig(identity_list=(f"main@{pw}",)))
-        assert run(project).exit_code == 0
-        configure(VaultConfig(password_file=str(project.path / "wrong.txt")))
-        assert run(project).exit_code == 4
-        assert run(project, env={"ANSIBLE_VAULT_PASSWORD_FILE": pw}).exit_code == 0
-    finally:
-        configure(VaultConfig())
+    project.write("ansible.cfg", "[defaults]\nvault_password_file = pw.txt\n")
+    assert run(project).exit_code == 0
+    project.write("ansible.cfg", f"[defaults]\nvault_identity_list = main@{pw}\n")
+    assert run(project).exit_code == 0
+    project.write("ansible.cfg", "[defaults]\nvault_password_file = wrong.txt\n")
+    assert run(project).exit_code == 4
+    assert run(project, env={"ANSIBLE_VAULT_PASSWORD_FILE": pw}).exit_code == 0
