@@ -70,8 +70,6 @@ class ItemResult:
         if self.failed_when is not None:
             out["failed_when_result"] = self.failed_when
             out["failed"] = self.failed_when
-        if self.until_met:
-            out.pop("failed", None)
         if self.counted:
             out["attempts"] = self.attempts
         if self.until_met is False:
