@@ -82,7 +82,7 @@ def test_a_job_over_its_async_limit_fails_and_is_killed(project) -> None:
     assert result.exit_code == 2
     slow = task_result(events, "slow")
     assert slow["status"] == "failed"
-    assert slow["result"]["msg"] == "async task did not complete within the requested time - 1s"
+    assert slow["result"]["msg"] == "Timeout exceeded"
     assert not alive(int(pidfile.read_text()))
 
 
@@ -144,7 +144,7 @@ def test_a_background_job_is_killed_at_its_limit_without_the_controller(project)
     assert result.exit_code == 0, result.output
     wait = task_result(events, "wait")
     assert wait["status"] == "ignored"
-    assert wait["result"]["msg"] == "async task did not complete within the requested time - 1s"
+    assert wait["result"]["msg"] == "Timeout exceeded"
     assert not alive(int(pidfile.read_text()))
 
 

@@ -30,6 +30,8 @@ from corral.errors import StepFailed
 
 __all__ = [
     "ASYNC_DIR",
+    "KILLED_AT_LIMIT",
+    "NOT_FOUND",
     "Job",
     "JobStatus",
     "cleanup_job",
@@ -43,6 +45,7 @@ __all__ = [
 
 ASYNC_DIR = "~/.ansible_async"
 NOT_FOUND = "could not find job"
+KILLED_AT_LIMIT = "Timeout exceeded"  # Ansible's words for a job its watchdog killed
 CALL_TIMEOUT = 30.0  # seconds for each command that starts, reads or removes a job
 
 # Runs the job: the command in a session of its own, a watchdog that kills that
@@ -121,6 +124,7 @@ exit 0
 _CLEANUP = r"""f=$1
 case $f in "~/"*) f=$HOME${f#"~"} ;; esac
 if [ -e "$f" ]; then rm -f -- "$f" "$f".*; else exit 3; fi
+printf '%s\n' "$f"
 """
 
 
@@ -190,12 +194,12 @@ class JobStatus:
             start, end = datetime.fromtimestamp(self.start), datetime.fromtimestamp(self.end)
             out.update(start=str(start), end=str(end), delta=str(end - start))
         if self.limit is not None:
-            out.update(failed=True, changed=False, msg=timeout_message(self.limit))
+            out.update(failed=True, changed=False, msg=KILLED_AT_LIMIT)
         return out
 
 
 def timeout_message(limit: float) -> str:
-    """Ansible's message for a job still running at its ``async`` limit."""
+    """Ansible's message when the controller stops waiting for a job at its ``async`` limit."""
     return f"async task did not complete within the requested time - {limit:g}s"
 
 
@@ -302,8 +306,8 @@ def kill_job(conn: Connection, job: Job, limit: float, *, become: Become | None 
     )
 
 
-def cleanup_job(conn: Connection, job: Job, *, become: Become | None = None) -> bool:
-    """Remove the job's files; False when there was no such job."""
+def cleanup_job(conn: Connection, job: Job, *, become: Become | None = None) -> str | None:
+    """Remove the job's files; their status file (``~`` expanded), or None without the job."""
     done = conn.run(
         [
             "/bin/sh",
@@ -315,4 +319,4 @@ def cleanup_job(conn: Connection, job: Job, *, become: Become | None = None) -> 
         timeout=CALL_TIMEOUT,
         become=become,
     )
-    return done.rc == 0
+    return done.stdout.strip() or job.results_file if done.rc == 0 else None

@@ -2,10 +2,12 @@
 
 A step that runs its command through :meth:`StepContext.run_command` (``command``,
 ``shell``, ``script``...) gets it started as a job (see :mod:`corral.jobs`). With
-``poll: N`` the engine waits for it, checking at most every N seconds, and kills it
-at the ``async`` limit with Ansible's message; with ``poll: 0`` the task ends at
-once with the job's id, for ``async_status`` to collect. A step that runs no
-command there (``copy``, ``http``...) runs as usual, within the ``async`` limit.
+``poll: N`` the engine waits for it, checking at most every N seconds; at the
+``async`` limit the host kills it ("Timeout exceeded", as Ansible's job wrapper
+says), or the engine does when the host did not ("async task did not complete
+within the requested time", as Ansible's controller says). With ``poll: 0`` the
+task ends at once with the job's id, for ``async_status`` to collect. A step that
+runs no command there (``copy``, ``http``...) runs as usual, within the limit.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from corral.connection import CommandResult
 from corral.errors import TemplateError
-from corral.jobs import ASYNC_DIR, Job, job_status, kill_job, start_job, timeout_message
+from corral.jobs import (
+    ASYNC_DIR,
+    KILLED_AT_LIMIT,
+    Job,
+    job_status,
+    kill_job,
+    start_job,
+    timeout_message,
+)
 from corral.steps import StepContext, StepResult
 
 if TYPE_CHECKING:
@@ -71,7 +81,7 @@ class AsyncTask:
     poll: float  # 0: start the job and go on
     async_dir: str = ASYNC_DIR
     job: Job | None = None
-    timed_out: bool = False
+    timeout_msg: str | None = None  # why the step failed at the limit, in Ansible's words
     ctx: StepContext | None = field(default=None, repr=False)
 
     def prepare(self, ctx: StepContext) -> None:
@@ -113,19 +123,20 @@ class AsyncTask:
                 return CommandResult(rc=-9, stderr="interrupted", timed_out=True)
             status = job_status(ctx.conn, job, become=ctx.become)
             if status.state == "done":
-                self.timed_out = status.limit is not None
+                if status.limit is not None:
+                    self.timeout_msg = KILLED_AT_LIMIT
                 return CommandResult(
                     rc=status.rc if status.rc is not None else -1,
                     stdout=status.stdout,
                     stderr=status.stderr,
-                    timed_out=self.timed_out,
+                    timed_out=status.limit is not None,
                 )
             if status.state == "missing":
                 return CommandResult(rc=-1, stderr=f"async job {job.jid} disappeared")
             if time.monotonic() - started > self.limit + 1:
                 # The host's watchdog should have ended it; end it from here.
                 kill_job(ctx.conn, job, self.limit, become=ctx.become)
-                self.timed_out = True
+                self.timeout_msg = timeout_message(self.limit)
                 return CommandResult(rc=-9, timed_out=True)
             wait *= 2
 
@@ -142,11 +153,13 @@ class AsyncTask:
                 started=True,
                 finished=True,
             )
-        if self.timed_out or (self.job is None and outcome.timed_out):
+        if self.job is None and outcome.timed_out:
+            self.timeout_msg = timeout_message(self.limit)
+        if self.timeout_msg is not None:
             outcome.failed = True
             outcome.changed = False
             outcome.timed_out = False
-            outcome.msg = timeout_message(self.limit)
+            outcome.msg = self.timeout_msg
         return outcome
 
 

@@ -47,9 +47,10 @@ def async_status(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     jid = str(args["jid"])
     job = Job(jid, job_file(jid, str(ctx.vars.get("ansible_async_dir") or ASYNC_DIR)))
     if args.get("mode", "status") == "cleanup":
-        if not cleanup_job(ctx.conn, job, become=ctx.become):
+        erased = cleanup_job(ctx.conn, job, become=ctx.become)
+        if erased is None:
             return _result(job, {"failed": True, "msg": NOT_FOUND})
-        return StepResult(data={"ansible_job_id": jid, "erased": job.results_file})
+        return StepResult(data={"ansible_job_id": jid, "erased": erased})
     return _result(job, job_status(ctx.conn, job, become=ctx.become).result(job))
 
 
