@@ -327,3 +327,22 @@ def test_loop_control_break_when_stops_after_the_item(project) -> None:
     assert result.exit_code == 0, result.output
     assert item_messages(events, "brk") == ["n1", "n2"]
     assert json.dumps(task_result(events, "brk")["result"]["results"]).count('"msg"') == 2
+
+
+def test_the_label_sees_the_items_result_and_pause_may_be_a_template(project) -> None:
+    result, events = run_json(
+        project,
+        """
+- name: labelled
+  command: "echo {{ item }}"
+  loop: [a, b]
+  register: out
+  vars: {gap: 0}
+  loop_control:
+    label: "{{ item }} said {{ out.stdout }}"
+    pause: "{{ gap }}"
+""",
+    )
+    assert result.exit_code == 0, result.output
+    labels = [e["item"] for e in events if e["event"] == "item_result"]
+    assert labels == ["a said a", "b said b"]

@@ -223,7 +223,7 @@ class TaskRunner:
         loop_var = str(control.get("loop_var", "item"))
         extended = self._flag(control.get("extended", False), variables)
         allitems = self._flag(control.get("extended_allitems", True), variables)
-        pause = parse_duration(control.get("pause")) or 0.0
+        pause = parse_duration(self.templar.render(control.get("pause"), variables)) or 0.0
         results: list[ItemResult] = []
         for index, item in enumerate(items):
             item_uid = f"{uid}/{index}"
@@ -251,7 +251,9 @@ class TaskRunner:
                 # As Ansible's ``(item=None)``: with no_log, not even the item is shown.
                 label: Any = REDACTED
             elif "label" in control:
-                label = self.templar.render(control["label"], item_vars)
+                # As Ansible, the label sees this item's result by its register name.
+                seen = {**item_vars, task.register: Verbatim(shape)} if task.register else item_vars
+                label = self.templar.render(control["label"], seen)
             else:
                 label = item
             self.run.bus.emit(
