@@ -40,6 +40,7 @@ __all__ = ["AsyncStarted", "AsyncTask", "async_task"]
 # before it kills the job itself; the step's own timeout leaves room for that.
 SLACK = 5.0
 FIRST_CHECK = 0.1  # seconds before the first check; doubled up to ``poll``
+DEFAULT_POLL = 15.0  # Ansible's default poll interval
 
 
 class AsyncStarted(Exception):
@@ -68,7 +69,7 @@ def async_task(templar: Templar, task: Task, variables: Mapping[str, Any]) -> As
     limit = _seconds(templar, task.async_, variables, "async")
     if limit <= 0:
         return None
-    poll = 10.0 if task.poll is None else _seconds(templar, task.poll, variables, "poll")
+    poll = DEFAULT_POLL if task.poll is None else _seconds(templar, task.poll, variables, "poll")
     async_dir = str(variables.get("ansible_async_dir") or ASYNC_DIR)
     return AsyncTask(limit=limit, poll=poll, async_dir=async_dir)
 

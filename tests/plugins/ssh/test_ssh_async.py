@@ -54,6 +54,8 @@ PLAYBOOK = """
       until: status.finished
       retries: 60
       delay: 0.5
+    - name: clean up
+      async_status: {jid: "{{ job.ansible_job_id }}", mode: cleanup}
 """
 
 
@@ -78,3 +80,4 @@ def test_async_jobs_run_detached_on_an_ssh_host(
     assert slow["result"]["msg"] == "Timeout exceeded"
     assert results["start"]["result"]["finished"] is False
     assert results["wait"]["result"]["stdout"] == "background"
+    assert results["clean up"]["result"]["erased"] == results["start"]["result"]["results_file"]
