@@ -81,6 +81,7 @@ def test_wait_for_port_from_extra_vars(project, listening_port):
         project,
         """
         - hosts: localhost
+          gather_facts: false
           tasks:
             - wait_for: {port: "{{ port }}", timeout: "{{ limit }}"}
         """,
@@ -102,6 +103,7 @@ def test_http_timeout_from_extra_vars(project):
             project,
             """
             - hosts: localhost
+              gather_facts: false
               tasks:
                 - http: {url: "{{ url }}", timeout: "{{ timeout }}", return_content: "{{ rc }}"}
             """,
@@ -123,6 +125,7 @@ def test_pause_seconds_from_extra_vars(project):
         project,
         """
         - hosts: localhost
+          gather_facts: false
           tasks:
             - pause: {seconds: "{{ s }}"}
             - pause: seconds={{ s }}
@@ -140,6 +143,7 @@ def test_bool_from_yes_and_no(project, tmp_path):
         project,
         f"""
         - hosts: localhost
+          gather_facts: false
           tasks:
             - stat: path={tmp_path / "f"} get_checksum={{{{ want }}}}
             - stat: {{path: "{tmp_path / "f"}", get_checksum: "YES"}}
@@ -158,6 +162,7 @@ def test_list_from_comma_separated_string(project):
         project,
         """
         - hosts: localhost
+          gather_facts: false
           tasks:
             - echo_args: {names: "a,b", ports: "{{ ports }}"}
             - echo_args: names=solo
@@ -176,6 +181,7 @@ def test_dict_number_string_and_nested(project):
         project,
         """
         - hosts: localhost
+          gather_facts: false
           vars:
             n: "3"
           tasks:
@@ -210,6 +216,7 @@ def test_unconvertible_literal_is_an_error_before_the_run(project):
         "site.yml",
         """
         - hosts: localhost
+          gather_facts: false
           tasks:
             - debug: {msg: before}
             - wait_for:
@@ -218,7 +225,7 @@ def test_unconvertible_literal_is_an_error_before_the_run(project):
     )
     result = project.run("check", "site.yml", "-i", "hosts.yml")
     assert result.exit_code == 4
-    assert "site.yml:5:" in result.output
+    assert "site.yml:6:" in result.output
     assert "argument 'port' of step 'wait_for': cannot convert 'eighty' to an integer" in (
         result.output
     )
@@ -230,6 +237,7 @@ def test_unconvertible_rendered_value_fails_the_task_naming_it(project):
         project,
         """
         - hosts: localhost
+          gather_facts: false
           tasks:
             - pause: {seconds: "{{ s }}"}
         """,
@@ -238,7 +246,7 @@ def test_unconvertible_rendered_value_fails_the_task_naming_it(project):
     )
     assert result.exit_code != 0
     message = results(events)[0]["msg"]
-    assert "site.yml:3:" in message
+    assert "site.yml:4:" in message
     assert "argument 'seconds' of step 'pause': cannot convert 'soon' to a number" in message
 
 

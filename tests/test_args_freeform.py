@@ -27,6 +27,7 @@ def test_key_value_with_templates(project, tmp_path):
         project,
         """
         - hosts: localhost
+          gather_facts: false
           tasks:
             - file: path={{ d }} state=directory mode=0750
             - stat: path="{{ d }}"
@@ -45,6 +46,7 @@ def test_command_creates_is_an_option_not_an_argument(project, tmp_path):
     marker = tmp_path / "marker"
     playbook = """
         - hosts: localhost
+          gather_facts: false
           tasks:
             - command: touch {{ f }} creates={{ f }}
               register: r
@@ -68,6 +70,7 @@ def test_chdir_removes_and_options_anywhere(project, tmp_path):
         project,
         """
         - hosts: localhost
+          gather_facts: false
           tasks:
             - command: pwd chdir={{ d }}
             - shell: chdir={{ d }} ls | wc -l warn=false
@@ -91,6 +94,7 @@ def test_args_keyword_merges_with_free_form(project, tmp_path):
         project,
         """
         - hosts: localhost
+          gather_facts: false
           tasks:
             - shell: pwd
               args:
@@ -114,13 +118,14 @@ def test_unbalanced_quotes_are_a_located_error(project):
         "site.yml",
         """
         - hosts: localhost
+          gather_facts: false
           tasks:
             - file: path='/tmp/x state=directory
         """,
     )
     result = project.run("check", "site.yml", "-i", "hosts.yml")
     assert result.exit_code == 4
-    assert "site.yml:3:" in result.output
+    assert "site.yml:4:" in result.output
     assert "cannot parse arguments of 'file'" in result.output
     assert "Traceback" not in result.output
 
@@ -144,6 +149,7 @@ def test_warn_is_accepted_and_ignored(project):
         project,
         """
         - hosts: localhost
+          gather_facts: false
           tasks:
             - command: echo hi warn=false
             - shell: echo there

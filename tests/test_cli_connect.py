@@ -22,6 +22,7 @@ w2 ansible_connection=local ansible_user=fromvars
 
 SHOW = """
 - hosts: web
+  gather_facts: false
   tasks:
     - debug:
         msg: >-
@@ -94,6 +95,7 @@ def test_become_false_on_a_task_beats_b(project: CorralProject) -> None:
         "become.yml",
         """
         - hosts: w1
+          gather_facts: false
           tasks:
             - name: as myself
               command: id -un
@@ -137,6 +139,7 @@ def test_ask_become_pass_and_ask_pass_are_secrets(project: CorralProject) -> Non
         "pw.yml",
         """
         - hosts: w1
+          gather_facts: false
           tasks:
             - debug: {msg: "ssh={{ ansible_password }} become={{ ansible_become_password }}"}
         """,
@@ -221,6 +224,7 @@ LISTED = """
       tags: blk
     - debug: {msg: unnamed}
 - hosts: w2
+  gather_facts: false
   tasks:
     - {name: t2, command: echo}
 """
@@ -299,6 +303,7 @@ def test_resume_keeps_the_command_line_connection_options(project: CorralProject
         "flaky.yml",
         f"""
         - hosts: w1
+          gather_facts: false
           tasks:
             - command: test -f {flag}
             - debug: {{msg: "user={{{{ ansible_user }}}} become={{{{ ansible_become }}}}"}}

@@ -6,6 +6,7 @@ INVENTORY = "h1 ansible_connection=local\nh2 ansible_connection=local\n"
 
 MISSPELT = """
 - hosts: all
+  gather_facts: false
   tasks:
     - name: deploy
       command: "true"
@@ -22,7 +23,7 @@ def test_a_misspelt_handler_name_is_refused_before_the_run(corral_project):
     for command in ("check", "run"):
         result = corral_project.run(command, "site.yml", "-i", "hosts.ini")
         assert result.exit_code == 4, result.output
-        assert "site.yml:3:7: task 'deploy' notifies 'restart ap'" in result.stderr
+        assert "site.yml:4:7: task 'deploy' notifies 'restart ap'" in result.stderr
         assert "did you mean 'restart app'?" in result.stderr
         assert "Traceback" not in result.output
     assert "restarted" not in result.output
@@ -34,6 +35,7 @@ def test_listen_topics_and_handler_names_are_both_known(corral_project):
         "site.yml",
         """
         - hosts: all
+          gather_facts: false
           tasks:
             - command: "true"
               notify: [app changed, restart db]
@@ -61,6 +63,7 @@ def test_a_rollback_task_notifying_nothing_known_is_refused(corral_project):
         "site.yml",
         """
         - hosts: all
+          gather_facts: false
           tasks:
             - command: "true"
               rollback:
@@ -80,6 +83,7 @@ def test_a_templated_name_that_reaches_no_handler_fails_the_task(corral_project)
         "site.yml",
         """
         - hosts: all
+          gather_facts: false
           vars: {svc: apx}
           tasks:
             - name: deploy
@@ -113,6 +117,7 @@ def test_a_templated_name_reaches_its_handler(corral_project):
         "site.yml",
         """
         - hosts: all
+          gather_facts: false
           vars: {svc: app}
           tasks:
             - command: "true"

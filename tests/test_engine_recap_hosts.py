@@ -11,6 +11,7 @@ def test_hosts_of_batches_that_never_started_are_not_in_the_recap(corral_project
         "site.yml",
         """
         - hosts: all
+          gather_facts: false
           serial: 1
           max_fail_percentage: 0
           tasks:
@@ -30,6 +31,7 @@ def test_hosts_left_behind_by_a_failed_run_once_task_are_not_in_the_recap(corral
         "site.yml",
         """
         - hosts: all
+          gather_facts: false
           tasks:
             - fail: {msg: no}
               run_once: true

@@ -323,7 +323,7 @@ def test_approval_times_out(project):
 def test_approval_step_runs_once_per_batch(project):
     result, events = run(
         project,
-        "- hosts: web\n  tasks:\n"
+        "- hosts: web\n  gather_facts: false\n  tasks:\n"
         "    - approval: {message: ok?, timeout: 0.2, on_timeout: continue}\n"
         "    - debug: {msg: after}\n",
     )
@@ -339,7 +339,7 @@ def test_approval_step_runs_once_per_batch(project):
 def test_a_rejected_approval_step_fails_every_host_of_the_batch(project):
     result, events = run(
         project,
-        "- hosts: web\n  serial: 2\n  tasks:\n"
+        "- hosts: web\n  gather_facts: false\n  serial: 2\n  tasks:\n"
         "    - approval: {message: ok?, timeout: 0.1, on_timeout: fail}\n"
         "    - debug: {msg: after}\n",
     )

@@ -40,6 +40,7 @@ def test_action_string_and_mapping(project, tmp_path):
         project,
         """
         - hosts: here
+          gather_facts: false
           tasks:
             - action: debug msg="hi {{ inventory_hostname }}"
             - action: {module: debug, msg: mapping}
@@ -82,13 +83,14 @@ def test_action_and_local_action_together_is_an_error(project):
         project,
         """
         - hosts: here
+          gather_facts: false
           tasks:
             - action: debug msg=a
               local_action: debug msg=b
         """,
     )
     assert result.exit_code == 4
-    assert "site.yml:4:" in result.output
+    assert "site.yml:5:" in result.output
     assert "cannot have both 'action' and 'local_action'" in result.output
 
 
@@ -125,6 +127,7 @@ def test_fully_qualified_names_run(project, tmp_path):
         project,
         f"""
         - hosts: here
+          gather_facts: false
           tasks:
             - ansible.builtin.file: path={tmp_path}/d state=directory
             - ansible.legacy.command: echo legacy

@@ -38,20 +38,25 @@ def load_vault_secrets(
     sources: VaultSources, environ: Mapping[str, str] | None = None, *, new: bool = False
 ) -> VaultSecrets:
     """Read the passwords of ``sources`` and the configured ones (ansible.cfg, environment)."""
+    from corral.ansible_cfg import ConfigError
     from corral.commands.options import load_ansible_settings
     from corral.vault import configure, configured
     from corral.vault.passwords import VaultConfig, read_passwords
 
     environ = os.environ if environ is None else environ
     # ansible.cfg's vault_password_file and vault_identity_list; ANSIBLE_* still win.
-    settings = load_ansible_settings(environ)
-    password_file = settings.vault_password_file
-    configure(
-        VaultConfig(
-            password_file=None if password_file is None else str(password_file),
-            identity_list=tuple(settings.vault_identity_list),
+    try:
+        settings = load_ansible_settings(environ)
+    except ConfigError:
+        pass  # the command reports a bad ansible.cfg itself, in its output's format
+    else:
+        password_file = settings.vault_password_file
+        configure(
+            VaultConfig(
+                password_file=None if password_file is None else str(password_file),
+                identity_list=tuple(settings.vault_identity_list),
+            )
         )
-    )
     config = configured(environ)
     return read_passwords(sources.slugs(config), prompt=ask_password, new=new, warn=warn)
 
