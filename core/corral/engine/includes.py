@@ -20,6 +20,7 @@ def resolve_include(
 ) -> list[tuple[Sequence[TaskNode], dict[str, Any]]]:
     """The tasks an include brings for one host: one (tasks, include vars) per loop item."""
     from corral.playbook.loader import load_included_tasks
+    from corral.playbook.roles.tasks import load_included_role
 
     run = pctx.run
     variables = task_variables(
@@ -29,6 +30,8 @@ def resolve_include(
         task_vars={},
         include_vars={**include.vars, **include_vars},
         magic=pctx.magic,
+        role=include.role,
+        role_defaults=pctx.play.role_defaults,
     )
     templar = run.templar
     if include.when and not templar.evaluate_condition(
@@ -49,7 +52,8 @@ def resolve_include(
                 include.file, {**variables, **item_vars}, location=include.location
             )
             try:
-                tasks = load_included_tasks(run.registry.steps, include, str(name))
+                load = load_included_role if include.role_args is not None else load_included_tasks
+                tasks = load(run.registry.steps, include, str(name))
             except PlaybookError as exc:
                 # The file is known only now, for this host: its problems (an include
                 # cycle, nesting too deep, a missing or invalid file) fail this host's

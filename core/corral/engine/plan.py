@@ -169,12 +169,20 @@ def _flush(
     for index, handler in enumerate(play.handlers):
         if not state.active:
             break
-        hits = {handler.name, *handler.listen} & state.notified
-        if hits:
-            consumed |= hits
-            outcome = yield Unit(handler, (*seq, 10_000 + index), handler=True)
-            if outcome.fatal:
+        listen = handler.listen if isinstance(handler, Task) else ()
+        hits = {handler.name, *listen} & state.notified
+        if not hits:
+            continue
+        consumed |= hits
+        here = (*seq, 10_000 + index)
+        if isinstance(handler, Include):
+            # An include_tasks handler runs the tasks of its file, in order.
+            if not (yield from _include(play, state, settings, handler, here, {}, True)):
                 break
+            continue
+        outcome = yield Unit(handler, here, handler=True)
+        if outcome.fatal:
+            break
     state.notified -= consumed
 
 

@@ -44,7 +44,7 @@ class ContextBuilder:
         self.pctx = pctx
         self.run = pctx.run
         self.templar = pctx.run.templar
-        self._paths: dict[str, tuple[Path, ...]] = {}
+        self._paths: dict[tuple[str, int], tuple[Path, ...]] = {}
 
     def _flag(self, value: Any, variables: Mapping[str, Any]) -> bool:
         return flag(self.templar, value, variables)
@@ -124,14 +124,28 @@ class ContextBuilder:
     def _search_paths(self, task: Task) -> tuple[Path, ...]:
         """Where relative ``src`` files are looked for: the task file's folder, then the playbook's.
 
-        Resolved once per task file for the play (relative paths depend on the cwd,
-        so this is not cached across runs).
+        A role's task looks in its role first (``templates/``, ``files/``, ``vars/``),
+        then in the roles that called it, as Ansible does. Resolved once per task
+        file for the play (relative paths depend on the cwd, so this is not cached
+        across runs).
         """
-        found = self._paths.get(task.location.file)
+        role = task.role
+        key = (task.location.file, id(role))
+        found = self._paths.get(key)
         if found is None:
             task_dir = Path(task.location.file).parent.resolve()
-            found = tuple(dict.fromkeys((task_dir, self.run.playbook.base_dir.resolve())))
-            self._paths[task.location.file] = found
+            roles = (role, *role.parents) if role is not None else ()
+            found = tuple(
+                dict.fromkeys(
+                    (
+                        *(r.path for r in roles[:1]),
+                        task_dir,
+                        *(r.path for r in roles[1:]),
+                        self.run.playbook.base_dir.resolve(),
+                    )
+                )
+            )
+            self._paths[key] = found
         return found
 
     def _become(self, task: Task, variables: Mapping[str, Any]) -> Become | None:

@@ -68,6 +68,8 @@ class TaskRunner:
             task_vars=task.vars,
             include_vars=include_vars,
             magic=self.pctx.magic,
+            role=task.role,
+            role_defaults=self.pctx.play.role_defaults,
         )
         started = time.time()
         items: tuple[ItemResult, ...] = ()

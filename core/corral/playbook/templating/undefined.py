@@ -43,6 +43,20 @@ MAGIC = frozenset(
         "ansible_failed_task",
         "ansible_playbook_python",
         "ansible_failed_result",
+        "role_names",
+        "ansible_role_names",
+        "ansible_play_role_names",
+        "ansible_dependent_role_names",
+    }
+)
+# What a role's task is told about its role (corral.engine.variables.role_magic).
+ROLE_MAGIC = frozenset(
+    {
+        "role_name",
+        "role_path",
+        "ansible_role_name",
+        "ansible_parent_role_names",
+        "ansible_parent_role_paths",
     }
 )
 FACT_HINT = "facts are not gathered by default in corral: set 'gather_facts: true' on the play"
@@ -119,7 +133,8 @@ def find_undefined(
             # A vars file named by a template is only known at run time: any name may
             # come from it, so this play's names are not judged before the run.
             continue
-        defined = defined_everywhere | set(play.vars)
+        defined = defined_everywhere | set(play.vars) | set(play.role_defaults)
+        defined |= set(play.role_vars)
         for item in play.vars_files:
             if isinstance(item, Mapping):
                 defined |= set(item)
@@ -134,6 +149,8 @@ def _task_problems(
     task: Task, play: Play, defined: set[str], templar: Templar
 ) -> Iterator[UndefinedUse]:
     local = defined | set(task.vars)
+    if task.role is not None:
+        local |= set(task.role.defaults) | set(task.role.params) | ROLE_MAGIC
     if task.loop is not None:
         local |= {str(task.loop_control.get("loop_var", "item")), "ansible_loop"}
         if task.loop_control.get("index_var"):

@@ -1,0 +1,114 @@
+"""Where roles are found, in Ansible's order.
+
+A plain name (``web``) is looked for in ``roles/`` next to the playbook, the
+``roles_path`` setting (``ANSIBLE_ROLES_PATH`` first, then what
+:func:`set_roles_path` was given, e.g. from ``ansible.cfg``), the default
+``~/.ansible/roles:/usr/share/ansible/roles:/etc/ansible/roles``, then the
+playbook's own directory. A name with two dots (``ns.coll.role``) names a role
+of an installed collection: ``ansible_collections/ns/coll/roles/role`` below a
+collections path. ``ansible-galaxy role install`` puts roles in a roles path as
+``namespace.role`` (or ``role``), which a plain name finds.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from corral.errors import Location, PlaybookError, did_you_mean
+
+__all__ = [
+    "collection_dirs",
+    "find_role",
+    "role_dirs",
+    "roles_path",
+    "set_roles_path",
+]
+
+DEFAULT_ROLES_PATH = ("~/.ansible/roles", "/usr/share/ansible/roles", "/etc/ansible/roles")
+DEFAULT_COLLECTIONS_PATH = ("~/.ansible/collections", "/usr/share/ansible/collections")
+
+_configured: list[str] = []
+
+
+def set_roles_path(paths: Sequence[str | Path]) -> None:
+    """Set the ``roles_path`` setting (``ansible.cfg`` ``[defaults] roles_path``).
+
+    ``ANSIBLE_ROLES_PATH`` still comes first, as in Ansible where the
+    environment overrides the configuration file.
+    """
+    _configured[:] = [str(p) for p in paths]
+
+
+def _split(value: str) -> list[str]:
+    return [part for part in value.split(os.pathsep) if part]
+
+
+def roles_path(environ: Mapping[str, str] | None = None) -> list[Path]:
+    """The roles path: the environment's, else the setting's, else Ansible's default."""
+    env = os.environ if environ is None else environ
+    parts = _split(env.get("ANSIBLE_ROLES_PATH", "")) or _configured or list(DEFAULT_ROLES_PATH)
+    return [Path(os.path.expanduser(p)) for p in parts]
+
+
+def role_dirs(playbook_dir: Path, environ: Mapping[str, str] | None = None) -> list[Path]:
+    """Every directory a plain role name is looked for in, in order."""
+    dirs = [playbook_dir / "roles", *roles_path(environ), playbook_dir]
+    return list(dict.fromkeys(dirs))
+
+
+def collection_dirs(playbook_dir: Path, environ: Mapping[str, str] | None = None) -> list[Path]:
+    """Where installed collections live: ``ansible_collections/`` is below each of these."""
+    env = os.environ if environ is None else environ
+    configured = _split(
+        env.get("ANSIBLE_COLLECTIONS_PATH", "") or env.get("ANSIBLE_COLLECTIONS_PATHS", "")
+    )
+    parts = [
+        str(playbook_dir / "collections"),
+        *(configured or DEFAULT_COLLECTIONS_PATH),
+    ]
+    return list(dict.fromkeys(Path(os.path.expanduser(p)) for p in parts))
+
+
+def _candidates(name: str, playbook_dir: Path, environ: Mapping[str, str] | None) -> list[Path]:
+    parts = name.split(".")
+    if len(parts) == 3 and all(parts):
+        namespace, collection, role = parts
+        return [
+            base / "ansible_collections" / namespace / collection / "roles" / role
+            for base in collection_dirs(playbook_dir, environ)
+        ]
+    if "/" in name or name.startswith("~"):
+        path = Path(os.path.expanduser(name))
+        return [path if path.is_absolute() else playbook_dir / path]
+    return [base / name for base in role_dirs(playbook_dir, environ)]
+
+
+def find_role(
+    name: str,
+    playbook_dir: Path,
+    where: Location,
+    environ: Mapping[str, str] | None = None,
+) -> Path:
+    """The directory of role ``name``; else an error naming the paths searched."""
+    candidates = _candidates(name, playbook_dir, environ)
+    for path in candidates:
+        if path.is_dir():
+            return path
+    known = sorted(
+        {
+            entry.name
+            for base in role_dirs(playbook_dir, environ)
+            if base.is_dir()
+            for entry in base.iterdir()
+            if (entry / "tasks").is_dir() or (entry / "meta").is_dir()
+        }
+    )
+    searched = ", ".join(str(p.parent if len(candidates) > 1 else p) for p in candidates)
+    hint = did_you_mean(name, known)
+    raise PlaybookError(
+        f"role {name!r} not found (searched {searched})",
+        hint=hint or "put it in roles/ next to the playbook or set ANSIBLE_ROLES_PATH",
+        location=where,
+    )
