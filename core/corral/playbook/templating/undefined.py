@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corral.errors import Location, PlaybookError, TemplateError, did_you_mean, error_location
@@ -135,6 +136,10 @@ def find_undefined(
             continue
         defined = defined_everywhere | set(play.vars) | set(play.role_defaults)
         defined |= set(play.role_vars)
+        included = _included_vars(play, playbook.base_dir)
+        if included is None:
+            continue  # an include_vars only known at run time: as for templated vars_files
+        defined |= included
         for item in play.vars_files:
             if isinstance(item, Mapping):
                 defined |= set(item)
@@ -143,6 +148,20 @@ def find_undefined(
         for task in play_tasks(play):
             problems.extend(_task_problems(task, play, defined, templar))
     return problems
+
+
+def _included_vars(play: Play, playbook_dir: Path) -> set[str] | None:
+    """The names the play's ``include_vars`` tasks define; None when one is unknowable."""
+    from corral.playbook.templating.included_vars import INCLUDE_VARS_ACTIONS, included_var_names
+
+    names: set[str] = set()
+    for task in play_tasks(play):
+        if task.action in INCLUDE_VARS_ACTIONS:
+            found = included_var_names(task, playbook_dir)
+            if found is None:
+                return None
+            names |= found
+    return names
 
 
 def _task_problems(
