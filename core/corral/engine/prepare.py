@@ -70,7 +70,7 @@ def prepare_run(
             f"playbook not found: {display_path(playbook_path)}",
             hint="give the path of a playbook YAML file",
         )
-    playbook = load_playbook(playbook_path, registry.steps, registry.play_keywords)
+    playbook = load_playbook(playbook_path, registry.steps, registry.play_keywords, environ)
     from corral.playbook.params import collect_params, resolve_params
 
     specs = collect_params(playbook.plays)

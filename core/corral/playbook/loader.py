@@ -36,6 +36,7 @@ from corral.playbook.keyword_values import (
 from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
 from corral.playbook.play_keyword import PlayKeyword, check_play_keywords
 from corral.playbook.roles.load import PlayRoles, handler_tasks
+from corral.playbook.roles.search import role_environ
 from corral.playbook.roles.tasks import ROLE_ACTIONS, load_play_roles, load_role_task
 from corral.playbook.vars_files import load_vars_files
 from corral.playbook.yaml.load import load_yaml_file, mark_of
@@ -76,9 +77,14 @@ class _Loader:
     """Turns YAML nodes into the model; one per playbook load."""
 
     def __init__(
-        self, steps: Mapping[str, StepType], play_keywords: Mapping[str, PlayKeyword] = {}
+        self,
+        steps: Mapping[str, StepType],
+        play_keywords: Mapping[str, PlayKeyword] = {},
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.steps = steps
+        # Only what role search reads (ANSIBLE_ROLES_PATH...), kept for includes at run time.
+        self.role_env = role_environ(environ)
         self.play_keywords = play_keywords  # the plugins' own, beside the core's kw.PLAY
         self.play_schema = {**kw.PLAY, **{n: k.schema for n, k in play_keywords.items()}}
         self.files: list[Path] = []  # every file read, for the run store's snapshot
@@ -87,7 +93,9 @@ class _Loader:
     def play_roles(self, inherited: Mapping[str, Any]) -> PlayRoles:
         """The current play's roles; a loader made at run time starts its own."""
         if self.roles is None:
-            self.roles = PlayRoles(Path(inherited.get("playbook_dir") or Path.cwd()))
+            self.roles = PlayRoles(
+                Path(inherited.get("playbook_dir") or Path.cwd()), inherited.get("role_env")
+            )
         return self.roles
 
     # -- plays -------------------------------------------------------------
@@ -144,7 +152,8 @@ class _Loader:
         inherited["timeout"] = None  # a play's timeout is the play's deadline, not each task's
         inherited["vars"] = {}  # play vars sit below vars_files; the engine layers them
         inherited["playbook_dir"] = base_dir
-        roles = self.roles = PlayRoles(base_dir)
+        inherited["role_env"] = self.role_env
+        roles = self.roles = PlayRoles(base_dir, self.role_env)
         sections: dict[str, tuple[TaskNode, ...]] = {}
         sections["pre_tasks"] = self.load_tasks(
             node.get("pre_tasks"), f"{uid}/pre_tasks", inherited, base_dir, where, ()
@@ -414,6 +423,7 @@ class _Loader:
         merged["when"] = tuple(inherited.get("when", ()))
         merged["role"] = inherited.get("role")  # a role's tasks, and what they include
         merged["playbook_dir"] = inherited.get("playbook_dir")
+        merged["role_env"] = inherited.get("role_env")
         merged["tags"] = frozenset(inherited.get("tags", frozenset())) | tags_of(node.get("tags"))
         merged["vars"] = {**inherited.get("vars", {}), **dict(node.get("vars") or {})}
         merged["environment"] = {
@@ -474,14 +484,18 @@ def load_included_tasks(
 
 
 def load_playbook(
-    path: Path, steps: Mapping[str, StepType], play_keywords: Mapping[str, PlayKeyword] = {}
+    path: Path,
+    steps: Mapping[str, StepType],
+    play_keywords: Mapping[str, PlayKeyword] = {},
+    environ: Mapping[str, str] | None = None,
 ) -> Playbook:
     """Load and validate the playbook at ``path`` against the registered step types.
 
     ``play_keywords`` are the plugins' play keywords; a play using one that is not
-    registered is an error, as for any unknown keyword.
+    registered is an error, as for any unknown keyword. ``environ`` is where
+    ``ANSIBLE_ROLES_PATH`` and ``ANSIBLE_COLLECTIONS_PATH`` are read (default: os.environ).
     """
-    loader = _Loader(steps, play_keywords)
+    loader = _Loader(steps, play_keywords, environ)
     plays = loader.load_playbook(path)
     check_graph(plays)
     text = path.read_text(encoding="utf-8", errors="replace")

@@ -36,6 +36,7 @@ class PlayRoles:
     """What a play's roles add to it, gathered while its tasks load."""
 
     playbook_dir: Path
+    environ: Mapping[str, str] | None = None  # for ANSIBLE_ROLES_PATH; None: os.environ
     seen: set[tuple[str, ...]] = field(default_factory=set)
     handlers: list[Task | Include] = field(default_factory=list)
     handler_keys: set[tuple[Path, str]] = field(default_factory=set)
@@ -99,7 +100,7 @@ def expand_role(
     ``chain`` holds the roles whose dependencies are being expanded, to refuse cycles.
     """
     name = str(call.name)
-    path = find_role(name, roles.playbook_dir, call.where).resolve()
+    path = find_role(name, roles.playbook_dir, call.where, roles.environ).resolve()
     if path in chain:
         names = [p.name for p in chain[chain.index(path) :]]
         raise PlaybookError(
@@ -111,10 +112,11 @@ def expand_role(
     allow = call.allow_duplicates
     if allow is None:
         allow = bool(meta.get("allow_duplicates", False))
-    key = (str(path), call.tasks_from, _dump(call.params), _dump(call.keywords.get("vars")))
+    key = (str(path), call.tasks_from, call.vars_from, _dump(call.params), _dump(call.keywords))
     roles.all_names.append(name)
-    if dedupe and not allow and key in roles.seen:
-        return None
+    # A role that already ran in this play is skipped, but its dependencies are still
+    # considered one by one (one that allows duplicates runs again), as in Ansible.
+    duplicate = dedupe and not allow and key in roles.seen
     roles.seen.add(key)
     parent = parents[0] if parents else None
     defaults = _role_vars(loader, path, "defaults", call.defaults_from, call.where)
@@ -138,7 +140,9 @@ def expand_role(
     }
     merged["role"] = scope
     deps = _dependencies(loader, roles, meta, uid, merged, (*chain, path), scope, stack, path)
-    tasks = _role_tasks(loader, path, call, uid, merged, stack)
+    if duplicate and not deps:
+        return None
+    tasks = () if duplicate else _role_tasks(loader, path, call, uid, merged, stack)
     _role_handlers(loader, roles, path, call, uid, merged, scope)
     return Block(
         name=f"role {name}",

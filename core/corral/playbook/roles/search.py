@@ -22,6 +22,7 @@ __all__ = [
     "collection_dirs",
     "find_role",
     "role_dirs",
+    "role_environ",
     "roles_path",
     "set_roles_path",
 ]
@@ -30,6 +31,20 @@ DEFAULT_ROLES_PATH = ("~/.ansible/roles", "/usr/share/ansible/roles", "/etc/ansi
 DEFAULT_COLLECTIONS_PATH = ("~/.ansible/collections", "/usr/share/ansible/collections")
 
 _configured: list[str] = []
+
+
+ENVIRONMENT = (
+    "ANSIBLE_ROLES_PATH",
+    "ANSIBLE_COLLECTIONS_PATH",
+    "ANSIBLE_COLLECTIONS_PATHS",
+    "HOME",
+)
+
+
+def role_environ(environ: Mapping[str, str] | None) -> dict[str, str]:
+    """The part of ``environ`` role search reads, to keep with a loaded playbook."""
+    env = os.environ if environ is None else environ
+    return {k: env[k] for k in ENVIRONMENT if k in env}
 
 
 def set_roles_path(paths: Sequence[str | Path]) -> None:
@@ -41,6 +56,13 @@ def set_roles_path(paths: Sequence[str | Path]) -> None:
     _configured[:] = [str(p) for p in paths]
 
 
+def _expand(path: str, env: Mapping[str, str]) -> Path:
+    """``~`` is the HOME of ``env`` (a test or a server passes its own environment)."""
+    if path.startswith("~") and env.get("HOME"):
+        return Path(env["HOME"] + path[1:])
+    return Path(os.path.expanduser(path))
+
+
 def _split(value: str) -> list[str]:
     return [part for part in value.split(os.pathsep) if part]
 
@@ -49,7 +71,7 @@ def roles_path(environ: Mapping[str, str] | None = None) -> list[Path]:
     """The roles path: the environment's, else the setting's, else Ansible's default."""
     env = os.environ if environ is None else environ
     parts = _split(env.get("ANSIBLE_ROLES_PATH", "")) or _configured or list(DEFAULT_ROLES_PATH)
-    return [Path(os.path.expanduser(p)) for p in parts]
+    return [_expand(p, env) for p in parts]
 
 
 def role_dirs(playbook_dir: Path, environ: Mapping[str, str] | None = None) -> list[Path]:
@@ -68,7 +90,7 @@ def collection_dirs(playbook_dir: Path, environ: Mapping[str, str] | None = None
         str(playbook_dir / "collections"),
         *(configured or DEFAULT_COLLECTIONS_PATH),
     ]
-    return list(dict.fromkeys(Path(os.path.expanduser(p)) for p in parts))
+    return list(dict.fromkeys(_expand(p, env) for p in parts))
 
 
 def _candidates(name: str, playbook_dir: Path, environ: Mapping[str, str] | None) -> list[Path]:
@@ -80,7 +102,7 @@ def _candidates(name: str, playbook_dir: Path, environ: Mapping[str, str] | None
             for base in collection_dirs(playbook_dir, environ)
         ]
     if "/" in name or name.startswith("~"):
-        path = Path(os.path.expanduser(name))
+        path = _expand(name, os.environ if environ is None else environ)
         return [path if path.is_absolute() else playbook_dir / path]
     return [base / name for base in role_dirs(playbook_dir, environ)]
 

@@ -186,7 +186,7 @@ def load_included_role(
     from corral.playbook.loader import _Loader
 
     loader = _Loader(steps)
-    roles = PlayRoles(playbook_dir=include.base_dir)
+    roles = PlayRoles(include.base_dir, include.inherited.get("role_env"))
     args = {**(include.role_args or {}), "name": name}
     call = call_from_args(args, "include_role", include.location, {})
     parents = (include.role, *include.role.parents) if include.role else ()
