@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from corral.errors import Location, PlaybookError, did_you_mean
+from corral.errors import Location, PlaybookError
 from corral.playbook import keywords as kw
+from corral.playbook.actions import find_action
 from corral.playbook.args import check_args, is_templated, normalize_args
 from corral.playbook.filenames import usable_path
 from corral.playbook.graph import check_graph
@@ -257,7 +258,7 @@ class _Loader:
             return self._load_include(node, uid, inherited, base_dir, where, stack)
         if any(key in ROLE_ACTIONS for key in node):
             return load_role_task(self, node, uid, inherited, where, stack)
-        action = self._find_action(node, where)
+        action = find_action(node, self.steps, where)
         step = self.steps[action]
         check_keywords(node, kw.TASK, "task keyword", where, ignore={action})
         action_where = key_location(node, action, where)
@@ -309,44 +310,6 @@ class _Loader:
             ),
             **{k: unmark(merged[k]) for k in _INHERITABLE if k not in ("environment",)},
             uid=uid,
-        )
-
-    def _find_action(self, node: Mapping[str, Any], where: Location) -> str:
-        candidates = [k for k in node if k not in kw.TASK]
-        known = [k for k in candidates if k in self.steps]
-        unknown = [k for k in candidates if k not in self.steps]
-        if len(known) > 1:
-            raise PlaybookError(
-                f"task has more than one step: {', '.join(map(repr, known))}",
-                hint="split it into one task per step",
-                location=key_location(node, known[1], where),
-            )
-        if known and unknown:
-            raise PlaybookError(
-                f"unknown task keyword {unknown[0]!r}",
-                hint=did_you_mean(str(unknown[0]), kw.TASK)
-                or "see docs/playbooks.md for task keywords",
-                location=key_location(node, unknown[0], where),
-            )
-        if known:
-            return known[0]
-        if not unknown:
-            raise PlaybookError(
-                "task has no step", hint="add a step such as 'debug: {msg: hi}'", location=where
-            )
-        name = str(unknown[0])
-        keyword_hint = did_you_mean(name, kw.TASK)
-        step_hint = did_you_mean(name, self.steps)
-        if keyword_hint and not step_hint:
-            raise PlaybookError(
-                f"unknown task keyword {name!r} (and the task has no step)",
-                hint=keyword_hint,
-                location=key_location(node, name, where),
-            )
-        raise PlaybookError(
-            f"unknown step type {name!r}",
-            hint=step_hint or "run 'corral plugins' to list the step types installed",
-            location=key_location(node, name, where),
         )
 
     def _load_block(
