@@ -347,3 +347,20 @@ def test_new_role_scaffolds_and_never_overwrites(project):
     again = project.run("new", "role", "web", "--path", "roles")
     assert again.exit_code == 5
     assert "already exists" in again.stderr
+
+
+def test_check_reports_undefined_names_in_a_role_template_at_its_line(project):
+    project.write("roles/t/templates/app.conf.j2", "port={{ port }}\nname={{ app_nmae }}\n")
+    role(
+        project,
+        "t",
+        tasks="- template: {src: app.conf.j2, dest: /tmp/never}\n",
+        defaults="port: 80\napp_name: x\n",
+    )
+    project.write("site.yml", "- hosts: all\n  roles: [t]\n")
+    result = project.run("check", "site.yml", "-i", "hosts.yml")
+    assert result.exit_code == 4
+    assert "roles/t/templates/app.conf.j2:2: undefined variable 'app_nmae'" in result.stderr
+    assert "did you mean 'app_name'?" in result.stderr
+    project.write("roles/t/templates/app.conf.j2", "{{ port }} {{ extra | default(1) }}\n")
+    assert project.run("check", "site.yml", "-i", "hosts.yml").exit_code == 0

@@ -16,6 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from corral.errors import Location, PlaybookError, TemplateError, did_you_mean, error_location
 from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
+from corral.playbook.templating.template_files import (
+    TEMPLATE_ACTIONS,
+    TEMPLATE_VARIABLES,
+    template_file,
+    template_uses,
+)
 
 if TYPE_CHECKING:
     from corral.playbook.templating.templar import Templar
@@ -194,11 +200,30 @@ def _task_problems(
             refuse_unsafe(text)
         for name in sorted(names - local - seen):
             seen.add(name)
-            is_fact = name == "ansible_facts" or (
-                name.startswith("ansible_") and not play.gather_facts
-            )
-            hint = FACT_HINT if is_fact else did_you_mean(name, local)
-            yield UndefinedUse(name, task.location, f"task {task.name!r}", hint)
+            yield UndefinedUse(name, task.location, f"task {task.name!r}", _hint(name, play, local))
+    if task.action in TEMPLATE_ACTIONS:
+        yield from _template_problems(task, play, local | TEMPLATE_VARIABLES, templar)
+
+
+def _hint(name: str, play: Play, local: set[str]) -> str | None:
+    is_fact = name == "ansible_facts" or (name.startswith("ansible_") and not play.gather_facts)
+    return FACT_HINT if is_fact else did_you_mean(name, local)
+
+
+def _template_problems(
+    task: Task, play: Play, local: set[str], templar: Templar
+) -> Iterator[UndefinedUse]:
+    """Undefined names in the template file a ``template`` task renders, at their line."""
+    from corral.playbook.loader import display_path
+
+    path = template_file(task, Path(play.location.file).parent)
+    if path is None:
+        return
+    for name, where, text in template_uses(path, templar, display_path(path)):
+        if name in local or name in guarded_names(text):
+            continue
+        what = f"template {path.name!r} of task {task.name!r}"
+        yield UndefinedUse(name, where, what, _hint(name, play, local))
 
 
 GUARD_FILTERS = ("default", "d", "mandatory")
