@@ -364,3 +364,34 @@ def test_check_reports_undefined_names_in_a_role_template_at_its_line(project):
     assert "did you mean 'app_name'?" in result.stderr
     project.write("roles/t/templates/app.conf.j2", "{{ port }} {{ extra | default(1) }}\n")
     assert project.run("check", "site.yml", "-i", "hosts.yml").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("task", "message"),
+    [
+        ("import_role: {name: r, tasks_from: nope}", "tasks file 'nope' not found in role r"),
+        ("import_role: {name: r, task_from: x}", "unknown import_role argument 'task_from'"),
+        ("import_role: {name: '{{ x }}'}", "import_role needs a role name without templates"),
+        ("include_role: {name: r, apply: [x]}", "include_role 'apply' takes a mapping"),
+    ],
+)
+def test_bad_role_tasks_are_refused_before_the_run(project, task, message):
+    role(project, "r", tasks=say("r"))
+    project.write("site.yml", f"- hosts: all\n  tasks:\n    - {task}\n")
+    result = project.run("check", "site.yml", "-i", "hosts.yml")
+    assert result.exit_code == 4
+    assert f"site.yml:3:7: {message}" in result.stderr
+
+
+def test_role_entry_keywords_are_not_params(project):
+    role(project, "r", tasks=say("{{ port | default('no port var') }} {{ p }}"))
+    result, events = run(project, "- hosts: all\n  roles:\n    - {role: r, port: 22, p: 1}\n")
+    assert result.exit_code == 0, result.output
+    assert messages(events) == ["no port var 1"]  # port is a keyword in Ansible too
+
+
+def test_include_vars_that_finds_no_file_fails_the_host(project):
+    result, events = run(project, "- hosts: all\n  tasks:\n    - include_vars: {dir: nowhere}\n")
+    assert result.exit_code == 2
+    failed = [e for e in events if e["event"] == "task_result" and e["status"] == "failed"]
+    assert "could not find 'nowhere'" in failed[0]["result"]["msg"]

@@ -14,8 +14,25 @@ from corral.playbook.keyword_values import describe_kind
 
 __all__ = ["ROLE_ARGS", "RoleCall", "call_from_args", "call_from_entry"]
 
-# Keywords of a ``roles:`` entry that steer its tasks; every other key is a role param.
-ENTRY_KEYWORDS = frozenset({*kw.INHERITED, "when", "role", "name"})
+# Keywords of a ``roles:`` entry (Ansible's role attributes); every other key is a role
+# param. Those corral has no use for (``port``, ``connection``...) are still keywords,
+# as in Ansible, so they never become variables by accident.
+ENTRY_KEYWORDS = frozenset(
+    {
+        *kw.INHERITED,
+        "when",
+        "role",
+        "name",
+        "port",
+        "connection",
+        "remote_user",
+        "module_defaults",
+        "throttle",
+        "become_exe",
+        "become_flags",
+        "delegate_facts",
+    }
+)
 # What import_role and include_role accept.
 ROLE_ARGS = frozenset(
     {
