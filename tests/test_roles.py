@@ -395,3 +395,13 @@ def test_include_vars_that_finds_no_file_fails_the_host(project):
     assert result.exit_code == 2
     failed = [e for e in events if e["event"] == "task_result" and e["status"] == "failed"]
     assert "could not find 'nowhere'" in failed[0]["result"]["msg"]
+
+
+def test_short_names_resolve_in_the_play_collections_and_the_role_own_collection(project):
+    base = "collections/ansible_collections/acme/infra/roles"
+    project.write(f"{base}/db/tasks/main.yml", say("db"))
+    project.write(f"{base}/db/meta/main.yml", "dependencies: [common]\n")
+    project.write(f"{base}/common/tasks/main.yml", say("sibling common"))
+    result, events = run(project, "- hosts: all\n  collections: [acme.infra]\n  roles: [db]\n")
+    assert result.exit_code == 0, result.output
+    assert messages(events) == ["sibling common", "db"]

@@ -154,7 +154,8 @@ class _Loader:
         inherited["vars"] = {}  # play vars sit below vars_files; the engine layers them
         inherited["playbook_dir"] = base_dir
         inherited["role_env"] = self.role_env
-        roles = self.roles = PlayRoles(base_dir, self.role_env)
+        collections = tuple(str(c) for c in as_tuple(node.get("collections")))
+        roles = self.roles = PlayRoles(base_dir, self.role_env, collections=collections)
         sections: dict[str, tuple[TaskNode, ...]] = {}
         sections["pre_tasks"] = self.load_tasks(
             node.get("pre_tasks"), f"{uid}/pre_tasks", inherited, base_dir, where, ()

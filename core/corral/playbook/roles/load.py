@@ -22,7 +22,7 @@ from corral.playbook.keyword_values import as_tuple, item_location
 from corral.playbook.model import Block, Include, RoleScope, Task, TaskNode
 from corral.playbook.roles.calls import RoleCall, call_from_entry
 from corral.playbook.roles.files import find_role_file, load_vars_path
-from corral.playbook.roles.search import find_role
+from corral.playbook.roles.search import collection_of, find_role
 from corral.playbook.yaml.marked import unmark
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ class PlayRoles:
 
     playbook_dir: Path
     environ: Mapping[str, str] | None = None  # for ANSIBLE_ROLES_PATH; None: os.environ
+    collections: tuple[str, ...] = ()  # the play's collections: keyword
     seen: set[tuple[str, ...]] = field(default_factory=set)
     handlers: list[Task | Include] = field(default_factory=list)
     handler_keys: set[tuple[Path, str]] = field(default_factory=set)
@@ -100,7 +101,10 @@ def expand_role(
     ``chain`` holds the roles whose dependencies are being expanded, to refuse cycles.
     """
     name = str(call.name)
-    path = find_role(name, roles.playbook_dir, call.where, roles.environ).resolve()
+    # A collection role's dependencies are found in its own collection first.
+    own = [c for p in parents[:1] if (c := collection_of(p.path))]
+    collections = (*own, *roles.collections)
+    path = find_role(name, roles.playbook_dir, call.where, roles.environ, collections).resolve()
     if path in chain:
         names = [p.name for p in chain[chain.index(path) :]]
         raise PlaybookError(

@@ -20,6 +20,7 @@ from corral.errors import Location, PlaybookError, did_you_mean
 
 __all__ = [
     "collection_dirs",
+    "collection_of",
     "find_role",
     "role_dirs",
     "role_environ",
@@ -93,6 +94,14 @@ def collection_dirs(playbook_dir: Path, environ: Mapping[str, str] | None = None
     return list(dict.fromkeys(_expand(p, env) for p in parts))
 
 
+def collection_of(role_path: Path) -> str | None:
+    """``ns.coll`` when ``role_path`` is ``.../ansible_collections/ns/coll/roles/NAME``."""
+    parts = role_path.parts
+    if len(parts) >= 5 and parts[-5] == "ansible_collections" and parts[-2] == "roles":
+        return f"{parts[-4]}.{parts[-3]}"
+    return None
+
+
 def _candidates(name: str, playbook_dir: Path, environ: Mapping[str, str] | None) -> list[Path]:
     parts = name.split(".")
     if len(parts) == 3 and all(parts):
@@ -112,9 +121,17 @@ def find_role(
     playbook_dir: Path,
     where: Location,
     environ: Mapping[str, str] | None = None,
+    collections: Sequence[str] = (),
 ) -> Path:
-    """The directory of role ``name``; else an error naming the paths searched."""
+    """The directory of role ``name``; else an error naming the paths searched.
+
+    ``collections`` (the play's ``collections:`` keyword, and the collection of the
+    role whose dependency this is) are tried for a short name after the roles path.
+    """
     candidates = _candidates(name, playbook_dir, environ)
+    if "." not in name and "/" not in name:
+        for collection in collections:
+            candidates += _candidates(f"{collection}.{name}", playbook_dir, environ)
     for path in candidates:
         if path.is_dir():
             return path
@@ -127,7 +144,9 @@ def find_role(
             if (entry / "tasks").is_dir() or (entry / "meta").is_dir()
         }
     )
-    searched = ", ".join(str(p.parent if len(candidates) > 1 else p) for p in candidates)
+    searched = ", ".join(
+        dict.fromkeys(str(p.parent if len(candidates) > 1 else p) for p in candidates)
+    )
     hint = did_you_mean(name, known)
     raise PlaybookError(
         f"role {name!r} not found (searched {searched})",
