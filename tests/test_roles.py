@@ -405,3 +405,12 @@ def test_short_names_resolve_in_the_play_collections_and_the_role_own_collection
     result, events = run(project, "- hosts: all\n  collections: [acme.infra]\n  roles: [db]\n")
     assert result.exit_code == 0, result.output
     assert messages(events) == ["sibling common", "db"]
+
+
+def test_a_role_that_imports_itself_through_another_is_refused(project):
+    role(project, "s", tasks="- import_role: {name: t}\n")
+    role(project, "t", tasks="- include_role: {name: s}\n")
+    project.write("site.yml", "- hosts: all\n  roles: [s]\n")
+    result = project.run("check", "site.yml", "-i", "hosts.yml")
+    assert result.exit_code == 4
+    assert "roles/t/tasks/main.yml:1:3: role cycle: s -> t -> s" in result.stderr

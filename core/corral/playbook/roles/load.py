@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corral.errors import Location, PlaybookError
+from corral.playbook.include_chain import check_include_chain
 from corral.playbook.keyword_values import as_tuple, item_location
 from corral.playbook.model import Block, Include, RoleScope, Task, TaskNode
 from corral.playbook.roles.calls import RoleCall, call_from_entry
@@ -210,8 +211,18 @@ def _role_tasks(
                 location=call.where,
             )
         return ()
-    data = loader._read(found, call.where)
     resolved = found.resolve()
+    if resolved in stack:
+        # A role that imports or includes itself, directly or through other roles.
+        files = [*stack[stack.index(resolved) :], resolved]
+        names = [f.parent.parent.name if f.parent.name == "tasks" else f.name for f in files]
+        raise PlaybookError(
+            f"role cycle: {' -> '.join(names)}",
+            hint="a role cannot import or include itself, directly or not",
+            location=call.where,
+        )
+    check_include_chain(resolved, stack, call.where)
+    data = loader._read(found, call.where)
     return loader.load_tasks(
         data, f"{uid}/tasks", inherited, found.parent, _file_where(found), (*stack, resolved)
     )
