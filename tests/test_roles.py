@@ -414,3 +414,17 @@ def test_a_role_that_imports_itself_through_another_is_refused(project):
     result = project.run("check", "site.yml", "-i", "hosts.yml")
     assert result.exit_code == 4
     assert "roles/t/tasks/main.yml:1:3: role cycle: s -> t -> s" in result.stderr
+
+
+def test_a_role_sees_the_defaults_and_vars_of_its_dependencies(project):
+    role(project, "base", defaults="from_dep: dep default\nshared: dep\n", vars="dep_var: v\n")
+    role(
+        project,
+        "app",
+        meta="dependencies: [base]\n",
+        defaults="shared: app\n",
+        tasks=say("{{ from_dep }} {{ shared }} {{ dep_var }}"),
+    )
+    result, events = run(project, "- hosts: all\n  tasks:\n    - include_role: {name: app}\n")
+    assert result.exit_code == 0, result.output
+    assert messages(events) == ["dep default app v"]

@@ -96,10 +96,13 @@ def expand_role(
     chain: tuple[Path, ...] = (),
     parents: tuple[RoleScope, ...] = (),
     stack: tuple[Path, ...] = (),
+    collect: dict[str, dict[str, Any]] | None = None,
 ) -> Block | None:
     """The role's tasks (dependencies first) as a block; None when the play already ran it.
 
-    ``chain`` holds the roles whose dependencies are being expanded, to refuse cycles.
+    ``chain`` holds the roles whose dependencies are being expanded, to refuse cycles;
+    ``collect`` receives this role's defaults and vars (with its dependencies'), which
+    a role that depends on it sees below its own, as in Ansible.
     """
     name = str(call.name)
     # A collection role's dependencies are found in its own collection first.
@@ -126,10 +129,11 @@ def expand_role(
     parent = parents[0] if parents else None
     defaults = _role_vars(loader, path, "defaults", call.defaults_from, call.where)
     role_vars = _role_vars(loader, path, "vars", call.vars_from, call.where)
+    scope_defaults = {**(parent.defaults if parent else {}), **defaults}
     scope = RoleScope(
         name=name,
         path=path,
-        defaults={**(parent.defaults if parent else {}), **defaults},
+        defaults=scope_defaults,
         params={**(parent.params if parent else {}), **unmark(dict(call.params))},
         parents=parents,
     )
@@ -144,7 +148,25 @@ def expand_role(
         **unmark(dict(call.keywords.get("vars") or {})),
     }
     merged["role"] = scope
-    deps = _dependencies(loader, roles, meta, uid, merged, (*chain, path), scope, stack, path)
+    found: dict[str, dict[str, Any]] = {"defaults": {}, "vars": {}}
+    deps = _dependencies(
+        loader, roles, meta, uid, merged, (*chain, path), scope, stack, path, found
+    )
+    if found["defaults"] or found["vars"]:
+        # Filled in once the dependencies are loaded: theirs rank below the defaults of
+        # this role and of the roles that called it (Role.get_default_vars in Ansible).
+        ordered = {**found["defaults"], **scope_defaults}
+        scope_defaults.clear()
+        scope_defaults.update(ordered)
+        merged["vars"] = {
+            **merged["vars"],
+            **found["vars"],
+            **role_vars,
+            **unmark(dict(call.keywords.get("vars") or {})),
+        }
+    if collect is not None:
+        collect["defaults"].update({**found["defaults"], **defaults})
+        collect["vars"].update({**found["vars"], **role_vars})
     if duplicate and not deps:
         return None
     tasks = () if duplicate else _role_tasks(loader, path, call, uid, merged, stack)
@@ -169,6 +191,7 @@ def _dependencies(
     scope: RoleScope,
     stack: tuple[Path, ...],
     path: Path,
+    collect: dict[str, dict[str, Any]],
 ) -> list[TaskNode]:
     value = meta.get("dependencies") or []
     found = find_role_file(path, "meta", "main")
@@ -188,6 +211,7 @@ def _dependencies(
             chain=chain,
             parents=(scope, *scope.parents),
             stack=stack,
+            collect=collect,
         )
         if block is not None:
             nodes.append(block)
