@@ -208,11 +208,13 @@ def test_include_role_loops_renders_its_name_and_applies_keywords(project):
         project,
         """
         - hosts: all
-          vars: {which: two}
+          vars: {which: two, which_file: main}
           tasks:
             - include_role: {name: one}
               loop: [a, b]
             - include_role: {name: "{{ which }}"}
+            - include_role: {name: one, tasks_from: "{{ which_file }}"}
+              vars: {item: from tasks_from}
             - include_role:
                 name: one
                 public: true
@@ -225,7 +227,14 @@ def test_include_role_loops_renders_its_name_and_applies_keywords(project):
         """,
     )
     assert result.exit_code == 0, result.output
-    assert messages(events) == ["one a", "one b", "two two", "one c", "published"]
+    assert messages(events) == [
+        "one a",
+        "one b",
+        "two two",
+        "one from tasks_from",
+        "one c",
+        "published",
+    ]
     result, events = run(project, (project.path / "site.yml").read_text(), "--tags", "applied")
     assert messages(events) == ["one c"]
 

@@ -48,12 +48,15 @@ def resolve_include(
     for item_vars in items:
         tasks = include.tasks
         if tasks is None:
-            name = templar.render(
-                include.file, {**variables, **item_vars}, location=include.location
-            )
+            scope = {**variables, **item_vars}
+            # include_role: every argument may be a template; include_tasks: the file name.
+            target = include.role_args if include.role_args is not None else include.file
+            rendered = templar.render(target, scope, location=include.location)
             try:
-                load = load_included_role if include.role_args is not None else load_included_tasks
-                tasks = load(run.registry.steps, include, str(name))
+                if include.role_args is not None:
+                    tasks = load_included_role(run.registry.steps, include, rendered)
+                else:
+                    tasks = load_included_tasks(run.registry.steps, include, str(rendered))
             except PlaybookError as exc:
                 # The file is known only now, for this host: its problems (an include
                 # cycle, nesting too deep, a missing or invalid file) fail this host's

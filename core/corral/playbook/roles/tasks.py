@@ -145,7 +145,7 @@ def _include_role(
     merged = loader._inherit(inherited, {**passed, **call.apply})
     merged["when"] = (*merged["when"], *as_tuple(call.apply.get("when")))
     tasks = None
-    if not is_templated(call.name):
+    if not is_templated(node[action]):  # else loaded per host, once its arguments are rendered
         block = expand_role(
             loader,
             roles,
@@ -180,14 +180,13 @@ def _include_role(
 
 
 def load_included_role(
-    steps: Mapping[str, StepType], include: Include, name: str
+    steps: Mapping[str, StepType], include: Include, args: Mapping[str, Any]
 ) -> tuple[TaskNode, ...]:
-    """The tasks of an ``include_role`` whose name was a template, once rendered for a host."""
+    """The tasks of an ``include_role`` whose arguments held templates, once rendered."""
     from corral.playbook.loader import _Loader
 
     loader = _Loader(steps)
     roles = PlayRoles(include.base_dir, include.inherited.get("role_env"))
-    args = {**(include.role_args or {}), "name": name}
     call = call_from_args(args, "include_role", include.location, {})
     parents = (include.role, *include.role.parents) if include.role else ()
     block = expand_role(
