@@ -437,3 +437,16 @@ def test_a_role_sees_the_defaults_and_vars_of_its_dependencies(project):
     result, events = run(project, "- hosts: all\n  tasks:\n    - include_role: {name: app}\n")
     assert result.exit_code == 0, result.output
     assert messages(events) == ["dep default app v"]
+
+
+def test_a_private_include_role_keeps_its_dependencies_defaults_private(project):
+    role(project, "base", defaults="from_dep: x\n")
+    role(project, "app", meta="dependencies: [base]\n", tasks=say("{{ from_dep }}"))
+    project.write(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - include_role: {name: app}\n"
+        '    - debug: {msg: "{{ from_dep }}"}\n',
+    )
+    result = project.run("check", "site.yml", "-i", "hosts.yml")
+    assert result.exit_code == 4
+    assert "site.yml:4:7: undefined variable 'from_dep'" in result.stderr

@@ -150,7 +150,7 @@ def expand_role(
     merged["role"] = scope
     found: dict[str, dict[str, Any]] = {"defaults": {}, "vars": {}}
     deps = _dependencies(
-        loader, roles, meta, uid, merged, (*chain, path), scope, stack, path, found
+        loader, roles, meta, uid, merged, (*chain, path), scope, stack, path, found, call.public
     )
     if found["defaults"] or found["vars"]:
         # Filled in once the dependencies are loaded: theirs rank below the defaults of
@@ -192,6 +192,7 @@ def _dependencies(
     stack: tuple[Path, ...],
     path: Path,
     collect: dict[str, dict[str, Any]],
+    public: bool,
 ) -> list[TaskNode]:
     value = meta.get("dependencies") or []
     found = find_role_file(path, "meta", "main")
@@ -201,6 +202,7 @@ def _dependencies(
     nodes: list[TaskNode] = []
     for index, entry in enumerate(value):
         call = call_from_entry(entry, item_location(value, index, where), "role dependency")
+        call = replace(call, public=public)  # exported to the play only with their role
         block = expand_role(
             loader,
             roles,
