@@ -7,6 +7,7 @@ directory, whose files are read in name order and merged.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,10 @@ def find_role_file(role_path: Path, subdir: str, name: str) -> Path | None:
     base = role_path / subdir
     for ext in (".yml", ".yaml", ".json", ""):
         candidate = base / f"{name}{ext}"
-        if candidate.is_file():
+        if os.path.isfile(candidate):
             return candidate
     directory = base / name
-    return directory if directory.is_dir() else None
+    return directory if os.path.isdir(directory) else None
 
 
 def load_vars_file(path: Path, read: Reader, where: Location) -> dict[str, Any]:
@@ -47,11 +48,11 @@ def load_vars_file(path: Path, read: Reader, where: Location) -> dict[str, Any]:
 
 def load_vars_path(path: Path, read: Reader, where: Location) -> dict[str, Any]:
     """A vars file, or every file of a vars directory, merged in name order."""
-    if path.is_file():
+    if os.path.isfile(path):
         return load_vars_file(path, read, where)
     merged: dict[str, Any] = {}
     for child in sorted(path.rglob("*")):
         usable = child.suffix in (".yml", ".yaml", ".json", "") and child.name[0] != "."
-        if usable and child.is_file():
+        if usable and os.path.isfile(child):
             merged.update(load_vars_file(child, read, where))
     return merged

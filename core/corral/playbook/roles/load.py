@@ -12,6 +12,7 @@ role and are notifiable by name and as ``role_name : handler name``.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -75,7 +76,7 @@ def _role_vars(
 
 def _meta(loader: _Loader, path: Path) -> Mapping[str, Any]:
     found = find_role_file(path, "meta", "main")
-    if found is None or not found.is_file():
+    if found is None or not os.path.isfile(found):
         return {}
     data = loader._read(found, _file_where(found))
     if data is None:
@@ -229,7 +230,7 @@ def _role_tasks(
     stack: tuple[Path, ...],
 ) -> tuple[TaskNode, ...]:
     found = find_role_file(path, "tasks", call.tasks_from)
-    if found is None or not found.is_file():
+    if found is None or not os.path.isfile(found):
         if call.tasks_from != "main":
             raise PlaybookError(
                 f"tasks file {call.tasks_from!r} not found in role {path.name}",
@@ -268,7 +269,7 @@ def _role_handlers(
         return
     roles.handler_keys.add(key)
     found = find_role_file(path, "handlers", call.handlers_from)
-    if found is None or not found.is_file():
+    if found is None or not os.path.isfile(found):
         if call.handlers_from != "main":
             raise PlaybookError(
                 f"handlers file {call.handlers_from!r} not found in role {path.name}",

@@ -133,13 +133,13 @@ def find_role(
         for collection in collections:
             candidates += _candidates(f"{collection}.{name}", playbook_dir, environ)
     for path in candidates:
-        if path.is_dir():
+        if os.path.isdir(path):
             return path
     known = sorted(
         {
             entry.name
             for base in role_dirs(playbook_dir, environ)
-            if base.is_dir()
+            if os.path.isdir(base)
             for entry in base.iterdir()
             if (entry / "tasks").is_dir() or (entry / "meta").is_dir()
         }

@@ -7,6 +7,7 @@ that cannot be found, makes the answer unknowable (None).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -50,12 +51,12 @@ def included_var_names(task: Task, playbook_dir: Path) -> set[str] | None:
         return None
     for base in _bases(task, playbook_dir):
         for candidate in (base / "vars" / name, base / name):
-            if key == "file" and candidate.is_file():
+            if key == "file" and os.path.isfile(candidate):
                 return _keys(candidate)
-            if key == "dir" and candidate.is_dir():
+            if key == "dir" and os.path.isdir(candidate):
                 names: set[str] = set()
                 for path in sorted(candidate.rglob("*")):
-                    if path.suffix in (".yml", ".yaml", ".json") and path.is_file():
+                    if path.suffix in (".yml", ".yaml", ".json") and os.path.isfile(path):
                         names |= _keys(path)
                 return names
     return None

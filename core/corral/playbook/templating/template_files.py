@@ -7,6 +7,7 @@ uses that no source defines is reported at the line of the template file that us
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["TEMPLATE_ACTIONS", "TEMPLATE_VARIABLES", "template_file", "template_uses"]
 
 TEMPLATE_ACTIONS = frozenset({"template", "ansible.builtin.template", "ansible.legacy.template"})
-# What the template step adds while rendering (corral_plugins.files.content.template).
+# What the template step adds to the variables while it renders the file.
 TEMPLATE_VARIABLES = frozenset(
     {"template_path", "template_fullpath", "template_destpath", "ansible_managed"}
 )
@@ -33,7 +34,7 @@ def template_file(task: Task, playbook_dir: Path) -> Path | None:
     if not isinstance(src, str) or "{{" in src or "{%" in src:
         return None
     if Path(src).is_absolute():
-        return Path(src) if Path(src).is_file() else None
+        return Path(src) if os.path.isfile(Path(src)) else None
     roles = (task.role, *task.role.parents) if task.role is not None else ()
     bases = [
         *(r.path for r in roles[:1]),
@@ -43,7 +44,7 @@ def template_file(task: Task, playbook_dir: Path) -> Path | None:
     ]
     for base in bases:
         for candidate in (base / "templates" / src, base / src):
-            if candidate.is_file():
+            if os.path.isfile(candidate):
                 return candidate
     return None
 
