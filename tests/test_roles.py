@@ -450,3 +450,13 @@ def test_a_private_include_role_keeps_its_dependencies_defaults_private(project)
     result = project.run("check", "site.yml", "-i", "hosts.yml")
     assert result.exit_code == 4
     assert "site.yml:4:7: undefined variable 'from_dep'" in result.stderr
+
+
+def test_start_at_task_finds_a_role_task_with_or_without_its_role_name(project):
+    tasks = "- name: first\n  debug: {msg: one}\n- name: second\n  debug: {msg: two}\n"
+    role(project, "r", tasks=tasks)
+    playbook = "- hosts: all\n  roles: [r]\n"
+    for name in ("second", "r : second"):
+        result, events = run(project, playbook, "--start-at-task", name)
+        assert result.exit_code == 0, result.output
+        assert messages(events) == ["two"]

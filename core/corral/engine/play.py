@@ -110,7 +110,9 @@ class PlayRunner:
     def _selected(self, task: Task) -> bool:
         options = self.run.options
         if options.start_at_task and not self.run.started_at_task:
-            if not fnmatch.fnmatchcase(task.name, options.start_at_task):
+            # A role's task matches as "role : name" and as "name", as in Ansible.
+            names = (task.name, task.name.partition(" : ")[2]) if task.role else (task.name,)
+            if not any(fnmatch.fnmatchcase(n, options.start_at_task) for n in names):
                 return False
             self.run.started_at_task = True
         return task_selected(task.tags | self.play.tags, options.tags, options.skip_tags)
