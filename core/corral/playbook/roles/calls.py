@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from corral.errors import Location, PlaybookError
+from corral.errors import Location, PlaybookError, did_you_mean
 from corral.playbook import keywords as kw
 from corral.playbook.keyword_values import describe_kind
 
@@ -118,8 +118,6 @@ def call_from_args(args: Any, key: str, where: Location, keywords: Mapping[str, 
         )
     unknown = sorted(str(k) for k in args if k not in ROLE_ARGS)
     if unknown:
-        from corral.errors import did_you_mean
-
         raise PlaybookError(
             f"unknown {key} argument {unknown[0]!r}",
             hint=did_you_mean(unknown[0], ROLE_ARGS)
