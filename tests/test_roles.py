@@ -460,3 +460,27 @@ def test_start_at_task_finds_a_role_task_with_or_without_its_role_name(project):
         result, events = run(project, playbook, "--start-at-task", name)
         assert result.exit_code == 0, result.output
         assert messages(events) == ["two"]
+
+
+def test_a_role_argument_spec_checks_params_before_the_role_runs(project):
+    project.write(
+        "roles/s/meta/argument_specs.yml",
+        """
+        argument_specs:
+          main:
+            options:
+              site: {type: str, required: true}
+              port: {type: int}
+              mode: {type: str, choices: [a, b]}
+        """,
+    )
+    role(project, "s", tasks=say("{{ site }} {{ port | default(0) + 1 }}"))
+    result, events = run(project, "- hosts: all\n  roles:\n    - {role: s, site: x, p: 1}\n")
+    assert result.exit_code == 0, result.output
+    assert messages(events)[-1] == "x 1"
+    result, events = run(project, "- hosts: all\n  roles:\n    - {role: s, mode: c}\n")
+    assert result.exit_code == 2
+    failed = [e for e in events if e["event"] == "task_result" and e["status"] == "failed"]
+    assert failed[0]["task"] == "s : Validating arguments against arg spec 'main'"
+    assert "missing required arguments: site" in failed[0]["result"]["msg"]
+    assert "value of mode must be one of: a, b, got: c" in failed[0]["result"]["msg"]

@@ -30,6 +30,8 @@ class RoleScope:
     defaults: Mapping[str, Any] = field(default_factory=dict)  # below inventory
     params: Mapping[str, Any] = field(default_factory=dict)  # above set_fact, below -e
     parents: tuple[RoleScope, ...] = ()  # the roles that included this one, newest first
+    # Required options of its argument spec: the role's first task checks they are set.
+    required: frozenset[str] = frozenset()
 
     @property
     def short_name(self) -> str:

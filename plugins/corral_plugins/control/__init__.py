@@ -1,5 +1,5 @@
 """Steps that steer a play: ``debug``, ``set_fact``, ``assert``, ``fail``, ``pause``,
-``meta``, ``wait_for``, ``approval`` and ``include_vars``.
+``meta``, ``wait_for``, ``approval``, ``include_vars`` and ``validate_argument_spec``.
 
 :mod:`~corral_plugins.control.steps` holds the ones that never touch the host,
 :mod:`~corral_plugins.control.wait` the one that polls it, and
@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from corral import RegisterStep, hookimpl
-from corral_plugins.control import approval, include_vars, steps, wait
+from corral_plugins.control import approval, argspec, include_vars, steps, wait
 
 
 @hookimpl
@@ -19,3 +19,4 @@ def corral_register_steps(register: RegisterStep) -> None:
     wait.register_steps(register)
     approval.register_steps(register)
     include_vars.register_steps(register)
+    argspec.register_steps(register)

@@ -130,6 +130,10 @@ def expand_role(
     parent = parents[0] if parents else None
     defaults = _role_vars(loader, path, "defaults", call.defaults_from, call.where)
     role_vars = _role_vars(loader, path, "vars", call.vars_from, call.where)
+    spec, spec_where = _argument_spec(loader, path, meta, call)
+    required = frozenset(
+        str(k) for k, v in (spec or {}).get("options", {}).items() if (v or {}).get("required")
+    )
     scope_defaults = {**(parent.defaults if parent else {}), **defaults}
     scope = RoleScope(
         name=name,
@@ -137,6 +141,7 @@ def expand_role(
         defaults=scope_defaults,
         params={**(parent.params if parent else {}), **unmark(dict(call.params))},
         parents=parents,
+        required=required,
     )
     if call.public:
         roles.defaults.update(defaults)
@@ -171,6 +176,9 @@ def expand_role(
     if duplicate and not deps:
         return None
     tasks = () if duplicate else _role_tasks(loader, path, call, uid, merged, stack)
+    if not duplicate:
+        checks = _argument_check(loader, spec, spec_where, path, call, uid, merged, stack)
+        tasks = (*checks, *tasks)
     _role_handlers(loader, roles, path, call, uid, merged, scope)
     return Block(
         name=f"role {name}",
@@ -253,6 +261,53 @@ def _role_tasks(
     return loader.load_tasks(
         data, f"{uid}/tasks", inherited, found.parent, _file_where(found), (*stack, resolved)
     )
+
+
+ARGSPEC_STEP = "validate_argument_spec"
+
+
+def _argument_spec(
+    loader: _Loader, path: Path, meta: Mapping[str, Any], call: RoleCall
+) -> tuple[Mapping[str, Any] | None, Location]:
+    """The argument spec of the role's entry point (``meta/argument_specs.yml``), if any."""
+    found = find_role_file(path, "meta", "argument_specs")
+    specs: Any = meta.get("argument_specs")
+    where = call.where
+    if found is not None and os.path.isfile(found):
+        where = _file_where(found)
+        data = loader._read(found, where)
+        specs = data.get("argument_specs") if isinstance(data, Mapping) else None
+    entry = specs.get(call.tasks_from) if isinstance(specs, Mapping) else None
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("options") or {}, Mapping):
+        return None, where
+    return unmark(dict(entry)), where
+
+
+def _argument_check(
+    loader: _Loader,
+    entry: Mapping[str, Any] | None,
+    where: Location,
+    path: Path,
+    call: RoleCall,
+    uid: str,
+    inherited: Mapping[str, Any],
+    stack: tuple[Path, ...],
+) -> tuple[TaskNode, ...]:
+    """Ansible's first task of a role with an argument spec for its entry point."""
+    if entry is None or ARGSPEC_STEP not in loader.steps:
+        return ()
+    name = f"Validating arguments against arg spec '{call.tasks_from}'"
+    if entry.get("short_description"):
+        name += f" - {entry['short_description']}"
+    node = {
+        "name": name,
+        "tags": ["always"],
+        ARGSPEC_STEP: {
+            "argument_spec": dict(entry.get("options") or {}),
+            "provided_arguments": dict(call.params),
+        },
+    }
+    return (loader.load_task(node, f"{uid}/argspec", inherited, path, where, stack),)
 
 
 def _role_handlers(

@@ -176,6 +176,7 @@ def _task_problems(
     local = defined | set(task.vars)
     if task.role is not None:
         local |= set(task.role.defaults) | set(task.role.params) | ROLE_MAGIC
+        local |= task.role.required
     if task.loop is not None:
         local |= {str(task.loop_control.get("loop_var", "item")), "ansible_loop"}
         if task.loop_control.get("index_var"):
