@@ -105,7 +105,9 @@ def load_case(path: Path) -> Case:
         if sep and key in ("inventory", "args"):
             header[key] = value.strip()
     inventory = COMPAT / f"{header.get('inventory', 'one')}.ini"
-    return Case(path.stem, path, inventory, tuple(shlex.split(header.get("args", ""))))
+    # {compat} in args is this directory: the tools run elsewhere (a vault password file).
+    args = header.get("args", "").replace("{compat}", str(COMPAT))
+    return Case(path.stem, path, inventory, tuple(shlex.split(args)))
 
 
 CASES = [load_case(p) for p in PLAYBOOKS]
@@ -179,9 +181,8 @@ def seen(run: ToolRun) -> Seen:
     for event in run.events:
         kind = event.get("event")
         if kind == "recap":
-            # A host that did nothing (a later batch after an abort) is listed by corral
-            # with all-zero counters and left out by Ansible: compare the hosts that ran.
-            recap = {h: dict(c) for h, c in event["hosts"].items() if any(c.values())}
+            # Hosts that never started (a later batch after an abort) are in neither recap.
+            recap = {h: dict(c) for h, c in event["hosts"].items()}
         elif kind in ("task_result", "item_result") and _is_debug_output(event):
             debug.setdefault(event["host"], []).append(debug_message(event["result"]))
     # Paths under the run's own workdir differ between the two tools by design.

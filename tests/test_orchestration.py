@@ -172,6 +172,7 @@ def test_retry_with_exponential_backoff(project, tmp_path):
         project,
         f"""
         - hosts: h1
+          gather_facts: false
           tasks:
             - shell: "echo x >> {counter}; test $(wc -l < {counter}) -ge 4"
               retry: {{attempts: 5, delay: 0.1, backoff: exponential, max_delay: 0.3}}
@@ -207,7 +208,8 @@ def test_task_timeout_stops_the_process(project, tmp_path):
     started = time.monotonic()
     result, events = run(
         project,
-        f"- hosts: h1\n  tasks:\n    - shell: 'sleep 60; touch {marker}'\n      timeout: 1s\n",
+        "- hosts: h1\n  gather_facts: false\n"
+        f"  tasks:\n    - shell: 'sleep 60; touch {marker}'\n      timeout: 1s\n",
     )
     assert time.monotonic() - started < 30  # the 60 s command did not run to its end
     assert result.exit_code == 2
@@ -328,6 +330,24 @@ def test_approval_step_runs_once_per_batch(project):
     assert result.exit_code == 0, result.output
     assert len([e for e in events if e["event"] == "approval"]) == 1
     assert debug_messages(events) == ["after"] * 3
+    # The answer stands for every host of the batch, and each host counts it.
+    assert result.recap() == {h: {**result.recap()[h], "ok": 2} for h in ("h1", "h2", "h3")}
+    approvals = [e for e in events if e["event"] == "task_result" and e["action"] == "approval"]
+    assert sorted(e["host"] for e in approvals) == ["h1", "h2", "h3"]
+
+
+def test_a_rejected_approval_step_fails_every_host_of_the_batch(project):
+    result, events = run(
+        project,
+        "- hosts: web\n  serial: 2\n  tasks:\n"
+        "    - approval: {message: ok?, timeout: 0.1, on_timeout: fail}\n"
+        "    - debug: {msg: after}\n",
+    )
+    assert result.exit_code == 2, result.output
+    assert debug_messages(events) == []
+    recap = result.recap()
+    assert sorted(recap) == ["h1", "h2"], "the second batch never started"
+    assert all(counts["failed"] == 1 for counts in recap.values()), recap
 
 
 def _copy_examples(corral_project):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from corral.playbook.roles.search import set_roles_path
-
 HOSTS = """
 all:
   hosts:
@@ -158,15 +156,12 @@ def test_roles_path_galaxy_roles_and_collections(project, tmp_path):
     assert messages(events) == ["galaxy role", "collection role db", "local"]
 
 
-def test_roles_path_setting_is_used_when_the_environment_has_none(project, tmp_path):
+def test_roles_path_of_ansible_cfg_is_used_when_the_environment_has_none(project, tmp_path):
     shared = tmp_path / "configured"
     (shared / "cfg" / "tasks").mkdir(parents=True)
     (shared / "cfg" / "tasks" / "main.yml").write_text(say("from the setting"))
-    set_roles_path([shared])
-    try:
-        result, events = run(project, "- hosts: all\n  roles: [cfg]\n")
-    finally:
-        set_roles_path([])
+    project.write("ansible.cfg", f"[defaults]\nroles_path = {shared}\n")
+    result, events = run(project, "- hosts: all\n  roles: [cfg]\n")
     assert result.exit_code == 0, result.output
     assert messages(events) == ["from the setting"]
 
@@ -358,7 +353,7 @@ def test_new_role_scaffolds_and_never_overwrites(project):
     assert "already exists" in again.stderr
 
 
-def test_check_reports_undefined_names_in_a_role_template_at_its_line(project):
+def test_check_reports_undefined_names_in_a_role_template(project):
     project.write("roles/t/templates/app.conf.j2", "port={{ port }}\nname={{ app_nmae }}\n")
     role(
         project,
@@ -369,7 +364,10 @@ def test_check_reports_undefined_names_in_a_role_template_at_its_line(project):
     project.write("site.yml", "- hosts: all\n  roles: [t]\n")
     result = project.run("check", "site.yml", "-i", "hosts.yml")
     assert result.exit_code == 4
-    assert "roles/t/templates/app.conf.j2:2: undefined variable 'app_nmae'" in result.stderr
+    assert (
+        "roles/t/tasks/main.yml:1:3: undefined variable 'app_nmae' in template "
+        "roles/t/templates/app.conf.j2" in result.stderr
+    )
     assert "did you mean 'app_name'?" in result.stderr
     project.write("roles/t/templates/app.conf.j2", "{{ port }} {{ extra | default(1) }}\n")
     assert project.run("check", "site.yml", "-i", "hosts.yml").exit_code == 0

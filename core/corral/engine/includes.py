@@ -30,7 +30,7 @@ def resolve_include(
         task_vars={},
         include_vars={**include.vars, **include_vars},
         magic=pctx.magic,
-        role=include.role,
+        task=include,
         role_defaults=pctx.play.role_defaults,
     )
     templar = run.templar

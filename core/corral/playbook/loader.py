@@ -16,10 +16,16 @@ from typing import Any
 
 from corral.errors import Location, PlaybookError
 from corral.playbook import keywords as kw
-from corral.playbook.actions import find_action
-from corral.playbook.args import check_args, is_templated, normalize_args
+from corral.playbook.args import (
+    check_args,
+    convert_args,
+    is_templated,
+    merge_args,
+    normalize_args,
+)
 from corral.playbook.filenames import usable_path
 from corral.playbook.graph import check_graph
+from corral.playbook.handlers import check_notify
 from corral.playbook.include_chain import check_include_chain
 from corral.playbook.keyword_check import check_keywords, key_location
 from corral.playbook.keyword_values import (
@@ -32,6 +38,7 @@ from corral.playbook.keyword_values import (
     loop_of,
     on_key,
     percentage,
+    remote_user_of,
     tags_of,
 )
 from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
@@ -39,6 +46,7 @@ from corral.playbook.play_keyword import PlayKeyword, check_play_keywords
 from corral.playbook.roles.load import PlayRoles, handler_tasks
 from corral.playbook.roles.search import role_environ
 from corral.playbook.roles.tasks import ROLE_ACTIONS, load_play_roles, load_role_task
+from corral.playbook.task_forms import expand_task_forms, find_step
 from corral.playbook.vars_files import load_vars_files
 from corral.playbook.yaml.load import load_yaml_file, mark_of
 from corral.playbook.yaml.marked import unmark
@@ -46,19 +54,7 @@ from corral.steps import StepType
 
 __all__ = ["display_path", "load_included_tasks", "load_playbook", "load_task_file"]
 
-_INHERITABLE = (
-    "become",
-    "become_user",
-    "check_mode",
-    "diff",
-    "environment",
-    "ignore_errors",
-    "ignore_unreachable",
-    "no_log",
-    "run_once",
-    "delegate_to",
-    "timeout",
-)
+_INHERITABLE = kw.INHERITABLE
 _IDENTIFIER = re.compile(kw.IDENTIFIER)
 
 
@@ -180,7 +176,8 @@ class _Loader:
             location=where,
             vars=unmark(dict(node.get("vars") or {})),
             vars_files=load_vars_files(self._read, node.get("vars_files"), base_dir, where),
-            gather_facts=bool_or_template(node.get("gather_facts", False)),
+            gather_facts=bool_or_template(node.get("gather_facts", True)),
+            gather_facts_given="gather_facts" in node,
             serial=as_tuple(node.get("serial")),
             max_fail_percentage=percentage(node.get("max_fail_percentage"), where),
             any_errors_fatal=bool(node.get("any_errors_fatal", False)),
@@ -191,6 +188,7 @@ class _Loader:
             handlers=(*roles.handlers, *own_handlers),
             tags=tags_of(node.get("tags")),
             order=str(node.get("order", "inventory")),
+            remote_user=unmark(remote_user_of(node, where)),
             environment=unmark(dict(node.get("environment") or {})),
             extensions=check_play_keywords(
                 node, self.play_keywords, lambda key: key_location(node, key, where)
@@ -253,19 +251,20 @@ class _Loader:
                 location=_where(node, where),
             )
         where = _where(node, where)
+        node = expand_task_forms(node, where)  # action:, local_action:, ansible.builtin.*
         if "block" in node:
             return self._load_block(node, uid, inherited, base_dir, where, stack)
         if "include_tasks" in node or "import_tasks" in node:
             return self._load_include(node, uid, inherited, base_dir, where, stack)
         if any(key in ROLE_ACTIONS for key in node):
             return load_role_task(self, node, uid, inherited, where, stack)
-        action = find_action(node, self.steps, where)
+        action = self._find_action(node, where)
         step = self.steps[action]
         check_keywords(node, kw.TASK, "task keyword", where, ignore={action})
         action_where = key_location(node, action, where)
         args = normalize_args(step, node[action], action_where)
-        if "args" in node:
-            args = {**dict(node["args"]), **args}
+        args = merge_args(step, args, node.get("args"))
+        args = convert_args(step, args, action_where, source=node[action])
         check_args(step, args, action_where, source=node[action])
         merged = self._inherit(inherited, node)
         loop, loop_kind = loop_of(node)
@@ -277,8 +276,8 @@ class _Loader:
                 "not starting with a digit",
                 location=key_location(node, "register", where),
             )
-        if step.name == "approval":
-            merged["run_once"] = True  # one person answers for the whole batch
+        if step.once_per_batch:
+            merged["run_once"] = True  # e.g. one person answers for the whole batch
         name = str(node.get("name") or action)
         if merged["role"] is not None:  # shown as Ansible shows it: "web : install"
             name = f"{merged['role'].name} : {name}"
@@ -312,6 +311,9 @@ class _Loader:
             **{k: unmark(merged[k]) for k in _INHERITABLE if k not in ("environment",)},
             uid=uid,
         )
+
+    def _find_action(self, node: Mapping[str, Any], where: Location) -> str:
+        return find_step(node, where, self.steps)
 
     def _load_block(
         self,
@@ -462,6 +464,7 @@ def load_playbook(
     loader = _Loader(steps, play_keywords, environ)
     plays = loader.load_playbook(path)
     check_graph(plays)
+    check_notify(plays)
     text = path.read_text(encoding="utf-8", errors="replace")
     files = tuple(dict.fromkeys(p.resolve() for p in loader.files))
     return Playbook(path=path, plays=tuple(plays), text=text, files=files)

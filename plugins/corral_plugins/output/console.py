@@ -24,6 +24,7 @@ STYLES = {
     "changed": "yellow",
     "failed": "red",
     "timeout": "red",
+    "interrupted": "red",
     "unreachable": "bold red",
     "skipped": "cyan",
     "ignored": "cyan",
@@ -35,9 +36,10 @@ LABELS = {
     "ignored": "failed",
     "failed": "fatal",
     "timeout": "fatal",
+    "interrupted": "fatal",
     "unreachable": "fatal",
 }
-VERDICTS = {"unreachable": "UNREACHABLE", "timeout": "TIMEOUT"}
+VERDICTS = {"unreachable": "UNREACHABLE", "timeout": "TIMEOUT", "interrupted": "INTERRUPTED"}
 PROGRESS_MIN_HOSTS = 20
 # Keys that only add noise to a one-line result.
 QUIET_KEYS = ("stdout_lines", "stderr_lines", "invocation", "duration", "_ansible_no_log")
@@ -45,6 +47,10 @@ QUIET_KEYS = ("stdout_lines", "stderr_lines", "invocation", "duration", "_ansibl
 
 def _banner(title: str, width: int = 80) -> str:
     return f"{title} " + "*" * max(3, width - len(title) - 1)
+
+
+# Fact gathering: its result is the whole fact set (environment included), never printed.
+FACT_ACTIONS = frozenset({"setup", "gather_facts"})
 
 
 class ConsoleWriter:
@@ -151,7 +157,7 @@ class ConsoleWriter:
         host = event["host"]
         label = LABELS.get(status, status)
         line = f"{label}: [{host}]{suffix}"
-        if status in ("failed", "timeout", "unreachable", "ignored"):
+        if status in ("failed", "timeout", "interrupted", "unreachable", "ignored"):
             line += f": {VERDICTS.get(status, 'FAILED')}! => {self._dump(result, compact=True)}"
         elif self._shows_result(event, result):
             line += " => " + self._dump(self._visible(event, result))
@@ -188,11 +194,12 @@ class ConsoleWriter:
             self._print(text.rstrip("\n"), style)
 
     def _shows_result(self, event: Mapping[str, Any], result: Mapping[str, Any]) -> bool:
+        action = str(event.get("action", "")).rsplit(".", 1)[-1]
+        if action in FACT_ACTIONS and not result.get("failed"):
+            return False  # as Ansible: gathered facts are never dumped, at any -v
         if self.verbosity >= 1:
             return True
-        return (
-            str(event.get("action", "")).rsplit(".", 1)[-1] == "debug" and "skipped" not in result
-        )
+        return action == "debug" and "skipped" not in result
 
     def _visible(self, event: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
         if self.verbosity >= 1:

@@ -2,7 +2,8 @@
 
 A name counts as defined when the inventory (any host or group), the play's
 ``vars``/``vars_files``, a block's or task's ``vars``, a loop, ``register``,
-``set_fact`` (anywhere in the playbook), facts (with ``gather_facts``), extra
+``set_fact`` (anywhere in the playbook), facts (after ``gather_facts`` or a
+``setup`` task), extra
 vars or the magic variables provide it. Only top-level names are judged:
 ``result.stdout`` is fine once ``result`` is registered.
 """
@@ -16,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from corral.errors import Location, PlaybookError, TemplateError, did_you_mean, error_location
 from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
-from corral.playbook.templating.template_files import (
-    TEMPLATE_ACTIONS,
-    TEMPLATE_VARIABLES,
-    template_file,
-    template_uses,
+from corral.playbook.templating.stepnames import (
+    NO_STEPS,
+    TEMPLATE_VARS,
+    StepNames,
+    template_file_names,
 )
 
 if TYPE_CHECKING:
@@ -50,13 +51,30 @@ MAGIC = frozenset(
         "ansible_failed_task",
         "ansible_playbook_python",
         "ansible_failed_result",
+        "ansible_run_tags",
+        "ansible_skip_tags",
+        "ansible_forks",
+        "ansible_verbosity",
         "role_names",
         "ansible_role_names",
         "ansible_play_role_names",
         "ansible_dependent_role_names",
     }
 )
-# What a role's task is told about its role (corral.engine.variables.role_magic).
+# Connection settings are variables a user sets, never facts (ansible_host, ansible_user...).
+CONNECTION_VARS = frozenset(
+    {
+        "ansible_host",
+        "ansible_port",
+        "ansible_user",
+        "ansible_password",
+        "ansible_connection",
+        "ansible_private_key_file",
+        "ansible_python_interpreter",
+    }
+)
+CONNECTION_PREFIXES = ("ansible_ssh_", "ansible_become", "ansible_shell_")
+# What a role's task is told about its role (corral.engine.variables.task_magic).
 ROLE_MAGIC = frozenset(
     {
         "role_name",
@@ -66,7 +84,10 @@ ROLE_MAGIC = frozenset(
         "ansible_parent_role_paths",
     }
 )
-FACT_HINT = "facts are not gathered by default in corral: set 'gather_facts: true' on the play"
+FACT_HINT = (
+    "facts are not gathered yet: remove 'gather_facts: false' from the play, or run the "
+    "'setup' step before this task"
+)
 
 
 @dataclass(frozen=True)
@@ -124,9 +145,17 @@ def _expressions(value: Any) -> Iterator[str]:
 
 
 def find_undefined(
-    playbook: Playbook, known: Iterable[str], templar: Templar
+    playbook: Playbook,
+    known: Iterable[str],
+    templar: Templar,
+    steps: StepNames = NO_STEPS,
 ) -> list[UndefinedUse]:
-    """Every use of a variable that no source defines, in playbook order."""
+    """Every use of a variable that no source defines, in playbook order.
+
+    Facts count as defined from the first play that gathers them (``gather_facts``)
+    or the first ``setup`` task, in file order, on: facts stay with the hosts for
+    the rest of the run, as in Ansible.
+    """
     defined_everywhere = set(known) | MAGIC
     for play in playbook.plays:
         for task in play_tasks(play):
@@ -135,24 +164,28 @@ def find_undefined(
             if task.action.rsplit(".", 1)[-1] == "set_fact":
                 defined_everywhere.update(str(k) for k in task.args if k != "cacheable")
     problems: list[UndefinedUse] = []
+    gathered = False
     for play in playbook.plays:
-        if any(not isinstance(item, Mapping) for item in play.vars_files):
-            # A vars file named by a template is only known at run time: any name may
-            # come from it, so this play's names are not judged before the run.
-            continue
+        gathered = gathered or bool(play.gather_facts)
+        # A vars file named by a template is only known at run time: any name may
+        # come from it, so this play's names are not judged before the run.
+        judged = all(isinstance(item, Mapping) for item in play.vars_files)
         defined = defined_everywhere | set(play.vars) | set(play.role_defaults)
         defined |= set(play.role_vars)
         included = _included_vars(play, playbook.base_dir)
-        if included is None:
-            continue  # an include_vars only known at run time: as for templated vars_files
-        defined |= included
+        # An include_vars whose file is only known at run time: as for templated vars_files.
+        judged = judged and included is not None
+        defined |= included or set()
         for item in play.vars_files:
             if isinstance(item, Mapping):
                 defined |= set(item)
         for include in _includes((*play.pre_tasks, *play.tasks, *play.post_tasks)):
             defined |= set(include.vars) | {str(include.loop_control.get("loop_var", "item"))}
         for task in play_tasks(play):
-            problems.extend(_task_problems(task, play, defined, templar))
+            if judged:
+                scope = _Scope(defined, gathered, play, playbook.base_dir)
+                problems.extend(_task_problems(task, scope, templar, steps))
+            gathered = gathered or task.action in steps.fact_steps
     return problems
 
 
@@ -170,10 +203,20 @@ def _included_vars(play: Play, playbook_dir: Path) -> set[str] | None:
     return names
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """What a task's check knows: the names defined for it, and whether facts are."""
+
+    defined: set[str]
+    gathered: bool
+    play: Play
+    base_dir: Path
+
+
 def _task_problems(
-    task: Task, play: Play, defined: set[str], templar: Templar
+    task: Task, scope: _Scope, templar: Templar, steps: StepNames
 ) -> Iterator[UndefinedUse]:
-    local = defined | set(task.vars)
+    local = scope.defined | set(task.vars)
     if task.role is not None:
         local |= set(task.role.defaults) | set(task.role.params) | ROLE_MAGIC
         local |= task.role.required
@@ -201,30 +244,40 @@ def _task_problems(
             refuse_unsafe(text)
         for name in sorted(names - local - seen):
             seen.add(name)
-            yield UndefinedUse(name, task.location, f"task {task.name!r}", _hint(name, play, local))
-    if task.action in TEMPLATE_ACTIONS:
-        yield from _template_problems(task, play, local | TEMPLATE_VARIABLES, templar)
+            if not _is_gathered_fact(name, scope.gathered, steps):
+                yield UndefinedUse(
+                    name, task.location, f"task {task.name!r}", _hint(name, local, scope, steps)
+                )
+    if task.action in steps.template_steps:
+        found = template_file_names(task, scope.base_dir, templar)
+        if found is not None:
+            path, names = found
+            for name in sorted(names - local - seen - TEMPLATE_VARS):
+                seen.add(name)
+                if not _is_gathered_fact(name, scope.gathered, steps):
+                    what = f"template {path} (task {task.name!r})"
+                    hint = _hint(name, local, scope, steps)
+                    yield UndefinedUse(name, task.location, what, hint)
 
 
-def _hint(name: str, play: Play, local: set[str]) -> str | None:
-    is_fact = name == "ansible_facts" or (name.startswith("ansible_") and not play.gather_facts)
-    return FACT_HINT if is_fact else did_you_mean(name, local)
+def _is_gathered_fact(name: str, gathered: bool, steps: StepNames) -> bool:
+    return gathered and (name == "ansible_facts" or steps.is_fact(name))
 
 
-def _template_problems(
-    task: Task, play: Play, local: set[str], templar: Templar
-) -> Iterator[UndefinedUse]:
-    """Undefined names in the template file a ``template`` task renders, at their line."""
-    from corral.playbook.loader import display_path
-
-    path = template_file(task, Path(play.location.file).parent)
-    if path is None:
-        return
-    for name, where, text in template_uses(path, templar, display_path(path)):
-        if name in local or name in guarded_names(text):
-            continue
-        what = f"template {path.name!r} of task {task.name!r}"
-        yield UndefinedUse(name, where, what, _hint(name, play, local))
+def _hint(name: str, local: set[str], scope: _Scope, steps: StepNames) -> str | None:
+    if not name.startswith("ansible_"):
+        return did_you_mean(name, local)
+    if name in CONNECTION_VARS or name.startswith(CONNECTION_PREFIXES):
+        return f"{name} is a connection variable: set it in the inventory or with -e"
+    if not scope.gathered:
+        return FACT_HINT
+    if steps.fact_names:
+        # Compared without the shared prefix, which would make every fact look close.
+        close = did_you_mean(name[8:], steps.fact_names)
+        close = close and close.replace("'", "'ansible_", 1).replace(" or '", " or 'ansible_")
+        known = f"'setup' does not gather {name[8:]!r} (docs/steps/setup.md lists the facts)"
+        return f"{known}; {close}" if close else known
+    return None
 
 
 GUARD_FILTERS = ("default", "d", "mandatory")
