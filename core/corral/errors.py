@@ -40,6 +40,11 @@
      └── JSONTooDeep                 JSON nested deeper than corral reads: callers turn it
                                      into an InventoryError (corral.playbook.yaml.read)
 
+    Exception
+     └── AsyncStarted                not an error: ends a ``poll: 0`` step once its job
+                                     started; the engine turns it into the task's result
+                                     (corral.engine.asyncjob)
+
 The classes without a module named are defined here. ``tests/test_errors.py`` checks
 that every exception class in corral and its built-in plugins is drawn above.
 
