@@ -127,6 +127,7 @@ def _builtin_commands() -> list[click.Command]:
     from corral.commands.approve import approve_command
     from corral.commands.check import check_command
     from corral.commands.inventory import inventory
+    from corral.commands.new import new_group
     from corral.commands.plan import plan_command
     from corral.commands.resume import resume_command
     from corral.commands.run import run_command
@@ -138,6 +139,7 @@ def _builtin_commands() -> list[click.Command]:
         inventory,
         approve_command,
         resume_command,
+        new_group,
     ]
 
 

@@ -179,7 +179,7 @@ def show_params(obj: CliState, playbook: Path) -> int:
         from corral.errors import PlaybookError
 
         raise PlaybookError(f"playbook not found: {playbook}")
-    loaded = load_playbook(playbook, obj.registry.steps, obj.registry.play_keywords)
+    loaded = load_playbook(playbook, obj.registry.steps, obj.registry.play_keywords, obj.environ)
     click.echo(params_help(collect_params(loaded.plays)))
     return 0
 

@@ -12,7 +12,8 @@ import time
 import traceback
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from corral.engine.asyncjob import AsyncStarted, async_task, started_result
 from corral.engine.context import PlayContext
@@ -27,6 +28,9 @@ from corral.playbook.model import Task
 from corral.playbook.templating.environment import Verbatim
 from corral.steps import StepContext, StepResult, StepType
 
+if TYPE_CHECKING:
+    from corral.playbook.templating.templar import Templar
+
 # Steps get their timeout through ctx.timeout and stop their commands; this slack
 # covers a step that does not, before the engine gives up waiting for it.
 TIMEOUT_SLACK = 2.0
@@ -39,13 +43,28 @@ class ItemRunner:
         self.run = pctx.run
         self.templar = pctx.run.templar
         self.contexts = ContextBuilder(pctx)
+        self._role_templars: dict[tuple[Path, ...], Templar] = {}
+
+    def _role_templar(self, task: Task) -> Templar:
+        """A templar whose ``lookup('file')`` looks in the task's role first, as Ansible's."""
+        assert task.role is not None
+        roles = (task.role, *task.role.parents)
+        key = tuple(r.path for r in roles)
+        found = self._role_templars.get(key)
+        if found is None:
+            base = self.run.playbook.base_dir.resolve()
+            paths = [p for r in roles for p in (r.path / "files", r.path / "templates", r.path)]
+            found = self.templar.with_search_paths([*paths, base / "files", base])
+            self._role_templars[key] = found
+        return found
 
     def run_item(self, state: HostState, task: Task, variables: dict[str, Any]) -> ItemResult:
         """Render the arguments, run the step until it succeeds or its attempts run out."""
         step = self.run.registry.steps[task.action]
         what = f"task {task.name!r}"
+        templar = self.templar if task.role is None else self._role_templar(task)
         args = (
-            self.templar.render(task.args, variables, location=task.location, what=what)
+            templar.render(task.args, variables, location=task.location, what=what)
             if task.templated_args
             else dict(task.args)
         )

@@ -21,6 +21,7 @@ def resolve_include(
 ) -> list[tuple[Sequence[TaskNode], dict[str, Any]]]:
     """The tasks an include brings for one host: one (tasks, include vars) per loop item."""
     from corral.playbook.loader import load_included_tasks
+    from corral.playbook.roles.tasks import load_included_role
 
     run = pctx.run
     variables = task_variables(
@@ -31,6 +32,7 @@ def resolve_include(
         include_vars={**include.vars, **include_vars},
         magic=pctx.magic,
         task=include,
+        role_defaults=pctx.play.role_defaults,
     )
     templar = run.templar
     if include.when and not templar.evaluate_condition(
@@ -56,11 +58,15 @@ def resolve_include(
     for item_vars in items:
         tasks = include.tasks
         if tasks is None:
-            name = templar.render(
-                include.file, {**variables, **item_vars}, location=include.location
-            )
+            scope = {**variables, **item_vars}
+            # include_role: every argument may be a template; include_tasks: the file name.
+            target = include.role_args if include.role_args is not None else include.file
+            rendered = templar.render(target, scope, location=include.location)
             try:
-                tasks = load_included_tasks(run.registry.steps, include, str(name))
+                if include.role_args is not None:
+                    tasks = load_included_role(run.registry.steps, include, rendered)
+                else:
+                    tasks = load_included_tasks(run.registry.steps, include, str(rendered))
             except PlaybookError as exc:
                 # The file is known only now, for this host: its problems (an include
                 # cycle, nesting too deep, a missing or invalid file) fail this host's

@@ -171,11 +171,18 @@ def _flush(
         if not state.active:
             break
         hits = handler_topics(handler) & state.notified
-        if hits:
-            consumed |= hits
-            outcome = yield Unit(handler, (*seq, 10_000 + index), handler=True)
-            if outcome.fatal:
+        if not hits:
+            continue
+        consumed |= hits
+        here = (*seq, 10_000 + index)
+        if isinstance(handler, Include):
+            # An include_tasks handler runs the tasks of its file, in order.
+            if not (yield from _include(play, state, settings, handler, here, {}, True)):
                 break
+            continue
+        outcome = yield Unit(handler, here, handler=True)
+        if outcome.fatal:
+            break
     state.notified -= consumed
 
 

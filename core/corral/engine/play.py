@@ -8,7 +8,6 @@ plan on a worker of its own.
 
 from __future__ import annotations
 
-import fnmatch
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +21,7 @@ from corral.engine.options import task_selected
 from corral.engine.plan import Plan, PlanSettings, Unit, host_units, rollback_units
 from corral.engine.results import UnitResult
 from corral.engine.retry import parse_duration
+from corral.engine.selection import start_matches
 from corral.engine.taskrun import META_STEP, TaskRunner
 from corral.engine.throttle import Throttles
 from corral.engine.variables import magic_variables, play_scope
@@ -114,7 +114,7 @@ class PlayRunner:
     def _selected(self, task: Task) -> bool:
         options = self.run.options
         if options.start_at_task and not self.run.started_at_task:
-            if not fnmatch.fnmatchcase(task.name, options.start_at_task):
+            if not start_matches(task, options.start_at_task):
                 return False
             self.run.started_at_task = True
         return task_selected(task.tags | self.play.tags, options.tags, options.skip_tags)

@@ -72,6 +72,7 @@ def prepare_run(
     """
     from corral.inventory import load_inventory
     from corral.playbook.loader import display_path, load_playbook
+    from corral.playbook.roles.search import set_roles_path
     from corral.playbook.templating.templar import Templar
     from corral.playbook.templating.undefined import find_undefined, raise_for_undefined
 
@@ -81,7 +82,9 @@ def prepare_run(
             hint="give the path of a playbook YAML file",
         )
     settings = settings or AnsibleSettings()
-    playbook = load_playbook(playbook_path, registry.steps, registry.play_keywords)
+    # ansible.cfg's roles_path; ANSIBLE_ROLES_PATH in the environment still comes first.
+    set_roles_path(settings.roles_path)
+    playbook = load_playbook(playbook_path, registry.steps, registry.play_keywords, environ)
     playbook = _apply_gathering(playbook, settings.gathering)
     from corral.engine.selection import check_selection
     from corral.playbook.params import collect_params, params_from_extra_vars, resolve_params

@@ -69,11 +69,20 @@ def _dynamic(play: Play) -> bool:
     return any(task.action in _ADDS_HOSTS for task in _tasks(_sections(play)))
 
 
+def start_matches(task: Task, wanted: str) -> bool:
+    """Whether ``--start-at-task`` (a glob) names ``task``.
+
+    A role's task matches as "role : name" and as "name", as in Ansible.
+    """
+    names = (task.name, task.name.partition(" : ")[2]) if task.role else (task.name,)
+    return any(fnmatch.fnmatchcase(name, wanted) for name in names)
+
+
 def _check_start_at_task(playbook: Playbook, wanted: str) -> None:
     nodes = [node for play in playbook.plays for node in _sections(play)]
     if any(_unknown_include(node) for node in nodes):
         return  # a dynamic include may hold the task; the run will find out
-    if any(fnmatch.fnmatchcase(task.name, wanted) for task in _tasks(nodes)):
+    if any(start_matches(task, wanted) for task in _tasks(nodes)):
         return
     raise UsageError(
         f"No matching task {wanted!r} found: --start-at-task matches no task of the playbook",

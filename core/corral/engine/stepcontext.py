@@ -51,7 +51,7 @@ class ContextBuilder:
         self.pctx = pctx
         self.run = pctx.run
         self.templar = pctx.run.templar
-        self._paths: dict[str, tuple[Path, ...]] = {}
+        self._paths: dict[tuple[str, tuple[Path, ...]], tuple[Path, ...]] = {}
 
     def _flag(self, value: Any, variables: Mapping[str, Any]) -> bool:
         return flag(self.templar, value, variables)
@@ -140,22 +140,27 @@ class ContextBuilder:
     def _search_paths(self, task: Task) -> tuple[Path, ...]:
         """Where relative ``src`` files are looked for: the task file's folder, then the playbook's.
 
-        Resolved once per task file for the play (relative paths depend on the cwd,
-        so this is not cached across runs).
+        A role's task looks in its role first (``templates/``, ``files/``, ``vars/``),
+        then in the roles that called it, as Ansible does. Resolved once per task
+        file for the play (relative paths depend on the cwd, so this is not cached
+        across runs).
         """
-        found = self._paths.get(task.location.file)
+        roles = (task.role, *task.role.parents) if task.role is not None else ()
+        key = (task.location.file, tuple(r.path for r in roles))
+        found = self._paths.get(key)
         if found is None:
             task_dir = Path(task.location.file).parent.resolve()
             base = self.run.playbook.base_dir.resolve()
-            paths = [task_dir, base]
+            dirs = [*(r.path for r in roles[:1]), task_dir, *(r.path for r in roles[1:]), base]
+            paths = list(dirs)
             resume = self.run.options.resume
             if resume is not None:
                 # A resumed run's playbook is a snapshot: the files steps read are
                 # still where the interrupted run found them.
-                origins = (resume.origin_of(d, base) for d in (task_dir, base))
+                origins = (resume.origin_of(d, base) for d in dirs)
                 paths += [d for d in origins if d is not None]
             found = tuple(dict.fromkeys(paths))
-            self._paths[task.location.file] = found
+            self._paths[key] = found
         return found
 
     def _become(self, task: Task, variables: Mapping[str, Any]) -> Become | None:

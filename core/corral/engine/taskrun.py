@@ -73,6 +73,7 @@ class TaskRunner:
             include_vars=include_vars,
             magic=self.pctx.magic,
             task=task,
+            role_defaults=self.pctx.play.role_defaults,
         )
         if done is not None:
             return self._replay(state, task, uid, done, handler, variables)

@@ -5,18 +5,23 @@ Layers, lowest precedence first (a later layer overrides an earlier one):
 ==  ==========================  ==================================================
  #  layer                       where it comes from
 ==  ==========================  ==================================================
+ 0  role defaults               ``defaults/`` of the play's roles, then of the
+                                task's own role (and the roles that called it)
  1  inventory                   group < host variables, playbook-adjacent
                                 ``group_vars/``/``host_vars/`` over inventory-adjacent
                                 ones (layered by :mod:`corral.inventory`)
  2  facts                       ``setup``: ``ansible_facts`` and ``ansible_<name>``
- 3  play vars                   the play's ``vars``, then its ``vars_files``
- 4  task vars                   block and task ``vars``
+ 3  play vars                   the play's ``vars``, then its ``vars_files``, then
+                                the ``vars/`` of the play's roles
+ 4  task vars                   the task's role ``vars/`` and the role call's
+                                ``vars:``, then block and task ``vars``
  5  include vars                an include's ``vars`` and loop item, a rescue's
                                 ``ansible_failed_task`` / ``ansible_failed_result``
  6  set facts and registered    ``set_fact`` and ``register`` results on the host
+ 6b role params                 ``- {role: x, port: 80}`` (and its callers')
  7  params                      the playbook's ``params:``, as given with ``-p``
  8  extra vars                  ``-e`` on the command line
- 9  magic                       ``groups``, ``hostvars``, ``play_hosts``...
+ 9  magic                       ``groups``, ``hostvars``, ``play_hosts``, ``role_path``...
                                 and ``inventory_hostname``, which nothing overrides
 ==  ==========================  ==================================================
 
@@ -52,7 +57,7 @@ ANSIBLE_VERSION = {
 if TYPE_CHECKING:
     from corral.engine.context import RunContext
     from corral.engine.hosts import HostState
-    from corral.playbook.model import Play, TaskNode
+    from corral.playbook.model import Play, RoleScope, TaskNode
     from corral.playbook.templating.templar import Templar
 
 
@@ -95,9 +100,17 @@ def task_variables(
     include_vars: Mapping[str, Any],
     magic: Mapping[str, Any],
     task: TaskNode | None = None,
+    role_defaults: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The variables one task sees on one host: layers 1 to 9 of the table, in order."""
-    variables = dict(state.inventory_vars)  # 1
+    """The variables one task sees on one host: layers 0 to 9 of the table, in order."""
+    role: RoleScope | None = getattr(task, "role", None)
+    if role_defaults or role is not None:
+        variables = dict(role_defaults or {})  # 0
+        if role is not None:
+            variables.update(role.defaults)
+        variables.update(state.inventory_vars)  # 1
+    else:
+        variables = dict(state.inventory_vars)  # 1
     if state.facts:
         variables.update(verbatim(fact_vars(state.facts)))  # 2
     variables.update(play_vars)  # 3
@@ -105,6 +118,8 @@ def task_variables(
     variables.update(include_vars)  # 5
     if state.host_vars:
         variables.update(verbatim(state.host_vars))  # 6
+    if role is not None:
+        variables.update(role.params)  # 6b
     variables.update(run.top)  # 7, 8
     variables.update(magic)  # 9
     if task is not None:
@@ -116,11 +131,18 @@ def task_variables(
 def task_magic(task: TaskNode) -> dict[str, Any]:
     """Magic variables that depend on the task (layer 9): the one place to set them.
 
-    Nothing depends on the task yet; ``role_name``, ``role_path`` and
-    ``ansible_role_names`` of the role a task comes from belong here.
+    A role's task is told about its role, as Ansible tells it.
     """
-    del task
-    return {}
+    role = getattr(task, "role", None)
+    if role is None:
+        return {}
+    return {
+        "role_name": role.short_name,
+        "role_path": str(role.path),
+        "ansible_role_name": role.name,
+        "ansible_parent_role_names": [p.name for p in role.parents],
+        "ansible_parent_role_paths": [str(p.path) for p in role.parents],
+    }
 
 
 def host_scope(state: HostState, run: RunVariables) -> dict[str, Any]:
@@ -202,6 +224,12 @@ def magic_variables(
         "ansible_skip_tags": sorted(options.skip_tags),
         "ansible_forks": options.forks,
         "ansible_verbosity": options.verbosity,
+        "role_names": list(play.role_names),
+        "ansible_play_role_names": list(play.role_names),
+        "ansible_role_names": list(play.all_role_names),
+        "ansible_dependent_role_names": [
+            n for n in play.all_role_names if n not in play.role_names
+        ],
     }
     if options.limit:
         magic["ansible_limit"] = options.limit  # as in Ansible, defined only with --limit
@@ -230,6 +258,7 @@ def play_variables(play: Play, run: RunVariables, templar: Templar) -> dict[str,
         else:
             scope = play_scope(variables, run)
             variables.update(_templated_vars_file(play, item, scope, templar))
+    variables.update(play.role_vars)
     return variables
 
 

@@ -17,17 +17,21 @@ from corral.playbook.model import Block, Include, Play, Task, TaskNode
 __all__ = ["check_notify", "handler_topics", "missing_handler", "unknown_notified"]
 
 
-def handler_topics(handler: Task) -> set[str]:
-    """The names ``notify:`` can reach ``handler`` by: its name and its listen topics."""
-    return {handler.name, *handler.listen}
+def handler_topics(handler: Task | Include) -> set[str]:
+    """The names ``notify:`` can reach ``handler`` by: its name and its listen topics.
+
+    An ``include_tasks`` handler answers to its name only.
+    """
+    listen = handler.listen if isinstance(handler, Task) else ()
+    return {handler.name, *listen}
 
 
-def known_topics(handlers: Iterable[Task]) -> set[str]:
+def known_topics(handlers: Iterable[Task | Include]) -> set[str]:
     """Every name that reaches one of ``handlers``."""
     return {topic for handler in handlers for topic in handler_topics(handler)}
 
 
-def unknown_notified(names: Iterable[str], handlers: Sequence[Task]) -> list[str]:
+def unknown_notified(names: Iterable[str], handlers: Sequence[Task | Include]) -> list[str]:
     """The names among ``names`` that reach none of ``handlers``, in order."""
     known = known_topics(handlers)
     return [name for name in names if name not in known]

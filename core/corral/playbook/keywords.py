@@ -180,6 +180,7 @@ PLAY: dict[str, Any] = {
     "params": {"type": "object", "additionalProperties": {"type": "object"}},
     "approval": {"anyOf": [{"type": "string"}, MAPPING]},
     "rollback": {"type": "array"},
+    "roles": {"type": ["array", "null"]},
 }
 
 TASK_SECTIONS = ("pre_tasks", "tasks", "post_tasks")

@@ -43,7 +43,11 @@ from corral.playbook.keyword_values import (
 )
 from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
 from corral.playbook.play_keyword import PlayKeyword, check_play_keywords
+from corral.playbook.roles.load import PlayRoles, handler_tasks
+from corral.playbook.roles.search import role_environ
+from corral.playbook.roles.tasks import ROLE_ACTIONS, load_play_roles, load_role_task
 from corral.playbook.task_forms import expand_task_forms, find_step
+from corral.playbook.vars_files import load_vars_files
 from corral.playbook.yaml.load import load_yaml_file, mark_of
 from corral.playbook.yaml.marked import unmark
 from corral.steps import StepType
@@ -70,12 +74,26 @@ class _Loader:
     """Turns YAML nodes into the model; one per playbook load."""
 
     def __init__(
-        self, steps: Mapping[str, StepType], play_keywords: Mapping[str, PlayKeyword] = {}
+        self,
+        steps: Mapping[str, StepType],
+        play_keywords: Mapping[str, PlayKeyword] = {},
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.steps = steps
+        # Only what role search reads (ANSIBLE_ROLES_PATH...), kept for includes at run time.
+        self.role_env = role_environ(environ)
         self.play_keywords = play_keywords  # the plugins' own, beside the core's kw.PLAY
         self.play_schema = {**kw.PLAY, **{n: k.schema for n, k in play_keywords.items()}}
         self.files: list[Path] = []  # every file read, for the run store's snapshot
+        self.roles: PlayRoles | None = None  # what the current play's roles add to it
+
+    def play_roles(self, inherited: Mapping[str, Any]) -> PlayRoles:
+        """The current play's roles; a loader made at run time starts its own."""
+        if self.roles is None:
+            self.roles = PlayRoles(
+                Path(inherited.get("playbook_dir") or Path.cwd()), inherited.get("role_env")
+            )
+        return self.roles
 
     # -- plays -------------------------------------------------------------
 
@@ -124,37 +142,40 @@ class _Loader:
             raise PlaybookError(
                 "play has no 'hosts'", hint="add 'hosts: all' or a host pattern", location=where
             )
-        if "roles" in node:
-            raise PlaybookError(
-                "roles are not supported yet",
-                hint="use import_tasks",
-                location=key_location(node, "roles", where),
-            )
         hosts = node["hosts"]
         hosts_text = ",".join(str(h) for h in hosts) if isinstance(hosts, list) else str(hosts)
         uid = f"play{index}"
         inherited = self._inherit({}, node)
         inherited["timeout"] = None  # a play's timeout is the play's deadline, not each task's
         inherited["vars"] = {}  # play vars sit below vars_files; the engine layers them
+        inherited["playbook_dir"] = base_dir
+        inherited["role_env"] = self.role_env
+        collections = tuple(str(c) for c in as_tuple(node.get("collections")))
+        roles = self.roles = PlayRoles(base_dir, self.role_env, collections=collections)
         sections: dict[str, tuple[TaskNode, ...]] = {}
-        for section in kw.TASK_SECTIONS:
+        sections["pre_tasks"] = self.load_tasks(
+            node.get("pre_tasks"), f"{uid}/pre_tasks", inherited, base_dir, where, ()
+        )
+        # Roles run after pre_tasks and their handlers, before tasks (Ansible's order).
+        role_where = key_location(node, "roles", where)
+        role_nodes = load_play_roles(
+            self, node.get("roles"), f"{uid}/roles", inherited, roles, role_where
+        )
+        for section in ("tasks", "post_tasks"):
             sections[section] = self.load_tasks(
                 node.get(section), f"{uid}/{section}", inherited, base_dir, where, ()
             )
+        sections["tasks"] = (*role_nodes, *sections["tasks"])
         handlers = self.load_tasks(
             node.get("handlers"), f"{uid}/handlers", inherited, base_dir, where, ()
         )
-        if any(not isinstance(h, Task) for h in handlers):
-            raise PlaybookError(
-                "handlers must be tasks, not blocks or includes",
-                location=key_location(node, "handlers", where),
-            )
+        own_handlers = handler_tasks(handlers, key_location(node, "handlers", where))
         return Play(
             name=str(node.get("name") or hosts_text),
             hosts=hosts_text,
             location=where,
             vars=unmark(dict(node.get("vars") or {})),
-            vars_files=self._vars_files(node.get("vars_files"), base_dir, where),
+            vars_files=load_vars_files(self._read, node.get("vars_files"), base_dir, where),
             gather_facts=bool_or_template(node.get("gather_facts", True)),
             gather_facts_given="gather_facts" in node,
             serial=as_tuple(node.get("serial")),
@@ -164,7 +185,7 @@ class _Loader:
             pre_tasks=sections["pre_tasks"],
             tasks=sections["tasks"],
             post_tasks=sections["post_tasks"],
-            handlers=tuple(h for h in handlers if isinstance(h, Task)),
+            handlers=(*roles.handlers, *own_handlers),
             tags=tags_of(node.get("tags")),
             order=str(node.get("order", "inventory")),
             remote_user=unmark(remote_user_of(node, where)),
@@ -181,38 +202,11 @@ class _Loader:
             params=unmark(dict(node.get("params") or {})),
             approval=approval_spec(unmark(node.get("approval"))),
             uid=uid,
+            role_defaults=roles.defaults,
+            role_vars=roles.vars,
+            role_names=tuple(roles.names),
+            all_role_names=tuple(dict.fromkeys(roles.all_names)),
         )
-
-    def _vars_files(self, value: Any, base_dir: Path, where: Location) -> tuple[Any, ...]:
-        """Load static var files now (a missing one is an error); keep templated names for later."""
-        loaded: list[Any] = []
-        for index, item in enumerate(as_tuple(value)):
-            item_where = item_location(value, index, where)
-            candidates = item if isinstance(item, list) else [item]
-            if not candidates:
-                raise PlaybookError("vars_files entry [] names no file", location=item_where)
-            if any(is_templated(c) for c in candidates):
-                loaded.append(unmark(item))
-                continue
-            for candidate in candidates:
-                path = usable_path(base_dir / str(candidate), item_where)
-                if path.is_file():
-                    data = self._read(path, item_where)
-                    if data is not None and not isinstance(data, Mapping):
-                        raise PlaybookError(
-                            f"vars file {candidate!r} must hold a mapping",
-                            location=Location(display_path(path), 1, 1),
-                        )
-                    loaded.append(unmark(dict(data or {})))
-                    break
-            else:
-                raise PlaybookError(
-                    f"vars file {candidates[0]!r} not found",
-                    hint="paths are relative to the playbook's directory, "
-                    f"{display_path(base_dir) or '.'}",
-                    location=item_where,
-                )
-        return tuple(loaded)
 
     # -- tasks -------------------------------------------------------------
 
@@ -262,6 +256,8 @@ class _Loader:
             return self._load_block(node, uid, inherited, base_dir, where, stack)
         if "include_tasks" in node or "import_tasks" in node:
             return self._load_include(node, uid, inherited, base_dir, where, stack)
+        if any(key in ROLE_ACTIONS for key in node):
+            return load_role_task(self, node, uid, inherited, where, stack)
         action = self._find_action(node, where)
         step = self.steps[action]
         check_keywords(node, kw.TASK, "task keyword", where, ignore={action})
@@ -282,8 +278,11 @@ class _Loader:
             )
         if step.once_per_batch:
             merged["run_once"] = True  # e.g. one person answers for the whole batch
+        name = str(node.get("name") or action)
+        if merged["role"] is not None:  # shown as Ansible shows it: "web : install"
+            name = f"{merged['role'].name} : {name}"
         return Task(
-            name=str(node.get("name") or action),
+            name=name,
             action=action,
             args=unmark(args),
             location=where,
@@ -305,6 +304,7 @@ class _Loader:
             vars=unmark(merged["vars"]),
             environment=unmark(merged["environment"]),
             templated_args=is_templated(args),
+            role=merged["role"],
             retry=on_key(unmark(node.get("retry"))),
             critical=unmark(node.get("critical", True)),
             rollback=self.load_tasks(
@@ -382,6 +382,7 @@ class _Loader:
             inherited=unmark(merged),
             uid=uid,
             stack=stack,
+            role=merged["role"],
         )
 
     # -- helpers -----------------------------------------------------------
@@ -389,6 +390,9 @@ class _Loader:
     def _inherit(self, inherited: Mapping[str, Any], node: Mapping[str, Any]) -> dict[str, Any]:
         merged: dict[str, Any] = {k: inherited.get(k) for k in _INHERITABLE}
         merged["when"] = tuple(inherited.get("when", ()))
+        merged["role"] = inherited.get("role")  # a role's tasks, and what they include
+        merged["playbook_dir"] = inherited.get("playbook_dir")
+        merged["role_env"] = inherited.get("role_env")
         merged["tags"] = frozenset(inherited.get("tags", frozenset())) | tags_of(node.get("tags"))
         merged["vars"] = {**inherited.get("vars", {}), **dict(node.get("vars") or {})}
         merged["environment"] = {
@@ -449,14 +453,18 @@ def load_included_tasks(
 
 
 def load_playbook(
-    path: Path, steps: Mapping[str, StepType], play_keywords: Mapping[str, PlayKeyword] = {}
+    path: Path,
+    steps: Mapping[str, StepType],
+    play_keywords: Mapping[str, PlayKeyword] = {},
+    environ: Mapping[str, str] | None = None,
 ) -> Playbook:
     """Load and validate the playbook at ``path`` against the registered step types.
 
     ``play_keywords`` are the plugins' play keywords; a play using one that is not
-    registered is an error, as for any unknown keyword.
+    registered is an error, as for any unknown keyword. ``environ`` is where
+    ``ANSIBLE_ROLES_PATH`` and ``ANSIBLE_COLLECTIONS_PATH`` are read (default: os.environ).
     """
-    loader = _Loader(steps, play_keywords)
+    loader = _Loader(steps, play_keywords, environ)
     plays = loader.load_playbook(path)
     check_graph(plays)
     check_notify(plays)

@@ -14,7 +14,29 @@ from typing import Any, Literal
 
 from corral.errors import Location
 
-__all__ = ["Block", "Include", "Play", "Playbook", "Task", "TaskNode"]
+__all__ = ["Block", "Include", "Play", "Playbook", "RoleScope", "Task", "TaskNode"]
+
+
+@dataclass(frozen=True, eq=False)
+class RoleScope:
+    """The role a task comes from: what it adds to the task's variables and file search.
+
+    Role vars are not here: the loader puts them at the bottom of each task's
+    ``vars`` (above play vars, below block and task vars, as in Ansible).
+    """
+
+    name: str  # as referenced: "web", "ns.coll.web"
+    path: Path  # the role's directory, resolved
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # below inventory
+    params: Mapping[str, Any] = field(default_factory=dict)  # above set_fact, below -e
+    parents: tuple[RoleScope, ...] = ()  # the roles that included this one, newest first
+    # Required options of its argument spec: the role's first task checks they are set.
+    required: frozenset[str] = frozenset()
+
+    @property
+    def short_name(self) -> str:
+        """``role_name``: the last part of a collection role's name."""
+        return self.name.rsplit(".", 1)[-1] if self.name.count(".") == 2 else self.name
 
 
 @dataclass(frozen=True)
@@ -57,6 +79,7 @@ class Task:
     critical: Any = True  # False: a failure is a warning and the host goes on
     rollback: tuple[TaskNode, ...] = ()  # run in reverse completion order when the play fails
     templated_args: bool = False  # args hold templates: re-checked against the schema once rendered
+    role: RoleScope | None = None
     uid: str = ""  # stable within the playbook: "play0/tasks/3", for the run store
 
 
@@ -93,6 +116,9 @@ class Include:
     # The task files being included around this one, outermost first (resolved paths):
     # a dynamic include checks the file it names against them, as a static one does.
     stack: tuple[Path, ...] = ()
+    role: RoleScope | None = None  # the role this include is in
+    # For include_role: the role's arguments (name, tasks_from...), ``file`` is the name.
+    role_args: Mapping[str, Any] | None = None
 
 
 TaskNode = Task | Block | Include
@@ -116,7 +142,7 @@ class Play:
     pre_tasks: tuple[TaskNode, ...] = ()
     tasks: tuple[TaskNode, ...] = ()
     post_tasks: tuple[TaskNode, ...] = ()
-    handlers: tuple[Task, ...] = ()
+    handlers: tuple[Task | Include, ...] = ()  # an include_tasks handler runs its file
     tags: frozenset[str] = frozenset()
     become: Any = None
     become_user: Any = None
@@ -135,6 +161,10 @@ class Play:
     params: Mapping[str, Any] = field(default_factory=dict)
     approval: Mapping[str, Any] | None = None  # wait for a person before the play starts
     uid: str = ""
+    role_defaults: Mapping[str, Any] = field(default_factory=dict)  # of roles: and import_role
+    role_vars: Mapping[str, Any] = field(default_factory=dict)  # exported, above vars_files
+    role_names: tuple[str, ...] = ()  # roles: and import_role, in order
+    all_role_names: tuple[str, ...] = ()  # with their dependencies
     # The values of the plugin play keywords this play sets, by keyword (PlayKeyword).
     extensions: Mapping[str, Any] = field(default_factory=dict)
 

@@ -1,5 +1,5 @@
 """Steps that steer a play: ``debug``, ``set_fact``, ``assert``, ``fail``, ``pause``,
-``meta``, ``wait_for`` and ``approval``.
+``meta``, ``wait_for``, ``approval``, ``include_vars`` and ``validate_argument_spec``.
 
 :mod:`~corral_plugins.control.steps` holds the ones that never touch the host,
 :mod:`~corral_plugins.control.wait` the one that polls it, and
@@ -9,12 +9,14 @@
 from __future__ import annotations
 
 from corral import RegisterStep, hookimpl
-from corral_plugins.control import approval, steps, wait
+from corral_plugins.control import approval, argspec, include_vars, steps, wait
 
 
 @hookimpl
 def corral_register_steps(register: RegisterStep) -> None:
-    """Register the control steps, ``wait_for`` and ``approval``."""
+    """Register the control steps, ``wait_for``, ``approval`` and ``include_vars``."""
     steps.register_steps(register)
     wait.register_steps(register)
     approval.register_steps(register)
+    include_vars.register_steps(register)
+    argspec.register_steps(register)

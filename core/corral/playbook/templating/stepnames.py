@@ -8,7 +8,6 @@ declares its ``facts`` is understood as ``setup`` is.
 from __future__ import annotations
 
 import fnmatch
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,7 +95,9 @@ def template_file_names(
     src = task.args.get("src")
     if not isinstance(src, str) or "{{" in src or "{%" in src:
         return None
-    path = _find_template(src, Path(task.location.file).parent, base_dir)
+    from corral.playbook.templating.template_files import template_file
+
+    path = template_file(task, base_dir)
     if path is None:
         return None
     try:
@@ -109,17 +110,3 @@ def template_file_names(
     from corral.playbook.loader import display_path
 
     return display_path(path), names - guarded_names(text)
-
-
-def _find_template(src: str, task_dir: Path, base_dir: Path) -> Path | None:
-    """The same lookup as the step's: ``templates/`` beside the task file, then the playbook."""
-    # os.path.isfile answers False for a name no file can have (too long, a NUL byte)
-    # where Path.is_file raises: such a task fails cleanly when it runs.
-    candidate = Path(src)
-    if candidate.is_absolute():
-        return candidate if os.path.isfile(candidate) else None
-    for base in dict.fromkeys((task_dir, base_dir)):
-        for path in (base / "templates" / src, base / src):
-            if os.path.isfile(path):
-                return path
-    return None

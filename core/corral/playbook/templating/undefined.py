@@ -55,6 +55,10 @@ MAGIC = frozenset(
         "ansible_skip_tags",
         "ansible_forks",
         "ansible_verbosity",
+        "role_names",
+        "ansible_role_names",
+        "ansible_play_role_names",
+        "ansible_dependent_role_names",
     }
 )
 # Connection settings are variables a user sets, never facts (ansible_host, ansible_user...).
@@ -70,6 +74,16 @@ CONNECTION_VARS = frozenset(
     }
 )
 CONNECTION_PREFIXES = ("ansible_ssh_", "ansible_become", "ansible_shell_")
+# What a role's task is told about its role (corral.engine.variables.task_magic).
+ROLE_MAGIC = frozenset(
+    {
+        "role_name",
+        "role_path",
+        "ansible_role_name",
+        "ansible_parent_role_names",
+        "ansible_parent_role_paths",
+    }
+)
 FACT_HINT = (
     "facts are not gathered yet: remove 'gather_facts: false' from the play, or run the "
     "'setup' step before this task"
@@ -156,7 +170,12 @@ def find_undefined(
         # A vars file named by a template is only known at run time: any name may
         # come from it, so this play's names are not judged before the run.
         judged = all(isinstance(item, Mapping) for item in play.vars_files)
-        defined = defined_everywhere | set(play.vars)
+        defined = defined_everywhere | set(play.vars) | set(play.role_defaults)
+        defined |= set(play.role_vars)
+        included = _included_vars(play, playbook.base_dir)
+        # An include_vars whose file is only known at run time: as for templated vars_files.
+        judged = judged and included is not None
+        defined |= included or set()
         for item in play.vars_files:
             if isinstance(item, Mapping):
                 defined |= set(item)
@@ -168,6 +187,20 @@ def find_undefined(
                 problems.extend(_task_problems(task, scope, templar, steps))
             gathered = gathered or task.action in steps.fact_steps
     return problems
+
+
+def _included_vars(play: Play, playbook_dir: Path) -> set[str] | None:
+    """The names the play's ``include_vars`` tasks define; None when one is unknowable."""
+    from corral.playbook.templating.included_vars import INCLUDE_VARS_ACTIONS, included_var_names
+
+    names: set[str] = set()
+    for task in play_tasks(play):
+        if task.action in INCLUDE_VARS_ACTIONS:
+            found = included_var_names(task, playbook_dir)
+            if found is None:
+                return None
+            names |= found
+    return names
 
 
 @dataclass(frozen=True)
@@ -184,6 +217,9 @@ def _task_problems(
     task: Task, scope: _Scope, templar: Templar, steps: StepNames
 ) -> Iterator[UndefinedUse]:
     local = scope.defined | set(task.vars)
+    if task.role is not None:
+        local |= set(task.role.defaults) | set(task.role.params) | ROLE_MAGIC
+        local |= task.role.required
     if task.loop is not None:
         local |= {str(task.loop_control.get("loop_var", "item")), "ansible_loop"}
         if task.loop_control.get("index_var"):
