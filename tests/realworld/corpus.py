@@ -69,6 +69,8 @@ class Case:
     roles_path: tuple[str, ...] = ()
     check_exit: int = 0
     limit: str = ""
+    args: tuple[str, ...] = ()
+    cwd: str = ""  # run from this directory of the copied source (default: the run's own)
 
     @property
     def real(self) -> bool:
@@ -88,7 +90,8 @@ def load_cases(path: Path = HERE / "cases.yml") -> list[Case]:
         unknown = set(raw) - set(Case.__dataclass_fields__)
         if unknown:
             raise ValueError(f"cases.yml: case {name}: unknown keys {sorted(unknown)}")
-        case = Case(**{**raw, "roles_path": tuple(raw.get("roles_path", ()))})
+        tuples = {k: tuple(raw.get(k, ())) for k in ("roles_path", "args")}
+        case = Case(**{**raw, **tuples})
         if case.mode not in MODES:
             raise ValueError(f"cases.yml: case {name}: mode must be one of {MODES}")
         if case.expect not in ("pass", "xfail") or (case.expect == "xfail") != bool(case.reason):
@@ -137,35 +140,40 @@ class RunDir:
     root: Path
     src: Path
     work: Path
-
-    @property
-    def playbook_rel(self) -> str:
-        return str(self.src.relative_to(self.root))
+    cwd: Path
 
 
 def prepare(case: Case, root: Path) -> RunDir:
-    """Copy the case's source into ``root`` and write the ansible.cfg both tools read."""
+    """Copy the case's source into ``root`` and write the ansible.cfg both tools read.
+
+    The run's working directory is ``root``, or the case's ``cwd`` in the copy; an
+    ansible.cfg the content has there is used as it is, else ours is written there.
+    """
     root.mkdir(parents=True, exist_ok=True)
     src = root / "src"
     shutil.copytree(CONTENT / case.source, src, symlinks=True)
     work = root / "work"
     work.mkdir()
     (root / "home").mkdir()
+    cwd = src / case.cwd if case.cwd else root
     lines = ["[defaults]", f"gathering = {case.gathering}", "host_key_checking = False"]
     if case.roles_path:
         lines.append("roles_path = " + ":".join(str(src / p) for p in case.roles_path))
-    (root / "ansible.cfg").write_text("\n".join(lines) + "\n")
-    return RunDir(root, src, work)
+    if not (cwd / "ansible.cfg").exists():
+        (cwd / "ansible.cfg").write_text("\n".join(lines) + "\n")
+    return RunDir(root, src, work, cwd)
 
 
-def _inventory(case: Case, run: RunDir) -> str:
+def _inventory(case: Case, run: RunDir) -> list[str]:
+    if not case.inventory:  # the content's ansible.cfg names it
+        return []
     if case.inventory.startswith("source:"):
-        return str(run.src / case.inventory.removeprefix("source:"))
-    return str(HERE / case.inventory)
+        return ["-i", str(run.src / case.inventory.removeprefix("source:"))]
+    return ["-i", str(HERE / case.inventory)]
 
 
 def _args(case: Case, run: RunDir) -> list[str]:
-    args = ["-i", _inventory(case, run)]
+    args = _inventory(case, run)
     if case.extra_vars:
         text = json.dumps(case.extra_vars).replace("{workdir}", str(run.work))
         args += ["-e", text]
@@ -177,15 +185,21 @@ def _args(case: Case, run: RunDir) -> list[str]:
 def _run(
     argv: Sequence[str], run: RunDir, env: Mapping[str, str]
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        list(argv),
-        cwd=run.root,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    try:
+        return subprocess.run(
+            list(argv),
+            cwd=run.cwd,
+            env=dict(env),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:  # a hung run is a failed case, not a crash
+        output = exc.output if isinstance(exc.output, str) else ""
+        return subprocess.CompletedProcess(
+            argv, -1, "", f"error: timed out after {TIMEOUT} s\n{output}"
+        )
 
 
 def corral(case: Case, run: RunDir, command: str, *extra: str) -> ToolRun:
@@ -193,7 +207,7 @@ def corral(case: Case, run: RunDir, command: str, *extra: str) -> ToolRun:
     env = _env(run.root, CORRAL_HOME=str(run.root / "corral-home"))
     argv = [str(BIN / "corral"), command, str(run.src / case.playbook), *_args(case, run)]
     if command == "run":
-        argv += ["--output", "json", "--no-store", *extra]
+        argv += ["--output", "json", "--no-store", *case.args, *extra]
     proc = _run(argv, run, env)
     events = []
     for line in proc.stdout.splitlines():
@@ -223,6 +237,7 @@ def ansible(case: Case, run: RunDir, *extra: str) -> ToolRun:
         CORRAL_COMPAT_EVENTS=str(events_file),
     )
     argv = [str(BIN / "ansible-playbook"), str(run.src / case.playbook), *_args(case, run)]
+    argv += case.args
     proc = _run([*argv, *extra], run, env)
     text = events_file.read_text() if events_file.exists() else ""
     events = [json.loads(line) for line in text.splitlines()]
