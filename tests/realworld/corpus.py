@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ TESTS = HERE.parent
 if str(TESTS) not in sys.path:  # triage.py runs as a script, outside pytest's pythonpath
     sys.path.insert(0, str(TESTS))
 
+import sshd  # noqa: E402
+from sshd import SshdFleet  # noqa: E402
 from test_ansible_compat import (  # noqa: E402  the compat test's machinery, reused
     COMPAT,
     ToolRun,
@@ -115,6 +118,7 @@ class Outcome:
     real: str = "-"
     problems: list[str] = field(default_factory=list)
     details: list[str] = field(default_factory=list)
+    skipped: str = ""  # why the case could not run here (no SSH test hosts)
 
     @property
     def passed(self) -> bool:
@@ -141,9 +145,10 @@ class RunDir:
     src: Path
     work: Path
     cwd: Path
+    inventory: Path | None = None  # an inventory rendered for the SSH test hosts
 
 
-def prepare(case: Case, root: Path) -> RunDir:
+def prepare(case: Case, root: Path, fleet: SshdFleet | None = None) -> RunDir:
     """Copy the case's source into ``root`` and write the ansible.cfg both tools read.
 
     The run's working directory is ``root``, or the case's ``cwd`` in the copy; an
@@ -161,10 +166,36 @@ def prepare(case: Case, root: Path) -> RunDir:
         lines.append("roles_path = " + ":".join(str(src / p) for p in case.roles_path))
     if not (cwd / "ansible.cfg").exists():
         (cwd / "ansible.cfg").write_text("\n".join(lines) + "\n")
-    return RunDir(root, src, work, cwd)
+    inventory = None
+    if fleet is not None:
+        inventory = root / "ssh-inventory.ini"
+        inventory.write_text(ssh_inventory(case, fleet))
+    return RunDir(root, src, work, cwd, inventory)
+
+
+def ssh_hosts_needed(case: Case) -> int:
+    """How many SSH test hosts the case's inventory template asks for (``{ssh}`` markers)."""
+    if not case.inventory.startswith("ssh:"):
+        return 0
+    return (HERE / case.inventory.removeprefix("ssh:")).read_text().count("{ssh}")
+
+
+def ssh_inventory(case: Case, fleet: SshdFleet) -> str:
+    """The case's inventory template with each ``{ssh}`` replaced by one test host's vars."""
+    text = (HERE / case.inventory.removeprefix("ssh:")).read_text()
+    for host in fleet.hosts[: ssh_hosts_needed(case)]:
+        pairs = {
+            **fleet.host_vars(host),
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "corral_known_hosts": str(fleet.root / "known_hosts"),
+        }
+        text = text.replace("{ssh}", " ".join(f"{k}={v}" for k, v in pairs.items()), 1)
+    return text
 
 
 def _inventory(case: Case, run: RunDir) -> list[str]:
+    if run.inventory is not None:
+        return ["-i", str(run.inventory)]
     if not case.inventory:  # the content's ansible.cfg names it
         return []
     if case.inventory.startswith("source:"):
@@ -222,11 +253,14 @@ def corral(case: Case, run: RunDir, command: str, *extra: str) -> ToolRun:
 def ansible(case: Case, run: RunDir, *extra: str) -> ToolRun:
     """``ansible-playbook`` of the case, with the compat callback writing its events."""
     events_file = run.root / "events.jsonl"
+    # On an SSH test host the remote user cannot write in our private directory: Ansible
+    # keeps its default remote temp (the user's home) there.
+    remote = {} if run.inventory else {"ANSIBLE_REMOTE_TEMP": str(run.root / "ansible-remote")}
     env = _env(
         run.root,
+        **remote,
         ANSIBLE_HOME=str(run.root / "ansible-home"),
         ANSIBLE_LOCAL_TEMP=str(run.root / "ansible-local"),
-        ANSIBLE_REMOTE_TEMP=str(run.root / "ansible-remote"),
         ANSIBLE_CALLBACK_PLUGINS=str(COMPAT / "callback_plugins"),
         ANSIBLE_CALLBACKS_ENABLED="compat_events",
         ANSIBLE_NOCOLOR="1",
@@ -289,17 +323,37 @@ def statuses(run: ToolRun) -> dict[str, list[str]]:
     return per_host
 
 
-def run_case(case: Case, tmp: Path) -> Outcome:
+def run_all(cases: Sequence[Case], tmp: Path, jobs: int) -> list[Outcome]:
+    """Run ``cases`` in parallel; start the SSH test hosts first if a case needs them."""
+    fleet: SshdFleet | None = None
+    needed = max((ssh_hosts_needed(c) for c in cases), default=0)
+    if needed and sshd.unavailable_reason() is None:
+        fleet = sshd.start_fleet(needed, prefix="rw")
+        (fleet.root / "known_hosts").write_text(fleet.known_hosts())
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(run_case, c, tmp / c.name, fleet) for c in cases]
+            return [f.result() for f in futures]
+    finally:
+        if fleet is not None:
+            fleet.stop()
+            sshd.retire_test_user()
+
+
+def run_case(case: Case, tmp: Path, fleet: SshdFleet | None = None) -> Outcome:
     """Every phase the case's mode asks for, each in a fresh directory under ``tmp``."""
     outcome = Outcome(case)
-    checked = corral(case, prepare(case, tmp / "check"), "check")
+    if ssh_hosts_needed(case) and fleet is None:
+        outcome.skipped = sshd.unavailable_reason() or "no SSH test hosts"
+        return outcome
+    checked = corral(case, prepare(case, tmp / "check", fleet), "check")
     if checked.exit_code != 0:
         outcome.fail("check", "corral check: " + first_error(checked.output), checked.output)
         return outcome
     outcome.check = "ok"
     if not case.runs_check_mode:
         return outcome
-    dry = corral(case, prepare(case, tmp / "dry"), "run", "--check")
+    dry = corral(case, prepare(case, tmp / "dry", fleet), "run", "--check")
     has_recap = bool(dry.events) and dry.events[-1].get("event") == "recap"
     if dry.exit_code != case.check_exit or not has_recap:
         problem = f"corral run --check: exit {dry.exit_code}: " + first_error(dry.output)
@@ -307,13 +361,13 @@ def run_case(case: Case, tmp: Path) -> Outcome:
         return outcome
     outcome.check_mode = "ok"
     if case.real:
-        _compare(case, tmp, outcome)
+        _compare(case, tmp, outcome, fleet)
     return outcome
 
 
-def _compare(case: Case, tmp: Path, outcome: Outcome) -> None:
-    ours = corral(case, prepare(case, tmp / "corral"), "run")
-    theirs = ansible(case, prepare(case, tmp / "ansible"))
+def _compare(case: Case, tmp: Path, outcome: Outcome, fleet: SshdFleet | None) -> None:
+    ours = corral(case, prepare(case, tmp / "corral", fleet), "run")
+    theirs = ansible(case, prepare(case, tmp / "ansible", fleet))
     context = f"\n{timeline(ours)}\n{timeline(theirs)}"
     if not any(e.get("event") == "recap" for e in theirs.events):
         outcome.fail("real", "ansible-playbook did not run: " + first_error(theirs.output))

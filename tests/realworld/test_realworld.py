@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from corpus import BIN, CONTENT, HERE, Case, Outcome, load_cases, run_case
+from conftest import need
+from corpus import BIN, CONTENT, HERE, Case, Outcome, load_cases, run_all
 
 CASES = load_cases()
 # All cases run once, in the fixture, inside the first test's time limit; a loaded
@@ -45,9 +45,8 @@ def outcomes(
         pytest.fail("ansible-core is a test dependency: pip install -e '.[dev]'")
     cases = sorted(_selected(request.session), key=_cost, reverse=True)
     workers = max(2, 2 * (os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {c.name: pool.submit(run_case, c, tmp_path_factory.mktemp(c.name)) for c in cases}
-        return {name: future.result() for name, future in futures.items()}
+    done = run_all(cases, tmp_path_factory.mktemp("realworld"), workers)
+    return {outcome.case.name: outcome for outcome in done}
 
 
 def _params() -> list[Any]:
@@ -63,6 +62,7 @@ def _params() -> list[Any]:
 @pytest.mark.parametrize("case", _params())
 def test_realworld_case(case: Case, outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes[case.name]
+    need(not outcome.skipped, outcome.skipped)
     details = "\n".join(outcome.details)[-6000:]
     assert outcome.passed, "; ".join(outcome.problems) + "\n" + details
 
@@ -109,6 +109,9 @@ def _git_blob_id(path: Path) -> str:
 
 def test_cases_name_existing_inventories() -> None:
     for case in CASES:
+        if case.inventory.startswith("ssh:"):
+            assert (HERE / case.inventory.removeprefix("ssh:")).exists(), case.name
+            continue
         if not case.inventory:
             assert case.cwd, f"{case.name}: no inventory, and no cwd whose ansible.cfg names one"
             continue
