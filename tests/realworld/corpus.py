@@ -27,6 +27,7 @@ import os
 import shutil
 import subprocess
 import sys
+import traceback
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -167,7 +168,7 @@ def prepare(case: Case, root: Path, fleet: SshdFleet | None = None) -> RunDir:
     if not (cwd / "ansible.cfg").exists():
         (cwd / "ansible.cfg").write_text("\n".join(lines) + "\n")
     inventory = None
-    if fleet is not None:
+    if fleet is not None and ssh_hosts_needed(case):
         inventory = root / "ssh-inventory.ini"
         inventory.write_text(ssh_inventory(case, fleet))
     return RunDir(root, src, work, cwd, inventory)
@@ -332,12 +333,22 @@ def run_all(cases: Sequence[Case], tmp: Path, jobs: int) -> list[Outcome]:
         (fleet.root / "known_hosts").write_text(fleet.known_hosts())
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(run_case, c, tmp / c.name, fleet) for c in cases]
+            futures = [pool.submit(_guarded, c, tmp / c.name, fleet) for c in cases]
             return [f.result() for f in futures]
     finally:
         if fleet is not None:
             fleet.stop()
             sshd.retire_test_user()
+
+
+def _guarded(case: Case, tmp: Path, fleet: SshdFleet | None) -> Outcome:
+    """run_case, with a crash of the harness on one case reported as that case's failure."""
+    try:
+        return run_case(case, tmp, fleet)
+    except Exception as exc:  # one broken case must not hide the others
+        outcome = Outcome(case)
+        outcome.fail("check", f"harness error: {exc!r}", traceback.format_exc())
+        return outcome
 
 
 def run_case(case: Case, tmp: Path, fleet: SshdFleet | None = None) -> Outcome:
