@@ -256,7 +256,11 @@ def ansible(case: Case, run: RunDir, *extra: str) -> ToolRun:
     events_file = run.root / "events.jsonl"
     # On an SSH test host the remote user cannot write in our private directory: Ansible
     # keeps its default remote temp (the user's home) there.
-    remote = {} if run.inventory else {"ANSIBLE_REMOTE_TEMP": str(run.root / "ansible-remote")}
+    # No ControlMaster either: its socket path under our temp directory is too long for a
+    # unix socket, and a persisting master would outlive the run.
+    remote = {"ANSIBLE_REMOTE_TEMP": str(run.root / "ansible-remote")}
+    if run.inventory:
+        remote = {"ANSIBLE_SSH_ARGS": "-C -o ControlMaster=no"}
     env = _env(
         run.root,
         **remote,

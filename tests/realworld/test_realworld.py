@@ -73,7 +73,7 @@ def test_the_corpus_is_big_and_varied() -> None:
     assert len({c.source for c in CASES}) >= 5
     assert {c.mode for c in CASES} == {"check-only", "check-mode-run", "real-run-compare"}
     passing = [c for c in CASES if c.expect == "pass"]
-    assert len(passing) >= 15  # raise towards 25 as the features are merged
+    assert len(passing) >= 25
 
 
 def test_every_source_is_recorded() -> None:
