@@ -179,9 +179,8 @@ def seen(run: ToolRun) -> Seen:
     for event in run.events:
         kind = event.get("event")
         if kind == "recap":
-            # A host that did nothing (a later batch after an abort) is listed by corral
-            # with all-zero counters and left out by Ansible: compare the hosts that ran.
-            recap = {h: dict(c) for h, c in event["hosts"].items() if any(c.values())}
+            # Hosts that never started (a later batch after an abort) are in neither recap.
+            recap = {h: dict(c) for h, c in event["hosts"].items()}
         elif kind in ("task_result", "item_result") and _is_debug_output(event):
             debug.setdefault(event["host"], []).append(debug_message(event["result"]))
     # Paths under the run's own workdir differ between the two tools by design.

@@ -29,13 +29,13 @@ PLAYBOOK = """
 INVENTORY = "[all]\nh1 ansible_connection=local\nh2 ansible_connection=local\n"
 
 
-def start(tmp_path: Path, sleep: float) -> tuple[subprocess.Popen[str], Path]:
+def start(tmp_path: Path, sleep: float, *args: str) -> tuple[subprocess.Popen[str], Path]:
     log = tmp_path / "log.txt"
     (tmp_path / "site.yml").write_text(PLAYBOOK.format(log=log, sleep=sleep))
     (tmp_path / "hosts.ini").write_text(INVENTORY)
     corral = str(Path(sys.executable).with_name("corral"))
     proc = subprocess.Popen(
-        [corral, "run", "site.yml", "-i", "hosts.ini", "--output", "json"],
+        [corral, "run", "site.yml", "-i", "hosts.ini", "--output", "json", *args],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -85,3 +85,35 @@ def test_sigterm_behaves_like_the_first_sigint(tmp_path):
     proc.communicate(timeout=30)
     assert proc.returncode == 99
     assert log.read_text().split().count("always") == 2
+
+
+def running_commands(marker: str) -> list[str]:
+    """Command lines of the processes on this machine that contain ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if marker in line:
+                found.append(line)
+    return found
+
+
+def test_commands_still_running_when_the_grace_period_ends_are_killed(tmp_path):
+    # Each command would sleep 30.25 s; the grace period is 1 s. Had the commands not
+    # been killed, they would have written slow-end before the run could end.
+    proc, log = start(tmp_path, 30.25, "--grace", "1")
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 99, err
+    assert "slow-end" not in log.read_text()
+    assert running_commands("sleep 30.25") == [], "the process groups were killed"
+    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    slow = {e["host"]: e for e in events if e["event"] == "task_result" and e["task"] == "slow"}
+    assert {h: e["status"] for h, e in slow.items()} == {"h1": "interrupted", "h2": "interrupted"}
+    assert all(e["result"]["interrupted"] for e in slow.values())
+    recap = events[-1]
+    assert (recap["event"], recap["exit_code"]) == ("recap", 99)
+    assert all(counts["failed"] == 1 for counts in recap["hosts"].values()), recap

@@ -141,7 +141,8 @@ def test_prepared_run_keeps_params_out_of_the_extra_vars(corral_project) -> None
     )  # fmt: skip
     run_options = prepared.options_for(options)
     assert run_options.extra_vars == {"version": "2.0"}
-    assert run_options.params == {"version": "1.0", "region": "eu"}
+    # -e gives a declared param its value too (and wins over -p): docs/playbooks.md.
+    assert run_options.params == {"version": "2.0", "region": "eu"}
 
 
 class _Recorder:

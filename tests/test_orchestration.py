@@ -328,6 +328,24 @@ def test_approval_step_runs_once_per_batch(project):
     assert result.exit_code == 0, result.output
     assert len([e for e in events if e["event"] == "approval"]) == 1
     assert debug_messages(events) == ["after"] * 3
+    # The answer stands for every host of the batch, and each host counts it.
+    assert result.recap() == {h: {**result.recap()[h], "ok": 2} for h in ("h1", "h2", "h3")}
+    approvals = [e for e in events if e["event"] == "task_result" and e["action"] == "approval"]
+    assert sorted(e["host"] for e in approvals) == ["h1", "h2", "h3"]
+
+
+def test_a_rejected_approval_step_fails_every_host_of_the_batch(project):
+    result, events = run(
+        project,
+        "- hosts: web\n  serial: 2\n  tasks:\n"
+        "    - approval: {message: ok?, timeout: 0.1, on_timeout: fail}\n"
+        "    - debug: {msg: after}\n",
+    )
+    assert result.exit_code == 2, result.output
+    assert debug_messages(events) == []
+    recap = result.recap()
+    assert sorted(recap) == ["h1", "h2"], "the second batch never started"
+    assert all(counts["failed"] == 1 for counts in recap.values()), recap
 
 
 def _copy_examples(corral_project):

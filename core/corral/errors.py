@@ -5,6 +5,10 @@
     CorralError                      exit 1 unless a subclass says otherwise
      ├── UsageError (ValueError)     exit 5  bad command-line usage
      ├── PlaybookError               exit 4  malformed or invalid playbook
+     │    ├── ConversionError        exit 4  an argument that cannot take its declared type
+     │    │                                  (corral.playbook.convert)
+     │    └── SplitError             exit 4  unbalanced quotes or Jinja in key=value text
+     │                                       (corral.playbook.splitter)
      ├── InventoryError              exit 4  malformed inventory or host pattern
      │    ├── RangeError             exit 4  a host range that cannot be expanded
      │    │                                  (corral.inventory.ranges)
@@ -14,6 +18,8 @@
      │    └── RenderFailure          exit 4  a render error callers add context to
      │                                       (corral.playbook.templating.errors)
      ├── ParamsError                 exit 4  missing or invalid playbook params
+     ├── ConfigError                 exit 4  an ansible.cfg or ANSIBLE_* value corral
+     │                                       cannot read (corral.ansible_cfg)
      ├── PluginLoadError             exit 1  a plugin failed to import or register
      ├── StoreError                  exit 1  the run store cannot be opened, read or written
      ├── HostUnreachable             exit 3  a host could not be reached

@@ -37,6 +37,7 @@ from corral.errors import PluginLoadError
 from corral.inventory.source import InventorySourceType
 from corral.output import OutputType
 from corral.playbook import keywords as core_keywords
+from corral.playbook.module_names import with_ansible_names
 from corral.playbook.play_keyword import PlayKeyword
 from corral.playbook.templating.function_type import TemplateFunction
 from corral.steps import StepType
@@ -277,6 +278,7 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     outputs: dict[str, OutputType]
     play_keywords: dict[str, PlayKeyword]
     steps, _ = _collect(pm, hook.corral_register_steps, "step type", lambda s: (s.name, *s.aliases))
+    steps = with_ansible_names(steps)  # ansible.builtin.<name> for every step
     connections, _ = _collect(
         pm, hook.corral_register_connections, "connection", lambda c: (c.name, *c.aliases)
     )

@@ -136,4 +136,7 @@ class StepType:
     on: Literal["target", "controller"] = "target"
     free_form: str | None = None
     description: str = ""
+    # Runs once per batch (as run_once) and its result counts on every host of the
+    # batch: a person's answer (``approval``) stands for all of them.
+    once_per_batch: bool = False
     plugin: str = field(default="", compare=False)

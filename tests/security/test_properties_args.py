@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from corral.errors import CorralError, Location, PlaybookError
-from corral.playbook.args import check_args, normalize_args
+from corral.playbook.args import check_args, free_form_options, normalize_args
 from corral.plugins import build_registry, make_plugin_manager
 from corral.steps import StepType
 
@@ -68,14 +68,24 @@ def test_step_argument_strings_parse_or_fail_cleanly(step: str, text: str) -> No
 @bounded(200)
 @given(
     step=st.sampled_from([s.name for s in step_types() if s.free_form]),
-    words=st.lists(st.text(alphabet=st.characters(blacklist_characters=" "), min_size=1)),
+    words=st.lists(
+        st.text(alphabet=st.characters(blacklist_characters=" \t\n\r'\"{}\\#"), min_size=1)
+        | st.sampled_from(["chdir=/tmp", "creates=/x", "warn=no", "a=b", "action=x", "msg=hi"])
+    ),
 )
-def test_free_form_keeps_every_word_it_does_not_peel(step: str, words: list[str]) -> None:
-    """Options are peeled only off the end; every other word reaches the command as written."""
+def test_free_form_keeps_every_word_it_does_not_take(step: str, words: list[str]) -> None:
+    """Only the step's options are taken out (anywhere, as Ansible); other words stay in order."""
     step_type = next(s for s in step_types() if s.name == step)
     assert step_type.free_form is not None
     text = " ".join(["run", *words])
     result = outcome(lambda: normalize_args(step_type, text, WHERE))
-    if not isinstance(result, CorralError):
-        assert result[step_type.free_form].startswith("run")
-        assert text.startswith(result[step_type.free_form])
+    options = free_form_options(step_type)
+    assert options is not None
+
+    def is_option(word: str) -> bool:
+        position = word.find("=", 1)
+        return position > 0 and word[:position] in options
+
+    assert not isinstance(result, CorralError)
+    kept = [w for w in text.split() if not is_option(w)]
+    assert str(result.get(step_type.free_form, "")).split() == kept

@@ -7,13 +7,19 @@ from typing import Any
 
 import click
 
-from corral.commands.options import extra_vars_option, inventory_options, parse_extra_vars
+from corral.commands.options import (
+    extra_vars_option,
+    inventory_options,
+    params_option,
+    parse_extra_vars,
+)
 
 
 @click.command("check")
 @click.argument("playbook", type=click.Path(dir_okay=False, path_type=Path))
 @inventory_options
 @extra_vars_option
+@params_option
 @click.pass_obj
 def check_command(
     obj: Any,
@@ -21,18 +27,36 @@ def check_command(
     inventories: tuple[str, ...],
     limit: str | None,
     extra_vars: tuple[str, ...],
+    params: tuple[str, ...],
 ) -> int:
     """Validate PLAYBOOK without touching any host.
 
     Loads the YAML, checks every keyword and step argument against its schema,
     resolves includes and var files, reads the inventory and looks for
-    variables that are defined nowhere. Exit 0 when valid, 4 when not.
+    variables that are defined nowhere, and the params given with -p/-e.
+    Exit 0 when valid, 4 when not, 5 for bad usage (a --limit matching no host).
     """
+    from corral.commands.connect import ConnectArgs, host_defaults, inventory_sources
+    from corral.commands.options import load_ansible_settings
     from corral.engine.options import RunOptions
     from corral.engine.prepare import prepare_run
+    from corral.playbook.params import parse_param_args
 
-    options = RunOptions(limit=limit, extra_vars=parse_extra_vars(extra_vars))
-    prepared = prepare_run(playbook, inventories, obj.registry, options, obj.environ)
+    settings = load_ansible_settings(obj.environ)
+    # ansible.cfg's remote_user, become... define ansible_user, ansible_become... as in a run.
+    defaults = host_defaults(settings, ConnectArgs(), cwd=Path.cwd(), ask=False)
+    options = RunOptions(
+        limit=limit, extra_vars=parse_extra_vars(extra_vars), host_defaults=defaults
+    )
+    prepared = prepare_run(
+        playbook,
+        inventory_sources(inventories, settings, obj.environ),
+        obj.registry,
+        options,
+        obj.environ,
+        params=parse_param_args(params),
+        settings=settings,
+    )
     for warning in prepared.warnings:
         click.echo(f"warning: {warning}", err=True)
     plays = prepared.playbook.plays

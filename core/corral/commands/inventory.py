@@ -84,11 +84,18 @@ def inventory(
             hint="e.g. corral inventory -i hosts.ini --list",
         )
     state = _cli_state()
+    environ = getattr(state, "environ", None)
+    if not sources and environ is not None:
+        # No -i: $CORRAL_INVENTORY, else ansible.cfg's inventory (or $ANSIBLE_INVENTORY).
+        from corral.commands.connect import inventory_sources
+        from corral.commands.options import load_ansible_settings
+
+        sources = tuple(inventory_sources(sources, load_ansible_settings(environ), environ))
     loaded = load_inventory(
         sources,
         plugin_sources=tuple(getattr(getattr(state, "registry", None), "inventory_sources", ())),
         playbook_dir=Path(playbook_dir) if playbook_dir else None,
-        environ=getattr(state, "environ", None),
+        environ=environ,
     )
     if host is not None:
         text = _dump(host_data(loaded, _single_host(loaded, host)), as_yaml)

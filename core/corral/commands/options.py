@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from corral.errors import UsageError
+from corral.errors import CorralError, UsageError
+
+if TYPE_CHECKING:
+    from corral.ansible_cfg import AnsibleSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,8 +28,8 @@ def inventory_options(func: F) -> F:
         "inventories",
         multiple=True,
         metavar="SOURCE",
-        help="Inventory file, directory or script; repeatable. "
-        "Default: $CORRAL_INVENTORY, ./inventory/, localhost.",
+        help="Inventory file, directory or script; repeatable. Default: $CORRAL_INVENTORY, "
+        "$ANSIBLE_INVENTORY, ansible.cfg's inventory, ./inventory/, localhost.",
     )(func)
     return click.option(
         "-l", "--limit", metavar="PATTERN", help="Only hosts matching PATTERN (or @file of names)."
@@ -109,7 +115,7 @@ def run_output_options(func: F) -> F:
         default=30.0,
         show_default=True,
         metavar="SECONDS",
-        help="After Ctrl-C, how long running tasks get to finish.",
+        help="After Ctrl-C or SIGTERM, how long running tasks get to finish before being killed.",
     )(func)
     func = click.option(
         "-v", "--verbose", count=True, help="More detail: -v results, -vv task paths, -vvv all."
@@ -131,3 +137,56 @@ def _registered_output(ctx: click.Context, _param: click.Parameter, value: str) 
     from corral.output import find_output
 
     return find_output(ctx.find_root().obj.registry.outputs, value).name
+
+
+def params_option(func: F) -> F:
+    """``-p/--param``: shared by run, check and plan; ``-e`` gives params their value too."""
+    return click.option(
+        "-p",
+        "--param",
+        "params",
+        multiple=True,
+        metavar="NAME=VALUE|@FILE",
+        help="A value for one of the playbook's params; repeatable (-e NAME=VALUE too, and wins).",
+    )(func)
+
+
+def load_ansible_settings(environ: Mapping[str, str]) -> AnsibleSettings:
+    """``ansible.cfg`` and ``ANSIBLE_*`` for this command (:mod:`corral.ansible_cfg`)."""
+    from corral.ansible_cfg import load_settings
+
+    return load_settings(environ, Path(os.getcwd()))
+
+
+@contextlib.contextmanager
+def json_errors(output: str) -> Iterator[None]:
+    """With ``--output json``, an error that stops the command is an ``error`` event on stdout too.
+
+    The one-line error still goes to stderr and the exit code is unchanged
+    (docs/events.md, ``error``).
+    """
+    try:
+        yield
+    except CorralError as exc:
+        if output == "json":
+            click.echo(json.dumps(error_event(exc), sort_keys=False))
+        raise
+
+
+def error_event(exc: CorralError) -> dict[str, Any]:
+    """The ``error`` event for ``exc``: message, hint, file/line/col and the exit code."""
+    import time
+
+    where = exc.location
+    return {
+        "v": 1,
+        "event": "error",
+        "run_id": "",
+        "time": round(time.time(), 6),
+        "message": exc.message,
+        "hint": exc.hint,
+        "file": where.file if where else None,
+        "line": where.line if where else None,
+        "col": where.col if where else None,
+        "exit_code": exc.exit_code,
+    }

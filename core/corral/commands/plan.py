@@ -8,21 +8,19 @@ from typing import Any
 
 import click
 
-from corral.commands.options import extra_vars_option, inventory_options, parse_extra_vars
+from corral.commands.options import (
+    extra_vars_option,
+    inventory_options,
+    params_option,
+    parse_extra_vars,
+)
 
 
 @click.command("plan")
 @click.argument("playbook", type=click.Path(dir_okay=False, path_type=Path))
 @inventory_options
 @extra_vars_option
-@click.option(
-    "-p",
-    "--param",
-    "params",
-    multiple=True,
-    metavar="NAME=VALUE|@FILE",
-    help="Param values, as for run.",
-)
+@params_option
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_obj
 def plan_command(
@@ -38,16 +36,31 @@ def plan_command(
 
     Estimates per play come from earlier runs in the run store, when there are any.
     """
+    from corral.commands.connect import ConnectArgs, forks, host_defaults, inventory_sources
+    from corral.commands.options import json_errors, load_ansible_settings
     from corral.engine.options import RunOptions
     from corral.engine.prepare import prepare_run
     from corral.engine.preview import build_plan, plan_text
     from corral.playbook.params import parse_param_args
 
-    options = RunOptions(limit=limit, extra_vars=parse_extra_vars(extra_vars))
-    prepared = prepare_run(
-        playbook, inventories, obj.registry, options, obj.environ, params=parse_param_args(params)
-    )
-    plan = build_plan(prepared, options, _estimates(obj, playbook))
+    with json_errors(output):
+        settings = load_ansible_settings(obj.environ)
+        options = RunOptions(
+            limit=limit,
+            extra_vars=parse_extra_vars(extra_vars),
+            forks=forks(None, settings),
+            host_defaults=host_defaults(settings, ConnectArgs(), cwd=Path.cwd(), ask=False),
+        )
+        prepared = prepare_run(
+            playbook,
+            inventory_sources(inventories, settings, obj.environ),
+            obj.registry,
+            options,
+            obj.environ,
+            params=parse_param_args(params),
+            settings=settings,
+        )
+        plan = build_plan(prepared, options, _estimates(obj, playbook))
     click.echo(json.dumps(plan, indent=2) if output == "json" else plan_text(plan))
     return 0
 

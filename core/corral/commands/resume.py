@@ -56,6 +56,7 @@ def resume_command(
     import tempfile
     from pathlib import Path
 
+    from corral.commands.options import json_errors
     from corral.engine.prepare import prepare_run
     from corral.playbook.params import parse_param_args
     from corral.store.db import open_store, store_enabled
@@ -71,29 +72,32 @@ def resume_command(
         raise UsageError(
             "corral resume needs the run store, and CORRAL_STORE is off", hint="unset CORRAL_STORE"
         )
-    store = open_store(obj.environ)
-    try:
-        # Claimed before anything is read: a second resume of the run stops here.
-        claim, record, state = claim_resume(
-            store, run_ref, failed_only=failed_only, pid=os.getpid()
-        )
-    finally:
-        store.close()
-    try:
-        given_params = resume_params(record, parse_param_args(params))
-        options = resume_options(
-            record, state, parse_extra_vars(extra_vars), verbosity=verbose, grace_period=grace
-        )
-        with tempfile.TemporaryDirectory(prefix=f"corral-resume-{record.run_id}-") as tmp:
-            files = materialize(record, Path(tmp))
-            prepared = prepare_run(
-                files.playbook,
-                [str(files.inventory)],
-                obj.registry,
-                options,
-                obj.environ,
-                params=given_params,
+    with json_errors(output):
+        store = open_store(obj.environ)
+        try:
+            # Claimed before anything is read: a second resume of the run stops here.
+            claim, record, state = claim_resume(
+                store, run_ref, failed_only=failed_only, pid=os.getpid()
             )
+        finally:
+            store.close()
+    try:
+        with json_errors(output):
+            given_params = resume_params(record, parse_param_args(params))
+            options = resume_options(
+                record, state, parse_extra_vars(extra_vars), verbosity=verbose, grace_period=grace
+            )
+        with tempfile.TemporaryDirectory(prefix=f"corral-resume-{record.run_id}-") as tmp:
+            with json_errors(output):
+                files = materialize(record, Path(tmp))
+                prepared = prepare_run(
+                    files.playbook,
+                    [str(files.inventory)],
+                    obj.registry,
+                    options,
+                    obj.environ,
+                    params=given_params,
+                )
             options = prepared.options_for(options)
             argv = ["corral", "resume", record.run_id, *(["--failed-only"] if failed_only else [])]
             return execute_run(obj, prepared, options, output=output, verbose=verbose, argv=argv)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from corral.commands.connect import connect_options
 from corral.commands.options import (
     extra_vars_option,
     inventory_options,
+    params_option,
     parse_extra_vars,
     run_output_options,
     split_tags,
@@ -45,23 +47,19 @@ if TYPE_CHECKING:
     "-f",
     "--forks",
     type=click.IntRange(1, 10_000),
-    default=100,
-    show_default=True,
-    help="Hosts worked on at once.",
+    help="Hosts worked on at once. Default: forks of ansible.cfg, else 100.",
 )
 @click.option(
     "--start-at-task", metavar="NAME", help="Start at the first task whose name matches (glob)."
 )
 @run_output_options
-@click.option(
-    "-p",
-    "--param",
-    "params",
-    multiple=True,
-    metavar="NAME=VALUE|@FILE",
-    help="A value for one of the playbook's params; repeatable.",
-)
+@params_option
 @click.option("--help-params", is_flag=True, help="Show the playbook's params and exit.")
+@connect_options
+@click.option("--list-hosts", is_flag=True, help="List each play's hosts; run nothing.")
+@click.option("--list-tasks", is_flag=True, help="List the tasks each play would run; run nothing.")
+@click.option("--list-tags", is_flag=True, help="List the tags of each play's tasks; run nothing.")
+@click.option("--syntax-check", is_flag=True, help="Check the playbook only, as 'corral check'.")
 @click.option(
     "--max-parallel-plays",
     type=click.IntRange(1, 64),
@@ -73,6 +71,7 @@ if TYPE_CHECKING:
 @click.pass_obj
 def run_command(
     obj: CliState,
+    /,
     playbook: Path,
     inventories: tuple[str, ...],
     limit: str | None,
@@ -81,7 +80,7 @@ def run_command(
     skip_tags: tuple[str, ...],
     check: bool,
     diff: bool,
-    forks: int,
+    forks: int | None,
     start_at_task: str | None,
     output: str,
     verbose: int,
@@ -90,6 +89,11 @@ def run_command(
     max_parallel_plays: int,
     grace: float,
     no_store: bool,
+    list_hosts: bool,
+    list_tasks: bool,
+    list_tags: bool,
+    syntax_check: bool,
+    **connect: Any,
 ) -> int:
     """Run PLAYBOOK against the inventory's hosts.
 
@@ -99,35 +103,69 @@ def run_command(
     The first Ctrl-C (or SIGTERM) lets running tasks finish, runs `always`
     sections and due handlers, and exits 99; a second one aborts at once.
     """
+    from corral.commands import connect as cli_connect
+    from corral.commands.options import json_errors, load_ansible_settings
     from corral.engine.options import RunOptions
     from corral.engine.prepare import prepare_run
     from corral.playbook.params import parse_param_args
 
     if help_params:
         return show_params(obj, playbook)
-    options = RunOptions(
-        check=check,
-        diff=diff,
-        forks=forks,
-        limit=limit,
-        tags=split_tags(tags),
-        skip_tags=split_tags(skip_tags),
-        start_at_task=start_at_task,
-        extra_vars=parse_extra_vars(extra_vars),
-        verbosity=verbose,
-        grace_period=grace,
-        max_parallel_plays=max_parallel_plays,
-    )
-    given = parse_param_args(params)
-    prepared = prepare_run(playbook, inventories, obj.registry, options, obj.environ, params=given)
-    return execute_run(
-        obj,
-        prepared,
-        prepared.options_for(options),
-        output=output,
-        verbose=verbose,
-        store=not no_store,
-    )
+    listing = syntax_check or list_hosts or list_tasks or list_tags
+    with json_errors(output):
+        settings = load_ansible_settings(obj.environ)
+        cli_connect.report_ignored(settings, verbose)
+        # Passwords (-k, -K) are asked for first, as ansible-playbook does; not for a listing.
+        defaults = cli_connect.host_defaults(
+            settings, cli_connect.connect_args(connect), cwd=Path(os.getcwd()), ask=not listing
+        )
+        options = RunOptions(
+            check=check,
+            diff=diff,
+            forks=cli_connect.forks(forks, settings),
+            limit=limit,
+            tags=split_tags(tags),
+            skip_tags=split_tags(skip_tags),
+            start_at_task=start_at_task,
+            extra_vars=parse_extra_vars(extra_vars),
+            verbosity=verbose,
+            grace_period=grace,
+            max_parallel_plays=max_parallel_plays,
+            host_defaults=defaults,
+        )
+        given = parse_param_args(params)
+        sources = cli_connect.inventory_sources(inventories, settings, obj.environ)
+        prepared = prepare_run(
+            playbook, sources, obj.registry, options, obj.environ, params=given, settings=settings
+        )
+        if listing:
+            return _list_only(
+                prepared, options, playbook, syntax_check, list_hosts, list_tasks, list_tags
+            )
+    options = prepared.options_for(options)
+    return execute_run(obj, prepared, options, output=output, verbose=verbose, store=not no_store)
+
+
+def _list_only(
+    prepared: PreparedRun,
+    options: RunOptions,
+    playbook: Path,
+    syntax_check: bool,
+    hosts: bool,
+    tasks: bool,
+    tags: bool,
+) -> int:
+    """``--syntax-check`` and the ``--list-*`` options: print, run nothing."""
+    from corral.commands.listing import listing_text
+
+    if hosts or tasks or tags:
+        text = listing_text(
+            prepared, options, hosts=hosts, tasks=tasks, tags=tags, shown_path=str(playbook)
+        )
+        click.echo(text)
+    elif syntax_check:
+        click.echo(f"\nplaybook: {playbook}")
+    return 0
 
 
 def show_params(obj: CliState, playbook: Path) -> int:

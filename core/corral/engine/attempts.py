@@ -21,7 +21,7 @@ from corral.engine.retry import policy_for
 from corral.engine.stepcontext import ContextBuilder, flag
 from corral.engine.variables import verbatim
 from corral.errors import HostUnreachable, PlaybookError, StepFailed, TemplateError
-from corral.playbook.args import check_args
+from corral.playbook.args import check_args, convert_args
 from corral.playbook.model import Task
 from corral.playbook.templating.environment import Verbatim
 from corral.steps import StepContext, StepResult, StepType
@@ -49,6 +49,9 @@ class ItemRunner:
             else dict(task.args)
         )
         if task.templated_args:
+            # Rendered values are converted to the declared types, as Ansible does
+            # ("{{ port }}" from -e port=80 is a string), then checked.
+            args = convert_args(step, args, task.location, rendered=True)
             check_args(step, args, task.location, rendered=True)
         check_mode = (
             self.run.options.check

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from corral.playbook.templating.templar import Templar
 
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
+USER_VARIABLES = ("ansible_user", "ansible_ssh_user")
+_AS = "\0as\0"  # joins a host's name and a play's remote_user in connection keys
 
 
 @dataclass
@@ -109,14 +111,19 @@ class RunContext:
         self.bus.flush()
 
     def _host_vars(self, host: str) -> dict[str, Any]:
+        # Under every inventory variable: -u, -b, --private-key... and ansible.cfg.
+        defaults = self.options.host_defaults
         if self.inventory.has_host(host):
             # Passwords are secrets from here on, whether or not a task ever uses them.
-            return mark_secrets(self.inventory.host_vars_view(host))
+            return mark_secrets({**defaults, **self.inventory.host_vars_view(host)})
         # Delegating to a host outside the inventory: Ansible's implicit localhost.
-        return {
-            "inventory_hostname": host,
-            "ansible_connection": "local" if host in LOCAL_NAMES else "ssh",
-        }
+        return mark_secrets(
+            {
+                **defaults,
+                "inventory_hostname": host,
+                "ansible_connection": "local" if host in LOCAL_NAMES else "ssh",
+            }
+        )
 
     def _hide_passwords(self, state: HostState) -> None:
         """Redact a host's passwords from every event, before any of its tasks runs.
@@ -140,23 +147,31 @@ class RunContext:
                 elif isinstance(rendered, str | int | float):
                     self.bus.add_secret(str(rendered))
 
-    def connection(self, state: HostState) -> Connection:
-        """The host's connection, opened on first use and kept for the whole run."""
-        if state.name in self._opened:  # the usual case, without a lock
-            conn = self._connections.get(state.name)
+    def connection(self, state: HostState, user: str | None = None) -> Connection:
+        """The host's connection, opened on first use and kept for the whole run.
+
+        ``user`` is the play's ``remote_user``: it applies when the host has no
+        ``ansible_user`` of its own (the variable wins, as in Ansible), and a host
+        reached as two users has a connection for each.
+        """
+        variables: Mapping[str, Any] = state.inventory_vars
+        key = state.name
+        if user is not None and not any(n in variables for n in USER_VARIABLES):
+            variables = {**variables, "ansible_user": user}
+            key = f"{state.name}{_AS}{user}"
+        if key in self._opened:  # the usual case, without a lock
+            conn = self._connections.get(key)
             if conn is not None:
                 return conn
         with self._lock:
             lock = self._conn_locks.setdefault(state.name, threading.Lock())
         with lock:
-            conn = self._connections.get(state.name)
+            conn = self._connections.get(key)
             if conn is None:
-                conn = self._connections[state.name] = self._make_connection(
-                    state.name, state.inventory_vars
-                )
-            if state.name not in self._opened:
+                conn = self._connections[key] = self._make_connection(state.name, variables)
+            if key not in self._opened:
                 conn.open()
-                self._opened.add(state.name)
+                self._opened.add(key)
             return conn
 
     def reset_connection(self, host: str) -> None:
@@ -164,9 +179,10 @@ class RunContext:
         with self._lock:
             lock = self._conn_locks.setdefault(host, threading.Lock())
         with lock:
-            conn = self._connections.pop(host, None)
-            self._opened.discard(host)
-        if conn is not None:
+            keys = [k for k in self._connections if k == host or k.startswith(host + _AS)]
+            conns = [self._connections.pop(k) for k in keys]
+            self._opened.difference_update(keys)
+        for conn in conns:
             try:
                 conn.close()
             except Exception as exc:
@@ -187,16 +203,18 @@ class RunContext:
 
     def _render_settings(
         self, variables: Mapping[str, Any], settings: Sequence[ConnectionSetting]
-    ) -> dict[str, Any]:
+    ) -> Mapping[str, Any]:
         """Connection settings may be templates (``ansible_host: "{{ ip }}"``): render them.
 
         The generic ones come from :data:`corral.connection.GENERIC_SETTINGS`, the
         rest from the host's connection type; other variables are left as they are.
         """
-        rendered = dict(variables)
+        rendered: dict[str, Any] | None = None  # copied only when a setting is a template
         for setting in settings:
             value = variables.get(setting.name)
             if isinstance(value, str) and "{{" in value:
+                if rendered is None:
+                    rendered = dict(variables)
                 try:
                     rendered[setting.name] = self.templar.render(value, variables)
                 except CorralError as exc:
@@ -205,11 +223,11 @@ class RunContext:
                     secret = keep_secret(rendered, [setting.name])[setting.name]
                     self.bus.add_secret(secret.reveal())
                     rendered[setting.name] = secret
-        return rendered
+        return variables if rendered is None else rendered
 
     def close_connections(self) -> None:
-        for host in list(self._connections):
-            self.reset_connection(host)
+        for key in list(self._connections):
+            self.reset_connection(key.partition(_AS)[0])
 
 
 @dataclass

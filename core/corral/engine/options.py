@@ -34,6 +34,9 @@ class RunOptions:
     approver: Approver | None = None  # who answers approvals; None: wait for the timeout
     # Seconds running units get to finish after the first SIGINT/SIGTERM.
     grace_period: float = 30.0
+    # Host variables under every inventory variable, from the command line (-u, -b,
+    # --private-key, -c, -k, -K...) and ansible.cfg (corral.commands.connect).
+    host_defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
 def task_selected(tags: frozenset[str], wanted: frozenset[str], skipped: frozenset[str]) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from corral.engine.hosts import HostState
 from corral.engine.results import UnitResult
+from corral.playbook.handlers import handler_topics
 from corral.playbook.model import Block, Include, Play, Task, TaskNode
 from corral.playbook.templating.environment import Verbatim
 
@@ -169,7 +170,7 @@ def _flush(
     for index, handler in enumerate(play.handlers):
         if not state.active:
             break
-        hits = {handler.name, *handler.listen} & state.notified
+        hits = handler_topics(handler) & state.notified
         if hits:
             consumed |= hits
             outcome = yield Unit(handler, (*seq, 10_000 + index), handler=True)

@@ -23,6 +23,7 @@ from corral.engine.plan import Plan, PlanSettings, Unit, host_units, rollback_un
 from corral.engine.results import UnitResult
 from corral.engine.retry import parse_duration
 from corral.engine.taskrun import META_STEP, TaskRunner
+from corral.engine.throttle import Throttles
 from corral.engine.variables import magic_variables, play_scope
 from corral.errors import CorralError, PlaybookError
 from corral.playbook.model import Play, Task
@@ -67,6 +68,9 @@ class PlayRunner:
         self.states = {h: run.state(h).for_play() for h in hosts}
         self.pctx = PlayContext(run=run, play=play, play_vars=play_vars, magic={})
         self.runner = TaskRunner(self.pctx)
+        self.throttles = Throttles(
+            lambda value: run.templar.render(value, play_scope(play_vars, run.variables))
+        )
         self.pool = ThreadPoolExecutor(
             max_workers=max(1, min(run.options.forks, len(hosts) or 1)), thread_name_prefix="corral"
         )
@@ -338,26 +342,34 @@ class PlayRunner:
             # The first host's result stands for the batch: registered results and
             # facts it set reach every host, as in Ansible.
             first, outcome = self.states[targets[0]], outcomes[targets[0]]
+            step = self.run.registry.steps.get(task.action)
             for host in hosts[1:]:
                 state = self.states[host]
+                if step is not None and step.once_per_batch:
+                    # Reported and counted on this host too (an approval answers for each).
+                    outcomes[host] = self.runner.share(state, task, outcome, units[host])
+                    continue
                 if task.register and task.register in first.host_vars:
                     state.host_vars[task.register] = first.host_vars[task.register]
                 if outcome.status not in ("failed", "timeout", "unreachable"):
                     state.host_vars.update(outcome.set_vars)
                     state.facts.update(outcome.facts)
+                elif outcome.status != "unreachable":
+                    state.failed = True  # Ansible fails the whole batch with a run_once task
                 outcomes[host] = outcome
         return outcomes
 
     def _execute(self, host: str, unit: Unit) -> UnitResult:
         state = self.states[host]
         try:
-            return self.runner.execute(
-                state, unit.task, unit.include_vars, seq=unit.seq, handler=unit.handler
-            )
+            with self.throttles.slot(unit.task):
+                return self.runner.execute(
+                    state, unit.task, unit.include_vars, seq=unit.seq, handler=unit.handler
+                )
         except CorralError as exc:
-            # execute() turns host problems into results; this is a bug guard, kept per host.
-            state.failed = True
-            return UnitResult(status="failed", registered={"failed": True, "msg": str(exc)})
+            # execute() turns host problems into results; what is left (a bad throttle)
+            # fails the unit on this host only, reported and counted like any failure.
+            return self.runner.fail(state, unit, str(exc))
 
     def _run_free(self, batch: list[str]) -> None:
         started: set[str] = set()
@@ -379,9 +391,7 @@ class PlayRunner:
                             location=str(unit.task.location),
                             hosts=len(batch),
                         )
-                    outcome = self.runner.execute(
-                        state, unit.task, unit.include_vars, seq=unit.seq, handler=unit.handler
-                    )
+                    outcome = self._execute(host, unit)
                     self.run.flush()
                     if outcome.meta_action == "end_host":
                         state.ended = True

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from corral.ansible_cfg import AnsibleSettings
 from corral.engine.options import RunOptions
 from corral.errors import PlaybookError
 from corral.playbook.model import Play, Playbook
@@ -28,6 +29,8 @@ class PreparedRun:
     templar: Templar  # the run's one templar, with the plugins' filters
     warnings: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)  # resolved; secret ones are Secret values
+    # ansible.cfg and ANSIBLE_* (roles_path, vault settings... for whoever needs them).
+    settings: AnsibleSettings = field(default_factory=AnsibleSettings)
     # Names whose values are secrets by whatever route they come: the params declared
     # ``secret: true`` and the passwords of corral.secrets.SECRET_VARIABLES.
     secret_names: frozenset[str] = SECRET_VARIABLES
@@ -36,9 +39,14 @@ class PreparedRun:
         """``options`` with the resolved params beside (not merged into) the extra vars.
 
         An extra var (``-e``, ``-e @file``) that gives a secret param or a password a
-        value is wrapped in :class:`corral.Secret`, as the param itself would be.
+        value is wrapped in :class:`corral.Secret`, as the param itself would be; one
+        that gives a param its value holds that value converted to the param's type.
         """
-        extra_vars = keep_secret(options.extra_vars, self.secret_names)
+        # An extra var that gives a param its value carries the converted value.
+        extra_vars = {
+            name: self.params.get(name, value) for name, value in options.extra_vars.items()
+        }
+        extra_vars = keep_secret(extra_vars, self.secret_names)
         return replace(options, params=self.params, extra_vars=extra_vars)
 
     def task_count(self, play: Play) -> int:
@@ -54,11 +62,13 @@ def prepare_run(
     options: RunOptions,
     environ: Mapping[str, str],
     params: Mapping[str, Any] | None = None,
+    settings: AnsibleSettings | None = None,
 ) -> PreparedRun:
     """Load and check; raises :class:`corral.errors.CorralError` (exit 4) on bad input.
 
     ``params`` are the ``-p`` values as given; they are converted and checked
-    against the playbook's ``params:`` declarations.
+    against the playbook's ``params:`` declarations. ``settings`` are what
+    ``ansible.cfg`` and ``ANSIBLE_*`` say (:mod:`corral.ansible_cfg`); kept on the result.
     """
     from corral.inventory import load_inventory
     from corral.playbook.loader import display_path, load_playbook
@@ -70,11 +80,16 @@ def prepare_run(
             f"playbook not found: {display_path(playbook_path)}",
             hint="give the path of a playbook YAML file",
         )
+    settings = settings or AnsibleSettings()
     playbook = load_playbook(playbook_path, registry.steps, registry.play_keywords)
-    from corral.playbook.params import collect_params, resolve_params
+    playbook = _apply_gathering(playbook, settings.gathering)
+    from corral.engine.selection import check_selection
+    from corral.playbook.params import collect_params, params_from_extra_vars, resolve_params
 
     specs = collect_params(playbook.plays)
-    resolved = resolve_params(specs, params or {})
+    # A declared param is given with -p or -e; -e wins (docs/playbooks.md, "Params").
+    given = {**(params or {}), **params_from_extra_vars(specs, options.extra_vars)}
+    resolved = resolve_params(specs, given)
     inventory = load_inventory(
         list(inventories),
         plugin_sources=registry.inventory_sources,
@@ -82,19 +97,40 @@ def prepare_run(
         environ=environ,
         cwd=Path(os.getcwd()),
     )
-    known: set[str] = set(options.extra_vars) | set(resolved)
+    known: set[str] = set(options.extra_vars) | set(resolved) | set(options.host_defaults)
     for host in inventory.hosts:
         known.update(inventory.host_vars(host))
+    search_paths = [playbook.base_dir]
+    resume = options.resume
+    origin = None if resume is None else resume.origin_of(playbook.base_dir, playbook.base_dir)
+    if origin is not None:
+        search_paths.append(origin)  # lookups find what the interrupted run found
     templar = Templar(
-        functions=registry.template_functions, search_paths=[playbook.base_dir], environ=environ
+        functions=registry.template_functions, search_paths=search_paths, environ=environ
     )
     problems = find_undefined(playbook, known, templar)
     raise_for_undefined(problems)
+    check_selection(playbook, inventory, options)
     return PreparedRun(
         playbook=playbook,
         inventory=inventory,
         templar=templar,
         warnings=list(getattr(inventory, "warnings", [])),
         params=resolved,
+        settings=settings,
         secret_names=SECRET_VARIABLES | {name for name, spec in specs.items() if spec.secret},
     )
+
+
+def _apply_gathering(playbook: Playbook, gathering: str | None) -> Playbook:
+    """``gathering = implicit`` (or ``smart``) in ansible.cfg: plays that do not say gather facts.
+
+    corral's own default is not to gather (docs/ansible-compat.md); ``explicit`` keeps it.
+    """
+    if gathering not in ("implicit", "smart"):
+        return playbook
+    plays = tuple(
+        play if play.gather_facts_given else replace(play, gather_facts=True)
+        for play in playbook.plays
+    )
+    return replace(playbook, plays=plays)

@@ -8,7 +8,9 @@ from typing import Any, Literal
 
 from corral.steps import StepResult
 
-Status = Literal["ok", "changed", "failed", "timeout", "skipped", "unreachable", "ignored"]
+Status = Literal[
+    "ok", "changed", "failed", "timeout", "skipped", "unreachable", "ignored", "interrupted"
+]
 RECAP_KEYS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
 NO_LOG_MESSAGE = (
     "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
@@ -230,7 +232,7 @@ class Recap:
             counts["ok"] += 1
             counts["ignored"] += 1
             counts["changed"] += 1 if changed else 0
-        elif status == "timeout":
+        elif status in ("timeout", "interrupted"):
             counts["failed"] += 1
         else:
             counts[status] += 1

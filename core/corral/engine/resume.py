@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -19,6 +21,18 @@ class ResumeState:
     facts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # --failed-only: the hosts that failed or were unreachable
     limit_hosts: tuple[str, ...] | None = None
+    # The directory the interrupted run's playbook was in. The resumed run loads its
+    # playbook from the snapshot, but files and templates that steps read at run time
+    # (``files/``, ``templates/``, lookups) are looked for there too.
+    source_dir: str = ""
+
+    def origin_of(self, directory: Path, base: Path) -> Path | None:
+        """Where ``directory`` of the snapshot, materialised with its playbook in ``base``,
+        was for the interrupted run; None when that is not known."""
+        if not self.source_dir:
+            return None
+        relative = os.path.relpath(directory, base)
+        return Path(os.path.normpath(Path(self.source_dir) / relative))
 
 
 def unit_id(task_uid: str, seq: tuple[int, ...], host: str, item: int | None = None) -> str:

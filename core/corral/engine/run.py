@@ -102,6 +102,9 @@ def _run(
         control=control or StopControl(),
         variables=variables,
     )
+    # Cancelled (grace period over, second signal): closing the connections kills the
+    # commands still running, so no unit outlives the grace period.
+    run.control.on_cancel(run.close_connections)
     started = time.monotonic()
     bus.emit(
         "run_start",
@@ -207,8 +210,8 @@ def _run_play(run: RunContext, play: Play, *, dag: bool) -> str:
     resume = run.options.resume
     if resume is not None and resume.limit_hosts is not None:
         pattern_hosts = [h for h in pattern_hosts if h in resume.limit_hosts]
-    for host in pattern_hosts:
-        run.recap.host(host)
+    # Hosts enter the recap with their first result (Recap.count), so hosts of
+    # batches that never started are not listed, as in Ansible.
     # In file order, hosts that failed in an earlier play are left out (as in Ansible);
     # in a DAG a play runs only after the plays it needs succeeded, with all its hosts.
     hosts = pattern_hosts if dag else [h for h in pattern_hosts if run.state(h).active]

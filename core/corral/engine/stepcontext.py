@@ -6,6 +6,7 @@ the step first uses it.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -15,12 +16,16 @@ from corral.connection import Become, Connection
 from corral.engine.context import PlayContext
 from corral.engine.hosts import HostState
 from corral.engine.retry import parse_duration
+from corral.errors import StepFailed
 from corral.playbook.model import Task
 from corral.secrets import Secret
 from corral.steps import StepContext, StepType
 
 if TYPE_CHECKING:
     from corral.playbook.templating.templar import Templar
+
+# What a step does on the host through its connection (see corral.connection.Connection).
+_HOST_CALLS = frozenset({"open", "run", "put", "get", "stat", "make_dirs"})
 
 
 def truthy(value: Any) -> bool:
@@ -32,6 +37,8 @@ def truthy(value: Any) -> bool:
 
 def flag(templar: Templar, value: Any, variables: Mapping[str, Any]) -> bool:
     """A task keyword that is a flag or a template of one (``ignore_errors: "{{ x }}"``)."""
+    if value is None or value is True or value is False:  # the usual case, 3 times a task
+        return bool(value)
     if isinstance(value, str):
         value = templar.render(value, variables)
     return truthy(value)
@@ -65,7 +72,12 @@ class ContextBuilder:
                 target = self.run.state(delegate)
         # Opened on first use: a step that never touches the host (debug, most http
         # calls) never connects to it.
-        conn: Connection = _LazyConnection(target.name, lambda: self.run.connection(target))
+        user = self.pctx.play.remote_user
+        if user is not None:
+            user = str(self.templar.render(user, variables))
+        conn: Connection = _LazyConnection(
+            target.name, lambda: self.run.connection(target, user), self.run.cancelled
+        )
         env = self.templar.render(dict(task.environment), variables) if task.environment else {}
         return StepContext(
             host=state.name,
@@ -130,7 +142,15 @@ class ContextBuilder:
         found = self._paths.get(task.location.file)
         if found is None:
             task_dir = Path(task.location.file).parent.resolve()
-            found = tuple(dict.fromkeys((task_dir, self.run.playbook.base_dir.resolve())))
+            base = self.run.playbook.base_dir.resolve()
+            paths = [task_dir, base]
+            resume = self.run.options.resume
+            if resume is not None:
+                # A resumed run's playbook is a snapshot: the files steps read are
+                # still where the interrupted run found them.
+                origins = (resume.origin_of(d, base) for d in (task_dir, base))
+                paths += [d for d in origins if d is not None]
+            found = tuple(dict.fromkeys(paths))
             self._paths[task.location.file] = found
         return found
 
@@ -144,18 +164,30 @@ class ContextBuilder:
             password = Secret(str(self.templar.render(password, variables)))
         if isinstance(password, Secret):
             self.run.bus.add_secret(password.reveal())
-        return Become(user=str(self.templar.render(user, variables)), password=password)
+        method = str(variables.get("ansible_become_method") or "sudo")
+        return Become(
+            user=str(self.templar.render(user, variables)), method=method, password=password
+        )
 
 
 class _LazyConnection:
-    """The host's connection, opened by the first call a step makes on it."""
+    """The host's connection, opened by the first call a step makes on it.
 
-    def __init__(self, host: str, open_connection: Callable[[], Connection]) -> None:
+    Once the run is cancelled, a step gets no new command or transfer: the
+    connections were closed to kill what ran, and must not be opened again.
+    """
+
+    def __init__(
+        self, host: str, open_connection: Callable[[], Connection], cancelled: threading.Event
+    ) -> None:
         self.host = host
         self._open = open_connection
         self._conn: Connection | None = None
+        self._cancelled = cancelled
 
     def __getattr__(self, name: str) -> Any:
+        if self._cancelled.is_set() and name in _HOST_CALLS:
+            raise StepFailed("interrupted: the run was stopped")
         conn = self._conn
         if conn is None:
             conn = self._conn = self._open()  # kept for the rest of this step's call

@@ -10,24 +10,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import replace
 from typing import Any
 
 from corral.engine.attempts import ItemRunner
 from corral.engine.context import PlayContext
 from corral.engine.hosts import HostState
+from corral.engine.plan import Unit
 from corral.engine.results import NO_LOG_MESSAGE, ItemResult, UnitResult, status_of, unit_shape
 from corral.engine.resume import unit_id
 from corral.engine.retry import parse_duration
 from corral.engine.stepcontext import flag
 from corral.engine.variables import task_variables, verbatim
 from corral.errors import CorralError, TemplateError
+from corral.playbook.handlers import missing_handler, unknown_notified
 from corral.playbook.model import Task
 from corral.playbook.templating.environment import Verbatim
 from corral.secrets import REDACTED
 from corral.steps import StepResult
 
 META_STEP = "meta"
+INTERRUPTED = "interrupted: still running when the run was stopped, and killed"
 SET_FACT_STEP = "set_fact"
 
 
@@ -59,8 +63,6 @@ class TaskRunner:
         """Run ``task`` on the host and emit its result; returns the unit's result."""
         uid = unit_id(task.uid, seq, state.name)
         done = self._done(uid)
-        if done is not None:
-            return self._replay(state, task, uid, done, handler)
         variables = task_variables(
             state,
             self.run.variables,
@@ -69,6 +71,8 @@ class TaskRunner:
             include_vars=include_vars,
             magic=self.pctx.magic,
         )
+        if done is not None:
+            return self._replay(state, task, uid, done, handler, variables)
         started = time.time()
         items: tuple[ItemResult, ...] = ()
         error: str | None = None
@@ -93,6 +97,17 @@ class TaskRunner:
             )
         if status == "unreachable" and self._flag(task.ignore_unreachable, variables):
             status = "skipped"
+        if self.run.control.was_running(started):
+            # Still running when the grace period ran out: killed, whatever it returned.
+            status = "interrupted"
+            shape = {**shape, "failed": True, "interrupted": True, "msg": INTERRUPTED}
+        notified: tuple[str, ...] = ()
+        if status == "changed" and task.notify:
+            try:
+                notified = self._notified(task, variables)
+            except CorralError as exc:
+                # Ansible stops here too: a handler that does not exist is never "run later".
+                status, shape = "failed", {**shape, "failed": True, "msg": exc.message}
         unit = UnitResult(
             status=status,
             registered=shape,
@@ -104,7 +119,45 @@ class TaskRunner:
         state.ran = True
         hidden = self._flag(task.no_log, variables)
         self._apply(state, task, unit, hidden=hidden)
+        state.notified.update(notified)
         self._report(state, task, uid, unit, censored(shape) if hidden else shape, handler)
+        return unit
+
+    def _notified(self, task: Task, variables: Mapping[str, Any]) -> tuple[str, ...]:
+        """The handler names a changed task notifies, rendered; each must reach a handler."""
+        names = tuple(
+            str(self.templar.render(name, variables, location=task.location, what="notify"))
+            if "{{" in name or "{%" in name
+            else name
+            for name in task.notify
+        )
+        missing = unknown_notified(names, self.pctx.play.handlers)
+        if missing:
+            raise CorralError(missing_handler(missing[0]), location=task.location)
+        return names
+
+    def share(self, state: HostState, task: Task, unit: UnitResult, at: Unit) -> UnitResult:
+        """Give another host of the batch the result of a task that ran once for all.
+
+        ``at`` is the host's :class:`~corral.engine.plan.Unit` (its position in the play).
+        """
+        uid = unit_id(task.uid, at.seq, state.name)
+        state.ran = True
+        self._apply(state, task, unit, hidden=False)
+        shown = censored(unit.registered) if task.no_log is True else unit.registered
+        self._report(state, task, uid, unit, shown, at.handler)
+        return unit
+
+    def fail(self, state: HostState, at: Unit, msg: str) -> UnitResult:
+        """Fail the unit ``at`` on the host without running it, as a task failure."""
+        now = time.time()
+        unit = UnitResult(
+            status="failed", registered={"failed": True, "msg": msg}, started=now, ended=now
+        )
+        state.ran = True
+        self._apply(state, at.task, unit, hidden=False)
+        uid = unit_id(at.task.uid, at.seq, state.name)
+        self._report(state, at.task, uid, unit, unit.registered, at.handler)
         return unit
 
     def _done(self, uid: str) -> Mapping[str, Any] | None:
@@ -112,7 +165,13 @@ class TaskRunner:
         return None if resume is None else resume.done.get(uid)
 
     def _replay(
-        self, state: HostState, task: Task, uid: str, done: Mapping[str, Any], handler: bool
+        self,
+        state: HostState,
+        task: Task,
+        uid: str,
+        done: Mapping[str, Any],
+        handler: bool,
+        variables: Mapping[str, Any],
     ) -> UnitResult:
         """A unit the interrupted run finished: report it again, do not run it again."""
         now = time.time()
@@ -124,7 +183,10 @@ class TaskRunner:
             ended=now,
         )
         if unit.status == "changed" and task.notify:
-            state.notified.update(task.notify)
+            with suppress(CorralError):  # then the interrupted run failed the unit
+                state.notified.update(self._notified(task, variables))
+        if task.rollback:
+            state.completed.append(task)  # a resumed run that fails undoes it too
         self._report(state, task, uid, unit, unit.registered, handler)
         return unit
 
@@ -188,9 +250,7 @@ class TaskRunner:
             state.hidden_vars.update(names)
         elif state.hidden_vars:
             state.hidden_vars.difference_update(names)
-        if status == "changed" and task.notify:
-            state.notified.update(task.notify)
-        if status in ("failed", "timeout"):
+        if status in ("failed", "timeout", "interrupted"):
             state.failed = True
             # What a rescue section sees as ansible_failed_task / ansible_failed_result.
             state.last_failure = (task, unit.registered)

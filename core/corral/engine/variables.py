@@ -154,12 +154,20 @@ def magic_variables(
         "ansible_play_hosts": list(active),
         "ansible_play_hosts_all": list(hosts),
         "ansible_play_name": play.name,
-        "playbook_dir": str(run.playbook.base_dir.resolve()),
+        "playbook_dir": playbook_dir(run),
         "ansible_check_mode": run.options.check,
         "ansible_diff_mode": run.options.diff,
         "ansible_run_id": run.options.run_id,
         "ansible_playbook_python": sys.executable,
     }
+
+
+def playbook_dir(run: RunContext) -> str:
+    """``playbook_dir``: for a resumed run, where the interrupted run's playbook was."""
+    base = run.playbook.base_dir.resolve()
+    resume = run.options.resume
+    origin = None if resume is None else resume.origin_of(base, base)
+    return str(origin or base)
 
 
 def play_variables(play: Play, run: RunVariables, templar: Templar) -> dict[str, Any]:

@@ -1,19 +1,27 @@
-"""Step arguments: free-form strings, ``key=value`` shorthand, and schema validation.
+"""Step arguments: free-form strings, ``key=value`` shorthand, type conversion, validation.
 
 ``shell: "echo hi chdir=/tmp"`` becomes ``{"cmd": "echo hi", "chdir": "/tmp"}``
-(Ansible's free form); ``file: path=/tmp/x state=directory`` becomes a mapping.
-Arguments are checked against the step type's JSON Schema at load time, except
-values that are templates, which are checked again once rendered.
+(Ansible's free form); ``file: path={{ d }} state=directory`` becomes a mapping
+(split as Ansible splits it, see :mod:`corral.playbook.splitter`). Values are
+converted to the types the step's schema declares (:mod:`corral.playbook.convert`)
+and checked against the schema at load time, except values that are templates,
+which are converted and checked again once rendered.
 """
 
 from __future__ import annotations
 
-import shlex
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from corral.errors import Location, PlaybookError
+from corral.playbook.convert import (
+    ConversionError,
+    convert_value,
+    converter_for,
+    converts_inside,
+)
+from corral.playbook.splitter import COMMAND_OPTIONS, SplitError, parse_options
 from corral.steps import StepType
 
 _validators: dict[int, Any] = {}
@@ -44,71 +52,126 @@ def is_templated(value: Any) -> bool:
     return False
 
 
-def _split_key_values(text: str) -> tuple[list[str], dict[str, str]]:
-    """Split ``a b=c 'd e'`` into plain words and ``key=value`` pairs, keeping quotes' meaning."""
-    words: list[str] = []
-    pairs: dict[str, str] = {}
-    lexer = shlex.shlex(text, posix=True, punctuation_chars=False)
-    lexer.whitespace_split = True
-    for token in lexer:
-        key, sep, value = token.partition("=")
-        if sep and key.isidentifier():
-            pairs[key] = value
-        else:
-            words.append(token)
-    return words, pairs
+# Steps whose free-form string is a command line: only Ansible's command options
+# (COMMAND_OPTIONS) are taken out of it, every other word is the command's.
+COMMAND_STEPS = frozenset(("command", "shell", "script", "raw"))
+# Options Ansible accepts and ignores (``warn`` was removed in ansible-core 2.14).
+_IGNORED_OPTIONS = frozenset(("warn",))
 
 
 def normalize_args(step: StepType, raw: Any, location: Location) -> dict[str, Any]:
-    """Turn what a task wrote after the step name into the step's argument mapping."""
+    """Turn what a task wrote after the step name into the step's argument mapping.
+
+    A string is split as Ansible's ``parse_kv`` splits it: ``key=value`` words
+    are arguments (quotes and Jinja blocks kept whole); the other words are the
+    free-form text, which only a step with ``free_form`` takes.
+    """
     if raw is None:
         return {}
     if isinstance(raw, Mapping):
         return dict(raw)
     if isinstance(raw, str | int | float) and not isinstance(raw, bool):
         text = str(raw)
-        properties = step.schema.get("properties", {})
-        if step.free_form:
-            return _free_form(step.free_form, text, properties, location)
+        options = free_form_options(step)
         try:
-            words, pairs = _split_key_values(text)
-        except ValueError as exc:
+            pairs: dict[str, Any] = parse_options(text, options)
+        except SplitError as exc:
             raise PlaybookError(
-                f"cannot parse arguments of {step.name!r}: {exc}", location=location
+                f"cannot parse arguments of {step.name!r}: {exc.message}",
+                hint="close every quote and every '{{ }}', '{% %}' and '{# #}'",
+                location=location,
             ) from exc
-        if words:
+        words = pairs.pop("_raw_params", None)
+        if step.free_form:
+            return _free_form(step, words, pairs, location)
+        if words is not None:
             raise PlaybookError(
                 f"step {step.name!r} takes a mapping of arguments, not {text!r}",
                 hint=f"write it as '{step.name}: {{key: value, ...}}' or 'key=value key=value'",
                 location=location,
             )
-        return dict(pairs)
+        return pairs
     if isinstance(raw, list) and step.free_form and "argv" in step.schema.get("properties", {}):
         return {"argv": raw}
     raise PlaybookError(
         f"arguments of {step.name!r} must be a mapping, got {type(raw).__name__}",
+        hint=f"write it as '{step.name}: {{key: value, ...}}'",
         location=location,
     )
 
 
-def _free_form(
-    name: str, text: str, properties: Mapping[str, Any], location: Location
+def merge_args(
+    step: StepType, written: Mapping[str, Any], extra: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """Peel Ansible's trailing ``key=value`` options (``chdir=/tmp``) off a free-form string."""
-    args: dict[str, Any] = {}
-    words = text.split(" ")
-    # Only options the step knows are peeled, and only from the end, so that
-    # "echo a=b" keeps its argument.
-    while words:
-        key, sep, value = words[-1].partition("=")
-        if not sep or key not in properties or key == name:
-            break
-        args[key] = value
-        words.pop()
-    args[name] = " ".join(words).strip()
-    if not args[name] and name not in ("action",):
-        raise PlaybookError(f"no command given for {name!r}", location=location)
-    return args
+    """The task's ``args:`` overlaid with what was written after the step name (as Ansible).
+
+    ``warn`` of a command is dropped: ansible-core 2.14 removed it and refuses it
+    now, but older playbooks are full of ``warn=false``.
+    """
+    merged = {**dict(extra or {}), **written}
+    if step.name in COMMAND_STEPS:
+        for key in _IGNORED_OPTIONS:
+            merged.pop(key, None)
+    return merged
+
+
+def free_form_options(step: StepType) -> frozenset[str] | None:
+    """Which ``key=`` words of a free-form string are arguments (None: every one).
+
+    A command line keeps every word except Ansible's command options; other
+    free-form steps (meta, approval) take only their own arguments, so that a
+    message may hold ``x=1``.
+    """
+    if not step.free_form:
+        return None
+    if step.name in COMMAND_STEPS:
+        return COMMAND_OPTIONS
+    return frozenset(step.schema.get("properties", {})) - {step.free_form}
+
+
+def _free_form(
+    step: StepType, words: str | None, pairs: dict[str, Any], location: Location
+) -> dict[str, Any]:
+    """The free-form text under the step's ``free_form`` name, beside the options."""
+    if words is not None and words.strip():
+        pairs[str(step.free_form)] = words.strip()
+    elif step.name in COMMAND_STEPS:
+        raise PlaybookError(
+            f"no command given for {step.name!r}",
+            hint=f"write the command after '{step.name}:', e.g. '{step.name}: ls -l chdir=/tmp'",
+            location=location,
+        )
+    return pairs
+
+
+def convert_args(
+    step: StepType,
+    args: dict[str, Any],
+    location: Location,
+    *,
+    source: Any = None,
+    rendered: bool = False,
+) -> dict[str, Any]:
+    """``args`` with each value converted to the type the step's schema declares (as Ansible).
+
+    Before rendering, templates are left for later. A value that cannot be
+    converted is a :class:`PlaybookError` at the argument, naming the step.
+    """
+    node = converter_for(step.schema)
+    if not converts_inside(node):
+        return args
+    try:
+        converted = convert_value(node, args, skip_templates=not rendered)
+    except ConversionError as exc:
+        path = list(exc.path)
+        where = location_in(source if source is not None else args, path, location)
+        field = ".".join(str(p) for p in path)
+        raise PlaybookError(
+            f"argument {field!r} of step {step.name!r}: {exc.message}",
+            hint=exc.hint,
+            location=where,
+        ) from None
+    return dict(converted)
 
 
 def location_in(node: Any, path: list[Any], fallback: Location) -> Location:

@@ -24,6 +24,7 @@ __all__ = [
     "loop_of",
     "on_key",
     "percentage",
+    "remote_user_of",
     "tags_of",
 ]
 
@@ -48,6 +49,17 @@ def loop_of(node: Mapping[str, Any]) -> tuple[Any, str]:
         if key in node:
             return node[key], key
     return None, ""
+
+
+def remote_user_of(node: Mapping[str, Any], where: Location) -> Any:
+    """A play's ``remote_user``, or ``user``, its name in older playbooks; not both."""
+    if "remote_user" in node and "user" in node:
+        raise PlaybookError(
+            "play sets both 'remote_user' and 'user'",
+            hint="'user' is the older name of 'remote_user': keep one",
+            location=where,
+        )
+    return node.get("remote_user", node.get("user"))
 
 
 def item_location(container: Any, index: int, fallback: Location) -> Location:

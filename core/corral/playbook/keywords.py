@@ -41,7 +41,24 @@ INHERITED: dict[str, Any] = {
     "timeout": {"type": ["integer", "number", "string", "null"]},
     "collections": {"type": "array"},
     "debugger": {"type": "string"},
+    "throttle": TEMPLATED_INT,
 }
+
+# The keywords a play or block pushes down to its tasks (when, tags, vars join apart).
+INHERITABLE: tuple[str, ...] = (
+    "become",
+    "become_user",
+    "check_mode",
+    "diff",
+    "environment",
+    "ignore_errors",
+    "ignore_unreachable",
+    "no_log",
+    "run_once",
+    "delegate_to",
+    "timeout",
+    "throttle",
+)
 
 TASK: dict[str, Any] = {
     **INHERITED,
@@ -127,6 +144,7 @@ PLAY: dict[str, Any] = {
         "enum": ["inventory", "reverse_inventory", "sorted", "reverse_sorted"],
     },
     "remote_user": {"type": "string"},
+    "user": {"type": "string"},  # the older name of remote_user
     "connection": {"type": "string"},
     "force_handlers": {"type": "boolean"},
     "vars_prompt": {"type": "array"},

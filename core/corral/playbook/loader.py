@@ -14,11 +14,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from corral.errors import Location, PlaybookError, did_you_mean
+from corral.errors import Location, PlaybookError
 from corral.playbook import keywords as kw
-from corral.playbook.args import check_args, is_templated, normalize_args
+from corral.playbook.args import (
+    check_args,
+    convert_args,
+    is_templated,
+    merge_args,
+    normalize_args,
+)
 from corral.playbook.filenames import usable_path
 from corral.playbook.graph import check_graph
+from corral.playbook.handlers import check_notify
 from corral.playbook.include_chain import check_include_chain
 from corral.playbook.keyword_check import check_keywords, key_location
 from corral.playbook.keyword_values import (
@@ -31,29 +38,19 @@ from corral.playbook.keyword_values import (
     loop_of,
     on_key,
     percentage,
+    remote_user_of,
     tags_of,
 )
 from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
 from corral.playbook.play_keyword import PlayKeyword, check_play_keywords
+from corral.playbook.task_forms import expand_task_forms, find_step
 from corral.playbook.yaml.load import load_yaml_file, mark_of
 from corral.playbook.yaml.marked import unmark
 from corral.steps import StepType
 
 __all__ = ["display_path", "load_included_tasks", "load_playbook", "load_task_file"]
 
-_INHERITABLE = (
-    "become",
-    "become_user",
-    "check_mode",
-    "diff",
-    "environment",
-    "ignore_errors",
-    "ignore_unreachable",
-    "no_log",
-    "run_once",
-    "delegate_to",
-    "timeout",
-)
+_INHERITABLE = kw.INHERITABLE
 _IDENTIFIER = re.compile(kw.IDENTIFIER)
 
 
@@ -159,6 +156,7 @@ class _Loader:
             vars=unmark(dict(node.get("vars") or {})),
             vars_files=self._vars_files(node.get("vars_files"), base_dir, where),
             gather_facts=bool_or_template(node.get("gather_facts", False)),
+            gather_facts_given="gather_facts" in node,
             serial=as_tuple(node.get("serial")),
             max_fail_percentage=percentage(node.get("max_fail_percentage"), where),
             any_errors_fatal=bool(node.get("any_errors_fatal", False)),
@@ -169,6 +167,7 @@ class _Loader:
             handlers=tuple(h for h in handlers if isinstance(h, Task)),
             tags=tags_of(node.get("tags")),
             order=str(node.get("order", "inventory")),
+            remote_user=unmark(remote_user_of(node, where)),
             environment=unmark(dict(node.get("environment") or {})),
             extensions=check_play_keywords(
                 node, self.play_keywords, lambda key: key_location(node, key, where)
@@ -258,6 +257,7 @@ class _Loader:
                 location=_where(node, where),
             )
         where = _where(node, where)
+        node = expand_task_forms(node, where)  # action:, local_action:, ansible.builtin.*
         if "block" in node:
             return self._load_block(node, uid, inherited, base_dir, where, stack)
         if "include_tasks" in node or "import_tasks" in node:
@@ -267,8 +267,8 @@ class _Loader:
         check_keywords(node, kw.TASK, "task keyword", where, ignore={action})
         action_where = key_location(node, action, where)
         args = normalize_args(step, node[action], action_where)
-        if "args" in node:
-            args = {**dict(node["args"]), **args}
+        args = merge_args(step, args, node.get("args"))
+        args = convert_args(step, args, action_where, source=node[action])
         check_args(step, args, action_where, source=node[action])
         merged = self._inherit(inherited, node)
         loop, loop_kind = loop_of(node)
@@ -280,8 +280,8 @@ class _Loader:
                 "not starting with a digit",
                 location=key_location(node, "register", where),
             )
-        if step.name == "approval":
-            merged["run_once"] = True  # one person answers for the whole batch
+        if step.once_per_batch:
+            merged["run_once"] = True  # e.g. one person answers for the whole batch
         return Task(
             name=str(node.get("name") or action),
             action=action,
@@ -313,42 +313,7 @@ class _Loader:
         )
 
     def _find_action(self, node: Mapping[str, Any], where: Location) -> str:
-        candidates = [k for k in node if k not in kw.TASK]
-        known = [k for k in candidates if k in self.steps]
-        unknown = [k for k in candidates if k not in self.steps]
-        if len(known) > 1:
-            raise PlaybookError(
-                f"task has more than one step: {', '.join(map(repr, known))}",
-                hint="split it into one task per step",
-                location=key_location(node, known[1], where),
-            )
-        if known and unknown:
-            raise PlaybookError(
-                f"unknown task keyword {unknown[0]!r}",
-                hint=did_you_mean(str(unknown[0]), kw.TASK)
-                or "see docs/playbooks.md for task keywords",
-                location=key_location(node, unknown[0], where),
-            )
-        if known:
-            return known[0]
-        if not unknown:
-            raise PlaybookError(
-                "task has no step", hint="add a step such as 'debug: {msg: hi}'", location=where
-            )
-        name = str(unknown[0])
-        keyword_hint = did_you_mean(name, kw.TASK)
-        step_hint = did_you_mean(name, self.steps)
-        if keyword_hint and not step_hint:
-            raise PlaybookError(
-                f"unknown task keyword {name!r} (and the task has no step)",
-                hint=keyword_hint,
-                location=key_location(node, name, where),
-            )
-        raise PlaybookError(
-            f"unknown step type {name!r}",
-            hint=step_hint or "run 'corral plugins' to list the step types installed",
-            location=key_location(node, name, where),
-        )
+        return find_step(node, where, self.steps)
 
     def _load_block(
         self,
@@ -491,6 +456,7 @@ def load_playbook(
     loader = _Loader(steps, play_keywords)
     plays = loader.load_playbook(path)
     check_graph(plays)
+    check_notify(plays)
     text = path.read_text(encoding="utf-8", errors="replace")
     files = tuple(dict.fromkeys(p.resolve() for p in loader.files))
     return Playbook(path=path, plays=tuple(plays), text=text, files=files)

@@ -51,6 +51,7 @@ class Task:
     vars: Mapping[str, Any] = field(default_factory=dict)
     timeout: Any = None
     retry: Mapping[str, Any] | None = None  # attempts, delay, backoff, max_delay, jitter, on
+    throttle: Any = None  # at most this many hosts run the task at once
     critical: Any = True  # False: a failure is a warning and the host goes on
     rollback: tuple[TaskNode, ...] = ()  # run in reverse completion order when the play fails
     templated_args: bool = False  # args hold templates: re-checked against the schema once rendered
@@ -104,6 +105,7 @@ class Play:
     vars: Mapping[str, Any] = field(default_factory=dict)
     vars_files: tuple[Any, ...] = ()
     gather_facts: bool = False
+    gather_facts_given: bool = False  # set in the play (else ansible.cfg's gathering decides)
     serial: tuple[Any, ...] = ()
     max_fail_percentage: float | None = None
     any_errors_fatal: bool = False
@@ -118,6 +120,7 @@ class Play:
     check_mode: Any = None
     environment: Mapping[str, Any] = field(default_factory=dict)
     order: str = "inventory"
+    remote_user: Any = None  # ``remote_user`` or its older name ``user``; ansible_user wins
     run_once: bool = False
     ignore_errors: Any = None
     ignore_unreachable: Any = None

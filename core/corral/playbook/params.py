@@ -24,7 +24,14 @@ from corral.errors import Location, ParamsError, PlaybookError, UsageError, did_
 from corral.playbook.yaml.read import loads_json
 from corral.secrets import Secret
 
-__all__ = ["ParamSpec", "collect_params", "params_help", "parse_param_args", "resolve_params"]
+__all__ = [
+    "ParamSpec",
+    "collect_params",
+    "params_from_extra_vars",
+    "params_help",
+    "parse_param_args",
+    "resolve_params",
+]
 
 _NOT_SCHEMA = ("secret",)
 _TRUE = ("1", "true", "yes", "on", "y")
@@ -79,6 +86,21 @@ def collect_params(plays: Sequence[Any]) -> dict[str, ParamSpec]:
                 )
             specs[spec.name] = spec
     return specs
+
+
+def params_from_extra_vars(
+    specs: Mapping[str, ParamSpec], extra_vars: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The ``-e`` values that give declared params a value, to be converted as ``-p`` ones are.
+
+    Any string is converted to the param's type (``-e port=8080`` is an integer for an
+    ``integer`` param); typed values from ``-e @file`` or inline JSON are kept.
+    """
+    return {
+        name: _Raw(value) if isinstance(value, str) else value
+        for name, value in extra_vars.items()
+        if name in specs
+    }
 
 
 def parse_param_args(values: Sequence[str], cwd: Path | None = None) -> dict[str, Any]:

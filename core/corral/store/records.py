@@ -46,6 +46,7 @@ OPTION_KEYS = (
     "forks",
     "start_at_task",
     "max_parallel_plays",
+    "host_defaults",  # -u, -b, -c... and ansible.cfg's; passwords redacted
 )
 
 
@@ -141,6 +142,8 @@ def options_record(options: RunOptions) -> dict[str, Any]:
         if not hasattr(options, key):
             continue
         value = getattr(options, key)
+        if isinstance(value, Mapping):
+            value = redacted(value)
         record[key] = sorted(value) if isinstance(value, frozenset) else value
     return record
 

@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,7 @@ __all__ = [
     "resume_params",
 ]
 
+ROLLBACK = "/rollback/"  # in a task uid: the tasks of a rollback list
 _INVENTORY_SCRIPT = """#!/bin/sh
 # The inventory of corral run {run_id}, as it ran (ansible-inventory --list shape).
 if [ "$1" = "--host" ]; then echo '{{}}'; exit 0; fi
@@ -130,12 +131,14 @@ def _load_resume(
             f"run {run_id} has no playbook snapshot to resume from",
             hint="start a new run with 'corral run'",
         )
+    rows = store.conn.execute(
+        "SELECT unit_id, event_seq, status, data FROM units WHERE run_id = ?", (run_id,)
+    ).fetchall()
+    undone = rolled_back(rows)
     done: dict[str, dict[str, Any]] = {}
-    for unit_id, status, data in store.conn.execute(
-        "SELECT unit_id, status, data FROM units WHERE run_id = ? AND status IN ('ok', 'changed')",
-        (run_id,),
-    ):
-        done[unit_id] = {"status": status, "result": json.loads(data).get("result") or {}}
+    for unit_id, _, status, data in rows:
+        if status in ("ok", "changed") and unit_id not in undone:
+            done[unit_id] = {"status": status, "result": json.loads(data).get("result") or {}}
     host_vars: dict[str, Any] = {}
     facts: dict[str, Any] = {}
     for host, variables, host_facts in store.conn.execute(
@@ -149,7 +152,61 @@ def _load_resume(
             f"no host failed or was unreachable in run {run_id}",
             hint="resume without --failed-only",
         )
-    return record, ResumeState(done=done, host_vars=host_vars, facts=facts, limit_hosts=limit_hosts)
+    source = os.path.dirname(os.path.realpath(os.path.join(record.cwd, record.playbook)))
+    return record, ResumeState(
+        done=done,
+        host_vars=host_vars,
+        facts=facts,
+        limit_hosts=limit_hosts,
+        source_dir=source if record.cwd else "",
+    )
+
+
+def rolled_back(rows: Iterable[Sequence[Any]]) -> set[str]:
+    """The units a rollback undid, from ``(unit_id, event_seq, ...)`` rows: not finished.
+
+    A rollback task's uid is its task's uid, then ``/rollback/``: it undoes that task on
+    its host, or, under the play's own ``rollback:``, the whole play there. What the
+    host did in that play from the first undone unit on ran against what the rollback
+    took away, so it is not finished either. Rollback units are never finished: a
+    resumed run that fails again rolls back again. A unit that ran again after the
+    rollback (a later resume) is finished.
+    """
+    units = [(str(row[0]), int(row[1] or 0), *_task_and_host(str(row[0]))) for row in rows]
+    undoing: dict[tuple[str, str], int] = {}  # (undone uid prefix, host) -> last rollback seq
+    undone: set[str] = set()
+    for unit_id, seq, task_uid, host in units:
+        if ROLLBACK in task_uid:
+            undone.add(unit_id)
+            key = (task_uid.split(ROLLBACK)[0], host)
+            undoing[key] = max(seq, undoing.get(key, seq))
+    spans: dict[tuple[str, str], tuple[int, int]] = {}  # (play, host) -> undone seq range
+    for _, seq, task_uid, host in units:
+        for (prefix, rolled_host), rolled_seq in undoing.items():
+            if host == rolled_host and seq < rolled_seq and _within(task_uid, prefix):
+                key = (_play_of(task_uid), host)
+                first, last = spans.get(key, (seq, rolled_seq))
+                spans[key] = (min(first, seq), max(last, rolled_seq))
+    for unit_id, seq, task_uid, host in units:
+        span = spans.get((_play_of(task_uid), host))
+        if span is not None and span[0] <= seq < span[1]:
+            undone.add(unit_id)
+    return undone
+
+
+def _within(task_uid: str, prefix: str) -> bool:
+    return task_uid == prefix or task_uid.startswith(prefix + "/")
+
+
+def _play_of(task_uid: str) -> str:
+    return task_uid.split("/", 1)[0]
+
+
+def _task_and_host(unit_id: str) -> tuple[str, str]:
+    """``play0/tasks/3@2.3#web1/0`` (see corral.engine.resume.unit_id): task uid and host."""
+    task_uid, _, rest = unit_id.partition("@")
+    host = rest.partition("#")[2]
+    return task_uid, host.rsplit("/", 1)[0] if host.rsplit("/", 1)[-1].isdigit() else host
 
 
 def _failed_hosts(store: Store, run_id: str) -> tuple[str, ...]:
@@ -198,6 +255,9 @@ def resume_options(
     optional: dict[str, Any] = {}
     if stored.get("max_parallel_plays"):
         optional["max_parallel_plays"] = int(stored["max_parallel_plays"])
+    # -u, -b, -c... of the original run; passwords (-k, -K) were not stored: give them with -e.
+    defaults = stored.get("host_defaults") or {}
+    optional["host_defaults"] = {k: v for k, v in defaults.items() if v != REDACTED}
     return RunOptions(
         check=bool(stored.get("check", False)),
         diff=bool(stored.get("diff", False)),

@@ -2,7 +2,7 @@
 
 Answer at the terminal (when the run is interactive) or from any shell with
 ``corral approve RUN [--reject] [--comment TEXT]``. The step runs once per
-batch, not once per host.
+batch, not once per host; its answer counts on every host of the batch.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ def register_steps(register: RegisterStep) -> None:
             on="controller",
             check_mode=False,
             free_form="message",
+            once_per_batch=True,
             description="Pause until a person approves or rejects (corral approve RUN).",
         )
     )

@@ -24,6 +24,7 @@ STYLES = {
     "changed": "yellow",
     "failed": "red",
     "timeout": "red",
+    "interrupted": "red",
     "unreachable": "bold red",
     "skipped": "cyan",
     "ignored": "cyan",
@@ -35,9 +36,10 @@ LABELS = {
     "ignored": "failed",
     "failed": "fatal",
     "timeout": "fatal",
+    "interrupted": "fatal",
     "unreachable": "fatal",
 }
-VERDICTS = {"unreachable": "UNREACHABLE", "timeout": "TIMEOUT"}
+VERDICTS = {"unreachable": "UNREACHABLE", "timeout": "TIMEOUT", "interrupted": "INTERRUPTED"}
 PROGRESS_MIN_HOSTS = 20
 # Keys that only add noise to a one-line result.
 QUIET_KEYS = ("stdout_lines", "stderr_lines", "invocation", "duration", "_ansible_no_log")
@@ -151,7 +153,7 @@ class ConsoleWriter:
         host = event["host"]
         label = LABELS.get(status, status)
         line = f"{label}: [{host}]{suffix}"
-        if status in ("failed", "timeout", "unreachable", "ignored"):
+        if status in ("failed", "timeout", "interrupted", "unreachable", "ignored"):
             line += f": {VERDICTS.get(status, 'FAILED')}! => {self._dump(result, compact=True)}"
         elif self._shows_result(event, result):
             line += " => " + self._dump(self._visible(event, result))

@@ -1,0 +1,103 @@
+"""What the command line selects, checked before a run: hosts to target, a task to start at.
+
+Ansible stops with "Specified inventory, host pattern and/or --limit leaves us with no
+hosts to target" when nothing is left to run on; corral does the same before it touches a
+host, naming the patterns. A play whose pattern matches nothing while another play has
+hosts is skipped with a warning, as in Ansible. ``--start-at-task`` that names no task of
+the playbook is an error too (Ansible prints one and then runs nothing).
+
+Exit codes: 5 (bad usage) when a ``--limit`` or ``--start-at-task`` given on the
+command line selects nothing; 4 when, without ``--limit``, no play's ``hosts:`` pattern
+matches a host of the inventory (the playbook and inventory do not fit together).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from corral.errors import InventoryError, UsageError
+from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
+
+if TYPE_CHECKING:
+    from corral.engine.options import RunOptions
+    from corral.inventory import Inventory
+
+__all__ = ["check_selection"]
+
+NO_HOSTS = "Specified inventory, host pattern and/or --limit leaves us with no hosts to target"
+# Steps that add hosts while the run goes: a later play may target hosts not there yet.
+_ADDS_HOSTS = frozenset(
+    ["add_host", "group_by", "ansible.builtin.add_host", "ansible.builtin.group_by"]
+)
+
+
+def check_selection(playbook: Playbook, inventory: Inventory, options: RunOptions) -> None:
+    """Raise when ``--limit``/patterns leave no host, or ``--start-at-task`` names no task."""
+    _check_hosts(playbook, inventory, options.limit)
+    if options.start_at_task:
+        _check_start_at_task(playbook, options.start_at_task)
+
+
+def _check_hosts(playbook: Playbook, inventory: Inventory, limit: str | None) -> None:
+    plays = playbook.plays
+    if not plays or any(_dynamic(play) for play in plays):
+        return
+    if any(inventory.select(play.hosts, limit=limit) for play in plays):
+        return
+    patterns = ", ".join(dict.fromkeys(repr(_pattern(play.hosts)) for play in plays))
+    if limit:
+        raise UsageError(
+            f"{NO_HOSTS}: --limit {limit!r} with host pattern {patterns}",
+            hint="see which hosts a pattern selects with 'corral inventory --list --limit PATTERN'",
+        )
+    raise InventoryError(
+        f"{NO_HOSTS}: no host of the inventory matches host pattern {patterns}",
+        hint="give the inventory with -i, or see its hosts with 'corral inventory --graph'",
+    )
+
+
+def _pattern(hosts: str | Iterable[str]) -> str:
+    return hosts if isinstance(hosts, str) else ",".join(hosts)
+
+
+def _dynamic(play: Play) -> bool:
+    """The play's hosts are known only at run time: a templated pattern or added hosts."""
+    if "{{" in _pattern(play.hosts):
+        return True
+    return any(task.action in _ADDS_HOSTS for task in _tasks(_sections(play)))
+
+
+def _check_start_at_task(playbook: Playbook, wanted: str) -> None:
+    nodes = [node for play in playbook.plays for node in _sections(play)]
+    if any(_unknown_include(node) for node in nodes):
+        return  # a dynamic include may hold the task; the run will find out
+    if any(fnmatch.fnmatchcase(task.name, wanted) for task in _tasks(nodes)):
+        return
+    raise UsageError(
+        f"No matching task {wanted!r} found: --start-at-task matches no task of the playbook",
+        hint="the name is matched (as a glob) against task names; see them with --list-tasks",
+    )
+
+
+def _sections(play: Play) -> tuple[TaskNode, ...]:
+    return (*play.pre_tasks, *play.tasks, *play.post_tasks)
+
+
+def _tasks(nodes: Iterable[TaskNode]) -> Iterator[Task]:
+    for node in nodes:
+        if isinstance(node, Task):
+            yield node
+        elif isinstance(node, Block):
+            yield from _tasks((*node.block, *node.rescue, *node.always))
+        elif isinstance(node, Include) and node.tasks is not None:
+            yield from _tasks(node.tasks)
+
+
+def _unknown_include(node: TaskNode) -> bool:
+    if isinstance(node, Include):
+        return node.tasks is None or any(_unknown_include(n) for n in node.tasks)
+    if isinstance(node, Block):
+        return any(_unknown_include(n) for n in (*node.block, *node.rescue, *node.always))
+    return False

@@ -1,0 +1,165 @@
+"""What the command line selects: hosts (--limit, patterns), --start-at-task, and params (-p/-e)."""
+
+from __future__ import annotations
+
+import pytest
+
+from corral.testing import CorralProject
+
+HOSTS = """\
+[web]
+w1 ansible_connection=local
+w2 ansible_connection=local
+[db]
+d1 ansible_connection=local
+"""
+
+TWO_PLAYS = """
+- hosts: web
+  tasks:
+    - {name: greet, debug: {msg: "hello {{ inventory_hostname }}"}}
+- hosts: db
+  tasks:
+    - {name: store, debug: {msg: stored}}
+"""
+
+
+@pytest.fixture
+def project(corral_project: CorralProject) -> CorralProject:
+    corral_project.env["CORRAL_STORE"] = "off"
+    corral_project.write("hosts.ini", HOSTS)
+    corral_project.write("site.yml", TWO_PLAYS)
+    return corral_project
+
+
+# -- hosts ---------------------------------------------------------------------
+
+
+def test_a_limit_that_selects_no_host_is_an_error_naming_it(project: CorralProject) -> None:
+    result = project.run("run", "site.yml", "-i", "hosts.ini", "--limit", "nosuch")
+    assert result.exit_code == 5
+    assert result.stderr.startswith(
+        "error: Specified inventory, host pattern and/or --limit leaves us with no hosts to "
+        "target: --limit 'nosuch'"
+    )
+    assert "hello" not in result.stdout
+
+
+def test_a_limit_file_that_selects_no_host_is_an_error(project: CorralProject) -> None:
+    project.write("retry.txt", "gone1\ngone2\n")
+    result = project.run("run", "site.yml", "-i", "hosts.ini", "--limit", "@retry.txt")
+    assert result.exit_code == 5
+    assert "--limit '@retry.txt'" in result.stderr
+
+
+def test_check_and_plan_refuse_the_same_limit(project: CorralProject) -> None:
+    for command in ("check", "plan"):
+        result = project.run(command, "site.yml", "-i", "hosts.ini", "--limit", "nosuch")
+        assert result.exit_code == 5, (command, result.output)
+
+
+def test_patterns_that_match_no_host_of_the_inventory_are_an_error(
+    project: CorralProject,
+) -> None:
+    project.write("other.yml", "- hosts: nosuch\n  tasks:\n    - debug: {msg: x}\n")
+    result = project.run("run", "other.yml", "-i", "hosts.ini")
+    assert result.exit_code == 4
+    assert "no host of the inventory matches host pattern 'nosuch'" in result.stderr
+
+
+def test_a_play_that_matches_nothing_while_others_run_is_skipped_with_a_warning(
+    project: CorralProject,
+) -> None:
+    # As in Ansible: "skipping: no hosts matched" for the play, the run goes on.
+    result = project.run("run", "site.yml", "-i", "hosts.ini", "--limit", "web")
+    assert result.exit_code == 0, result.output
+    assert "hello w1" in result.stdout
+    assert "no hosts matched pattern 'db'" in result.output
+
+
+def test_a_limit_that_selects_some_hosts_runs_on_them(project: CorralProject) -> None:
+    result = project.run("run", "site.yml", "-i", "hosts.ini", "--limit", "w2,nosuch")
+    assert result.exit_code == 0, result.output
+    assert "hello w2" in result.stdout
+    assert "hello w1" not in result.stdout
+
+
+def test_a_templated_pattern_is_not_refused_before_the_run(project: CorralProject) -> None:
+    project.write(
+        "templated.yml",
+        "- hosts: '{{ target }}'\n  gather_facts: false\n  tasks:\n    - debug: {msg: x}\n",
+    )
+    result = project.run("check", "templated.yml", "-i", "hosts.ini", "-e", "target=web")
+    assert result.exit_code == 0, result.output
+
+
+def test_no_host_error_is_a_json_event_with_output_json(project: CorralProject) -> None:
+    result = project.run("run", "site.yml", "-i", "hosts.ini", "-l", "nosuch", "--output", "json")
+    assert result.exit_code == 5
+    (event,) = result.json_lines()
+    assert event["event"] == "error"
+    assert event["exit_code"] == 5
+    assert "--limit 'nosuch'" in event["message"]
+    assert event["hint"]
+
+
+# -- --start-at-task -------------------------------------------------------------
+
+
+def test_start_at_task_that_matches_no_task_is_an_error(project: CorralProject) -> None:
+    result = project.run("run", "site.yml", "-i", "hosts.ini", "--start-at-task", "nosuch*")
+    assert result.exit_code == 5
+    assert "No matching task 'nosuch*' found" in result.stderr
+    assert "hello" not in result.stdout
+
+
+def test_start_at_task_that_matches_starts_there(project: CorralProject) -> None:
+    result = project.run("run", "site.yml", "-i", "hosts.ini", "--start-at-task", "store")
+    assert result.exit_code == 0, result.output
+    assert "hello" not in result.stdout
+    assert "stored" in result.stdout
+
+
+# -- params -------------------------------------------------------------------------
+
+PARAMS = """
+- hosts: web
+  params:
+    version: {type: string, pattern: "^[0-9]+[.][0-9]+$"}
+    port: {type: integer, default: 8080}
+  tasks:
+    - debug: {msg: "v{{ version }} port {{ port + 1 }}"}
+"""
+
+
+def test_check_accepts_p_for_a_required_param(project: CorralProject) -> None:
+    project.write("params.yml", PARAMS)
+    missing = project.run("check", "params.yml", "-i", "hosts.ini")
+    assert missing.exit_code == 4
+    assert "version: required" in missing.stderr
+    given = project.run("check", "params.yml", "-i", "hosts.ini", "-p", "version=1.2")
+    assert given.exit_code == 0, given.output
+
+
+@pytest.mark.parametrize("command", ["check", "plan", "run"])
+def test_e_satisfies_a_declared_param(project: CorralProject, command: str) -> None:
+    project.write("params.yml", PARAMS)
+    result = project.run(command, "params.yml", "-i", "hosts.ini", "-e", "version=1.2")
+    assert result.exit_code == 0, result.output
+
+
+def test_e_wins_over_p_and_is_converted_to_the_params_type(project: CorralProject) -> None:
+    project.write("params.yml", PARAMS)
+    result = project.run(
+        "run", "params.yml", "-i", "hosts.ini", "-l", "w1",
+        "-p", "version=1.0", "-e", "version=2.5", "-e", "port=9000",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "v2.5 port 9001" in result.stdout  # an integer: + 1 works
+
+
+def test_e_is_checked_against_the_params_declaration(project: CorralProject) -> None:
+    project.write("params.yml", PARAMS)
+    result = project.run("check", "params.yml", "-i", "hosts.ini", "-e", "version=banana")
+    assert result.exit_code == 4
+    assert "version: 'banana' does not match" in result.stderr
