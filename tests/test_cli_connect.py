@@ -184,25 +184,27 @@ def test_verbose_lists_the_keys_corral_ignores_once(project: CorralProject) -> N
     assert loud.stderr.count(line) == 1
 
 
-def test_gathering_implicit_gathers_facts_for_plays_that_do_not_say(
-    project: CorralProject,
+@pytest.mark.parametrize(("gathering", "gathered"), [("explicit", 1), ("implicit", 2), (None, 2)])
+def test_gathering_explicit_gathers_facts_only_for_plays_that_ask(
+    project: CorralProject, gathering: str | None, gathered: int
 ) -> None:
-    project.write("ansible.cfg", "[defaults]\ngathering = implicit\n")
+    if gathering is not None:
+        project.write("ansible.cfg", f"[defaults]\ngathering = {gathering}\n")
     project.write(
         "facts.yml",
         """
         - hosts: w1
           tasks:
-            - debug: {msg: "{{ ansible_facts is defined }}"}
+            - debug: {msg: first}
         - hosts: w1
-          gather_facts: false
+          gather_facts: true
           tasks:
             - debug: {msg: second}
         """,
     )
     result = project.run("run", "facts.yml", "-i", "hosts.ini")
     assert result.exit_code == 0, result.output
-    assert result.stdout.count("TASK [Gathering Facts]") == 1
+    assert result.stdout.count("TASK [Gathering Facts]") == gathered
 
 
 LISTED = """

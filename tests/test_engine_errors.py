@@ -95,7 +95,9 @@ CASES = {
         "did you mean 'content'?",
     ),
     "gather_facts hint": (
-        play("    - debug: {msg: '{{ ansible_hostname }}'}\n"),
+        play("    - debug: {msg: '{{ ansible_hostname }}'}\n").replace(
+            "  tasks:", "  gather_facts: false\n  tasks:"
+        ),
         r"undefined variable 'ansible_hostname'",
         "gather_facts",
     ),

@@ -49,6 +49,7 @@ def test_debug_and_recap(project):
         project,
         """
         - hosts: web
+          gather_facts: false
           tasks:
             - debug: {msg: "hi {{ inventory_hostname }}"}
         """,
@@ -76,6 +77,7 @@ def test_loop_register_when(project):
         project,
         """
         - hosts: h1
+          gather_facts: false
           tasks:
             - name: loop
               debug: {msg: "item {{ item }}"}
@@ -102,6 +104,7 @@ def test_failure_stops_the_host_and_exit_code_2(project):
         project,
         """
         - hosts: web
+          gather_facts: false
           tasks:
             - fail: {msg: "boom on {{ inventory_hostname }}"}
               when: inventory_hostname == 'h1'
@@ -119,6 +122,7 @@ def test_ignore_errors_and_failed_when_changed_when(project):
         project,
         """
         - hosts: h1
+          gather_facts: false
           tasks:
             - command: "false"
               ignore_errors: true
@@ -142,6 +146,7 @@ def test_block_rescue_always(project):
         project,
         """
         - hosts: h1
+          gather_facts: false
           tasks:
             - block:
                 - debug: {msg: "in block"}
@@ -209,6 +214,7 @@ def test_until_retries(project, tmp_path):
         project,
         f"""
         - hosts: h1
+          gather_facts: false
           tasks:
             - shell: "echo x >> {counter}; wc -l < {counter}"
               register: attempts
@@ -229,6 +235,7 @@ def test_serial_batches_and_max_fail_percentage(project):
         project,
         """
         - hosts: all
+          gather_facts: false
           serial: 1
           max_fail_percentage: 0
           tasks:
@@ -343,6 +350,7 @@ def test_check_mode_changes_nothing(project, tmp_path):
         project,
         f"""
         - hosts: h1
+          gather_facts: false
           tasks:
             - copy: {{content: "hello\\n", dest: "{target}"}}
             - shell: "touch {target}.shell"
@@ -429,6 +437,7 @@ def test_console_output_looks_like_ansible(project):
         """
         - name: Demo play
           hosts: h1
+          gather_facts: false
           tasks:
             - name: say
               debug: {msg: hello}

@@ -172,6 +172,7 @@ def test_retry_with_exponential_backoff(project, tmp_path):
         project,
         f"""
         - hosts: h1
+          gather_facts: false
           tasks:
             - shell: "echo x >> {counter}; test $(wc -l < {counter}) -ge 4"
               retry: {{attempts: 5, delay: 0.1, backoff: exponential, max_delay: 0.3}}
@@ -207,7 +208,8 @@ def test_task_timeout_stops_the_process(project, tmp_path):
     started = time.monotonic()
     result, events = run(
         project,
-        f"- hosts: h1\n  tasks:\n    - shell: 'sleep 60; touch {marker}'\n      timeout: 1s\n",
+        "- hosts: h1\n  gather_facts: false\n"
+        f"  tasks:\n    - shell: 'sleep 60; touch {marker}'\n      timeout: 1s\n",
     )
     assert time.monotonic() - started < 30  # the 60 s command did not run to its end
     assert result.exit_code == 2

@@ -126,6 +126,9 @@ class StepType:
     notify): the engine still gives them the host's variables and connection.
     ``free_form`` names the argument that a bare string becomes
     (``shell: "echo hi"`` is ``{"cmd": "echo hi"}``).
+    ``facts`` names the facts the step may add to ``ansible_facts`` (without the
+    ``ansible_`` prefix; shell-style patterns for names that vary by host, such
+    as interfaces): the pre-run check counts them as defined after the step.
     """
 
     name: str
@@ -139,4 +142,5 @@ class StepType:
     # Runs once per batch (as run_once) and its result counts on every host of the
     # batch: a person's answer (``approval``) stands for all of them.
     once_per_batch: bool = False
+    facts: tuple[str, ...] = ()
     plugin: str = field(default="", compare=False)

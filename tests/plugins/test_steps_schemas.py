@@ -60,7 +60,7 @@ def test_every_property_has_a_description(step: StepType) -> None:
 
 @by_name
 def test_steps_have_ansible_aliases_and_a_description(step: StepType) -> None:
-    assert step.aliases == (f"ansible.builtin.{step.name}", f"ansible.legacy.{step.name}")
+    assert step.aliases[:2] == (f"ansible.builtin.{step.name}", f"ansible.legacy.{step.name}")
     assert step.description
     assert step.check_mode
 

@@ -29,6 +29,7 @@ def resolve_include(
         task_vars={},
         include_vars={**include.vars, **include_vars},
         magic=pctx.magic,
+        task=include,
     )
     templar = run.templar
     if include.when and not templar.evaluate_condition(

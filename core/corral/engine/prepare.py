@@ -98,6 +98,8 @@ def prepare_run(
         cwd=Path(os.getcwd()),
     )
     known: set[str] = set(options.extra_vars) | set(resolved) | set(options.host_defaults)
+    if options.limit:
+        known.add("ansible_limit")
     for host in inventory.hosts:
         known.update(inventory.host_vars(host))
     search_paths = [playbook.base_dir]
@@ -108,7 +110,9 @@ def prepare_run(
     templar = Templar(
         functions=registry.template_functions, search_paths=search_paths, environ=environ
     )
-    problems = find_undefined(playbook, known, templar)
+    from corral.playbook.templating.stepnames import StepNames
+
+    problems = find_undefined(playbook, known, templar, StepNames.from_steps(registry.steps))
     raise_for_undefined(problems)
     check_selection(playbook, inventory, options)
     return PreparedRun(
@@ -123,14 +127,14 @@ def prepare_run(
 
 
 def _apply_gathering(playbook: Playbook, gathering: str | None) -> Playbook:
-    """``gathering = implicit`` (or ``smart``) in ansible.cfg: plays that do not say gather facts.
+    """``gathering = explicit`` in ansible.cfg: plays that do not say so gather no facts.
 
-    corral's own default is not to gather (docs/ansible-compat.md); ``explicit`` keeps it.
+    ``implicit`` (Ansible's default, and corral's) and ``smart`` gather them.
     """
-    if gathering not in ("implicit", "smart"):
+    if gathering != "explicit":
         return playbook
     plays = tuple(
-        play if play.gather_facts_given else replace(play, gather_facts=True)
+        play if play.gather_facts_given else replace(play, gather_facts=False)
         for play in playbook.plays
     )
     return replace(playbook, plays=plays)

@@ -70,6 +70,7 @@ class TaskRunner:
             task_vars=task.vars,
             include_vars=include_vars,
             magic=self.pctx.magic,
+            task=task,
         )
         if done is not None:
             return self._replay(state, task, uid, done, handler, variables)

@@ -39,10 +39,20 @@ from corral.errors import PlaybookError
 from corral.playbook.templating.environment import Verbatim
 from corral.secrets import Secret, keep_secret
 
+# The ansible-core release whose playbook language corral follows (and its differential
+# tests compare with), as ``ansible_version``: playbooks test it with ``is version(...)``.
+ANSIBLE_VERSION = {
+    "full": "2.19.0",
+    "major": 2,
+    "minor": 19,
+    "revision": 0,
+    "string": "2.19.0",
+}
+
 if TYPE_CHECKING:
     from corral.engine.context import RunContext
     from corral.engine.hosts import HostState
-    from corral.playbook.model import Play
+    from corral.playbook.model import Play, TaskNode
     from corral.playbook.templating.templar import Templar
 
 
@@ -84,6 +94,7 @@ def task_variables(
     task_vars: Mapping[str, Any],
     include_vars: Mapping[str, Any],
     magic: Mapping[str, Any],
+    task: TaskNode | None = None,
 ) -> dict[str, Any]:
     """The variables one task sees on one host: layers 1 to 9 of the table, in order."""
     variables = dict(state.inventory_vars)  # 1
@@ -96,8 +107,20 @@ def task_variables(
         variables.update(verbatim(state.host_vars))  # 6
     variables.update(run.top)  # 7, 8
     variables.update(magic)  # 9
+    if task is not None:
+        variables.update(task_magic(task))
     variables["inventory_hostname"] = state.name
     return variables
+
+
+def task_magic(task: TaskNode) -> dict[str, Any]:
+    """Magic variables that depend on the task (layer 9): the one place to set them.
+
+    Nothing depends on the task yet; ``role_name``, ``role_path`` and
+    ``ansible_role_names`` of the role a task comes from belong here.
+    """
+    del task
+    return {}
 
 
 def host_scope(state: HostState, run: RunVariables) -> dict[str, Any]:
@@ -115,23 +138,36 @@ def play_scope(play_vars: Mapping[str, Any], run: RunVariables) -> dict[str, Any
 
 
 class HostVars(Mapping[str, Mapping[str, Any]]):
-    """The ``hostvars`` magic variable: each host's variables, rendered in its scope when read."""
+    """The ``hostvars`` magic variable: each host's variables, rendered in its scope when read.
 
-    def __init__(
-        self, states: Mapping[str, HostState], run: RunVariables, templar: Templar
-    ) -> None:
-        self._states = states
+    Every inventory host is in it, as in Ansible, also one no play has reached yet
+    (its state is made on first read).
+    """
+
+    def __init__(self, run: RunContext) -> None:
         self._run = run
-        self._templar = templar
+
+    def _names(self) -> list[str]:
+        names = list(self._run.inventory.hosts)
+        known = set(names)
+        return names + [name for name in self._run.states if name not in known]
 
     def __getitem__(self, host: str) -> Mapping[str, Any]:
-        return self._templar.variables_view(host_scope(self._states[host], self._run))
+        run = self._run
+        if host not in run.states and not run.inventory.has_host(host):
+            raise KeyError(host)
+        return run.templar.variables_view(host_scope(run.state(host), run.variables))
+
+    def __contains__(self, host: object) -> bool:
+        return isinstance(host, str) and (
+            host in self._run.states or self._run.inventory.has_host(host)
+        )
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._states)
+        return iter(self._names())
 
     def __len__(self) -> int:
-        return len(self._states)
+        return len(self._names())
 
 
 def magic_variables(
@@ -146,9 +182,10 @@ def magic_variables(
     ``active`` are the play's hosts still running; the linear strategy updates
     ``ansible_play_hosts`` after each round as hosts drop out.
     """
-    return {
+    options = run.options
+    magic = {
         "groups": Verbatim(run.inventory.groups_mapping()),
-        "hostvars": Verbatim(HostVars(run.states, run.variables, run.templar)),
+        "hostvars": Verbatim(HostVars(run)),
         "play_hosts": list(batch),
         "ansible_play_batch": list(batch),
         "ansible_play_hosts": list(active),
@@ -159,7 +196,16 @@ def magic_variables(
         "ansible_diff_mode": run.options.diff,
         "ansible_run_id": run.options.run_id,
         "ansible_playbook_python": sys.executable,
+        "ansible_version": dict(ANSIBLE_VERSION),  # a copy: nothing can change the original
+        # Ansible's defaults when no tags are given: every task runs, none is skipped.
+        "ansible_run_tags": sorted(options.tags) or ["all"],
+        "ansible_skip_tags": sorted(options.skip_tags),
+        "ansible_forks": options.forks,
+        "ansible_verbosity": options.verbosity,
     }
+    if options.limit:
+        magic["ansible_limit"] = options.limit  # as in Ansible, defined only with --limit
+    return magic
 
 
 def playbook_dir(run: RunContext) -> str:

@@ -155,7 +155,7 @@ class _Loader:
             location=where,
             vars=unmark(dict(node.get("vars") or {})),
             vars_files=self._vars_files(node.get("vars_files"), base_dir, where),
-            gather_facts=bool_or_template(node.get("gather_facts", False)),
+            gather_facts=bool_or_template(node.get("gather_facts", True)),
             gather_facts_given="gather_facts" in node,
             serial=as_tuple(node.get("serial")),
             max_fail_percentage=percentage(node.get("max_fail_percentage"), where),

@@ -104,7 +104,7 @@ class Play:
     location: Location
     vars: Mapping[str, Any] = field(default_factory=dict)
     vars_files: tuple[Any, ...] = ()
-    gather_facts: bool = False
+    gather_facts: bool = True  # as in Ansible
     gather_facts_given: bool = False  # set in the play (else ansible.cfg's gathering decides)
     serial: tuple[Any, ...] = ()
     max_fail_percentage: float | None = None

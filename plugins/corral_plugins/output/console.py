@@ -49,6 +49,10 @@ def _banner(title: str, width: int = 80) -> str:
     return f"{title} " + "*" * max(3, width - len(title) - 1)
 
 
+# Fact gathering: its result is the whole fact set (environment included), never printed.
+FACT_ACTIONS = frozenset({"setup", "gather_facts"})
+
+
 class ConsoleWriter:
     """Renders events for people; ``verbosity`` (``-v``) shows full results."""
 
@@ -190,11 +194,12 @@ class ConsoleWriter:
             self._print(text.rstrip("\n"), style)
 
     def _shows_result(self, event: Mapping[str, Any], result: Mapping[str, Any]) -> bool:
+        action = str(event.get("action", "")).rsplit(".", 1)[-1]
+        if action in FACT_ACTIONS and not result.get("failed"):
+            return False  # as Ansible: gathered facts are never dumped, at any -v
         if self.verbosity >= 1:
             return True
-        return (
-            str(event.get("action", "")).rsplit(".", 1)[-1] == "debug" and "skipped" not in result
-        )
+        return action == "debug" and "skipped" not in result
 
     def _visible(self, event: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
         if self.verbosity >= 1:

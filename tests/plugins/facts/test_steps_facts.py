@@ -187,6 +187,8 @@ def test_parse_debian() -> None:
         "prefix": "24",
         "netmask": "255.255.255.0",
         "network": "192.0.2.0",
+        "broadcast": "192.0.2.255",
+        "alias": "eth0",
     }
     assert found["all_ipv4_addresses"] == ["192.0.2.2"]
     assert found["python"]["executable"] == "/usr/bin/python3"
@@ -269,14 +271,14 @@ def test_parse_ignores_noise_lines() -> None:
 @pytest.mark.parametrize(
     ("subset", "sections"),
     [
-        (["all"], {"hardware", "network"}),
+        (["all"], {"hardware", "network", "virtual"}),
         (["min"], set()),
         (["!all"], set()),
-        (["!hardware"], {"network"}),
+        (["!hardware"], {"network", "virtual"}),
         (["!all", "network"], {"network"}),
         (["hardware"], {"hardware"}),
         (["distribution", "python"], set()),
-        (["all", "!network"], {"hardware"}),
+        (["all", "!network"], {"hardware", "virtual"}),
     ],
 )
 def test_gather_subset_rules(subset: list[str], sections: set[str]) -> None:
@@ -323,7 +325,9 @@ def test_setup_on_this_machine_in_one_round_trip() -> None:
     assert "default_ipv4" in found
     assert found["gather_subset"] == ["all"]
     assert found["module_setup"] is True
-    assert result.as_dict()["ansible_facts"]["hostname"] == found["hostname"]
+    registered = result.as_dict()["ansible_facts"]
+    assert registered["ansible_hostname"] == found["hostname"]  # Ansible's registered shape
+    assert registered["module_setup"] is True
 
 
 def test_setup_min_subset_and_filter(ctx: StepContext) -> None:

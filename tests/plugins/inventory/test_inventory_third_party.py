@@ -51,6 +51,7 @@ def test_a_third_party_source_serves_inventory_and_run(corral_project: CorralPro
         "site.yml",
         """
         - hosts: fleet
+          gather_facts: false
           tasks:
             - debug: {msg: "hello {{ inventory_hostname }} from {{ read_by }}"}
         """,

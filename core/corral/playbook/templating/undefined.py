@@ -2,7 +2,8 @@
 
 A name counts as defined when the inventory (any host or group), the play's
 ``vars``/``vars_files``, a block's or task's ``vars``, a loop, ``register``,
-``set_fact`` (anywhere in the playbook), facts (with ``gather_facts``), extra
+``set_fact`` (anywhere in the playbook), facts (after ``gather_facts`` or a
+``setup`` task), extra
 vars or the magic variables provide it. Only top-level names are judged:
 ``result.stdout`` is fine once ``result`` is registered.
 """
@@ -11,10 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corral.errors import Location, PlaybookError, TemplateError, did_you_mean, error_location
 from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
+from corral.playbook.templating.stepnames import (
+    NO_STEPS,
+    TEMPLATE_VARS,
+    StepNames,
+    template_file_names,
+)
 
 if TYPE_CHECKING:
     from corral.playbook.templating.templar import Templar
@@ -43,9 +51,29 @@ MAGIC = frozenset(
         "ansible_failed_task",
         "ansible_playbook_python",
         "ansible_failed_result",
+        "ansible_run_tags",
+        "ansible_skip_tags",
+        "ansible_forks",
+        "ansible_verbosity",
     }
 )
-FACT_HINT = "facts are not gathered by default in corral: set 'gather_facts: true' on the play"
+# Connection settings are variables a user sets, never facts (ansible_host, ansible_user...).
+CONNECTION_VARS = frozenset(
+    {
+        "ansible_host",
+        "ansible_port",
+        "ansible_user",
+        "ansible_password",
+        "ansible_connection",
+        "ansible_private_key_file",
+        "ansible_python_interpreter",
+    }
+)
+CONNECTION_PREFIXES = ("ansible_ssh_", "ansible_become", "ansible_shell_")
+FACT_HINT = (
+    "facts are not gathered yet: remove 'gather_facts: false' from the play, or run the "
+    "'setup' step before this task"
+)
 
 
 @dataclass(frozen=True)
@@ -103,9 +131,17 @@ def _expressions(value: Any) -> Iterator[str]:
 
 
 def find_undefined(
-    playbook: Playbook, known: Iterable[str], templar: Templar
+    playbook: Playbook,
+    known: Iterable[str],
+    templar: Templar,
+    steps: StepNames = NO_STEPS,
 ) -> list[UndefinedUse]:
-    """Every use of a variable that no source defines, in playbook order."""
+    """Every use of a variable that no source defines, in playbook order.
+
+    Facts count as defined from the first play that gathers them (``gather_facts``)
+    or the first ``setup`` task, in file order, on: facts stay with the hosts for
+    the rest of the run, as in Ansible.
+    """
     defined_everywhere = set(known) | MAGIC
     for play in playbook.plays:
         for task in play_tasks(play):
@@ -114,11 +150,12 @@ def find_undefined(
             if task.action.rsplit(".", 1)[-1] == "set_fact":
                 defined_everywhere.update(str(k) for k in task.args if k != "cacheable")
     problems: list[UndefinedUse] = []
+    gathered = False
     for play in playbook.plays:
-        if any(not isinstance(item, Mapping) for item in play.vars_files):
-            # A vars file named by a template is only known at run time: any name may
-            # come from it, so this play's names are not judged before the run.
-            continue
+        gathered = gathered or bool(play.gather_facts)
+        # A vars file named by a template is only known at run time: any name may
+        # come from it, so this play's names are not judged before the run.
+        judged = all(isinstance(item, Mapping) for item in play.vars_files)
         defined = defined_everywhere | set(play.vars)
         for item in play.vars_files:
             if isinstance(item, Mapping):
@@ -126,14 +163,27 @@ def find_undefined(
         for include in _includes((*play.pre_tasks, *play.tasks, *play.post_tasks)):
             defined |= set(include.vars) | {str(include.loop_control.get("loop_var", "item"))}
         for task in play_tasks(play):
-            problems.extend(_task_problems(task, play, defined, templar))
+            if judged:
+                scope = _Scope(defined, gathered, play, playbook.base_dir)
+                problems.extend(_task_problems(task, scope, templar, steps))
+            gathered = gathered or task.action in steps.fact_steps
     return problems
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """What a task's check knows: the names defined for it, and whether facts are."""
+
+    defined: set[str]
+    gathered: bool
+    play: Play
+    base_dir: Path
+
+
 def _task_problems(
-    task: Task, play: Play, defined: set[str], templar: Templar
+    task: Task, scope: _Scope, templar: Templar, steps: StepNames
 ) -> Iterator[UndefinedUse]:
-    local = defined | set(task.vars)
+    local = scope.defined | set(task.vars)
     if task.loop is not None:
         local |= {str(task.loop_control.get("loop_var", "item")), "ansible_loop"}
         if task.loop_control.get("index_var"):
@@ -158,11 +208,40 @@ def _task_problems(
             refuse_unsafe(text)
         for name in sorted(names - local - seen):
             seen.add(name)
-            is_fact = name == "ansible_facts" or (
-                name.startswith("ansible_") and not play.gather_facts
-            )
-            hint = FACT_HINT if is_fact else did_you_mean(name, local)
-            yield UndefinedUse(name, task.location, f"task {task.name!r}", hint)
+            if not _is_gathered_fact(name, scope.gathered, steps):
+                yield UndefinedUse(
+                    name, task.location, f"task {task.name!r}", _hint(name, local, scope, steps)
+                )
+    if task.action in steps.template_steps:
+        found = template_file_names(task, scope.base_dir, templar)
+        if found is not None:
+            path, names = found
+            for name in sorted(names - local - seen - TEMPLATE_VARS):
+                seen.add(name)
+                if not _is_gathered_fact(name, scope.gathered, steps):
+                    what = f"template {path} (task {task.name!r})"
+                    hint = _hint(name, local, scope, steps)
+                    yield UndefinedUse(name, task.location, what, hint)
+
+
+def _is_gathered_fact(name: str, gathered: bool, steps: StepNames) -> bool:
+    return gathered and (name == "ansible_facts" or steps.is_fact(name))
+
+
+def _hint(name: str, local: set[str], scope: _Scope, steps: StepNames) -> str | None:
+    if not name.startswith("ansible_"):
+        return did_you_mean(name, local)
+    if name in CONNECTION_VARS or name.startswith(CONNECTION_PREFIXES):
+        return f"{name} is a connection variable: set it in the inventory or with -e"
+    if not scope.gathered:
+        return FACT_HINT
+    if steps.fact_names:
+        # Compared without the shared prefix, which would make every fact look close.
+        close = did_you_mean(name[8:], steps.fact_names)
+        close = close and close.replace("'", "'ansible_", 1).replace(" or '", " or 'ansible_")
+        known = f"'setup' does not gather {name[8:]!r} (docs/steps/setup.md lists the facts)"
+        return f"{known}; {close}" if close else known
+    return None
 
 
 GUARD_FILTERS = ("default", "d", "mandatory")
