@@ -105,7 +105,9 @@ def load_case(path: Path) -> Case:
         if sep and key in ("inventory", "args"):
             header[key] = value.strip()
     inventory = COMPAT / f"{header.get('inventory', 'one')}.ini"
-    return Case(path.stem, path, inventory, tuple(shlex.split(header.get("args", ""))))
+    # {compat} in args is this directory: the tools run elsewhere (a vault password file).
+    args = header.get("args", "").replace("{compat}", str(COMPAT))
+    return Case(path.stem, path, inventory, tuple(shlex.split(args)))
 
 
 CASES = [load_case(p) for p in PLAYBOOKS]

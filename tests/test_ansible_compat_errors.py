@@ -80,6 +80,8 @@ def test_a_misspelt_handler_name(tmp_path, ansible_available):
     assert MISSING.format("restart ap") in ansible.stdout + ansible.stderr
     # corral says so before any host is touched, where the name is written.
     assert corral.returncode == 4
-    assert corral.stdout == ""
+    # With --output json the error is the one event on stdout: no run started.
+    (event,) = [json.loads(line) for line in corral.stdout.splitlines()]
+    assert (event["event"], event["line"], event["col"]) == ("error", 6, 7)
     assert "notify_static_missing.yml:6:7: task 'deploy' notifies 'restart ap'" in corral.stderr
     assert "did you mean 'restart app'?" in corral.stderr

@@ -23,8 +23,9 @@ CASES = [
     (ItemResult(StepResult(rc=1, failed=True), changed_when=True, failed_when=False), {
         "changed": True, "failed": False, "rc": 1, "failed_when_result": False,
     }),
+    # As Ansible: ``until`` being met ends the retries, it does not undo a failure.
     (ItemResult(StepResult(failed=True), until_met=True, attempts=2, counted=True), {
-        "changed": False, "attempts": 2,
+        "changed": False, "failed": True, "attempts": 2,
     }),
     (ItemResult(StepResult(failed=True), until_met=False, attempts=3, counted=True), {
         "changed": False, "failed": True, "attempts": 3,

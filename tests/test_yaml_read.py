@@ -41,9 +41,9 @@ def test_unsafe_scalars_and_collections_become_unsafe_text() -> None:
     assert type(data["m"]["k"]) is UnsafeText
 
 
-def test_vault_values_are_refused_where_they_are() -> None:
-    with pytest.raises(InventoryError, match=r"vault-encrypted values \(!vault\)") as caught:
-        load("a: 1\npw: !vault |\n  $ANSIBLE_VAULT;1.1\n")
+def test_vault_values_without_a_password_are_refused_where_they_are() -> None:
+    with pytest.raises(InventoryError, match=r"vault-encrypted and no vault password") as caught:
+        load("a: 1\npw: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n")
     assert str(caught.value.location) == "vars.yml:2:5"
 
 

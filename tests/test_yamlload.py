@@ -459,8 +459,8 @@ LOAD_ERRORS = [
         id="python-tag",
     ),
     pytest.param(
-        "x: !unsafe '{{ raw }}'\n",
-        "site.yml:1:4: unknown tag !unsafe",
+        "x: !custom '{{ raw }}'\n",
+        "site.yml:1:4: unknown tag !custom",
         "quote the value",
         id="unknown-tag",
     ),

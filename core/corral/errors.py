@@ -7,8 +7,12 @@
      ├── PlaybookError               exit 4  malformed or invalid playbook
      │    ├── ConversionError        exit 4  an argument that cannot take its declared type
      │    │                                  (corral.playbook.convert)
-     │    └── SplitError             exit 4  unbalanced quotes or Jinja in key=value text
-     │                                       (corral.playbook.splitter)
+     │    ├── SplitError             exit 4  unbalanced quotes or Jinja in key=value text
+     │    │                                  (corral.playbook.splitter)
+     │    └── VaultError (ValueError) exit 4 vault-encrypted data that cannot be decrypted
+     │         ├── FormatError       exit 4  vault text that is damaged or not a vault
+     │         └── WrongPassword     exit 4  a password whose HMAC does not match: callers
+     │                                       try the next one (all in corral.vault.crypto)
      ├── InventoryError              exit 4  malformed inventory or host pattern
      │    ├── RangeError             exit 4  a host range that cannot be expanded
      │    │                                  (corral.inventory.ranges)
@@ -35,6 +39,11 @@
     json.JSONDecodeError
      └── JSONTooDeep                 JSON nested deeper than corral reads: callers turn it
                                      into an InventoryError (corral.playbook.yaml.read)
+
+    Exception
+     └── AsyncStarted                not an error: ends a ``poll: 0`` step once its job
+                                     started; the engine turns it into the task's result
+                                     (corral.engine.asyncjob)
 
 The classes without a module named are defined here. ``tests/test_errors.py`` checks
 that every exception class in corral and its built-in plugins is drawn above.

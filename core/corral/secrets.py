@@ -186,3 +186,21 @@ def _redact_words(value: str, names: frozenset[str]) -> str:
         else:
             parts.append(shlex.quote(word))
     return " ".join(parts) if hidden else value
+
+
+# Values that are secrets wherever they appear, remembered for the whole process: what a
+# vault password decrypts (corral.vault). The event bus of every run redacts them.
+_REMEMBERED: list[str] = []
+_REMEMBERED_SET: set[str] = set()
+
+
+def remember_secret(value: str) -> None:
+    """Redact ``value`` from every event of every run from now on."""
+    if value and value not in _REMEMBERED_SET:
+        _REMEMBERED_SET.add(value)
+        _REMEMBERED.append(value)
+
+
+def remembered_secrets(start: int = 0) -> list[str]:
+    """The values :func:`remember_secret` was given, from the ``start``-th on."""
+    return _REMEMBERED[start:]

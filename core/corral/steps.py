@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from corral.connection import Become, Connection
+from corral.connection import Become, CommandResult, Connection
 
 __all__ = ["StepContext", "StepResult", "StepType"]
 
@@ -103,6 +103,30 @@ class StepContext:
     # Asks for an approval ({message, timeout, on_timeout}) and blocks until decided:
     # returns {"approved", "by", "comment", "timed_out"}.
     approve: Callable[[Mapping[str, Any]], dict[str, Any]] = _no_approver
+
+    # Set by the engine for a task with ``async``: runs the step's command as a job.
+    async_runner: Callable[..., CommandResult] | None = None
+
+    def run_command(
+        self,
+        command: Sequence[str] | str,
+        *,
+        stdin: bytes | str | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        shown: str | None = None,
+    ) -> CommandResult:
+        """Run the step's own command on the host, with the task's timeout and become.
+
+        Under ``async`` the engine runs it as a background job on the host instead
+        (``shown`` is the command as ``async_status`` reports it), so a step that
+        runs one command through here supports ``async`` and ``poll: 0``.
+        """
+        if self.async_runner is not None:
+            return self.async_runner(command, stdin=stdin, env=env, cwd=cwd, shown=shown)
+        return self.conn.run(
+            command, stdin=stdin, env=env, cwd=cwd, timeout=self.timeout, become=self.become
+        )
 
     def find_file(self, name: str, subdir: str = "files") -> Path | None:
         """Find a relative ``src`` as Ansible does: ``<dir>/<subdir>/name``, then ``<dir>/name``."""

@@ -13,6 +13,7 @@ from corral.commands.options import (
     params_option,
     parse_extra_vars,
 )
+from corral.commands.vault_options import vault_options
 
 
 @click.command("check")
@@ -20,6 +21,7 @@ from corral.commands.options import (
 @inventory_options
 @extra_vars_option
 @params_option
+@vault_options
 @click.pass_obj
 def check_command(
     obj: Any,

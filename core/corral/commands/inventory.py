@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from corral.commands.vault_options import vault_options
 from corral.errors import UsageError
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ __all__ = ["inventory"]
     type=click.Path(file_okay=False),
     help="Also read group_vars/ and host_vars/ next to this playbook directory.",
 )
+@vault_options
 def inventory(
     *,
     sources: tuple[str, ...],

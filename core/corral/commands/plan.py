@@ -14,6 +14,7 @@ from corral.commands.options import (
     params_option,
     parse_extra_vars,
 )
+from corral.commands.vault_options import vault_options
 
 
 @click.command("plan")
@@ -22,6 +23,7 @@ from corral.commands.options import (
 @extra_vars_option
 @params_option
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@vault_options
 @click.pass_obj
 def plan_command(
     obj: Any,

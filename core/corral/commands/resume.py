@@ -8,6 +8,7 @@ import click
 
 from corral.commands.options import extra_vars_option, parse_extra_vars, run_output_options
 from corral.commands.run import execute_run
+from corral.commands.vault_options import vault_options
 from corral.errors import UsageError
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     help="Give a secret param again (secrets are not stored); repeatable.",
 )
 @run_output_options
+@vault_options
 @click.pass_obj
 def resume_command(
     obj: CliState,

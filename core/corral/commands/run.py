@@ -18,6 +18,7 @@ from corral.commands.options import (
     run_output_options,
     split_tags,
 )
+from corral.commands.vault_options import vault_options
 from corral.errors import EXIT_INTERRUPTED
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
     help="Plays of a DAG (needs:) running at once.",
 )
 @click.option("--no-store", is_flag=True, help="Do not record this run in the run store.")
+@vault_options
 @click.pass_obj
 def run_command(
     obj: CliState,

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from corral.engine.asyncjob import AsyncStarted, async_task, started_result
 from corral.engine.context import PlayContext
 from corral.engine.hosts import HostState
 from corral.engine.results import ItemResult
@@ -130,12 +131,25 @@ class ItemRunner:
     ) -> ItemResult:
         try:
             ctx = self.contexts.context(state, task, step, variables, check_mode)
+            background = async_task(self.templar, task, variables)
+            if background is not None:
+                background.prepare(ctx)
             outcome = _call_step(step, ctx, args)
             if not isinstance(outcome, StepResult):
                 raise StepFailed(
                     f"step {step.name!r} returned {type(outcome).__name__}, not a StepResult"
                 )
+            if background is not None:
+                outcome = background.finish(outcome)
+                if background.poll == 0 and not check_mode:
+                    self.run.bus.warn(
+                        f"task {task.name!r}: poll is 0 but step {step.name!r} started no "
+                        "background job: it ran to the end (only steps that run a command "
+                        "on the host run in the background)"
+                    )
             result = ItemResult(outcome)
+        except AsyncStarted as started:
+            result = ItemResult(started_result(started.job))
         except HostUnreachable as exc:
             return ItemResult(StepResult(msg=str(exc)), kind="unreachable")
         except (TemplateError, PlaybookError, StepFailed) as exc:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from corral.output import FlushingWriter, IdleWriter, Writer
-from corral.secrets import REDACTED, Secret, redact_text
+from corral.secrets import REDACTED, Secret, remembered_secrets
 
 EVENT_SCHEMA_VERSION = 1
 
@@ -46,6 +46,25 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool) else str(value)
 
 
+def _redacted(value: Any, secrets: tuple[str, ...]) -> Any:
+    """``value`` (JSON-ready) with each secret replaced in every string, keys included.
+
+    Strings only: a secret made of digits leaves numbers alone, and the event stays
+    valid JSON whatever the secret is.
+    """
+    kind = type(value)
+    if kind is str or isinstance(value, str):  # str subclasses too: a decrypted !vault value
+        for secret in secrets:  # longest first, so a secret inside another goes with it
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if kind is dict:
+        return {_redacted(k, secrets): _redacted(v, secrets) for k, v in value.items()}
+    if kind is list:
+        return [_redacted(v, secrets) for v in value]
+    return value
+
+
 class EventBus:
     """Stamps and redacts events, and delivers them in order to plugins and writers.
 
@@ -69,6 +88,7 @@ class EventBus:
         self._flushers = [w for w in writers if isinstance(w, FlushingWriter)]
         self.observer = observer
         self.secrets: set[str] = set()
+        self._remembered = 0  # how many of corral.secrets.remembered_secrets() are in secrets
         self._lock = threading.Lock()  # delivery, one event at a time
         self.warnings: list[str] = []
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -97,8 +117,13 @@ class EventBus:
             "time": round(time.time(), 6),
         }
         event.update(_plain(fields))
+        for value in remembered_secrets(self._remembered):  # decrypted vault values
+            self._remembered += 1
+            self.add_secret(value)
         if self.secrets:
-            event = json.loads(redact_text(json.dumps(event), tuple(self.secrets)))
+            ordered = tuple(sorted(self.secrets, key=len, reverse=True))
+            # The event's own field names stay: readers find events by them.
+            event = {key: _redacted(value, ordered) for key, value in event.items()}
         self._send(event)
 
     def warn(self, message: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from corral.engine.context import PlayContext, RunContext
 from corral.engine.hosts import HostState
+from corral.engine.loops import loop_items
 from corral.engine.results import SKIP_REASON, Status
 from corral.engine.variables import task_variables
 from corral.errors import PlaybookError
@@ -40,7 +41,16 @@ def resolve_include(
     items: list[dict[str, Any]] = [{}]
     if include.loop is not None:
         loop_var = str(include.loop_control.get("loop_var", "item"))
-        values = templar.render(include.loop, variables, location=include.location)
+        values = loop_items(
+            templar,
+            include.loop_kind,
+            include.loop,
+            variables,
+            search_paths=(include.base_dir, run.playbook.base_dir),
+            action="include_tasks",
+            location=include.location,
+            what=include.name,
+        )
         items = [{loop_var: Verbatim(value)} for value in values]
     resolved: list[tuple[Sequence[TaskNode], dict[str, Any]]] = []
     for item_vars in items:

@@ -19,6 +19,7 @@ NO_LOG_MESSAGE = (
 
 ItemKind = Literal["step", "error", "unreachable", "skipped", "unsupported", "stored"]
 SKIP_REASON = "Conditional result was False"
+EMPTY_LOOP = "No items in the list"
 
 
 # Not frozen, unlike UnitResult: a frozen dataclass sets each of these fields through
@@ -48,6 +49,7 @@ class ItemResult:
     delegated_to: str | None = None  # the host the step ran on, when not the task's own
     loop_var: str | None = None  # with a loop: the item's variable name and value
     item: Any = None
+    loop_extra: Mapping[str, Any] | None = None  # index_var, ansible_loop: shown with the item
     stored: Mapping[str, Any] | None = None  # kind "stored": the result the interrupted run kept
     _shape: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -70,8 +72,6 @@ class ItemResult:
         if self.failed_when is not None:
             out["failed_when_result"] = self.failed_when
             out["failed"] = self.failed_when
-        if self.until_met:
-            out.pop("failed", None)
         if self.counted:
             out["attempts"] = self.attempts
         if self.until_met is False:
@@ -80,6 +80,8 @@ class ItemResult:
         if self.loop_var is not None:
             out[self.loop_var] = self.item
             out["ansible_loop_var"] = self.loop_var
+            if self.loop_extra:
+                out.update(self.loop_extra)
         return out
 
     def _base(self) -> dict[str, Any]:
@@ -175,6 +177,8 @@ def unit_shape(items: Sequence[ItemResult], *, looped: bool, error: str | None) 
         return {"failed": True, "changed": False, "msg": error}
     if not looped:
         return items[0].registered
+    if not items:
+        return {"changed": False, "skipped": True, "skipped_reason": EMPTY_LOOP, "results": []}
     results = [item.registered for item in items]
     out: dict[str, Any] = {
         "changed": any(r.get("changed") for r in results),

@@ -133,6 +133,10 @@ class ContextBuilder:
             return str(self.templar.render(task.delegate_to, variables))
         return state.name
 
+    def search_paths(self, task: Task) -> tuple[Path, ...]:
+        """Where the task's relative files are looked for (lookups in its loop too)."""
+        return self._search_paths(task)
+
     def _search_paths(self, task: Task) -> tuple[Path, ...]:
         """Where relative ``src`` files are looked for: the task file's folder, then the playbook's.
 

@@ -17,6 +17,7 @@ from typing import Any
 from corral.engine.attempts import ItemRunner
 from corral.engine.context import PlayContext
 from corral.engine.hosts import HostState
+from corral.engine.loops import item_variables, loop_items, loop_result_extra
 from corral.engine.plan import Unit
 from corral.engine.results import NO_LOG_MESSAGE, ItemResult, UnitResult, status_of, unit_shape
 from corral.engine.resume import unit_id
@@ -25,6 +26,7 @@ from corral.engine.stepcontext import flag
 from corral.engine.variables import task_variables, verbatim
 from corral.errors import CorralError, TemplateError
 from corral.playbook.handlers import missing_handler, unknown_notified
+from corral.playbook.keyword_values import as_tuple
 from corral.playbook.model import Task
 from corral.playbook.templating.environment import Verbatim
 from corral.secrets import REDACTED
@@ -77,16 +79,20 @@ class TaskRunner:
         started = time.time()
         items: tuple[ItemResult, ...] = ()
         error: str | None = None
+        looped_items: tuple[ItemResult, ...] | None = None
         try:
-            if task.loop is not None:
-                items = self._run_loop(state, task, variables, uid)
+            looped_items = (
+                self._run_loop(state, task, variables, uid) if task.loop is not None else None
+            )
+            if looped_items is not None:
+                items = looped_items
             elif not self._when(task, variables):
                 items = (ItemResult(kind="skipped"),)
             else:
                 items = (self.items.run_item(state, task, variables),)
         except CorralError as exc:
             error = str(exc)
-        looped = task.loop is not None and error is None
+        looped = task.loop is not None and error is None and looped_items is not None
         shape = unit_shape(items, looped=looped, error=error)
         ignore = self._flag(task.ignore_errors, variables)
         status = status_of(shape, ignore)
@@ -264,12 +270,21 @@ class TaskRunner:
 
     def _run_loop(
         self, state: HostState, task: Task, variables: dict[str, Any], uid: str
-    ) -> tuple[ItemResult, ...]:
-        items = self._loop_items(task, variables)
+    ) -> tuple[ItemResult, ...] | None:
+        """Each item's result; None when the loop could not be rendered and ``when`` skips."""
+        try:
+            items = self._loop_items(task, variables)
+        except TemplateError:
+            # As Ansible: a loop over what is not defined is no error when ``when``
+            # (without the item) skips the task anyway.
+            if task.when and not self._when(task, variables):
+                return None
+            raise
         control = task.loop_control
         loop_var = str(control.get("loop_var", "item"))
-        index_var = control.get("index_var")
-        pause = parse_duration(control.get("pause")) or 0.0
+        extended = self._flag(control.get("extended", False), variables)
+        allitems = self._flag(control.get("extended_allitems", True), variables)
+        pause = parse_duration(self.templar.render(control.get("pause"), variables)) or 0.0
         results: list[ItemResult] = []
         for index, item in enumerate(items):
             item_uid = f"{uid}/{index}"
@@ -278,23 +293,15 @@ class TaskRunner:
                 results.append(self._stored_item(task, done))
                 continue
             started = time.time()
-            item_vars = {**variables, loop_var: Verbatim(item)}
-            if index_var:
-                item_vars[str(index_var)] = index
-            if control.get("extended"):
-                item_vars["ansible_loop"] = {
-                    "index": index + 1,
-                    "index0": index,
-                    "first": index == 0,
-                    "last": index == len(items) - 1,
-                    "length": len(items),
-                }
+            item_vars = {**variables, **item_variables(control, items, index, extended, allitems)}
             ran = (
                 self.items.run_item(state, task, item_vars)
                 if self._when(task, item_vars)
                 else ItemResult(kind="skipped")
             )
-            result = replace(ran, loop_var=loop_var, item=item)
+            result = replace(
+                ran, loop_var=loop_var, item=item, loop_extra=loop_result_extra(item_vars)
+            )
             shape = result.registered
             if result.set_vars and not shape.get("failed"):
                 # Each item sees the facts the items before it set, as in Ansible.
@@ -305,7 +312,9 @@ class TaskRunner:
                 # As Ansible's ``(item=None)``: with no_log, not even the item is shown.
                 label: Any = REDACTED
             elif "label" in control:
-                label = self.templar.render(control["label"], item_vars)
+                # As Ansible, the label sees this item's result by its register name.
+                seen = {**item_vars, task.register: Verbatim(shape)} if task.register else item_vars
+                label = self.templar.render(control["label"], seen)
             else:
                 label = item
             self.run.bus.emit(
@@ -324,9 +333,21 @@ class TaskRunner:
                 attempts=shape.get("attempts", 1),
             )
             results.append(result)
+            if self._breaks(task, item_vars, shape):
+                break
             if pause and index < len(items) - 1:
                 time.sleep(pause)
         return tuple(results)
+
+    def _breaks(self, task: Task, item_vars: Mapping[str, Any], shape: Mapping[str, Any]) -> bool:
+        """``loop_control.break_when``: stop the loop after this item (it sees the register)."""
+        conditions = task.loop_control.get("break_when")
+        if not conditions:
+            return False
+        check_vars = {**item_vars, task.register: Verbatim(shape)} if task.register else item_vars
+        return self.templar.evaluate_condition(
+            list(as_tuple(conditions)), check_vars, location=task.location
+        )
 
     @staticmethod
     def _stored_item(task: Task, done: Mapping[str, Any]) -> ItemResult:
@@ -343,29 +364,16 @@ class TaskRunner:
         return ItemResult(step, kind="stored", stored=stored)
 
     def _loop_items(self, task: Task, variables: Mapping[str, Any]) -> list[Any]:
-        value = self.templar.render(
-            task.loop, variables, location=task.location, what=f"task {task.name!r}"
+        return loop_items(
+            self.templar,
+            task.loop_kind,
+            task.loop,
+            variables,
+            search_paths=self.items.contexts.search_paths(task),
+            action=task.action,
+            location=task.location,
+            what=f"task {task.name!r}",
         )
-        if task.loop_kind == "with_dict":
-            if not isinstance(value, Mapping):
-                raise TemplateError(
-                    f"with_dict expects a mapping, got {type(value).__name__}",
-                    location=task.location,
-                )
-            return [{"key": k, "value": v} for k, v in value.items()]
-        if isinstance(value, str) or not isinstance(value, list | tuple):
-            raise TemplateError(
-                f"invalid data passed to '{task.loop_kind or 'loop'}': it requires a list, "
-                f"got {type(value).__name__}",
-                hint="use '| dict2items' for a mapping, or '| list' / '.split()' to build a list",
-                location=task.location,
-            )
-        if task.loop_kind == "with_items":
-            flat: list[Any] = []
-            for item in value:
-                flat.extend(item if isinstance(item, list) else [item])
-            return flat
-        return list(value)
 
     # -- one item ----------------------------------------------------------
 

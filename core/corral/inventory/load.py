@@ -79,6 +79,8 @@ def default_sources(environ: Mapping[str, str], cwd: Path) -> list[str]:
 
 def _resolve(source: str, cwd: Path) -> str:
     """An absolute path for a path source; other strings (host lists, URLs) as given."""
+    if "\0" in source:  # no path can hold one (os.path.expanduser raises); a reader decides
+        return source
     path = os.path.normpath(os.path.join(cwd, os.path.expanduser(source)))
     return path if os.path.exists(path) else source
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from corral.inventory.model import Inventory
 from corral.playbook.yaml.read import UnsafeText
+from corral.vault import VaultText
 
 __all__ = [
     "INTERNAL_VARS",
@@ -53,8 +54,11 @@ def public_vars(variables: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def host_data(inventory: Inventory, host: str) -> dict[str, Any]:
-    """What ``--host HOST`` prints: the host's merged variables."""
-    return public_vars(inventory.host_vars_view(host))
+    """What ``--host HOST`` prints: the host's merged variables (``!vault`` values encrypted)."""
+    return {
+        key: {"__ansible_vault": value.ciphertext} if type(value) is VaultText else value
+        for key, value in public_vars(inventory.host_vars_view(host)).items()
+    }
 
 
 def list_data(inventory: Inventory, *, limit: str | None = None) -> dict[str, Any]:
@@ -225,7 +229,10 @@ def _string_keys(value: Any) -> Any:
 
 
 def _unsafe_markers(value: Any) -> Any:
-    """Ansible's ``--list`` writes ``!unsafe`` strings as ``{"__ansible_unsafe": ...}``."""
+    """Ansible's ``--list`` writes ``!unsafe`` strings as ``{"__ansible_unsafe": ...}``.
+
+    ``!vault`` values as ``{"__ansible_vault": ciphertext}``: never their plaintext.
+    """
     if type(value) is dict:
         # The common case, checked quickly: nothing but plain scalars.
         for item in value.values():
@@ -236,6 +243,8 @@ def _unsafe_markers(value: Any) -> Any:
     kind = type(value)
     if kind is UnsafeText:
         return {"__ansible_unsafe": str(value)}
+    if kind is VaultText:
+        return {"__ansible_vault": value.ciphertext}
     if kind is dict:
         for item in value.values():
             if _unsafe_markers(item) is not item:
@@ -258,4 +267,9 @@ def _dumper() -> type[Any]:
             return True
 
     Dumper.add_representer(UnsafeText, lambda dumper, value: dumper.represent_str(str(value)))
+    # A !vault value is shown as ansible-inventory --yaml shows it: its ciphertext.
+    Dumper.add_representer(
+        VaultText,
+        lambda dumper, value: dumper.represent_scalar("!vault", value.ciphertext, style="|"),
+    )
     return Dumper

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from corral.errors import Location, PlaybookError
+from corral.playbook.keywords import LOOP_KEYS
 from corral.playbook.yaml.load import MarkedList
 
 __all__ = [
@@ -44,11 +45,16 @@ def tags_of(value: Any) -> frozenset[str]:
     return frozenset(tags)
 
 
-def loop_of(node: Mapping[str, Any]) -> tuple[Any, str]:
-    for key in ("loop", "with_items", "with_list", "with_dict"):
-        if key in node:
-            return node[key], key
-    return None, ""
+def loop_of(node: Mapping[str, Any], where: Location | None = None) -> tuple[Any, str]:
+    """The loop's value and keyword (``loop``, ``with_items``...); ``(None, "")`` without one."""
+    found = [key for key in LOOP_KEYS if key in node]
+    if len(found) > 1:
+        raise PlaybookError(
+            f"a task has one loop, this one has {' and '.join(found)}",
+            hint="keep one of them (as Ansible, which refuses a duplicate loop)",
+            location=where,
+        )
+    return (node[found[0]], found[0]) if found else (None, "")
 
 
 def remote_user_of(node: Mapping[str, Any], where: Location) -> Any:

@@ -22,6 +22,31 @@ TEMPLATED_INT: dict[str, Any] = {"type": ["integer", "string"]}
 MAPPING: dict[str, Any] = {"type": "object"}
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
+# ``with_<lookup>`` loops corral knows: each is ``query('<lookup>', ...)`` over its terms,
+# as in Ansible (see corral.engine.loops).
+WITH_LOOKUPS = (
+    "items",
+    "list",
+    "dict",
+    "fileglob",
+    "first_found",
+    "together",
+    "subelements",
+    "sequence",
+    "nested",
+    "cartesian",
+    "indexed_items",
+    "random_choice",
+    "flattened",
+    "lines",
+    "inventory_hostnames",
+    "env",
+    "file",
+    "template",
+    "vars",
+)
+LOOP_KEYS = ("loop", *(f"with_{name}" for name in WITH_LOOKUPS))
+
 # Keywords shared by tasks, blocks and plays, which children inherit.
 INHERITED: dict[str, Any] = {
     "become": TEMPLATED_BOOL,
@@ -65,9 +90,7 @@ TASK: dict[str, Any] = {
     "name": {"type": "string"},
     "when": CONDITION,
     "loop": {"type": ["array", "string", "object"]},
-    "with_items": {"type": ["array", "string"]},
-    "with_list": {"type": ["array", "string"]},
-    "with_dict": {"type": ["object", "string"]},
+    **{key: {} for key in LOOP_KEYS[1:]},
     "loop_control": {
         "type": "object",
         "additionalProperties": False,
@@ -76,9 +99,13 @@ TASK: dict[str, Any] = {
             "index_var": {"type": "string", "pattern": IDENTIFIER},
             "label": {},
             "pause": {"type": ["number", "string"]},
-            "extended": {"type": "boolean"},
+            "extended": TEMPLATED_BOOL,
+            "extended_allitems": TEMPLATED_BOOL,
+            "break_when": CONDITION,
         },
     },
+    "async": {"type": ["integer", "string"]},
+    "poll": {"type": ["integer", "string"]},
     "register": {"type": "string"},
     "until": CONDITION,
     "retries": TEMPLATED_INT,
@@ -117,7 +144,7 @@ INCLUDE: dict[str, Any] = {
     "name": {"type": "string"},
     "when": CONDITION,
     "loop": {"type": ["array", "string"]},
-    "with_items": {"type": ["array", "string"]},
+    **{key: {} for key in LOOP_KEYS[1:]},
     "loop_control": MAPPING,
     "vars": MAPPING,
     "tags": INHERITED["tags"],

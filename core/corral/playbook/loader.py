@@ -271,7 +271,7 @@ class _Loader:
         args = convert_args(step, args, action_where, source=node[action])
         check_args(step, args, action_where, source=node[action])
         merged = self._inherit(inherited, node)
-        loop, loop_kind = loop_of(node)
+        loop, loop_kind = loop_of(node, where)
         register = node.get("register")
         if register is not None and not _IDENTIFIER.match(str(register)):
             raise PlaybookError(
@@ -291,6 +291,8 @@ class _Loader:
             loop=unmark(loop),
             loop_kind=loop_kind,
             loop_control=unmark(dict(node.get("loop_control") or {})),
+            async_=unmark(node.get("async")),
+            poll=unmark(node.get("poll")),
             register=unmark(register),
             until=unmark(as_tuple(node.get("until"))),
             retries=unmark(node.get("retries")),
@@ -363,7 +365,7 @@ class _Loader:
                 hint="use include_tasks for a dynamic name",
                 location=key_location(node, key, where),
             )
-        loop, _ = loop_of(node)
+        loop, loop_kind = loop_of(node, where)
         return Include(
             file=unmark(target),
             static=static,
@@ -372,6 +374,7 @@ class _Loader:
             name=str(node.get("name") or f"{key}: {target}"),
             when=() if static else unmark(as_tuple(node.get("when"))),
             loop=unmark(loop),
+            loop_kind=loop_kind,
             loop_control=unmark(dict(node.get("loop_control") or {})),
             vars=unmark(dict(node.get("vars") or {})),
             tags=tags_of(node.get("tags")),

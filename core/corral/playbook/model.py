@@ -27,8 +27,10 @@ class Task:
     location: Location
     when: tuple[Any, ...] = ()
     loop: Any = None
-    loop_kind: str = ""  # "loop", "with_items", "with_list" or "with_dict"
+    loop_kind: str = ""  # "loop" or "with_<lookup>" (keywords.LOOP_KEYS)
     loop_control: Mapping[str, Any] = field(default_factory=dict)
+    async_: Any = None  # ``async``: seconds the step may run, detached on the host
+    poll: Any = None  # ``poll``: seconds between checks; 0 starts the job and goes on
     register: str | None = None
     until: tuple[Any, ...] = ()
     retries: Any = None
@@ -81,6 +83,7 @@ class Include:
     name: str = ""
     when: tuple[Any, ...] = ()
     loop: Any = None
+    loop_kind: str = ""
     loop_control: Mapping[str, Any] = field(default_factory=dict)
     vars: Mapping[str, Any] = field(default_factory=dict)
     tags: frozenset[str] = frozenset()

@@ -169,6 +169,7 @@ def new_run_record(
     params and extra vars are redacted, in them and in ``argv`` (:func:`recorded_argv`).
     """
     from corral.inventory.output import list_data
+    from corral.vault import redact_decrypted, sealed
 
     base = Path(os.path.realpath(playbook)).parent
     snapshot = snapshot_files([playbook, *files], base)
@@ -180,9 +181,12 @@ def new_run_record(
         playbook=str(playbook),
         playbook_hash=snapshot_hash(snapshot),
         snapshot=snapshot,
-        inventory=redact_passwords(redacted(list_data(inventory))),
-        params=redacted(params),
-        extra_vars=redacted(extra_vars),
+        # What a vault password decrypted is stored encrypted again (inventory: resume
+        # reads it back with the password) or redacted (params and extra vars: given
+        # again on resume, as secret ones are).
+        inventory=redact_passwords(sealed(redacted(list_data(inventory)))),
+        params=redact_decrypted(redacted(params)),
+        extra_vars=redact_decrypted(redacted(extra_vars)),
         options=options_record(options),
         started_by=f"{_user(env)}@{socket.gethostname()}",
         trigger=trigger,

@@ -115,9 +115,26 @@ def copy(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
         return StepResult(
             failed=True, msg=f"Could not find or access '{args['src']}' on the controller"
         )
-    if source.is_dir():
-        return _copy_tree(ctx, args, source)
-    return _deliver(ctx, args, source.read_bytes(), source=source, header=str(source))
+    from corral.vault import VaultError
+
+    try:
+        if source.is_dir():
+            return _copy_tree(ctx, args, source)
+        return _deliver(ctx, args, read_source(source), source=source, header=str(source))
+    except VaultError as exc:
+        return StepResult(failed=True, msg=str(exc))
+
+
+def read_source(path: Path) -> bytes:
+    """A source file's bytes, decrypted on the controller when it is vault-encrypted.
+
+    As Ansible's ``copy`` and ``template`` do: the host gets the plaintext, and what the
+    plaintext says is a secret from then on (redacted from output). A file that cannot be
+    decrypted fails the task with the reason (:class:`corral.vault.VaultError`).
+    """
+    from corral.vault import decrypt_if_vault
+
+    return decrypt_if_vault(path.read_bytes(), str(path))
 
 
 def template(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
@@ -127,8 +144,12 @@ def template(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
         return StepResult(
             failed=True, msg=f"Could not find or access '{args['src']}' on the controller"
         )
+    from corral.vault import VaultError
+
     try:
-        text = source.read_text(encoding="utf-8")
+        text = read_source(source).decode("utf-8")
+    except VaultError as exc:
+        return StepResult(failed=True, msg=str(exc))
     except (OSError, UnicodeDecodeError) as exc:
         return StepResult(failed=True, msg=f"cannot read template {source}: {exc}")
     extra = {
@@ -336,7 +357,7 @@ def _copy_tree(ctx: StepContext, args: Mapping[str, Any], source: Path) -> StepR
             current = ctx.conn.stat(dest, checksum=True, become=ctx.become, timeout=ctx.timeout)
             local = Path(directory) / name
             one = _write_file(
-                ctx, args, local.read_bytes(), dest=dest, current=current, header=str(local)
+                ctx, args, read_source(local), dest=dest, current=current, header=str(local)
             )
             if one.failed:
                 return one

@@ -14,6 +14,7 @@ from __future__ import annotations
 from corral import RegisterTemplateFunction, TemplateFunction, hookimpl
 from corral_plugins.jinja.filters import FILTERS
 from corral_plugins.jinja.lookups import LOOKUPS
+from corral_plugins.jinja.loop_lookups import LOOP_LOOKUPS
 from corral_plugins.jinja.tests import TESTS
 
 __all__ = ["corral_register_filters"]
@@ -26,5 +27,5 @@ def corral_register_filters(register: RegisterTemplateFunction) -> None:
         register(TemplateFunction(name, function, "filter"))
     for name, function in TESTS.items():
         register(TemplateFunction(name, function, "test"))
-    for name, function in LOOKUPS.items():
+    for name, function in {**LOOKUPS, **LOOP_LOOKUPS}.items():
         register(TemplateFunction(name, function, "lookup", pass_scope=True))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -104,36 +105,89 @@ def indexed_items(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:
 
 
 def fileglob(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:
-    """Files matching each pattern, in the first search path where it matches any."""
+    """Files matching each pattern, looked for as Ansible does: in ``files/``, then beside it."""
     _expect_no_options("fileglob", options)
     found: list[str] = []
     for term in terms:
         pattern = os.path.expanduser(str(term))
-        bases = [Path()] if os.path.isabs(pattern) else scope.search_paths
-        for base in bases:
-            matches = sorted(p for p in glob.glob(str(base / pattern)) if os.path.isfile(p))
+        directory, name = os.path.split(pattern)
+        for base in _glob_dirs(scope, directory):
+            matches = sorted(p for p in glob.glob(str(base / name)) if os.path.isfile(p))
             if matches:
                 found.extend(matches)
                 break
     return found
 
 
+def _glob_dirs(scope: LookupScope, directory: str) -> list[Path]:
+    """Where a fileglob pattern is matched: each search path's ``files/`` and itself, or
+    the first of those holding ``directory`` when the pattern names one."""
+    if not directory:
+        return [path for base in scope.search_paths for path in (base / "files", base)]
+    if os.path.isabs(directory):
+        return [Path(directory)]
+    for base in scope.search_paths:
+        for candidate in (base / "files" / directory, base / directory):
+            if os.path.exists(candidate):
+                return [candidate]
+    return []
+
+
 def first_found(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:
-    """The path of the first of the named files that exists."""
-    files = list(options.pop("files", []))
-    paths = [Path(os.path.expanduser(str(p))) for p in options.pop("paths", [])]
-    skip = options.pop("skip", False)
+    """The path of the first of the named files that exists (``files``, ``paths``, ``skip``)."""
+    settings = {
+        "files": options.pop("files", []),
+        "paths": options.pop("paths", []),
+        "skip": options.pop("skip", False),
+    }
     _expect_no_options("first_found", options)
-    for term in terms:
-        files.extend(term if isinstance(term, list | tuple) else [term])
-    for name in files:
+    candidates = _first_found_candidates(list(terms) or [settings["files"]], settings)
+    for name in candidates:
         try:
-            return [str(scope.find_file(str(name), paths or None))]
+            return [str(scope.find_file(os.path.expanduser(name)))]
         except TemplateError:
             continue
-    if skip:
+    if settings["skip"] is True or str(settings["skip"]).lower() in ("yes", "true", "on", "1"):
         return []
-    raise TemplateError(f"none of {', '.join(map(repr, files))} found")
+    tried = ", ".join(map(repr, candidates)) or "no names given"
+    raise TemplateError(f"No file was found when using first_found (tried {tried}).")
+
+
+def _first_found_candidates(terms: list[Any], settings: dict[str, Any]) -> list[str]:
+    """Each file name joined to each of its ``paths``, in order, as Ansible lists them."""
+    candidates: list[str] = []
+    for term in terms:
+        if isinstance(term, Mapping):
+            # A dict term carries its own files, paths and skip (the last one's skip counts).
+            settings.update(
+                files=term.get("files", []),
+                paths=term.get("paths", []),
+                skip=term.get("skip", False),
+            )
+            files = _split_on(settings["files"], ",;")
+        elif isinstance(term, str):
+            files = [term]
+        elif isinstance(term, list | tuple):
+            candidates.extend(_first_found_candidates(list(term), settings))
+            continue
+        else:
+            raise TemplateError(
+                "Invalid term supplied. A string, dict or list is required, "
+                f"not {type(term).__name__!r}."
+            )
+        paths = _split_on(settings["paths"], ",:;")
+        if paths:
+            candidates.extend(os.path.join(path, name) for path in paths for name in files)
+        else:
+            candidates.extend(files)
+    return candidates
+
+
+def _split_on(value: Any, separators: str) -> list[str]:
+    """A list as given, or a string split on any of ``separators`` (Ansible's older form)."""
+    if isinstance(value, str):
+        return [part for part in re.split(f"[{re.escape(separators)}]", value) if part]
+    return [str(item) for item in value or ()]
 
 
 LOOKUPS: dict[str, Callable[..., list[Any]]] = {

@@ -147,8 +147,8 @@ class ConsoleWriter:
         if self.progress is not None and self.progress_task is not None:
             self.progress.advance(self.progress_task)
         result = event.get("result") or {}
-        if "results" in result and event["status"] not in ("failed", "timeout", "unreachable"):
-            return  # the items were shown one by one
+        if result.get("results") and event["status"] not in ("failed", "timeout", "unreachable"):
+            return  # the items were shown one by one (an empty loop shows as skipped)
         self._result(event, "")
 
     def _result(self, event: Mapping[str, Any], suffix: str) -> None:

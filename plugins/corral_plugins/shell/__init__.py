@@ -1,4 +1,4 @@
-"""Step types that run commands on the host: ``shell``, ``command`` and ``script``.
+"""Step types that run commands on the host: ``shell``, ``command``, ``script``, ``async_status``.
 
 ``command`` runs an argv list and never goes through a shell; ``shell`` passes
 its string to ``/bin/sh -c`` (or ``executable``), so quote what you interpolate
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from corral import CommandResult, RegisterStep, StepContext, StepResult, StepType, hookimpl
+from corral_plugins.shell.async_status import ASYNC_STATUS_SCHEMA, async_status
 
 __all__ = ["COMMAND_SCHEMA", "SCRIPT_SCHEMA", "SHELL_SCHEMA", "command", "script", "shell"]
 
@@ -185,20 +186,23 @@ def _upload_and_run(
             failed=True, msg=f"cannot make a temporary directory: {made.stderr.strip()}"
         )
     tmpdir = made.stdout.strip()
+    # Under async the job removes the directory itself, once the script has run.
+    removed_by_job = ctx.async_runner is not None
     try:
         remote = posixpath.join(tmpdir, source.name)
         ctx.conn.put(source, remote, mode=0o700, become=ctx.become, timeout=ctx.timeout)
-        result = ctx.conn.run(
-            [*interpreter, remote, *script_args],
-            env=_env(ctx),
-            cwd=args.get("chdir"),
-            timeout=ctx.timeout,
-            become=ctx.become,
-        )
+        argv = [*interpreter, remote, *script_args]
+        if removed_by_job:
+            argv = ["/bin/sh", "-c", RUN_AND_REMOVE, "corral-script", tmpdir, *argv]
+        result = ctx.run_command(argv, env=_env(ctx), cwd=args.get("chdir"), shown=args["cmd"])
     finally:
         # Removed even when the run failed or timed out: nothing is left on the host.
-        ctx.conn.run(["rm", "-rf", "--", tmpdir], timeout=ctx.timeout, become=ctx.become)
+        if not removed_by_job:
+            ctx.conn.run(["rm", "-rf", "--", tmpdir], timeout=ctx.timeout, become=ctx.become)
     return _outcome(ctx, result, {}, strip=True)
+
+
+RUN_AND_REMOVE = 'd=$1; shift; "$@"; rc=$?; rm -rf -- "$d"; exit $rc'
 
 
 # -- shared by the steps ------------------------------------------------------
@@ -228,9 +232,8 @@ def _run_command(
     if stdin is not None and args.get("stdin_add_newline", True):
         stdin += "\n"
     start = datetime.now()
-    result = ctx.conn.run(
-        argv, stdin=stdin, env=_env(ctx), cwd=chdir, timeout=ctx.timeout, become=ctx.become
-    )
+    display = shown if isinstance(shown, str) else shlex.join(shown)
+    result = ctx.run_command(argv, stdin=stdin, env=_env(ctx), cwd=chdir, shown=display)
     end = datetime.now()
     data.update(start=str(start), end=str(end), delta=str(end - start))
     return _outcome(ctx, result, data, strip=args.get("strip_empty_ends", True))
@@ -338,5 +341,15 @@ def corral_register_steps(register: RegisterStep) -> None:
             check_mode=True,
             free_form="cmd",
             description="Copy a local script to the host, run it there, then remove it.",
+        )
+    )
+    register(
+        StepType(
+            name="async_status",
+            run=async_status,
+            schema=ASYNC_STATUS_SCHEMA,
+            aliases=_ansible_names("async_status"),
+            check_mode=True,
+            description="Report or clean up a background job started with async and poll: 0.",
         )
     )

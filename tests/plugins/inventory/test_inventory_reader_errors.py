@@ -122,7 +122,7 @@ CASES = [
     (
         "vault-value",
         {"bad.yml": "all:\n  vars:\n    pw: !vault |\n      $ANSIBLE_VAULT;1.1\n"},
-        r"bad\.yml:3:9: invalid YAML: vault-encrypted values \(!vault\) are not supported",
+        r"bad\.yml:3:9: this value is not a valid vault: bad vault header '\$ANSIBLE_VAULT;1\.1'",
     ),
     (
         "script-exits-non-zero",

@@ -170,7 +170,9 @@ def test_fileglob_and_first_found(templar: Templar, project: Path) -> None:
     assert templar.render_string(first, {}) == str(project / "files" / "motd")
     skipped = "{{ lookup('first_found', files=['a', 'b'], skip=True) }}"
     assert templar.render_string(skipped, {}) is None
-    with pytest.raises(TemplateError, match="none of 'a', 'b' found"):
+    with pytest.raises(
+        TemplateError, match="No file was found when using first_found \\(tried 'a', 'b'\\)"
+    ):
         templar.render_string("{{ lookup('first_found', 'a', 'b') }}", {})
 
 

@@ -6,6 +6,7 @@ import json
 
 from corral_plugins.jinja.filters import FILTERS
 from corral_plugins.jinja.lookups import LOOKUPS
+from corral_plugins.jinja.loop_lookups import LOOP_LOOKUPS
 from corral_plugins.jinja.tests import TESTS
 
 PLAYBOOK = """\
@@ -27,7 +28,7 @@ def test_corral_plugins_json_lists_the_jinja_plugins_functions(corral_project):
     assert jinja["hooks"] == ["corral_register_filters"]
     assert jinja["filters"] == sorted(FILTERS)
     assert jinja["tests"] == sorted(TESTS)
-    assert jinja["lookups"] == sorted(LOOKUPS)
+    assert jinja["lookups"] == sorted({**LOOKUPS, **LOOP_LOOKUPS})
     assert {"to_json", "combine", "quote"} <= set(jinja["filters"])
     assert {"env", "file", "template"} <= set(jinja["lookups"])
 
@@ -39,7 +40,7 @@ def test_corral_plugins_table_shows_the_counts(corral_project):
         [
             f"*jinja*corral (built-in)*filters ({len(FILTERS)}): b64decode,*",
             f"*tests ({len(TESTS)}): abs, all,*",
-            f"*lookups ({len(LOOKUPS)}): dict, env,*",
+            f"*lookups ({len(LOOKUPS) + len(LOOP_LOOKUPS)}): cartesian, dict,*",
         ]
     )
 

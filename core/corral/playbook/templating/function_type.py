@@ -57,7 +57,13 @@ def read_bounded(path: Path, limit: int) -> str:
                 f"unsafe template operation refused: {path} has {size} bytes, over the limit "
                 f"of {limit} (CORRAL_TEMPLATE_MAX_STRING)"
             )
-        return path.read_text(encoding="utf-8")
+        from corral.vault import VaultError, decrypt_if_vault
+
+        # As Ansible's file lookup and template source: vault-encrypted files are decrypted.
+        try:
+            return decrypt_if_vault(path.read_bytes(), str(path)).decode("utf-8")
+        except VaultError as exc:
+            raise TemplateError(exc.message, hint=exc.hint) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"cannot read {path}: {exc}") from exc
 

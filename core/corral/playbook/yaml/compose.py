@@ -30,7 +30,7 @@ from yaml.events import (
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
-from corral.errors import Location, PlaybookError
+from corral.errors import CorralError, Location, PlaybookError
 from corral.playbook.yaml.dialect import PLAYBOOK, Dialect
 from corral.playbook.yaml.limits import ALIAS_NODE_BUDGET, ALIAS_NODES_PER_NODE, MAX_DEPTH
 from corral.playbook.yaml.marked import MarkedDict, MarkedList, MarkedStr
@@ -64,7 +64,8 @@ _KNOWN_TAGS = frozenset(
 _TAG_KINDS = {_TAG + "timestamp": "a date", _TAG + "int": "a number", _TAG + "float": "a number"}
 _TAGS_HINT = (
     "corral reads only the standard YAML tags (!!str, !!int, !!float, !!bool, !!null, "
-    "!!timestamp, !!binary, !!map, !!seq, !!set, !!omap, !!pairs); "
+    "!!timestamp, !!binary, !!map, !!seq, !!set, !!omap, !!pairs) and Ansible's !unsafe "
+    "and !vault; "
     "quote the value to keep it as text"
 )
 _JINJA_KEY_HINT = (
@@ -408,8 +409,10 @@ class _Composer:
         """A value with a local tag of the dialect (``!unsafe``), built by its function."""
         try:
             return self.tags[tag](value)
+        except CorralError as exc:  # a !vault value that cannot be decrypted: its own kind
+            raise type(exc)(exc.message, hint=exc.hint, location=self.location(mark)) from None
         except ValueError as exc:
-            raise self.error(str(exc), mark) from None
+            raise self.error(str(exc), mark, getattr(exc, "hint", None)) from None
 
     def define(self, name: str, mark: Any) -> _Anchor:
         if name in self.anchors:

@@ -4,10 +4,11 @@ Playbooks and inventory data (inventory files, ``group_vars``/``host_vars`` file
 through the same composer, with the same size, depth and alias bounds and the same
 YAML 1.1 typing; a :class:`Dialect` says what each kind allows on top:
 
-- :data:`PLAYBOOK` (the default): standard tags only, a key written twice is an error,
-  strings carry their marks, syntax errors are rewritten into plain words;
+- :data:`PLAYBOOK` (the default): the standard tags plus Ansible's ``!unsafe`` and
+  ``!vault``, a key written twice is an error, strings carry their marks, syntax
+  errors are rewritten into plain words;
 - the inventory's dialect (:func:`corral.playbook.yaml.read.load_data`): Ansible's
-  ``!unsafe`` (and a clear refusal of ``!vault``), a repeated key is a warning and its
+  ``!unsafe`` and ``!vault`` too, a repeated key is a warning and its
   last value wins (as PyYAML and Ansible do), strings are plain ``str`` (faster, and the
   inventory keeps plain values), and syntax errors keep PyYAML's own words.
 """
@@ -44,4 +45,10 @@ class Dialect:
     """The error for a PyYAML ``MarkedYAMLError`` raised on ``(exc, text, filename)``."""
 
 
-PLAYBOOK = Dialect()
+def _playbook_tags() -> dict[str, Callable[[Any], Any]]:
+    from corral.playbook.yaml.read import TAGS
+
+    return dict(TAGS)
+
+
+PLAYBOOK = Dialect(tags=_playbook_tags())

@@ -8,8 +8,9 @@ mappings, sequences and strings are :class:`MarkedDict`, :class:`MarkedList` and
 
 Meaning is PyYAML's ``SafeLoader`` (YAML 1.1, as Ansible reads playbooks): ``yes``/``no``/
 ``on``/``off`` are booleans, ``0755`` is an octal int, ``2024-01-31`` a date, ``<<: *base``
-merges mappings. Only the standard ``!!`` tags are read; any other tag (Python object tags,
-Ansible's ``!unsafe`` and ``!vault``) is refused. Where this loader differs from PyYAML, it
+merges mappings. The standard ``!!`` tags are read, and Ansible's ``!unsafe`` (a value
+never templated) and ``!vault`` (decrypted, see :mod:`corral.vault`); any other tag
+(Python object tags above all) is refused. Where this loader differs from PyYAML, it
 is stricter or clearer, never different in meaning:
 
 - a key written twice in one mapping is an error (PyYAML keeps the last value silently);
@@ -56,7 +57,7 @@ from typing import Any
 
 import yaml
 
-from corral.errors import Location, PlaybookError
+from corral.errors import CorralError, Location, PlaybookError
 from corral.playbook.yaml.compose import compose
 from corral.playbook.yaml.dialect import PLAYBOOK, Dialect
 from corral.playbook.yaml.limits import (
@@ -110,7 +111,12 @@ def load_yaml_file(path: Path, *, display_name: str | None = None) -> Any:
     rejects.
     """
     name = str(path) if display_name is None else display_name
-    return load_yaml_text(_decode(_read(path, name), name), name)
+    data = _read(path, name)
+    if data.startswith(b"$ANSIBLE_VAULT"):  # corral.vault is imported only when needed
+        from corral.vault import decrypt_if_vault
+
+        data = decrypt_if_vault(data, name)
+    return load_yaml_text(_decode(data, name), name)
 
 
 def load_yaml_text(text: str, filename: str, *, dialect: Dialect = PLAYBOOK) -> Any:
@@ -147,6 +153,8 @@ def _compose(loader_class: Any, text: str, filename: str, dialect: Dialect) -> A
             # nesting where it crosses corral's limit, as every other file gets it.
             return _compose(yaml.SafeLoader, text, filename, dialect)
         raise dialect.syntax_error(exc, text, filename) from exc
+    except CorralError:  # a !vault value that cannot be decrypted (a ValueError too)
+        raise
     except ValueError as exc:  # PyYAML's Python scanner: chr() of an escape past U+10FFFF
         raise _bad_escape(text, filename) from exc
     except yaml.YAMLError as exc:  # a ReaderError the character check did not foresee

@@ -5,9 +5,10 @@ YAML goes through the playbooks' bounded reader (:func:`~corral.playbook.yaml.lo
 load_yaml_text`: YAML 1.1 types as PyYAML's safe loader gives them, libyaml when
 available, the same size, depth and alias limits) in the inventory's
 :class:`~corral.playbook.yaml.dialect.Dialect`: ``!unsafe`` values become
-:class:`UnsafeText`, ``!vault`` values are refused, a repeated key is a warning and
-its last value wins. Every error is an :class:`~corral.errors.InventoryError` with
-``file:line:col``; PyYAML is imported on first use, never when this module is imported.
+:class:`UnsafeText`, ``!vault`` values are decrypted (:mod:`corral.vault`), a
+repeated key is a warning and its last value wins. Every error is an
+:class:`~corral.errors.InventoryError` with ``file:line:col``; PyYAML is imported on
+first use, never when this module is imported.
 
 Every bound of :mod:`corral.playbook.yaml.limits` holds here too: files over 10 MiB are
 refused before they are read whole, and JSON nested deeper than the YAML limit is refused
@@ -28,6 +29,7 @@ from corral.errors import CorralError, InventoryError, Location, PlaybookError, 
 from corral.playbook.yaml.limits import MAX_DEPTH, MAX_FILE_BYTES
 
 __all__ = [
+    "TAGS",
     "JSONTooDeep",
     "UnsafeText",
     "first_line",
@@ -36,10 +38,11 @@ __all__ = [
     "loads_json",
     "mark_unsafe",
     "read_text",
+    "unsafe_tag",
+    "vault_tag",
 ]
 
 Warn = Callable[[str], None]
-_VAULT = "vault-encrypted values (!vault) are not supported; use corral secrets instead"
 _TOO_DEEP_HINT = (
     f"corral refuses data nested deeper than {MAX_DEPTH} levels; "
     "check that the file was not generated or concatenated by mistake"
@@ -81,6 +84,13 @@ def read_text(path: str) -> str:
             "or generated file cannot stall every corral command",
             location=Location(path),
         )
+    if data.startswith(b"$ANSIBLE_VAULT"):  # corral.vault is imported only when needed
+        from corral.vault import VaultError, decrypt_if_vault
+
+        try:
+            data = decrypt_if_vault(data, path)
+        except VaultError as exc:
+            raise InventoryError(exc.message, hint=exc.hint, location=exc.location) from None
     nul = data.find(b"\0")
     if nul >= 0:
         raise InventoryError(
@@ -132,6 +142,8 @@ def load_data(path: str, text: str, warn: Warn) -> Any:
             hint=_TOO_DEEP_HINT,
             location=Location(path, exc.lineno, exc.colno),
         ) from None
+    except CorralError as exc:  # a {"__ansible_vault": ...} that cannot be decrypted
+        raise InventoryError(exc.message, hint=exc.hint, location=Location(path)) from None
     except ValueError:
         pass
     from corral.playbook.yaml.dialect import Dialect
@@ -141,12 +153,16 @@ def load_data(path: str, text: str, warn: Warn) -> Any:
         warn(f"{where}: duplicate key {key!r}; the last value is used")
 
     dialect = Dialect(
-        tags=_TAGS, on_duplicate=duplicate, string_marks=False, syntax_error=_syntax_error
+        tags=TAGS, on_duplicate=duplicate, string_marks=False, syntax_error=_syntax_error
     )
+    from corral.vault import VaultError
+
     try:
         return load_yaml_text(text, path, dialect=dialect)
     except InventoryError:
         raise
+    except VaultError as exc:  # an inventory's error, in its own words (not "invalid YAML")
+        raise InventoryError(exc.message, hint=exc.hint, location=exc.location) from None
     except CorralError as exc:
         raise InventoryError(
             f"invalid YAML: {exc.message}", hint=exc.hint, location=exc.location
@@ -154,7 +170,8 @@ def load_data(path: str, text: str, warn: Warn) -> Any:
 
 
 def loads_json(text: str) -> Any:
-    """Parse JSON, turning Ansible's ``{"__ansible_unsafe": ...}`` into :class:`UnsafeText`.
+    """Parse JSON, turning Ansible's ``{"__ansible_unsafe": ...}`` into :class:`UnsafeText`
+    and ``{"__ansible_vault": ...}`` into the decrypted value.
 
     Raises :class:`json.JSONDecodeError` for text that is not JSON, and its subclass
     :class:`JSONTooDeep` (at the bracket that crosses the line) for nesting deeper than
@@ -162,7 +179,7 @@ def loads_json(text: str) -> Any:
     far below the depth at which the decoder would hit Python's recursion limit.
     Callers bound the size of ``text``.
     """
-    hook = _unsafe_hook if "__ansible_unsafe" in text else None
+    hook = _unsafe_hook if "__ansible_unsafe" in text or "__ansible_vault" in text else None
     try:
         data = json.loads(text, object_hook=hook)
     except RecursionError:
@@ -233,9 +250,11 @@ def load_vars_argument(option: str, value: str, cwd: Path | None = None) -> dict
 
 
 def _unsafe_hook(obj: dict[str, Any]) -> Any:
-    """Decode Ansible's ``{"__ansible_unsafe": "..."}`` marker, as its JSON decoder does."""
+    """Decode the ``__ansible_unsafe`` and ``__ansible_vault`` markers, as Ansible does."""
     if len(obj) == 1 and isinstance(obj.get("__ansible_unsafe"), str):
         return UnsafeText(obj["__ansible_unsafe"])
+    if len(obj) == 1 and isinstance(obj.get("__ansible_vault"), str):
+        return vault_tag(obj["__ansible_vault"])  # as Ansible's JSON decoder: decrypted
     return obj
 
 
@@ -250,14 +269,24 @@ def mark_unsafe(value: Any) -> Any:
     return value
 
 
-def _refuse_vault(value: Any) -> Any:
-    raise ValueError(_VAULT)
+def unsafe_tag(value: Any) -> Any:
+    """``!unsafe``: the value, every string in it never to be templated."""
+    return UnsafeText(value) if isinstance(value, str) else mark_unsafe(value)
 
 
-_TAGS: dict[str, Callable[[Any], Any]] = {
-    "!unsafe": lambda value: UnsafeText(value) if isinstance(value, str) else mark_unsafe(value),
-    "!vault": _refuse_vault,
-    "!vault-encrypted": _refuse_vault,
+def vault_tag(value: Any) -> Any:
+    """``!vault``: the plaintext of an inline vault-encrypted value (see :mod:`corral.vault`)."""
+    from corral.vault import decrypt_value
+
+    if not isinstance(value, str):
+        raise ValueError("a !vault value must be the text of a vault, not a list or mapping")
+    return decrypt_value(value)
+
+
+TAGS: dict[str, Callable[[Any], Any]] = {
+    "!unsafe": unsafe_tag,
+    "!vault": vault_tag,
+    "!vault-encrypted": vault_tag,
 }
 
 
