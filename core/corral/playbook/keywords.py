@@ -67,6 +67,7 @@ INHERITED: dict[str, Any] = {
     "collections": {"type": "array"},
     "debugger": {"type": "string"},
     "throttle": TEMPLATED_INT,
+    "connection": {"type": "string"},  # the connection type, below the host's ansible_connection
 }
 
 # The keywords a play or block pushes down to its tasks (when, tags, vars join apart).
@@ -83,6 +84,7 @@ INHERITABLE: tuple[str, ...] = (
     "delegate_to",
     "timeout",
     "throttle",
+    "connection",
 )
 
 TASK: dict[str, Any] = {
@@ -172,7 +174,6 @@ PLAY: dict[str, Any] = {
     },
     "remote_user": {"type": "string"},
     "user": {"type": "string"},  # the older name of remote_user
-    "connection": {"type": "string"},
     "force_handlers": {"type": "boolean"},
     "vars_prompt": {"type": "array"},
     "needs": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
