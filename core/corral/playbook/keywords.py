@@ -89,7 +89,7 @@ INHERITABLE: tuple[str, ...] = (
 
 TASK: dict[str, Any] = {
     **INHERITED,
-    "name": {"type": "string"},
+    "name": {"type": ["string", "null"]},  # null: shown as the action (or hosts), as in Ansible
     "when": CONDITION,
     "loop": {"type": ["array", "string", "object"]},
     **{key: {} for key in LOOP_KEYS[1:]},
@@ -135,7 +135,7 @@ TASK: dict[str, Any] = {
 
 BLOCK: dict[str, Any] = {
     **INHERITED,
-    "name": {"type": "string"},
+    "name": {"type": ["string", "null"]},  # null: shown as the action (or hosts), as in Ansible
     "when": CONDITION,
     "block": {"type": "array"},
     "rescue": {"type": "array"},
@@ -143,7 +143,7 @@ BLOCK: dict[str, Any] = {
 }
 
 INCLUDE: dict[str, Any] = {
-    "name": {"type": "string"},
+    "name": {"type": ["string", "null"]},  # null: shown as the action (or hosts), as in Ansible
     "when": CONDITION,
     "loop": {"type": ["array", "string"]},
     **{key: {} for key in LOOP_KEYS[1:]},
@@ -157,7 +157,7 @@ INCLUDE: dict[str, Any] = {
 
 PLAY: dict[str, Any] = {
     **INHERITED,
-    "name": {"type": "string"},
+    "name": {"type": ["string", "null"]},  # null: shown as the action (or hosts), as in Ansible
     "hosts": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
     "vars_files": {"type": "array"},
     "gather_facts": TEMPLATED_BOOL,
