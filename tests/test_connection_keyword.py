@@ -21,7 +21,7 @@ f2 ansible_host=127.0.0.1 ansible_port=1 ansible_connection=ssh
 
 PLAYBOOK = """
 - hosts: far
-  gather_facts: false
+  gather_facts: true  # Gathering Facts uses the play's connection too
   connection: local
   tasks:
     - command: echo play
@@ -63,6 +63,7 @@ def test_connection_keyword_below_the_hosts_own_variable(
     result = project.run("run", "site.yml", "-i", "hosts.ini", "--output", "json", *extra)
     seen = outcomes(result)
     assert ("f1", "play", "changed") in seen
+    assert ("f1", "", "ok") in seen  # Gathering Facts
     assert [s for h, _, s in seen if h == "f2"] == ["unreachable"]  # ansible_connection=ssh wins
     assert ("f1", "task", "changed") in seen
     assert ("f1", "block", "changed") in seen

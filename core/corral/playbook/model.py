@@ -151,6 +151,7 @@ class Play:
     environment: Mapping[str, Any] = field(default_factory=dict)
     order: str = "inventory"
     remote_user: Any = None  # ``remote_user`` or its older name ``user``; ansible_user wins
+    connection: Any = None  # ``connection``: for Gathering Facts (tasks carry their own)
     run_once: bool = False
     ignore_errors: Any = None
     ignore_unreachable: Any = None
