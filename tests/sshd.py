@@ -18,9 +18,11 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
 
 SSHD = "/usr/sbin/sshd"
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"
@@ -339,3 +341,40 @@ def start_fleet(count: int, *, prefix: str = "h") -> SshdFleet:
         fleet.stop()
         raise
     return fleet
+
+
+@contextlib.contextmanager
+def module_fleet(
+    tmp_path_factory: pytest.TempPathFactory,
+    count: int,
+    *,
+    prefix: str = "h",
+    prepare: Callable[[SshdFleet], None] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Iterator[SshdFleet]:
+    """A test module's fleet: ``count`` hosts, a private ``HOME`` and no SSH agent.
+
+    ``prepare`` adds hosts or changes the fleet before ``known_hosts`` is written in
+    the fleet's root; ``environ`` sets more variables for the module. Fails the test
+    (with ``CI=true``) or skips it when sshd cannot run here.
+    """
+    from conftest import need
+
+    reason = unavailable_reason()
+    need(reason is None, reason or "")
+    home = tmp_path_factory.mktemp("home")
+    (home / ".ssh").mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(home))
+        for name, value in (environ or {}).items():
+            patch.setenv(name, value.format(home=home))
+        patch.delenv("SSH_AUTH_SOCK", raising=False)
+        fleet = start_fleet(count, prefix=prefix)
+        try:
+            if prepare is not None:
+                prepare(fleet)
+            (fleet.root / "known_hosts").write_text(fleet.known_hosts())
+            yield fleet
+        finally:
+            fleet.stop()
+            retire_test_user()

@@ -34,6 +34,9 @@ COMPAT = Path(__file__).resolve().parent / "compat"
 PLAYBOOKS = sorted((COMPAT / "playbooks").glob("*.yml"))
 BIN = Path(sys.executable).parent
 TIMEOUT = 120  # seconds, per tool run; a healthy run takes one to three
+# The first test waits for the module fixture, which runs both tools on every case
+# (about 90 s on two idle cores, several minutes on a loaded machine).
+pytestmark = pytest.mark.timeout(1200)
 
 # Known differences from Ansible: playbook name -> what differs.
 # Each is a strict xfail, so a change of behaviour makes the test fail until its line is removed.

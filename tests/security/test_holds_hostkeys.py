@@ -12,27 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import need
-from sshd import SshdFleet, keygen, retire_test_user, start_fleet, unavailable_reason
+from sshd import SshdFleet, keygen, module_fleet
 
 from corral.testing import CorralProject
 
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdFleet]:
-    reason = unavailable_reason()
-    need(reason is None, reason or "")
-    home = tmp_path_factory.mktemp("home")
-    (home / ".ssh").mkdir()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HOME", str(home))
-        patch.delenv("SSH_AUTH_SOCK", raising=False)
-        fleet = start_fleet(1)
-        try:
-            yield fleet
-        finally:
-            fleet.stop()
-            retire_test_user()
+    with module_fleet(tmp_path_factory, 1) as fleet:
+        yield fleet
 
 
 def test_a_changed_host_key_is_refused_by_default(

@@ -49,6 +49,8 @@ class RunContext:
     _connections: dict[str, Connection] = field(default_factory=dict)
     _opened: set[str] = field(default_factory=set)
     _conn_locks: dict[str, threading.Lock] = field(default_factory=dict)
+    # host -> its connection keys for a play's remote_user: a reset finds them without a scan
+    _as_users: dict[str, set[str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -176,6 +178,8 @@ class RunContext:
             conn = self._connections.get(key)
             if conn is None:
                 conn = self._connections[key] = self._make_connection(state.name, variables)
+                if key != state.name:
+                    self._as_users.setdefault(state.name, set()).add(key)
             if key not in self._opened:
                 conn.open()
                 self._opened.add(key)
@@ -192,8 +196,8 @@ class RunContext:
         with self._lock:
             lock = self._conn_locks.setdefault(host, threading.Lock())
         with lock:
-            keys = [k for k in self._connections if k == host or k.startswith(host + _AS)]
-            conns = [self._connections.pop(k) for k in keys]
+            keys = [host, *self._as_users.pop(host, ())]
+            conns = [c for key in keys if (c := self._connections.pop(key, None)) is not None]
             self._opened.difference_update(keys)
         for conn in conns:
             try:
@@ -239,8 +243,8 @@ class RunContext:
         return variables if rendered is None else rendered
 
     def close_connections(self) -> None:
-        for key in list(self._connections):
-            self.reset_connection(key.partition(_AS)[0])
+        for host in {key.partition(_AS)[0] for key in list(self._connections)}:
+            self.reset_connection(host)
 
 
 @dataclass

@@ -7,8 +7,8 @@ the linear and the free strategies both take a slot around each host's unit.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from corral.errors import PlaybookError
@@ -23,18 +23,18 @@ class Throttles:
         self._slots: dict[str, threading.Semaphore] = {}
         self._lock = threading.Lock()
 
-    @contextmanager
-    def slot(self, task: Task) -> Iterator[None]:
-        """Hold one of the task's slots while the body runs; no limit without ``throttle``."""
+    def slot(self, task: Task) -> AbstractContextManager[Any]:
+        """One of the task's slots, to hold while its unit runs; no limit without ``throttle``.
+
+        A plain context manager, not a generator: every unit of every task goes through here.
+        """
         if task.throttle is None:
-            yield
-            return
+            return _NO_LIMIT
         with self._lock:
             semaphore = self._slots.get(task.uid)
             if semaphore is None:
                 semaphore = self._slots[task.uid] = threading.Semaphore(self._limit(task))
-        with semaphore:
-            yield
+        return semaphore
 
     def _limit(self, task: Task) -> int:
         value = self._render(task.throttle)
@@ -49,3 +49,6 @@ class Throttles:
                 location=task.location,
             )
         return limit or 1_000_000  # Ansible: throttle 0 is no limit
+
+
+_NO_LIMIT = nullcontext()

@@ -5,28 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import need
-from sshd import SshdFleet, retire_test_user, start_fleet, unavailable_reason
+from sshd import SshdFleet, module_fleet
 
 from corral.testing import CorralProject
 
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdFleet]:
-    reason = unavailable_reason()
-    need(reason is None, reason or "")
-    home = tmp_path_factory.mktemp("home")
-    (home / ".ssh").mkdir()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HOME", str(home))
-        patch.delenv("SSH_AUTH_SOCK", raising=False)
-        fleet = start_fleet(1, prefix="async")
-        try:
-            (fleet.root / "known_hosts").write_text(fleet.known_hosts())
-            yield fleet
-        finally:
-            fleet.stop()
-            retire_test_user()
+    with module_fleet(tmp_path_factory, 1, prefix="async") as fleet:
+        yield fleet
 
 
 PLAYBOOK = """

@@ -21,45 +21,33 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import need
 from sshd import (
     SFTP_SERVER,
     SshdFleet,
     SshdHost,
     keygen,
-    retire_test_user,
-    start_fleet,
-    unavailable_reason,
+    module_fleet,
 )
 
 from corral import Become, Connection, HostUnreachable, Secret, StepFailed
 from corral_plugins.ssh.connection import SshConnection
 
 
+def _more_hosts(fleet: SshdFleet) -> None:
+    fleet.add_host("nosftp", sftp=False)
+    # sftp-server as OpenSSH before 9.1 had it: no users-groups-by-id extension.
+    old = {"Subsystem": f"sftp {SFTP_SERVER} -P users-groups-by-id"}
+    fleet.add_host("oldsftp", options=old)
+    fleet.add_host("victim")
+    target = fleet["h03"]
+    fleet.add_host("jump", options={"PermitOpen": f"{target.address}:{target.port}"})
+
+
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdFleet]:
-    reason = unavailable_reason()
-    need(reason is None, reason or "")
-    home = tmp_path_factory.mktemp("home")
-    (home / ".ssh").mkdir()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HOME", str(home))
-        patch.setenv("CORRAL_HOME", str(home / "corral"))
-        patch.delenv("SSH_AUTH_SOCK", raising=False)
-        fleet = start_fleet(3)
-        try:
-            fleet.add_host("nosftp", sftp=False)
-            # sftp-server as OpenSSH before 9.1 had it: no users-groups-by-id extension.
-            old = {"Subsystem": f"sftp {SFTP_SERVER} -P users-groups-by-id"}
-            fleet.add_host("oldsftp", options=old)
-            fleet.add_host("victim")
-            target = fleet["h03"]
-            fleet.add_host("jump", options={"PermitOpen": f"{target.address}:{target.port}"})
-            (fleet.root / "known_hosts").write_text(fleet.known_hosts())
-            yield fleet
-        finally:
-            fleet.stop()
-            retire_test_user()
+    environ = {"CORRAL_HOME": "{home}/corral"}
+    with module_fleet(tmp_path_factory, 3, prepare=_more_hosts, environ=environ) as fleet:
+        yield fleet
 
 
 @pytest.fixture

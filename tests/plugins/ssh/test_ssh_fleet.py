@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import need
-from sshd import SshdFleet, SshdHost, retire_test_user, start_fleet, unavailable_reason
+from sshd import SshdFleet, SshdHost, module_fleet
 
 from corral.testing import CorralProject
 
@@ -25,24 +24,15 @@ COMPAT = Path(__file__).resolve().parents[2] / "compat"
 FLEET_SIZE = 20
 
 
+def _more_hosts(fleet: SshdFleet) -> None:
+    fleet.add_host("doomed")
+    fleet.add_host("solo")
+
+
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdFleet]:
-    reason = unavailable_reason()
-    need(reason is None, reason or "")
-    home = tmp_path_factory.mktemp("home")
-    (home / ".ssh").mkdir()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HOME", str(home))
-        patch.delenv("SSH_AUTH_SOCK", raising=False)
-        fleet = start_fleet(FLEET_SIZE)
-        try:
-            fleet.add_host("doomed")
-            fleet.add_host("solo")
-            (fleet.root / "known_hosts").write_text(fleet.known_hosts())
-            yield fleet
-        finally:
-            fleet.stop()
-            retire_test_user()
+    with module_fleet(tmp_path_factory, FLEET_SIZE, prepare=_more_hosts) as fleet:
+        yield fleet
 
 
 def inventory(fleet: SshdFleet, hosts: list[SshdHost], **extra: str) -> str:

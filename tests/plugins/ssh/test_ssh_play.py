@@ -15,28 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import need
-from sshd import TEST_USER, SshdFleet, retire_test_user, start_fleet, unavailable_reason
+from sshd import TEST_USER, SshdFleet, module_fleet
 
 from corral.testing import CorralProject
 
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdFleet]:
-    reason = unavailable_reason()
-    need(reason is None, reason or "")
-    home = tmp_path_factory.mktemp("home")
-    (home / ".ssh").mkdir()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HOME", str(home))
-        patch.delenv("SSH_AUTH_SOCK", raising=False)
-        fleet = start_fleet(1)
-        try:
-            (fleet.root / "known_hosts").write_text(fleet.known_hosts())
-            yield fleet
-        finally:
-            fleet.stop()
-            retire_test_user()
+    with module_fleet(tmp_path_factory, 1) as fleet:
+        yield fleet
 
 
 def userless_inventory(fleet: SshdFleet, **extra: str) -> str:

@@ -10,6 +10,7 @@ vars or the magic variables provide it. Only top-level names are judged:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from corral.playbook.templating.stepnames import (
 )
 
 if TYPE_CHECKING:
+    import jinja2
+
     from corral.playbook.templating.templar import Templar
 
 MAGIC = frozenset(
@@ -217,7 +220,9 @@ class _Scope:
 def _task_problems(
     task: Task, scope: _Scope, templar: Templar, steps: StepNames
 ) -> Iterator[UndefinedUse]:
-    local = scope.defined | set(task.vars)
+    # The task's own names, kept apart from the play's: copying the play's (thousands
+    # of set_fact names in a big playbook) for every task made the check quadratic.
+    local = set(task.vars)
     if task.role is not None:
         local |= set(task.role.defaults) | set(task.role.params) | ROLE_MAGIC
         local |= task.role.required
@@ -227,6 +232,7 @@ def _task_problems(
             local.add(str(task.loop_control["index_var"]))
     if task.register:
         local.add(task.register)  # until/failed_when/changed_when see this task's own result
+    defined = scope.defined
     texts = [
         *_strings(task.args),
         *_strings(task.loop),
@@ -243,21 +249,20 @@ def _task_problems(
         with error_location(task.location):
             names = templar.variables_used(text)
             refuse_unsafe(text)
-        for name in sorted(names - local - seen):
+        for name in sorted(names - defined - local - seen):
             seen.add(name)
             if not _is_gathered_fact(name, scope.gathered, steps):
-                yield UndefinedUse(
-                    name, task.location, f"task {task.name!r}", _hint(name, local, scope, steps)
-                )
+                hint = _hint(name, defined | local, scope, steps)
+                yield UndefinedUse(name, task.location, f"task {task.name!r}", hint)
     if task.action in steps.template_steps:
         found = template_file_names(task, scope.base_dir, templar)
         if found is not None:
             path, names = found
-            for name in sorted(names - local - seen - TEMPLATE_VARS):
+            for name in sorted(names - defined - local - seen - TEMPLATE_VARS):
                 seen.add(name)
                 if not _is_gathered_fact(name, scope.gathered, steps):
                     what = f"template {path} (task {task.name!r})"
-                    hint = _hint(name, local, scope, steps)
+                    hint = _hint(name, defined | local, scope, steps)
                     yield UndefinedUse(name, task.location, what, hint)
 
 
@@ -289,10 +294,10 @@ def guarded_names(text: str) -> set[str]:
     """Names only read under ``| default(...)`` or ``is defined``: their absence is handled."""
     if "default" not in text and "defined" not in text and "| d(" not in text:
         return set()
-    from jinja2 import Environment, TemplateSyntaxError, nodes
+    from jinja2 import TemplateSyntaxError, nodes
 
     try:
-        tree = Environment().parse(text)  # noqa: S701 - parsed, never rendered
+        tree = _parser().parse(text)
     except TemplateSyntaxError:
         return set()
     guarded: set[str] = set()
@@ -309,10 +314,9 @@ def refuse_unsafe(text: str) -> None:
     """Refuse, before running, templates that reach for private attributes (sandbox escapes)."""
     if "_" not in text:
         return
-    from jinja2 import Environment, nodes
+    from jinja2 import nodes
 
-    # Only parsed, never rendered: autoescape is irrelevant here.
-    tree = Environment().parse(text)  # noqa: S701
+    tree = _parser().parse(text)
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         key = node.attr if isinstance(node, nodes.Getattr) else getattr(node, "arg", None)
         attr = key if isinstance(key, str) else getattr(key, "value", None)
@@ -321,6 +325,15 @@ def refuse_unsafe(text: str) -> None:
                 f"unsafe template: access to the private attribute {attr!r} is refused",
                 hint="templates may not reach into Python internals",
             )
+
+
+@functools.cache
+def _parser() -> jinja2.Environment:
+    """One environment to parse with (making one per template was a third of the check)."""
+    import jinja2
+
+    # Only parsed, never rendered: autoescape is irrelevant here.
+    return jinja2.Environment()  # noqa: S701
 
 
 def raise_for_undefined(problems: list[UndefinedUse]) -> None:
