@@ -152,8 +152,6 @@ def test_fully_qualified_names_run(project, tmp_path):
         ("docker_container", "docker.container"),
         ("community.postgresql.postgresql_query", "database.query"),
         ("community.general.slack", "notify.slack"),
-        ("ansible.builtin.raw", "shell"),
-        ("raw", "shell"),
         ("ansible.builtin.get_url", "http"),
     ],
 )

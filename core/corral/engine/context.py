@@ -149,18 +149,25 @@ class RunContext:
                 elif isinstance(rendered, str | int | float):
                     self.bus.add_secret(str(rendered))
 
-    def connection(self, state: HostState, user: str | None = None) -> Connection:
+    def connection(
+        self, state: HostState, user: str | None = None, kind: str | None = None
+    ) -> Connection:
         """The host's connection, opened on first use and kept for the whole run.
 
         ``user`` is the play's ``remote_user``: it applies when the host has no
         ``ansible_user`` of its own (the variable wins, as in Ansible), and a host
-        reached as two users has a connection for each.
+        reached as two users has a connection for each. ``kind`` is the ``connection:``
+        keyword: likewise below the host's own ``ansible_connection``, but above
+        ``-c`` and ansible.cfg.
         """
         variables: Mapping[str, Any] = state.inventory_vars
         key = state.name
         if user is not None and not any(n in variables for n in USER_VARIABLES):
             variables = {**variables, "ansible_user": user}
             key = f"{state.name}{_AS}{user}"
+        if kind is not None and not self._own_connection(state.name):
+            variables = {**variables, "ansible_connection": kind}
+            key = f"{key}{_AS}{kind}"
         if key in self._opened:  # the usual case, without a lock
             conn = self._connections.get(key)
             if conn is not None:
@@ -177,6 +184,12 @@ class RunContext:
                 conn.open()
                 self._opened.add(key)
             return conn
+
+    def _own_connection(self, host: str) -> bool:
+        """Whether the host's ``ansible_connection`` is its own (not -c's or ansible.cfg's)."""
+        if not self.inventory.has_host(host):
+            return host in LOCAL_NAMES  # implicit localhost's local is its own, as in Ansible
+        return "ansible_connection" in self.inventory.host_vars_view(host)
 
     def reset_connection(self, host: str) -> None:
         """Close a host's connection so the next use opens a new one (a retry after unreachable)."""

@@ -101,6 +101,7 @@ class PlayRunner:
             args={},
             location=self.play.location,
             uid=f"{self.play.uid}/facts",
+            connection=self.play.connection,
         )
 
     def _is_flush(self, task: Task) -> bool:

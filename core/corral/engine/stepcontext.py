@@ -75,8 +75,11 @@ class ContextBuilder:
         user = self.pctx.play.remote_user
         if user is not None:
             user = str(self.templar.render(user, variables))
+        kind = task.connection
+        if kind is not None:
+            kind = str(self.templar.render(kind, variables))
         conn: Connection = _LazyConnection(
-            target.name, lambda: self.run.connection(target, user), self.run.cancelled
+            target.name, lambda: self.run.connection(target, user, kind), self.run.cancelled
         )
         env = self.templar.render(dict(task.environment), variables) if task.environment else {}
         return StepContext(

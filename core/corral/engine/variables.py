@@ -125,6 +125,8 @@ def task_variables(
     if task is not None:
         variables.update(task_magic(task))
     variables["inventory_hostname"] = state.name
+    # Ansible's connection magic: a task sees ansible_host even when no inventory sets it.
+    variables.setdefault("ansible_host", state.name)
     return variables
 
 

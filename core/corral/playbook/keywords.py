@@ -67,6 +67,7 @@ INHERITED: dict[str, Any] = {
     "collections": {"type": "array"},
     "debugger": {"type": "string"},
     "throttle": TEMPLATED_INT,
+    "connection": {"type": "string"},  # the connection type, below the host's ansible_connection
 }
 
 # The keywords a play or block pushes down to its tasks (when, tags, vars join apart).
@@ -83,11 +84,12 @@ INHERITABLE: tuple[str, ...] = (
     "delegate_to",
     "timeout",
     "throttle",
+    "connection",
 )
 
 TASK: dict[str, Any] = {
     **INHERITED,
-    "name": {"type": "string"},
+    "name": {"type": ["string", "null"]},  # null: shown as the action (or hosts), as in Ansible
     "when": CONDITION,
     "loop": {"type": ["array", "string", "object"]},
     **{key: {} for key in LOOP_KEYS[1:]},
@@ -133,7 +135,7 @@ TASK: dict[str, Any] = {
 
 BLOCK: dict[str, Any] = {
     **INHERITED,
-    "name": {"type": "string"},
+    "name": {"type": ["string", "null"]},  # null: shown as the action (or hosts), as in Ansible
     "when": CONDITION,
     "block": {"type": "array"},
     "rescue": {"type": "array"},
@@ -141,7 +143,7 @@ BLOCK: dict[str, Any] = {
 }
 
 INCLUDE: dict[str, Any] = {
-    "name": {"type": "string"},
+    "name": {"type": ["string", "null"]},  # null: shown as the action (or hosts), as in Ansible
     "when": CONDITION,
     "loop": {"type": ["array", "string"]},
     **{key: {} for key in LOOP_KEYS[1:]},
@@ -155,7 +157,7 @@ INCLUDE: dict[str, Any] = {
 
 PLAY: dict[str, Any] = {
     **INHERITED,
-    "name": {"type": "string"},
+    "name": {"type": ["string", "null"]},  # null: shown as the action (or hosts), as in Ansible
     "hosts": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
     "vars_files": {"type": "array"},
     "gather_facts": TEMPLATED_BOOL,
@@ -172,7 +174,6 @@ PLAY: dict[str, Any] = {
     },
     "remote_user": {"type": "string"},
     "user": {"type": "string"},  # the older name of remote_user
-    "connection": {"type": "string"},
     "force_handlers": {"type": "boolean"},
     "vars_prompt": {"type": "array"},
     "needs": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},

@@ -189,6 +189,7 @@ class _Loader:
             tags=tags_of(node.get("tags")),
             order=str(node.get("order", "inventory")),
             remote_user=unmark(remote_user_of(node, where)),
+            connection=unmark(node.get("connection")),
             environment=unmark(dict(node.get("environment") or {})),
             extensions=check_play_keywords(
                 node, self.play_keywords, lambda key: key_location(node, key, where)

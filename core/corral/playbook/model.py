@@ -76,6 +76,7 @@ class Task:
     timeout: Any = None
     retry: Mapping[str, Any] | None = None  # attempts, delay, backoff, max_delay, jitter, on
     throttle: Any = None  # at most this many hosts run the task at once
+    connection: Any = None  # ``connection:``: the type, unless the host sets ansible_connection
     critical: Any = True  # False: a failure is a warning and the host goes on
     rollback: tuple[TaskNode, ...] = ()  # run in reverse completion order when the play fails
     templated_args: bool = False  # args hold templates: re-checked against the schema once rendered
@@ -150,6 +151,7 @@ class Play:
     environment: Mapping[str, Any] = field(default_factory=dict)
     order: str = "inventory"
     remote_user: Any = None  # ``remote_user`` or its older name ``user``; ansible_user wins
+    connection: Any = None  # ``connection``: for Gathering Facts (tasks carry their own)
     run_once: bool = False
     ignore_errors: Any = None
     ignore_unreachable: Any = None

@@ -1,4 +1,4 @@
-"""Ansible's lookups: ``env``, ``file``, ``template``, ``vars``, ``items``, ``fileglob``, ...
+"""Ansible's lookups: ``env``, ``file``, ``template``, ``vars``, ``fileglob``, ``pipe``, ...
 
 Each is registered as ``TemplateFunction(kind="lookup", pass_scope=True)``, so the
 core calls it as ``lookup(scope, *terms, **options)`` with the render's
@@ -12,6 +12,8 @@ from __future__ import annotations
 import glob
 import os
 import re
+import signal
+import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -183,6 +185,48 @@ def _first_found_candidates(terms: list[Any], settings: dict[str, Any]) -> list[
     return candidates
 
 
+CONTROLLER_TIMEOUT = 300.0  # seconds a pipe or lines command may take; Ansible waits for ever
+
+
+def pipe(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:
+    """Run each term as a shell command on the controller; its stdout, right-stripped.
+
+    As Ansible's ``pipe``: through ``/bin/sh``, from the playbook's directory, and a
+    non-zero exit is an error. ``timeout`` (seconds) bounds each command.
+    """
+    timeout = float(options.pop("timeout", CONTROLLER_TIMEOUT))
+    _expect_no_options("pipe", options)
+    return [run_on_controller(scope, "pipe", str(t), timeout).rstrip() for t in terms]
+
+
+def run_on_controller(scope: LookupScope, lookup: str, command: str, timeout: float) -> str:
+    """The stdout of ``/bin/sh -c command`` in the playbook's directory; non-zero exit: error."""
+    cwd = scope.search_paths[-1] if scope.search_paths else None  # the playbook's directory
+    where = f"lookup_plugin.{lookup}({command})"
+    try:
+        # A session of its own, so a timeout ends what the shell started too.
+        proc = subprocess.Popen(
+            ["/bin/sh", "-c", command],
+            cwd=cwd,
+            env=dict(scope.environ),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise TemplateError(f"{where} could not run: {exc}") from exc
+    try:
+        stdout, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise TemplateError(f"{where} timed out after {timeout:g} s") from exc
+    if proc.returncode != 0:
+        raise TemplateError(f"{where} returned {proc.returncode}")
+    return stdout.decode(errors="replace")
+
+
 def _split_on(value: Any, separators: str) -> list[str]:
     """A list as given, or a string split on any of ``separators`` (Ansible's older form)."""
     if isinstance(value, str):
@@ -201,4 +245,5 @@ LOOKUPS: dict[str, Callable[..., list[Any]]] = {
     "indexed_items": indexed_items,
     "fileglob": fileglob,
     "first_found": first_found,
+    "pipe": pipe,
 }

@@ -12,15 +12,13 @@ import itertools
 import re
 import secrets
 import shlex
-import subprocess
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from corral import LookupScope, TemplateError
+from corral_plugins.jinja.lookups import CONTROLLER_TIMEOUT, run_on_controller
 
 __all__ = ["LOOP_LOOKUPS"]
-
-LINES_TIMEOUT = 300.0  # seconds a ``lines`` command may run on the controller
 
 
 def _no_options(name: str, options: dict[str, Any]) -> None:
@@ -231,27 +229,9 @@ def _generate(fields: Mapping[str, Any]) -> list[str]:
 def lines(scope: LookupScope, *terms: Any, **options: Any) -> list[Any]:
     """The output lines of commands run by the shell on the controller, in the playbook's dir."""
     _no_options("lines", options)
-    cwd = scope.search_paths[-1] if scope.search_paths else None
     found: list[Any] = []
     for term in terms:
-        try:
-            done = subprocess.run(  # noqa: S602 - Ansible's lines lookup runs a shell command
-                str(term),
-                shell=True,
-                cwd=cwd,
-                env=dict(scope.environ),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=LINES_TIMEOUT,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise TemplateError(
-                f"lookup_plugin.lines({term}) timed out after {LINES_TIMEOUT:g}s"
-            ) from None
-        if done.returncode != 0:
-            raise TemplateError(f"lookup_plugin.lines({term}) returned {done.returncode}")
-        found.extend(done.stdout.decode("utf-8", "replace").splitlines())
+        found.extend(run_on_controller(scope, "lines", str(term), CONTROLLER_TIMEOUT).splitlines())
     return found
 
 

@@ -1,4 +1,4 @@
-"""``corral ping [PATTERN]``: the fleet's reachability at a glance.
+"""``corral ping [PATTERN]``: the fleet's reachability at a glance; and the ``ping`` step.
 
 Every host the pattern selects is connected to in parallel, through the connection its
 inventory gives it (``ssh`` unless ``ansible_connection`` says otherwise), and runs
@@ -20,9 +20,10 @@ from typing import Any
 
 import click
 
-from corral import CorralError, HostUnreachable, hookimpl
+from corral import CorralError, HostUnreachable, RegisterStep, StepType, hookimpl
 from corral.commands.options import inventory_options
 from corral.errors import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE
+from corral_plugins.ping.step import PING_SCHEMA, ping
 
 __all__ = ["PingResult", "ping_command", "ping_host", "ping_hosts", "render_table"]
 
@@ -183,3 +184,18 @@ def ping_command(
 def corral_register_commands(cli: click.Group) -> None:
     """Add ``corral ping``."""
     cli.add_command(ping_command)
+
+
+@hookimpl
+def corral_register_steps(register: RegisterStep) -> None:
+    """Add the ``ping`` step (Ansible's ``ping`` module)."""
+    register(
+        StepType(
+            name="ping",
+            run=ping,
+            schema=PING_SCHEMA,
+            aliases=("ansible.builtin.ping", "ansible.legacy.ping"),
+            check_mode=True,
+            description="Check that the host answers over its connection: ping: pong.",
+        )
+    )

@@ -1,4 +1,4 @@
-"""Step types that run commands on the host: ``shell``, ``command``, ``script``, ``async_status``.
+"""Steps that run commands on the host: ``shell``, ``command``, ``script``, ``raw``...
 
 ``command`` runs an argv list and never goes through a shell; ``shell`` passes
 its string to ``/bin/sh -c`` (or ``executable``), so quote what you interpolate
@@ -19,6 +19,7 @@ from typing import Any
 
 from corral import CommandResult, RegisterStep, StepContext, StepResult, StepType, hookimpl
 from corral_plugins.shell.async_status import ASYNC_STATUS_SCHEMA, async_status
+from corral_plugins.shell.raw import RAW_SCHEMA, raw
 
 __all__ = ["COMMAND_SCHEMA", "SCRIPT_SCHEMA", "SHELL_SCHEMA", "command", "script", "shell"]
 
@@ -309,7 +310,7 @@ def _ansible_names(name: str) -> tuple[str, ...]:
 
 @hookimpl
 def corral_register_steps(register: RegisterStep) -> None:
-    """Register ``shell``, ``command`` and ``script``."""
+    """Register ``shell``, ``command``, ``script``, ``raw`` and ``async_status``."""
     register(
         StepType(
             name="shell",
@@ -341,6 +342,17 @@ def corral_register_steps(register: RegisterStep) -> None:
             check_mode=True,
             free_form="cmd",
             description="Copy a local script to the host, run it there, then remove it.",
+        )
+    )
+    register(
+        StepType(
+            name="raw",
+            run=raw,
+            schema=RAW_SCHEMA,
+            aliases=_ansible_names("raw"),
+            check_mode=True,  # skipped, as in Ansible
+            free_form="cmd",
+            description="Run a command line through the host's shell, with no Python needed.",
         )
     )
     register(

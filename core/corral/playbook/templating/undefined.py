@@ -34,6 +34,7 @@ MAGIC = frozenset(
     {
         "inventory_hostname",
         "inventory_hostname_short",
+        "ansible_host",  # a task sees its host's name when the inventory sets none
         "group_names",
         "groups",
         "hostvars",
