@@ -166,6 +166,18 @@ def test_roles_path_of_ansible_cfg_is_used_when_the_environment_has_none(project
     assert messages(events) == ["from the setting"]
 
 
+def test_collections_path_of_ansible_cfg_finds_collection_roles(project, tmp_path):
+    coll = tmp_path / "colls" / "ansible_collections" / "acme" / "infra" / "roles" / "db"
+    (coll / "tasks").mkdir(parents=True)
+    (coll / "tasks" / "main.yml").write_text(say("configured collection {{ role_name }}"))
+    project.write("ansible.cfg", f"[defaults]\ncollections_path = {tmp_path / 'colls'}\n")
+    result, events = run(project, "- hosts: all\n  roles: [acme.infra.db]\n")
+    assert result.exit_code == 0, result.output
+    assert messages(events) == ["configured collection db"]
+    project.write("ansible.cfg", "[defaults]\n")
+    assert run(project, "- hosts: all\n  roles: [acme.infra.db]\n")[0].exit_code == 4
+
+
 def test_import_role_with_tasks_vars_defaults_and_handlers_from(project):
     role(
         project,

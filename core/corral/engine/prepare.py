@@ -72,7 +72,7 @@ def prepare_run(
     """
     from corral.inventory import load_inventory
     from corral.playbook.loader import display_path, load_playbook
-    from corral.playbook.roles.search import set_roles_path
+    from corral.playbook.roles.search import set_collections_path, set_roles_path
     from corral.playbook.templating.templar import Templar
     from corral.playbook.templating.undefined import find_undefined, raise_for_undefined
 
@@ -84,6 +84,7 @@ def prepare_run(
     settings = settings or AnsibleSettings()
     # ansible.cfg's roles_path; ANSIBLE_ROLES_PATH in the environment still comes first.
     set_roles_path(settings.roles_path)
+    set_collections_path(settings.collections_path)
     playbook = load_playbook(playbook_path, registry.steps, registry.play_keywords, environ)
     playbook = _apply_gathering(playbook, settings.gathering)
     from corral.engine.selection import check_selection

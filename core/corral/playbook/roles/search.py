@@ -25,6 +25,7 @@ __all__ = [
     "role_dirs",
     "role_environ",
     "roles_path",
+    "set_collections_path",
     "set_roles_path",
 ]
 
@@ -32,6 +33,7 @@ DEFAULT_ROLES_PATH = ("~/.ansible/roles", "/usr/share/ansible/roles", "/etc/ansi
 DEFAULT_COLLECTIONS_PATH = ("~/.ansible/collections", "/usr/share/ansible/collections")
 
 _configured: list[str] = []
+_configured_collections: list[str] = []  # ansible.cfg's collections_path
 
 
 ENVIRONMENT = (
@@ -55,6 +57,11 @@ def set_roles_path(paths: Sequence[str | Path]) -> None:
     environment overrides the configuration file.
     """
     _configured[:] = [str(p) for p in paths]
+
+
+def set_collections_path(paths: Sequence[str | Path]) -> None:
+    """Set the ``collections_path`` setting (``ansible.cfg``); ``ANSIBLE_COLLECTIONS_PATH`` wins."""
+    _configured_collections[:] = [str(p) for p in paths]
 
 
 def _expand(path: str, env: Mapping[str, str]) -> Path:
@@ -89,7 +96,7 @@ def collection_dirs(playbook_dir: Path, environ: Mapping[str, str] | None = None
     )
     parts = [
         str(playbook_dir / "collections"),
-        *(configured or DEFAULT_COLLECTIONS_PATH),
+        *(configured or _configured_collections or DEFAULT_COLLECTIONS_PATH),
     ]
     return list(dict.fromkeys(_expand(p, env) for p in parts))
 
