@@ -17,8 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from corral import CommandResult, RegisterStep, StepContext, StepResult, StepType, hookimpl
+from corral import RegisterStep, StepContext, StepResult, StepType, hookimpl
 from corral_plugins.shell.async_status import ASYNC_STATUS_SCHEMA, async_status
+from corral_plugins.shell.outcome import command_outcome
 from corral_plugins.shell.raw import RAW_SCHEMA, raw
 
 __all__ = ["COMMAND_SCHEMA", "SCRIPT_SCHEMA", "SHELL_SCHEMA", "command", "script", "shell"]
@@ -200,7 +201,7 @@ def _upload_and_run(
         # Removed even when the run failed or timed out: nothing is left on the host.
         if not removed_by_job:
             ctx.conn.run(["rm", "-rf", "--", tmpdir], timeout=ctx.timeout, become=ctx.become)
-    return _outcome(ctx, result, {}, strip=True)
+    return command_outcome(ctx, result, {}, strip=True)
 
 
 RUN_AND_REMOVE = 'd=$1; shift; "$@"; rc=$?; rm -rf -- "$d"; exit $rc'
@@ -237,30 +238,7 @@ def _run_command(
     result = ctx.run_command(argv, stdin=stdin, env=_env(ctx), cwd=chdir, shown=display)
     end = datetime.now()
     data.update(start=str(start), end=str(end), delta=str(end - start))
-    return _outcome(ctx, result, data, strip=args.get("strip_empty_ends", True))
-
-
-def _outcome(
-    ctx: StepContext, result: CommandResult, data: dict[str, Any], *, strip: bool
-) -> StepResult:
-    """Turn a finished command into Ansible's result: failed on a non-zero rc or a timeout."""
-    stdout, stderr = result.stdout, result.stderr
-    if strip:
-        stdout, stderr = stdout.rstrip("\r\n"), stderr.rstrip("\r\n")
-    if result.timed_out:
-        msg = f"command timed out after {ctx.timeout:g} seconds" if ctx.timeout else "timed out"
-    else:
-        msg = "non-zero return code" if result.rc != 0 else ""
-    return StepResult(
-        changed=True,
-        failed=bool(msg),
-        timed_out=result.timed_out,
-        msg=msg,
-        rc=result.rc,
-        stdout=stdout,
-        stderr=stderr,
-        data=data,
-    )
+    return command_outcome(ctx, result, data, strip=args.get("strip_empty_ends", True))
 
 
 def _env(ctx: StepContext) -> dict[str, str] | None:

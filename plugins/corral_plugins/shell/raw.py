@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from corral import StepContext, StepResult
+from corral_plugins.shell.outcome import command_outcome
 
 __all__ = ["RAW_SCHEMA", "raw"]
 
@@ -40,16 +41,4 @@ def raw(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     executable = args.get("executable")
     command: list[str] | str = [str(executable), "-c", cmd] if executable else cmd
     result = ctx.run_command(command, shown=cmd)
-    if result.timed_out:
-        msg = f"command timed out after {ctx.timeout:g} seconds" if ctx.timeout else "timed out"
-    else:
-        msg = "non-zero return code" if result.rc != 0 else ""
-    return StepResult(
-        changed=True,
-        failed=bool(msg),
-        timed_out=result.timed_out,
-        msg=msg,
-        rc=result.rc,
-        stdout=result.stdout,
-        stderr=result.stderr,
-    )
+    return command_outcome(ctx, result, {}, strip=False)  # raw keeps output as written
