@@ -15,16 +15,18 @@ and what they become is in docs/ansible-cfg.md.
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corral.errors import EXIT_INVALID, CorralError, Location
+
+if TYPE_CHECKING:
+    import configparser
 
 __all__ = ["AnsibleSettings", "ConfigError", "find_config", "load_settings"]
 
@@ -220,6 +222,9 @@ def _read_file(
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
+    # Imported here: most runs have no ansible.cfg, and configparser costs start-up time.
+    import configparser
+
     parser = configparser.ConfigParser(inline_comment_prefixes=(";",))
     try:
         parser.read_string(text, source=str(path))
@@ -263,6 +268,8 @@ def _read_file(
 
 
 def _short(exc: configparser.Error, message: str) -> str:
+    import configparser
+
     if isinstance(exc, configparser.MissingSectionHeaderError):
         return "a key before the first [section] header"
     if isinstance(exc, configparser.DuplicateOptionError | configparser.DuplicateSectionError):

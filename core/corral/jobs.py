@@ -18,7 +18,6 @@ Nothing needs Python on the host. The engine starts jobs (see
 from __future__ import annotations
 
 import os
-import secrets
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -205,6 +204,8 @@ def timeout_message(limit: float) -> str:
 
 def new_job_id() -> str:
     """A job id in Ansible's shape: ``j`` and 12 digits, a dot, the controller's pid."""
+    import secrets  # here, not at the top: most runs start no job
+
     return f"j{secrets.randbelow(10**12):012d}.{os.getpid()}"
 
 
@@ -260,6 +261,8 @@ def start_job(
 
 def job_status(conn: Connection, job: Job, *, become: Become | None = None) -> JobStatus:
     """Read the job's state (and its output once it is done) from the host."""
+    import secrets
+
     nonce = secrets.token_hex(16)
     done = conn.run(
         ["/bin/sh", "-c", _STATUS, "corral-status", job.results_file, nonce],

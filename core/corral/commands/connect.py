@@ -11,7 +11,6 @@ still beats ``-b``.
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -163,6 +162,8 @@ def host_defaults(
 def ask_secret(prompt: str) -> str:
     """A password from the terminal, not echoed; from standard input when there is no terminal."""
     if sys.stdin is not None and sys.stdin.isatty():
+        import getpass  # only when a password is asked for
+
         return getpass.getpass(prompt)
     # Piped in (echo pw | corral run -K ...): one line, without its newline.
     click.echo(prompt, err=True, nl=False)

@@ -152,10 +152,27 @@ def params_option(func: F) -> F:
 
 
 def load_ansible_settings(environ: Mapping[str, str]) -> AnsibleSettings:
-    """``ansible.cfg`` and ``ANSIBLE_*`` for this command (:mod:`corral.ansible_cfg`)."""
+    """``ansible.cfg`` and ``ANSIBLE_*`` for this command (:mod:`corral.ansible_cfg`).
+
+    Read once per command: the vault options and the command itself both need them,
+    and click's ``Context.meta`` is shared by a command and its parents.
+    """
     from corral.ansible_cfg import load_settings
 
-    return load_settings(environ, Path(os.getcwd()))
+    cwd = Path(os.getcwd())
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return load_settings(environ, cwd)
+    key = (id(environ), cwd)
+    cached: tuple[Any, AnsibleSettings] | None = context.meta.get(_SETTINGS_KEY)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    settings = load_settings(environ, cwd)
+    context.meta[_SETTINGS_KEY] = (key, settings)
+    return settings
+
+
+_SETTINGS_KEY = "corral.ansible_settings"
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -107,11 +108,41 @@ def vault_options(func: F) -> F:
         ask_vault_pass: bool = False,
         **kwargs: Any,
     ) -> Any:
+        environ = command_environ()
+        if not (vault_ids or vault_password_files or ask_vault_pass) and not _configured(environ):
+            _forget_passwords()
+            return func(*args, **kwargs)
         # Imported here: every command module imports this one, and most runs use no vault.
         from corral.vault import VaultSources, use_vault
 
         sources = VaultSources(tuple(vault_ids), tuple(vault_password_files), ask_vault_pass)
-        use_vault(load_vault_secrets(sources, command_environ()))
+        use_vault(load_vault_secrets(sources, environ))
         return func(*args, **kwargs)
 
     return add_options(wrapper)  # type: ignore[return-value]
+
+
+def _configured(environ: Mapping[str, str]) -> bool:
+    """Whether the environment or ``ansible.cfg`` name a vault password source."""
+    from corral.ansible_cfg import ConfigError
+    from corral.commands.options import load_ansible_settings
+
+    if environ.get("ANSIBLE_VAULT_PASSWORD_FILE") or environ.get("ANSIBLE_VAULT_IDENTITY_LIST"):
+        return True
+    try:
+        settings = load_ansible_settings(environ)
+    except ConfigError:
+        return True  # let load_vault_secrets meet it, as it does with a configured vault
+    return bool(settings.vault_password_file or settings.vault_identity_list)
+
+
+def _forget_passwords() -> None:
+    """No vault for this command: drop the passwords an earlier command in this process set.
+
+    Without a password source there is nothing to read, so corral.vault (key derivation,
+    password scripts) is not imported at all: a run with no vault starts faster.
+    """
+    vault = sys.modules.get("corral.vault")
+    if vault is not None:
+        vault.use_vault(vault.VaultSecrets())
+        vault.configure(vault.VaultConfig())

@@ -19,10 +19,9 @@ from typing import Any
 
 from corral import RegisterStep, StepContext, StepResult, StepType, hookimpl
 from corral_plugins.facts.names import FACT_NAMES
-from corral_plugins.facts.parse import parse_setup_output
 from corral_plugins.facts.script import SETUP_SCRIPT
 
-__all__ = ["FACT_NAMES", "SETUP_SCHEMA", "SETUP_SCRIPT", "parse_setup_output", "setup"]
+__all__ = ["FACT_NAMES", "SETUP_SCHEMA", "SETUP_SCRIPT", "setup"]
 
 SETUP_SCHEMA: Mapping[str, Any] = {
     "type": "object",
@@ -70,6 +69,9 @@ def setup(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
         return StepResult(failed=True, msg=f"fact gathering timed out after {timeout:g} seconds")
     if result.rc != 0:
         return StepResult(failed=True, msg=f"fact gathering failed: {result.stderr.strip()}")
+    # Imported here: the parsers are only needed by a run that gathers facts.
+    from corral_plugins.facts.parse import parse_setup_output
+
     facts = parse_setup_output(result.stdout)
     facts.update(gather_subset=subset, module_setup=True)
     if "filter" in args:

@@ -51,22 +51,29 @@ PROBED_PATHS = (
 SETUP_SCRIPT = (
     r"""wanted=" $* "
 want() { case "$wanted" in *" $1 "*) return 0;; esac; return 1; }
-# A file's first line, or "-" when it is missing or empty (keeps the fields in place).
-val() { v=$(cat "$1" 2>/dev/null) && [ -n "$v" ] && printf '%s' "$v" || printf '%s' -; }
+# Sets variable $1 to the first line of file $2 (empty when it cannot be read). A builtin,
+# not $(cat ...): a process per file made gathering slow (a hundred files in /sys).
+rd() { eval "$1="; [ -r "$2" ] && IFS= read -r "$1" < "$2" 2>/dev/null; return 0; }
 # The environment first, before this script changes it; newlines and backslashes escaped.
 awk 'BEGIN { for (k in ENVIRON) { v = ENVIRON[k]; gsub(/\\/, "\\\\", v); gsub(/\n/, "\\n", v)
   print "env." k "=" v } }' </dev/null 2>/dev/null
 LC_ALL=C; export LC_ALL
-echo "system=$(uname -s)"
-echo "kernel=$(uname -r)"
-echo "kernel_version=$(uname -v)"
+if [ -r /proc/sys/kernel/ostype ]; then
+  rd system /proc/sys/kernel/ostype; rd kernel /proc/sys/kernel/osrelease
+  rd kernel_version /proc/sys/kernel/version; rd nodename /proc/sys/kernel/hostname
+else
+  system=$(uname -s) kernel=$(uname -r) kernel_version=$(uname -v) nodename=$(uname -n)
+fi
+echo "system=$system"
+echo "kernel=$kernel"
+echo "kernel_version=$kernel_version"
 echo "machine=$(uname -m)"
-echo "nodename=$(uname -n)"
+echo "nodename=$nodename"
 echo "date=$(date '+%Y %m %d %H %M %S %s %Z %z %A %w %W %N')"
 for f in /etc/os-release /usr/lib/os-release; do
   if [ -r "$f" ]; then sed -n 's/^\([A-Z_]*\)=/os_release.\1=/p' "$f"; break; fi
 done
-if [ -r /etc/debian_version ]; then echo "debian_version=$(cat /etc/debian_version)"; fi
+if [ -r /etc/debian_version ]; then rd v /etc/debian_version; echo "debian_version=$v"; fi
 if command -v sw_vers >/dev/null 2>&1; then echo "macos_version=$(sw_vers -productVersion)"; fi
 # lsb_release reads os-release (and is slow to start): the controller derives its answer.
 if command -v lsb_release >/dev/null 2>&1; then echo "lsb.available=1"
@@ -94,13 +101,21 @@ if [ -z "$py_done" ]; then
   else fqdn=$(hostname -f 2>/dev/null); fi
   echo "fqdn=$fqdn"
 fi
-echo "user.id=$(id -un)"
-echo "user.uid=$(id -u)"
-echo "user.gid=$(id -g)"
-echo "user.ruid=$(id -ru)"
-echo "user.rgid=$(id -rg)"
-pw=$(getent passwd "$(id -u)" 2>/dev/null) ||
-  pw=$(awk -F: -v u="$(id -u)" '$3 == u' /etc/passwd 2>/dev/null)
+# Linux: real and effective ids from /proc (this shell's are its children's); else id(1).
+uid= ruid=
+if [ -r "/proc/$$/status" ]; then
+  while read -r key real effective _; do
+    case "$key" in Uid:) ruid=$real uid=$effective;; Gid:) rgid=$real gid=$effective;; esac
+  done < "/proc/$$/status"
+fi
+if [ -z "$uid" ]; then uid=$(id -u) gid=$(id -g) ruid=$(id -ru) rgid=$(id -rg); fi
+pw=$(getent passwd "$uid" 2>/dev/null) ||
+  pw=$(awk -F: -v u="$uid" '$3 == u' /etc/passwd 2>/dev/null)
+if [ -n "$pw" ]; then echo "user.id=${pw%%:*}"; else echo "user.id=$(id -un 2>/dev/null)"; fi
+echo "user.uid=$uid"
+echo "user.gid=$gid"
+echo "user.ruid=$ruid"
+echo "user.rgid=$rgid"
 echo "user.passwd=$pw"
 for p in """
     + " ".join(PROBED_PATHS)
@@ -108,28 +123,31 @@ for p in """
   if [ -e "$p" ]; then echo "exists=$p"; fi
 done
 if [ -e /usr/bin/dnf ]; then echo "dnf_target=$(readlink -f /usr/bin/dnf 2>/dev/null)"; fi
-if [ -r /proc/1/comm ]; then echo "proc1=$(cat /proc/1/comm)"; fi
+if [ -r /proc/1/comm ]; then rd v /proc/1/comm; echo "proc1=$v"; fi
 if [ -L /sbin/init ]; then echo "sbin_init=$(readlink /sbin/init)"; fi
 for t in systemctl initctl getenforce; do
   if command -v "$t" >/dev/null 2>&1; then echo "tool=$t"; fi
 done
 if [ -r /sys/fs/selinux/enforce ]; then
-  echo "selinux.enforce=$(cat /sys/fs/selinux/enforce)"
-  echo "selinux.policyvers=$(cat /sys/fs/selinux/policyvers 2>/dev/null)"
+  rd v /sys/fs/selinux/enforce; echo "selinux.enforce=$v"
+  rd v /sys/fs/selinux/policyvers; echo "selinux.policyvers=$v"
   sed -n 's/^\(SELINUX[A-Z]*\)=/selinux.\1=/p' /etc/selinux/config 2>/dev/null
 fi
 if [ -r /etc/resolv.conf ]; then
   sed -n 's/^[[:space:]]*\([a-z]*\)[[:space:]]/dns.\1=/p' /etc/resolv.conf
 fi
-if [ -r /etc/machine-id ]; then echo "machine_id=$(cat /etc/machine-id)"; fi
+if [ -r /etc/machine-id ]; then rd v /etc/machine-id; echo "machine_id=$v"; fi
 if want hardware; then
   if [ -r /proc/cpuinfo ]; then
-    echo "cpu.processors=$(grep -c '^processor' /proc/cpuinfo)"
-    echo "cpu.sockets=$(grep '^physical id' /proc/cpuinfo | sort -u | wc -l)"
-    echo "cpu.cores=$(grep -m1 '^cpu cores' /proc/cpuinfo | cut -d: -f2)"
-    echo "cpu.siblings=$(grep -m1 '^siblings' /proc/cpuinfo | cut -d: -f2)"
-    awk '/^(processor|vendor_id|model name|cpu model|Processor)[ \t]*:/ {
-      v = substr($0, index($0, ":") + 1); sub(/^[ \t]+/, "", v); print "cpuinfo=" v }' /proc/cpuinfo
+    awk 'function after(line) { sub(/^[^:]*:/, "", line); sub(/:.*/, "", line); return line }
+      /^processor/ { processors++ }
+      /^physical id/ && !($0 in socket) { socket[$0] = 1; sockets++ }
+      /^cpu cores/ && !got_cores { cores = after($0); got_cores = 1 }
+      /^siblings/ && !got_siblings { siblings = after($0); got_siblings = 1 }
+      /^(processor|vendor_id|model name|cpu model|Processor)[ \t]*:/ {
+        v = substr($0, index($0, ":") + 1); sub(/^[ \t]+/, "", v); print "cpuinfo=" v }
+      END { print "cpu.processors=" processors + 0; print "cpu.sockets=" sockets + 0
+        print "cpu.cores=" cores; print "cpu.siblings=" siblings }' /proc/cpuinfo
   fi
   echo "cpu.online=$(getconf _NPROCESSORS_ONLN 2>/dev/null)"
   if command -v nproc >/dev/null 2>&1; then echo "cpu.nproc=$(nproc)"; fi
@@ -137,8 +155,8 @@ if want hardware; then
     awk '/^(Mem|Swap)(Total|Free):|^(Buffers|Cached|SwapCached):/ {
       sub(":", "", $1); print "mem." $1 "=" $2 }' /proc/meminfo
   fi
-  if [ -r /proc/uptime ]; then echo "uptime=$(cut -d' ' -f1 /proc/uptime)"; fi
-  if [ -r /proc/loadavg ]; then echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"; fi
+  if [ -r /proc/uptime ]; then read -r up _ < /proc/uptime; echo "uptime=$up"; fi
+  if [ -r /proc/loadavg ]; then read -r l1 l5 l15 _ < /proc/loadavg; echo "loadavg=$l1 $l5 $l15"; fi
   if [ -r /proc/mounts ]; then
     while read -r dev mnt fstype opts dump pass; do
       case "$dev" in /*|*:/*) ;; *) continue;; esac
@@ -153,13 +171,15 @@ if want hardware; then
     for d in /sys/block/*; do
       [ -e "$d/size" ] || continue
       n=${d##*/}
-      echo "blk=$n $(val "$d/size") $(val "$d/removable") $(val "$d/queue/rotational")" \
-        "$(val "$d/queue/logical_block_size")"
-      [ -r "$d/device/model" ] && echo "blk.model=$n $(cat "$d/device/model")"
-      [ -r "$d/device/vendor" ] && echo "blk.vendor=$n $(cat "$d/device/vendor")"
+      rd size "$d/size"; rd removable "$d/removable"; rd rotational "$d/queue/rotational"
+      rd block "$d/queue/logical_block_size"
+      echo "blk=$n ${size:--} ${removable:--} ${rotational:--} ${block:--}"
+      [ -r "$d/device/model" ] && rd v "$d/device/model" && echo "blk.model=$n $v"
+      [ -r "$d/device/vendor" ] && rd v "$d/device/vendor" && echo "blk.vendor=$n $v"
       for part in "$d/$n"*; do
-        [ -e "$part/start" ] &&
-          echo "blk.part=$n ${part##*/} $(val "$part/size") $(val "$part/start")"
+        [ -e "$part/start" ] || continue
+        rd size "$part/size"; rd start "$part/start"
+        echo "blk.part=$n ${part##*/} ${size:--} ${start:--}"
       done
       [ -e "$d/device" ] || echo "blk.virtual=$n"
     done
@@ -175,9 +195,11 @@ if want network; then
   fi
   for d in /sys/class/net/*; do
     [ -e "$d/type" ] || continue
-    pci=-; [ -L "$d/device" ] && pci=$(basename "$(readlink "$d/device")")
-    echo "netdev=${d##*/} $(val "$d/type") $(val "$d/mtu") $(val "$d/operstate")" \
-      "$(val "$d/flags") $(val "$d/speed") $pci $(val "$d/address")"
+    pci=-; [ -L "$d/device" ] && pci=$(readlink "$d/device") && pci=${pci##*/}
+    rd type "$d/type"; rd mtu "$d/mtu"; rd state "$d/operstate"; rd flags "$d/flags"
+    rd speed "$d/speed"; rd address "$d/address"
+    echo "netdev=${d##*/} ${type:--} ${mtu:--} ${state:--} ${flags:--} ${speed:--} ${pci:--}" \
+      "${address:--}"
   done
 fi
 if want virtual; then

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,18 +22,6 @@ from corral_plugins.vault.files import (
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@click.group("vault")
-def vault_group() -> None:
-    """Encrypt and decrypt Ansible Vault files and values (as ansible-vault).
-
-    Files and strings written here are read by ansible-vault and ansible-playbook,
-    and corral reads theirs. Passwords come from --vault-id, --vault-password-file,
-    --ask-vault-pass, ANSIBLE_VAULT_PASSWORD_FILE or ANSIBLE_VAULT_IDENTITY_LIST; with
-    none of them, corral vault asks for one.
-    """
-    os.umask(0o077)  # as ansible-vault: whatever a subcommand writes is private
 
 
 def _secrets(kwargs: dict[str, Any], *, new: bool = False) -> VaultSecrets:
@@ -73,7 +60,7 @@ def _plaintext(name: str, secrets: VaultSecrets) -> bytes:
     return plaintext
 
 
-@vault_group.command("encrypt")
+@click.command("encrypt")
 @click.argument("files", nargs=-1)
 @_encrypt_id_option
 @_output_option
@@ -90,7 +77,7 @@ def encrypt_command(
     return 0
 
 
-@vault_group.command("decrypt")
+@click.command("decrypt")
 @click.argument("files", nargs=-1)
 @_output_option
 @add_options
@@ -103,7 +90,7 @@ def decrypt_command(files: tuple[str, ...], output_file: str | None, **kwargs: A
     return 0
 
 
-@vault_group.command("view")
+@click.command("view")
 @click.argument("files", nargs=-1, required=True)
 @add_options
 def view_command(files: tuple[str, ...], **kwargs: Any) -> int:
@@ -117,7 +104,7 @@ def view_command(files: tuple[str, ...], **kwargs: Any) -> int:
     return 0
 
 
-@vault_group.command("edit")
+@click.command("edit")
 @click.argument("files", nargs=-1, required=True)
 @_encrypt_id_option
 @add_options
@@ -136,7 +123,7 @@ def edit_command(files: tuple[str, ...], encrypt_vault_id: str | None, **kwargs:
     return 0
 
 
-@vault_group.command("create")
+@click.command("create")
 @click.argument("file")
 @_encrypt_id_option
 @click.option("--skip-tty-check", is_flag=True, help="Open the editor without a terminal.")
@@ -159,7 +146,7 @@ def create_command(
     return 0
 
 
-@vault_group.command("rekey")
+@click.command("rekey")
 @click.argument("files", nargs=-1, required=True)
 @_encrypt_id_option
 @click.option("--new-vault-password-file", metavar="FILE", help="The new password's file.")
@@ -188,7 +175,7 @@ def rekey_command(
     return 0
 
 
-@vault_group.command("encrypt_string")
+@click.command("encrypt_string")
 @click.argument("strings", nargs=-1)
 @click.option("-n", "--name", "names", multiple=True, metavar="NAME", help="Variable name.")
 @click.option("--stdin-name", metavar="NAME", help="Variable name for what stdin gives.")

@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 
 from corral import StepContext, StepResult, StepType
 from corral_plugins import facts
-from corral_plugins.facts import parse_setup_output
+from corral_plugins.facts.parse import parse_setup_output
 from corral_plugins.local import LocalConnection
 
 
