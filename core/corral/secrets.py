@@ -201,6 +201,31 @@ def remember_secret(value: str) -> None:
         _REMEMBERED.append(value)
 
 
+def remembered_count() -> int:
+    """How many values :func:`remember_secret` has been given (cheap to ask on every event)."""
+    return len(_REMEMBERED)
+
+
 def remembered_secrets(start: int = 0) -> list[str]:
     """The values :func:`remember_secret` was given, from the ``start``-th on."""
     return _REMEMBERED[start:]
+
+
+class VaultText(str):
+    """The plaintext of a ``!vault`` value, which keeps its ciphertext (see :mod:`corral.vault`).
+
+    A ``str`` to everything that uses it, so tasks and templates use it as the string it
+    is; it is not templated again (a password may well contain ``{{``), and
+    ``corral inventory --list`` prints the ciphertext, as ``ansible-inventory`` does.
+    """
+
+    __slots__ = ("ciphertext",)
+    ciphertext: str
+
+    def __new__(cls, plaintext: str, ciphertext: str) -> VaultText:
+        text = super().__new__(cls, plaintext)
+        text.ciphertext = ciphertext
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (VaultText, (str(self), self.ciphertext))

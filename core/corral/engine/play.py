@@ -362,10 +362,15 @@ class PlayRunner:
 
     def _execute(self, host: str, unit: Unit) -> UnitResult:
         state = self.states[host]
+        task = unit.task
         try:
-            with self.throttles.slot(unit.task):
+            if task.throttle is None:  # the common case: no slot to hold
                 return self.runner.execute(
-                    state, unit.task, unit.include_vars, seq=unit.seq, handler=unit.handler
+                    state, task, unit.include_vars, seq=unit.seq, handler=unit.handler
+                )
+            with self.throttles.slot(task):
+                return self.runner.execute(
+                    state, task, unit.include_vars, seq=unit.seq, handler=unit.handler
                 )
         except CorralError as exc:
             # execute() turns host problems into results; what is left (a bad throttle)

@@ -149,7 +149,7 @@ class ContextBuilder:
         across runs).
         """
         roles = (task.role, *task.role.parents) if task.role is not None else ()
-        key = (task.location.file, tuple(r.path for r in roles))
+        key = (task.location.file, tuple(r.path for r in roles) if roles else ())
         found = self._paths.get(key)
         if found is None:
             task_dir = Path(task.location.file).parent.resolve()

@@ -122,22 +122,19 @@ def task_variables(
         variables.update(role.params)  # 6b
     variables.update(run.top)  # 7, 8
     variables.update(magic)  # 9
-    if task is not None:
-        variables.update(task_magic(task))
+    if role is not None:
+        variables.update(role_magic(role))
     variables["inventory_hostname"] = state.name
     # Ansible's connection magic: a task sees ansible_host even when no inventory sets it.
     variables.setdefault("ansible_host", state.name)
     return variables
 
 
-def task_magic(task: TaskNode) -> dict[str, Any]:
-    """Magic variables that depend on the task (layer 9): the one place to set them.
+def role_magic(role: RoleScope) -> dict[str, Any]:
+    """Magic variables of a role's task (layer 9): the one place to set them.
 
     A role's task is told about its role, as Ansible tells it.
     """
-    role = getattr(task, "role", None)
-    if role is None:
-        return {}
     return {
         "role_name": role.short_name,
         "role_path": str(role.path),

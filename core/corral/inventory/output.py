@@ -17,7 +17,7 @@ from typing import Any
 
 from corral.inventory.model import Inventory
 from corral.playbook.yaml.read import UnsafeText
-from corral.vault import VaultText
+from corral.secrets import VaultText
 
 __all__ = [
     "INTERNAL_VARS",

@@ -45,7 +45,8 @@ def split_host_pattern(pattern: str | Sequence[str]) -> list[str]:
         return [part for item in pattern for part in split_host_pattern(item)]
     if "," in pattern:
         parts = pattern.split(",")
-    elif parse_address(pattern) is not None:
+    elif ":" in pattern and parse_address(pattern) is not None:
+        # (Without a colon, the split below gives the address whole too.)
         parts = [pattern]
     else:
         parts = _PARTS.findall(pattern)

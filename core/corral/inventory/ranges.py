@@ -10,10 +10,12 @@ one entry names at most :data:`MAX_RANGE_HOSTS` hosts, so that a typo such as
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import string
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from corral.errors import InventoryError
 
@@ -41,19 +43,34 @@ _IPV6_PART = rf"(?:[0-9a-f]{{1,4}}|{_HEX_RANGE})"
 _IPV4_PART = rf"(?:[01]?[0-9]{{1,2}}|2[0-4][0-9]|25[0-5]|{_NUMERIC_RANGE})"
 _LABEL = rf"(?:[\w]|{_ALNUM_RANGE})(?:[\w_-]|{_ALNUM_RANGE})*(?<![_-])"
 
-_BRACKETED_HOSTPORT = re.compile(r"^\[(.+)\]:([0-9]+)$")
-_HOSTPORT = re.compile(r"^((?:[^:\[\]]|\[[^\]]*\])*):([0-9]+)$")
-_IPV4 = re.compile(rf"^(?:{_IPV4_PART}\.){{3}}{_IPV4_PART}$", re.I)
 _IPV6_FORMS = (  # P is one part: uncompressed, the :: variants, and IPv4 inside IPv6
     "(?:P:){7}P", "(?:P:){1,6}:", "(?:P:)(?::P){1,6}", "(?:P:){2}(?::P){1,5}",
     "(?:P:){3}(?::P){1,4}", "(?:P:){4}(?::P){1,3}", "(?:P:){5}(?::P){1,2}", "(?:P:){6}(?::P)",
     ":(?::P){1,6}", "P?::", r"(?:0:){6}(?:P\.){3}P", r"::(?:ffff:)?(?:P\.){3}P",
     r"(?:0:){5}ffff:(?:P\.){3}P",
 )  # fmt: skip
-_IPV6 = re.compile(
-    "^(" + "|".join(form.replace("P", _IPV6_PART) for form in _IPV6_FORMS) + ")$", re.I
-)
-_HOSTNAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$", re.I)
+
+
+class _Forms(NamedTuple):
+    bracketed_hostport: re.Pattern[str]
+    hostport: re.Pattern[str]
+    ipv4: re.Pattern[str]
+    ipv6: re.Pattern[str]
+    hostname: re.Pattern[str]
+
+
+@functools.cache
+def _forms() -> _Forms:
+    """The address patterns, compiled on first use: they take milliseconds to compile
+    (the IPv6 one most), and a run whose host names hold no colon or digit needs none."""
+    ipv6 = "|".join(form.replace("P", _IPV6_PART) for form in _IPV6_FORMS)
+    return _Forms(
+        bracketed_hostport=re.compile(r"^\[(.+)\]:([0-9]+)$"),
+        hostport=re.compile(r"^((?:[^:\[\]]|\[[^\]]*\])*):([0-9]+)$"),
+        ipv4=re.compile(rf"^(?:{_IPV4_PART}\.){{3}}{_IPV4_PART}$", re.I),
+        ipv6=re.compile("^(" + ipv6 + ")$", re.I),
+        hostname=re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$", re.I),
+    )
 
 
 def parse_address(address: str) -> tuple[str, int | None] | None:
@@ -63,11 +80,12 @@ def parse_address(address: str) -> tuple[str, int | None] | None:
     addresses take a port only in brackets (``[::1]:22``).
     """
     port: int | None = None
-    for form in (_BRACKETED_HOSTPORT, _HOSTPORT):
+    forms = _forms()
+    for form in (forms.bracketed_hostport, forms.hostport):
         match = form.match(address)
         if match:
             address, port = match.group(1), int(match.group(2))
-    for form in (_IPV4, _IPV6, _HOSTNAME):
+    for form in (forms.ipv4, forms.ipv6, forms.hostname):
         if form.match(address):
             return address, port
     return None
@@ -78,7 +96,8 @@ def is_ip_address(name: str) -> bool:
     # Every address starts with a digit or a range, or holds a colon; most names do not.
     if ":" not in name and not name[:1].isdigit() and name[:1] != "[":
         return False
-    return bool(_IPV4.match(name) or _IPV6.match(name))
+    forms = _forms()
+    return bool(forms.ipv4.match(name) or forms.ipv6.match(name))
 
 
 def expand_host_pattern(pattern: str) -> tuple[list[str], int | None]:

@@ -75,8 +75,23 @@ _KIND_CHECKS: tuple[tuple[Any, str], ...] = (
 )
 
 
+# The common types first, by exact type: a Mapping isinstance check goes through abc.
+_EXACT_KINDS: dict[type, str] = {
+    str: "string",
+    int: "integer",
+    bool: "boolean",
+    type(None): "null",
+    dict: "object",
+    list: "array",
+    tuple: "array",
+}
+
+
 def _kind(value: Any) -> str:
     """The JSON Schema type of a Python value (an integral float is an integer too)."""
+    kind = _EXACT_KINDS.get(type(value))
+    if kind is not None:
+        return kind
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, float):
@@ -104,6 +119,12 @@ class _Node:
     items: _Node | None = None
     branches: tuple[_Node, ...] = ()  # anyOf / oneOf
     parts: tuple[_Node, ...] = ()  # allOf
+    # Python types whose values this node takes as they are, with nothing inside to
+    # convert: the engine converts every rendered task's arguments, and most are already
+    # of the declared type, so checking ``type(value) in fast`` first saves the walk.
+    fast: frozenset[type] = field(default=frozenset(), compare=False)
+    # Whether a dict is taken as it is (only its values may need converting).
+    plain_object: bool = field(default=False, compare=False)
 
     def accepts(self, value: Any) -> bool:
         kind = _kind(value)
@@ -166,7 +187,32 @@ def _compile(schema: Any) -> _Node | None:
     node.parts = tuple(p for p in (_compile(s) for s in schema.get("allOf") or ()) if p)
     if node == _Node():
         return None
+    node.fast = _fast_types(node)
+    node.plain_object = (
+        (node.types is None or "object" in node.types)
+        and node.enum is None
+        and not node.branches
+        and not node.parts
+    )
     return node
+
+
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "null": (type(None),),
+}
+
+
+def _fast_types(node: _Node) -> frozenset[type]:
+    """The exact Python types a value may have to be taken by ``node`` without a look inside."""
+    if node.types is None or node.enum is not None or node.branches or node.parts:
+        return frozenset()
+    if node.properties or node.additional or node.items:
+        return frozenset()
+    return frozenset(t for kind in node.types for t in _PYTHON_TYPES.get(kind, ()))
 
 
 _converters: dict[int, tuple[Mapping[str, Any], _Node | None]] = {}
@@ -204,14 +250,18 @@ def convert_value(
     """
     if node is None:
         return value
-    return _Converter(skip_templates).convert(node, value, path)
+    return (_SKIPPING if skip_templates else _CONVERTING).convert(node, value, path)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Converter:
     skip_templates: bool
 
     def convert(self, node: _Node, value: Any, path: tuple[Any, ...]) -> Any:
+        if type(value) in node.fast:
+            return value
+        if node.plain_object and type(value) is dict:
+            return self._mapping(node, value, path)  # a step's arguments, most often
         if self.skip_templates and isinstance(value, str) and ("{{" in value or "{%" in value):
             return value
         if not node.accepts(value) and _kind(value) != "unknown":
@@ -233,7 +283,7 @@ class _Converter:
         out: dict[Any, Any] | None = None
         for key, item in value.items():
             sub = node.properties.get(key, node.additional) if isinstance(key, str) else None
-            if sub is None:
+            if sub is None or type(item) in sub.fast:
                 continue
             converted = self.convert(sub, item, (*path, key))
             if converted is not item:
@@ -288,6 +338,10 @@ class _Converter:
             targets = tuple(dict.fromkeys(t for b in node.branches for t in b.targets()))
             raise ConversionError(path, value, targets)
         return value  # ambiguous, or not in an enum: the validator says which values fit
+
+
+_SKIPPING = _Converter(skip_templates=True)
+_CONVERTING = _Converter(skip_templates=False)
 
 
 def _to(target: str, value: Any) -> Any:

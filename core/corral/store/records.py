@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from corral.secrets import REDACTED, Secret, redact_command_line, revealed
+from corral.secrets import REDACTED, Secret, redact_command_line, remembered_count, revealed
 
 if TYPE_CHECKING:
     from corral.engine.options import RunOptions
@@ -148,6 +148,10 @@ def options_record(options: RunOptions) -> dict[str, Any]:
     return record
 
 
+def _unchanged(data: Any) -> Any:
+    return data
+
+
 def new_run_record(
     run_id: str,
     playbook: Path,
@@ -169,7 +173,10 @@ def new_run_record(
     params and extra vars are redacted, in them and in ``argv`` (:func:`recorded_argv`).
     """
     from corral.inventory.output import list_data
-    from corral.vault import redact_decrypted, sealed
+
+    sealed = redact_decrypted = _unchanged
+    if remembered_count():  # something was decrypted from a vault (else no need to load it)
+        from corral.vault import redact_decrypted, sealed
 
     base = Path(os.path.realpath(playbook)).parent
     snapshot = snapshot_files([playbook, *files], base)

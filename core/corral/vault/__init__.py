@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from corral.errors import Location
-from corral.secrets import SECRET_VARIABLES, remember_secret
+from corral.secrets import SECRET_VARIABLES, VaultText, remember_secret
 from corral.vault.crypto import (
     FormatError,
     VaultError,
@@ -138,26 +138,6 @@ def decrypt_if_vault(data: bytes, where: str) -> bytes:
         raise VaultError(exc.message, hint=exc.hint, location=Location(where)) from None
     remember_plaintext(plaintext.decode("utf-8", "replace"))
     return plaintext
-
-
-class VaultText(str):
-    """The plaintext of a ``!vault`` value, which keeps its ciphertext.
-
-    A ``str`` to everything that uses it, so tasks and templates use it as the string it
-    is; it is not templated again (a password may well contain ``{{``), and
-    ``corral inventory --list`` prints the ciphertext, as ``ansible-inventory`` does.
-    """
-
-    __slots__ = ("ciphertext",)
-    ciphertext: str
-
-    def __new__(cls, plaintext: str, ciphertext: str) -> VaultText:
-        text = super().__new__(cls, plaintext)
-        text.ciphertext = ciphertext
-        return text
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (VaultText, (str(self), self.ciphertext))
 
 
 def decrypt_value(text: str) -> VaultText:

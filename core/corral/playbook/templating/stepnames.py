@@ -52,16 +52,19 @@ class StepNames:
         names: set[str] = set()
         patterns: list[str] = []
         template_steps: set[str] = set()
+        fact_lists: dict[int, tuple[str, ...]] = {}  # by step: each is known by 3 names or more
         for action, step in steps.items():
             if step.facts:
                 fact_steps.add(action)
-                for fact in step.facts:
-                    if any(char in fact for char in "*?["):
-                        patterns.append(fact)
-                    else:
-                        names.add(fact)
+                fact_lists[id(step)] = tuple(step.facts)
             if step.name == TEMPLATE_STEP:
                 template_steps.add(action)
+        for facts in fact_lists.values():
+            for fact in facts:
+                if any(char in fact for char in "*?["):
+                    patterns.append(fact)
+                else:
+                    names.add(fact)
         return cls(
             frozenset(fact_steps),
             frozenset(names),

@@ -78,7 +78,7 @@ CONNECTION_VARS = frozenset(
     }
 )
 CONNECTION_PREFIXES = ("ansible_ssh_", "ansible_become", "ansible_shell_")
-# What a role's task is told about its role (corral.engine.variables.task_magic).
+# What a role's task is told about its role (corral.engine.variables.role_magic).
 ROLE_MAGIC = frozenset(
     {
         "role_name",
