@@ -113,6 +113,22 @@ def test_args_keyword_merges_with_free_form(project, tmp_path):
     assert [r["stdout"] for r in results] == [str(tmp_path), "hello"]
 
 
+def test_executable_option_of_command_and_shell(project):
+    """``executable=`` in free form picks the program (command) or the shell (shell)."""
+    result, results = run(
+        project,
+        """
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - command: ignored hello executable=/bin/echo
+            - shell: echo $0 executable=/bin/bash
+        """,
+    )
+    assert result.exit_code == 0, result.output
+    assert [r["stdout"] for r in results] == ["hello", "/bin/bash"]
+
+
 def test_unbalanced_quotes_are_a_located_error(project):
     project.write(
         "site.yml",

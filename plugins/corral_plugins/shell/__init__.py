@@ -95,6 +95,11 @@ COMMAND_SCHEMA: Mapping[str, Any] = {
             "description": "The command as a list of arguments; use instead of `cmd` "
             "when arguments contain spaces or quotes.",
         },
+        "executable": {
+            "type": "string",
+            "description": "The program to run, in place of the first argument (Ansible "
+            "still passes that one as the program's name, `argv[0]`; corral drops it).",
+        },
         **_GUARD_PROPERTIES,
         **_IO_PROPERTIES,
     },
@@ -140,6 +145,8 @@ def command(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
             return StepResult(failed=True, msg=f"cannot split cmd into arguments: {exc}")
     if not argv:
         return StepResult(failed=True, msg="no command given")
+    if "executable" in args:
+        argv = [args["executable"], *argv[1:]]
     return _run_command(ctx, args, argv, shown=argv)
 
 
