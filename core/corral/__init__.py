@@ -45,7 +45,7 @@ from corral.playbook.play_keyword import KeywordValue, PlayKeyword
 from corral.playbook.templating.function_type import LookupScope, TemplateFunction
 from corral.run_info import RunInfo
 from corral.secrets import Secret
-from corral.steps import StepContext, StepResult, StepType
+from corral.steps import AddHost, StepContext, StepResult, StepType
 from corral.triggers import TriggerContext, TriggerType
 
 __version__ = "0.1.0"
@@ -56,6 +56,7 @@ hookimpl = HookimplMarker("corral")
 __all__ = [
     "CAPABILITIES",
     "MAKE_DIRS",
+    "AddHost",
     "Become",
     "CommandResult",
     "Connection",

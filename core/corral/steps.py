@@ -17,7 +17,22 @@ from typing import Any, Literal
 
 from corral.connection import Become, CommandResult, Connection
 
-__all__ = ["StepContext", "StepResult", "StepType"]
+__all__ = ["AddHost", "StepContext", "StepResult", "StepType"]
+
+
+@dataclass(frozen=True)
+class AddHost:
+    """A host the run's inventory gains, or new groups for it (``add_host``, ``group_by``).
+
+    The engine adds it after the task, so later tasks (``groups``, ``group_names``,
+    the groups' variables) and later plays (``hosts: <group>``) see it, as in Ansible.
+    A group that does not exist is made, as a child of each of ``parents``.
+    """
+
+    name: str
+    groups: tuple[str, ...] = ()
+    parents: tuple[str, ...] = ("all",)
+    variables: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -46,6 +61,8 @@ class StepResult:
     # A play-level action for the engine to carry out (``meta``: end_host,
     # end_play...); not part of what ``register`` stores.
     meta_action: str | None = None
+    # Hosts and groups to add to the run's inventory (``add_host``, ``group_by``).
+    add_hosts: tuple[AddHost, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The result as ``register`` stores it (Ansible's shape)."""
@@ -166,5 +183,8 @@ class StepType:
     # Runs once per batch (as run_once) and its result counts on every host of the
     # batch: a person's answer (``approval``) stands for all of them.
     once_per_batch: bool = False
+    # Runs on the batch's first host only, for the whole batch, and is reported there
+    # alone (Ansible's "bypass host loop": ``add_host``).
+    bypass_host_loop: bool = False
     facts: tuple[str, ...] = ()
     plugin: str = field(default="", compare=False)

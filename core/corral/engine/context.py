@@ -67,7 +67,7 @@ class RunContext:
         with self._lock:
             found = self.states.get(host)
             if found is None:
-                found = self.states[host] = HostState(host, self._host_vars(host))
+                found = self.states[host] = HostState(host, self.host_variables(host))
                 self._hide_passwords(found)
                 resume = self.options.resume
                 if resume is not None:
@@ -112,7 +112,8 @@ class RunContext:
         """Make everything reported so far durable (the run store commits) before moving on."""
         self.bus.flush()
 
-    def _host_vars(self, host: str) -> dict[str, Any]:
+    def host_variables(self, host: str) -> dict[str, Any]:
+        """A host's inventory variables as tasks see them (with the command line's defaults)."""
         # Under every inventory variable: -u, -b, --private-key... and ansible.cfg.
         defaults = self.options.host_defaults
         if self.inventory.has_host(host):

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any
 
+from corral.engine.addhosts import apply_add_hosts
 from corral.engine.context import PlayContext, RunContext
 from corral.engine.hosts import HostState
 from corral.engine.includes import resolve_include
@@ -27,6 +28,8 @@ from corral.engine.throttle import Throttles
 from corral.engine.variables import magic_variables, play_scope
 from corral.errors import CorralError, PlaybookError
 from corral.playbook.model import Play, Task
+from corral.playbook.templating.environment import Verbatim
+from corral.steps import AddHost
 
 FACTS_STEP = "setup"
 
@@ -327,7 +330,9 @@ class PlayRunner:
             location=str(task.location),
             hosts=len(hosts),
         )
-        targets = hosts[:1] if task.run_once else hosts
+        step = self.run.registry.steps.get(task.action)
+        bypass = step is not None and step.bypass_host_loop and not task.run_once
+        targets = hosts[:1] if task.run_once or bypass else hosts
         outcomes: dict[str, UnitResult] = {}
         if len(targets) == 1:
             outcomes[targets[0]] = self._execute(targets[0], units[targets[0]])
@@ -339,11 +344,14 @@ class PlayRunner:
             # in a loop re-registers on every remaining one (quadratic on big fleets).
             for future in as_completed(futures):
                 outcomes[futures[future]] = future.result()
-        if task.run_once:
+        if bypass:
+            # Ran for the batch on its first host (add_host): the others move on with
+            # that outcome, and nothing is reported, registered or counted for them.
+            outcomes.update(dict.fromkeys(hosts[1:], outcomes[targets[0]]))
+        elif task.run_once:
             # The first host's result stands for the batch: registered results and
             # facts it set reach every host, as in Ansible.
             first, outcome = self.states[targets[0]], outcomes[targets[0]]
-            step = self.run.registry.steps.get(task.action)
             for host in hosts[1:]:
                 state = self.states[host]
                 if step is not None and step.once_per_batch:
@@ -358,6 +366,9 @@ class PlayRunner:
                 elif outcome.status != "unreachable":
                     state.failed = True  # Ansible fails the whole batch with a run_once task
                 outcomes[host] = outcome
+        changes = [change for host in targets for change in outcomes[host].add_hosts]
+        if changes and apply_add_hosts(self.run, changes):
+            self.pctx.magic["groups"] = Verbatim(self.run.inventory.groups_mapping())
         return outcomes
 
     def _execute(self, host: str, unit: Unit) -> UnitResult:
@@ -379,6 +390,9 @@ class PlayRunner:
 
     def _run_free(self, batch: list[str]) -> None:
         started: set[str] = set()
+        # add_host/group_by: applied when every host is done, as hosts run at their own
+        # pace and read the inventory meanwhile (so later plays see them, later tasks not).
+        added: list[AddHost] = []
 
         def drive(host: str) -> None:
             state = self.states[host]
@@ -399,6 +413,7 @@ class PlayRunner:
                         )
                     outcome = self._execute(host, unit)
                     self.run.flush()
+                    added.extend(outcome.add_hosts)
                     if outcome.meta_action == "end_host":
                         state.ended = True
                     unit = plan.send(outcome)
@@ -408,3 +423,5 @@ class PlayRunner:
         futures = [self.pool.submit(drive, h) for h in batch if self.states[h].active]
         for future in futures:
             future.result()
+        if added:
+            apply_add_hosts(self.run, added)

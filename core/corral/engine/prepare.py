@@ -87,7 +87,7 @@ def prepare_run(
     set_collections_path(settings.collections_path)
     playbook = load_playbook(playbook_path, registry.steps, registry.play_keywords, environ)
     playbook = _apply_gathering(playbook, settings.gathering)
-    from corral.engine.selection import check_selection
+    from corral.engine.selection import added_host_variables, adds_hosts, check_selection
     from corral.playbook.params import collect_params, params_from_extra_vars, resolve_params
 
     specs = collect_params(playbook.plays)
@@ -106,6 +106,10 @@ def prepare_run(
         known.add("ansible_limit")
     for host in inventory.hosts:
         known.update(inventory.host_vars(host))
+    if any(adds_hosts(play) for play in playbook.plays):
+        known.update(_vars_of_added_entities(inventory))
+        for play in playbook.plays:
+            known.update(added_host_variables(play))
     search_paths = [playbook.base_dir]
     resume = options.resume
     origin = None if resume is None else resume.origin_of(playbook.base_dir, playbook.base_dir)
@@ -142,3 +146,18 @@ def _apply_gathering(playbook: Playbook, gathering: str | None) -> Playbook:
         for play in playbook.plays
     )
     return replace(playbook, plays=plays)
+
+
+def _vars_of_added_entities(inventory: Inventory) -> set[str]:
+    """Variables in ``group_vars/``/``host_vars/`` files of groups and hosts the inventory
+    lacks: ``add_host`` and ``group_by`` may make them, and their tasks then see these."""
+    names: set[str] = set()
+    dirs = [*inventory.vars_dirs, *([inventory.playbook_vars] if inventory.playbook_vars else [])]
+    for vars_dir in dirs:
+        for group in vars_dir.entities("group_vars"):
+            if group not in inventory.groups:
+                names.update(vars_dir.group_vars(group))
+        for host in vars_dir.entities("host_vars"):
+            if not inventory.has_host(host):
+                names.update(vars_dir.host_vars(host))
+    return names

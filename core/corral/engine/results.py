@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from corral.steps import StepResult
+from corral.steps import AddHost, StepResult
 
 Status = Literal[
     "ok", "changed", "failed", "timeout", "skipped", "unreachable", "ignored", "interrupted"
@@ -159,6 +159,13 @@ class UnitResult:
         for item in self.items:
             merged.update(item.facts)
         return merged
+
+    @property
+    def add_hosts(self) -> tuple[AddHost, ...]:
+        """Hosts and groups the unit's items add to the inventory (none when it failed)."""
+        if self.fatal:
+            return ()
+        return tuple(change for item in self.items for change in item.step.add_hosts)
 
     @property
     def set_vars(self) -> Mapping[str, Any]:

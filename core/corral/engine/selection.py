@@ -24,13 +24,19 @@ if TYPE_CHECKING:
     from corral.engine.options import RunOptions
     from corral.inventory import Inventory
 
-__all__ = ["check_selection"]
+__all__ = ["added_host_variables", "adds_hosts", "check_selection"]
 
 NO_HOSTS = "Specified inventory, host pattern and/or --limit leaves us with no hosts to target"
 # Steps that add hosts while the run goes: a later play may target hosts not there yet.
 _ADDS_HOSTS = frozenset(
-    ["add_host", "group_by", "ansible.builtin.add_host", "ansible.builtin.group_by"]
+    f"{prefix}{name}"
+    for prefix in ("", "ansible.builtin.", "ansible.legacy.")
+    for name in ("add_host", "group_by")
 )
+
+
+# add_host's own arguments; the others are variables of the added host.
+_ADD_HOST_OPTIONS = frozenset(["name", "host", "hostname", "groups", "group", "groupname"])
 
 
 def check_selection(playbook: Playbook, inventory: Inventory, options: RunOptions) -> None:
@@ -64,9 +70,23 @@ def _pattern(hosts: str | Iterable[str]) -> str:
 
 def _dynamic(play: Play) -> bool:
     """The play's hosts are known only at run time: a templated pattern or added hosts."""
-    if "{{" in _pattern(play.hosts):
-        return True
+    return "{{" in _pattern(play.hosts) or adds_hosts(play)
+
+
+def adds_hosts(play: Play) -> bool:
+    """Whether the play may add hosts or groups to the inventory (add_host, group_by)."""
     return any(task.action in _ADDS_HOSTS for task in _tasks(_sections(play)))
+
+
+def added_host_variables(play: Play) -> set[str]:
+    """The variables the play's ``add_host`` tasks give the hosts they add."""
+    return {
+        str(key)
+        for task in _tasks(_sections(play))
+        if task.action in _ADDS_HOSTS and isinstance(task.args, dict)
+        for key in task.args
+        if key not in _ADD_HOST_OPTIONS
+    }
 
 
 def start_matches(task: Task, wanted: str) -> bool:

@@ -45,6 +45,14 @@ class VarsDir:
         """Variables for host ``name`` from ``host_vars/`` (empty when there are none)."""
         return self._vars("host_vars", name)
 
+    def entities(self, kind: str) -> list[str]:
+        """The names ``kind`` (``group_vars``/``host_vars``) has variables for."""
+        names = []
+        for entry in self._listing(kind) or ():
+            stem, extension = os.path.splitext(entry)
+            names.append(stem if extension in VARS_EXTENSIONS else entry)
+        return sorted(set(names))
+
     def files(self, kind: str, name: str) -> list[str]:
         """The files ``kind`` (``group_vars``/``host_vars``) holds for ``name``, in load order."""
         listing = self._listing(kind)

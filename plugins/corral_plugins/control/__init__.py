@@ -1,5 +1,6 @@
 """Steps that steer a play: ``debug``, ``set_fact``, ``assert``, ``fail``, ``pause``,
-``meta``, ``wait_for``, ``approval``, ``include_vars`` and ``validate_argument_spec``.
+``meta``, ``wait_for``, ``approval``, ``include_vars``, ``validate_argument_spec``, and
+``group_by`` and ``add_host`` (:mod:`~corral_plugins.control.hosts`).
 
 :mod:`~corral_plugins.control.steps` holds the ones that never touch the host,
 :mod:`~corral_plugins.control.wait` the one that polls it, and
@@ -9,7 +10,7 @@
 from __future__ import annotations
 
 from corral import RegisterStep, hookimpl
-from corral_plugins.control import approval, argspec, include_vars, steps, wait
+from corral_plugins.control import approval, argspec, hosts, include_vars, steps, wait
 
 
 @hookimpl
@@ -20,3 +21,4 @@ def corral_register_steps(register: RegisterStep) -> None:
     approval.register_steps(register)
     include_vars.register_steps(register)
     argspec.register_steps(register)
+    hosts.register_steps(register)
