@@ -167,4 +167,7 @@ class StepType:
     # batch: a person's answer (``approval``) stands for all of them.
     once_per_batch: bool = False
     facts: tuple[str, ...] = ()
+    # Plain variables the step sets on the host, as set_fact does (shell-style
+    # patterns: ``getent_*``); the pre-run check counts them as defined.
+    variables: tuple[str, ...] = ()
     plugin: str = field(default="", compare=False)
