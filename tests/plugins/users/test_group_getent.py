@@ -103,3 +103,30 @@ def test_getent_splits_other_databases_on_whitespace(
     assert result.exit_code == 0, result.output
     hosts = results(events, "show")[0]["getent_hosts"]
     assert "::1" in hosts or "127.0.0.1" in hosts
+
+
+def test_the_steps_work_over_the_docker_connection(
+    fleet: DebianFleet, corral_project: CorralProject
+) -> None:
+    host = fleet.hosts[0]
+    corral_project.write(
+        "docker.ini",
+        f"deb1 ansible_connection=docker ansible_host={host.container_id} "
+        f"docker_host={fleet.daemon.url}\n",
+    )
+    tasks = """
+- group: {name: viadocker, gid: 3300}
+- user: {name: dockuser, group: viadocker}
+- getent: {database: group, key: viadocker}
+- name: show
+  debug: {var: getent_group.viadocker}
+"""
+    body = "".join(f"    {line}\n" for line in tasks.strip("\n").splitlines())
+    corral_project.write("d.yml", f"- hosts: all\n  gather_facts: false\n  tasks:\n{body}")
+    run = ("run", "d.yml", "-i", "docker.ini", "--output", "json")
+    result = corral_project.run(*run)
+    result.assert_recap("deb1", changed=2, failed=0)
+    shown = [e for e in result.json_lines() if e.get("event") == "task_result"][-1]
+    assert shown["result"]["getent_group.viadocker"] == ["x", "3300", ""]
+    assert fleet.check("deb1", ["id", "-gn", "dockuser"]).strip() == "viadocker"
+    corral_project.run(*run).assert_recap("deb1", changed=0, failed=0)
