@@ -187,4 +187,7 @@ class StepType:
     # alone (Ansible's "bypass host loop": ``add_host``).
     bypass_host_loop: bool = False
     facts: tuple[str, ...] = ()
+    # Plain variables the step sets on the host, as set_fact does (shell-style
+    # patterns: ``getent_*``); the pre-run check counts them as defined.
+    variables: tuple[str, ...] = ()
     plugin: str = field(default="", compare=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +45,8 @@ class StepNames:
     fact_names: frozenset[str] = frozenset()  # plain names, without "ansible_"
     fact_patterns: tuple[str, ...] = ()  # names that vary by host ("eth*")
     template_steps: frozenset[str] = frozenset()
+    # Actions that set plain variables (``getent``), and the patterns of those names.
+    variable_steps: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_steps(cls, steps: Mapping[str, StepType]) -> StepNames:
@@ -53,7 +55,10 @@ class StepNames:
         patterns: list[str] = []
         template_steps: set[str] = set()
         fact_lists: dict[int, tuple[str, ...]] = {}  # by step: each is known by 3 names or more
+        variable_steps: dict[str, tuple[str, ...]] = {}
         for action, step in steps.items():
+            if step.variables:
+                variable_steps[action] = step.variables
             if step.facts:
                 fact_steps.add(action)
                 fact_lists[id(step)] = tuple(step.facts)
@@ -70,6 +75,7 @@ class StepNames:
             frozenset(names),
             tuple(dict.fromkeys(patterns)),
             frozenset(template_steps),
+            variable_steps,
         )
 
     def is_fact(self, name: str) -> bool:
