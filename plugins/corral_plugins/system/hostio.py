@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from corral import CommandResult, StepContext, StepFailed
 
-__all__ = ["read_text", "run", "run_ok", "write_text"]
+__all__ = ["read_text", "run", "run_ok", "write_in_place", "write_text"]
 
 
 def run(
@@ -47,3 +47,12 @@ def write_text(ctx: StepContext, path: str, text: str, *, mode: int | None = Non
         current = ctx.conn.stat(path, become=ctx.become, timeout=ctx.timeout)
         mode = (current.mode & 0o7777) if current is not None else 0o644
     ctx.conn.put(text.encode(), path, mode=mode, become=ctx.become, timeout=ctx.timeout)
+
+
+def write_in_place(ctx: StepContext, path: str, text: str) -> None:
+    """Overwrite ``path``'s content without replacing the file.
+
+    For files a container runtime bind-mounts (``/etc/hostname``): renaming a new file
+    over a mount point fails, writing into it works.
+    """
+    run_ok(ctx, ["sh", "-c", 'cat > "$1"', "sh", path], stdin=text)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from corral import StepContext, StepFailed, StepResult
-from corral_plugins.system.hostio import read_text, run, run_ok, write_text
+from corral_plugins.system.hostio import read_text, run, run_ok, write_in_place
 
 __all__ = ["HOSTNAME_SCHEMA", "hostname"]
 
@@ -63,7 +63,7 @@ class _Strategy:
         if self.kind == "systemd":
             run_ok(self.ctx, ["hostnamectl", "--pretty", "--static", "set-hostname", name])
         else:
-            write_text(self.ctx, HOSTNAME_FILE, f"{name}\n")
+            write_in_place(self.ctx, HOSTNAME_FILE, f"{name}\n")
 
 
 def _kind(ctx: StepContext, use: str | None) -> str:
