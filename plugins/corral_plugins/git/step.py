@@ -118,7 +118,7 @@ def _update(
         data["after"] = after
         changed = data["before"] != after or url_changed or local_mods
         return StepResult(changed=changed, msg=msg, data=data)
-    if url != repo:
+    if url != repo and normalise_url(url) != normalise_url(repo):
         g.run("remote", "set-url", remote, repo, what=f"set the url of {remote} to {repo}")
     _fetch(g, args, repo, remote, version, bare)
     if not bare:

@@ -141,6 +141,13 @@ def test_shallow_clone_and_single_branch(
     assert git(dest, "rev-list", "--count", "HEAD") == "1"
     assert "feature" not in git(dest, "branch", "-r")
     assert results(project, play)[0]["status"] == "ok"
+    newer = upstream.push("NEWS", "three\n")
+    moved = results(project, play)[0]
+    assert moved["status"] == "changed"
+    assert moved["result"]["after"] == newer
+    assert git(dest, "rev-list", "--count", "HEAD") == "1"
+    head = task(f"repo=file://{upstream.bare} dest={dest} depth=1")
+    assert results(project, head)[0]["status"] == "ok"
 
 
 def test_bare_clone_and_update_false(
