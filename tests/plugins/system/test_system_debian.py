@@ -82,6 +82,21 @@ def test_sysctl_compares_the_live_value(fleet: DebianFleet, corral_project: Corr
     assert fleet.check(host, ["sysctl", "-n", "net.core.somaxconn"]).strip() == live
 
 
+def test_sysctl_ignoreerrors_skips_unknown_keys(
+    fleet: DebianFleet, corral_project: CorralProject
+) -> None:
+    host = fleet.hosts[0].name
+    path = "/etc/sysctl.d/62-unknown.conf"
+    task = f"sysctl: name=corral.no.such.key value=1 sysctl_file={path}"
+    refused = corral(corral_project, fleet.inventory, play(host, task))
+    assert refused[0]["status"] == "failed"
+    assert "corral/no/such/key" in refused[0]["result"]["msg"]
+    fleet.exec(host, ["rm", "-f", path])
+    ignored = corral(corral_project, fleet.inventory, play(host, task + " ignoreerrors=yes"))
+    assert statuses(ignored) == ["changed"]
+    assert read(fleet, host, path) == "corral.no.such.key=1\n"
+
+
 def test_sysctl_without_a_value_names_it(fleet: DebianFleet, corral_project: CorralProject) -> None:
     out = corral(corral_project, fleet.inventory, play(fleet.hosts[0].name, "sysctl: name=vm.x"))
     assert out[0]["status"] == "failed"
