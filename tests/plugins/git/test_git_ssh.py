@@ -87,3 +87,30 @@ def test_remote_over_ssh_with_key_file_and_a_new_host_key(
     assert git(dest, "remote", "get-url", "origin") == url
     assert results(corral_project, play)[0]["status"] == "ok"
     assert results(corral_project, play, "--check")[0]["status"] == "ok"
+
+
+def test_clone_with_become_into_a_root_owned_directory(
+    corral_project: CorralProject, fleet: SshdFleet, shared: Path, tmp_path: Path
+) -> None:
+    upstream = Upstream(shared / "src")  # owned by root, like the destination
+    target = shared / "rootonly"
+    target.mkdir(mode=0o755)
+    corral_project.env.update({"CORRAL_STORE": "off", "HOME": str(tmp_path)})
+    corral_project.write(
+        "hosts.ini", fleet.inventory_ini(corral_known_hosts=str(fleet.root / "known_hosts"))
+    )
+    play = f"""
+- hosts: all
+  gather_facts: false
+  become: true
+  tasks:
+    - git: repo={upstream.bare} dest={target}/app
+"""
+    first = results(corral_project, play)[0]
+    assert first["status"] == "changed", first
+    assert (target / "app" / "README").stat().st_uid == 0
+    assert results(corral_project, play)[0]["status"] == "ok"
+    unprivileged = results(corral_project, play.replace("become: true", "become: false"))[0]
+    # Without become, git itself refuses a checkout another user owns, and says so.
+    assert unprivileged["status"] == "failed"
+    assert "dubious ownership" in unprivileged["result"]["msg"]
