@@ -108,9 +108,34 @@ class _Edit:
 def lineinfile(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     """Ensure a line is present in (or absent from) a file on the host."""
     try:
-        return _lineinfile(ctx, args)
+        result = _lineinfile(ctx, args)
     except (BadArgument, StepFailed) as exc:
         return failure(exc)
+    warning = _empty_pattern_warning(args)
+    if warning:
+        result.data["warnings"] = [warning]
+    return result
+
+
+def _empty_pattern_warning(args: Mapping[str, Any]) -> str:
+    """Ansible's warning for an empty ``regexp`` or ``search_string`` (it matches every line)."""
+    if args.get("regexp", args.get("regex")) == "":
+        what, hint = (
+            "regular expression",
+            (
+                " If this is desired, use '^' to match every line in the file"
+                " and avoid this warning."
+            ),
+        )
+    elif args.get("search_string") == "":
+        what, hint = "search string", ""
+    else:
+        return ""
+    return (
+        f"The {what} is an empty string, which will match every line in the file. This may "
+        "have unintended consequences, such as replacing the last line in the file rather "
+        f"than appending.{hint}"
+    )
 
 
 def _lineinfile(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:

@@ -119,6 +119,13 @@ def test_lineinfile_edits_the_file_a_symlink_points_to(ctx: StepContext, conf: P
     assert conf.read_bytes().endswith(b"X 1\n")
 
 
+def test_lineinfile_warns_about_an_empty_regexp(ctx: StepContext, conf: Path) -> None:
+    result = run("lineinfile", ctx, {"path": str(conf), "regexp": "", "line": "only"})
+    assert result.changed
+    assert result.data["warnings"][0].startswith("The regular expression is an empty string")
+    assert conf.read_bytes() == SSHD_CONFIG.replace(b"UsePAM yes", b"only")
+
+
 def test_lineinfile_removes_lines_and_counts_them(ctx: StepContext, conf: Path) -> None:
     result = run("lineinfile", ctx, {"path": str(conf), "regexp": "^#", "state": "absent"})
     assert (result.changed, result.msg, result.data["found"]) == (True, "2 line(s) removed", 2)
