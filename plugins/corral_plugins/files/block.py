@@ -36,7 +36,7 @@ NL = b"\n"
 BLOCKINFILE_SCHEMA: Mapping[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "anyOf": PATH_REQUIRED,
+    **PATH_REQUIRED,
     "properties": {
         **EDIT_PROPERTIES,
         "block": {

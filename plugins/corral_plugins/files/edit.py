@@ -48,12 +48,12 @@ __all__ = [
     "write_target",
 ]
 
-PATH_REQUIRED: list[dict[str, Any]] = [
-    {"required": ["path"]},
-    {"required": ["dest"]},
-    {"required": ["destfile"]},
-    {"required": ["name"]},
-]
+# ``path`` is required unless one of its aliases is given: as if/then, so that a task
+# without any says "'path' is a required property" rather than a schema riddle.
+PATH_REQUIRED: dict[str, Any] = {
+    "if": {"not": {"anyOf": [{"required": [key]} for key in ("dest", "destfile", "name")]}},
+    "then": {"required": ["path"]},
+}
 
 EDIT_PROPERTIES: dict[str, Any] = {
     "path": {"type": "string", "description": "The file on the host to edit."},

@@ -39,7 +39,7 @@ NL = b"\n"
 LINEINFILE_SCHEMA: Mapping[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "anyOf": PATH_REQUIRED,
+    **PATH_REQUIRED,
     "properties": {
         **EDIT_PROPERTIES,
         "line": {

@@ -33,7 +33,7 @@ REPLACE_SCHEMA: Mapping[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["regexp"],
-    "anyOf": PATH_REQUIRED,
+    **PATH_REQUIRED,
     "properties": {
         **EDIT_PROPERTIES,
         "regexp": {

@@ -16,6 +16,7 @@ import pytest
 from step_runner import make_render, registered_steps, run_step
 
 from corral import StepContext, StepResult
+from corral.testing import CorralProject
 from corral_plugins import files
 from corral_plugins.local import LocalConnection
 
@@ -315,3 +316,24 @@ def test_replace_bad_input(ctx: StepContext, conf: Path) -> None:
     )
     assert (rejected.failed, rejected.msg) == (True, "failed to validate: rc:1 error:")
     assert conf.read_bytes() == SSHD_CONFIG
+
+
+# -- corral check -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("task", "message"),
+    [
+        ("lineinfile: {line: x}", "step 'lineinfile': 'path' is a required property"),
+        ("blockinfile: {block: x}", "step 'blockinfile': 'path' is a required property"),
+        ("replace: {dest: /etc/x}", "step 'replace': 'regexp' is a required property"),
+        ("lineinfile: {name: /x, line: x, state: gone}", "argument 'state' of step 'lineinfile'"),
+    ],
+)
+def test_check_names_the_missing_or_bad_argument(
+    corral_project: CorralProject, task: str, message: str
+) -> None:
+    corral_project.write("site.yml", f"- hosts: localhost\n  tasks:\n    - {task}\n")
+    result = corral_project.run("check", "site.yml")
+    assert result.exit_code != 0
+    assert message in result.output
