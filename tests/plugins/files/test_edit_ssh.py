@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sshd import SshdFleet, module_fleet
+from sshd import TEST_USER, SshdFleet, module_fleet
 
 from corral.testing import CorralProject
 
@@ -133,3 +133,33 @@ def test_a_validate_that_rejects_over_ssh_keeps_the_file(
     assert failed[0]["result"]["msg"] == "failed to validate: rc:1 error:"
     assert config.read_bytes() == before
     assert sorted(p.name for p in base.iterdir()) == ["nobody.conf", "sshd_config"]
+
+
+def test_without_become_the_login_user_edits_its_own_files_over_sftp(
+    fleet: SshdFleet, corral_project: CorralProject
+) -> None:
+    base = _setup(fleet, corral_project, "edit-plain")
+    corral_project.write(
+        "site.yml",
+        """
+- hosts: fleet
+  gather_facts: false
+  tasks:
+    - lineinfile: {path: "{{ base }}/mine/app.conf", line: "a=1", create: true, mode: "0600"}
+    - blockinfile: {path: "{{ base }}/mine/app.conf", block: "b=2", insertbefore: BOF}
+    - replace: {path: "{{ base }}/mine/app.conf", regexp: "=(\\\\d)$", replace: ": \\\\1"}
+    - lineinfile: {path: "{{ base }}/sshd_config", line: "x"}
+      ignore_errors: true
+      register: denied
+    - assert: {that: ["denied is failed"]}
+""",
+    )
+    first = corral_project.run("run", "site.yml", "-i", "hosts.ini", "--output", "json")
+    assert first.exit_code == 0, first.output
+    mine = base / "mine" / "app.conf"
+    assert mine.read_text() == (
+        "# BEGIN ANSIBLE MANAGED BLOCK\nb: 2\n# END ANSIBLE MANAGED BLOCK\na: 1\n"
+    )
+    assert mine.stat().st_uid == pwd.getpwnam(TEST_USER).pw_uid
+    assert stat_mod.S_IMODE(mine.stat().st_mode) == 0o600
+    assert (base / "sshd_config").read_text() == SSHD_CONFIG
