@@ -150,13 +150,13 @@ def write_target(
     """
     if ctx.check_mode:
         return None
+    validate = args.get("validate")
+    if validate is not None:  # first: a rejected file leaves no trace, not even a directory
+        _validate(ctx, validate, payload)
     if not target.exists:
         parent = os.path.dirname(target.path)
         if parent and ctx.conn.stat(parent, become=ctx.become, timeout=ctx.timeout) is None:
             make_dirs(ctx, parent)
-    validate = args.get("validate")
-    if validate is not None:
-        _validate(ctx, validate, payload)
     backup = _backup(ctx, target.path) if args.get("backup") and target.exists else None
     ctx.conn.put(payload, target.path, become=ctx.become, timeout=ctx.timeout)
     return backup

@@ -182,6 +182,10 @@ def test_an_accepting_validate_sees_the_new_content(ctx: StepContext, conf: Path
     args = {"path": str(conf), "line": "Banner none", "validate": "grep -q '^Banner none$' %s"}
     assert run("lineinfile", ctx, args).changed
     assert conf.read_bytes() == SSHD_CONFIG + b"Banner none\n"
+    new = conf.parent / "sub" / "new.conf"
+    rejected = run("lineinfile", ctx, {**args, "path": str(new), "create": True, "line": "x"})
+    assert rejected.failed
+    assert not new.parent.exists()  # no directory made for a file that was not written
     bad = run("lineinfile", ctx, {**args, "line": "y", "validate": "true"})
     assert bad.failed
     assert bad.msg == "validate must contain %s: true"
