@@ -206,7 +206,12 @@ def _present(
     if match is None:
         found, insert_at = _scan(edit.lines, line, anchor, after, firstmatch)
     if found != -1:
-        new = match.expand(line) if args.get("backrefs") and isinstance(match, re.Match) else line
+        new = line
+        if args.get("backrefs") and isinstance(match, re.Match):
+            try:
+                new = match.expand(line)
+            except (re.error, IndexError) as exc:
+                raise BadArgument(f"line: cannot fill in the backreferences: {exc}") from exc
         if not new.endswith(NL):
             new += NL
         if edit.lines[found] != new:

@@ -108,6 +108,11 @@ def test_lineinfile_backrefs_and_backup(ctx: StepContext, conf: Path) -> None:
     backup = Path(result.as_dict()["backup"])
     assert backup.name.startswith("sshd_config.")
     assert backup.read_bytes() == SSHD_CONFIG
+    missing_group = run("lineinfile", ctx, {**args, "line": r"Port \2"})
+    assert missing_group.failed
+    assert missing_group.msg == (
+        "line: cannot fill in the backreferences: invalid group reference 2 at position 6"
+    )
     unmatched = {**args, "regexp": "^Nothing (.*)", "line": r"X \1"}
     assert not run("lineinfile", ctx, unmatched).changed
 
