@@ -10,10 +10,18 @@ from __future__ import annotations
 import stat as stat_mod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from corral import StepContext, StepFailed
 
-__all__ = ["STAT_FORMAT", "Entry", "parse_stat_lines", "run_checked", "stat_paths"]
+__all__ = [
+    "STAT_FORMAT",
+    "Entry",
+    "parse_stat_lines",
+    "path_info",
+    "run_checked",
+    "stat_paths",
+]
 
 # raw mode (hex), size, uid, gid, user, group, atime, mtime, ctime, inode, links, device,
 # then the name last, so a "|" in a name does no harm.
@@ -97,3 +105,20 @@ def run_checked(ctx: StepContext, argv: Iterable[str], what: str) -> str:
         reason = result.stderr.strip().splitlines()
         raise StepFailed(f"{what} failed: {reason[-1] if reason else f'rc={result.rc}'}")
     return result.stdout
+
+
+def path_info(ctx: StepContext, path: str) -> dict[str, Any]:
+    """What Ansible adds to any result naming a ``path``/``dest`` that exists on the host."""
+    st = ctx.conn.stat(path, become=ctx.become, timeout=ctx.timeout)
+    if st is None:
+        return {}
+    state = "link" if st.is_link else "directory" if st.is_dir else "file"
+    return {
+        "uid": st.uid,
+        "gid": st.gid,
+        "owner": st.owner or str(st.uid),
+        "group": st.group or str(st.gid),
+        "mode": f"{stat_mod.S_IMODE(st.mode):04o}",
+        "state": state,
+        "size": st.size,
+    }

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from corral import StepContext, StepResult, StepType
-from corral_plugins.files.attributes import format_mode
+from corral_plugins.fileops.hostfs import path_info
 
 __all__ = ["TEMPFILE_SCHEMA", "TEMPFILE_STEP", "tempfile"]
 
@@ -76,26 +76,9 @@ def tempfile(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
         )
         if result.rc == 0 and not result.timed_out:
             path = result.stdout.strip()
-            return StepResult(changed=True, data=_path_info(ctx, path, state))
+            return StepResult(changed=True, data={"path": path, **path_info(ctx, path)})
         error = result.stderr.strip() or ("timed out" if result.timed_out else f"rc={result.rc}")
     return StepResult(failed=True, msg=f"cannot create a temporary {state}: {error}")
-
-
-def _path_info(ctx: StepContext, path: str, state: str) -> dict[str, Any]:
-    """``path`` plus the attributes Ansible adds to any result that names a path."""
-    data: dict[str, Any] = {"path": path}
-    st = ctx.conn.stat(path, become=ctx.become, timeout=ctx.timeout)
-    if st is not None:
-        data.update(
-            state=state,
-            mode=format_mode(st.mode),
-            owner=st.owner,
-            group=st.group,
-            uid=st.uid,
-            gid=st.gid,
-            size=st.size,
-        )
-    return data
 
 
 TEMPFILE_STEP = StepType(
