@@ -11,10 +11,11 @@ from corral import RegisterStep, hookimpl
 from corral_plugins.fileops.find import FIND_STEP
 from corral_plugins.fileops.slurp import SLURP_STEP
 from corral_plugins.fileops.tempfile import TEMPFILE_STEP
+from corral_plugins.fileops.unarchive import UNARCHIVE_STEP
 
 
 @hookimpl
 def corral_register_steps(register: RegisterStep) -> None:
     """Register ``find``, ``slurp``, ``tempfile``, ``archive`` and ``unarchive``."""
-    for step in (FIND_STEP, SLURP_STEP, TEMPFILE_STEP):
+    for step in (FIND_STEP, SLURP_STEP, TEMPFILE_STEP, UNARCHIVE_STEP):
         register(step)
