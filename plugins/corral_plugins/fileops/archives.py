@@ -8,7 +8,11 @@ exactly what was checked here.
 
 from __future__ import annotations
 
+import bz2
 import fnmatch
+import gzip
+import hashlib
+import lzma
 import posixpath
 import stat as stat_mod
 import struct
@@ -18,8 +22,17 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
-__all__ = ["Member", "UnsafeMember", "handler_name", "read_members", "repack", "select"]
+__all__ = [
+    "Member",
+    "UnsafeMember",
+    "fingerprint",
+    "handler_name",
+    "read_members",
+    "repack",
+    "select",
+]
 
 
 class UnsafeMember(ValueError):
@@ -194,3 +207,40 @@ def _repack_zip(
                 info.size = zinfo.file_size
                 with archive.open(zinfo) as data:
                     target.addfile(info, data)
+
+
+def fingerprint(path: Path, fmt: str, single: bool) -> frozenset[tuple[str, ...]]:
+    """What an archive holds, for comparing two: names, kinds, content digests, link targets.
+
+    Times and owners are left out, as community.general's archive compares content.
+    """
+    if single:
+        return frozenset({("", _digest(_decompressed(path, fmt)))})
+    if fmt == "zip":
+        with zipfile.ZipFile(path) as archive:
+            return frozenset(
+                (_normal(i.filename), str(i.CRC), str(i.is_dir())) for i in archive.infolist()
+            )
+    found = set()
+    with tarfile.open(path, "r:*") as archive:
+        for info in archive.getmembers():
+            handle = archive.extractfile(info) if info.isreg() else None
+            digest = _digest(handle) if handle else ""
+            found.add((_normal(info.name), str(info.type), digest, info.linkname))
+    return frozenset(found)
+
+
+def _decompressed(path: Path, fmt: str) -> IO[bytes]:
+    if fmt == "gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]  # a binary stream
+    if fmt == "bz2":
+        return bz2.open(path, "rb")
+    return lzma.open(path, "rb")
+
+
+def _digest(handle: IO[bytes]) -> str:
+    digest = hashlib.sha1()  # noqa: S324 - a fingerprint, not security
+    with handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

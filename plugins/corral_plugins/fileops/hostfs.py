@@ -17,10 +17,12 @@ from corral import StepContext, StepFailed
 __all__ = [
     "STAT_FORMAT",
     "Entry",
+    "expand_globs",
     "parse_stat_lines",
     "path_info",
     "run_checked",
     "stat_paths",
+    "walk",
 ]
 
 # raw mode (hex), size, uid, gid, user, group, atime, mtime, ctime, inode, links, device,
@@ -122,3 +124,39 @@ def path_info(ctx: StepContext, path: str) -> dict[str, Any]:
         "state": state,
         "size": st.size,
     }
+
+
+# "$@" paths: each path and everything under it, one stat line each (symlinks not followed).
+_WALK = f"find \"$@\" -exec stat -c '{STAT_FORMAT}' -- {{}} + 2>/dev/null; exit 0"
+
+# "$@" globs: the paths each one matches (the shell expands them), or "!missing|<glob>".
+_EXPAND = """IFS='
+'
+for pat; do found=0
+  for f in $pat; do
+    if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\\n' "$f"; found=1; fi
+  done
+  [ "$found" = 1 ] || printf '!missing|%s\\n' "$pat"
+done"""
+
+
+def walk(ctx: StepContext, paths: Sequence[str]) -> list[Entry]:
+    """Each of ``paths`` and everything below it."""
+    if not paths:
+        return []
+    out = run_checked(ctx, ["/bin/sh", "-c", _WALK, "walk", *paths], "find")
+    return parse_stat_lines(out)
+
+
+def expand_globs(ctx: StepContext, patterns: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The paths the shell globs ``patterns`` match on the host, and the patterns matching none."""
+    if not patterns:
+        return [], []
+    out = run_checked(ctx, ["/bin/sh", "-c", _EXPAND, "expand", *patterns], "glob expansion")
+    found, missing = [], []
+    for line in out.splitlines():
+        if line.startswith("!missing|"):
+            missing.append(line[len("!missing|") :])
+        elif line and line not in found:
+            found.append(line)
+    return found, missing
