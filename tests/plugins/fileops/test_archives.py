@@ -302,3 +302,20 @@ def test_archive_errors(ctx: StepContext, tmp_path: Path, data: Path) -> None:
     assert nothing.failed
     assert nothing.msg == "Error, no source paths were found"
     assert nothing.data["missing"] == [str(tmp_path / "none*")]
+
+
+def test_unarchive_sets_the_owner_of_every_member(ctx: StepContext, tmp_path: Path) -> None:
+    import pwd
+
+    archive = make_tgz(tmp_path / "app.tgz")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    args = {"src": str(archive), "dest": str(dest), "remote_src": True, "owner": "nobody"}
+    assert run("unarchive", ctx, args).changed
+    # Members only, as in Ansible: app/docs is made by tar for app/docs/guide.txt.
+    members = [p for p in (dest / "app").rglob("*") if p.name != "docs"]
+    assert {pwd.getpwuid(p.lstat().st_uid).pw_name for p in members} == {"nobody"}
+    assert not run("unarchive", ctx, args).changed
+    os.chown(dest / "app" / "README", 0, 0)
+    assert run("unarchive", ctx, args).changed  # the attribute is fixed, nothing extracted
+    assert pwd.getpwuid((dest / "app" / "README").stat().st_uid).pw_name == "nobody"

@@ -177,3 +177,15 @@ def test_tempfile_file_and_directory(ctx: StepContext, tmp_path: Path) -> None:
     nowhere = run("tempfile", ctx, {"path": str(tmp_path / "missing")})
     assert nowhere.failed
     assert nowhere.msg.startswith("cannot create a temporary file")
+
+
+def test_find_follow_descends_into_linked_directories(ctx: StepContext, tmp_path: Path) -> None:
+    target = tmp_path / "real"
+    target.mkdir()
+    (target / "inside.log").write_text("x\n")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "linked").symlink_to(target)
+    args: dict[str, Any] = {"paths": [str(root)], "recurse": True, "patterns": ["*.log"]}
+    assert paths(run("find", ctx, args), root) == []
+    assert paths(run("find", ctx, {**args, "follow": True}), root) == ["linked/inside.log"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -217,3 +218,30 @@ def test_bad_checksum_argument_names_it(project, server, tmp_path):
     assert got["failed"] is True
     assert "argument 'checksum'" in got["msg"]
     assert server.log == []
+
+
+def test_owner_and_group_are_set_and_then_kept(project, server, tmp_path):
+    import pwd
+
+    serve(server)
+    dest = tmp_path / "owned.bin"
+    step = {
+        "get_url": {
+            "url": server.url_for("/app.bin"),
+            "dest": str(dest),
+            "owner": "nobody",
+            "group": "nogroup",
+            "mode": "0644",
+        }
+    }
+    _, (first,) = run_tasks(project, step)
+    assert first["changed"] is True
+    assert pwd.getpwuid(dest.stat().st_uid).pw_name == "nobody"
+    assert first["owner"] == "nobody"
+    assert first["group"] == "nogroup"
+    os.chown(dest, 0, 0)
+    _, (fixed,) = run_tasks(project, step)
+    assert fixed["changed"] is True
+    assert fixed["msg"] == "file already exists but file attributes changed"
+    _, (kept,) = run_tasks(project, step)
+    assert kept["changed"] is False
