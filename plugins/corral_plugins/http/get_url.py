@@ -68,6 +68,9 @@ def get_url(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
         tls = step_tls(ctx, args)
     except (OSError, ValueError) as exc:
         return StepResult(failed=True, msg=str(exc), data=data)
+    if args.get("use_gssapi"):
+        return StepResult(failed=True, msg="argument 'use_gssapi': not supported", data=data)
+    agent = str(args.get("http_agent") or f"corral/{__version__}")
     headers = {str(k): str(v) for k, v in (args.get("headers") or {}).items()}
     headers.update(
         auth_headers(
@@ -80,7 +83,7 @@ def get_url(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     started = time.monotonic()
     with (
         httpx.Client(
-            headers={"User-Agent": f"corral/{__version__}", **headers},
+            headers={"User-Agent": agent, **headers},
             verify=tls,
             timeout=timeout,
             follow_redirects=True,
@@ -118,7 +121,7 @@ def _run(
         if not args.get("force", False) and matches:
             return _kept(ctx, args, dest, current, data)
     local = tmp / "body"
-    response = _fetch(ctx, client, url, local)
+    response = _fetch(ctx, client, url, local, raw=args.get("decompress") is False)
     if dest_is_dir:
         dest = posixpath.join(dest, file_name(response))
         data["dest"] = dest
@@ -154,8 +157,10 @@ def _run(
     return StepResult(changed=differs or bool(fixed), msg=data.pop("msg"), data=data)
 
 
-def _fetch(ctx: StepContext, client: httpx.Client, url: str, local: Path) -> httpx.Response:
-    """GET ``url`` into the local file ``local``; anything but 200 fails the step."""
+def _fetch(
+    ctx: StepContext, client: httpx.Client, url: str, local: Path, *, raw: bool = False
+) -> httpx.Response:
+    """GET ``url`` into the local file ``local`` (``raw``: not decoded); only 200 will do."""
     with client.stream("GET", url) as response:
         if response.status_code != 200:
             raise _Failed(
@@ -164,7 +169,7 @@ def _fetch(ctx: StepContext, client: httpx.Client, url: str, local: Path) -> htt
                 response=f"HTTP Error {response.status_code}: {response.reason_phrase}",
             )
         with local.open("wb") as out:
-            for chunk in response.iter_bytes():
+            for chunk in response.iter_raw() if raw else response.iter_bytes():
                 if ctx.cancelled.is_set():
                     raise _Failed("download cancelled")
                 out.write(chunk)

@@ -61,7 +61,36 @@ GET_URL_SCHEMA: Mapping[str, Any] = {
             "description": "Accepted for Ansible playbooks; with a user name, basic auth is "
             "always sent with the first request.",
         },
+        "http_agent": {
+            "type": "string",
+            "description": "The User-Agent header (default `corral/<version>`).",
+        },
+        "decompress": {
+            "type": "boolean",
+            "default": True,
+            "description": "Decode a gzip-encoded response; with `false` the bytes are saved "
+            "as sent.",
+        },
+        "unredirected_headers": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Accepted for Ansible playbooks: `Authorization` is never sent "
+            "on to another host when a redirect leaves the server.",
+        },
+        "use_netrc": {
+            "type": "boolean",
+            "default": True,
+            "description": "Accepted for Ansible playbooks: with `use_proxy`, the "
+            "controller's `~/.netrc` gives credentials for hosts it names.",
+        },
+        "use_gssapi": {
+            "type": "boolean",
+            "default": False,
+            "description": "Accepted for Ansible playbooks; GSSAPI authentication is not "
+            "supported (`true` fails the step).",
+        },
         **TLS_PROPERTIES,
+        "ca_path": {"type": "string", "description": "Another name for `ca_cert` (Ansible's)."},
         "client_cert": {
             "type": "string",
             "description": "A PEM file on the controller with the client certificate.",

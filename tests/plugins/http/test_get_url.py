@@ -245,3 +245,22 @@ def test_owner_and_group_are_set_and_then_kept(project, server, tmp_path):
     assert fixed["msg"] == "file already exists but file attributes changed"
     _, (kept,) = run_tasks(project, step)
     assert kept["changed"] is False
+
+
+def test_http_agent_and_decompress(project, server, tmp_path):
+    import gzip
+
+    packed = gzip.compress(PAYLOAD)
+    server.expect_request("/gz", headers={"User-Agent": "ops-bot/2"}).respond_with_data(
+        packed, headers={"Content-Encoding": "gzip"}
+    )
+    decoded, raw = tmp_path / "decoded", tmp_path / "raw"
+    url = server.url_for("/gz")
+    result, _ = run_tasks(
+        project,
+        {"get_url": {"url": url, "dest": str(decoded), "http_agent": "ops-bot/2"}},
+        {"get_url": {"url": url, "dest": str(raw), "http_agent": "ops-bot/2", "decompress": False}},
+    )
+    assert result.exit_code == 0, result.output
+    assert decoded.read_bytes() == PAYLOAD
+    assert raw.read_bytes() == packed
