@@ -32,6 +32,8 @@ _SIZE = re.compile(r"^(-?\d+)(b|k|m|g|t)?$")
 _BYTES = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _NOT_A_DIRECTORY = "!notdir|"
 _BATCH = 200
+# GNU find quotes the path (curly quotes U+2018/U+2019 or 'x', by locale); busybox does not.
+_FIND_ERROR = re.compile("^find: [\u2018']?(.+?)[\u2019']?: ([^:]+)$")
 
 
 def find(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
@@ -180,7 +182,7 @@ def _list(
     stat_cmd = f"-exec stat -c {shlex.quote(STAT_FORMAT)} -- {{}} +"
     script = (
         'for p; do if [ -d "$p" ]; then '
-        f'find {follow}"$p" {" ".join(options)} {stat_cmd} 2>/dev/null; '
+        f'find {follow}"$p" {" ".join(options)} {stat_cmd}; '
         f"else printf '%s%s\\n' {shlex.quote(_NOT_A_DIRECTORY)} \"$p\"; fi; done"
     )
     result = ctx.conn.run(
@@ -193,6 +195,7 @@ def _list(
         for line in result.stdout.splitlines()
         if line.startswith(_NOT_A_DIRECTORY)
     }
+    skipped.update(_unreadable(result.stderr))
     for path, why in skipped.items():
         ctx.log(f"[WARNING]: Skipped '{path}' path due to this access issue: {why}")
     entries = [
@@ -200,6 +203,16 @@ def _list(
         for e in parse_stat_lines(result.stdout)
     ]
     return entries, skipped
+
+
+def _unreadable(stderr: str) -> dict[str, str]:
+    """Paths ``find`` could not read (``find: 'x': Permission denied``), with the reason."""
+    found = {}
+    for line in stderr.splitlines():
+        match = _FIND_ERROR.match(line)
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
 
 
 def _with_content(ctx: StepContext, entries: list[Entry], rules: _Rules) -> list[Entry]:

@@ -182,3 +182,31 @@ def test_in_a_busybox_container(
     finally:
         container.remove(force=True)
         client.close()
+
+
+def test_find_over_ssh_reports_unreadable_directories(
+    fleet: SshdFleet, corral_project: CorralProject
+) -> None:
+    work = fleet.scratch("unreadable")
+    (work / "open").mkdir()
+    (work / "open" / "a.log").write_text("a\n")
+    (work / "closed").mkdir(mode=0o700)  # root's: the test user cannot list it
+    (work / "closed" / "b.log").write_text("b\n")
+    corral_project.write(
+        "hosts.ini", fleet.inventory_ini(corral_known_hosts=str(fleet.root / "known_hosts"))
+    )
+    corral_project.write(
+        "site.yml",
+        f"""
+- hosts: all
+  gather_facts: false
+  tasks:
+    - find: {{paths: {work}, recurse: true}}
+""",
+    )
+    result = corral_project.run("run", "site.yml", "-i", "hosts.ini", "--output", "json")
+    assert result.exit_code == 0, result.output
+    (found,) = [e["result"] for e in result.json_lines() if e["event"] == "task_result"]
+    assert [f["path"] for f in found["files"]] == [f"{work}/open/a.log"]
+    assert found["skipped_paths"] == {f"{work}/closed": "Permission denied"}
+    assert found["msg"] == "Not all paths examined, check warnings for details"
