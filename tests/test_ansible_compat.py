@@ -9,6 +9,9 @@ lines choose its inventory and extra arguments, passed to both tools::
     # inventory: three
     # args: --check -e greeting=hi
 
+``{http}`` in the args is the URL of a loopback HTTP server serving ``compat/www/``
+(for ``get_url``), started once for the module.
+
 Ansible's results are collected by ``compat/callback_plugins/compat_events.py``, which
 writes them in the shape of corral's JSON events, so one reader serves both tools. All
 runs happen in parallel, once, in a module-scoped fixture; each playbook is one test.
@@ -116,6 +119,32 @@ def load_case(path: Path) -> Case:
 CASES = [load_case(p) for p in PLAYBOOKS]
 
 
+# The loopback server of compat/www/ ("{http}" in a case's args), set by the runs fixture.
+HTTP_BASE: list[str] = []
+
+
+def _args(case: Case) -> list[str]:
+    base = HTTP_BASE[0] if HTTP_BASE else "http://127.0.0.1:9"
+    return [arg.replace("{http}", base) for arg in case.args]
+
+
+def _serve_www() -> Any:
+    """Serve compat/www/ on 127.0.0.1 (any free port) in a thread; returns the server."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(COMPAT / "www"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    HTTP_BASE[:] = [f"http://127.0.0.1:{server.server_address[1]}"]
+    return server
+
+
 def _env(tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "CORRAL_"))}
     env.update(HOME=str(tmp / "home"), NO_COLOR="1", PYTHONDONTWRITEBYTECODE="1", **extra)
@@ -127,7 +156,7 @@ def run_corral(case: Case, tmp: Path) -> ToolRun:
     workdir = _workdir(tmp)
     env = _env(tmp, CORRAL_HOME=str(tmp / "corral-home"))
     argv = [str(BIN / "corral"), "run", str(case.path), "-i", str(case.inventory)]
-    argv += ["--output", "json", "-e", f"workdir={workdir}", *case.args]
+    argv += ["--output", "json", "-e", f"workdir={workdir}", *_args(case)]
     proc = subprocess.run(
         argv, cwd=tmp, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
     )
@@ -154,7 +183,7 @@ def run_ansible(case: Case, tmp: Path) -> ToolRun:
         CORRAL_COMPAT_EVENTS=str(events_file),
     )
     argv = [str(BIN / "ansible-playbook"), "-i", str(case.inventory), str(case.path)]
-    argv += ["-e", f"workdir={workdir}", *case.args]
+    argv += ["-e", f"workdir={workdir}", *_args(case)]
     proc = subprocess.run(
         argv, cwd=tmp, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
     )
@@ -263,9 +292,16 @@ def runs(
     cases = sorted(selected_cases(request.session), key=_cost, reverse=True)
     # ansible-playbook is CPU-bound; two runs per core keep the cores busy while one waits.
     workers = max(2, 2 * (os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {c.name: pool.submit(run_both, c, tmp_path_factory.mktemp(c.name)) for c in cases}
-        return {name: future.result() for name, future in futures.items()}
+    server = _serve_www()
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {
+                c.name: pool.submit(run_both, c, tmp_path_factory.mktemp(c.name)) for c in cases
+            }
+            return {name: future.result() for name, future in futures.items()}
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _params(cases: Sequence[Case]) -> list[Any]:

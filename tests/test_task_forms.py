@@ -152,7 +152,6 @@ def test_fully_qualified_names_run(project, tmp_path):
         ("docker_container", "docker.container"),
         ("community.postgresql.postgresql_query", "database.query"),
         ("community.general.slack", "notify.slack"),
-        ("ansible.builtin.get_url", "http"),
     ],
 )
 def test_known_community_module_names_the_corral_step(project, written, step):

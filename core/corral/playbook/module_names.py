@@ -71,7 +71,6 @@ COUNTERPARTS: dict[str, tuple[str, str]] = {
     "community.general.slack": ("notify.slack", "it posts to an incoming webhook_url"),
     "community.general.mail": ("notify.email", ""),
     "community.general.office_365_connector_card": ("notify.teams", ""),
-    "ansible.builtin.get_url": ("http", "with 'dest' to save the body on the host"),
 }
 
 

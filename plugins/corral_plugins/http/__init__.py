@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from corral import RegisterStep, StepContext, StepResult, StepType, __version__, hookimpl
 from corral.secrets import reveal
 from corral_plugins.http.download import download
+from corral_plugins.http.get_url import GET_URL_STEP
 from corral_plugins.http.request import (
     SAFE_METHODS,
     auth_headers,
@@ -125,7 +126,8 @@ def _guard(ctx: StepContext, args: Mapping[str, Any]) -> str | None:
 
 @hookimpl
 def corral_register_steps(register: RegisterStep) -> None:
-    """Register ``http`` (aliases ``uri``, ``ansible.builtin.uri``, ``ansible.legacy.uri``)."""
+    """Register ``http`` (aliases ``uri``, ``ansible.builtin.uri``, ``ansible.legacy.uri``)
+    and ``get_url``."""
     register(
         StepType(
             name="http",
@@ -140,3 +142,4 @@ def corral_register_steps(register: RegisterStep) -> None:
             "body on the host.",
         )
     )
+    register(GET_URL_STEP)

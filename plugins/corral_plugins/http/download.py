@@ -36,7 +36,7 @@ def download(
     dest = str(args["dest"])
     current = ctx.conn.stat(dest, checksum=True, become=ctx.become, timeout=ctx.timeout)
     if dest.endswith("/") or (current is not None and current.is_dir):
-        dest = posixpath.join(dest, _file_name(response))
+        dest = posixpath.join(dest, file_name(response))
         current = ctx.conn.stat(dest, checksum=True, become=ctx.become, timeout=ctx.timeout)
     with tempfile.TemporaryDirectory(prefix="corral-http-") as tmp:
         local = Path(tmp) / "body"
@@ -70,7 +70,7 @@ def _unchanged_download(
     return StepResult(changed=bool(fixed), msg=msg, data=data)
 
 
-def _file_name(response: httpx.Response) -> str:
+def file_name(response: httpx.Response) -> str:
     """The name for a download into a directory: Content-Disposition's, the URL's, or index.html."""
     from email.message import Message
 
