@@ -16,7 +16,8 @@ from corral.connection import Become, Connection
 from corral.engine.context import PlayContext
 from corral.engine.hosts import HostState
 from corral.engine.retry import parse_duration
-from corral.errors import StepFailed
+from corral.errors import StepFailed, TemplateError
+from corral.playbook.keyword_values import ENV_TEMPLATE
 from corral.playbook.model import Task
 from corral.secrets import Secret
 from corral.steps import StepContext, StepType
@@ -81,7 +82,7 @@ class ContextBuilder:
         conn: Connection = _LazyConnection(
             target.name, lambda: self.run.connection(target, user, kind), self.run.cancelled
         )
-        env = self.templar.render(dict(task.environment), variables) if task.environment else {}
+        env = self._environment(task, variables) if task.environment else {}
         return StepContext(
             host=state.name,
             vars=variables,
@@ -165,6 +166,22 @@ class ContextBuilder:
             found = tuple(dict.fromkeys(paths))
             self._paths[key] = found
         return found
+
+    def _environment(self, task: Task, variables: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The task's ``environment:``, rendered; a templated one must give a mapping."""
+        env: dict[str, Any] = {}
+        for key, value in task.environment.items():
+            if value != ENV_TEMPLATE:
+                env[key] = self.templar.render(value, variables)
+                continue
+            rendered = self.templar.render(key, variables)
+            if not isinstance(rendered, Mapping):
+                raise TemplateError(
+                    f"environment {key!r} is {type(rendered).__name__}, not a mapping",
+                    hint="environment: takes a mapping of variable names to values",
+                )
+            env.update(rendered)
+        return env
 
     def _become(self, task: Task, variables: Mapping[str, Any]) -> Become | None:
         become = task.become if task.become is not None else variables.get("ansible_become")

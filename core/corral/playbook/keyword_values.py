@@ -14,12 +14,14 @@ from corral.playbook.keywords import LOOP_KEYS
 from corral.playbook.yaml.load import MarkedList
 
 __all__ = [
+    "ENV_TEMPLATE",
     "ON_KEYS",
     "approval_spec",
     "as_tuple",
     "bool_or_template",
     "count",
     "describe_kind",
+    "environment_layer",
     "expected_types",
     "item_location",
     "loop_of",
@@ -152,3 +154,23 @@ def percentage(value: Any, where: Location) -> float | None:
         raise PlaybookError(
             f"max_fail_percentage must be a number, got {value!r}", location=where
         ) from None
+
+
+# ``environment: "{{ env }}"``: the template is kept as a key with this value, so that it
+# merges in order with the keys around it (inherited ones before, the task's after) and
+# is rendered to a mapping at run time. No variable name contains "{{", so no clash.
+ENV_TEMPLATE = "\x00corral: environment template"
+
+
+def environment_layer(value: Any) -> dict[str, Any]:
+    """A task's, block's or play's ``environment:``: a mapping, a template, or a list of them."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return {value: ENV_TEMPLATE}
+    if isinstance(value, list):
+        layer: dict[str, Any] = {}
+        for item in value:
+            layer.update(environment_layer(item))
+        return layer
+    return dict(value)

@@ -34,6 +34,7 @@ from corral.playbook.keyword_values import (
     bool_or_template,
     count,
     describe_kind,
+    environment_layer,
     item_location,
     loop_of,
     on_key,
@@ -190,7 +191,7 @@ class _Loader:
             order=str(node.get("order", "inventory")),
             remote_user=unmark(remote_user_of(node, where)),
             connection=unmark(node.get("connection")),
-            environment=unmark(dict(node.get("environment") or {})),
+            environment=unmark(environment_layer(node.get("environment"))),
             extensions=check_play_keywords(
                 node, self.play_keywords, lambda key: key_location(node, key, where)
             ),
@@ -398,7 +399,7 @@ class _Loader:
         merged["vars"] = {**inherited.get("vars", {}), **dict(node.get("vars") or {})}
         merged["environment"] = {
             **inherited.get("environment", {}),
-            **dict(node.get("environment") or {}),
+            **environment_layer(node.get("environment")),
         }
         for key in _INHERITABLE:
             if key in node and key != "environment":
