@@ -25,7 +25,7 @@ INIT_SCRIPT = """\
 PIDFILE=/run/corral-sleep.pid
 case "$1" in
   start) start-stop-daemon --start --quiet --background --make-pidfile --pidfile $PIDFILE \\
-           --exec /bin/sleep -- 86400 corral-sleep-marker ;;
+           --exec /bin/sleep -- 86401 ;;
   stop) start-stop-daemon --stop --quiet --remove-pidfile --pidfile $PIDFILE --exec /bin/sleep
         rc=$?; [ $rc -eq 1 ] && exit 0; exit $rc ;;
   restart|force-reload|reload) $0 stop; $0 start ;;
