@@ -49,6 +49,7 @@ def corral_register_steps(register: RegisterStep) -> None:
             schema=SERVICE_FACTS_SCHEMA,
             check_mode=True,
             facts=("services",),
+            variables=("services",),
             description="List the host's services into `ansible_facts.services`.",
         )
     )

@@ -73,7 +73,12 @@ def service_facts(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
             msg="Failed to find any services. This can be due to privileges or some other "
             "configuration issue.",
         )
-    return StepResult(facts={"services": services}, data={"ansible_facts": {"services": services}})
+    # Ansible injects a module's facts under their own names too: ``services``.
+    return StepResult(
+        facts={"services": services},
+        set_vars={"services": services},
+        data={"ansible_facts": {"services": services}},
+    )
 
 
 def parse_service_listing(text: str) -> dict[str, dict[str, Any]]:

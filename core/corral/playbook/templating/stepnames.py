@@ -45,6 +45,7 @@ class StepNames:
     fact_names: frozenset[str] = frozenset()  # plain names, without "ansible_"
     fact_patterns: tuple[str, ...] = ()  # names that vary by host ("eth*")
     template_steps: frozenset[str] = frozenset()
+    var_names: frozenset[str] = frozenset()  # host variables fact steps set (``services``)
 
     @classmethod
     def from_steps(cls, steps: Mapping[str, StepType]) -> StepNames:
@@ -52,7 +53,11 @@ class StepNames:
         names: set[str] = set()
         patterns: list[str] = []
         template_steps: set[str] = set()
+        var_names: set[str] = set()
         for action, step in steps.items():
+            if step.variables:
+                fact_steps.add(action)
+                var_names.update(step.variables)
             if step.facts:
                 fact_steps.add(action)
                 for fact in step.facts:
@@ -67,10 +72,13 @@ class StepNames:
             frozenset(names),
             tuple(dict.fromkeys(patterns)),
             frozenset(template_steps),
+            frozenset(var_names),
         )
 
     def is_fact(self, name: str) -> bool:
-        """Whether ``ansible_<fact>`` names a fact one of the fact steps sets."""
+        """Whether ``ansible_<fact>`` names a fact one of the fact steps sets (or a variable)."""
+        if name in self.var_names:
+            return True
         if not name.startswith("ansible_"):
             return False
         fact = name[len("ansible_") :]
