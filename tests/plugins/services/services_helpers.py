@@ -84,3 +84,16 @@ def play(
 
 def statuses(outcomes: dict[str, Outcome]) -> dict[str, str]:
     return {name: outcome.status for name, outcome in outcomes.items()}
+
+
+def docker_inventory(fleet: Any, path: Path) -> Path:
+    """An inventory reaching the fleet's containers through the docker connection."""
+    hosts = {h.name: {"ansible_host": h.container_id} for h in fleet.hosts}
+    inventory = {
+        "all": {
+            "vars": {"ansible_connection": "docker", "docker_host": fleet.daemon.url},
+            "children": {"debian": {"hosts": hosts}},
+        }
+    }
+    path.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    return path

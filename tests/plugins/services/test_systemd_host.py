@@ -6,9 +6,11 @@ The hosts live for the module; each test leaves the units as it found them.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from debian_hosts import DebianFleet, FleetFactory
-from services_helpers import UNIT, play, statuses
+from services_helpers import UNIT, docker_inventory, play, statuses
 
 from corral.testing import CorralProject
 
@@ -172,3 +174,15 @@ def test_service_facts_lists_systemd_units(
     assert services["corral-sleep.service"]["source"] == "systemd"
     shown = outcomes["show"].result["ansible_facts.services['cron.service']"]
     assert shown["state"] == "running"
+
+
+def test_systemd_through_the_docker_connection(
+    fleet: DebianFleet, corral_project: CorralProject, tmp_path: Path
+) -> None:
+    inventory = docker_inventory(fleet, tmp_path / "docker.yml")
+    tasks = [{"name": "up", "systemd": {"name": "corral-sleep", "state": "started"}}]
+    code, outcomes = play(corral_project, inventory, tasks)
+    assert (code, outcomes["up"].status) == (0, "changed")
+    assert unit_state(fleet, "corral-sleep")[0] == "active"
+    assert play(corral_project, inventory, tasks)[1]["up"].status == "ok"
+    fleet.check("sd1", ["systemctl", "stop", "corral-sleep"])

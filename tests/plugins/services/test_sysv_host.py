@@ -7,9 +7,11 @@ daemon (``/etc/init.d/corral-sleep``, ``start-stop-daemon`` running ``sleep``) a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from debian_hosts import DebianFleet, FleetFactory
-from services_helpers import INIT_SCRIPT, play, statuses
+from services_helpers import INIT_SCRIPT, docker_inventory, play, statuses
 
 from corral.testing import CorralProject
 
@@ -122,3 +124,17 @@ def test_service_facts_lists_init_scripts(
     assert services["cron"] == {"name": "cron", "state": "running", "source": "sysv"}
     assert services["corral-sleep"]["state"] == "stopped"
     assert not any(name.endswith(".service") for name in services)  # no systemd here
+
+
+def test_init_scripts_through_the_docker_connection(
+    fleet: DebianFleet, corral_project: CorralProject, tmp_path: Path
+) -> None:
+    inventory = docker_inventory(fleet, tmp_path / "docker.yml")
+    tasks = [{"name": "up", "service": {"name": "corral-sleep", "state": "started"}}]
+    code, outcomes = play(corral_project, inventory, tasks)
+    assert (code, outcomes["up"].status) == (0, "changed")
+    assert running(fleet)  # and the docker exec did not wait for the daemon
+    assert play(corral_project, inventory, tasks)[1]["up"].status == "ok"
+    stop = [{"name": "down", "service": {"name": "corral-sleep", "state": "stopped"}}]
+    assert play(corral_project, inventory, stop)[1]["down"].status == "changed"
+    assert not running(fleet)
