@@ -63,11 +63,12 @@ def detached(ctx: StepContext, argv: Sequence[str]) -> CommandResult:
 
 def service_manager(ctx: StepContext) -> str:
     """The host's ``ansible_service_mgr`` fact, gathered (and not kept) when absent."""
-    facts = ctx.vars.get("ansible_facts")
-    found = facts.get("service_mgr") if isinstance(facts, Mapping) else None
-    found = found or ctx.vars.get("ansible_service_mgr")
-    if isinstance(found, str) and found:
-        return found
+    # Rendered, as Ansible's action resolves ``ansible_facts.service_mgr``: facts in the
+    # host's variables are wrapped so that no template in them is ever evaluated.
+    if "ansible_facts" in ctx.vars:
+        found = ctx.render("{{ ansible_facts.service_mgr | default('') }}", None)
+        if isinstance(found, str) and found:
+            return found
     # The minimal subset, as Ansible's service action gathers it (gather_subset: "!all").
     result = run(ctx, ["/bin/sh", "-c", SETUP_SCRIPT, "setup"])
     if result.rc != 0:
