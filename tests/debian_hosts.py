@@ -7,18 +7,24 @@ Usage (the fixtures are registered for every test through tests/conftest.py)::
         corral_project.run("run", "site.yml", "-i", str(fleet.inventory))
         assert fleet.exec(fleet.hosts[0], ["id", "deploy"]).rc == 0
 
-- ``debian_fleet(n, systemd=False, repo=None, prefix="deb")`` starts ``n`` containers of
-  the cached Debian image (see tests/debian_image.py) with ``--network host``, each sshd
-  on its own 127.A.B.C address and port (never 22), and removes them after the test.
+- ``debian_fleet(n, systemd=False, repo=None, prefix="deb", docker_options=None)`` starts
+  ``n`` containers of the cached Debian image (tests/debian_image.py: built once by
+  debootstrap, about a minute, then kept in ``$CORRAL_TEST_CACHE``) with ``--network
+  host``, each sshd on its own 127.A.B.C address and port (never 22), hosts named
+  ``deb1``..``debN``, and removes them after the test. About 2 s a host.
   ``systemd=True`` boots systemd as PID 1 (sshd is then ``ssh.service``) and waits for
   ``systemctl is-system-running`` to say running or degraded. ``repo`` (a directory
   built by tests/aptrepo.py) is bind-mounted read-only at ``/srv/corral-repo`` and listed
-  in the hosts' apt sources.
+  in the hosts' apt sources. ``docker_options`` are more arguments for the docker SDK's
+  ``containers.create`` (``{"cap_add": ["SYS_ADMIN"]}``, ``{"sysctls": {...}}``); the
+  containers share the machine's network (and so its ports and hostname).
 - ``fleet.inventory`` is a YAML inventory (group ``debian``): ssh connection, user
   ``deploy`` with the fleet's key, ``become_method: sudo`` (passwordless), a known_hosts
   file with the hosts' keys. ansible-playbook reads it too.
 - ``fleet.exec(host, argv)`` runs a command in the container through the docker SDK (as
-  root), independently of corral; ``fleet.write(host, path, text)`` puts a file there.
+  root), independently of corral (``.rc``, ``.stdout``, ``.stderr``); ``fleet.check`` does
+  the same and asserts success; ``fleet.write(host, path, text)`` puts a file there.
+  ``host`` is a :class:`DebianHost` or its name.
 - ``module_debian_fleet`` is the same factory with module scope, for modules that share
   hosts between tests. Under CI=true a host that cannot be built or started fails the test.
 """
@@ -30,7 +36,7 @@ import socket
 import subprocess
 import tarfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,6 +165,7 @@ def start_debian_fleet(
     systemd: bool = False,
     repo: Path | None = None,
     prefix: str = "deb",
+    docker_options: Mapping[str, Any] | None = None,
 ) -> DebianFleet:
     """Start ``count`` Debian containers and write the inventory; the caller stops them."""
     client = daemon.client()
@@ -176,7 +183,7 @@ def start_debian_fleet(
             address = f"127.{block[0]}.{block[1]}.{index + 10}"
             host = DebianHost(f"{prefix}{index}", address, free_port(address))
             fleet.hosts.append(host)
-            _start(fleet, host, public, repo)
+            _start(fleet, host, public, repo, docker_options or {})
         for host in fleet.hosts:
             _wait_ready(fleet, host)
         _write_inventory(fleet)
@@ -186,7 +193,13 @@ def start_debian_fleet(
     return fleet
 
 
-def _start(fleet: DebianFleet, host: DebianHost, public_key: str, repo: Path | None) -> None:
+def _start(
+    fleet: DebianFleet,
+    host: DebianHost,
+    public_key: str,
+    repo: Path | None,
+    extra: Mapping[str, Any],
+) -> None:
     options: dict[str, Any] = {"network_mode": "host", "detach": True, "labels": {"corral": "1"}}
     if fleet.systemd:
         command = ["/sbin/init"]
@@ -210,6 +223,7 @@ def _start(fleet: DebianFleet, host: DebianHost, public_key: str, repo: Path | N
         options.setdefault("volumes", {})[str(repo)] = {"bind": REPO_MOUNT, "mode": "ro"}
         line = f"deb [trusted=yes] file:{REPO_MOUNT} ./\n".encode()
         files["/etc/apt/sources.list.d/corral-repo.list"] = (line, 0o644, 0)
+    options |= extra
     client = fleet.daemon.client()
     try:
         container = client.containers.create(fleet.image, command, **options)
@@ -295,14 +309,20 @@ def _factory(daemon: DockerDaemon, base: Path) -> Iterator[FleetFactory]:
     fleets: list[DebianFleet] = []
 
     def start(
-        count: int, *, systemd: bool = False, repo: Path | None = None, prefix: str = "deb"
+        count: int,
+        *,
+        systemd: bool = False,
+        repo: Path | None = None,
+        prefix: str = "deb",
+        docker_options: Mapping[str, Any] | None = None,
     ) -> DebianFleet:
         _available()
         root = base / f"fleet{len(fleets) + 1}"
         try:
             fleet = start_debian_fleet(
-                daemon, root, count, systemd=systemd, repo=repo, prefix=prefix
-            )
+                daemon, root, count, systemd=systemd, repo=repo, prefix=prefix,
+                docker_options=docker_options,
+            )  # fmt: skip
         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
             need(False, f"Debian hosts did not start: {exc}")
             raise

@@ -112,17 +112,18 @@ def _build(tarball: Path) -> None:
     work = tarball.with_name(f"{tarball.stem}.build-{os.getpid()}")
     rootfs = work / "rootfs"
     work.mkdir()
+    partial = tarball.with_name(f"{tarball.name}.{os.getpid()}.partial")
     try:
         argv = ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
                 SUITE, str(rootfs), mirror()]  # fmt: skip
         _run(argv, work / "debootstrap.log")
         _run(["chroot", str(rootfs), "/bin/sh", "-c", SETUP], work / "setup.log")
-        partial = tarball.with_name(f"{tarball.name}.{os.getpid()}.partial")
         with partial.open("wb") as out:
             subprocess.run(["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."],
                            stdout=out, check=True, timeout=600)  # fmt: skip
         partial.replace(tarball)
     finally:
+        partial.unlink(missing_ok=True)
         _unmount_below(rootfs)
         shutil.rmtree(work, ignore_errors=True)
 

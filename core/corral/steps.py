@@ -153,9 +153,6 @@ class StepType:
     ``facts`` names the facts the step may add to ``ansible_facts`` (without the
     ``ansible_`` prefix; shell-style patterns for names that vary by host, such
     as interfaces): the pre-run check counts them as defined after the step.
-    ``variables`` names host variables the step may set (``StepResult.set_vars``)
-    beside its facts: Ansible injects a module's facts under their own names
-    (``service_facts`` sets ``services``); the pre-run check counts them too.
     """
 
     name: str
@@ -170,5 +167,7 @@ class StepType:
     # batch: a person's answer (``approval``) stands for all of them.
     once_per_batch: bool = False
     facts: tuple[str, ...] = ()
+    # Plain variables the step sets on the host, as set_fact does (shell-style
+    # patterns: ``getent_*``); the pre-run check counts them as defined.
     variables: tuple[str, ...] = ()
     plugin: str = field(default="", compare=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,7 +45,8 @@ class StepNames:
     fact_names: frozenset[str] = frozenset()  # plain names, without "ansible_"
     fact_patterns: tuple[str, ...] = ()  # names that vary by host ("eth*")
     template_steps: frozenset[str] = frozenset()
-    var_names: frozenset[str] = frozenset()  # host variables fact steps set (``services``)
+    # Actions that set plain variables (``getent``), and the patterns of those names.
+    variable_steps: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_steps(cls, steps: Mapping[str, StepType]) -> StepNames:
@@ -53,11 +54,10 @@ class StepNames:
         names: set[str] = set()
         patterns: list[str] = []
         template_steps: set[str] = set()
-        var_names: set[str] = set()
+        variable_steps: dict[str, tuple[str, ...]] = {}
         for action, step in steps.items():
             if step.variables:
-                fact_steps.add(action)
-                var_names.update(step.variables)
+                variable_steps[action] = step.variables
             if step.facts:
                 fact_steps.add(action)
                 for fact in step.facts:
@@ -72,13 +72,11 @@ class StepNames:
             frozenset(names),
             tuple(dict.fromkeys(patterns)),
             frozenset(template_steps),
-            frozenset(var_names),
+            variable_steps,
         )
 
     def is_fact(self, name: str) -> bool:
-        """Whether ``ansible_<fact>`` names a fact one of the fact steps sets (or a variable)."""
-        if name in self.var_names:
-            return True
+        """Whether ``ansible_<fact>`` names a fact one of the fact steps sets."""
         if not name.startswith("ansible_"):
             return False
         fact = name[len("ansible_") :]

@@ -10,6 +10,7 @@ vars or the magic variables provide it. Only top-level names are judged:
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -161,8 +162,10 @@ def find_undefined(
     the rest of the run, as in Ansible.
     """
     defined_everywhere = set(known) | MAGIC
+    patterns: list[str] = []  # variables steps such as getent set, by pattern
     for play in playbook.plays:
         for task in play_tasks(play):
+            patterns += steps.variable_steps.get(task.action, ())
             if task.register:
                 defined_everywhere.add(task.register)
             if task.action.rsplit(".", 1)[-1] == "set_fact":
@@ -187,7 +190,7 @@ def find_undefined(
             defined |= set(include.vars) | {str(include.loop_control.get("loop_var", "item"))}
         for task in play_tasks(play):
             if judged:
-                scope = _Scope(defined, gathered, play, playbook.base_dir)
+                scope = _Scope(defined, gathered, play, playbook.base_dir, tuple(patterns))
                 problems.extend(_task_problems(task, scope, templar, steps))
             gathered = gathered or task.action in steps.fact_steps
     return problems
@@ -215,6 +218,7 @@ class _Scope:
     gathered: bool
     play: Play
     base_dir: Path
+    set_patterns: tuple[str, ...] = ()
 
 
 def _task_problems(
@@ -251,7 +255,7 @@ def _task_problems(
             refuse_unsafe(text)
         for name in sorted(names - defined - local - seen):
             seen.add(name)
-            if not _is_gathered_fact(name, scope.gathered, steps):
+            if not _set_at_run_time(name, scope, steps):
                 hint = _hint(name, defined | local, scope, steps)
                 yield UndefinedUse(name, task.location, f"task {task.name!r}", hint)
     if task.action in steps.template_steps:
@@ -264,6 +268,13 @@ def _task_problems(
                     what = f"template {path} (task {task.name!r})"
                     hint = _hint(name, defined | local, scope, steps)
                     yield UndefinedUse(name, task.location, what, hint)
+
+
+def _set_at_run_time(name: str, scope: _Scope, steps: StepNames) -> bool:
+    """A gathered fact, or a variable a step of the playbook sets (``getent_passwd``)."""
+    if any(fnmatch.fnmatchcase(name, pattern) for pattern in scope.set_patterns):
+        return True
+    return _is_gathered_fact(name, scope.gathered, steps)
 
 
 def _is_gathered_fact(name: str, gathered: bool, steps: StepNames) -> bool:
