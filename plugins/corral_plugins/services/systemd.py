@@ -185,17 +185,27 @@ def ensure_unit(
             data["enabled"] = not enabled
     if wanted.get("state") is not None:
         _require(found, unit)
-        changed = _ensure_state(ctx, systemctl, unit, wanted["state"], data) or changed
+        state = wanted["state"]
+        changed = _ensure_state(ctx, systemctl, unit, state, data, probe["error"]) or changed
     return changed
 
 
 def _ensure_state(
-    ctx: StepContext, systemctl: list[str], unit: str, state: str, data: dict[str, Any]
+    ctx: StepContext,
+    systemctl: list[str],
+    unit: str,
+    state: str,
+    data: dict[str, Any],
+    error: str,
 ) -> bool:
     status = data["status"]
     active = status.get("ActiveState")
     if active is None:
-        raise ServiceError("Service is in unknown state", status=status)
+        # Ansible's message; systemctl's own (``System has not been booted with systemd``)
+        # says why.
+        raise ServiceError(
+            "Service is in unknown state" + (f": {error}" if error else ""), status=status
+        )
     running = active in ("active", "activating")
     data["state"] = state
     action = None
@@ -266,6 +276,8 @@ def _probe(ctx: StepContext, systemctl: list[str], unit: str) -> dict[str, Any]:
             target.append(line)
     ignored = not any("=" in line for line in show) and "ignoring" in result.stdout
     probe["status"] = parse_systemctl_show(show) if show_rc == 0 and not ignored else {}
+    errors = result.stderr.strip().splitlines()
+    probe["error"] = errors[-1] if errors and not probe["status"] else ""
     probe["enabled_out"] = enabled[-1].strip() if enabled else ""
     return probe
 

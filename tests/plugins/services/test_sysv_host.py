@@ -138,3 +138,14 @@ def test_init_scripts_through_the_docker_connection(
     stop = [{"name": "down", "service": {"name": "corral-sleep", "state": "stopped"}}]
     assert play(corral_project, inventory, stop)[1]["down"].status == "changed"
     assert not running(fleet)
+
+
+def test_the_systemd_step_without_systemd_says_why(
+    fleet: DebianFleet, corral_project: CorralProject
+) -> None:
+    tasks = [{"name": "cron", "systemd": {"name": "cron", "state": "started"}}]
+    code, outcomes = play(corral_project, fleet.inventory, tasks)
+    assert code == 2
+    message = outcomes["cron"].result["msg"]
+    # Ansible's message, with systemctl's reason (no systemd is running to answer).
+    assert message == "Service is in unknown state: Failed to connect to bus: Host is down"
