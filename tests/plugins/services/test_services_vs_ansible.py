@@ -73,7 +73,9 @@ def write_playbook(path: Path, tasks: list[dict[str, Any]]) -> None:
     path.write_text(yaml.safe_dump([play], sort_keys=False))
 
 
-def ansible_run(playbook: Path, fleet: DebianFleet, host: str, tmp: Path) -> dict[str, str]:
+def ansible_run(
+    playbook: Path, fleet: DebianFleet, host: str, tmp: Path, *options: str
+) -> dict[str, str]:
     """ansible-playbook on one host, its task results written by the compat callback."""
     events = tmp / "ansible-events.jsonl"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "CORRAL_"))}
@@ -88,7 +90,12 @@ def ansible_run(playbook: Path, fleet: DebianFleet, host: str, tmp: Path) -> dic
     )
     argv = [str(BIN / "ansible-playbook"), "-i", str(fleet.inventory), "--limit", host]
     done = subprocess.run(
-        [*argv, str(playbook)], env=env, capture_output=True, text=True, timeout=600, check=False
+        [*argv, *options, str(playbook)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert events.exists(), done.stdout + done.stderr
     lines = [json.loads(line) for line in events.read_text().splitlines()]
@@ -96,10 +103,18 @@ def ansible_run(playbook: Path, fleet: DebianFleet, host: str, tmp: Path) -> dic
 
 
 def corral_run(
-    project: CorralProject, playbook: Path, fleet: DebianFleet, host: str
+    project: CorralProject, playbook: Path, fleet: DebianFleet, host: str, *options: str
 ) -> dict[str, str]:
     result = project.run(
-        "run", str(playbook), "-i", str(fleet.inventory), "--limit", host, "--output", "json"
+        "run",
+        str(playbook),
+        "-i",
+        str(fleet.inventory),
+        "--limit",
+        host,
+        "--output",
+        "json",
+        *options,
     )
     return task_statuses(result.json_lines())
 
@@ -117,8 +132,11 @@ def compare(
 ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     playbook = tmp / "services.yml"
     write_playbook(playbook, tasks)
-    theirs = [ansible_run(playbook, fleet, fleet.hosts[0].name, tmp) for _ in range(2)]
-    mine = [corral_run(project, playbook, fleet, fleet.hosts[1].name) for _ in range(2)]
+    # --check on the fresh host first (nothing is written: the unit or script is missing
+    # when its service task runs), then two real runs.
+    runs = [("--check",), (), ()]
+    theirs = [ansible_run(playbook, fleet, fleet.hosts[0].name, tmp, *o) for o in runs]
+    mine = [corral_run(project, playbook, fleet, fleet.hosts[1].name, *o) for o in runs]
     return theirs, mine
 
 
@@ -132,8 +150,9 @@ def test_systemd_steps_match_ansible(
     fleet = debian_fleet(2, systemd=True, prefix="dsd")
     theirs, mine = compare(fleet, corral_project, tmp_path, SYSTEMD_TASKS)
     assert mine == theirs
-    assert theirs[1]["started"] == "ok", theirs
-    assert theirs[1]["restart"] == "changed"
+    assert theirs[0]["started"] == "failed"  # --check: the unit file was not written
+    assert theirs[2]["started"] == "ok", theirs
+    assert theirs[2]["restart"] == "changed"
     probe = (
         "for u in corral-diff cron corral-never; do "
         "systemctl is-active $u; systemctl is-enabled $u; done"
@@ -147,6 +166,6 @@ def test_sysv_steps_match_ansible(
     fleet = debian_fleet(2, prefix="dsv")
     theirs, mine = compare(fleet, corral_project, tmp_path, SYSV_TASKS)
     assert mine == theirs
-    assert theirs[1]["started"] == "ok", theirs
+    assert theirs[2]["started"] == "ok", theirs
     probe = "service corral-diff status; service cron status; ls /etc/rc2.d"
     assert state(fleet, "dsv1", probe) == state(fleet, "dsv2", probe)
