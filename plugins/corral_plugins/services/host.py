@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from corral import CommandResult, StepContext
-from corral_plugins.facts import SETUP_SCRIPT, parse_setup_output
+from corral_plugins.facts import SETUP_SCRIPT
+from corral_plugins.facts.parse import parse_setup_output
 
 __all__ = ["ServiceError", "detached", "run", "run_script", "service_manager"]
 
