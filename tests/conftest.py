@@ -16,3 +16,7 @@ def need(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"required service unavailable under CI=true: {reason}")
     pytest.skip(reason)
+
+
+# Real Debian hosts (debian_fleet, module_debian_fleet, and the dockerd they run on).
+pytest_plugins = ["debian_hosts"]
