@@ -124,7 +124,7 @@ def deb822_repository(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
         data = {"repo": None, "dest": dest, "key_filename": keys[-1]}
         return StepResult(changed=bool(gone), data=data)
     changed = False
-    fields = dict(args)
+    fields = {"types": ["deb"], **args}  # the schema's default, which apt needs
     key_filename = None
     signed_by = args.get("signed_by")
     if signed_by:
