@@ -25,7 +25,14 @@ def corral_register_steps(register: RegisterStep) -> None:
         ("apt", apt, APT_SCHEMA, (), "Install, upgrade or remove Debian packages with apt-get."),
         ("package", package, PACKAGE_SCHEMA, (), "Manage packages with the host's manager."),
         ("dnf", dnf, DNF_SCHEMA, (), "Install, upgrade or remove RPM packages with dnf."),
-        ("yum", yum, DNF_SCHEMA, (), "Install, upgrade or remove RPM packages with yum/dnf."),
+        (
+            "yum",
+            yum,
+            DNF_SCHEMA,
+            # ansible-core redirects yum to dnf; it is not in its module list any more.
+            ("ansible.builtin.yum", "ansible.legacy.yum"),
+            "Install, upgrade or remove RPM packages with yum/dnf.",
+        ),
         ("apk", apk, APK_SCHEMA, ("community.general.apk",), "Manage Alpine packages."),
         ("pip", pip, PIP_SCHEMA, (), "Install Python packages, in a virtualenv if asked."),
         (
