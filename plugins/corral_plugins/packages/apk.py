@@ -49,6 +49,8 @@ _CHANGE = re.compile(r"^\(\d+/\d+\) (Installing|Upgrading|Downgrading|Purging|Re
 
 def apk(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:  # noqa: PLR0911 - one per case
     """Install, upgrade or remove Alpine packages."""
+    if host_run(ctx, ["/bin/sh", "-c", "command -v apk"]).rc != 0:
+        return StepResult(failed=True, msg="apk: no apk command on the host")
     names = names_of(args.get("name"))
     state = str(args.get("state", "present"))
     flags = [f"--repository={repo}" for repo in args.get("repository") or []]

@@ -67,13 +67,19 @@ _NOTHING = re.compile(r"^(Nothing to do|No packages marked for)", re.M)
 
 def dnf(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     """Manage packages with dnf."""
-    return _manage(ctx, args, "dnf")
+    return _with_tool(ctx, args, "command -v dnf", "dnf")
 
 
 def yum(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     """Manage packages with yum (dnf where yum is only its alias, as on EL8+)."""
-    found = host_run(ctx, ["/bin/sh", "-c", "command -v yum || command -v dnf"])
-    tool = found.stdout.strip().rsplit("/", 1)[-1] or "yum"
+    return _with_tool(ctx, args, "command -v yum || command -v dnf", "yum")
+
+
+def _with_tool(ctx: StepContext, args: Mapping[str, Any], probe: str, name: str) -> StepResult:
+    found = host_run(ctx, ["/bin/sh", "-c", probe])
+    tool = found.stdout.strip().rsplit("/", 1)[-1]
+    if found.rc != 0 or not tool:
+        return StepResult(failed=True, msg=f"{name}: no {name} command on the host")
     return _manage(ctx, args, tool)
 
 
