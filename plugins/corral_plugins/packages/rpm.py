@@ -6,7 +6,8 @@ What is installed is read with ``rpm -q``; missing packages go to one ``dnf inst
 anything, so an unknown name fails the task with nothing installed. Check mode
 reports the packages that would be touched without running dnf.
 
-Not tested here: no RPM host can run on this machine (see docs/steps/dnf.md).
+Tested with Debian's own dnf and rpm packages on a Debian host (no RPM distribution can
+run here); docs/steps/dnf.md says what that leaves untested.
 """
 
 from __future__ import annotations
