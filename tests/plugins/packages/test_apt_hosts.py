@@ -198,3 +198,29 @@ def test_the_package_step_uses_apt_on_debian(
     assert "corral-b" in installed(fleet, "corral-b")
     code, results, output = play(corral_project, fleet.inventory, [task])
     assert results["pkg"]["changed"] is False
+
+
+def test_dist_upgrade_and_autoremove(fleet: DebianFleet, corral_project: CorralProject) -> None:
+    def run(args: dict[str, object], *options: str) -> dict[str, object]:
+        code, results, output = play(
+            corral_project, fleet.inventory, [{"name": "u", "apt": args}], *options
+        )
+        assert code == 0, output
+        return results["u"]
+
+    assert run({"name": "corral-ver=1.0"})["changed"] is True
+    assert run({"upgrade": "dist"}, "--check")["changed"] is True
+    assert installed(fleet, "corral-ver") == {"corral-ver": "1.0"}
+    assert run({"upgrade": "dist"})["changed"] is True
+    assert installed(fleet, "corral-ver") == {"corral-ver": "2.0"}
+    assert run({"upgrade": "yes"})["changed"] is False
+
+    # corral-dep came in as corral-app's dependency: once corral-app is gone, nothing needs it.
+    fleet.check("deb1", ["apt-get", "remove", "-y", "-q", "corral-local"])  # it needs corral-dep
+    fleet.check("deb1", ["apt-get", "install", "-y", "-q", "corral-app"])
+    fleet.check("deb1", ["apt-mark", "auto", "corral-dep"])
+    assert run({"name": "corral-app", "state": "absent"})["changed"] is True
+    assert "corral-dep" in installed(fleet, "corral-dep")
+    assert run({"autoremove": True})["changed"] is True
+    assert installed(fleet, "corral-dep") == {}
+    assert run({"autoremove": True})["changed"] is False
