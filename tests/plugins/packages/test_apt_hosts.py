@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from debian_hosts import DebianFleet, FleetFactory
 from hosts import make_repo, play
 
@@ -224,3 +225,24 @@ def test_dist_upgrade_and_autoremove(fleet: DebianFleet, corral_project: CorralP
     assert run({"autoremove": True})["changed"] is True
     assert installed(fleet, "corral-dep") == {}
     assert run({"autoremove": True})["changed"] is False
+
+
+def test_apt_works_over_the_docker_connection_too(
+    fleet: DebianFleet, corral_project: CorralProject, tmp_path: Path
+) -> None:
+    inventory = tmp_path / "docker.yml"
+    host = {"ansible_host": fleet["deb1"].container_id, "docker_host": fleet.daemon.url}
+    inventory.write_text(
+        yaml.safe_dump({"debian": {"hosts": {"deb1": {"ansible_connection": "docker", **host}}}})
+    )
+    tasks = [{"name": "conf", "apt": {"name": "corral-conf"}}]
+    code, results, output = play(corral_project, inventory, tasks)
+    assert code == 0, output
+    assert results["conf"]["changed"] is True
+    assert "corral-conf" in installed(fleet, "corral-conf")
+    code, results, output = play(corral_project, inventory, tasks)
+    assert results["conf"]["changed"] is False
+    tasks[0]["apt"]["state"] = "absent"
+    code, results, output = play(corral_project, inventory, tasks)
+    assert results["conf"]["changed"] is True
+    assert installed(fleet, "corral-conf") == {}
