@@ -17,7 +17,6 @@ from corral import CommandResult, StepContext, StepFailed, StepResult
 from corral_plugins.packages import aptops
 from corral_plugins.packages.aptops import AptOptions, apt_get
 from corral_plugins.packages.aptparse import (
-    SpecError,
     parse_changes,
     prepared_diff,
     split_spec,
@@ -30,16 +29,9 @@ __all__ = ["apt"]
 _ACTIONS = ("name", "package", "pkg", "deb", "upgrade", "update_cache", "update-cache")
 
 
-def apt(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
-    """Install, upgrade or remove packages with apt-get."""
-    try:
-        return _apt(ctx, args)
-    except SpecError as exc:
-        return StepResult(failed=True, msg=str(exc))
-
-
 # Ansible's order: cache, clean, upgrade, deb, packages; each of these ends the task.
-def _apt(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:  # noqa: PLR0911, PLR0912
+def apt(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:  # noqa: PLR0911, PLR0912
+    """Install, upgrade or remove packages with apt-get."""
     specs = names_of(first_of(args, "name", "package", "pkg"))
     state = str(args.get("state", "present"))
     upgrade = _upgrade_mode(args.get("upgrade", "no"))

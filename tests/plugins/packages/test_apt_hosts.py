@@ -100,6 +100,11 @@ def test_an_unknown_name_fails_naming_it_and_installs_nothing(
     assert "'corral-no-such-package'" in results["bad"]["msg"]
     assert "corral-conf" not in results["bad"]["msg"]
     assert installed(fleet, "corral-conf") == {}
+    bad_spec = {"name": "bad", "apt": {"name": ["corral-conf", "corral-a=1=2"]}}
+    code, results, _ = play(corral_project, fleet.inventory, [bad_spec])
+    assert code != 0
+    assert results["bad"]["msg"] == "invalid package spec: corral-a=1=2"
+    assert installed(fleet, "corral-conf") == {}
 
 
 def test_version_pins_latest_and_absent(fleet: DebianFleet, corral_project: CorralProject) -> None:
