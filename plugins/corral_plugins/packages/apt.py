@@ -17,6 +17,8 @@ from corral import CommandResult, StepContext, StepFailed, StepResult
 from corral_plugins.packages import aptops
 from corral_plugins.packages.aptops import AptOptions, apt_get
 from corral_plugins.packages.aptparse import (
+    Installed,
+    matching_version,
     parse_changes,
     prepared_diff,
     split_spec,
@@ -149,7 +151,7 @@ def _install(
         if pin is not None:
             version = pin
             if _is_pattern(pin):
-                version = _best(available.get(name, []), pin, known, state) or ""
+                version = _best(available.get(name, []), pin, known) or ""
                 if not version:
                     return StepResult(
                         failed=True, msg=f"no available installation candidate for {name}={pin}"
@@ -177,14 +179,13 @@ def _is_pattern(pin: str) -> bool:
     return any(char in pin for char in "*?[")
 
 
-def _best(available: list[str], pin: str, known: Any, state: str) -> str | None:
+def _best(available: list[str], pin: str, known: Installed | None) -> str | None:
     """The version a wildcard pin installs: the best available that matches it."""
-    for version in available:
-        if fnmatch.fnmatchcase(version, pin):
-            return version
-    if known is not None and known.installed and fnmatch.fnmatchcase(known.version, pin):
-        return str(known.version)  # installed, and no longer in any repository
-    return None
+    found = matching_version(available, pin)
+    if found is None and known is not None and known.installed:
+        # Installed, and no longer in any repository.
+        return known.version if fnmatch.fnmatchcase(known.version, pin) else None
+    return found
 
 
 def _install_deb(
