@@ -10,6 +10,7 @@ changed is read from apt-get's own summary ("N upgraded, M newly installed...").
 from __future__ import annotations
 
 import fnmatch
+import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,7 +25,7 @@ from corral_plugins.packages.aptparse import (
     split_spec,
     unavailable_packages,
 )
-from corral_plugins.packages.common import first_of, host_run, names_of
+from corral_plugins.packages.common import QUIET_ENV, first_of, names_of
 
 __all__ = ["apt"]
 
@@ -272,7 +273,9 @@ def _change(
 
 
 def _run(ctx: StepContext, argv: Sequence[str], what: str) -> StepResult:
-    result: CommandResult = host_run(ctx, argv)
+    # Through run_command: under ``async`` the engine runs apt-get as a job on the host.
+    env = {**QUIET_ENV, **ctx.env}
+    result: CommandResult = ctx.run_command(argv, env=env, shown=shlex.join(argv))
     if result.timed_out:
         raise StepFailed(f"apt-get {what} timed out")
     if result.rc != 0:
