@@ -18,6 +18,7 @@ from corral_plugins.system.hostname import HOSTNAME_SCHEMA, hostname
 from corral_plugins.system.locale_gen import LOCALE_GEN_SCHEMA, locale_gen
 from corral_plugins.system.modprobe import MODPROBE_SCHEMA, modprobe
 from corral_plugins.system.mount import MOUNT_SCHEMA, mount
+from corral_plugins.system.reboot import REBOOT_SCHEMA, reboot
 from corral_plugins.system.sysctl import SYSCTL_SCHEMA, sysctl
 from corral_plugins.system.timezone import TIMEZONE_SCHEMA, timezone
 
@@ -58,6 +59,7 @@ STEPS: dict[str, tuple[Run, Mapping[str, Any], str, str]] = {
         "ansible.posix",
         "Manage an /etc/fstab entry and mount or unmount it.",
     ),
+    "reboot": (reboot, REBOOT_SCHEMA, "", "Reboot the host and wait until it is back."),
 }
 
 
