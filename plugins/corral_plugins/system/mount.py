@@ -84,10 +84,16 @@ def _settings(args: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _mounted(ctx: StepContext, path: str) -> bool:
+def _sources(ctx: StepContext) -> dict[str, str]:
+    """Mount point -> source, from the host's ``/proc/self/mountinfo``."""
     table = run(ctx, ["cat", "/proc/self/mountinfo"]).stdout
-    points = {line.split()[4] for line in table.splitlines() if len(line.split()) > 4}
-    return path.rstrip("/") in points or path in points
+    fields = [line.split() for line in table.splitlines()]
+    return {f[4]: f[-2] for f in fields if len(f) > 6}
+
+
+def _mounted(ctx: StepContext, path: str) -> bool:
+    points = _sources(ctx)
+    return (path.rstrip("/") or "/") in points
 
 
 def _command(ctx: StepContext, argv: list[str]) -> str | None:
@@ -201,6 +207,12 @@ def _mount_live(
     err = None
     if _mounted(ctx, name):
         if state == "ephemeral":
+            if _sources(ctx).get(name.rstrip("/") or "/") != s["src"]:
+                raise StepFailed(
+                    "Ephemeral mount point is already mounted with a different source than "
+                    "the specified one. Failing in order to prevent an unwanted unmount or "
+                    "override operation."
+                )
             changed = True
         if changed and not check:
             err = _remount(ctx, args, s)

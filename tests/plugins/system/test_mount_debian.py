@@ -118,3 +118,12 @@ def test_tmpfs_is_mounted_and_unmounted_with_sys_admin(
     assert statuses(corral(corral_project, fleet.inventory, play(host, absent))) == ["changed"]
     assert "/mnt/tmp" not in read(fleet, host, "/etc/fstab")
     assert fleet.exec(host, ["test", "-e", "/mnt/tmp"]).rc != 0
+    ephemeral = "mount: path=/mnt/eph src=tmpfs fstype=tmpfs opts=size=1m state=ephemeral"
+    fstab = read(fleet, host, "/etc/fstab")
+    assert statuses(corral(corral_project, fleet.inventory, play(host, ephemeral))) == ["changed"]
+    assert fleet.exec(host, ["mountpoint", "-q", "/mnt/eph"]).rc == 0
+    assert read(fleet, host, "/etc/fstab") == fstab
+    other = "mount: path=/mnt/eph src=/dev/null fstype=tmpfs state=ephemeral"
+    refused = corral(corral_project, fleet.inventory, play(host, other))
+    assert statuses(refused) == ["failed"]
+    assert "different source" in refused[0]["result"]["msg"]
