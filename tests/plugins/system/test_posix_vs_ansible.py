@@ -27,12 +27,14 @@ START = "# test\nUUID=1 / ext4 errors=remount-ro 0 1\n/dev/sdb1\t/srv  ext4 defa
 
 def _posix_available() -> bool:
     done = subprocess.run(
-        [str(BIN / "ansible-doc"), "-t", "module", "ansible.posix.mount"],
+        [str(BIN / "ansible-doc"), "-j", "-t", "module", "ansible.posix.mount"],
         capture_output=True,
+        text=True,
         check=False,
         timeout=120,
     )
-    return done.returncode == 0
+    # ansible-doc exits 0 with "{}" for a module it cannot find.
+    return done.returncode == 0 and "ansible.posix.mount" in done.stdout
 
 
 pytestmark = pytest.mark.skipif(not _posix_available(), reason="ansible.posix not installed")
