@@ -112,6 +112,22 @@ def test_a_loop_over_a_string_fails_with_ansibles_message(project) -> None:
     assert "The `loop` value must resolve to a 'list', not 'str'." in failed["result"]["msg"]
 
 
+def test_a_loop_that_fails_reports_its_own_error_when_when_needs_the_item(project) -> None:
+    """The loop's error, not the one of a ``when`` that reads the item (awx's compose role)."""
+    result, events = run_json(
+        project,
+        """
+- name: bad
+  debug: {msg: "{{ item }}"}
+  loop: "{{ lookup('nosuchlookup', 'x') }}"
+  when: (item | basename) == 'b'
+""",
+    )
+    assert result.exit_code == 2
+    failed = task_result(events, "bad")
+    assert "unknown lookup 'nosuchlookup'" in failed["result"]["msg"]
+
+
 def test_two_loops_on_one_task_are_refused_before_the_run(project) -> None:
     project.write(
         "site.yml",

@@ -275,10 +275,15 @@ class TaskRunner:
         """Each item's result; None when the loop could not be rendered and ``when`` skips."""
         try:
             items = self._loop_items(task, variables)
-        except TemplateError:
+        except TemplateError as loop_error:
             # As Ansible: a loop over what is not defined is no error when ``when``
-            # (without the item) skips the task anyway.
-            if task.when and not self._when(task, variables):
+            # (without the item) skips the task anyway. A ``when`` that needs the item
+            # cannot say: the loop's own error is the one to report.
+            try:
+                skips = bool(task.when) and not self._when(task, variables)
+            except TemplateError:
+                raise loop_error from None
+            if skips:
                 return None
             raise
         control = task.loop_control

@@ -10,7 +10,7 @@ generator is not one) and ``unique`` accepting unhashable items, as in Ansible.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from jinja2 import Environment
 from jinja2 import filters as jinja_filters
@@ -119,4 +119,23 @@ def collect_functions(
             tests[name] = function.function
         else:
             lookups[name] = adapt_lookup(function)
-    return filters, tests, lookups
+    return _with_ansible_names(filters), _with_ansible_names(tests), _with_ansible_names(lookups)
+
+
+_ANSIBLE_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
+_T = TypeVar("_T")
+
+
+def _with_ansible_names(functions: dict[str, _T]) -> dict[str, _T]:
+    """``functions`` also under Ansible's full names (``ansible.builtin.basename``...).
+
+    Playbooks written for ansible-lint spell ``x | ansible.builtin.basename`` and
+    ``lookup('ansible.builtin.fileglob', ...)``; a name that has a namespace of its own
+    (a plugin's ``myorg.thing``) gets none.
+    """
+    aliased = dict(functions)
+    for name, function in functions.items():
+        if "." not in name:
+            for prefix in _ANSIBLE_PREFIXES:
+                aliased.setdefault(prefix + name, function)
+    return aliased
