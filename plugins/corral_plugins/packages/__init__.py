@@ -13,6 +13,7 @@ from corral_plugins.packages.apt import apt
 from corral_plugins.packages.apt_repository import APT_REPOSITORY_SCHEMA, apt_repository
 from corral_plugins.packages.apt_schema import APT_SCHEMA
 from corral_plugins.packages.deb822 import DEB822_SCHEMA, deb822_repository
+from corral_plugins.packages.facts import PACKAGE_FACTS_SCHEMA, package_facts
 from corral_plugins.packages.package import PACKAGE_SCHEMA, package
 from corral_plugins.packages.pip import PIP_SCHEMA, pip
 from corral_plugins.packages.rpm import DNF_SCHEMA, dnf, yum
@@ -49,6 +50,16 @@ def corral_register_steps(register: RegisterStep) -> None:
             (),
             "Add or remove a deb822 .sources file and its signing key.",
         ),
+    )
+    register(
+        StepType(
+            name="package_facts",
+            run=package_facts,
+            schema=PACKAGE_FACTS_SCHEMA,
+            check_mode=True,
+            facts=("packages",),
+            description="Gather the installed packages into ansible_facts.packages.",
+        )
     )
     for name, run, schema, aliases, description in steps:
         register(
