@@ -1,0 +1,131 @@
+"""Debian hosts ready for playbooks/provision-base.yml, shared by its test and its benchmark.
+
+The baseline installs real package names (curl, htop, ..., unattended-upgrades). The hosts
+get them from a local apt repository of small stand-ins made here (tests/aptrepo.py) and
+are cut off from Debian's archive (its source and lists removed), so the runs are offline
+and deterministic. The stand-in ``unattended-upgrades`` ships what the role touches: the
+``50unattended-upgrades`` conffile and a oneshot systemd unit.
+
+Ansible's ``apt`` module needs ``python3-apt`` on the host (corral's does not): its real
+.deb and dependencies are fetched once on this machine with ``apt-get download`` (Debian
+12 here as in the hosts), cached, added to the repository and installed on every host,
+as a Debian host managed by Ansible has it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+from ansible_collections import cache_dir, collections_path
+from aptrepo import Package, build_repo
+from debian_hosts import DebianFleet
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAYBOOK = ROOT / "playbooks" / "provision-base.yml"
+BASE_PACKAGES = ("curl", "htop", "rsync", "tree", "vim-tiny")
+PYTHON_APT = ("python3-apt", "python-apt-common", "distro-info-data")
+
+UNIT = """\
+[Unit]
+Description=Unattended Upgrades Shutdown (corral test stand-in)
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/true
+
+[Install]
+WantedBy=multi-user.target
+"""
+DEFAULT_CONFIG = 'Unattended-Upgrade::Origins-Pattern {\n        "origin=Debian";\n};\n'
+# What containers cannot do: their /proc/sys is read-only (the machine's kernel).
+CONTAINER_VARS = {"base_sysctl_reload": False}
+
+
+def packages() -> list[Package]:
+    stand_ins = [
+        Package(name, "1.0", files={f"/usr/share/corral-baseline/{name}": f"{name}\n"})
+        for name in BASE_PACKAGES
+    ]
+    upgrades = Package(
+        "unattended-upgrades",
+        "1.0",
+        files={
+            "/usr/bin/unattended-upgrade": "#!/bin/sh\nexit 0\n",
+            "/etc/apt/apt.conf.d/50unattended-upgrades": DEFAULT_CONFIG,
+            "/lib/systemd/system/unattended-upgrades.service": UNIT,
+        },
+        conffiles=["/etc/apt/apt.conf.d/50unattended-upgrades"],
+    )
+    return [*stand_ins, upgrades]
+
+
+def python_apt_debs() -> list[Path]:
+    """The real .deb files of :data:`PYTHON_APT`, downloaded once into the test cache."""
+    cache = cache_dir() / "python3-apt-debs"
+    debs = sorted(cache.glob("*.deb"))
+    if len(debs) == len(PYTHON_APT):
+        return debs
+    partial = cache.with_name(f"{cache.name}.{os.getpid()}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    done = subprocess.run(
+        ["apt-get", "download", "-q", *PYTHON_APT],
+        cwd=partial, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise RuntimeError(f"apt-get download {' '.join(PYTHON_APT)}: {done.stderr.strip()}")
+    shutil.rmtree(cache, ignore_errors=True)
+    partial.rename(cache)
+    return sorted(cache.glob("*.deb"))
+
+
+def build_baseline_repo(directory: Path) -> Path:
+    """The local repository: the stand-ins and python3-apt with its dependencies."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for deb in python_apt_debs():
+        shutil.copy(deb, directory / deb.name)
+    return build_repo(directory, packages())
+
+
+def offline(fleet: DebianFleet) -> None:
+    """Leave the hosts only the local repository (no Debian archive source, no lists of it)
+    and install python3-apt from it."""
+    script = (
+        "rm -f /etc/apt/sources.list /var/lib/apt/lists/*debian.org*"
+        " && apt-get update -q && apt-get install -y -q --no-install-recommends python3-apt"
+    )
+
+    def cut(host: str) -> None:
+        fleet.check(host, ["sh", "-c", script])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(cut, [h.name for h in fleet.hosts]))
+
+
+def write_vars(directory: Path) -> Path:
+    """The extra-vars file the container hosts need (``-e @file`` for both tools)."""
+    path = directory / "container-vars.yml"
+    path.write_text(yaml.safe_dump(CONTAINER_VARS))
+    return path
+
+
+def ansible_env(workdir: Path, *, forks: int = 20) -> dict[str, str]:
+    """ansible-playbook's environment: collections, pipelining, forks, a private home."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "HOME": str(workdir),
+        "ANSIBLE_COLLECTIONS_PATH": str(collections_path()),
+        "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_PIPELINING": "1",
+        "ANSIBLE_FORKS": str(forks),
+    }
