@@ -1,0 +1,55 @@
+"""Steps about services: ``service``, ``systemd`` (``systemd_service``) and ``service_facts``.
+
+The backends: systemd (:mod:`.systemd`), SysV init scripts (:mod:`.sysv`) and OpenRC
+(:mod:`.openrc`); :mod:`.service` picks one from the host's ``ansible_service_mgr``.
+"""
+
+from __future__ import annotations
+
+from corral import RegisterStep, StepType, hookimpl
+from corral_plugins.services.facts import SERVICE_FACTS_SCHEMA, service_facts
+from corral_plugins.services.service import SERVICE_SCHEMA, service
+from corral_plugins.services.systemd import SYSTEMD_SCHEMA, systemd
+
+__all__ = ["service", "service_facts", "systemd"]
+
+
+@hookimpl
+def corral_register_steps(register: RegisterStep) -> None:
+    """Register ``service``, ``systemd`` and ``service_facts``."""
+    register(
+        StepType(
+            name="service",
+            run=service,
+            schema=SERVICE_SCHEMA,
+            check_mode=True,
+            description="Start, stop, restart, reload or enable a service "
+            "(systemd, SysV init or OpenRC).",
+        )
+    )
+    register(
+        StepType(
+            name="systemd",
+            run=systemd,
+            schema=SYSTEMD_SCHEMA,
+            aliases=(
+                "systemd_service",
+                "ansible.builtin.systemd_service",
+                "ansible.legacy.systemd_service",
+            ),
+            check_mode=True,
+            description="Start, stop, restart, reload, enable or mask a systemd unit; "
+            "daemon-reload.",
+        )
+    )
+    register(
+        StepType(
+            name="service_facts",
+            run=service_facts,
+            schema=SERVICE_FACTS_SCHEMA,
+            check_mode=True,
+            facts=("services",),
+            variables=("services",),
+            description="List the host's services into `ansible_facts.services`.",
+        )
+    )
