@@ -22,7 +22,7 @@ from corral import StepContext, StepResult, StepType
 from corral_plugins.fileops.archive_schema import ARCHIVE_SCHEMA
 from corral_plugins.fileops.archives import fingerprint
 from corral_plugins.fileops.hostfs import Entry, expand_globs, path_info, run_checked, walk
-from corral_plugins.files.attributes import apply_attributes, parse_mode
+from corral_plugins.files.attributes import ensure_attributes
 
 __all__ = ["ARCHIVE_STEP", "archive"]
 
@@ -98,7 +98,7 @@ def archive(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     changed = _build(ctx, fmt, single, root, entries, dest, current is not None)
     if not ctx.check_mode and args.get("remove"):
         run_checked(ctx, ["rm", "-rf", "--", *paths], "removing the sources")
-    fixed = _attributes(ctx, args, dest)
+    fixed = bool(ensure_attributes(ctx, args, dest))
     data.update(path_info(ctx, dest))
     return StepResult(changed=changed or fixed, data=data)
 
@@ -178,23 +178,6 @@ def _differs(ctx: StepContext, new: str, old: str, fmt: str, single: bool) -> bo
             return fingerprint(local_new, fmt, single) != fingerprint(local_old, fmt, single)
         except (OSError, EOFError, ValueError):  # the old one is not such an archive
             return True
-
-
-def _attributes(ctx: StepContext, args: Mapping[str, Any], dest: str) -> bool:
-    if not any(args.get(k) is not None for k in ("mode", "owner", "group")):
-        return False
-    current = ctx.conn.stat(dest, become=ctx.become, timeout=ctx.timeout)
-    if current is None:
-        return False
-    fixed = apply_attributes(
-        ctx,
-        dest,
-        current,
-        mode=parse_mode(args.get("mode")),
-        owner=args.get("owner"),
-        group=args.get("group"),
-    )
-    return bool(fixed)
 
 
 ARCHIVE_STEP = StepType(

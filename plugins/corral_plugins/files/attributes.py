@@ -17,6 +17,7 @@ __all__ = [
     "MODE_PROPERTY",
     "OWNER_PROPERTY",
     "apply_attributes",
+    "ensure_attributes",
     "format_mode",
     "make_dirs",
     "parse_mode",
@@ -105,3 +106,27 @@ def run_or_fail(ctx: StepContext, argv: list[str]) -> None:
     if result.timed_out or result.rc != 0:
         reason = "timed out" if result.timed_out else result.stderr.strip() or f"rc={result.rc}"
         raise StepFailed(f"{argv[0]} failed: {reason}")
+
+
+def ensure_attributes(
+    ctx: StepContext, args: Mapping[str, Any], path: str, current: FileStat | None = None
+) -> list[str]:
+    """Apply a step's ``mode``/``owner``/``group`` arguments to ``path``; what changed.
+
+    Stats the path first when ``current`` is not given; nothing when the path does not
+    exist (in check mode, a file not created yet).
+    """
+    if not any(args.get(key) is not None for key in ("mode", "owner", "group")):
+        return []
+    if current is None:
+        current = ctx.conn.stat(path, become=ctx.become, timeout=ctx.timeout)
+        if current is None:
+            return []
+    return apply_attributes(
+        ctx,
+        path,
+        current,
+        mode=parse_mode(args.get("mode")),
+        owner=args.get("owner"),
+        group=args.get("group"),
+    )

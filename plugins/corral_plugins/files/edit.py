@@ -26,9 +26,8 @@ from corral_plugins.files.attributes import (
     GROUP_PROPERTY,
     MODE_PROPERTY,
     OWNER_PROPERTY,
-    apply_attributes,
+    ensure_attributes,
     make_dirs,
-    parse_mode,
     run_or_fail,
 )
 
@@ -206,19 +205,7 @@ def finish(
     As Ansible's modules say it: "line added and ownership, perms or SE linux context
     changed".
     """
-    if not any(args.get(key) is not None for key in ("mode", "owner", "group")):
-        return changed, msg
-    current = ctx.conn.stat(path, become=ctx.become, timeout=ctx.timeout)
-    if current is None:  # in check mode, a file not created yet
-        return changed, msg
-    changes = apply_attributes(
-        ctx,
-        path,
-        current,
-        mode=parse_mode(args.get("mode")),
-        owner=args.get("owner"),
-        group=args.get("group"),
-    )
+    changes = ensure_attributes(ctx, args, path)
     if not changes:
         return changed, msg
     return True, f"{msg} and {_ATTRIBUTES_MSG}" if changed else _ATTRIBUTES_MSG

@@ -19,7 +19,7 @@ from corral_plugins.files.attributes import (
     GROUP_PROPERTY,
     MODE_PROPERTY,
     OWNER_PROPERTY,
-    apply_attributes,
+    ensure_attributes,
     format_mode,
     make_dirs,
     parse_mode,
@@ -243,7 +243,7 @@ def _directory(
                 changed=True, msg=f"would create directory {path}", data=_data(path, "directory")
             )
         make_dirs(ctx, path)
-    changes = _ensure_attributes(ctx, args, path)
+    changes = ensure_attributes(ctx, args, path)
     if args.get("recurse") and _recurse(ctx, args, path):
         changes.append("attributes of the contents")
     return _finish(
@@ -258,7 +258,7 @@ def _file(
         return _fail(path, "is absent, cannot continue", kind="file")
     if current.is_dir:
         return _fail(path, "is directory, cannot continue", kind="file")
-    changes = _ensure_attributes(ctx, args, path, current)
+    changes = ensure_attributes(ctx, args, path, current)
     return _finish(ctx, path, "file", created=False, changes=changes, kept="file exists")
 
 
@@ -274,7 +274,7 @@ def _touch(
         )
     else:
         run_or_fail(ctx, ["touch", "--", path])
-    changes = _ensure_attributes(ctx, args, path)
+    changes = ensure_attributes(ctx, args, path)
     # Touching always changes the times, as Ansible reports.
     return _finish(ctx, path, "file", created=True, changes=changes, kept="")
 
@@ -284,7 +284,7 @@ def _link(
 ) -> StepResult:
     src, force = args["src"], args.get("force", False)
     if current is not None and current.is_link and current.link_target == src:
-        changes = _ensure_attributes(ctx, args, path, current)
+        changes = ensure_attributes(ctx, args, path, current)
         return _finish(
             ctx,
             path,
@@ -312,7 +312,7 @@ def _link(
         if removed.rc != 0:
             return _fail(path, "is a directory that is not empty, cannot replace it with a link")
     run_or_fail(ctx, ["ln", "-sfn", "--", src, path])
-    changes = _ensure_attributes(ctx, args, path)
+    changes = ensure_attributes(ctx, args, path)
     return _finish(ctx, path, "link", created=True, changes=changes, kept="", src=src)
 
 
@@ -325,7 +325,7 @@ def _hard(
     if current is not None:
         same = ctx.conn.run(["test", path, "-ef", src], timeout=ctx.timeout, become=ctx.become)
         if same.rc == 0:
-            changes = _ensure_attributes(ctx, args, path, current)
+            changes = ensure_attributes(ctx, args, path, current)
             return _finish(
                 ctx, path, "hard", created=False, changes=changes, kept="hard link exists", src=src
             )
@@ -339,28 +339,8 @@ def _hard(
             changed=True, msg=f"would hard link {path} to {src}", data=_data(path, "hard", src=src)
         )
     run_or_fail(ctx, ["ln", "-f", "--", src, path])
-    changes = _ensure_attributes(ctx, args, path)
+    changes = ensure_attributes(ctx, args, path)
     return _finish(ctx, path, "hard", created=True, changes=changes, kept="", src=src)
-
-
-def _ensure_attributes(
-    ctx: StepContext, args: Mapping[str, Any], path: str, current: FileStat | None = None
-) -> list[str]:
-    """Apply mode/owner/group; stats the path first when ``current`` is not given."""
-    if not any(key in args for key in ("mode", "owner", "group")):
-        return []
-    if current is None:
-        current = ctx.conn.stat(path, become=ctx.become, timeout=ctx.timeout)
-        if current is None:  # only in check mode, for a path not created yet
-            return []
-    return apply_attributes(
-        ctx,
-        path,
-        current,
-        mode=parse_mode(args.get("mode")),
-        owner=args.get("owner"),
-        group=args.get("group"),
-    )
 
 
 def _recurse(ctx: StepContext, args: Mapping[str, Any], path: str) -> bool:

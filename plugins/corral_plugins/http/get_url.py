@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 from corral import FileStat, StepContext, StepResult, StepType, __version__
 from corral.secrets import reveal
 from corral_plugins.fileops.hostfs import path_info
-from corral_plugins.files.attributes import apply_attributes, parse_mode, run_or_fail
+from corral_plugins.files.attributes import ensure_attributes, parse_mode, run_or_fail
 from corral_plugins.http.checksums import (
     Checksum,
     file_digest,
@@ -151,7 +151,7 @@ def _run(
         ctx.conn.put(
             local, dest, mode=parse_mode(args.get("mode")), become=ctx.become, timeout=ctx.timeout
         )
-    fixed = _fix_attributes(ctx, args, dest)
+    fixed = ensure_attributes(ctx, args, dest)
     data["md5sum"] = file_digest(local, "md5")
     data.update(path_info(ctx, dest))
     return StepResult(changed=differs or bool(fixed), msg=data.pop("msg"), data=data)
@@ -200,28 +200,10 @@ def _kept(
     data: dict[str, Any],
 ) -> StepResult:
     """``dest`` stays: only its mode, owner and group may be fixed."""
-    fixed = _fix_attributes(ctx, args, dest, current)
+    fixed = ensure_attributes(ctx, args, dest, current)
     data.update(path_info(ctx, dest))
     msg = "file already exists but file attributes changed" if fixed else "file already exists"
     return StepResult(changed=bool(fixed), msg=msg, data=data)
-
-
-def _fix_attributes(
-    ctx: StepContext, args: Mapping[str, Any], dest: str, current: FileStat | None = None
-) -> list[str]:
-    if not any(args.get(key) is not None for key in ("mode", "owner", "group")):
-        return []
-    current = current or ctx.conn.stat(dest, become=ctx.become, timeout=ctx.timeout)
-    if current is None:
-        return []
-    return apply_attributes(
-        ctx,
-        dest,
-        current,
-        mode=parse_mode(args.get("mode")),
-        owner=args.get("owner"),
-        group=args.get("group"),
-    )
 
 
 def _backup(ctx: StepContext, dest: str) -> str:
