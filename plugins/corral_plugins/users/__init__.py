@@ -1,19 +1,41 @@
-"""User and group accounts: the ``user``, ``group`` and ``getent`` steps (Ansible's names)."""
+"""User and group accounts: the ``user``, ``group`` and ``getent`` steps (Ansible's names),
+and SSH trust: ``authorized_key`` (``ansible.posix.authorized_key``) and ``known_hosts``."""
 
 from __future__ import annotations
 
 from corral import RegisterStep, StepType, hookimpl
+from corral_plugins.users.authorized_key import AUTHORIZED_KEY_SCHEMA, authorized_key
 from corral_plugins.users.getent import getent
 from corral_plugins.users.group import group
+from corral_plugins.users.known_hosts import KNOWN_HOSTS_SCHEMA, known_hosts
 from corral_plugins.users.schema import GETENT_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 from corral_plugins.users.user import user
 
-__all__ = ["getent", "group", "user"]
+__all__ = ["authorized_key", "getent", "group", "known_hosts", "user"]
 
 
 @hookimpl
 def corral_register_steps(register: RegisterStep) -> None:
-    """Add ``user``, ``group`` and ``getent``."""
+    """Add ``user``, ``group``, ``getent``, ``authorized_key`` and ``known_hosts``."""
+    register(
+        StepType(
+            name="authorized_key",
+            run=authorized_key,
+            schema=AUTHORIZED_KEY_SCHEMA,
+            aliases=("ansible.posix.authorized_key",),
+            check_mode=True,
+            description="Add or remove SSH public keys in a user's authorized_keys file.",
+        )
+    )
+    register(
+        StepType(
+            name="known_hosts",
+            run=known_hosts,
+            schema=KNOWN_HOSTS_SCHEMA,
+            check_mode=True,
+            description="Add or remove a host's key in an SSH known_hosts file.",
+        )
+    )
     register(
         StepType(
             name="user",
