@@ -86,20 +86,27 @@ def python_apt_debs() -> list[Path]:
     return sorted(cache.glob("*.deb"))
 
 
-def build_baseline_repo(directory: Path) -> Path:
-    """The local repository: the stand-ins and python3-apt with its dependencies."""
+def build_baseline_repo(directory: Path, *, python_apt: bool = False) -> Path:
+    """The local repository: the stand-ins, and python3-apt with its dependencies."""
     directory.mkdir(parents=True, exist_ok=True)
-    for deb in python_apt_debs():
+    for deb in python_apt_debs() if python_apt else ():
         shutil.copy(deb, directory / deb.name)
     return build_repo(directory, packages())
 
 
-def offline(fleet: DebianFleet) -> None:
-    """Leave the hosts only the local repository (no Debian archive source, no lists of it)
-    and install python3-apt from it."""
-    script = (
-        "rm -f /etc/apt/sources.list /var/lib/apt/lists/*debian.org*"
-        " && apt-get update -q && apt-get install -y -q --no-install-recommends python3-apt"
+def offline(fleet: DebianFleet, *, python_apt: bool = False) -> None:
+    """Leave the hosts only the local repository (no Debian archive source, no lists of
+    it); with ``python_apt``, install python3-apt from it (for ansible-playbook). The
+    package cache is left two days old, as on a server that has not been provisioned, so
+    the first run's ``update_cache`` reads the repository."""
+    script = "rm -f /etc/apt/sources.list /var/lib/apt/lists/*debian.org*"
+    if python_apt:
+        script += (
+            " && apt-get update -q && apt-get install -y -q --no-install-recommends python3-apt"
+        )
+    script += (
+        " && rm -f /var/lib/apt/periodic/update-success-stamp"
+        " && touch -d '2 days ago' /var/lib/apt/lists"
     )
 
     def cut(host: str) -> None:
