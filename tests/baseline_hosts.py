@@ -136,3 +136,32 @@ def ansible_env(workdir: Path, *, forks: int = 20) -> dict[str, str]:
         "ANSIBLE_PIPELINING": "1",
         "ANSIBLE_FORKS": str(forks),
     }
+
+
+def state(fleet: DebianFleet, host: str) -> dict[str, str]:
+    """What the baseline manages on ``host``, read through docker (not through corral)."""
+
+    def sh(script: str) -> str:
+        return fleet.exec(host, ["sh", "-c", script]).stdout
+
+    return {
+        "sshd_config": sh("cat /etc/ssh/sshd_config"),
+        "packages": sh(
+            f"dpkg-query -W -f '${{Package}} ${{Status}}\\n' {' '.join(BASE_PACKAGES)}"
+            " unattended-upgrades 2>&1 | sort"
+        ),
+        "users": sh("getent passwd alice bob; getent group admins"),
+        "keys": sh(
+            "cd /home && stat -c '%n %a %U' alice/.ssh alice/.ssh/authorized_keys"
+            " bob/.ssh bob/.ssh/authorized_keys && cat */.ssh/authorized_keys"
+        ),
+        "sudoers": sh("stat -c '%a %U' /etc/sudoers.d/admins; cat /etc/sudoers.d/admins"),
+        "sysctl": sh("cat /etc/sysctl.d/60-baseline.conf"),
+        "cron": sh("cat /etc/cron.d/baseline"),
+        "timezone": sh("cat /etc/timezone; readlink /etc/localtime"),
+        "upgrades": sh(
+            "cat /etc/apt/apt.conf.d/20auto-upgrades"
+            " /etc/apt/apt.conf.d/50unattended-upgrades;"
+            " systemctl is-enabled unattended-upgrades"
+        ),
+    }

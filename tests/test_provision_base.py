@@ -17,6 +17,7 @@ from baseline_hosts import (
     PLAYBOOK,
     build_baseline_repo,
     offline,
+    state,
     write_vars,
 )
 from debian_hosts import DebianFleet, FleetFactory
@@ -91,31 +92,6 @@ def changed(events: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
 
 def recap(events: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     return next(e["hosts"] for e in events if e["event"] == "recap")
-
-
-def state(fleet: DebianFleet, host: str) -> dict[str, str]:
-    """What the baseline manages on ``host``, read through docker (not through corral)."""
-
-    def sh(script: str) -> str:
-        return fleet.exec(host, ["sh", "-c", script]).stdout
-
-    return {
-        "sshd_config": sh("cat /etc/ssh/sshd_config"),
-        "packages": sh(
-            f"dpkg-query -W -f '${{Package}} ${{Status}}\\n' {' '.join(BASE_PACKAGES)}"
-            " unattended-upgrades 2>&1 | sort"
-        ),
-        "users": sh("getent passwd alice bob; getent group admins"),
-        "keys": sh("cat /home/alice/.ssh/authorized_keys /home/bob/.ssh/authorized_keys"),
-        "sudoers": sh("stat -c '%a %U' /etc/sudoers.d/admins; cat /etc/sudoers.d/admins"),
-        "sysctl": sh("cat /etc/sysctl.d/60-baseline.conf"),
-        "cron": sh("cat /etc/cron.d/baseline"),
-        "upgrades": sh(
-            "cat /etc/apt/apt.conf.d/20auto-upgrades"
-            " /etc/apt/apt.conf.d/50unattended-upgrades;"
-            " systemctl is-enabled unattended-upgrades"
-        ),
-    }
 
 
 def test_first_run_changes_every_host_and_the_second_changes_nothing(
