@@ -1,5 +1,5 @@
 """Steps about the host's system settings: ``cron``, ``sysctl``, ``hostname``, ``timezone``,
-``locale_gen``, ``modprobe`` and ``debconf``.
+``locale_gen``, ``modprobe``, ``debconf``, ``mount`` and ``reboot``.
 
 Ansible keeps ``cron``, ``hostname`` and ``debconf`` in ``ansible.builtin`` (those names
 are added for every built-in module), ``sysctl`` in ``ansible.posix`` and ``timezone``,
@@ -17,6 +17,8 @@ from corral_plugins.system.debconf import DEBCONF_SCHEMA, debconf
 from corral_plugins.system.hostname import HOSTNAME_SCHEMA, hostname
 from corral_plugins.system.locale_gen import LOCALE_GEN_SCHEMA, locale_gen
 from corral_plugins.system.modprobe import MODPROBE_SCHEMA, modprobe
+from corral_plugins.system.mount import MOUNT_SCHEMA, mount
+from corral_plugins.system.reboot import REBOOT_SCHEMA, reboot
 from corral_plugins.system.sysctl import SYSCTL_SCHEMA, sysctl
 from corral_plugins.system.timezone import TIMEZONE_SCHEMA, timezone
 
@@ -51,6 +53,13 @@ STEPS: dict[str, tuple[Run, Mapping[str, Any], str, str]] = {
         "Load or unload a kernel module, and keep it loaded at boot.",
     ),
     "debconf": (debconf, DEBCONF_SCHEMA, "", "Preseed a Debian package's debconf answer."),
+    "mount": (
+        mount,
+        MOUNT_SCHEMA,
+        "ansible.posix",
+        "Manage an /etc/fstab entry and mount or unmount it.",
+    ),
+    "reboot": (reboot, REBOOT_SCHEMA, "", "Reboot the host and wait until it is back."),
 }
 
 

@@ -49,7 +49,11 @@ AUTHORIZED_KEY_SCHEMA: Mapping[str, Any] = {
             "default": True,
             "description": "Create the file's directory 0700 and give it to the user.",
         },
-        "state": {"enum": ["present", "absent"], "default": "present"},
+        "state": {
+            "enum": ["present", "absent"],
+            "default": "present",
+            "description": "Whether the keys (with these options) are in the file.",
+        },
         "key_options": {
             "type": "string",
             "description": 'Options for the key(s), as in the file (`no-pty,from="10.0.0.0/8"`).',

@@ -46,7 +46,11 @@ KNOWN_HOSTS_SCHEMA: Mapping[str, Any] = {
             "default": False,
             "description": "Write the host name hashed.",
         },
-        "state": {"enum": ["present", "absent"], "default": "present"},
+        "state": {
+            "enum": ["present", "absent"],
+            "default": "present",
+            "description": "Whether the key (or, without `key`, any key of the host) is there.",
+        },
     },
 }
 
