@@ -10,6 +10,7 @@ changed is read from apt-get's own summary ("N upgraded, M newly installed...").
 from __future__ import annotations
 
 import fnmatch
+import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,29 +18,23 @@ from corral import CommandResult, StepContext, StepFailed, StepResult
 from corral_plugins.packages import aptops
 from corral_plugins.packages.aptops import AptOptions, apt_get
 from corral_plugins.packages.aptparse import (
-    SpecError,
+    Installed,
+    matching_version,
     parse_changes,
     prepared_diff,
     split_spec,
     unavailable_packages,
 )
-from corral_plugins.packages.common import first_of, host_run, names_of
+from corral_plugins.packages.common import QUIET_ENV, first_of, names_of
 
 __all__ = ["apt"]
 
 _ACTIONS = ("name", "package", "pkg", "deb", "upgrade", "update_cache", "update-cache")
 
 
-def apt(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
-    """Install, upgrade or remove packages with apt-get."""
-    try:
-        return _apt(ctx, args)
-    except SpecError as exc:
-        return StepResult(failed=True, msg=str(exc))
-
-
 # Ansible's order: cache, clean, upgrade, deb, packages; each of these ends the task.
-def _apt(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:  # noqa: PLR0911, PLR0912
+def apt(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:  # noqa: PLR0911, PLR0912
+    """Install, upgrade or remove packages with apt-get."""
     specs = names_of(first_of(args, "name", "package", "pkg"))
     state = str(args.get("state", "present"))
     upgrade = _upgrade_mode(args.get("upgrade", "no"))
@@ -157,7 +152,7 @@ def _install(
         if pin is not None:
             version = pin
             if _is_pattern(pin):
-                version = _best(available.get(name, []), pin, known, state) or ""
+                version = _best(available.get(name, []), pin, known) or ""
                 if not version:
                     return StepResult(
                         failed=True, msg=f"no available installation candidate for {name}={pin}"
@@ -185,14 +180,13 @@ def _is_pattern(pin: str) -> bool:
     return any(char in pin for char in "*?[")
 
 
-def _best(available: list[str], pin: str, known: Any, state: str) -> str | None:
+def _best(available: list[str], pin: str, known: Installed | None) -> str | None:
     """The version a wildcard pin installs: the best available that matches it."""
-    for version in available:
-        if fnmatch.fnmatchcase(version, pin):
-            return version
-    if known is not None and known.installed and fnmatch.fnmatchcase(known.version, pin):
-        return str(known.version)  # installed, and no longer in any repository
-    return None
+    found = matching_version(available, pin)
+    if found is None and known is not None and known.installed:
+        # Installed, and no longer in any repository.
+        return known.version if fnmatch.fnmatchcase(known.version, pin) else None
+    return found
 
 
 def _install_deb(
@@ -279,7 +273,9 @@ def _change(
 
 
 def _run(ctx: StepContext, argv: Sequence[str], what: str) -> StepResult:
-    result: CommandResult = host_run(ctx, argv)
+    # Through run_command: under ``async`` the engine runs apt-get as a job on the host.
+    env = {**QUIET_ENV, **ctx.env}
+    result: CommandResult = ctx.run_command(argv, env=env, shown=shlex.join(argv))
     if result.timed_out:
         raise StepFailed(f"apt-get {what} timed out")
     if result.rc != 0:

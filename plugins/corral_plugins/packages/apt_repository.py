@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from corral import StepContext, StepFailed, StepResult
+from corral_plugins.files.attributes import parse_mode
 from corral_plugins.packages import aptops
 from corral_plugins.packages.apt_schema import alias
 from corral_plugins.packages.sources import SOURCES_DIR, read_files, remove_file, write_file
@@ -167,9 +168,7 @@ def _remove(files: dict[str, str], source: str) -> None:
 
 
 def _mode(value: Any) -> int:
-    if value is None:
-        return 0o644
-    return int(value) if isinstance(value, int) else int(str(value), 8)
+    return parse_mode(value) or 0o644
 
 
 def _save(

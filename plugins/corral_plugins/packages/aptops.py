@@ -20,7 +20,7 @@ from corral_plugins.packages.aptparse import (
     parse_dpkg_query,
     parse_madison,
 )
-from corral_plugins.packages.common import host_run, run_or_raise
+from corral_plugins.packages.common import download, host_run, run_or_raise
 
 __all__ = [
     "AptOptions",
@@ -189,7 +189,7 @@ def deb_on_host(ctx: StepContext, deb: str) -> Iterator[str]:
     """The path on the host of the ``deb`` file, uploading or downloading it for the block."""
     payload: bytes | None = None
     if "://" in deb:
-        payload = _download(deb)
+        payload = download(deb, "deb")
     else:
         found = ctx.conn.stat(deb, become=ctx.become, timeout=ctx.timeout)
         if found is not None and found.is_file:
@@ -212,17 +212,6 @@ def deb_on_host(ctx: StepContext, deb: str) -> Iterator[str]:
         yield path
     finally:
         host_run(ctx, ["rm", "-rf", "--", scratch])
-
-
-def _download(url: str) -> bytes:
-    import httpx
-
-    try:
-        response = httpx.get(url, follow_redirects=True, timeout=60)
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise StepFailed(f"deb: cannot download {url}: {exc}") from exc
-    return response.content
 
 
 def deb_fields(ctx: StepContext, path: str) -> dict[str, str]:

@@ -10,11 +10,12 @@ import fnmatch
 import re
 from dataclasses import dataclass, field
 
+from corral import StepFailed
+
 __all__ = [
     "DPKG_FORMAT",
     "Changes",
     "Installed",
-    "SpecError",
     "matching_version",
     "parse_changes",
     "parse_dpkg_query",
@@ -28,18 +29,14 @@ __all__ = [
 DPKG_FORMAT = "${binary:Package}\\t${Package}\\t${Version}\\t${db:Status-Abbrev}\\n"
 
 
-class SpecError(ValueError):
-    """A package spec apt cannot take (``foo=1=2``)."""
-
-
 def split_spec(spec: str) -> tuple[str, str | None]:
-    """``foo=1.2*`` -> ("foo", "1.2*"); ``foo`` -> ("foo", None)."""
+    """``foo=1.2*`` -> ("foo", "1.2*"); ``foo`` -> ("foo", None); StepFailed if malformed."""
     if spec.count("=") > 1:
-        raise SpecError(f"invalid package spec: {spec}")
+        raise StepFailed(f"invalid package spec: {spec}")
     name, _, version = spec.partition("=")
     name, version = name.strip(), version.strip()
     if not name or (spec.count("=") == 1 and not version):
-        raise SpecError(f"invalid package spec: {spec}")
+        raise StepFailed(f"invalid package spec: {spec}")
     return name, version or None
 
 

@@ -14,6 +14,7 @@ from corral import CommandResult, StepContext, StepFailed
 
 __all__ = [
     "QUIET_ENV",
+    "download",
     "first_of",
     "host_run",
     "names_of",
@@ -49,6 +50,18 @@ def run_or_raise(ctx: StepContext, argv: Sequence[str], what: str | None = None)
 def _last_lines(result: CommandResult) -> str:
     lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
     return "; ".join(lines[-3:])
+
+
+def download(url: str, what: str) -> bytes:
+    """Fetch ``url`` from the controller (the host may have no route or no client for it)."""
+    import httpx
+
+    try:
+        response = httpx.get(url, follow_redirects=True, timeout=60)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise StepFailed(f"{what}: cannot download {url}: {exc}") from exc
+    return response.content
 
 
 def first_of(args: Mapping[str, Any], *names: str) -> Any:

@@ -14,7 +14,9 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
-from corral import StepContext, StepFailed, StepResult
+from corral import StepContext, StepResult
+from corral_plugins.files.attributes import parse_mode
+from corral_plugins.packages.common import download
 from corral_plugins.packages.sources import SOURCES_DIR, read_files, remove_file, write_file
 
 __all__ = ["DEB822_SCHEMA", "deb822_repository", "render", "slug_of"]
@@ -132,8 +134,7 @@ def deb822_repository(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
         fields["signed_by"] = value
     text = render(fields)
     before = current.get(dest)
-    mode = int(args.get("mode", "0644")) if isinstance(args.get("mode"), int) else None
-    mode = mode if mode is not None else int(str(args.get("mode", "0644")), 8)
+    mode = parse_mode(args.get("mode", "0644")) or 0o644
     if before != text:
         changed = True
         if not ctx.check_mode:
@@ -165,7 +166,7 @@ def _signed_by(
         if found is not None and found.is_file:
             return value, value, False
         return None, value, False  # an inline key, written into the file
-    payload = _download(value)
+    payload = download(value, "Could not fetch signed_by key")
     ext = "asc" if b"-----BEGIN PGP PUBLIC KEY BLOCK-----" in payload else "gpg"
     path = f"{KEYRINGS_DIR}/{slug}.{ext}"
     if ext == "asc" and current.get(path) == payload.decode(errors="replace"):
@@ -184,14 +185,3 @@ def _same_binary(ctx: StepContext, path: str, payload: bytes) -> bool:
 
     found = ctx.conn.stat(path, checksum=True, become=ctx.become, timeout=ctx.timeout)
     return found is not None and found.checksum == hashlib.sha1(payload).hexdigest()  # noqa: S324
-
-
-def _download(url: str) -> bytes:
-    import httpx
-
-    try:
-        response = httpx.get(url, follow_redirects=True, timeout=60)
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise StepFailed(f"Could not fetch signed_by key: {exc}") from exc
-    return response.content

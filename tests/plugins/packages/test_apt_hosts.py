@@ -100,6 +100,11 @@ def test_an_unknown_name_fails_naming_it_and_installs_nothing(
     assert "'corral-no-such-package'" in results["bad"]["msg"]
     assert "corral-conf" not in results["bad"]["msg"]
     assert installed(fleet, "corral-conf") == {}
+    bad_spec = {"name": "bad", "apt": {"name": ["corral-conf", "corral-a=1=2"]}}
+    code, results, _ = play(corral_project, fleet.inventory, [bad_spec])
+    assert code != 0
+    assert results["bad"]["msg"] == "invalid package spec: corral-a=1=2"
+    assert installed(fleet, "corral-conf") == {}
 
 
 def test_version_pins_latest_and_absent(fleet: DebianFleet, corral_project: CorralProject) -> None:
@@ -246,3 +251,13 @@ def test_apt_works_over_the_docker_connection_too(
     code, results, output = play(corral_project, inventory, tasks)
     assert results["conf"]["changed"] is True
     assert installed(fleet, "corral-conf") == {}
+
+
+def test_apt_runs_as_an_async_job(fleet: DebianFleet, corral_project: CorralProject) -> None:
+    task = {"name": "bg", "apt": {"name": "corral-c", "state": "absent"}, "async": 300, "poll": 1}
+    fleet.check("deb1", ["apt-get", "install", "-y", "-q", "corral-c"])
+    code, results, output = play(corral_project, fleet.inventory, [task])
+    assert code == 0, output
+    assert results["bg"]["changed"] is True
+    assert results["bg"]["ansible_job_id"]
+    assert installed(fleet, "corral-c") == {}

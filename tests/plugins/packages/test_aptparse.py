@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from corral import StepFailed
 from corral_plugins.packages.apt_repository import suggest_filename
 from corral_plugins.packages.aptparse import (
-    SpecError,
     matching_version,
     parse_changes,
     parse_dpkg_query,
@@ -36,7 +36,7 @@ def test_a_spec_splits_into_name_and_version_pin() -> None:
     assert split_spec("corral-ver=1.2*") == ("corral-ver", "1.2*")
     assert split_spec("nginx") == ("nginx", None)
     for bad in ("a=1=2", "=1.0", "a="):
-        with pytest.raises(SpecError, match="invalid package spec"):
+        with pytest.raises(StepFailed, match="invalid package spec"):
             split_spec(bad)
 
 

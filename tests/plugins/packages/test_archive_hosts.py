@@ -81,3 +81,22 @@ def test_a_real_package_from_debians_archive_then_pip_in_a_virtualenv(
     code, results, output = play(corral_project, fleet.inventory, tasks[1:])
     assert results["probe"]["changed"] is True
     assert fleet.exec("deb1", ["/opt/probe/bin/python", "-c", "import corral_probe"]).rc != 0
+
+    # A requirements file on the host: check mode asks pip (--dry-run), then it installs.
+    fleet.write("deb1", "/opt/requirements.txt", "corral-probe==1.0\n")
+    req = {
+        "name": "req",
+        "pip": {
+            "requirements": "/opt/requirements.txt",
+            "virtualenv": "/opt/probe",
+            "extra_args": "--no-index --find-links /srv/corral-repo/wheels",
+        },
+    }
+    code, results, output = play(corral_project, fleet.inventory, [req], "--check")
+    assert code == 0, output
+    assert results["req"]["changed"] is True
+    assert fleet.exec("deb1", ["/opt/probe/bin/python", "-c", "import corral_probe"]).rc != 0
+    code, results, output = play(corral_project, fleet.inventory, [req])
+    assert results["req"]["changed"] is True
+    code, results, output = play(corral_project, fleet.inventory, [req])
+    assert results["req"]["changed"] is False
