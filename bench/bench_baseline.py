@@ -6,7 +6,7 @@ Needs root: it starts a private dockerd and N Debian 12 containers with systemd
 (tests/debian_hosts.py; the image is built with debootstrap on first use), reached over
 SSH with sudo, installing from a local apt repository of stand-in packages
 (tests/baseline_hosts.py), and the ansible.posix and community.general collections
-(fetched once from PyPI, tests/ansible_collections.py). The workload is
+(fetched once from PyPI, tests/ansible_extra_collections.py). The workload is
 playbooks/provision-base.yml, unchanged: facts, ~15 tasks, 7 roles, loops.
 
 The hosts are provisioned once by corral; then ansible-playbook and corral each run once

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
-from ansible_collections import cache_dir, collections_path
+from ansible_extra_collections import cache_dir, collections_path
 from aptrepo import Package, build_repo
 from debian_hosts import DebianFleet
 

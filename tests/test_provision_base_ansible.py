@@ -6,7 +6,7 @@ on the second, and leave the same files, users, keys and packages; and each tool
 ``--check`` mode, finds nothing to do on the host the other one provisioned.
 
 ansible-playbook needs the ansible.posix and community.general collections (fetched from
-PyPI with pip, tests/ansible_collections.py) and python3-apt on the hosts (its .deb is
+PyPI with pip, tests/ansible_extra_collections.py) and python3-apt on the hosts (its .deb is
 fetched from Debian's archive with apt-get download): hence the ``archive`` marker.
 """
 
