@@ -30,6 +30,14 @@
      │    └── RetryableUnreachable   exit 3  a failure another attempt may get past
      │                                       (the ssh plugin's transport module)
      ├── StepFailed                  exit 2  a step failed on a host
+     │    ├── BadArgument            exit 2  an argument an edit step cannot use
+     │    │                                  (corral_plugins.files.edit)
+     │    ├── DownloadFailed         exit 2  get_url's failure, with its result keys
+     │    │                                  (corral_plugins.http.get_url)
+     │    ├── ServiceError           exit 2  a service step's failure, with its result keys
+     │    │                                  (corral_plugins.services.host)
+     │    └── UnsafeMember           exit 2  an archive member that would land outside
+     │                                       dest (corral_plugins.fileops.archives)
      └── Interrupted                 exit 99 the run was stopped by a signal
 
     jinja2.UndefinedError

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from corral import StepFailed
+
 __all__ = [
     "Member",
     "UnsafeMember",
@@ -35,7 +37,7 @@ __all__ = [
 ]
 
 
-class UnsafeMember(ValueError):
+class UnsafeMember(StepFailed):
     """A member whose path is absolute, climbs out with ``..`` or goes through a symlink."""
 
 

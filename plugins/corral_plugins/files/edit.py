@@ -82,7 +82,7 @@ EDIT_PROPERTIES: dict[str, Any] = {
 _ATTRIBUTES_MSG = "ownership, perms or SE linux context changed"
 
 
-class BadArgument(Exception):
+class BadArgument(StepFailed):
     """An argument the step cannot use; its message is the task's one-line error."""
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from corral import FileStat, StepContext, StepResult, StepType, __version__
+from corral import FileStat, StepContext, StepFailed, StepResult, StepType, __version__
 from corral.secrets import reveal
 from corral_plugins.fileops.hostfs import path_info
 from corral_plugins.files.attributes import ensure_attributes, parse_mode, run_or_fail
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["GET_URL_STEP", "get_url"]
 
 
-class _Failed(Exception):
+class DownloadFailed(StepFailed):
     """Ends the step with ``failed`` and this message (plus the extra result keys)."""
 
     def __init__(self, msg: str, **data: Any) -> None:
@@ -93,7 +93,7 @@ def get_url(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     ):
         try:
             return _run(ctx, args, client, Path(tmp), checksum, data)
-        except _Failed as exc:
+        except DownloadFailed as exc:
             data.update(exc.data)
             return StepResult(failed=True, msg=str(exc), data=data)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -133,11 +133,11 @@ def _run(
     else:
         parent = posixpath.dirname(dest) or "."
         if ctx.conn.stat(parent, become=ctx.become, timeout=ctx.timeout) is None:
-            raise _Failed(f"Destination {parent} does not exist")
+            raise DownloadFailed(f"Destination {parent} does not exist")
     if checksum is not None:
         actual = file_digest(local, checksum.algorithm)
         if actual != checksum.value:
-            raise _Failed(
+            raise DownloadFailed(
                 f"The checksum for {dest} did not match {checksum.value}; it was {actual}."
             )
     length = response.headers.get("content-length", "unknown")
@@ -163,7 +163,7 @@ def _fetch(
     """GET ``url`` into the local file ``local`` (``raw``: not decoded); only 200 will do."""
     with client.stream("GET", url) as response:
         if response.status_code != 200:
-            raise _Failed(
+            raise DownloadFailed(
                 "Request failed",
                 status_code=response.status_code,
                 response=f"HTTP Error {response.status_code}: {response.reason_phrase}",
@@ -171,7 +171,7 @@ def _fetch(
         with local.open("wb") as out:
             for chunk in response.iter_raw() if raw else response.iter_bytes():
                 if ctx.cancelled.is_set():
-                    raise _Failed("download cancelled")
+                    raise DownloadFailed("download cancelled")
                 out.write(chunk)
     return response
 
@@ -187,7 +187,7 @@ def _checksum_from_file(
     for digest, name in parse_digest_lines(filename, lines):
         if name == filename:
             return normalized(Checksum(checksum.algorithm, digest))
-    raise _Failed(
+    raise DownloadFailed(
         f"Unable to find a checksum for file '{filename}' in '{mask_url(checksum.value)}'"
     )
 

@@ -9,19 +9,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from corral import CommandResult, StepContext
+from corral import CommandResult, StepContext, StepFailed
 from corral_plugins.facts import SETUP_SCRIPT
 from corral_plugins.facts.parse import parse_setup_output
 
 __all__ = ["ServiceError", "detached", "run", "run_script", "service_manager"]
 
 
-class ServiceError(Exception):
+class ServiceError(StepFailed):
     """A failure the step reports as its ``msg`` (with extra result keys in ``data``)."""
 
     def __init__(self, message: str, **data: Any) -> None:
         super().__init__(message)
-        self.message = message
         self.data = data
 
 
