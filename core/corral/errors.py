@@ -31,13 +31,13 @@
      │                                       (the ssh plugin's transport module)
      ├── StepFailed                  exit 2  a step failed on a host
      │    ├── BadArgument            exit 2  an argument an edit step cannot use
-     │    │                                  (corral_plugins.files.edit)
+     │    │                                  (the files plugin's edit module)
      │    ├── DownloadFailed         exit 2  get_url's failure, with its result keys
-     │    │                                  (corral_plugins.http.get_url)
+     │    │                                  (the http plugin's get_url module)
      │    ├── ServiceError           exit 2  a service step's failure, with its result keys
-     │    │                                  (corral_plugins.services.host)
+     │    │                                  (the services plugin's host module)
      │    └── UnsafeMember           exit 2  an archive member that would land outside
-     │                                       dest (corral_plugins.fileops.archives)
+     │                                       dest (the fileops plugin)
      └── Interrupted                 exit 99 the run was stopped by a signal
 
     jinja2.UndefinedError
