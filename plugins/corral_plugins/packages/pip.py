@@ -12,13 +12,16 @@ from __future__ import annotations
 import posixpath
 import shlex
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from typing import TYPE_CHECKING, Any
 
 from corral import StepContext, StepResult
 from corral_plugins.packages.common import host_run, names_of
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+
+# packaging is imported where it is used: it takes longer to import than the whole
+# packages plugin, and every corral command registers the plugin's steps.
 
 __all__ = ["PIP_SCHEMA", "pip"]
 
@@ -79,6 +82,8 @@ PIP_SCHEMA: Mapping[str, Any] = {
 
 def pip(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     """Install, upgrade or remove Python packages."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
     names = names_of(args.get("name"))
     if args.get("version"):
         if len(names) != 1:
@@ -122,6 +127,8 @@ def _install(
     created: bool,
 ) -> StepResult:
     """One ``pip install`` for what is missing (or everything, for latest/forcereinstall)."""
+    from packaging.requirements import Requirement
+
     state = data["state"]
     argv = [*command, "install"]
     if state == "latest":
@@ -209,6 +216,8 @@ def _ensure_virtualenv(ctx: StepContext, args: Mapping[str, Any]) -> bool | Step
 
 def _installed(ctx: StepContext, command: list[str], args: Mapping[str, Any]) -> dict[str, str]:
     """What pip says is installed, by canonical name."""
+    from packaging.utils import canonicalize_name
+
     if ctx.check_mode and args.get("virtualenv"):
         found = ctx.conn.stat(_venv_python(args), become=ctx.become, timeout=ctx.timeout)
         if found is None:
@@ -223,6 +232,8 @@ def _installed(ctx: StepContext, command: list[str], args: Mapping[str, Any]) ->
 
 
 def _satisfied(requirement: Requirement, installed: Mapping[str, str]) -> bool:
+    from packaging.utils import canonicalize_name
+
     version = installed.get(canonicalize_name(requirement.name))
     if version is None:
         return False
@@ -238,6 +249,8 @@ def _uninstall(
     data: dict[str, Any],
     created: bool,
 ) -> StepResult:
+    from packaging.utils import canonicalize_name
+
     present = [r.name for r in wanted if canonicalize_name(r.name) in installed]
     if not present:
         return StepResult(changed=created, data={**data, "cmd": ""})
