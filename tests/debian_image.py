@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from dockerd import unmount_below
+
 SUITE = "bookworm"
 PACKAGES = (
     "openssh-server", "sudo", "python3", "systemd-sysv", "dbus", "ca-certificates",
@@ -124,7 +126,7 @@ def _build(tarball: Path) -> None:
         partial.replace(tarball)
     finally:
         partial.unlink(missing_ok=True)
-        _unmount_below(rootfs)
+        unmount_below(rootfs)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -134,14 +136,6 @@ def _run(argv: list[str], log: Path) -> None:
     if done.returncode != 0:
         tail = log.read_text(errors="replace")[-3000:]
         raise RuntimeError(f"{argv[0]} failed ({done.returncode}):\n{tail}")
-
-
-def _unmount_below(rootfs: Path) -> None:
-    """Unmount what a failed debootstrap left mounted, so removing the tree stays inside it."""
-    prefix = str(rootfs.resolve()) + "/"
-    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
-    for point in sorted((m for m in mounts if m.startswith(prefix)), reverse=True):
-        subprocess.run(["umount", "-l", point], check=False, capture_output=True)
 
 
 def import_image(client: Any) -> str:

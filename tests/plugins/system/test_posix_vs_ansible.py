@@ -1,9 +1,8 @@
 """Differential: ``authorized_key`` and ``mount`` (fstab) against ansible.posix's modules.
 
-ansible.posix is not part of ansible-core; these tests run where ansible-playbook can load
-it (installed beside ansible-core, or a directory named by ``ANSIBLE_COLLECTIONS_PATH``,
-e.g. ``ansible_collections/ansible/posix`` taken from the ``ansible`` package's wheel), and
-are skipped elsewhere: the files are then checked against the format by hand in
+ansible.posix is not part of ansible-core: it is taken from the ``ansible`` package's
+wheel (tests/ansible_extra_collections.py) and named by ``ANSIBLE_COLLECTIONS_PATH``. The
+files are also checked against the format by hand in
 test_mount_debian.py and tests/plugins/users/test_authorized_key_debian.py. The same play
 runs with ansible-playbook on one Debian host and with corral on the other, twice each;
 the files must be byte-identical and the second runs must change nothing.
@@ -12,11 +11,14 @@ the files must be byte-identical and the second runs must change nothing.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ansible_extra_collections import collections_path
+from conftest import need
 from debian_hosts import DebianFleet, FleetFactory
-from debrun import BIN, ansible, corral, statuses
+from debrun import ansible, corral, statuses
 from sshd import keygen
 
 from corral.testing import CorralProject
@@ -25,19 +27,17 @@ FSTAB = "/etc/fstab.diff"
 START = "# test\nUUID=1 / ext4 errors=remount-ro 0 1\n/dev/sdb1\t/srv  ext4 defaults 0 2\n"
 
 
-def _posix_available() -> bool:
-    done = subprocess.run(
-        [str(BIN / "ansible-doc"), "-j", "-t", "module", "ansible.posix.mount"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    # ansible-doc exits 0 with "{}" for a module it cannot find.
-    return done.returncode == 0 and "ansible.posix.mount" in done.stdout
-
-
-pytestmark = pytest.mark.skipif(not _posix_available(), reason="ansible.posix not installed")
+@pytest.fixture(scope="module", autouse=True)
+def posix_collection() -> Iterator[None]:
+    """ansible.posix for ansible-playbook, fetched once from PyPI (ansible_extra_collections)."""
+    try:
+        path = collections_path()
+    except (OSError, subprocess.SubprocessError) as exc:
+        need(False, f"ansible.posix could not be fetched: {exc}")
+        raise
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ANSIBLE_COLLECTIONS_PATH", str(path))
+        yield
 
 
 @pytest.fixture(scope="module")
