@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from debian_hosts import DebianFleet
+
 from corral.testing import CorralProject
 
 BIN = Path(sys.executable).parent
@@ -54,3 +56,14 @@ def ansible(workdir: Path, inventory: Path, playbook: str, *args: str) -> str:
         )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
+
+
+def play(host: str, *tasks: str) -> str:
+    """A play of ``tasks`` (one-line YAML each) on ``host``, with become, no facts."""
+    body = "".join(f"    - {task}\n" for task in tasks)
+    return f"- hosts: {host}\n  gather_facts: false\n  become: true\n  tasks:\n{body}"
+
+
+def read(fleet: DebianFleet, host: str, path: str) -> str:
+    """A file's text on a Debian host (through docker, not corral), or MISSING."""
+    return fleet.exec(host, ["sh", "-c", f"cat {path} 2>/dev/null || echo MISSING"]).stdout

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 from debian_hosts import DebianFleet, FleetFactory
-from debrun import corral, statuses
+from debrun import corral, play, read, statuses
 
 from corral.testing import CorralProject
 
@@ -24,15 +24,6 @@ FSTAB = (
 @pytest.fixture(scope="module")
 def fleet(module_debian_fleet: FleetFactory) -> DebianFleet:
     return module_debian_fleet(1, prefix="mnt")
-
-
-def play(host: str, *tasks: str) -> str:
-    body = "".join(f"    - {task}\n" for task in tasks)
-    return f"- hosts: {host}\n  gather_facts: false\n  become: true\n  tasks:\n{body}"
-
-
-def read(fleet: DebianFleet, host: str, path: str) -> str:
-    return fleet.exec(host, ["sh", "-c", f"cat {path} 2>/dev/null || echo MISSING"]).stdout
 
 
 def test_fstab_entries_present_and_absent(

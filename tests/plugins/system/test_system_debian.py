@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from debian_hosts import DebianFleet, FleetFactory
-from debrun import ansible, corral, statuses
+from debrun import ansible, corral, play, read, statuses
 
 from corral.testing import CorralProject
 
@@ -23,15 +23,6 @@ from corral.testing import CorralProject
 @pytest.fixture(scope="module")
 def fleet(module_debian_fleet: FleetFactory) -> DebianFleet:
     return module_debian_fleet(2, prefix="sys")
-
-
-def play(host: str, *tasks: str) -> str:
-    body = "".join(f"    - {task}\n" for task in tasks)
-    return f"- hosts: {host}\n  gather_facts: false\n  become: true\n  tasks:\n{body}"
-
-
-def read(fleet: DebianFleet, host: str, path: str) -> str:
-    return fleet.exec(host, ["sh", "-c", f"cat {path} 2>/dev/null || echo MISSING"]).stdout
 
 
 # -- sysctl ----------------------------------------------------------------------------------
