@@ -38,7 +38,7 @@ from _common import VENV_BIN, Measurement, measure
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from baseline_hosts import PLAYBOOK, ansible_env, build_baseline_repo, offline, write_vars
 from debian_hosts import DebianFleet, start_debian_fleet
-from dockerd import DockerDaemon, build_test_image, start_dockerd, stop_dockerd
+from dockerd import DockerDaemon, build_test_image, start_dockerd, stop_dockerd, unmount_below
 
 
 def main() -> None:
@@ -69,6 +69,7 @@ def main() -> None:
     finally:
         if proc is not None:
             stop_dockerd(proc)
+        unmount_below(base)
         for path in (base, work, control):
             shutil.rmtree(path, ignore_errors=True)
 

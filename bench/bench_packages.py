@@ -25,7 +25,7 @@ from _common import VENV_BIN, measure, table
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from aptrepo import Package, build_repo
 from debian_hosts import start_debian_fleet
-from dockerd import DockerDaemon, build_test_image, start_dockerd, stop_dockerd
+from dockerd import DockerDaemon, build_test_image, start_dockerd, stop_dockerd, unmount_below
 
 
 def main() -> None:
@@ -73,6 +73,7 @@ def main() -> None:
     finally:
         if proc is not None:
             stop_dockerd(proc)
+        unmount_below(base)
         shutil.rmtree(base, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
 
