@@ -150,7 +150,7 @@ class ItemRunner:
     ) -> ItemResult:
         try:
             ctx = self.contexts.context(state, task, step, variables, check_mode)
-            background = None if task.async_ is None else async_task(self.templar, task, variables)
+            background = async_task(self.templar, task, variables)
             if background is not None:
                 background.prepare(ctx)
             outcome = _call_step(step, ctx, args)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from corral.output import FlushingWriter, IdleWriter, Writer
-from corral.secrets import REDACTED, Secret, remembered_count, remembered_secrets
+from corral.secrets import REDACTED, Secret, remembered_secrets
 
 EVENT_SCHEMA_VERSION = 1
 
@@ -117,10 +117,9 @@ class EventBus:
             "time": round(time.time(), 6),
         }
         event.update(_plain(fields))
-        if remembered_count() > self._remembered:  # values decrypted from a vault since
-            for value in remembered_secrets(self._remembered):
-                self._remembered += 1
-                self.add_secret(value)
+        for value in remembered_secrets(self._remembered):  # decrypted vault values
+            self._remembered += 1
+            self.add_secret(value)
         if self.secrets:
             ordered = tuple(sorted(self.secrets, key=len, reverse=True))
             # The event's own field names stay: readers find events by them.

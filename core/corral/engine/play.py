@@ -373,15 +373,10 @@ class PlayRunner:
 
     def _execute(self, host: str, unit: Unit) -> UnitResult:
         state = self.states[host]
-        task = unit.task
         try:
-            if task.throttle is None:  # the common case: no slot to hold
+            with self.throttles.slot(unit.task):
                 return self.runner.execute(
-                    state, task, unit.include_vars, seq=unit.seq, handler=unit.handler
-                )
-            with self.throttles.slot(task):
-                return self.runner.execute(
-                    state, task, unit.include_vars, seq=unit.seq, handler=unit.handler
+                    state, unit.task, unit.include_vars, seq=unit.seq, handler=unit.handler
                 )
         except CorralError as exc:
             # execute() turns host problems into results; what is left (a bad throttle)

@@ -197,22 +197,15 @@ def _compile(schema: Any) -> _Node | None:
     return node
 
 
-_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "null": (type(None),),
-}
-
-
 def _fast_types(node: _Node) -> frozenset[type]:
     """The exact Python types a value may have to be taken by ``node`` without a look inside."""
     if node.types is None or node.enum is not None or node.branches or node.parts:
         return frozenset()
     if node.properties or node.additional or node.items:
         return frozenset()
-    return frozenset(t for kind in node.types for t in _PYTHON_TYPES.get(kind, ()))
+    kinds = node.types | ({"integer"} if "number" in node.types else set())
+    exact = frozenset(t for t, kind in _EXACT_KINDS.items() if kind in kinds)
+    return (exact | {float}) if "number" in node.types else exact
 
 
 _converters: dict[int, tuple[Mapping[str, Any], _Node | None]] = {}
