@@ -108,8 +108,10 @@ def prepare_run(
         known.update(inventory.host_vars(host))
     if any(adds_hosts(play) for play in playbook.plays):
         known.update(_vars_of_added_entities(inventory))
+        add_host = registry.steps.get("add_host")
+        own = frozenset(add_host.schema.get("properties", ())) if add_host else frozenset()
         for play in playbook.plays:
-            known.update(added_host_variables(play))
+            known.update(added_host_variables(play, own))
     search_paths = [playbook.base_dir]
     resume = options.resume
     origin = None if resume is None else resume.origin_of(playbook.base_dir, playbook.base_dir)

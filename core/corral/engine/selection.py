@@ -35,10 +35,6 @@ _ADDS_HOSTS = frozenset(
 )
 
 
-# add_host's own arguments; the others are variables of the added host.
-_ADD_HOST_OPTIONS = frozenset(["name", "host", "hostname", "groups", "group", "groupname"])
-
-
 def check_selection(playbook: Playbook, inventory: Inventory, options: RunOptions) -> None:
     """Raise when ``--limit``/patterns leave no host, or ``--start-at-task`` names no task."""
     _check_hosts(playbook, inventory, options.limit)
@@ -78,14 +74,15 @@ def adds_hosts(play: Play) -> bool:
     return any(task.action in _ADDS_HOSTS for task in _tasks(_sections(play)))
 
 
-def added_host_variables(play: Play) -> set[str]:
-    """The variables the play's ``add_host`` tasks give the hosts they add."""
+def added_host_variables(play: Play, options: Iterable[str]) -> set[str]:
+    """The variables the play's ``add_host`` tasks give the hosts they add: their
+    arguments other than the step's own ``options`` (its schema's properties)."""
     return {
         str(key)
         for task in _tasks(_sections(play))
         if task.action in _ADDS_HOSTS and isinstance(task.args, dict)
         for key in task.args
-        if key not in _ADD_HOST_OPTIONS
+        if key not in options
     }
 
 

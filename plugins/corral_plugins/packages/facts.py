@@ -41,8 +41,14 @@ PACKAGE_FACTS_SCHEMA: Mapping[str, Any] = {
 }
 
 # The manager whose database lists the packages of each ansible_pkg_mgr.
-_BY_PKG_MGR = {"apt": "apt", "dnf": "rpm", "dnf5": "rpm", "yum": "rpm", "zypper": "rpm"}
-_BY_PKG_MGR["apk"] = "apk"
+_BY_PKG_MGR = {
+    "apt": "apt",
+    "dnf": "rpm",
+    "dnf5": "rpm",
+    "yum": "rpm",
+    "zypper": "rpm",
+    "apk": "apk",
+}
 
 _DPKG_FORMAT = r"${binary:Package}\t${Version}\t${Architecture}\t${db:Status-Abbrev}\n"
 _RPM_FORMAT = r"%{NAME}\t%{VERSION}\t%{RELEASE}\t%{EPOCH}\t%{ARCH}\n"
