@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from corral.errors import InventoryError, UsageError
 from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
+from corral.playbook.module_names import BUILTIN_PREFIXES
 
 if TYPE_CHECKING:
     from corral.engine.options import RunOptions
@@ -29,9 +30,7 @@ __all__ = ["added_host_variables", "adds_hosts", "check_selection"]
 NO_HOSTS = "Specified inventory, host pattern and/or --limit leaves us with no hosts to target"
 # Steps that add hosts while the run goes: a later play may target hosts not there yet.
 _ADDS_HOSTS = frozenset(
-    f"{prefix}{name}"
-    for prefix in ("", "ansible.builtin.", "ansible.legacy.")
-    for name in ("add_host", "group_by")
+    f"{prefix}{name}" for prefix in ("", *BUILTIN_PREFIXES) for name in ("add_host", "group_by")
 )
 
 

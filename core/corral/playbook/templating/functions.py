@@ -19,6 +19,7 @@ from jinja2.tests import TESTS as JINJA_TESTS
 from jinja2.utils import pass_context, pass_environment
 
 from corral.errors import PluginLoadError
+from corral.playbook.module_names import BUILTIN_PREFIXES
 from corral.playbook.templating.function_type import TemplateFunction
 from corral.playbook.templating.lookups import Lookup, adapt_lookup
 
@@ -122,7 +123,6 @@ def collect_functions(
     return _with_ansible_names(filters), _with_ansible_names(tests), _with_ansible_names(lookups)
 
 
-_ANSIBLE_PREFIXES = ("ansible.builtin.", "ansible.legacy.")
 _T = TypeVar("_T")
 
 
@@ -136,6 +136,6 @@ def _with_ansible_names(functions: dict[str, _T]) -> dict[str, _T]:
     aliased = dict(functions)
     for name, function in functions.items():
         if "." not in name:
-            for prefix in _ANSIBLE_PREFIXES:
+            for prefix in BUILTIN_PREFIXES:
                 aliased.setdefault(prefix + name, function)
     return aliased
