@@ -45,7 +45,7 @@ from corral.playbook.play_keyword import KeywordValue, PlayKeyword
 from corral.playbook.templating.function_type import LookupScope, TemplateFunction
 from corral.run_info import RunInfo
 from corral.secrets import Secret
-from corral.steps import AddHost, StepContext, StepResult, StepType
+from corral.steps import AddHost, StepContext, StepResult, StepType, lazy_step
 from corral.triggers import TriggerContext, TriggerType
 
 __version__ = "0.1.0"
@@ -96,4 +96,5 @@ __all__ = [
     "UsageError",
     "__version__",
     "hookimpl",
+    "lazy_step",
 ]

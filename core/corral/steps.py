@@ -8,6 +8,7 @@ against ``step.schema``) and stores the :class:`StepResult` it returns.
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -17,7 +18,7 @@ from typing import Any, Literal
 
 from corral.connection import Become, CommandResult, Connection
 
-__all__ = ["AddHost", "StepContext", "StepResult", "StepType"]
+__all__ = ["AddHost", "StepContext", "StepResult", "StepType", "lazy_step"]
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,9 @@ class StepContext:
         return None
 
 
+StepFunction = Callable[[StepContext, Mapping[str, Any]], StepResult]
+
+
 @dataclass(frozen=True)
 class StepType:
     """A kind of step: a name, the function that runs it, and the schema of its arguments.
@@ -173,7 +177,7 @@ class StepType:
     """
 
     name: str
-    run: Callable[[StepContext, Mapping[str, Any]], StepResult]
+    run: StepFunction
     schema: Mapping[str, Any]
     aliases: tuple[str, ...] = ()
     check_mode: bool = False
@@ -191,3 +195,28 @@ class StepType:
     # patterns: ``getent_*``); the pre-run check counts them as defined.
     variables: tuple[str, ...] = ()
     plugin: str = field(default="", compare=False)
+
+
+def lazy_step(target: str) -> StepFunction:
+    """The step function at ``"package.module:function"``, imported on its first call.
+
+    Registering a step needs its name and schema only. A family that registers
+    ``run=lazy_step(...)`` and keeps its schemas in a small module of their own
+    costs a command that never uses it almost nothing: ``corral run`` of one debug
+    task does not import the package managers, tar or the crontab parser.
+    """
+    module_name, _, function_name = target.partition(":")
+    if not module_name or not function_name:
+        raise ValueError(f"lazy_step wants 'module:function', got {target!r}")
+    loaded: list[StepFunction] = []
+
+    def run(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
+        if not loaded:
+            # Two threads may both import: the import lock makes that safe, and
+            # both find the same function.
+            loaded.append(getattr(importlib.import_module(module_name), function_name))
+        return loaded[0](ctx, args)
+
+    run.__qualname__ = run.__name__ = function_name
+    run.__module__ = module_name
+    return run
