@@ -12,11 +12,13 @@ from pluggy import HookimplMarker
 from corral.connection import (
     CAPABILITIES,
     MAKE_DIRS,
+    READ_FILE,
     Become,
     CommandResult,
     Connection,
     ConnectionSetting,
     ConnectionType,
+    FileContent,
     FileStat,
 )
 from corral.errors import (
@@ -56,6 +58,7 @@ hookimpl = HookimplMarker("corral")
 __all__ = [
     "CAPABILITIES",
     "MAKE_DIRS",
+    "READ_FILE",
     "AddHost",
     "Become",
     "CommandResult",
@@ -63,6 +66,7 @@ __all__ = [
     "ConnectionSetting",
     "ConnectionType",
     "CorralError",
+    "FileContent",
     "FileStat",
     "HostUnreachable",
     "InventoryBuilder",

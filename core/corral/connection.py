@@ -27,11 +27,13 @@ __all__ = [
     "CAPABILITIES",
     "GENERIC_SETTINGS",
     "MAKE_DIRS",
+    "READ_FILE",
     "Become",
     "CommandResult",
     "Connection",
     "ConnectionSetting",
     "ConnectionType",
+    "FileContent",
     "FileStat",
 ]
 
@@ -40,7 +42,12 @@ MAKE_DIRS = "make_dirs"
 """Capability: ``make_dirs(path, *, become, timeout)`` makes a directory and its parents
 without starting a command on the host (the ssh connection does it over SFTP)."""
 
-CAPABILITIES = frozenset({MAKE_DIRS})
+READ_FILE = "read_file"
+"""Capability: ``read_file(path, *, become, timeout)`` describes and reads a file in one
+round trip (the ssh connection over SFTP, or one command as the become user), where
+``stat`` then ``get`` would take two."""
+
+CAPABILITIES = frozenset({MAKE_DIRS, READ_FILE})
 """Every optional feature a connection may list in :attr:`Connection.capabilities`."""
 
 
@@ -81,6 +88,20 @@ class FileStat:
     mtime: float = 0.0
     link_target: str | None = None
     checksum: str | None = None  # sha1 hex, when asked for and the path is a file
+
+
+@dataclass(frozen=True)
+class FileContent:
+    """A path read on a host, symlinks followed: where they led, what is there, its bytes.
+
+    ``stat`` is None when nothing exists at ``path`` (the resolved path, so a step
+    creates the file a dangling link names); ``data`` is empty unless it is a
+    regular file.
+    """
+
+    path: str
+    stat: FileStat | None
+    data: bytes = b""
 
 
 @runtime_checkable
@@ -157,6 +178,17 @@ class Connection(Protocol):
 
         Optional (capability :data:`MAKE_DIRS`): a connection whose ``capabilities``
         lack it raises ``NotImplementedError``, and callers run ``mkdir -p`` instead.
+        """
+
+    def read_file(
+        self, path: str, *, become: Become | None = None, timeout: float | None = None
+    ) -> FileContent:
+        """Resolve ``path``'s symlinks, then describe and read what is there, in one round trip.
+
+        Optional (capability :data:`READ_FILE`): step code calls
+        :meth:`corral.StepContext.read_file`, which falls back to ``stat`` and ``get``
+        for a connection without it. Raises :class:`corral.StepFailed` when the file
+        cannot be read.
         """
 
 

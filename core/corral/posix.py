@@ -20,14 +20,16 @@ import stat as stat_mod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from corral.connection import Become, CommandResult, FileStat
+from corral.connection import Become, CommandResult, FileContent, FileStat
 
 __all__ = [
+    "READ_SCRIPT",
     "STAT_SCRIPT",
     "RawOutput",
     "SudoCommand",
     "command_argv",
     "first_line",
+    "parse_read_output",
     "parse_stat_output",
     "stdin_bytes",
     "sudo_command",
@@ -43,6 +45,19 @@ if [ -L "$p" ]; then readlink -- "$p"; else echo; fi
 if [ "$2" = 1 ] && [ -f "$p" ] && [ ! -L "$p" ] && [ -r "$p" ]; then
   sha1sum -- "$p" | cut -d' ' -f1
 fi
+"""
+
+
+# Reads "$1" as the become user, symlinks followed (Connection.read_file): the resolved
+# path and a NUL; then, when something is there, the stat line of STAT_SCRIPT and a NUL;
+# then, for a regular file, its bytes. readlink -f is in GNU coreutils and busybox.
+READ_SCRIPT = """p=$(readlink -f -- "$1" 2>/dev/null) || p=$1
+[ -n "$p" ] || p=$1
+printf '%s\\0' "$p"
+if [ ! -e "$p" ]; then exit 0; fi
+s=$(stat -c '%f|%s|%u|%g|%U|%G|%Y' -- "$p") || exit 1
+printf '%s\\0' "$s"
+if [ -f "$p" ]; then exec cat -- "$p"; fi
 """
 
 
@@ -103,6 +118,20 @@ def parse_stat_output(path: str, text: str) -> FileStat:
         link_target=link_target,
         checksum=checksum,
     )
+
+
+def parse_read_output(raw: bytes) -> FileContent:
+    """Parse :data:`READ_SCRIPT`'s output; ValueError when it is not that."""
+    path, sep, rest = raw.partition(b"\0")
+    if not sep:
+        raise ValueError("no path in the read script's output")
+    name = path.decode("utf-8", errors="surrogateescape")
+    if not rest:
+        return FileContent(name, None)
+    line, sep, data = rest.partition(b"\0")
+    if not sep:
+        raise ValueError("no stat line in the read script's output")
+    return FileContent(name, parse_stat_output(name, line.decode()), data)
 
 
 # Runs as the become user: prints the marker on stdout and stderr, then becomes the command.

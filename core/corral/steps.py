@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import importlib
 import os
+import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from corral.connection import Become, CommandResult, Connection
+from corral.connection import READ_FILE, Become, CommandResult, Connection, FileContent
 
 __all__ = ["AddHost", "StepContext", "StepResult", "StepType", "lazy_step"]
 
@@ -145,6 +146,29 @@ class StepContext:
         return self.conn.run(
             command, stdin=stdin, env=env, cwd=cwd, timeout=self.timeout, become=self.become
         )
+
+    def read_file(self, path: str) -> FileContent:
+        """Resolve ``path``'s symlinks on the host, then describe and read what is there.
+
+        As the task's become user, in one round trip where the connection can
+        (:data:`corral.READ_FILE`); else with ``stat``, ``readlink`` and ``get``.
+        Raises StepFailed when the file cannot be read.
+        """
+        conn, become, timeout = self.conn, self.become, self.timeout
+        if READ_FILE in conn.capabilities:
+            return conn.read_file(path, become=become, timeout=timeout)
+        found = conn.stat(path, become=become, timeout=timeout)
+        if found is not None and found.is_link:
+            real = conn.run(["readlink", "-f", "--", path], timeout=timeout, become=become)
+            if real.rc == 0 and real.stdout.strip():
+                path = real.stdout.strip()
+                found = conn.stat(path, become=become, timeout=timeout)
+        if found is None or not found.is_file:
+            return FileContent(path, found)
+        with tempfile.TemporaryDirectory(prefix="corral-read-") as scratch:
+            local = Path(scratch) / "content"
+            conn.get(path, local, become=become, timeout=timeout)
+            return FileContent(path, found, local.read_bytes())
 
     def find_file(self, name: str, subdir: str = "files") -> Path | None:
         """Find a relative ``src`` as Ansible does: ``<dir>/<subdir>/name``, then ``<dir>/name``."""

@@ -27,6 +27,7 @@ from corral import (
     CommandResult,
     ConnectionSetting,
     ConnectionType,
+    FileContent,
     FileStat,
     HostUnreachable,
     RegisterConnection,
@@ -118,6 +119,12 @@ class SimulatedConnection:
                 for path in (a for a in argv[1:] if a.startswith("/")):
                     self._make_dirs(path)
         return CommandResult(rc=0)
+
+    def read_file(
+        self, path: str, *, become: Become | None = None, timeout: float | None = None
+    ) -> FileContent:
+        """Not offered (no ``read_file`` capability): ``StepContext.read_file`` falls back."""
+        raise NotImplementedError("the simulated connection has no read_file")
 
     def make_dirs(
         self, path: str, *, become: Become | None = None, timeout: float | None = None

@@ -22,6 +22,7 @@ from corral import (
     CommandResult,
     ConnectionSetting,
     ConnectionType,
+    FileContent,
     FileStat,
     HostUnreachable,
     RegisterConnection,
@@ -242,6 +243,12 @@ class DockerConnection:
     ) -> None:
         """Not offered (no ``make_dirs`` capability): callers run ``mkdir -p`` instead."""
         raise NotImplementedError("the docker connection has no make_dirs; run mkdir -p")
+
+    def read_file(
+        self, path: str, *, become: Become | None = None, timeout: float | None = None
+    ) -> FileContent:
+        """Not offered (no ``read_file`` capability): ``StepContext.read_file`` falls back."""
+        raise NotImplementedError("the docker connection has no read_file; use stat and get")
 
 
 def _reason(out: ExecOutcome) -> str:

@@ -14,11 +14,9 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from corral import FileStat, StepContext, StepFailed, StepResult
@@ -124,20 +122,12 @@ class Target:
 
 def read_target(ctx: StepContext, path: str) -> Target:
     """Stat and read ``path`` on the host; a symlink is followed to the file it names."""
-    current = ctx.conn.stat(path, become=ctx.become, timeout=ctx.timeout)
-    if current is not None and current.is_link:
-        real = ctx.conn.run(["readlink", "-f", "--", path], timeout=ctx.timeout, become=ctx.become)
-        if real.rc == 0 and real.stdout.strip():
-            path = real.stdout.strip()
-            current = ctx.conn.stat(path, become=ctx.become, timeout=ctx.timeout)
-    if current is None:
-        return Target(path, None, None)
-    if current.is_dir:
-        raise BadArgument(f"Path {path} is a directory !")
-    with tempfile.TemporaryDirectory(prefix="corral-edit-") as scratch:
-        local = Path(scratch) / "content"
-        ctx.conn.get(path, local, become=ctx.become, timeout=ctx.timeout)
-        return Target(path, current, local.read_bytes())
+    found = ctx.read_file(path)
+    if found.stat is None:
+        return Target(found.path, None, None)
+    if found.stat.is_dir:
+        raise BadArgument(f"Path {found.path} is a directory !")
+    return Target(found.path, found.stat, found.data)
 
 
 def write_target(

@@ -22,26 +22,37 @@ from typing import Any
 
 from corral import (
     MAKE_DIRS,
+    READ_FILE,
     Become,
     CommandResult,
     ConnectionSetting,
     ConnectionType,
+    FileContent,
     FileStat,
     RegisterConnection,
     StepFailed,
     hookimpl,
 )
 from corral.posix import (
+    READ_SCRIPT,
     STAT_SCRIPT,
     RawOutput,
     SudoCommand,
     command_argv,
     first_line,
+    parse_read_output,
     parse_stat_output,
     stdin_bytes,
     sudo_command,
 )
-from corral_plugins.local.files import put_local, read_local, stat_local, umask, user_name
+from corral_plugins.local.files import (
+    put_local,
+    read_file_local,
+    read_local,
+    stat_local,
+    umask,
+    user_name,
+)
 from corral_plugins.local.process import finish_process, killed_rc, start_process, stop_group
 from corral_plugins.local.sudo import sudo_handshake
 
@@ -70,7 +81,7 @@ class LocalConnection:
     when a run is aborted.
     """
 
-    capabilities = frozenset({MAKE_DIRS})
+    capabilities = frozenset({MAKE_DIRS, READ_FILE})
 
     def __init__(self, host: str = "localhost", *, become_exe: str = "sudo") -> None:
         self.host = host
@@ -217,6 +228,21 @@ class LocalConnection:
             shutil.copyfile(src, dest)
         except OSError as exc:
             raise StepFailed(f"cannot read {src}: {exc.strerror}") from exc
+
+    def read_file(
+        self, path: str, *, become: Become | None = None, timeout: float | None = None
+    ) -> FileContent:
+        """Resolve, describe and read ``path`` (as the become user when there is one)."""
+        if become is None or not self._needs_sudo(become):
+            return read_file_local(path)
+        argv = ["/bin/sh", "-c", READ_SCRIPT, "read", path]
+        out = self._run_bytes(argv, timeout=timeout, become=become)
+        if out.rc != 0:
+            raise StepFailed(f"cannot read {path} as {become.user}: {first_line(out.stderr)}")
+        try:
+            return parse_read_output(out.stdout)
+        except ValueError as exc:
+            raise StepFailed(f"cannot read {path}: {exc}") from exc
 
     def make_dirs(
         self, path: str, *, become: Become | None = None, timeout: float | None = None

@@ -16,7 +16,7 @@ import stat as stat_mod
 import tempfile
 from pathlib import Path
 
-from corral import FileStat, StepFailed
+from corral import FileContent, FileStat, StepFailed
 
 
 def read_local(path: Path) -> bytes:
@@ -24,6 +24,15 @@ def read_local(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise StepFailed(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def read_file_local(path: str) -> FileContent:
+    """``path`` with its symlinks resolved, its stat and (for a regular file) its bytes."""
+    real = os.path.realpath(path)
+    found = stat_local(real, False)
+    if found is None or not found.is_file:
+        return FileContent(real, found)
+    return FileContent(real, found, read_local(Path(real)))
 
 
 def put_local(src: bytes | Path, dest: str, mode: int | None) -> None:

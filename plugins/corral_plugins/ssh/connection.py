@@ -28,19 +28,23 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from corral import (
     MAKE_DIRS,
+    READ_FILE,
     Become,
     CommandResult,
     ConnectionType,
+    FileContent,
     FileStat,
     HostUnreachable,
     RegisterConnection,
     StepFailed,
 )
 from corral.posix import (
+    READ_SCRIPT,
     STAT_SCRIPT,
     RawOutput,
     command_argv,
     first_line,
+    parse_read_output,
     parse_stat_output,
     stdin_bytes,
 )
@@ -99,7 +103,7 @@ class SshConnector:
 class SshConnection:
     """A :class:`corral.Connection` to one host over SSH. Thread-safe."""
 
-    capabilities = frozenset({MAKE_DIRS})
+    capabilities = frozenset({MAKE_DIRS, READ_FILE})
 
     def __init__(
         self, host: str, variables: Mapping[str, Any], *, connector: SshConnector | None = None
@@ -310,6 +314,33 @@ class SshConnection:
             dest.write_bytes(out.stdout)
         except OSError as exc:
             raise StepFailed(f"cannot write {dest}: {exc.strerror}") from exc
+
+    def read_file(
+        self, path: str, *, become: Become | None = None, timeout: float | None = None
+    ) -> FileContent:
+        """Resolve, describe and read ``path`` (see :meth:`corral.Connection.read_file`).
+
+        A plain file we may read as ourselves takes two SFTP requests and no process; a
+        symlink, or a ``become`` to another user, one command.
+        """
+        files = None if become is not None and self._needs_sudo(become) else self._sftp_files()
+        if files is not None:
+            found = self._sftp_call(files, "stat", path, timeout, lambda: files.lstat(path))
+            if found is None:
+                return FileContent(path, None)
+            if isinstance(found, FileStat) and not found.is_link:
+                if not found.is_file:
+                    return FileContent(path, found)
+                data = self._sftp_call(files, "read", path, timeout, lambda: files.read(path))
+                return FileContent(path, found, data)
+        argv = ["/bin/sh", "-c", READ_SCRIPT, "read", path]
+        out = self._run_bytes(argv, timeout=timeout, become=become)
+        if out.rc != 0 or out.timed_out:
+            raise StepFailed(f"cannot read {path}{_as(become)}: {_why(out)}")
+        try:
+            return parse_read_output(out.stdout)
+        except ValueError as exc:
+            raise StepFailed(f"cannot read {path}: {exc}") from exc
 
     def make_dirs(
         self, path: str, *, become: Become | None = None, timeout: float | None = None

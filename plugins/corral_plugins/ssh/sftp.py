@@ -238,6 +238,12 @@ class SftpFiles:
                 with contextlib.suppress(Exception):
                     client.remove(temp)
 
+    def read(self, path: str) -> bytes:
+        """The bytes of the file ``path`` on the host."""
+        with self.client.open(path, "rb") as handle:
+            handle.prefetch()
+            return bytes(handle.read())
+
     def get(self, src: str, dest: Path) -> None:
         """Copy ``src`` on the host into the local file ``dest``."""
         try:

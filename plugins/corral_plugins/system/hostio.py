@@ -36,9 +36,10 @@ def run_ok(ctx: StepContext, argv: Sequence[str], *, stdin: str | None = None) -
 
 def read_text(ctx: StepContext, path: str) -> str | None:
     """The text of ``path`` on the host, or None when it does not exist."""
-    if ctx.conn.stat(path, become=ctx.become, timeout=ctx.timeout) is None:
+    found = ctx.read_file(path)
+    if found.stat is None:
         return None
-    return run_ok(ctx, ["cat", "--", path])
+    return found.data.decode("utf-8", errors="replace")
 
 
 def write_text(ctx: StepContext, path: str, text: str, *, mode: int | None = None) -> None:

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -416,3 +417,30 @@ def test_the_become_stat_script_matches_python_on_this_machine(tmp_path: Path) -
         direct.owner,
         direct.checksum,
     )
+
+
+def test_read_file_follows_links_and_reads_bytes_directly_and_through_sudo(
+    fake_sudo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("FAKE_SUDO_PASSWORD", "")
+    binary = bytes(range(256))
+    (tmp_path / "file").write_bytes(binary)
+    (tmp_path / "link").symlink_to("file")
+    (tmp_path / "dangling").symlink_to("gone")
+    conn = LocalConnection(become_exe=str(fake_sudo))
+    someone = Become(user="corral-someone-else")
+    for become in (None, someone):
+        found = conn.read_file(str(tmp_path / "link"), become=become)
+        assert (found.path, found.data) == (str(tmp_path / "file"), binary)
+        direct = conn.stat(str(tmp_path / "file"))
+        assert direct is not None
+        assert found.stat is not None
+        # stat(1) through sudo has whole seconds
+        assert replace(found.stat, mtime=0) == replace(direct, mtime=0)
+        gone = conn.read_file(str(tmp_path / "dangling"), become=become)
+        assert (gone.path, gone.stat) == (str(tmp_path / "gone"), None)
+        folder = conn.read_file(str(tmp_path), become=become)
+        assert folder.stat is not None
+        assert folder.stat.is_dir
+        assert folder.data == b""
+    assert "corral-someone-else" in (tmp_path / "sudo-argv").read_text()  # went through sudo

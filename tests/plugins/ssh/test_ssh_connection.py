@@ -29,7 +29,15 @@ from sshd import (
     module_fleet,
 )
 
-from corral import Become, Connection, HostUnreachable, Secret, StepFailed
+from corral import (
+    MAKE_DIRS,
+    Become,
+    Connection,
+    HostUnreachable,
+    Secret,
+    StepContext,
+    StepFailed,
+)
 from corral_plugins.ssh.connection import SshConnection
 
 
@@ -286,6 +294,52 @@ def test_stat_over_sftp_matches_stat_over_commands(fleet: SshdFleet, scratch: Pa
     assert link is not None
     assert link.is_link
     assert link.link_target == "file"
+
+
+def test_read_file_is_the_same_over_sftp_commands_become_and_the_fallback(
+    fleet: SshdFleet, scratch: Path
+) -> None:
+    binary = bytes(range(256)) * 3  # not UTF-8: must come back byte for byte
+    (scratch / "file").write_bytes(binary)
+    (scratch / "link").symlink_to("file")
+    (scratch / "dangling").symlink_to("gone")
+    (scratch / "dir").mkdir()
+    names = ("file", "link", "dangling", "dir", "missing")
+    with connect(fleet, "h01") as over_sftp, connect(fleet, "nosftp") as over_commands:
+        readers = {
+            "sftp": over_sftp.read_file,
+            "commands": over_commands.read_file,
+            "become": lambda p: over_sftp.read_file(p, become=Become()),
+            "fallback": lambda p: StepContext("h01", {}, _WithoutReadFile(over_sftp)).read_file(p),
+        }
+        for name in names:
+            path = f"{scratch}/{name}"
+            seen = {how: read(path) for how, read in readers.items()}
+            for how, found in seen.items():
+                assert found.data == (binary if name in ("file", "link") else b""), (how, name)
+                assert (found.stat is None) == (name in ("dangling", "missing")), (how, name)
+                # a symlink is followed: the result names the file it leads to
+                assert found.path == f"{scratch}/{'gone' if name == 'dangling' else name}" or (
+                    name == "link" and found.path == f"{scratch}/file"
+                ), (how, name, found.path)
+            stats = {how: found.stat for how, found in seen.items()}
+            assert stats["sftp"] == stats["commands"] == stats["fallback"], name
+        for unreadable in (over_sftp, over_commands):
+            with pytest.raises(StepFailed, match="cannot read /etc/shadow"):
+                unreadable.read_file("/etc/shadow")
+        as_root = over_sftp.read_file("/etc/shadow", become=Become())
+        assert as_root.stat is not None
+        assert as_root.stat.owner == "root"
+        assert b"root:" in as_root.data
+
+
+class _WithoutReadFile(SshConnection):
+    """The ssh connection as a connection without the read_file capability looks."""
+
+    def __init__(self, conn: SshConnection) -> None:
+        self.__dict__.update(conn.__dict__)
+
+    capabilities = frozenset({MAKE_DIRS})
 
 
 def test_owner_names_come_from_the_passwd_files_on_older_servers(
