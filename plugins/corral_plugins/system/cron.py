@@ -17,84 +17,10 @@ from corral import StepContext, StepFailed, StepResult
 from corral_plugins.system.crontab import CronTab, strip_crontab_header
 from corral_plugins.system.hostio import read_text, run, write_text
 
-__all__ = ["CRON_SCHEMA", "cron"]
+__all__ = ["cron"]
 
-SPECIAL_TIMES = ("reboot", "yearly", "annually", "monthly", "weekly", "daily", "hourly")
 _TIME_FIELDS = ("minute", "hour", "day", "month", "weekday")
 _ALIASES = {"day": "dom", "weekday": "dow"}
-
-
-def _field(description: str) -> dict[str, Any]:
-    return {"type": "string", "default": "*", "description": description}
-
-
-CRON_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name"],
-    "properties": {
-        "name": {
-            "type": "string",
-            "description": "The entry's name (its `#Ansible: NAME` marker), or with `env`, "
-            "the variable's name.",
-        },
-        "job": {
-            "type": "string",
-            "description": "The command to run, or with `env`, the variable's value.",
-        },
-        "value": {"type": "string", "description": "Another name for `job`."},
-        "user": {
-            "type": "string",
-            "description": "Whose crontab (default: the user the task runs as); with "
-            "`cron_file`, the user the entry runs as.",
-        },
-        "cron_file": {
-            "type": "string",
-            "description": "Manage this file instead of a user's crontab: a name in "
-            "`/etc/cron.d`, or an absolute path. Needs `user`.",
-        },
-        "state": {
-            "enum": ["present", "absent"],
-            "default": "present",
-            "description": "Whether the entry should be there.",
-        },
-        "minute": _field("Minute (`0-59`, `*/5`, ...)."),
-        "hour": _field("Hour (`0-23`, ...)."),
-        "day": _field("Day of the month (`1-31`, ...)."),
-        "dom": {"type": "string", "description": "Another name for `day`."},
-        "month": _field("Month (`1-12`, ...)."),
-        "weekday": _field("Day of the week (`0-6` for Sunday-Saturday, ...)."),
-        "dow": {"type": "string", "description": "Another name for `weekday`."},
-        "special_time": {
-            "enum": list(SPECIAL_TIMES),
-            "description": "`@reboot`, `@daily`... instead of the time fields.",
-        },
-        "disabled": {
-            "type": "boolean",
-            "default": False,
-            "description": "Keep the entry, commented out.",
-        },
-        "env": {
-            "type": "boolean",
-            "default": False,
-            "description": 'Manage an environment variable (`NAME="job"`) instead of a job.',
-        },
-        "insertafter": {
-            "type": "string",
-            "description": "With `env`: put a new variable after this variable.",
-        },
-        "insertbefore": {
-            "type": "string",
-            "description": "With `env`: put a new variable before this variable.",
-        },
-        "backup": {
-            "type": "boolean",
-            "default": False,
-            "description": "Save the old crontab in a temporary file on the host first; "
-            "its path is returned as `backup_file`.",
-        },
-    },
-}
 
 
 def _fail(msg: str) -> StepResult:

@@ -14,49 +14,9 @@ from typing import Any
 from corral import StepContext, StepFailed, StepResult
 from corral_plugins.system.hostio import read_text, run, run_ok
 
-__all__ = ["DEBCONF_SCHEMA", "debconf"]
+__all__ = ["debconf"]
 
-VTYPES = (
-    "boolean", "error", "multiselect", "note", "password", "seen", "select", "string", "text",
-    "title",
-)  # fmt: skip
 PASSWORDS = "/var/cache/debconf/passwords.dat"
-
-
-def _alias(of: str) -> dict[str, Any]:
-    return {"type": "string", "description": f"Another name for `{of}`."}
-
-
-DEBCONF_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "anyOf": [{"required": ["name"]}, {"required": ["pkg"]}],
-    "properties": {
-        "name": {"type": "string", "description": "The package whose questions these are."},
-        "pkg": _alias("name"),
-        "question": {
-            "type": "string",
-            "description": "The question (`tzdata/Areas`); without it, the step only reads "
-            "the package's answers into `current`.",
-        },
-        "selection": _alias("question"),
-        "setting": _alias("question"),
-        "vtype": {"enum": list(VTYPES), "description": "The question's type."},
-        "value": {
-            "type": ["string", "boolean", "integer", "number", "array"],
-            "description": "The answer (a list for `multiselect`).",
-        },
-        "answer": {
-            "type": ["string", "boolean", "integer", "number", "array"],
-            "description": "Another name for `value`.",
-        },
-        "unseen": {
-            "type": "boolean",
-            "default": False,
-            "description": "Do not mark the question as seen (`debconf-set-selections -u`).",
-        },
-    },
-}
 
 
 def _selections(ctx: StepContext, package: str) -> dict[str, str]:

@@ -16,23 +16,9 @@ from typing import Any
 from corral import StepContext, StepFailed, StepResult
 from corral_plugins.system.hostio import read_text, run, run_ok, write_in_place
 
-__all__ = ["HOSTNAME_SCHEMA", "hostname"]
+__all__ = ["hostname"]
 
 HOSTNAME_FILE = "/etc/hostname"
-
-HOSTNAME_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name"],
-    "properties": {
-        "name": {"type": "string", "minLength": 1, "description": "The host's new name."},
-        "use": {
-            "enum": ["systemd", "debian", "generic"],
-            "description": "How to set it (default: `systemd` where systemd runs, else "
-            "`/etc/hostname` only).",
-        },
-    },
-}
 
 
 class _Strategy:

@@ -15,28 +15,10 @@ from typing import Any
 from corral import StepContext, StepFailed, StepResult
 from corral_plugins.system.hostio import read_text, run_ok, write_text
 
-__all__ = ["LOCALE_GEN_SCHEMA", "locale_gen"]
+__all__ = ["locale_gen"]
 
 LOCALE_GEN = "/etc/locale.gen"
 SUPPORTED = "/usr/share/i18n/SUPPORTED"
-
-LOCALE_GEN_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name"],
-    "properties": {
-        "name": {
-            "type": ["string", "array"],
-            "items": {"type": "string"},
-            "description": "The locale (`en_US.UTF-8`), or a list of them.",
-        },
-        "state": {
-            "enum": ["present", "absent"],
-            "default": "present",
-            "description": "Whether the locale should be compiled.",
-        },
-    },
-}
 
 
 def normalise(name: str) -> str:

@@ -19,33 +19,7 @@ from typing import Any
 from corral import StepContext, StepFailed, StepResult
 from corral_plugins.system.hostio import read_text, run, run_ok, write_text
 
-__all__ = ["MODPROBE_SCHEMA", "modprobe"]
-
-MODPROBE_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name"],
-    "properties": {
-        "name": {"type": "string", "minLength": 1, "description": "The module's name."},
-        "state": {
-            "enum": ["present", "absent"],
-            "default": "present",
-            "description": "Whether the module should be loaded.",
-        },
-        "params": {
-            "type": "string",
-            "default": "",
-            "description": "Parameters to load it with (`numdummies=2`).",
-        },
-        "persistent": {
-            "enum": ["disabled", "present", "absent"],
-            "default": "disabled",
-            "description": "`present`: load it at boot (`/etc/modules-load.d/`, with its "
-            "params in `/etc/modprobe.d/`); `absent`: remove those files; `disabled`: "
-            "leave them alone.",
-        },
-    },
-}
+__all__ = ["modprobe"]
 
 
 def _loaded(ctx: StepContext, name: str) -> bool:

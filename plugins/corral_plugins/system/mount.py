@@ -19,37 +19,8 @@ from corral import StepContext, StepFailed, StepResult
 from corral_plugins.system.fstab import remove_entry, set_entry
 from corral_plugins.system.hostio import read_text, run, write_in_place
 
-__all__ = ["MOUNT_SCHEMA", "mount"]
+__all__ = ["mount"]
 
-_STATES = ["mounted", "unmounted", "present", "absent", "absent_from_fstab", "remounted"]
-MOUNT_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["state"],
-    "anyOf": [{"required": ["path"]}, {"required": ["name"]}],
-    "properties": {
-        "path": {"type": "string", "description": "The mount point."},
-        "name": {"type": "string", "description": "Another name for `path`."},
-        "src": {"type": "string", "description": "The device (or `UUID=`, `LABEL=`, share)."},
-        "fstype": {"type": "string", "description": "The file system type."},
-        "opts": {"type": "string", "description": "Mount options; default `defaults`."},
-        "dump": {"type": "string", "default": "0", "description": "fstab's fifth field."},
-        "passno": {"type": "string", "default": "0", "description": "fstab's sixth field."},
-        "state": {"enum": [*_STATES, "ephemeral"], "description": "See above."},
-        "fstab": {"type": "string", "description": "The file; default `/etc/fstab`."},
-        "boot": {
-            "type": "boolean",
-            "default": True,
-            "description": "`false` adds `noauto` to the options.",
-        },
-        "backup": {
-            "type": "boolean",
-            "default": False,
-            "description": "Copy the file aside (`FILE.PID.DATE@TIME~`) before changing it.",
-        },
-        "opts_no_log": {"type": "boolean", "default": False, "description": "Accepted."},
-    },
-}
 _NEEDS_SOURCE = ("mounted", "present", "ephemeral")
 
 

@@ -17,43 +17,8 @@ from typing import Any
 
 from corral import CommandResult, CorralError, StepContext, StepFailed, StepResult
 
-__all__ = ["REBOOT_SCHEMA", "reboot"]
+__all__ = ["reboot"]
 
-_SECONDS = {"type": "integer", "minimum": 0}
-REBOOT_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "reboot_timeout": _SECONDS | {"default": 600, "description": "Seconds to wait."},
-        "connect_timeout": _SECONDS | {"description": "Seconds one connection try may take."},
-        "pre_reboot_delay": _SECONDS | {"default": 0, "description": "Given to shutdown."},
-        "post_reboot_delay": _SECONDS | {"default": 0, "description": "Sleep, then check."},
-        "test_command": {
-            "type": "string",
-            "default": "whoami",
-            "description": "Must succeed before the host counts as back.",
-        },
-        "msg": {
-            "type": "string",
-            "default": "Reboot initiated by Ansible",
-            "description": "The message shutdown broadcasts.",
-        },
-        "reboot_command": {
-            "type": "string",
-            "description": "Run instead of shutdown (with its arguments).",
-        },
-        "boot_time_command": {
-            "type": "string",
-            "default": "cat /proc/sys/kernel/random/boot_id",
-            "description": "Prints something that changes with every boot.",
-        },
-        "search_paths": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "Accepted; shutdown is found on the host's PATH.",
-        },
-    },
-}
 _RETRY_PAUSE = 1.0
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from corral import StepContext, StepFailed, StepResult
 from corral_plugins.system.hostio import read_text, run, write_text
 
-__all__ = ["SYSCTL_SCHEMA", "sysctl"]
+__all__ = ["sysctl"]
 
 _TRUE = {"yes", "on", "1", "true", "y", "t"}
 _FALSE = {"no", "off", "0", "false", "n", "f"}
@@ -27,50 +27,6 @@ _SET_FAILED = re.compile(
     r"(Invalid argument|Read-only file system|No such file or directory)$",
     re.MULTILINE,
 )
-
-SYSCTL_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "anyOf": [{"required": ["name"]}, {"required": ["key"]}],
-    "properties": {
-        "name": {"type": "string", "description": "The parameter (`net.ipv4.ip_forward`)."},
-        "key": {"type": "string", "description": "Another name for `name`."},
-        "value": {
-            "type": ["string", "integer", "number", "boolean"],
-            "description": "Its value; required with `state: present`. Booleans and "
-            "`yes`/`no` become `1`/`0`, as in Ansible.",
-        },
-        "val": {
-            "type": ["string", "integer", "number", "boolean"],
-            "description": "Another name for `value`.",
-        },
-        "state": {
-            "enum": ["present", "absent"],
-            "default": "present",
-            "description": "Whether the parameter is in the file.",
-        },
-        "sysctl_file": {
-            "type": "string",
-            "default": "/etc/sysctl.conf",
-            "description": "The file to edit (a file in `/etc/sysctl.d/` is common).",
-        },
-        "sysctl_set": {
-            "type": "boolean",
-            "default": False,
-            "description": "Also set the live value with `sysctl -w` when it differs.",
-        },
-        "reload": {
-            "type": "boolean",
-            "default": True,
-            "description": "Load the file (`sysctl -p FILE`) after a change.",
-        },
-        "ignoreerrors": {
-            "type": "boolean",
-            "default": False,
-            "description": "Pass `-e` to sysctl: unknown keys are not errors.",
-        },
-    },
-}
 
 
 def parse_value(value: Any) -> str:

@@ -14,27 +14,9 @@ from typing import Any
 from corral import StepContext, StepFailed, StepResult
 from corral_plugins.system.hostio import read_text, run, run_ok, write_text
 
-__all__ = ["TIMEZONE_SCHEMA", "timezone"]
+__all__ = ["timezone"]
 
 ZONEINFO = "/usr/share/zoneinfo"
-
-TIMEZONE_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name"],
-    "properties": {
-        "name": {
-            "type": "string",
-            "description": "The zone, as a name under `/usr/share/zoneinfo` "
-            "(`Europe/Paris`, `UTC`).",
-        },
-        "hwclock": {
-            "enum": ["local", "UTC", "utc"],
-            "description": "Whether the hardware clock keeps local time or UTC "
-            "(systemd hosts: `timedatectl set-local-rtc`).",
-        },
-    },
-}
 
 
 def _systemd(ctx: StepContext) -> bool:

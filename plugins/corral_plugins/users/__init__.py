@@ -3,24 +3,26 @@ and SSH trust: ``authorized_key`` (``ansible.posix.authorized_key``) and ``known
 
 from __future__ import annotations
 
-from corral import RegisterStep, StepType, hookimpl
-from corral_plugins.users.authorized_key import AUTHORIZED_KEY_SCHEMA, authorized_key
-from corral_plugins.users.getent import getent
-from corral_plugins.users.group import group
-from corral_plugins.users.known_hosts import KNOWN_HOSTS_SCHEMA, known_hosts
-from corral_plugins.users.schema import GETENT_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
-from corral_plugins.users.user import user
-
-__all__ = ["authorized_key", "getent", "group", "known_hosts", "user"]
+from corral import RegisterStep, StepType, hookimpl, lazy_step
+from corral_plugins.users.schema import (
+    AUTHORIZED_KEY_SCHEMA,
+    GETENT_SCHEMA,
+    GROUP_SCHEMA,
+    KNOWN_HOSTS_SCHEMA,
+    USER_SCHEMA,
+)
 
 
 @hookimpl
 def corral_register_steps(register: RegisterStep) -> None:
-    """Add ``user``, ``group``, ``getent``, ``authorized_key`` and ``known_hosts``."""
+    """Add ``user``, ``group``, ``getent``, ``authorized_key`` and ``known_hosts``.
+
+    Each step's module is imported when a task first runs it (:func:`corral.lazy_step`).
+    """
     register(
         StepType(
             name="authorized_key",
-            run=authorized_key,
+            run=lazy_step("corral_plugins.users.authorized_key:authorized_key"),
             schema=AUTHORIZED_KEY_SCHEMA,
             aliases=("ansible.posix.authorized_key",),
             check_mode=True,
@@ -30,7 +32,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="known_hosts",
-            run=known_hosts,
+            run=lazy_step("corral_plugins.users.known_hosts:known_hosts"),
             schema=KNOWN_HOSTS_SCHEMA,
             check_mode=True,
             description="Add or remove a host's key in an SSH known_hosts file.",
@@ -39,7 +41,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="user",
-            run=user,
+            run=lazy_step("corral_plugins.users.user:user"),
             schema=USER_SCHEMA,
             check_mode=True,
             description="Create, change or remove a user account (useradd/usermod/userdel).",
@@ -48,7 +50,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="group",
-            run=group,
+            run=lazy_step("corral_plugins.users.group:group"),
             schema=GROUP_SCHEMA,
             check_mode=True,
             description="Create, change the gid of, or remove a group.",
@@ -57,7 +59,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="getent",
-            run=getent,
+            run=lazy_step("corral_plugins.users.getent:getent"),
             schema=GETENT_SCHEMA,
             check_mode=True,
             variables=("getent_*",),

@@ -26,56 +26,7 @@ from corral_plugins.users.authkeys import (
     with_rank,
 )
 
-__all__ = ["AUTHORIZED_KEY_SCHEMA", "authorized_key"]
-
-AUTHORIZED_KEY_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["user", "key"],
-    "properties": {
-        "user": {"type": "string", "description": "Whose keys these are."},
-        "key": {
-            "type": ["string", "array"],
-            "items": {"type": "string"},
-            "description": "The public key line, or several (one a line, or a list). "
-            "Lines starting with `#` are skipped. URLs are not fetched: see below.",
-        },
-        "path": {
-            "type": "string",
-            "description": "The file; default `~USER/.ssh/authorized_keys`.",
-        },
-        "manage_dir": {
-            "type": "boolean",
-            "default": True,
-            "description": "Create the file's directory 0700 and give it to the user.",
-        },
-        "state": {
-            "enum": ["present", "absent"],
-            "default": "present",
-            "description": "Whether the keys (with these options) are in the file.",
-        },
-        "key_options": {
-            "type": "string",
-            "description": 'Options for the key(s), as in the file (`no-pty,from="10.0.0.0/8"`).',
-        },
-        "exclusive": {
-            "type": "boolean",
-            "default": False,
-            "description": "Remove every key not given here.",
-        },
-        "comment": {"type": "string", "description": "Replace the key's comment with this."},
-        "follow": {
-            "type": "boolean",
-            "default": False,
-            "description": "Write through a symlinked file instead of replacing the link.",
-        },
-        "validate_certs": {
-            "type": "boolean",
-            "default": True,
-            "description": "Ignored (URLs are not fetched).",
-        },
-    },
-}
+__all__ = ["authorized_key"]
 
 # $1 directory to manage ("" = none), $2 file, $3 uid, $4 gid: Ansible's keyfile(write=True).
 _PREPARE = r"""set -e

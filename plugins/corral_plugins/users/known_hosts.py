@@ -22,37 +22,7 @@ from typing import Any
 from corral import StepContext, StepFailed, StepResult
 from corral_plugins.users.accounts import run
 
-__all__ = ["KNOWN_HOSTS_SCHEMA", "known_hosts"]
-
-KNOWN_HOSTS_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "anyOf": [{"required": ["name"]}, {"required": ["host"]}],
-    "properties": {
-        "name": {"type": "string", "description": "The host (`[host]:port` for a port)."},
-        "host": {"type": "string", "description": "Another name for `name`."},
-        "key": {
-            "type": "string",
-            "description": "The key line as `ssh-keyscan` prints it (`NAME TYPE BLOB`); "
-            "required with `state: present`.",
-        },
-        "path": {
-            "type": "string",
-            "default": "~/.ssh/known_hosts",
-            "description": "The file (`~` is the become user's home on the host).",
-        },
-        "hash_host": {
-            "type": "boolean",
-            "default": False,
-            "description": "Write the host name hashed.",
-        },
-        "state": {
-            "enum": ["present", "absent"],
-            "default": "present",
-            "description": "Whether the key (or, without `key`, any key of the host) is there.",
-        },
-    },
-}
+__all__ = ["known_hosts"]
 
 # $1 file, $2 host: the file (or nothing), then ssh-keygen -F's answer and exit code.
 _SEARCH = r"""if [ -f "$1" ]; then cat -- "$1"; fi; echo @@corral@@

@@ -1,11 +1,20 @@
-"""JSON Schemas of the ``user``, ``group`` and ``getent`` steps (Ansible's argument names)."""
+"""JSON Schemas of the users family's steps (Ansible's argument names).
+
+They are plain data, kept apart from the steps' code: registering the steps imports
+this module only, and each step's module is imported when a task first runs it."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["GETENT_SCHEMA", "GROUP_SCHEMA", "USER_SCHEMA"]
+__all__ = [
+    "AUTHORIZED_KEY_SCHEMA",
+    "GETENT_SCHEMA",
+    "GROUP_SCHEMA",
+    "KNOWN_HOSTS_SCHEMA",
+    "USER_SCHEMA",
+]
 
 
 def _p(kind: str, description: str, **extra: Any) -> dict[str, Any]:
@@ -120,5 +129,84 @@ GETENT_SCHEMA: Mapping[str, Any] = {
         ),
         "fail_key": _p("boolean", "Fail when `key` is not found.", default=True),
         "service": _p("string", "The NSS service to ask (`getent -s`)."),
+    },
+}
+
+AUTHORIZED_KEY_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["user", "key"],
+    "properties": {
+        "user": {"type": "string", "description": "Whose keys these are."},
+        "key": {
+            "type": ["string", "array"],
+            "items": {"type": "string"},
+            "description": "The public key line, or several (one a line, or a list). "
+            "Lines starting with `#` are skipped. URLs are not fetched: see below.",
+        },
+        "path": {
+            "type": "string",
+            "description": "The file; default `~USER/.ssh/authorized_keys`.",
+        },
+        "manage_dir": {
+            "type": "boolean",
+            "default": True,
+            "description": "Create the file's directory 0700 and give it to the user.",
+        },
+        "state": {
+            "enum": ["present", "absent"],
+            "default": "present",
+            "description": "Whether the keys (with these options) are in the file.",
+        },
+        "key_options": {
+            "type": "string",
+            "description": 'Options for the key(s), as in the file (`no-pty,from="10.0.0.0/8"`).',
+        },
+        "exclusive": {
+            "type": "boolean",
+            "default": False,
+            "description": "Remove every key not given here.",
+        },
+        "comment": {"type": "string", "description": "Replace the key's comment with this."},
+        "follow": {
+            "type": "boolean",
+            "default": False,
+            "description": "Write through a symlinked file instead of replacing the link.",
+        },
+        "validate_certs": {
+            "type": "boolean",
+            "default": True,
+            "description": "Ignored (URLs are not fetched).",
+        },
+    },
+}
+
+KNOWN_HOSTS_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "anyOf": [{"required": ["name"]}, {"required": ["host"]}],
+    "properties": {
+        "name": {"type": "string", "description": "The host (`[host]:port` for a port)."},
+        "host": {"type": "string", "description": "Another name for `name`."},
+        "key": {
+            "type": "string",
+            "description": "The key line as `ssh-keyscan` prints it (`NAME TYPE BLOB`); "
+            "required with `state: present`.",
+        },
+        "path": {
+            "type": "string",
+            "default": "~/.ssh/known_hosts",
+            "description": "The file (`~` is the become user's home on the host).",
+        },
+        "hash_host": {
+            "type": "boolean",
+            "default": False,
+            "description": "Write the host name hashed.",
+        },
+        "state": {
+            "enum": ["present", "absent"],
+            "default": "present",
+            "description": "Whether the key (or, without `key`, any key of the host) is there.",
+        },
     },
 }
