@@ -17,6 +17,8 @@ FAMILIES = [
     "users",
     "system",
     "git",
+    "packages",
+    "services",
 ]
 
 # Loads every plugin as a command does, then lists what of corral_plugins got imported.

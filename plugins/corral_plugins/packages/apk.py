@@ -12,37 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from corral import StepContext, StepResult
-from corral_plugins.packages.apt_schema import NAME_PROPERTY
 from corral_plugins.packages.common import host_run, names_of
 
-__all__ = ["APK_SCHEMA", "apk"]
+__all__ = ["apk"]
 
-APK_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "name": NAME_PROPERTY,
-        "state": {
-            "enum": ["present", "installed", "absent", "removed", "latest"],
-            "default": "present",
-            "description": "`present`/`installed`, `latest`, `absent`/`removed`.",
-        },
-        "update_cache": {"type": "boolean", "default": False, "description": "`apk update`."},
-        "upgrade": {"type": "boolean", "default": False, "description": "`apk upgrade`."},
-        "available": {
-            "type": "boolean",
-            "default": False,
-            "description": "With `upgrade`: `apk upgrade --available`.",
-        },
-        "repository": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "Repositories to use (`--repository`).",
-        },
-        "no_cache": {"type": "boolean", "default": False, "description": "`--no-cache`."},
-        "world": {"type": "string", "default": "/etc/apk/world", "description": "Accepted."},
-    },
-}
 
 _CHANGE = re.compile(r"^\(\d+/\d+\) (Installing|Upgrading|Downgrading|Purging|Replacing)", re.M)
 

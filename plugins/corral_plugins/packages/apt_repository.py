@@ -17,48 +17,10 @@ from typing import Any
 from corral import StepContext, StepFailed, StepResult
 from corral_plugins.files.attributes import parse_mode
 from corral_plugins.packages import aptops
-from corral_plugins.packages.apt_schema import alias
 from corral_plugins.packages.sources import SOURCES_DIR, read_files, remove_file, write_file
 
-__all__ = ["APT_REPOSITORY_SCHEMA", "apt_repository", "suggest_filename"]
+__all__ = ["apt_repository", "suggest_filename"]
 
-APT_REPOSITORY_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["repo"],
-    "properties": {
-        "repo": {
-            "type": "string",
-            "description": "The source line, as in sources.list: "
-            "`deb [signed-by=/etc/apt/keyrings/x.asc] http://host/debian bookworm main`.",
-        },
-        "state": {"enum": ["present", "absent"], "default": "present", "description": "Wanted."},
-        "filename": {
-            "type": "string",
-            "description": "The file's name in /etc/apt/sources.list.d, without `.list`; "
-            "default: made from the repository's URL.",
-        },
-        "mode": {
-            "type": ["string", "integer"],
-            "description": "The file's mode for a new file (default `0644`).",
-        },
-        "update_cache": {
-            "type": "boolean",
-            "default": True,
-            "description": "Run `apt-get update` when a source was added or removed.",
-        },
-        "update-cache": alias("update_cache"),
-        "update_cache_retries": {"type": "integer", "default": 5, "description": "Attempts."},
-        "update_cache_retry_max_delay": {
-            "type": "integer",
-            "default": 12,
-            "description": "The longest pause between attempts, in seconds.",
-        },
-        "validate_certs": {"type": "boolean", "default": True, "description": "Accepted; unused."},
-        "install_python_apt": {"type": "boolean", "description": "Accepted; unused."},
-        "codename": {"type": "string", "description": "Accepted; used by Ubuntu PPAs only."},
-    },
-}
 
 _TYPES = ("deb", "deb-src")
 

@@ -19,62 +19,10 @@ from corral_plugins.files.attributes import parse_mode
 from corral_plugins.packages.common import download
 from corral_plugins.packages.sources import SOURCES_DIR, read_files, remove_file, write_file
 
-__all__ = ["DEB822_SCHEMA", "deb822_repository", "render", "slug_of"]
+__all__ = ["deb822_repository", "render", "slug_of"]
 
 KEYRINGS_DIR = "/etc/apt/keyrings"
 
-
-def _list(text: str) -> dict[str, Any]:
-    return {"type": "array", "items": {"type": "string"}, "description": text}
-
-
-def _bool(text: str) -> dict[str, Any]:
-    return {"type": "boolean", "description": text}
-
-
-DEB822_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name"],
-    "properties": {
-        "name": {"type": "string", "description": "The repository's name (X-Repolib-Name)."},
-        "types": {
-            "type": "array",
-            "items": {"enum": ["deb", "deb-src"]},
-            "default": ["deb"],
-            "description": "`deb` and/or `deb-src`.",
-        },
-        "uris": _list("The repository's URLs."),
-        "suites": _list("Suites (`bookworm`), or a path ending in `/` for a flat repository."),
-        "components": _list("Components (`main`); none for a flat repository."),
-        "signed_by": {
-            "type": "string",
-            "description": "A keyring path on the host, a URL to download the key from, or "
-            "an ASCII-armored key.",
-        },
-        "architectures": _list("Architectures to fetch."),
-        "languages": _list("Translations to fetch."),
-        "targets": _list("Index targets to fetch."),
-        "allow_downgrade_to_insecure": _bool("Allow-Downgrade-To-Insecure."),
-        "allow_insecure": _bool("Allow-Insecure."),
-        "allow_weak": _bool("Allow-Weak."),
-        "by_hash": _bool("By-Hash."),
-        "check_date": _bool("Check-Date."),
-        "check_valid_until": _bool("Check-Valid-Until."),
-        "date_max_future": {"type": "integer", "description": "Date-Max-Future."},
-        "enabled": _bool("Enabled."),
-        "inrelease_path": {"type": "string", "description": "Inrelease-Path."},
-        "pdiffs": _bool("PDiffs."),
-        "trusted": _bool("Trusted: accept the repository unsigned."),
-        "mode": {
-            "type": ["string", "integer"],
-            "default": "0644",
-            "description": "The .sources file's mode.",
-        },
-        "state": {"enum": ["present", "absent"], "default": "present", "description": "Wanted."},
-        "install_python_debian": {"type": "boolean", "description": "Accepted; unused."},
-    },
-}
 
 _NOT_FIELDS = frozenset({"mode", "state", "install_python_debian"})
 

@@ -14,31 +14,8 @@ from corral import StepContext, StepFailed, StepResult
 from corral_plugins.packages.common import run_or_raise
 from corral_plugins.packages.package import package_manager
 
-__all__ = ["PACKAGE_FACTS_SCHEMA", "package_facts"]
+__all__ = ["package_facts"]
 
-MANAGERS = ("auto", "apt", "rpm", "apk")
-
-PACKAGE_FACTS_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "manager": {
-            "anyOf": [
-                {"type": "string", "enum": list(MANAGERS)},
-                {"type": "array", "items": {"type": "string", "enum": list(MANAGERS)}},
-            ],
-            "default": ["auto"],
-            "description": "The package managers to ask: `auto` (the host's), `apt`, "
-            "`rpm` or `apk`.",
-        },
-        "strategy": {
-            "type": "string",
-            "enum": ["first", "all"],
-            "default": "first",
-            "description": "With several managers: stop at the first that answers, or ask all.",
-        },
-    },
-}
 
 # The manager whose database lists the packages of each ansible_pkg_mgr.
 _BY_PKG_MGR = {

@@ -15,12 +15,13 @@ import jsonschema
 
 from corral import StepContext, StepResult
 from corral.playbook.convert import ConversionError, convert_value, converter_for
-from corral_plugins.packages.apk import APK_SCHEMA, apk
+from corral_plugins.packages.apk import apk
 from corral_plugins.packages.apt import apt
-from corral_plugins.packages.apt_schema import APT_SCHEMA, NAME_PROPERTY
-from corral_plugins.packages.rpm import DNF_SCHEMA, dnf, yum
+from corral_plugins.packages.apt_schema import APT_SCHEMA
+from corral_plugins.packages.rpm import dnf, yum
+from corral_plugins.packages.schemas import APK_SCHEMA, DNF_SCHEMA
 
-__all__ = ["BACKENDS", "PACKAGE_SCHEMA", "package", "package_manager"]
+__all__ = ["BACKENDS", "package", "package_manager"]
 
 Backend = tuple[str, Callable[[StepContext, Mapping[str, Any]], StepResult], Mapping[str, Any]]
 
@@ -30,25 +31,6 @@ BACKENDS: Mapping[str, Backend] = {
     "dnf5": ("dnf", dnf, DNF_SCHEMA),
     "yum": ("yum", yum, DNF_SCHEMA),
     "apk": ("apk", apk, APK_SCHEMA),
-}
-
-PACKAGE_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": True,
-    "required": ["name", "state"],
-    "properties": {
-        "name": NAME_PROPERTY,
-        "state": {
-            "type": "string",
-            "description": "`present`, `absent` or `latest` (whatever the backend accepts).",
-        },
-        "use": {
-            "type": "string",
-            "default": "auto",
-            "description": "The backend (`apt`, `dnf`, `yum`, `apk`); `auto`: the host's "
-            "`ansible_pkg_mgr` fact. Other arguments are passed to it.",
-        },
-    },
 }
 
 

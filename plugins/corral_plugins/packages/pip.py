@@ -23,61 +23,7 @@ if TYPE_CHECKING:
 # packaging is imported where it is used: it takes longer to import than the whole
 # packages plugin, and every corral command registers the plugin's steps.
 
-__all__ = ["PIP_SCHEMA", "pip"]
-
-PIP_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "anyOf": [{"required": ["name"]}, {"required": ["requirements"]}],
-    "properties": {
-        "name": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "Packages, with optional version specifiers (`requests>=2.31`).",
-        },
-        "version": {"type": "string", "description": "The version of the single `name`."},
-        "requirements": {
-            "type": "string",
-            "description": "A requirements file on the host (relative to `chdir`).",
-        },
-        "virtualenv": {
-            "type": "string",
-            "description": "A virtualenv to install into; created when missing.",
-        },
-        "virtualenv_command": {
-            "type": "string",
-            "default": "virtualenv",
-            "description": "The command that creates it (`python3 -m venv` works).",
-        },
-        "virtualenv_python": {
-            "type": "string",
-            "description": "The Python the virtualenv is made for (`virtualenv -p`).",
-        },
-        "virtualenv_site_packages": {
-            "type": "boolean",
-            "default": False,
-            "description": "Let the virtualenv see the system's site-packages.",
-        },
-        "state": {
-            "enum": ["present", "absent", "latest", "forcereinstall"],
-            "default": "present",
-            "description": "`present`, `latest` (upgrade), `absent`, `forcereinstall`.",
-        },
-        "extra_args": {"type": "string", "description": "More arguments for pip."},
-        "editable": {"type": "boolean", "default": False, "description": "`pip install -e`."},
-        "chdir": {"type": "string", "description": "The directory pip runs in."},
-        "executable": {
-            "type": "string",
-            "description": "The pip to run (`pip3.11`, a path); not with `virtualenv`.",
-        },
-        "umask": {"type": "string", "description": "Accepted; pip runs with the host's umask."},
-        "break_system_packages": {
-            "type": "boolean",
-            "default": False,
-            "description": "Allow installing into an externally managed Python (PEP 668).",
-        },
-    },
-}
+__all__ = ["pip"]
 
 
 def pip(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:

@@ -17,51 +17,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from corral import StepContext, StepResult
-from corral_plugins.packages.apt_schema import NAME_PROPERTY, alias
 from corral_plugins.packages.common import first_of, host_run, names_of
 
-__all__ = ["DNF_SCHEMA", "dnf", "yum"]
+__all__ = ["dnf", "yum"]
 
-DNF_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "name": NAME_PROPERTY,
-        "pkg": {**NAME_PROPERTY, "description": "Another name for `name`."},
-        "state": {
-            "enum": ["present", "installed", "latest", "absent", "removed"],
-            "description": "`present`/`installed`, `latest`, `absent`/`removed` (default: "
-            "present, or latest for `name: '*'`).",
-        },
-        "update_cache": {"type": "boolean", "default": False, "description": "Expire the cache."},
-        "expire-cache": alias("update_cache"),
-        "enablerepo": {"type": "array", "items": {"type": "string"}, "description": "Repos on."},
-        "disablerepo": {"type": "array", "items": {"type": "string"}, "description": "Repos off."},
-        "exclude": {"type": "array", "items": {"type": "string"}, "description": "Left out."},
-        "conf_file": {"type": "string", "description": "Another dnf.conf."},
-        "disable_gpg_check": {"type": "boolean", "default": False, "description": "--nogpgcheck."},
-        "installroot": {"type": "string", "default": "/", "description": "--installroot."},
-        "releasever": {"type": "string", "description": "--releasever."},
-        "autoremove": {"type": "boolean", "default": False, "description": "Remove leaves."},
-        "allowerasing": {"type": "boolean", "default": False, "description": "--allowerasing."},
-        "nobest": {"type": "boolean", "description": "--nobest."},
-        "skip_broken": {"type": "boolean", "default": False, "description": "--skip-broken."},
-        "security": {"type": "boolean", "default": False, "description": "--security."},
-        "bugfix": {"type": "boolean", "default": False, "description": "--bugfix."},
-        "install_weak_deps": {
-            "type": "boolean",
-            "default": True,
-            "description": "Install weak dependencies (Recommends).",
-        },
-        "download_only": {"type": "boolean", "default": False, "description": "--downloadonly."},
-        "cacheonly": {"type": "boolean", "default": False, "description": "--cacheonly."},
-        "update_only": {"type": "boolean", "default": False, "description": "Only upgrade."},
-        "lock_timeout": {"type": "integer", "default": 30, "description": "Accepted."},
-        "use_backend": {"type": "string", "description": "Accepted; the command decides."},
-        "disable_plugin": {"type": "array", "items": {"type": "string"}, "description": "Off."},
-        "enable_plugin": {"type": "array", "items": {"type": "string"}, "description": "On."},
-    },
-}
 
 _NOTHING = re.compile(r"^(Nothing to do|No packages marked for)", re.M)
 

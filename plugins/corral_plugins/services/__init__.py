@@ -6,12 +6,8 @@ The backends: systemd (:mod:`.systemd`), SysV init scripts (:mod:`.sysv`) and Op
 
 from __future__ import annotations
 
-from corral import RegisterStep, StepType, hookimpl
-from corral_plugins.services.facts import SERVICE_FACTS_SCHEMA, service_facts
-from corral_plugins.services.service import SERVICE_SCHEMA, service
-from corral_plugins.services.systemd import SYSTEMD_SCHEMA, systemd
-
-__all__ = ["service", "service_facts", "systemd"]
+from corral import RegisterStep, StepType, hookimpl, lazy_step
+from corral_plugins.services.schemas import SERVICE_FACTS_SCHEMA, SERVICE_SCHEMA, SYSTEMD_SCHEMA
 
 
 @hookimpl
@@ -20,7 +16,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="service",
-            run=service,
+            run=lazy_step("corral_plugins.services.service:service"),
             schema=SERVICE_SCHEMA,
             check_mode=True,
             description="Start, stop, restart, reload or enable a service "
@@ -30,7 +26,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="systemd",
-            run=systemd,
+            run=lazy_step("corral_plugins.services.systemd:systemd"),
             schema=SYSTEMD_SCHEMA,
             aliases=(
                 "systemd_service",
@@ -45,7 +41,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="service_facts",
-            run=service_facts,
+            run=lazy_step("corral_plugins.services.facts:service_facts"),
             schema=SERVICE_FACTS_SCHEMA,
             check_mode=True,
             facts=("services",),

@@ -17,13 +17,8 @@ from typing import Any
 from corral import StepContext, StepResult
 from corral_plugins.services.host import run_script
 
-__all__ = ["SERVICE_FACTS_SCHEMA", "parse_service_listing", "service_facts"]
+__all__ = ["parse_service_listing", "service_facts"]
 
-SERVICE_FACTS_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {},
-}
 
 _SCRIPT = """\
 PATH=/sbin:/usr/sbin:/bin:/usr/bin:/usr/local/bin:$PATH

@@ -31,49 +31,8 @@ from corral_plugins.services.sysv import (
     sysv_control,
 )
 
-__all__ = ["SERVICE_SCHEMA", "service"]
+__all__ = ["service"]
 
-SERVICE_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name"],
-    "properties": {
-        "name": {"type": "string", "description": "The service."},
-        "state": {
-            "enum": ["started", "stopped", "restarted", "reloaded"],
-            "description": "`started`/`stopped` act only when needed; `restarted` always "
-            "restarts; `reloaded` reloads a running service and starts a stopped one.",
-        },
-        "enabled": {"type": "boolean", "description": "Whether the service starts at boot."},
-        "pattern": {
-            "type": "string",
-            "description": "Without systemd: the service runs if a process's command line "
-            "contains this text (for init scripts with no working `status`).",
-        },
-        "sleep": {
-            "type": "integer",
-            "minimum": 0,
-            "description": "Without systemd: seconds between stop and start on `restarted`.",
-        },
-        "arguments": {
-            "type": "string",
-            "default": "",
-            "description": "Without systemd: extra arguments for the init script.",
-        },
-        "args": {"type": "string", "description": "Another name for `arguments`."},
-        "runlevel": {
-            "type": "string",
-            "default": "default",
-            "description": "OpenRC: the runlevel `enabled` adds the service to.",
-        },
-        "use": {
-            "type": "string",
-            "default": "auto",
-            "description": "The backend: `auto` (the host's `ansible_service_mgr` fact), "
-            "`systemd`, `sysvinit`, `openrc` or `service` (look on the host).",
-        },
-    },
-}
 
 _SYSTEMD_UNUSED = ("pattern", "runlevel", "sleep", "arguments", "args")
 

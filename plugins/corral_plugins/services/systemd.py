@@ -17,57 +17,8 @@ from typing import Any
 from corral import StepContext, StepResult
 from corral_plugins.services.host import ServiceError, run, run_script
 
-__all__ = ["SYSTEMD_SCHEMA", "ensure_unit", "parse_systemctl_show", "systemd"]
+__all__ = ["ensure_unit", "parse_systemctl_show", "systemd"]
 
-_STATES = ["reloaded", "restarted", "started", "stopped"]
-
-SYSTEMD_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "name": {
-            "type": "string",
-            "description": "The unit (`nginx`, `nginx.service`, `backup.timer`); "
-            "`.service` is assumed without a suffix.",
-        },
-        "unit": {"type": "string", "description": "Another name for `name`."},
-        "service": {"type": "string", "description": "Another name for `name`."},
-        "state": {
-            "enum": _STATES,
-            "description": "`started`/`stopped` act only when needed; `restarted` and "
-            "`reloaded` always act (a stopped unit is started).",
-        },
-        "enabled": {"type": "boolean", "description": "Whether the unit starts at boot."},
-        "masked": {"type": "boolean", "description": "Whether the unit is masked."},
-        "daemon_reload": {
-            "type": "boolean",
-            "default": False,
-            "description": "Run `systemctl daemon-reload` first (to read changed unit files).",
-        },
-        "daemon-reload": {"type": "boolean", "description": "Another name for `daemon_reload`."},
-        "daemon_reexec": {
-            "type": "boolean",
-            "default": False,
-            "description": "Run `systemctl daemon-reexec` first.",
-        },
-        "daemon-reexec": {"type": "boolean", "description": "Another name for `daemon_reexec`."},
-        "scope": {
-            "enum": ["system", "user", "global"],
-            "default": "system",
-            "description": "The manager to talk to: the system's, the connecting "
-            "user's (`--user`) or every user's (`--global`).",
-        },
-        "no_block": {
-            "type": "boolean",
-            "default": False,
-            "description": "Do not wait for start/stop jobs to finish (`--no-block`).",
-        },
-        "force": {
-            "type": "boolean",
-            "description": "Pass `--force`: enable over conflicting symlinks.",
-        },
-    },
-}
 
 # Reads the unit in one round trip: ``systemctl show``, ``is-enabled`` and its exit
 # status, and whether a SysV init script stands in for it (and is linked to start).
