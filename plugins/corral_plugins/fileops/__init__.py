@@ -3,20 +3,66 @@ and ``unarchive``.
 
 They run through the connection with POSIX shell tools only (``find``, ``stat``, ``tar``,
 ``base64``), so hosts without Python work; :mod:`.hostfs` describes many paths per command.
+Registering them imports only the schema modules; each step's module (and ``tarfile``,
+``zipfile``...) is imported when the step first runs (:func:`corral.lazy_step`).
 """
 
 from __future__ import annotations
 
-from corral import RegisterStep, hookimpl
-from corral_plugins.fileops.archive import ARCHIVE_STEP
-from corral_plugins.fileops.find import FIND_STEP
-from corral_plugins.fileops.slurp import SLURP_STEP
-from corral_plugins.fileops.tempfile import TEMPFILE_STEP
-from corral_plugins.fileops.unarchive import UNARCHIVE_STEP
+from corral import RegisterStep, StepType, hookimpl, lazy_step
+from corral_plugins.fileops.archive_schema import ARCHIVE_SCHEMA
+from corral_plugins.fileops.find_schema import FIND_SCHEMA
+from corral_plugins.fileops.schemas import SLURP_SCHEMA, TEMPFILE_SCHEMA
+from corral_plugins.fileops.unarchive_schema import UNARCHIVE_SCHEMA
 
 
 @hookimpl
 def corral_register_steps(register: RegisterStep) -> None:
     """Register ``find``, ``slurp``, ``tempfile``, ``archive`` and ``unarchive``."""
-    for step in (ARCHIVE_STEP, FIND_STEP, SLURP_STEP, TEMPFILE_STEP, UNARCHIVE_STEP):
-        register(step)
+    register(
+        StepType(
+            name="archive",
+            run=lazy_step("corral_plugins.fileops.archive:archive"),
+            schema=ARCHIVE_SCHEMA,
+            aliases=("community.general.archive",),
+            check_mode=True,
+            description="Pack files on the host into a tar or zip archive, or compress one file.",
+        )
+    )
+    register(
+        StepType(
+            name="find",
+            run=lazy_step("corral_plugins.fileops.find:find"),
+            schema=FIND_SCHEMA,
+            check_mode=True,
+            description="Find files on the host by name, age, size, type, mode or content.",
+        )
+    )
+    register(
+        StepType(
+            name="slurp",
+            run=lazy_step("corral_plugins.fileops.slurp:slurp"),
+            schema=SLURP_SCHEMA,
+            check_mode=True,
+            description="Read a file on the host; its content comes back base64-encoded.",
+        )
+    )
+    register(
+        StepType(
+            name="tempfile",
+            run=lazy_step("corral_plugins.fileops.tempfile:tempfile"),
+            schema=TEMPFILE_SCHEMA,
+            check_mode=False,
+            description="Create a uniquely named temporary file or directory on the host.",
+        )
+    )
+    register(
+        StepType(
+            name="unarchive",
+            run=lazy_step("corral_plugins.fileops.unarchive:unarchive"),
+            schema=UNARCHIVE_SCHEMA,
+            check_mode=True,
+            description="Extract a tar or zip archive (from the controller or the host) into a "
+            "directory on the host.",
+        )
+    )

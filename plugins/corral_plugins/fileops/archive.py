@@ -18,13 +18,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from corral import StepContext, StepResult, StepType
-from corral_plugins.fileops.archive_schema import ARCHIVE_SCHEMA
+from corral import StepContext, StepResult
 from corral_plugins.fileops.archives import fingerprint
 from corral_plugins.fileops.hostfs import Entry, expand_globs, path_info, run_checked, walk
 from corral_plugins.files.attributes import ensure_attributes
 
-__all__ = ["ARCHIVE_STEP", "archive"]
+__all__ = ["archive"]
 
 _COMPRESS = {"gz": "gzip -c -n", "bz2": "bzip2 -c", "xz": "xz -c"}
 # "$1" the root to work in, "$2" the output, "$3" the compressor (empty: plain tar), then names.
@@ -178,13 +177,3 @@ def _differs(ctx: StepContext, new: str, old: str, fmt: str, single: bool) -> bo
             return fingerprint(local_new, fmt, single) != fingerprint(local_old, fmt, single)
         except (OSError, EOFError, ValueError):  # the old one is not such an archive
             return True
-
-
-ARCHIVE_STEP = StepType(
-    name="archive",
-    run=archive,
-    schema=ARCHIVE_SCHEMA,
-    aliases=("community.general.archive",),
-    check_mode=True,
-    description="Pack files on the host into a tar or zip archive, or compress one file.",
-)

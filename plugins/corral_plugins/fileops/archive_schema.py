@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from corral_plugins.files.attributes import GROUP_PROPERTY, MODE_PROPERTY, OWNER_PROPERTY
+from corral_plugins.files.schemas import GROUP_PROPERTY, MODE_PROPERTY, OWNER_PROPERTY
 
 __all__ = ["ARCHIVE_SCHEMA", "FORMATS"]
 

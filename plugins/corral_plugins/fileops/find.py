@@ -20,11 +20,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from corral import StepContext, StepFailed, StepResult, StepType
-from corral_plugins.fileops.find_schema import FIND_SCHEMA
+from corral import StepContext, StepFailed, StepResult
 from corral_plugins.fileops.hostfs import STAT_FORMAT, Entry, parse_stat_lines, run_checked
 
-__all__ = ["FIND_STEP", "find"]
+__all__ = ["find"]
 
 _AGE = re.compile(r"^(-?\d+)(s|m|h|d|w)?$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -285,12 +284,3 @@ def _algorithm(args: Mapping[str, Any]) -> str:
         if args.get(key):
             return str(args[key])
     return "sha1"
-
-
-FIND_STEP = StepType(
-    name="find",
-    run=find,
-    schema=FIND_SCHEMA,
-    check_mode=True,
-    description="Find files on the host by name, age, size, type, mode or content.",
-)

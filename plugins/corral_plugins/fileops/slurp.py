@@ -12,20 +12,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from corral import StepContext, StepResult, StepType
+from corral import StepContext, StepResult
 from corral.errors import CorralError
 
-__all__ = ["SLURP_SCHEMA", "SLURP_STEP", "slurp"]
-
-SLURP_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "oneOf": [{"required": ["src"]}, {"required": ["path"]}],
-    "properties": {
-        "src": {"type": "string", "description": "The file on the host to read (not a directory)."},
-        "path": {"type": "string", "description": "Another name for `src`."},
-    },
-}
+__all__ = ["slurp"]
 
 
 def slurp(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
@@ -44,13 +34,3 @@ def slurp(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
             return StepResult(failed=True, msg=f"File is not readable: {source} ({exc})")
         content = base64.b64encode(local.read_bytes()).decode("ascii")
     return StepResult(data={"content": content, "source": source, "encoding": "base64"})
-
-
-SLURP_STEP = StepType(
-    name="slurp",
-    run=slurp,
-    schema=SLURP_SCHEMA,
-    aliases=(),
-    check_mode=True,
-    description="Read a file on the host; its content comes back base64-encoded.",
-)

@@ -14,37 +14,10 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from corral import StepContext, StepResult, StepType
+from corral import StepContext, StepResult
 from corral_plugins.fileops.hostfs import path_info
 
-__all__ = ["TEMPFILE_SCHEMA", "TEMPFILE_STEP", "tempfile"]
-
-TEMPFILE_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "state": {
-            "enum": ["file", "directory"],
-            "default": "file",
-            "description": "Create a `file` (mode 0600) or a `directory` (mode 0700).",
-        },
-        "path": {
-            "type": "string",
-            "description": "The directory to create it in; default `$TMPDIR`, else `/tmp`, "
-            "on the host.",
-        },
-        "prefix": {
-            "type": "string",
-            "default": "ansible.",
-            "description": "The start of the name (a file name component, no `/`).",
-        },
-        "suffix": {
-            "type": "string",
-            "default": "",
-            "description": "The end of the name (a file name component, no `/`).",
-        },
-    },
-}
+__all__ = ["tempfile"]
 
 # "$1" the directory (empty: $TMPDIR or /tmp), "$2" the name, "$3" file|directory.
 _CREATE = """d=$1; [ -n "$d" ] || d=${TMPDIR:-/tmp}
@@ -79,12 +52,3 @@ def tempfile(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
             return StepResult(changed=True, data={"path": path, **path_info(ctx, path)})
         error = result.stderr.strip() or ("timed out" if result.timed_out else f"rc={result.rc}")
     return StepResult(failed=True, msg=f"cannot create a temporary {state}: {error}")
-
-
-TEMPFILE_STEP = StepType(
-    name="tempfile",
-    run=tempfile,
-    schema=TEMPFILE_SCHEMA,
-    check_mode=False,
-    description="Create a uniquely named temporary file or directory on the host.",
-)

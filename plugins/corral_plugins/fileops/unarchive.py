@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from corral import StepContext, StepResult, StepType
+from corral import StepContext, StepResult
 from corral_plugins.fileops.archives import (
     Member,
     UnsafeMember,
@@ -29,10 +29,9 @@ from corral_plugins.fileops.archives import (
     select,
 )
 from corral_plugins.fileops.hostfs import Entry, path_info, run_checked, stat_paths
-from corral_plugins.fileops.unarchive_schema import UNARCHIVE_SCHEMA
 from corral_plugins.files.attributes import parse_mode
 
-__all__ = ["UNARCHIVE_STEP", "unarchive"]
+__all__ = ["unarchive"]
 
 # "$1" the tar file, "$2" dest: extract, then remove the tar whatever happened.
 _EXTRACT = 'tar -x -p -f "$1" -C "$2"; rc=$?; rm -f -- "$1"; exit $rc'
@@ -212,13 +211,3 @@ def _attributes(
             batch = targets[start : start + 200]
             run_checked(ctx, [tool, *flag, values[tool], "--", *batch], tool)
     return any(wrong.values())
-
-
-UNARCHIVE_STEP = StepType(
-    name="unarchive",
-    run=unarchive,
-    schema=UNARCHIVE_SCHEMA,
-    check_mode=True,
-    description="Extract a tar or zip archive (from the controller or the host) into a "
-    "directory on the host.",
-)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from corral import MAKE_DIRS, FileStat, StepContext, StepFailed
+from corral_plugins.files.schemas import GROUP_PROPERTY, MODE_PROPERTY, OWNER_PROPERTY
 
 __all__ = [
     "GROUP_PROPERTY",
@@ -23,25 +24,6 @@ __all__ = [
     "parse_mode",
     "run_or_fail",
 ]
-
-MODE_PROPERTY: Mapping[str, Any] = {
-    "anyOf": [
-        {"type": "string", "pattern": "^0?[0-7]{3,4}$"},
-        {"type": "integer", "minimum": 0, "maximum": 0o7777},
-    ],
-    "description": "Permissions, as an octal string (`'0644'`) or a number "
-    "(YAML `0644` is octal; a bare `644` is decimal, as in Ansible).",
-}
-
-OWNER_PROPERTY: Mapping[str, Any] = {
-    "type": "string",
-    "description": "The user that should own it (a name or a numeric id).",
-}
-
-GROUP_PROPERTY: Mapping[str, Any] = {
-    "type": "string",
-    "description": "The group that should own it (a name or a numeric id).",
-}
 
 
 def parse_mode(value: str | int | None) -> int | None:

@@ -13,10 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from corral import RegisterStep, StepContext, StepFailed, StepResult, StepType
+from corral import StepContext, StepFailed, StepResult
 from corral_plugins.files.edit import (
-    EDIT_PROPERTIES,
-    PATH_REQUIRED,
     BadArgument,
     compile_regex,
     content_diff,
@@ -29,72 +27,9 @@ from corral_plugins.files.edit import (
     write_target,
 )
 
-__all__ = ["BLOCKINFILE_SCHEMA", "blockinfile"]
+__all__ = ["blockinfile"]
 
 NL = b"\n"
-
-BLOCKINFILE_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    **PATH_REQUIRED,
-    "properties": {
-        **EDIT_PROPERTIES,
-        "block": {
-            "type": "string",
-            "default": "",
-            "description": "The text to put between the markers; empty removes the block.",
-        },
-        "content": {"type": "string", "description": "Another name for `block`."},
-        "marker": {
-            "type": "string",
-            "default": "# {mark} ANSIBLE MANAGED BLOCK",
-            "description": "The marker line template; `{mark}` becomes `marker_begin` or "
-            "`marker_end`. Use a comment syntax the file accepts.",
-        },
-        "marker_begin": {
-            "type": "string",
-            "default": "BEGIN",
-            "description": "What `{mark}` becomes in the first marker line.",
-        },
-        "marker_end": {
-            "type": "string",
-            "default": "END",
-            "description": "What `{mark}` becomes in the last marker line.",
-        },
-        "state": {
-            "enum": ["present", "absent"],
-            "default": "present",
-            "description": "Whether the block should be there or not.",
-        },
-        "insertafter": {
-            "type": "string",
-            "description": "Where a new block goes: after the last line matching this "
-            "regular expression, or at `EOF` (the default).",
-        },
-        "insertbefore": {
-            "type": "string",
-            "description": "Where a new block goes: before the last line matching this "
-            "regular expression, or at `BOF`.",
-        },
-        "create": {
-            "type": "boolean",
-            "default": False,
-            "description": "Create the file (and its directory) when it does not exist.",
-        },
-        "append_newline": {
-            "type": "boolean",
-            "default": False,
-            "description": "Add a blank line after the block unless one is there or the "
-            "block ends the file.",
-        },
-        "prepend_newline": {
-            "type": "boolean",
-            "default": False,
-            "description": "Add a blank line before the block unless one is there or the "
-            "block starts the file.",
-        },
-    },
-}
 
 
 def blockinfile(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
@@ -198,16 +133,3 @@ def _place(
     if at is None:
         return len(lines)
     return at + 1 if after is not None else at
-
-
-def register_steps(register: RegisterStep) -> None:
-    """Register ``blockinfile``."""
-    register(
-        StepType(
-            name="blockinfile",
-            run=blockinfile,
-            schema=BLOCKINFILE_SCHEMA,
-            check_mode=True,
-            description="Insert, update or remove a block of lines between marker lines.",
-        )
-    )

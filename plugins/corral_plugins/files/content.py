@@ -21,11 +21,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from corral import FileStat, RegisterStep, StepContext, StepFailed, StepResult, StepType
+from corral import FileStat, StepContext, StepFailed, StepResult
 from corral_plugins.files.attributes import (
-    GROUP_PROPERTY,
-    MODE_PROPERTY,
-    OWNER_PROPERTY,
     apply_attributes,
     format_mode,
     make_dirs,
@@ -33,73 +30,10 @@ from corral_plugins.files.attributes import (
     run_or_fail,
 )
 
-__all__ = ["COPY_SCHEMA", "MAX_DIFF_SIZE", "TEMPLATE_SCHEMA", "copy", "template"]
+__all__ = ["MAX_DIFF_SIZE", "copy", "template"]
 
 # Ansible's default limit (MAX_FILE_SIZE_FOR_DIFF) on files shown in a diff.
 MAX_DIFF_SIZE = 104448
-
-_WRITE_PROPERTIES: dict[str, Any] = {
-    "dest": {
-        "type": "string",
-        "description": "Where to write on the host. An existing directory, or a path "
-        "ending in `/`, gets the source's file name appended.",
-    },
-    "mode": MODE_PROPERTY,
-    "owner": OWNER_PROPERTY,
-    "group": GROUP_PROPERTY,
-    "backup": {
-        "type": "boolean",
-        "default": False,
-        "description": "Keep the old file as `<dest>.<pid>.<time>~` before replacing it; "
-        "its path is returned as `backup_file`.",
-    },
-    "force": {
-        "type": "boolean",
-        "default": True,
-        "description": "Replace a file whose content differs; with `false`, only write "
-        "when `dest` does not exist yet.",
-    },
-    "validate": {
-        "type": "string",
-        "pattern": "%s",
-        "description": "A command run on the new file before it replaces `dest`, with "
-        "`%s` standing for its path (e.g. `visudo -cf %s`); a non-zero exit fails the step.",
-    },
-}
-
-COPY_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["dest"],
-    "oneOf": [{"required": ["src"]}, {"required": ["content"]}],
-    "properties": {
-        "src": {
-            "type": "string",
-            "description": "A local file or directory to copy, looked up in `files/` "
-            "beside the task file, then beside it. A directory is copied recursively: "
-            "`dir/` copies its contents, `dir` the directory itself.",
-        },
-        "content": {
-            "description": "The text to write instead of `src`; a list or mapping is "
-            "written as JSON.",
-        },
-        **_WRITE_PROPERTIES,
-    },
-}
-
-TEMPLATE_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["src", "dest"],
-    "properties": {
-        "src": {
-            "type": "string",
-            "description": "A local Jinja2 template, looked up in `templates/` beside the "
-            "task file, then beside it; rendered with the host's variables.",
-        },
-        **_WRITE_PROPERTIES,
-    },
-}
 
 
 # -- the steps ------------------------------------------------------------------
@@ -370,31 +304,4 @@ def _copy_tree(ctx: StepContext, args: Mapping[str, Any], source: Path) -> StepR
         changed=bool(changed_files),
         msg=msg,
         data={"dest": root, "src": str(source), "changed_paths": changed_files},
-    )
-
-
-# -- registration ------------------------------------------------------------------------
-
-
-def register_steps(register: RegisterStep) -> None:
-    """Register ``copy`` and ``template``."""
-    register(
-        StepType(
-            name="copy",
-            run=copy,
-            schema=COPY_SCHEMA,
-            aliases=("ansible.builtin.copy", "ansible.legacy.copy"),
-            check_mode=True,
-            description="Copy a local file, directory or inline content to the host.",
-        )
-    )
-    register(
-        StepType(
-            name="template",
-            run=template,
-            schema=TEMPLATE_SCHEMA,
-            aliases=("ansible.builtin.template", "ansible.legacy.template"),
-            check_mode=True,
-            description="Render a Jinja2 template with the host's variables and write it there.",
-        )
     )

@@ -21,17 +21,12 @@ from typing import Any
 
 from corral import FileStat, StepContext, StepFailed, StepResult
 from corral_plugins.files.attributes import (
-    GROUP_PROPERTY,
-    MODE_PROPERTY,
-    OWNER_PROPERTY,
     ensure_attributes,
     make_dirs,
     run_or_fail,
 )
 
 __all__ = [
-    "EDIT_PROPERTIES",
-    "PATH_REQUIRED",
     "BadArgument",
     "Target",
     "compile_regex",
@@ -44,38 +39,6 @@ __all__ = [
     "target_path",
     "write_target",
 ]
-
-# ``path`` is required unless one of its aliases is given: as if/then, so that a task
-# without any says "'path' is a required property" rather than a schema riddle.
-PATH_REQUIRED: dict[str, Any] = {
-    "if": {"not": {"anyOf": [{"required": [key]} for key in ("dest", "destfile", "name")]}},
-    "then": {"required": ["path"]},
-}
-
-EDIT_PROPERTIES: dict[str, Any] = {
-    "path": {"type": "string", "description": "The file on the host to edit."},
-    "dest": {"type": "string", "description": "Another name for `path`."},
-    "destfile": {"type": "string", "description": "Another name for `path`."},
-    "name": {"type": "string", "description": "Another name for `path`."},
-    "backup": {
-        "type": "boolean",
-        "default": False,
-        "description": "Keep the old file as `<path>.<pid>.<time>~` before changing it.",
-    },
-    "validate": {
-        "type": "string",
-        "description": "A command run on the host on a temporary copy of the new content, "
-        "with `%s` standing for its path (e.g. `visudo -cf %s`); if it fails, the file is "
-        "left as it was, byte for byte, and the step fails with the command's output.",
-    },
-    "mode": MODE_PROPERTY,
-    "owner": OWNER_PROPERTY,
-    "group": GROUP_PROPERTY,
-    "unsafe_writes": {
-        "type": "boolean",
-        "description": "Accepted for Ansible compatibility and ignored: writes are always atomic.",
-    },
-}
 
 _ATTRIBUTES_MSG = "ownership, perms or SE linux context changed"
 

@@ -15,10 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from corral import RegisterStep, StepContext, StepFailed, StepResult, StepType
+from corral import StepContext, StepFailed, StepResult
 from corral_plugins.files.edit import (
-    EDIT_PROPERTIES,
-    PATH_REQUIRED,
     BadArgument,
     Target,
     compile_regex,
@@ -32,66 +30,9 @@ from corral_plugins.files.edit import (
     write_target,
 )
 
-__all__ = ["LINEINFILE_SCHEMA", "lineinfile"]
+__all__ = ["lineinfile"]
 
 NL = b"\n"
-
-LINEINFILE_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    **PATH_REQUIRED,
-    "properties": {
-        **EDIT_PROPERTIES,
-        "line": {
-            "type": "string",
-            "description": "The line to put in the file (required with `state: present`).",
-        },
-        "value": {"type": "string", "description": "Another name for `line`."},
-        "regexp": {
-            "type": "string",
-            "description": "A Python regular expression searched in each line: with "
-            "`state: present` the last matching line is replaced by `line`; with `absent` "
-            "every matching line is removed.",
-        },
-        "regex": {"type": "string", "description": "Another name for `regexp`."},
-        "search_string": {
-            "type": "string",
-            "description": "A literal string to look for in each line, instead of `regexp`.",
-        },
-        "state": {
-            "enum": ["present", "absent"],
-            "default": "present",
-            "description": "Whether the line should be there or not.",
-        },
-        "insertafter": {
-            "type": "string",
-            "description": "When no line matches: add `line` after the last line matching "
-            "this regular expression, or at `EOF` (the default) or `BOF`.",
-        },
-        "insertbefore": {
-            "type": "string",
-            "description": "When no line matches: add `line` before the last line matching "
-            "this regular expression, or at `BOF`.",
-        },
-        "firstmatch": {
-            "type": "boolean",
-            "default": False,
-            "description": "Use the first matching line (of `regexp` or of `insertafter`/"
-            "`insertbefore`) instead of the last.",
-        },
-        "backrefs": {
-            "type": "boolean",
-            "default": False,
-            "description": "Expand `\\1`, `\\g<name>` in `line` from the `regexp` match; when "
-            "the regexp matches nothing, the file is left as it is.",
-        },
-        "create": {
-            "type": "boolean",
-            "default": False,
-            "description": "Create the file (and its directory) when it does not exist.",
-        },
-    },
-}
 
 
 @dataclass
@@ -313,17 +254,3 @@ def _absent(
     msg = f"{found} line(s) removed" if found else ""
     changed, msg = finish(ctx, args, target.path, changed=bool(found), msg=msg)
     return edited(changed=changed, msg=msg, diff=diff, found=found, backup=backup or "")
-
-
-def register_steps(register: RegisterStep) -> None:
-    """Register ``lineinfile``."""
-    register(
-        StepType(
-            name="lineinfile",
-            run=lineinfile,
-            schema=LINEINFILE_SCHEMA,
-            check_mode=True,
-            description="Ensure a line is in a file (replacing the line a regexp matches), "
-            "or that matching lines are not.",
-        )
-    )

@@ -14,11 +14,8 @@ import stat as stat_mod
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from corral import FileStat, RegisterStep, StepContext, StepFailed, StepResult, StepType
+from corral import FileStat, StepContext, StepFailed, StepResult
 from corral_plugins.files.attributes import (
-    GROUP_PROPERTY,
-    MODE_PROPERTY,
-    OWNER_PROPERTY,
     ensure_attributes,
     format_mode,
     make_dirs,
@@ -26,80 +23,7 @@ from corral_plugins.files.attributes import (
     run_or_fail,
 )
 
-__all__ = ["FILE_SCHEMA", "STAT_SCHEMA", "file", "stat", "stat_dict"]
-
-_PATH_DESCRIPTION = "The path on the host to manage."
-FILE_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "oneOf": [{"required": ["path"]}, {"required": ["dest"]}, {"required": ["name"]}],
-    "if": {"properties": {"state": {"enum": ["link", "hard"]}}, "required": ["state"]},
-    "then": {"required": ["src"]},
-    "properties": {
-        "path": {"type": "string", "description": _PATH_DESCRIPTION},
-        "dest": {"type": "string", "description": "Another name for `path`."},
-        "name": {"type": "string", "description": "Another name for `path`."},
-        "state": {
-            "enum": ["file", "directory", "touch", "absent", "link", "hard"],
-            "description": "`file`: it must exist, set its attributes; `directory`: create it "
-            "and its parents; `touch`: create an empty file or update its times; `absent`: "
-            "remove it (recursively); `link`/`hard`: a symbolic/hard link to `src`. Default: "
-            "`directory` with `recurse` or for an existing directory, else `file`.",
-        },
-        "src": {
-            "type": "string",
-            "description": "The link target for `state: link` or `hard`; a relative one is "
-            "relative to the link's directory.",
-        },
-        "mode": MODE_PROPERTY,
-        "owner": OWNER_PROPERTY,
-        "group": GROUP_PROPERTY,
-        "recurse": {
-            "type": "boolean",
-            "default": False,
-            "description": "With `state: directory`, apply mode/owner/group to everything "
-            "inside too (symlinks excepted).",
-        },
-        "force": {
-            "type": "boolean",
-            "default": False,
-            "description": "For links: replace an existing file or empty directory, and "
-            "create a symlink whose target does not exist yet.",
-        },
-    },
-}
-
-STAT_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["path"],
-    "properties": {
-        "path": {"type": "string", "description": "The path on the host to describe."},
-        "follow": {
-            "type": "boolean",
-            "default": False,
-            "description": "Describe what a symlink points to instead of the link.",
-        },
-        "get_checksum": {
-            "type": "boolean",
-            "default": True,
-            "description": "Compute the sha1 `checksum` of a regular file.",
-        },
-        "checksum_algorithm": {
-            "enum": ["sha1"],
-            "default": "sha1",
-            "description": "The checksum algorithm; only `sha1` is supported.",
-        },
-        "get_mime": {
-            "type": "boolean",
-            "description": "Accepted for Ansible compatibility and ignored.",
-        },
-        "get_attributes": {
-            "type": "boolean",
-            "description": "Accepted for Ansible compatibility and ignored.",
-        },
-    },
-}
+__all__ = ["file", "stat", "stat_dict"]
 
 
 def _kind(current: FileStat | None) -> str:
@@ -404,31 +328,3 @@ def _data(path: str, state: str, *, src: str | None = None) -> dict[str, Any]:
 
 def _fail(path: str, reason: str, *, kind: str = "path") -> StepResult:
     return StepResult(failed=True, msg=f"{kind} ({path}) {reason}", data={"path": path})
-
-
-# -- registration -------------------------------------------------------------------
-
-
-def register_steps(register: RegisterStep) -> None:
-    """Register ``file`` and ``stat``."""
-    register(
-        StepType(
-            name="file",
-            run=file,
-            schema=FILE_SCHEMA,
-            aliases=("ansible.builtin.file", "ansible.legacy.file"),
-            check_mode=True,
-            description="Ensure a path is a file, directory or link, or absent, "
-            "with the given mode and owner.",
-        )
-    )
-    register(
-        StepType(
-            name="stat",
-            run=stat,
-            schema=STAT_SCHEMA,
-            aliases=("ansible.builtin.stat", "ansible.legacy.stat"),
-            check_mode=True,
-            description="Describe a path on the host (exists, mode, owner, checksum...).",
-        )
-    )

@@ -13,10 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from corral import RegisterStep, StepContext, StepFailed, StepResult, StepType
+from corral import StepContext, StepFailed, StepResult
 from corral_plugins.files.edit import (
-    EDIT_PROPERTIES,
-    PATH_REQUIRED,
     BadArgument,
     content_diff,
     edited,
@@ -27,42 +25,7 @@ from corral_plugins.files.edit import (
     write_target,
 )
 
-__all__ = ["REPLACE_SCHEMA", "replace"]
-
-REPLACE_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["regexp"],
-    **PATH_REQUIRED,
-    "properties": {
-        **EDIT_PROPERTIES,
-        "regexp": {
-            "type": "string",
-            "description": "A Python regular expression, MULTILINE: every match is replaced.",
-        },
-        "replace": {
-            "type": "string",
-            "default": "",
-            "description": "What each match becomes; `\\1` and `\\g<name>` insert groups. "
-            "Empty (the default) removes the matches.",
-        },
-        "after": {
-            "type": "string",
-            "description": "Only replace in the text after the first match of this regular "
-            "expression (DOTALL).",
-        },
-        "before": {
-            "type": "string",
-            "description": "Only replace in the text before the match of this regular "
-            "expression (DOTALL).",
-        },
-        "encoding": {
-            "type": "string",
-            "default": "utf-8",
-            "description": "The file's character encoding.",
-        },
-    },
-}
+__all__ = ["replace"]
 
 
 def replace(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
@@ -141,16 +104,3 @@ def _replace(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
             data["backup_file"] = backup
     changed, msg = finish(ctx, args, target.path, changed=changed, msg=msg)
     return edited(changed=changed, msg=msg, rc=0, diff=diff, **data)
-
-
-def register_steps(register: RegisterStep) -> None:
-    """Register ``replace``."""
-    register(
-        StepType(
-            name="replace",
-            run=replace,
-            schema=REPLACE_SCHEMA,
-            check_mode=True,
-            description="Replace every match of a regular expression in a file.",
-        )
-    )

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from corral import FileStat, StepContext, StepFailed, StepResult, StepType, __version__
+from corral import FileStat, StepContext, StepFailed, StepResult, __version__
 from corral.secrets import reveal
 from corral_plugins.fileops.hostfs import path_info
 from corral_plugins.files.attributes import ensure_attributes, parse_mode, run_or_fail
@@ -33,13 +33,13 @@ from corral_plugins.http.checksums import (
     parse_digest_lines,
 )
 from corral_plugins.http.download import file_name
-from corral_plugins.http.get_url_schema import GET_URL_SCHEMA, GET_URL_TIMEOUT
+from corral_plugins.http.get_url_schema import GET_URL_TIMEOUT
 from corral_plugins.http.request import auth_headers, describe_error, mask_url, step_tls
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["GET_URL_STEP", "get_url"]
+__all__ = ["get_url"]
 
 
 class DownloadFailed(StepFailed):
@@ -210,13 +210,3 @@ def _backup(ctx: StepContext, dest: str) -> str:
     backup = f"{dest}.{os.getpid()}.{time.strftime('%Y-%m-%d@%H:%M:%S')}~"
     run_or_fail(ctx, ["cp", "-p", "--", dest, backup])
     return backup
-
-
-GET_URL_STEP = StepType(
-    name="get_url",
-    run=get_url,
-    schema=GET_URL_SCHEMA,
-    check_mode=True,
-    description="Download a file from HTTP(S) to the host (from the controller), with "
-    "checksum, mode and force.",
-)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from corral_plugins.files.attributes import GROUP_PROPERTY, MODE_PROPERTY, OWNER_PROPERTY
-from corral_plugins.http.tls import TLS_PROPERTIES
+from corral_plugins.files.schemas import GROUP_PROPERTY, MODE_PROPERTY, OWNER_PROPERTY
+from corral_plugins.http.schema import TLS_PROPERTIES
 
 __all__ = ["GET_URL_SCHEMA", "GET_URL_TIMEOUT"]
 

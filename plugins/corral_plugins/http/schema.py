@@ -1,14 +1,31 @@
-"""The JSON Schema of the ``http`` step's arguments."""
+"""The JSON Schema of the ``http`` step's arguments, and the TLS properties the steps share."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from corral_plugins.files.attributes import MODE_PROPERTY
-from corral_plugins.http.tls import TLS_PROPERTIES
+from corral_plugins.files.schemas import MODE_PROPERTY
+
+__all__ = ["DEFAULT_TIMEOUT", "HTTP_SCHEMA", "TLS_PROPERTIES"]
 
 DEFAULT_TIMEOUT = 30.0
+
+# Shared with the notify plugin (through :mod:`.tls`): its webhooks and SMTP verify TLS too.
+TLS_PROPERTIES: dict[str, Any] = {
+    "validate_certs": {
+        "type": "boolean",
+        "default": True,
+        "description": "Verify the server's TLS certificate and name; `false` accepts any "
+        "certificate (only for tests).",
+    },
+    "ca_cert": {
+        "type": "string",
+        "description": "A PEM file on the controller with the CA certificate(s) to trust "
+        "instead of the system's; a relative path is looked up in `files/` beside the "
+        "playbook, then beside it.",
+    },
+}
 
 # `status_code: 200`, `[200, 201]`, or as Ansible also takes them, `"200,201"`.
 _STATUS_LIST = r"^\s*-?\d+(\s*,\s*-?\d+)*\s*$"

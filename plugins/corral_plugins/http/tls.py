@@ -2,31 +2,19 @@
 
 Certificates are verified by default, against the system's CA store or only the
 ``ca_cert`` given; ``ssl`` is imported when a context is made, not at start-up.
+``TLS_PROPERTIES`` (the schema's part) lives in :mod:`.schema`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from corral_plugins.http.schema import TLS_PROPERTIES
 
 if TYPE_CHECKING:
     import ssl
 
 __all__ = ["TLS_PROPERTIES", "tls_context"]
-
-TLS_PROPERTIES: dict[str, Any] = {
-    "validate_certs": {
-        "type": "boolean",
-        "default": True,
-        "description": "Verify the server's TLS certificate and name; `false` accepts any "
-        "certificate (only for tests).",
-    },
-    "ca_cert": {
-        "type": "string",
-        "description": "A PEM file on the controller with the CA certificate(s) to trust "
-        "instead of the system's; a relative path is looked up in `files/` beside the "
-        "playbook, then beside it.",
-    },
-}
 
 
 def tls_context(
