@@ -21,6 +21,7 @@ from corral.playbook.convert import (
     converter_for,
     converts_inside,
 )
+from corral.playbook.schema_check import surely_valid
 from corral.playbook.splitter import COMMAND_OPTIONS, SplitError, parse_options
 from corral.steps import StepType
 
@@ -208,8 +209,11 @@ def check_args(
     known yet); after rendering (``rendered=True``) everything is. ``partial``
     skips missing required arguments.
     """
+    instance = dict(args)
+    if surely_valid(step.schema, instance):
+        return  # the common case, without jsonschema
     errors = sorted(
-        _validator(step.schema).iter_errors(dict(args)), key=lambda e: list(e.absolute_path)
+        _validator(step.schema).iter_errors(instance), key=lambda e: list(e.absolute_path)
     )
     for error in errors:
         if not rendered and is_templated(error.instance):

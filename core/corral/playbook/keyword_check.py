@@ -8,6 +8,7 @@ from typing import Any
 from corral.errors import Location, PlaybookError, did_you_mean
 from corral.playbook import keywords as kw
 from corral.playbook.keyword_values import ON_KEYS, describe_kind, expected_types, on_key
+from corral.playbook.schema_check import surely_valid
 from corral.playbook.yaml.load import MarkedDict, mark_of
 
 __all__ = ["check_keywords", "key_location"]
@@ -32,8 +33,6 @@ def check_keywords(
 
     ``on_keys`` are keywords whose values get YAML 1.1's ``on: -> true`` undone first.
     """
-    from jsonschema import Draft202012Validator
-
     for key in node:
         if key not in schema and key not in ignore:
             raise PlaybookError(
@@ -45,7 +44,12 @@ def check_keywords(
     values = {
         k: on_key(v) if k in ON_KEYS or k in on_keys else v for k, v in node.items() if k in schema
     }
-    validator = Draft202012Validator(kw.object_schema(dict(schema)))
+    whole = kw.object_schema(dict(schema))
+    if surely_valid(whole, values):
+        return  # the common case, without jsonschema
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(whole)
     for error in validator.iter_errors(values):
         key = str(error.absolute_path[0]) if error.absolute_path else ""
         value = node.get(key)

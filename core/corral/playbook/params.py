@@ -58,11 +58,13 @@ class ParamSpec:
 
 def collect_params(plays: Sequence[Any]) -> dict[str, ParamSpec]:
     """Every play's ``params:``; the same name declared twice must be declared alike."""
-    from jsonschema import Draft202012Validator, SchemaError
-
     specs: dict[str, ParamSpec] = {}
     for play in plays:
-        for name, declared in (play.params or {}).items():
+        if not play.params:
+            continue
+        from jsonschema import Draft202012Validator, SchemaError
+
+        for name, declared in play.params.items():
             where = play.location
             if not isinstance(declared, Mapping):
                 raise PlaybookError(
@@ -157,8 +159,6 @@ def resolve_params(specs: Mapping[str, ParamSpec], given: Mapping[str, Any]) -> 
 
     Raises one :class:`ParamsError` listing every problem.
     """
-    from jsonschema import Draft202012Validator
-
     problems: list[str] = []
     values: dict[str, Any] = {}
     for name in given:
@@ -175,6 +175,8 @@ def resolve_params(specs: Mapping[str, ParamSpec], given: Mapping[str, Any]) -> 
                 f"{name}: required" + (f" ({spec.description})" if spec.description else "")
             )
             continue
+        from jsonschema import Draft202012Validator
+
         for error in Draft202012Validator(spec.schema).iter_errors(value):
             shown = "********" if spec.secret else None
             message = error.message if shown is None else error.message.replace(repr(value), shown)
