@@ -10,8 +10,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from corral import StepContext, lazy_step
+from corral.testing.simulated import SimulatedConnection
 
 FAMILIES = [
     "fileops",
@@ -66,3 +70,28 @@ def test_loading_a_family_imports_only_its_schemas(family: str) -> None:
     )
     added: list[str] = json.loads(done.stdout)
     assert [module for module in added if not _is_registration(module)] == []
+
+
+def test_lazy_step_imports_its_module_on_the_first_call_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "corral_lazy_probe.py").write_text(
+        "CALLS = []\n"
+        "def greet(ctx, args):\n"
+        "    CALLS.append(args)\n"
+        "    return 'hello ' + args['name']\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    run = lazy_step("corral_lazy_probe:greet")
+    assert "corral_lazy_probe" not in sys.modules
+    assert run.__name__ == "greet"
+    ctx = StepContext("web01", {}, SimulatedConnection("web01", rtt=0))
+    assert run(ctx, {"name": "ops"}) == "hello ops"
+    assert run(ctx, {"name": "dev"}) == "hello dev"
+    assert sys.modules["corral_lazy_probe"].CALLS == [{"name": "ops"}, {"name": "dev"}]
+    monkeypatch.delitem(sys.modules, "corral_lazy_probe")
+
+
+def test_lazy_step_wants_module_and_function() -> None:
+    with pytest.raises(ValueError, match="wants 'module:function'"):
+        lazy_step("corral_plugins.files.content")

@@ -103,6 +103,8 @@ def template(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
 
 # -- one file ------------------------------------------------------------------------
 
+_KEPT = "content and attributes already as requested"
+
 
 def _deliver(
     ctx: StepContext,
@@ -147,8 +149,10 @@ def _write_file(
         return StepResult(msg="dest exists and force is false: left as it is", data=data)
     if current is not None and current.is_file and current.checksum == checksum:
         changes = apply_attributes(ctx, dest, current, mode=mode, owner=owner, group=group)
-        kept = "content and attributes already as requested"
-        return _result(ctx, dest, data, changed=bool(changes), msg="; ".join(changes) or kept)
+        # Unchanged, what was read is what there is: no second stat.
+        final = None if changes else current
+        msg = "; ".join(changes) or _KEPT
+        return _result(ctx, dest, data, changed=bool(changes), msg=msg, final=final)
     diff = _diff(ctx, dest, current, payload, header) if ctx.diff else None
     if ctx.check_mode:
         verb = "create" if current is None else "replace"
@@ -216,10 +220,17 @@ def _backup(ctx: StepContext, dest: str) -> str:
 
 
 def _result(
-    ctx: StepContext, dest: str, data: dict[str, Any], *, changed: bool, msg: str
+    ctx: StepContext,
+    dest: str,
+    data: dict[str, Any],
+    *,
+    changed: bool,
+    msg: str,
+    final: FileStat | None = None,
 ) -> StepResult:
     """The result, with the file's attributes as they are now (as Ansible reports them)."""
-    final = ctx.conn.stat(dest, become=ctx.become, timeout=ctx.timeout)
+    if final is None:
+        final = ctx.conn.stat(dest, become=ctx.become, timeout=ctx.timeout)
     if final is not None:
         data.update(
             mode=format_mode(final.mode),

@@ -40,6 +40,9 @@ _CACHE_TIME = (
     " || stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0; date +%s"
 )
 
+_CACHE_MARK = "@@corral-cache-time@@"
+_UPDATE = f"apt-get update -q || exit $?\necho {_CACHE_MARK}\n{_CACHE_TIME}"
+
 
 @dataclass(frozen=True)
 class AptOptions:
@@ -120,9 +123,13 @@ def versions_available(ctx: StepContext, names: Sequence[str]) -> dict[str, list
 def cache_age(ctx: StepContext) -> tuple[int, int]:
     """(when the package lists were last updated, now), both on the host's clock."""
     result = run_or_raise(ctx, ["/bin/sh", "-c", _CACHE_TIME], "reading the apt cache's age")
-    stamps = [int(word) for word in result.stdout.split() if word.isdigit()]
+    return _stamps(result.stdout)
+
+
+def _stamps(text: str) -> tuple[int, int]:
+    stamps = [int(word) for word in text.split() if word.isdigit()]
     if len(stamps) < 2:
-        raise StepFailed(f"cannot read the apt cache's age: {result.stdout.strip()!r}")
+        raise StepFailed(f"cannot read the apt cache's age: {text.strip()!r}")
     return stamps[0], stamps[-1]
 
 
@@ -142,7 +149,8 @@ def update_cache(ctx: StepContext, args: Mapping[str, Any]) -> tuple[bool, int]:
     max_delay = float(args.get("update_cache_retry_max_delay", 12))
     failure = ""
     for attempt in range(attempts):
-        result = host_run(ctx, ["apt-get", "update", "-q"])
+        # The lists' new time comes back with the update: one round trip, not two.
+        result = host_run(ctx, ["/bin/sh", "-c", _UPDATE])
         if result.rc == 0 and not result.timed_out:
             break
         failure = "timed out" if result.timed_out else result.stderr.strip() or f"rc={result.rc}"
@@ -151,7 +159,7 @@ def update_cache(ctx: StepContext, args: Mapping[str, Any]) -> tuple[bool, int]:
             time.sleep(min(2**attempt, max_delay))
     else:
         raise StepFailed(f"Failed to update apt cache after {attempts} retries: {failure}")
-    after, _ = cache_age(ctx)
+    after = _stamps(result.stdout.rpartition(_CACHE_MARK)[2])[0]
     return after != updated_at, after
 
 

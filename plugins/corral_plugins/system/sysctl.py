@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from corral import StepContext, StepFailed, StepResult
-from corral_plugins.system.hostio import read_text, run, write_text
+from corral_plugins.system.hostio import run, write_text
 
 __all__ = ["sysctl"]
 
@@ -99,9 +99,7 @@ def _sysctl(
 ) -> StepResult:
     path = args.get("sysctl_file") or "/etc/sysctl.conf"
     errors = ["-e"] if args.get("ignoreerrors") else []
-    live = run(ctx, ["sysctl", "-e", "-n", name])
-    live_value = live.stdout.strip() if live.rc == 0 and live.stdout else None
-    before = read_text(ctx, path)
+    live_value, before = _read_state(ctx, name, path)
     lines = (before or "").splitlines(keepends=True)
     in_file = _settings(lines).get(name)
     after = "".join(fixed_lines(lines, name, value if present else None))
@@ -124,6 +122,25 @@ def _sysctl(
         if args.get("reload", True):
             _sysctl_command(ctx, ["sysctl", *errors, "-p", path], "reload")
     return StepResult(changed=changed, diff=diff)
+
+
+# The live value, a NUL, then (when the file exists) a "Y", a NUL and the file: one
+# command per task, where a sysctl call and a file read would take two round trips.
+_READ_STATE = """sysctl -e -n "$1"
+printf '\\0'
+if [ -e "$2" ]; then printf 'Y\\0'; exec cat -- "$2"; fi
+"""
+
+
+def _read_state(ctx: StepContext, name: str, path: str) -> tuple[str | None, str | None]:
+    """The parameter's live value (None when the kernel has no such key) and the file's text."""
+    result = run(ctx, ["/bin/sh", "-c", _READ_STATE, "sysctl", name, path])
+    live, _, rest = result.stdout.partition("\0")
+    if result.rc != 0 or result.timed_out:
+        reason = "timed out" if result.timed_out else result.stderr.strip() or f"rc={result.rc}"
+        raise StepFailed(f"cannot read {path}: {reason}")
+    found, _, text = rest.partition("\0")
+    return live.strip() or None, text if found == "Y" else None
 
 
 def _sysctl_command(ctx: StepContext, argv: list[str], what: str) -> None:

@@ -12,42 +12,57 @@ from collections.abc import Mapping
 from typing import Any
 
 from corral import StepContext, StepFailed, StepResult
-from corral_plugins.system.hostio import read_text, run, run_ok, write_text
+from corral_plugins.system.hostio import run, run_ok, write_text
 
 __all__ = ["timezone"]
 
 ZONEINFO = "/usr/share/zoneinfo"
 
 
-def _systemd(ctx: StepContext) -> bool:
-    booted = ctx.conn.stat("/run/systemd/system", become=ctx.become, timeout=ctx.timeout)
-    return booted is not None and booted.is_dir and run(ctx, ["timedatectl", "status"]).rc == 0
+# What the step needs to know, in one command: whether the zone exists, whether systemd
+# runs (then timedatectl answers), else /etc/timezone and where /etc/localtime points.
+_PROBE = """if [ ! -e "$2/$1" ] || [ -d "$2/$1" ]; then echo missing; exit 0; fi
+if [ -d /run/systemd/system ] && timedatectl status >/dev/null 2>&1; then
+  echo systemd
+  exec timedatectl show --property=Timezone --value
+fi
+echo files
+cat /etc/timezone 2>/dev/null
+echo @@
+readlink /etc/localtime
+exit 0
+"""
 
 
-def _current(ctx: StepContext, systemd: bool) -> str:
-    if systemd:
-        return run_ok(ctx, ["timedatectl", "show", "--property=Timezone", "--value"]).strip()
-    named = read_text(ctx, "/etc/timezone")
-    if named is not None and named.strip():
-        return named.strip()
-    link = run(ctx, ["readlink", "/etc/localtime"]).stdout.strip()
+def _probe(ctx: StepContext, name: str) -> tuple[bool, str, str] | None:
+    """(systemd, the current zone, /etc/localtime's target); None when ``name`` is no zone."""
+    result = run(ctx, ["/bin/sh", "-c", _PROBE, "timezone", name, ZONEINFO])
+    if result.rc != 0 or result.timed_out:
+        reason = "timed out" if result.timed_out else result.stderr.strip() or f"rc={result.rc}"
+        raise StepFailed(f"cannot read the time zone: {reason}")
+    kind, _, rest = result.stdout.partition("\n")
+    if kind == "missing":
+        return None
+    if kind == "systemd":
+        return True, rest.strip(), ""
+    named, _, link = rest.partition("@@\n")
+    link = link.strip()
     match = re.search(r"zoneinfo/(.+)$", link)
-    return match.group(1) if match else ""
+    return False, named.strip() or (match.group(1) if match else ""), link
 
 
 def timezone(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     """Set the host's time zone (and the hardware clock's mode, on systemd hosts)."""
     name = args["name"]
     try:
-        zone = ctx.conn.stat(f"{ZONEINFO}/{name}", become=ctx.become, timeout=ctx.timeout)
-        if ".." in name.split("/") or zone is None or zone.is_dir:
+        found = None if ".." in name.split("/") else _probe(ctx, name)
+        if found is None:
             return StepResult(failed=True, msg=f'name: given timezone "{name}" is not available')
-        systemd = _systemd(ctx)
-        before = {"name": _current(ctx, systemd)}
+        systemd, current, link = found
+        before = {"name": current}
         after = {"name": name}
-        changed = before["name"] != name
+        changed = current != name
         if not systemd:
-            link = run(ctx, ["readlink", "/etc/localtime"]).stdout.strip()
             changed = changed or link != f"{ZONEINFO}/{name}"
         hwclock = _hwclock(ctx, args.get("hwclock"), systemd)
         if hwclock is not None:

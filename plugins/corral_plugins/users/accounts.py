@@ -65,6 +65,7 @@ class Accounts:
     passwd: Passwd | None
     shadow: Shadow | None
     groups: tuple[Group, ...]
+    home_exists: bool = False  # whether the user's home directory is there
 
     def group(self, ref: str | int) -> Group | None:
         """A group by gid (when ``ref`` is a number, as Ansible tries first) or by name."""
@@ -98,6 +99,9 @@ def read_accounts(ctx: StepContext, user: str | None) -> Accounts:
     if user is not None:
         quoted = shlex.quote(user)
         script += f"; getent passwd {quoted}; echo @@; getent shadow {quoted} 2>/dev/null"
+        # The home directory's presence too, saving user a stat per task.
+        script += f"; echo @@; h=$(getent passwd {quoted} | cut -d: -f6)"
+        script += '; if [ -n "$h" ] && [ -e "$h" ]; then echo home; fi'
     result = run(ctx, script + "; true")
     if result.rc != 0 or "@@" not in result.stdout:
         raise StepFailed(f"cannot read the account databases: {result.stderr.strip()}")
@@ -108,6 +112,8 @@ def read_accounts(ctx: StepContext, user: str | None) -> Accounts:
         passwd = next((_passwd(x) for x in parts[1].splitlines() if _named(x, user)), None)
         shadow_lines = parts[2].splitlines() if len(parts) > 2 else []
         shadow = next((_shadow(x) for x in shadow_lines if _named(x, user)), None)
+        home_exists = len(parts) > 3 and parts[3].strip() == "home"
+        return Accounts(passwd, shadow, groups, home_exists)
     return Accounts(passwd, shadow, groups)
 
 

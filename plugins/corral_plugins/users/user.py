@@ -76,7 +76,7 @@ def _present(ctx: StepContext, args: Mapping[str, Any], name: str, acc: Accounts
             return _outcome(result.rc, result.stdout, result.stderr, data)
     if args.get("password") is not None:
         data["password"] = HIDDEN
-    if not ctx.check_mode:
+    if argv and not ctx.check_mode:
         acc = read_accounts(ctx, name)
     entry = acc.passwd
     if entry is None:
@@ -85,7 +85,7 @@ def _present(ctx: StepContext, args: Mapping[str, Any], name: str, acc: Accounts
     data |= {"home": entry.home, "shell": entry.shell}
     if args.get("groups") is not None:
         data["groups"] = ",".join(_group_refs(args))
-    if create_home and _make_home(ctx, entry.home, entry.uid, entry.gid):
+    if create_home and not acc.home_exists and _make_home(ctx, entry.home, entry.uid, entry.gid):
         changed = True
     if args.get("generate_ssh_key"):
         key_changed, key_data = ssh_key(ctx, args, entry)
