@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -165,6 +164,8 @@ class StepContext:
                 found = conn.stat(path, become=become, timeout=timeout)
         if found is None or not found.is_file:
             return FileContent(path, found)
+        import tempfile  # only this fallback needs it; every command imports this module
+
         with tempfile.TemporaryDirectory(prefix="corral-read-") as scratch:
             local = Path(scratch) / "content"
             conn.get(path, local, become=become, timeout=timeout)
