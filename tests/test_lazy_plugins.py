@@ -26,6 +26,7 @@ FAMILIES = [
     "git",
     "packages",
     "services",
+    "triggers",
 ]
 
 # Loads FAMILY alone after no plugin at all, and lists the modules it added: what the family
@@ -42,7 +43,7 @@ build_registry(make_plugin_manager(alone))
 distribution("corral").metadata  # as loading any entry point does (the email parser)
 before = set(sys.modules)
 registry = build_registry(make_plugin_manager({**alone, "CORRAL_PLUGINS": family}))
-assert {step.plugin for step in registry.steps.values()} == {family}
+assert {t.plugin for t in [*registry.steps.values(), *registry.triggers.values()]} == {family}
 print(json.dumps(sorted(set(sys.modules) - before)))
 """
 

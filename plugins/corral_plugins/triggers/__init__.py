@@ -1,0 +1,33 @@
+"""Built-in triggers: what starts a playbook without a person typing ``corral run``.
+
+``cron`` (a schedule in a time zone) is registered here through
+``corral_register_triggers``, exactly as a third-party trigger would be. Registering
+imports only the schemas; the code (and croniter) is imported when a trigger is armed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from corral import RegisterTrigger, TriggerContext, TriggerType, hookimpl
+from corral_plugins.triggers.schemas import CRON_SCHEMA
+
+
+def _watch_cron(ctx: TriggerContext, args: Mapping[str, Any]) -> None:
+    from corral_plugins.triggers.cron import watch
+
+    watch(ctx, args)
+
+
+@hookimpl
+def corral_register_triggers(register: RegisterTrigger) -> None:
+    """Register the ``cron`` trigger."""
+    register(
+        TriggerType(
+            name="cron",
+            watch=_watch_cron,
+            schema=CRON_SCHEMA,
+            description="Run on a crontab schedule, in a time zone, DST handled.",
+        )
+    )
