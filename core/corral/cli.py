@@ -131,6 +131,7 @@ def _builtin_commands() -> list[click.Command]:
     from corral.commands.plan import plan_command
     from corral.commands.resume import resume_command
     from corral.commands.run import run_command
+    from corral.commands.triggers import triggers_command
 
     return [
         run_command,
@@ -140,6 +141,7 @@ def _builtin_commands() -> list[click.Command]:
         approve_command,
         resume_command,
         new_group,
+        triggers_command,
     ]
 
 

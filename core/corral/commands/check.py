@@ -64,6 +64,11 @@ def check_command(
     plays = prepared.playbook.plays
     tasks = sum(prepared.task_count(p) for p in plays)
     click.echo(f"ok: {playbook} is valid ({_count(len(plays), 'play')}, {_count(tasks, 'task')})")
+    if any(play.triggers for play in plays):
+        from corral.commands.triggers import trigger_lines
+
+        for line in trigger_lines(prepared.playbook, obj.registry, str(playbook)):
+            click.echo(line)
     return 0
 
 

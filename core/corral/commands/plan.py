@@ -63,7 +63,18 @@ def plan_command(
             settings=settings,
         )
         plan = build_plan(prepared, options, _estimates(obj, playbook))
-    click.echo(json.dumps(plan, indent=2) if output == "json" else plan_text(plan))
+    lines: list[str] = []
+    if any(play.triggers for play in prepared.playbook.plays):
+        from corral.commands.triggers import trigger_lines, trigger_rows
+
+        plan["triggers"] = trigger_rows(prepared.playbook, obj.registry, str(playbook))
+        lines = trigger_lines(prepared.playbook, obj.registry, str(playbook))
+    if output == "json":
+        click.echo(json.dumps(plan, indent=2))
+        return 0
+    click.echo(plan_text(plan))
+    for line in lines:
+        click.echo(line)
     return 0
 
 

@@ -179,7 +179,10 @@ def show_params(obj: CliState, playbook: Path) -> int:
         from corral.errors import PlaybookError
 
         raise PlaybookError(f"playbook not found: {playbook}")
-    loaded = load_playbook(playbook, obj.registry.steps, obj.registry.play_keywords, obj.environ)
+    registry = obj.registry
+    loaded = load_playbook(
+        playbook, registry.steps, registry.play_keywords, obj.environ, registry.triggers
+    )
     click.echo(params_help(collect_params(loaded.plays)))
     return 0
 

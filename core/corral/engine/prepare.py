@@ -85,7 +85,9 @@ def prepare_run(
     # ansible.cfg's roles_path; ANSIBLE_ROLES_PATH in the environment still comes first.
     set_roles_path(settings.roles_path)
     set_collections_path(settings.collections_path)
-    playbook = load_playbook(playbook_path, registry.steps, registry.play_keywords, environ)
+    playbook = load_playbook(
+        playbook_path, registry.steps, registry.play_keywords, environ, registry.triggers
+    )
     playbook = _apply_gathering(playbook, settings.gathering)
     from corral.engine.selection import added_host_variables, adds_hosts, check_selection
     from corral.playbook.params import collect_params, params_from_extra_vars, resolve_params

@@ -182,6 +182,11 @@ PLAY: dict[str, Any] = {
     "approval": {"anyOf": [{"type": "string"}, MAPPING]},
     "rollback": {"type": "array"},
     "roles": {"type": ["array", "null"]},
+    # Each entry names one trigger type: ``- cron: {schedule: "30 2 * * *"}``.
+    "triggers": {
+        "type": "array",
+        "items": {"type": "object", "minProperties": 1, "maxProperties": 1},
+    },
 }
 
 TASK_SECTIONS = ("pre_tasks", "tasks", "post_tasks")

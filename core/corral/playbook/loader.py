@@ -44,6 +44,7 @@ from corral.playbook.keyword_values import (
 )
 from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
 from corral.playbook.play_keyword import PlayKeyword, check_play_keywords
+from corral.playbook.play_triggers import load_triggers
 from corral.playbook.roles.load import PlayRoles, handler_tasks
 from corral.playbook.roles.search import role_environ
 from corral.playbook.roles.tasks import ROLE_ACTIONS, load_play_roles, load_role_task
@@ -52,6 +53,7 @@ from corral.playbook.vars_files import load_vars_files
 from corral.playbook.yaml.load import load_yaml_file, mark_of
 from corral.playbook.yaml.marked import unmark
 from corral.steps import StepType
+from corral.triggers import TriggerType
 
 __all__ = ["display_path", "load_included_tasks", "load_playbook", "load_task_file"]
 
@@ -79,8 +81,10 @@ class _Loader:
         steps: Mapping[str, StepType],
         play_keywords: Mapping[str, PlayKeyword] = {},
         environ: Mapping[str, str] | None = None,
+        triggers: Mapping[str, TriggerType] = {},
     ) -> None:
         self.steps = steps
+        self.triggers = triggers
         # Only what role search reads (ANSIBLE_ROLES_PATH...), kept for includes at run time.
         self.role_env = role_environ(environ)
         self.play_keywords = play_keywords  # the plugins' own, beside the core's kw.PLAY
@@ -196,6 +200,9 @@ class _Loader:
                 node, self.play_keywords, lambda key: key_location(node, key, where)
             ),
             needs=tuple(str(n) for n in as_tuple(node.get("needs"))),
+            triggers=load_triggers(
+                node.get("triggers"), self.triggers, key_location(node, "triggers", where)
+            ),
             max_failures=count(node.get("max_failures"), where),
             timeout=unmark(node.get("timeout")),
             rollback=self.load_tasks(
@@ -459,14 +466,16 @@ def load_playbook(
     steps: Mapping[str, StepType],
     play_keywords: Mapping[str, PlayKeyword] = {},
     environ: Mapping[str, str] | None = None,
+    triggers: Mapping[str, TriggerType] = {},
 ) -> Playbook:
     """Load and validate the playbook at ``path`` against the registered step types.
 
     ``play_keywords`` are the plugins' play keywords; a play using one that is not
     registered is an error, as for any unknown keyword. ``environ`` is where
     ``ANSIBLE_ROLES_PATH`` and ``ANSIBLE_COLLECTIONS_PATH`` are read (default: os.environ).
+    ``triggers`` are the registered trigger types that ``triggers:`` entries may name.
     """
-    loader = _Loader(steps, play_keywords, environ)
+    loader = _Loader(steps, play_keywords, environ, triggers)
     plays = loader.load_playbook(path)
     check_graph(plays)
     check_notify(plays)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from corral.errors import Location
 
-__all__ = ["Block", "Include", "Play", "Playbook", "RoleScope", "Task", "TaskNode"]
+__all__ = ["Block", "Include", "Play", "Playbook", "RoleScope", "Task", "TaskNode", "Trigger"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,6 +126,15 @@ TaskNode = Task | Block | Include
 
 
 @dataclass(frozen=True)
+class Trigger:
+    """One ``triggers:`` entry of a play: its type's name, its arguments, where it is written."""
+
+    kind: str
+    args: Mapping[str, Any]
+    location: Location
+
+
+@dataclass(frozen=True)
 class Play:
     """One play of a playbook."""
 
@@ -162,6 +171,7 @@ class Play:
     rollback: tuple[TaskNode, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
     approval: Mapping[str, Any] | None = None  # wait for a person before the play starts
+    triggers: tuple[Trigger, ...] = ()  # what starts this playbook under corral serve
     uid: str = ""
     role_defaults: Mapping[str, Any] = field(default_factory=dict)  # of roles: and import_role
     role_vars: Mapping[str, Any] = field(default_factory=dict)  # exported, above vars_files

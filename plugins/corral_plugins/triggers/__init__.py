@@ -8,6 +8,7 @@ imports only the schemas; the code (and croniter) is imported when a trigger is 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from corral import RegisterTrigger, TriggerContext, TriggerType, hookimpl
@@ -20,6 +21,19 @@ def _watch_cron(ctx: TriggerContext, args: Mapping[str, Any]) -> None:
     watch(ctx, args)
 
 
+def _validate_cron(args: Mapping[str, Any]) -> None:
+    from corral_plugins.triggers.cron import CronSchedule
+
+    CronSchedule.from_args(args)
+
+
+def _next_cron(args: Mapping[str, Any], playbook: str, now: datetime) -> datetime:
+    from corral_plugins.triggers.cron import CronSchedule
+
+    schedule = CronSchedule.from_args(args, seed=playbook)
+    return schedule.next_fire(now).astimezone(schedule.zone)
+
+
 @hookimpl
 def corral_register_triggers(register: RegisterTrigger) -> None:
     """Register the ``cron`` trigger."""
@@ -29,5 +43,7 @@ def corral_register_triggers(register: RegisterTrigger) -> None:
             watch=_watch_cron,
             schema=CRON_SCHEMA,
             description="Run on a crontab schedule, in a time zone, DST handled.",
+            validate=_validate_cron,
+            next_fire=_next_cron,
         )
     )

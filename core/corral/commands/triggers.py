@@ -1,0 +1,180 @@
+"""``corral triggers``: what starts the playbooks of a project, and when it fires next.
+
+A project is a directory: its playbooks are the ``*.yml``/``*.yaml`` files at its top and
+in ``playbooks/`` whose content is a list of plays (other YAML, such as an inventory or a
+task file, is passed over). Each ``triggers:`` entry is listed with its playbook and
+play, its arguments, its next fire time in the trigger's own time zone (for schedules),
+and the playbook's last run from the run store.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from corral.errors import CorralError
+
+__all__ = [
+    "describe_trigger",
+    "project_playbooks",
+    "trigger_lines",
+    "trigger_rows",
+    "triggers_command",
+]
+
+
+@click.command("triggers")
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The project directory: its playbooks are *.yml at its top and in playbooks/.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON list instead of a table.")
+@click.pass_obj
+def triggers_command(obj: Any, project: Path, as_json: bool) -> int:
+    """List the triggers the project's playbooks declare, and when each fires next.
+
+    Exit 0, or 4 when a playbook does not load (its error is shown; the others are
+    still listed).
+    """
+    from corral.playbook.loader import load_playbook
+
+    registry, now = obj.registry, datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    failed = False
+    for path in project_playbooks(project):
+        name = str(path.relative_to(project))
+        try:
+            playbook = load_playbook(
+                path, registry.steps, registry.play_keywords, obj.environ, registry.triggers
+            )
+        except CorralError as exc:
+            click.echo(f"error: {exc}", err=True)
+            if exc.hint:
+                click.echo(f"hint: {exc.hint}", err=True)
+            failed = True
+            continue
+        last = _last_run(obj.environ, str(playbook.path))
+        for play in playbook.plays:
+            for trigger in play.triggers:
+                row = describe_trigger(registry.triggers[trigger.kind], trigger.args, name, now)
+                rows.append({"playbook": name, "play": play.name, **row, "last_run": last})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif rows:
+        _table(rows)
+    else:
+        click.echo(f"no triggers in the playbooks of {project}")
+    return 4 if failed else 0
+
+
+def describe_trigger(
+    trigger: Any, args: Mapping[str, Any], playbook: str, now: datetime
+) -> dict[str, Any]:
+    """A trigger entry as listed: its kind, its arguments, its next fire time (or None)."""
+    nxt = None if trigger.next_fire is None else trigger.next_fire(args, playbook, now)
+    return {
+        "kind": trigger.name,
+        "args": dict(args),
+        "next_fire": None if nxt is None else nxt.isoformat(),
+        "next_fire_shown": "on event" if nxt is None else nxt.strftime("%Y-%m-%d %H:%M %Z"),
+    }
+
+
+def trigger_rows(playbook: Any, registry: Any, name: str) -> list[dict[str, Any]]:
+    """Each trigger of a loaded playbook with its play and next fire time."""
+    now = datetime.now(UTC)
+    return [
+        {"play": play.name, **describe_trigger(registry.triggers[t.kind], t.args, name, now)}
+        for play in playbook.plays
+        for t in play.triggers
+    ]
+
+
+def trigger_lines(playbook: Any, registry: Any, name: str) -> list[str]:
+    """One line per trigger of a loaded playbook, for ``corral check`` and ``corral plan``."""
+    lines = []
+    for row in trigger_rows(playbook, registry, name):
+        shown = ", ".join(f"{k}={v}" for k, v in row["args"].items())
+        lines.append(
+            f"trigger: {row['kind']} ({shown}) on play {row['play']!r}: "
+            f"next {row['next_fire_shown']}"
+        )
+    return lines
+
+
+def project_playbooks(project: Path) -> Iterator[Path]:
+    """The project's playbook files, in name order (top level first, then playbooks/)."""
+    for directory in (project, project / "playbooks"):
+        files = [*directory.glob("*.yml"), *directory.glob("*.yaml")]
+        for path in sorted(files):
+            if path.is_file() and _looks_like_a_playbook(path):
+                yield path
+
+
+def _looks_like_a_playbook(path: Path) -> bool:
+    """A list of plays (``hosts:`` or ``import_playbook:``); YAML that fails to parse counts,
+    so that loading it reports the error."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8", errors="replace"))
+    except yaml.YAMLError:
+        return True
+    return (
+        isinstance(data, list)
+        and bool(data)
+        and all(isinstance(p, dict) and ("hosts" in p or "import_playbook" in p) for p in data)
+    )
+
+
+def _last_run(environ: Mapping[str, str], playbook: str) -> str:
+    from corral.store.db import open_store, store_path
+    from corral.store.queries import history
+
+    if not store_path(environ).exists():
+        return "never"  # listing does not create a store
+    store = open_store(environ)
+    try:
+        runs = history(store, playbook=playbook, limit=1)
+    finally:
+        store.close()
+    if not runs:
+        return "never"
+    run = runs[0]
+    ago = _ago(time.time() - float(run["started"]))
+    return f"{run['id']} {run['status']} ({ago} ago)"
+
+
+def _ago(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def _table(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for column in ("PLAYBOOK", "PLAY", "TRIGGER", "NEXT", "LAST RUN"):
+        table.add_column(column)
+    for row in rows:
+        shown = ", ".join(f"{k}={v}" for k, v in row["args"].items())
+        table.add_row(
+            row["playbook"],
+            row["play"],
+            f"{row['kind']}: {shown}",
+            row["next_fire_shown"],
+            row["last_run"],
+        )
+    Console(width=160, soft_wrap=True).print(table)

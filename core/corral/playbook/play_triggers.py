@@ -1,0 +1,84 @@
+"""A play's ``triggers:``: each entry names a registered trigger type and gives its arguments.
+
+::
+
+    triggers:
+      - cron: {schedule: "30 2 * * 1-5", timezone: Europe/Berlin}
+
+Checked when the playbook is loaded, as steps are: an unknown type (with a close match
+suggested), arguments its schema refuses, and what the type's own ``validate`` refuses
+(a cron expression, a time zone) are errors at the entry's line. Templated values
+(``"{{ secret('KEY') }}"``) are not judged here: they are rendered when the trigger is
+armed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from corral.errors import Location, PlaybookError, did_you_mean
+from corral.playbook.args import is_templated, location_in
+from corral.playbook.keyword_values import describe_kind, item_location
+from corral.playbook.model import Trigger
+from corral.playbook.schema_check import surely_valid
+from corral.playbook.yaml.load import mark_of
+from corral.playbook.yaml.marked import unmark
+from corral.triggers import TriggerType
+
+__all__ = ["load_triggers"]
+
+
+def load_triggers(
+    entries: Any, types: Mapping[str, TriggerType], where: Location
+) -> tuple[Trigger, ...]:
+    """The play's triggers, checked (``entries`` already passed the keyword schema)."""
+    found: list[Trigger] = []
+    for index, entry in enumerate(entries or ()):
+        at = item_location(entries, index, where)
+        kind = str(next(iter(entry)))
+        trigger = types.get(kind)
+        if trigger is None:
+            known = ", ".join(sorted(types)) or "none installed"
+            raise PlaybookError(
+                f"unknown trigger {kind!r}",
+                hint=did_you_mean(kind, types) or f"trigger types: {known} (corral plugins)",
+                location=at,
+            )
+        value = entry[kind]
+        if not isinstance(value, Mapping):
+            raise PlaybookError(
+                f"trigger {kind!r} takes a mapping of arguments, got {describe_kind(value)}",
+                location=mark_of(value) or at,
+            )
+        args = unmark(dict(value))
+        _check(trigger, args, value, at)
+        found.append(Trigger(kind, args, at))
+    return tuple(found)
+
+
+def _check(trigger: TriggerType, args: dict[str, Any], source: Any, at: Location) -> None:
+    plain = {key: value for key, value in args.items() if not is_templated(value)}
+    if not surely_valid(trigger.schema, plain):
+        from jsonschema import Draft202012Validator
+
+        errors = Draft202012Validator(trigger.schema).iter_errors(plain)
+        for error in sorted(errors, key=lambda e: list(e.absolute_path)):
+            if error.validator == "required" and not set(args) <= set(plain):
+                continue  # a required argument may be a template
+            path = list(error.absolute_path)
+            if error.validator == "additionalProperties" and not path:
+                extra = sorted(str(k) for k in plain if k not in trigger.schema["properties"])
+                raise PlaybookError(
+                    f"unknown argument {extra[0]!r} for trigger {trigger.name!r}",
+                    hint=did_you_mean(extra[0], trigger.schema["properties"]),
+                    location=location_in(source, [extra[0]], at),
+                )
+            field = ".".join(str(p) for p in path)
+            prefix = f"trigger {trigger.name!r}: " + (f"{field}: " if field else "")
+            raise PlaybookError(prefix + error.message, location=location_in(source, path, at))
+    if trigger.validate is not None and len(plain) == len(args):
+        try:
+            trigger.validate(args)
+        except ValueError as exc:
+            raise PlaybookError(f"trigger {trigger.name!r}: {exc}", location=at) from None
