@@ -1,8 +1,9 @@
 """Built-in triggers: what starts a playbook without a person typing ``corral run``.
 
 ``cron`` (a schedule in a time zone) is registered here through
-``corral_register_triggers``, exactly as a third-party trigger would be. Registering
-imports only the schemas; the code (and croniter) is imported when a trigger is armed.
+``corral_register_triggers``, exactly as a third-party trigger would be, with
+``corral schedule --emit systemd`` for hosts without a server. Registering imports only
+the schemas; the code (and croniter) is imported when a trigger is used.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+
+import click
 
 from corral import RegisterTrigger, TriggerContext, TriggerType, hookimpl
 from corral_plugins.triggers.schemas import CRON_SCHEMA
@@ -47,3 +50,11 @@ def corral_register_triggers(register: RegisterTrigger) -> None:
             next_fire=_next_cron,
         )
     )
+
+
+@hookimpl
+def corral_register_commands(cli: click.Group) -> None:
+    """Add ``corral schedule`` (cron triggers as systemd timers)."""
+    from corral_plugins.triggers.commands import schedule_command
+
+    cli.add_command(schedule_command)
