@@ -40,12 +40,14 @@ def test_pip_installed_plugin_is_discovered_listed_and_removed(corral_project, h
     assert hello["version"] == "0.1.0"
     assert hello["builtin"] is False
     assert hello["steps"] == ["hello.greet"]
+    assert hello["triggers"] == ["hello.every"]
 
     version = corral_project.run_subprocess("--version")
     assert "plugins: hello 0.1.0 (corral-hello-plugin)" in version.stdout
 
     table = corral_project.run_subprocess("plugins")
     assert "hello.greet" in table.stdout
+    assert "hello.every" in table.stdout
 
     # The plugin's own test suite runs on corral's shipped pytest fixtures.
     own_tests = subprocess.run(
