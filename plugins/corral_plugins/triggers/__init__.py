@@ -1,25 +1,32 @@
 """Built-in triggers: what starts a playbook without a person typing ``corral run``.
 
-``cron`` (a schedule in a time zone) is registered here through
-``corral_register_triggers``, exactly as a third-party trigger would be, with
+``cron`` (a schedule in a time zone) and ``file`` (changed files) are registered here
+through ``corral_register_triggers``, exactly as a third-party trigger would be, with
 ``corral schedule --emit systemd`` for hosts without a server. Registering imports only
-the schemas; the code (and croniter) is imported when a trigger is used.
+the schemas; the code (croniter, watchfiles) is imported when a trigger is used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
-
-import click
+from typing import TYPE_CHECKING, Any
 
 from corral import RegisterTrigger, TriggerContext, TriggerType, hookimpl
-from corral_plugins.triggers.schemas import CRON_SCHEMA
+from corral_plugins.triggers.schemas import CRON_SCHEMA, FILE_SCHEMA
+
+if TYPE_CHECKING:
+    import click
 
 
 def _watch_cron(ctx: TriggerContext, args: Mapping[str, Any]) -> None:
     from corral_plugins.triggers.cron import watch
+
+    watch(ctx, args)
+
+
+def _watch_files(ctx: TriggerContext, args: Mapping[str, Any]) -> None:
+    from corral_plugins.triggers.files import watch
 
     watch(ctx, args)
 
@@ -39,7 +46,7 @@ def _next_cron(args: Mapping[str, Any], playbook: str, now: datetime) -> datetim
 
 @hookimpl
 def corral_register_triggers(register: RegisterTrigger) -> None:
-    """Register the ``cron`` trigger."""
+    """Register the ``cron`` and ``file`` triggers."""
     register(
         TriggerType(
             name="cron",
@@ -48,6 +55,14 @@ def corral_register_triggers(register: RegisterTrigger) -> None:
             description="Run on a crontab schedule, in a time zone, DST handled.",
             validate=_validate_cron,
             next_fire=_next_cron,
+        )
+    )
+    register(
+        TriggerType(
+            name="file",
+            watch=_watch_files,
+            schema=FILE_SCHEMA,
+            description="Run when files change; a burst of changes is one run.",
         )
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["CRON_SCHEMA"]
+__all__ = ["CRON_SCHEMA", "FILE_SCHEMA"]
 
 CRON_SCHEMA: Mapping[str, Any] = {
     "type": "object",
@@ -49,6 +49,29 @@ CRON_SCHEMA: Mapping[str, Any] = {
             "default": 0,
             "description": "Delay each fire by up to this many seconds, by an amount fixed "
             "for the trigger (the same after a restart).",
+        },
+    },
+}
+
+FILE_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["paths"],
+    "properties": {
+        "paths": {
+            "anyOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+            ],
+            "description": "Files, directories (everything below them) or globs "
+            "(`conf/*.yml`) to watch; relative ones are under the playbook's directory. "
+            "A path that does not exist yet is watched for.",
+        },
+        "debounce": {
+            "type": "integer",
+            "minimum": 10,
+            "default": 1600,
+            "description": "Milliseconds of quiet before a batch of changes fires one run.",
         },
     },
 }
