@@ -22,6 +22,7 @@ from corral.errors import CorralError
 
 __all__ = [
     "describe_trigger",
+    "load_project",
     "project_playbooks",
     "trigger_lines",
     "trigger_rows",
@@ -45,23 +46,10 @@ def triggers_command(obj: Any, project: Path, as_json: bool) -> int:
     Exit 0, or 4 when a playbook does not load (its error is shown; the others are
     still listed).
     """
-    from corral.playbook.loader import load_playbook
-
     registry, now = obj.registry, datetime.now(UTC)
     rows: list[dict[str, Any]] = []
-    failed = False
-    for path in project_playbooks(project):
-        name = str(path.relative_to(project))
-        try:
-            playbook = load_playbook(
-                path, registry.steps, registry.play_keywords, obj.environ, registry.triggers
-            )
-        except CorralError as exc:
-            click.echo(f"error: {exc}", err=True)
-            if exc.hint:
-                click.echo(f"hint: {exc.hint}", err=True)
-            failed = True
-            continue
+    loaded, failed = load_project(project, obj)
+    for name, playbook in loaded:
         last = _last_run(obj.environ, str(playbook.path))
         for play in playbook.plays:
             for trigger in play.triggers:
@@ -74,6 +62,32 @@ def triggers_command(obj: Any, project: Path, as_json: bool) -> int:
     else:
         click.echo(f"no triggers in the playbooks of {project}")
     return 4 if failed else 0
+
+
+def load_project(project: Path, obj: Any) -> tuple[list[tuple[str, Any]], bool]:
+    """The project's playbooks that load, as (name, Playbook); whether any did not.
+
+    A playbook that does not load is reported on stderr (error and hint); the others
+    are still returned, so one broken file does not hide the rest.
+    """
+    from corral.playbook.loader import load_playbook
+
+    registry = obj.registry
+    loaded: list[tuple[str, Any]] = []
+    failed = False
+    for path in project_playbooks(project):
+        try:
+            playbook = load_playbook(
+                path, registry.steps, registry.play_keywords, obj.environ, registry.triggers
+            )
+        except CorralError as exc:
+            click.echo(f"error: {exc}", err=True)
+            if exc.hint:
+                click.echo(f"hint: {exc.hint}", err=True)
+            failed = True
+            continue
+        loaded.append((str(path.relative_to(project)), playbook))
+    return loaded, failed
 
 
 def describe_trigger(

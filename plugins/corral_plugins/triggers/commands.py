@@ -53,26 +53,14 @@ def schedule_command(
 
     Exit 0, or 4 when a playbook does not load or a schedule has no timer form.
     """
-    from corral.commands.triggers import project_playbooks
-    from corral.errors import CorralError
-    from corral.playbook.loader import load_playbook
+    from corral.commands.triggers import load_project
     from corral_plugins.triggers.systemd import timer_units, unit_name
 
-    registry = obj.registry
     project = project.resolve()
     command = [*_corral(), "run"]
     written: list[str] = []
-    failed = False
-    for path in project_playbooks(project):
-        name = str(path.relative_to(project))
-        try:
-            playbook = load_playbook(
-                path, registry.steps, registry.play_keywords, obj.environ, registry.triggers
-            )
-        except CorralError as exc:
-            click.echo(f"error: {exc}", err=True)
-            failed = True
-            continue
+    loaded, failed = load_project(project, obj)
+    for name, playbook in loaded:
         triggers = [t for play in playbook.plays for t in play.triggers]
         for index, trigger in enumerate(triggers, start=1):
             if trigger.kind != "cron":
