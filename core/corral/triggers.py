@@ -27,6 +27,8 @@ class TriggerContext:
     fire: Callable[[Mapping[str, Any]], None]
     stopping: threading.Event = field(default_factory=threading.Event)
     log: Callable[[str], None] = print
+    # The server's environment (where the run store is, CORRAL_HOME); None: the process's.
+    environ: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 from corral.errors import Location, PlaybookError, did_you_mean
 from corral.playbook.args import is_templated, location_in
-from corral.playbook.keyword_values import describe_kind, item_location
+from corral.playbook.keyword_values import describe_kind, item_location, on_key
 from corral.playbook.model import Trigger
 from corral.playbook.schema_check import surely_valid
 from corral.playbook.yaml.load import mark_of
@@ -51,7 +51,7 @@ def load_triggers(
                 f"trigger {kind!r} takes a mapping of arguments, got {describe_kind(value)}",
                 location=mark_of(value) or at,
             )
-        args = unmark(dict(value))
+        args = on_key(unmark(dict(value)))  # YAML 1.1 reads a bare on: key as True
         _check(trigger, args, value, at)
         found.append(Trigger(kind, args, at))
     return tuple(found)

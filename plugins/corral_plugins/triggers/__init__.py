@@ -1,9 +1,10 @@
 """Built-in triggers: what starts a playbook without a person typing ``corral run``.
 
-``cron`` (a schedule in a time zone) and ``file`` (changed files) are registered here
-through ``corral_register_triggers``, exactly as a third-party trigger would be, with
-``corral schedule --emit systemd`` for hosts without a server. Registering imports only
-the schemas; the code (croniter, watchfiles) is imported when a trigger is used.
+``cron`` (a schedule in a time zone), ``file`` (changed files) and ``run`` (another
+playbook's run ended) are registered here through ``corral_register_triggers``, exactly
+as a third-party trigger would be, with ``corral schedule --emit systemd`` for hosts
+without a server. Registering imports only the schemas; the code (croniter, watchfiles,
+the run store) is imported when a trigger is used.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from corral import RegisterTrigger, TriggerContext, TriggerType, hookimpl
-from corral_plugins.triggers.schemas import CRON_SCHEMA, FILE_SCHEMA
+from corral_plugins.triggers.schemas import CRON_SCHEMA, FILE_SCHEMA, RUN_SCHEMA
 
 if TYPE_CHECKING:
     import click
@@ -27,6 +28,12 @@ def _watch_cron(ctx: TriggerContext, args: Mapping[str, Any]) -> None:
 
 def _watch_files(ctx: TriggerContext, args: Mapping[str, Any]) -> None:
     from corral_plugins.triggers.files import watch
+
+    watch(ctx, args)
+
+
+def _watch_runs(ctx: TriggerContext, args: Mapping[str, Any]) -> None:
+    from corral_plugins.triggers.runs import watch
 
     watch(ctx, args)
 
@@ -46,7 +53,7 @@ def _next_cron(args: Mapping[str, Any], playbook: str, now: datetime) -> datetim
 
 @hookimpl
 def corral_register_triggers(register: RegisterTrigger) -> None:
-    """Register the ``cron`` and ``file`` triggers."""
+    """Register the ``cron``, ``file`` and ``run`` triggers."""
     register(
         TriggerType(
             name="cron",
@@ -63,6 +70,14 @@ def corral_register_triggers(register: RegisterTrigger) -> None:
             watch=_watch_files,
             schema=FILE_SCHEMA,
             description="Run when files change; a burst of changes is one run.",
+        )
+    )
+    register(
+        TriggerType(
+            name="run",
+            watch=_watch_runs,
+            schema=RUN_SCHEMA,
+            description="Run when another playbook's run ends (success, failure or any).",
         )
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["CRON_SCHEMA", "FILE_SCHEMA"]
+__all__ = ["CRON_SCHEMA", "FILE_SCHEMA", "RUN_SCHEMA"]
 
 CRON_SCHEMA: Mapping[str, Any] = {
     "type": "object",
@@ -72,6 +72,32 @@ FILE_SCHEMA: Mapping[str, Any] = {
             "minimum": 10,
             "default": 1600,
             "description": "Milliseconds of quiet before a batch of changes fires one run.",
+        },
+    },
+}
+
+RUN_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["playbook"],
+    "properties": {
+        "playbook": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The playbook whose runs start this one: its path as run, a file "
+            "name (`backup.yml` matches `ops/backup.yml`) or a glob.",
+        },
+        "on": {
+            "enum": ["success", "failure", "any"],
+            "default": "success",
+            "description": "Which ends start this playbook: `success` (succeeded), `failure` "
+            "(failed, cancelled or interrupted) or `any`.",
+        },
+        "poll": {
+            "type": "number",
+            "minimum": 0.05,
+            "default": 2,
+            "description": "Seconds between two looks at the run store.",
         },
     },
 }
