@@ -94,13 +94,17 @@ def describe_trigger(
     trigger: Any, args: Mapping[str, Any], playbook: str, now: datetime
 ) -> dict[str, Any]:
     """A trigger entry as listed: its kind, its arguments, its next fire time (or None)."""
-    nxt = None if trigger.next_fire is None else trigger.next_fire(args, playbook, now)
-    return {
-        "kind": trigger.name,
-        "args": dict(args),
-        "next_fire": None if nxt is None else nxt.isoformat(),
-        "next_fire_shown": "on event" if nxt is None else nxt.strftime("%Y-%m-%d %H:%M %Z"),
-    }
+    from corral.playbook.args import is_templated
+
+    row: dict[str, Any] = {"kind": trigger.name, "args": dict(args), "next_fire": None}
+    if trigger.next_fire is None:
+        return {**row, "next_fire_shown": "on event"}
+    if is_templated(dict(args)):
+        return {**row, "next_fire_shown": "when armed (its arguments are templates)"}
+    nxt = trigger.next_fire(args, playbook, now)
+    if nxt is None:
+        return {**row, "next_fire_shown": "never"}
+    return {**row, "next_fire": nxt.isoformat(), "next_fire_shown": f"{nxt:%Y-%m-%d %H:%M %Z}"}
 
 
 def trigger_rows(playbook: Any, registry: Any, name: str) -> list[dict[str, Any]]:

@@ -64,14 +64,17 @@ def _check(trigger: TriggerType, args: dict[str, Any], source: Any, at: Location
 
         errors = Draft202012Validator(trigger.schema).iter_errors(plain)
         for error in sorted(errors, key=lambda e: list(e.absolute_path)):
-            if error.validator == "required" and not set(args) <= set(plain):
-                continue  # a required argument may be a template
             path = list(error.absolute_path)
-            if error.validator == "additionalProperties" and not path:
-                extra = sorted(str(k) for k in plain if k not in trigger.schema["properties"])
+            if error.validator == "required" and not path:
+                missing = [name for name in error.validator_value if name not in plain]
+                if all(name in args for name in missing):
+                    continue  # given, as a template: judged when the trigger is armed
+            known = trigger.schema.get("properties", {})
+            extra = sorted(str(k) for k in plain if k not in known)
+            if error.validator == "additionalProperties" and not path and extra:
                 raise PlaybookError(
                     f"unknown argument {extra[0]!r} for trigger {trigger.name!r}",
-                    hint=did_you_mean(extra[0], trigger.schema["properties"]),
+                    hint=did_you_mean(extra[0], known),
                     location=location_in(source, [extra[0]], at),
                 )
             field = ".".join(str(p) for p in path)

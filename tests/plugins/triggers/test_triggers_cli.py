@@ -125,3 +125,19 @@ def test_plan_shows_the_triggers_too(project: CorralProject) -> None:
         ("Nightly backup", "cron", "30 2 * * 1-5"),
         ("Nightly backup", "cron", "@hourly"),
     ]
+
+
+def test_templated_arguments_are_judged_when_armed_not_when_loaded(
+    corral_project: CorralProject,
+) -> None:
+    corral_project.write("inventory.ini", "localhost ansible_connection=local\n")
+    play = "- hosts: localhost\n  triggers:\n    - cron: %s\n  tasks: []\n"
+    corral_project.write("ok.yml", play % '{schedule: "{{ nightly }}", jitter: 10}')
+    ok = corral_project.run("check", "ok.yml", "-i", "inventory.ini")
+    assert ok.exit_code == 0, ok.stderr
+    assert ok.stdout.rstrip().endswith("next when armed (its arguments are templates)")
+    # A template stands for itself only: a missing required argument is still missing.
+    corral_project.write("bad.yml", play % '{timezone: "{{ zone }}"}')
+    bad = corral_project.run("check", "bad.yml", "-i", "inventory.ini")
+    assert bad.exit_code == 4
+    assert "trigger 'cron': 'schedule' is a required property" in bad.stderr
