@@ -25,12 +25,19 @@ def run(
     return ctx.conn.run(argv, stdin=stdin, env=merged, timeout=ctx.timeout, become=ctx.become)
 
 
-def run_ok(ctx: StepContext, argv: Sequence[str], *, stdin: str | None = None) -> str:
-    """Run ``argv``; its output, or StepFailed naming the command and what it said."""
+def run_ok(
+    ctx: StepContext,
+    argv: Sequence[str],
+    *,
+    stdin: str | None = None,
+    failure: str | None = None,
+) -> str:
+    """Run ``argv``; its output, or StepFailed saying what failed (``failure``, else
+    "<command> failed") and what the command said."""
     result = run(ctx, argv, stdin=stdin)
     if result.rc != 0 or result.timed_out:
         reason = "timed out" if result.timed_out else result.stderr.strip() or f"rc={result.rc}"
-        raise StepFailed(f"{argv[0]} failed: {reason}")
+        raise StepFailed(f"{failure or argv[0] + ' failed'}: {reason}")
     return result.stdout
 
 

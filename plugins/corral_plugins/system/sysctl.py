@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from corral import StepContext, StepFailed, StepResult
-from corral_plugins.system.hostio import run, write_text
+from corral_plugins.system.hostio import run, run_ok, write_text
 
 __all__ = ["sysctl"]
 
@@ -134,11 +134,8 @@ if [ -e "$2" ]; then printf 'Y\\0'; exec cat -- "$2"; fi
 
 def _read_state(ctx: StepContext, name: str, path: str) -> tuple[str | None, str | None]:
     """The parameter's live value (None when the kernel has no such key) and the file's text."""
-    result = run(ctx, ["/bin/sh", "-c", _READ_STATE, "sysctl", name, path])
-    live, _, rest = result.stdout.partition("\0")
-    if result.rc != 0 or result.timed_out:
-        reason = "timed out" if result.timed_out else result.stderr.strip() or f"rc={result.rc}"
-        raise StepFailed(f"cannot read {path}: {reason}")
+    argv = ["/bin/sh", "-c", _READ_STATE, "sysctl", name, path]
+    live, _, rest = run_ok(ctx, argv, failure=f"cannot read {path}").partition("\0")
     found, _, text = rest.partition("\0")
     return live.strip() or None, text if found == "Y" else None
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from corral import StepContext, StepFailed, StepResult
-from corral_plugins.system.hostio import run, run_ok, write_text
+from corral_plugins.system.hostio import run_ok, write_text
 
 __all__ = ["timezone"]
 
@@ -36,11 +36,8 @@ exit 0
 
 def _probe(ctx: StepContext, name: str) -> tuple[bool, str, str] | None:
     """(systemd, the current zone, /etc/localtime's target); None when ``name`` is no zone."""
-    result = run(ctx, ["/bin/sh", "-c", _PROBE, "timezone", name, ZONEINFO])
-    if result.rc != 0 or result.timed_out:
-        reason = "timed out" if result.timed_out else result.stderr.strip() or f"rc={result.rc}"
-        raise StepFailed(f"cannot read the time zone: {reason}")
-    kind, _, rest = result.stdout.partition("\n")
+    argv = ["/bin/sh", "-c", _PROBE, "timezone", name, ZONEINFO]
+    kind, _, rest = run_ok(ctx, argv, failure="cannot read the time zone").partition("\n")
     if kind == "missing":
         return None
     if kind == "systemd":
