@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,15 +47,14 @@ def triggers_command(obj: Any, project: Path, as_json: bool) -> int:
     Exit 0, or 4 when a playbook does not load (its error is shown; the others are
     still listed).
     """
-    registry, now = obj.registry, datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     loaded, failed = load_project(project, obj)
-    for name, playbook in loaded:
-        last = _last_run(obj.environ, str(playbook.path))
-        for play in playbook.plays:
-            for trigger in play.triggers:
-                row = describe_trigger(registry.triggers[trigger.kind], trigger.args, name, now)
-                rows.append({"playbook": name, "play": play.name, **row, "last_run": last})
+    with _run_store(obj.environ) as store:
+        for name, playbook in loaded:
+            found = trigger_rows(playbook, obj.registry, name)
+            if found:
+                last = _last_run(store, str(playbook.path))
+                rows += [{"playbook": name, **row, "last_run": last} for row in found]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     elif rows:
@@ -121,12 +121,15 @@ def trigger_lines(playbook: Any, registry: Any, name: str) -> list[str]:
     """One line per trigger of a loaded playbook, for ``corral check`` and ``corral plan``."""
     lines = []
     for row in trigger_rows(playbook, registry, name):
-        shown = ", ".join(f"{k}={v}" for k, v in row["args"].items())
         lines.append(
-            f"trigger: {row['kind']} ({shown}) on play {row['play']!r}: "
+            f"trigger: {row['kind']} ({_shown(row['args'])}) on play {row['play']!r}: "
             f"next {row['next_fire_shown']}"
         )
     return lines
+
+
+def _shown(args: Mapping[str, Any]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in args.items())
 
 
 def project_playbooks(project: Path) -> Iterator[Path]:
@@ -154,17 +157,25 @@ def _looks_like_a_playbook(path: Path) -> bool:
     )
 
 
-def _last_run(environ: Mapping[str, str], playbook: str) -> str:
+@contextmanager
+def _run_store(environ: Mapping[str, str]) -> Iterator[Any]:
+    """The run store, opened once for the listing; None when there is none yet."""
     from corral.store.db import open_store, store_path
-    from corral.store.queries import history
 
     if not store_path(environ).exists():
-        return "never"  # listing does not create a store
+        yield None  # listing does not create a store
+        return
     store = open_store(environ)
     try:
-        runs = history(store, playbook=playbook, limit=1)
+        yield store
     finally:
         store.close()
+
+
+def _last_run(store: Any, playbook: str) -> str:
+    from corral.store.queries import history
+
+    runs = [] if store is None else history(store, playbook=playbook, limit=1)
     if not runs:
         return "never"
     run = runs[0]
@@ -187,11 +198,10 @@ def _table(rows: list[dict[str, Any]]) -> None:
     for column in ("PLAYBOOK", "PLAY", "TRIGGER", "NEXT", "LAST RUN"):
         table.add_column(column)
     for row in rows:
-        shown = ", ".join(f"{k}={v}" for k, v in row["args"].items())
         table.add_row(
             row["playbook"],
             row["play"],
-            f"{row['kind']}: {shown}",
+            f"{row['kind']}: {_shown(row['args'])}",
             row["next_fire_shown"],
             row["last_run"],
         )

@@ -9,7 +9,8 @@ the run store) is imported when a trigger is used.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,22 +21,13 @@ if TYPE_CHECKING:
     import click
 
 
-def _watch_cron(ctx: TriggerContext, args: Mapping[str, Any]) -> None:
-    from corral_plugins.triggers.cron import watch
+def _lazy_watch(module: str) -> Callable[[TriggerContext, Mapping[str, Any]], None]:
+    """The ``watch`` of ``corral_plugins.triggers.MODULE``, imported when a trigger is armed."""
 
-    watch(ctx, args)
+    def watch(ctx: TriggerContext, args: Mapping[str, Any]) -> None:
+        importlib.import_module(f"corral_plugins.triggers.{module}").watch(ctx, args)
 
-
-def _watch_files(ctx: TriggerContext, args: Mapping[str, Any]) -> None:
-    from corral_plugins.triggers.files import watch
-
-    watch(ctx, args)
-
-
-def _watch_runs(ctx: TriggerContext, args: Mapping[str, Any]) -> None:
-    from corral_plugins.triggers.runs import watch
-
-    watch(ctx, args)
+    return watch
 
 
 def _validate_cron(args: Mapping[str, Any]) -> None:
@@ -57,7 +49,7 @@ def corral_register_triggers(register: RegisterTrigger) -> None:
     register(
         TriggerType(
             name="cron",
-            watch=_watch_cron,
+            watch=_lazy_watch("cron"),
             schema=CRON_SCHEMA,
             description="Run on a crontab schedule, in a time zone, DST handled.",
             validate=_validate_cron,
@@ -67,7 +59,7 @@ def corral_register_triggers(register: RegisterTrigger) -> None:
     register(
         TriggerType(
             name="file",
-            watch=_watch_files,
+            watch=_lazy_watch("files"),
             schema=FILE_SCHEMA,
             description="Run when files change; a burst of changes is one run.",
         )
@@ -75,7 +67,7 @@ def corral_register_triggers(register: RegisterTrigger) -> None:
     register(
         TriggerType(
             name="run",
-            watch=_watch_runs,
+            watch=_lazy_watch("runs"),
             schema=RUN_SCHEMA,
             description="Run when another playbook's run ends (success, failure or any).",
         )
