@@ -102,6 +102,32 @@ def test_new_store_is_wal_migrated_and_reopens(tmp_path):
     again.close()
 
 
+def test_a_version_2_store_migrates_keeping_its_runs_and_accepts_queued_runs(tmp_path):
+    from corral.store.schema import MIGRATIONS
+
+    path = tmp_path / "corral.db"
+    conn = sqlite3.connect(path)
+    for statements in MIGRATIONS[:2]:
+        for statement in statements:
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute(
+        "INSERT INTO runs (id, playbook, status, started, params) "
+        "VALUES ('r1', 'site.yml', 'failed', 1.5, '{\"n\": 1}')"
+    )
+    conn.commit()
+    conn.close()
+
+    store = Store(path)
+    row = store.run_row("r1")
+    assert row is not None
+    assert (row["playbook"], row["status"], row["params"]) == ("site.yml", "failed", '{"n": 1}')
+    store.conn.execute("INSERT INTO runs (id, playbook, status, started) VALUES ('q', 'a', 'queued', 2)")
+    assert {"fires", "run_control", "leases", "tokens"} <= set(store.db.table_names())
+    assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store.close()
+
+
 def test_store_from_a_newer_corral_is_refused(tmp_path):
     path = tmp_path / "corral.db"
     Store(path).close()

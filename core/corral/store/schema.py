@@ -21,6 +21,13 @@ Tables (see ``docs/store.md``):
   start copied in so ``stats`` filters them without joining ``runs``.
 - ``meta``: store-wide settings, e.g. when retention last ran.
 - ``approvals``: each approval a run asked for, and who answered it, when, how.
+- ``fires``: each time a trigger fired (kind, payload digest, params), written before
+  its run starts; ``delivery`` dedupes webhook deliveries per trigger.
+- ``run_control``: a cancel or pause asked of a run from any process, read by the
+  running run at its next task boundary.
+- ``leases``: the hosts and named resources a running run holds, so two runs do not
+  touch the same host at once.
+- ``tokens``: the API's bearer tokens, stored as sha256 digests, with their scope.
 """
 
 from __future__ import annotations
@@ -189,7 +196,66 @@ _V2 = [
     "CREATE INDEX approvals_run ON approvals (run_id, status)",
 ]
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2))
+# v3: the server. ``runs`` gains the ``queued`` status (a fired trigger's run waiting
+# for a worker), which SQLite can only add to a CHECK by rebuilding the table.
+_RUN_COLUMNS = (
+    "id, playbook, playbook_file, playbook_hash, inventory_hash, status, exit_code,"
+    " started, ended, segment_started, duration, heartbeat, pid, controller, started_by,"
+    " trigger, argv, cwd, params, extra_vars, options, check_mode, resumes, host_count,"
+    " failed_hosts"
+)
+_V3 = [
+    _V1[0]
+    .replace("CREATE TABLE runs (", "CREATE TABLE runs_v3 (")
+    .replace("IN ('running',", "IN ('queued', 'running',"),
+    f"INSERT INTO runs_v3 ({_RUN_COLUMNS}) SELECT {_RUN_COLUMNS} FROM runs",
+    "DROP TABLE runs",
+    "ALTER TABLE runs_v3 RENAME TO runs",
+    "CREATE INDEX runs_started ON runs (started)",
+    "CREATE INDEX runs_playbook ON runs (playbook, started)",
+    "CREATE INDEX runs_status ON runs (status)",
+    """CREATE TABLE fires (
+        id INTEGER PRIMARY KEY,
+        time REAL NOT NULL,
+        playbook TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        delivery TEXT,
+        payload_digest TEXT NOT NULL DEFAULT '',
+        params TEXT NOT NULL DEFAULT '{}',
+        run_id TEXT,
+        outcome TEXT NOT NULL DEFAULT 'queued'
+    )""",
+    "CREATE UNIQUE INDEX fires_delivery ON fires (playbook, trigger, delivery)",
+    "CREATE INDEX fires_trigger ON fires (playbook, trigger, time)",
+    """CREATE TABLE run_control (
+        run_id TEXT PRIMARY KEY,
+        action TEXT NOT NULL CHECK (action IN ('cancel', 'pause')),
+        requested REAL NOT NULL,
+        requested_by TEXT NOT NULL DEFAULT '',
+        grace REAL
+    )""",
+    """CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        controller TEXT NOT NULL,
+        acquired REAL NOT NULL,
+        heartbeat REAL NOT NULL
+    )""",
+    "CREATE INDEX leases_run ON leases (run_id)",
+    """CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL DEFAULT '',
+        digest TEXT NOT NULL UNIQUE,
+        scope TEXT NOT NULL CHECK (scope IN ('read', 'run', 'approve', 'admin')),
+        created REAL NOT NULL,
+        last_used REAL,
+        revoked REAL
+    )""",
+]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2), tuple(_V3))
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
