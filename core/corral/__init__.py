@@ -48,7 +48,7 @@ from corral.playbook.templating.function_type import LookupScope, TemplateFuncti
 from corral.run_info import RunInfo
 from corral.secrets import Secret
 from corral.steps import AddHost, StepContext, StepResult, StepType, lazy_step
-from corral.triggers import TriggerContext, TriggerType
+from corral.triggers import HookAnswer, HookRequest, Receiver, TriggerContext, TriggerType
 
 __version__ = "0.1.0"
 
@@ -68,6 +68,8 @@ __all__ = [
     "CorralError",
     "FileContent",
     "FileStat",
+    "HookAnswer",
+    "HookRequest",
     "HostUnreachable",
     "InventoryBuilder",
     "InventoryError",
@@ -80,6 +82,7 @@ __all__ = [
     "PlayKeyword",
     "PlaybookError",
     "PluginLoadError",
+    "Receiver",
     "RegisterConnection",
     "RegisterInventorySource",
     "RegisterOutput",

@@ -6,6 +6,12 @@ entry's arguments against the type's ``schema`` and its ``validate``. The server
 ``trigger.watch(ctx, args)`` in a thread of its own for every entry of every served
 playbook; the function blocks, calls ``ctx.fire(payload)`` each time the playbook
 should run, and returns once ``ctx.stopping`` is set.
+
+A trigger that waits for HTTP deliveries (``webhook``) has a ``receiver`` instead: the
+server calls ``receiver(args)`` once per entry when it arms it, and hands each request
+to the path the entry declares to what that returned, which answers with a
+:class:`HookAnswer`. The server then dedupes by the answer's ``delivery``, checks the
+params against the playbook's, records the fire and queues the run.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["TriggerContext", "TriggerType"]
+__all__ = ["HookAnswer", "HookRequest", "Receiver", "TriggerContext", "TriggerType"]
 
 
 @dataclass
@@ -29,6 +35,36 @@ class TriggerContext:
     log: Callable[[str], None] = print
     # The server's environment (where the run store is, CORRAL_HOME); None: the process's.
     environ: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class HookRequest:
+    """One HTTP delivery to a trigger's path, as the server received it."""
+
+    path: str
+    headers: Mapping[str, str]  # names lower-cased
+    body: bytes
+    received: float  # time.time()
+    client: str = ""
+
+
+@dataclass(frozen=True)
+class HookAnswer:
+    """A trigger's verdict on a delivery: ``status`` 202 accepts it, anything else refuses.
+
+    An accepted delivery carries the run's ``params`` (checked by the server against
+    the playbook's) and its ``delivery`` id, unique per trigger, for deduplication.
+    """
+
+    status: int
+    reason: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    delivery: str | None = None
+    payload: Any = None  # the decoded body, for the fire record and the run's params
+    headers: Mapping[str, str] = field(default_factory=dict)  # e.g. Retry-After on 429
+
+
+Receiver = Callable[[HookRequest], HookAnswer]
 
 
 @dataclass(frozen=True)
@@ -45,4 +81,9 @@ class TriggerType:
     # For schedules: the first fire time after ``now`` (aware, in the trigger's own zone)
     # of the entry ``args`` in ``playbook``; None for triggers that wait for an event.
     next_fire: Callable[[Mapping[str, Any], str, datetime], datetime | None] | None = None
+    # For triggers served over HTTP: the entry's path (``/hooks/deploy``) and, given the
+    # entry's arguments, the callable that judges each delivery (it may keep state: a
+    # rate limit). A trigger has ``watch`` or ``receiver``; ``watch`` may be a no-op then.
+    path: Callable[[Mapping[str, Any]], str] | None = None
+    receiver: Callable[[Mapping[str, Any]], Receiver] | None = None
     plugin: str = field(default="", compare=False)

@@ -208,7 +208,7 @@ _V3 = [
     _V1[0]
     .replace("CREATE TABLE runs (", "CREATE TABLE runs_v3 (")
     .replace("IN ('running',", "IN ('queued', 'running',"),
-    f"INSERT INTO runs_v3 ({_RUN_COLUMNS}) SELECT {_RUN_COLUMNS} FROM runs",
+    f"INSERT INTO runs_v3 ({_RUN_COLUMNS}) SELECT {_RUN_COLUMNS} FROM runs",  # noqa: S608 - fixed names
     "DROP TABLE runs",
     "ALTER TABLE runs_v3 RENAME TO runs",
     "CREATE INDEX runs_started ON runs (started)",
