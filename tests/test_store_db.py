@@ -122,7 +122,9 @@ def test_a_version_2_store_migrates_keeping_its_runs_and_accepts_queued_runs(tmp
     row = store.run_row("r1")
     assert row is not None
     assert (row["playbook"], row["status"], row["params"]) == ("site.yml", "failed", '{"n": 1}')
-    store.conn.execute("INSERT INTO runs (id, playbook, status, started) VALUES ('q', 'a', 'queued', 2)")
+    store.conn.execute(
+        "INSERT INTO runs (id, playbook, status, started) VALUES ('q', 'a', 'queued', 2)"
+    )
     assert {"fires", "run_control", "leases", "tokens"} <= set(store.db.table_names())
     assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     store.close()
