@@ -35,6 +35,10 @@ class TriggerContext:
     log: Callable[[str], None] = print
     # The server's environment (where the run store is, CORRAL_HOME); None: the process's.
     environ: Mapping[str, str] | None = None
+    # When this entry last fired, from the server's store (None: never, or no server):
+    # schedules catch up on what they missed from there. A payload's ``scheduled`` key
+    # names the fire time, so a time fired twice (a restart) queues one run.
+    last_fire: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,8 @@ if TYPE_CHECKING:
     help="Plays of a DAG (needs:) running at once.",
 )
 @click.option("--no-store", is_flag=True, help="Do not record this run in the run store.")
+# corral serve's workers: run the run it queued under this id (its row in the store).
+@click.option("--queued-run", metavar="RUN_ID", hidden=True)
 @vault_options
 @click.pass_obj
 def run_command(
@@ -91,6 +93,7 @@ def run_command(
     max_parallel_plays: int,
     grace: float,
     no_store: bool,
+    queued_run: str | None,
     list_hosts: bool,
     list_tasks: bool,
     list_tags: bool,
@@ -145,7 +148,19 @@ def run_command(
                 prepared, options, playbook, syntax_check, list_hosts, list_tasks, list_tags
             )
     options = prepared.options_for(options)
-    return execute_run(obj, prepared, options, output=output, verbose=verbose, store=not no_store)
+    if queued_run:
+        from dataclasses import replace
+
+        options = replace(options, run_id=queued_run)
+    return execute_run(
+        obj,
+        prepared,
+        options,
+        output=output,
+        verbose=verbose,
+        store=not no_store,
+        queued=bool(queued_run),
+    )
 
 
 def _list_only(
@@ -196,6 +211,7 @@ def execute_run(
     verbose: int,
     argv: list[str] | None = None,
     store: bool = True,
+    queued: bool = False,
 ) -> int:
     """Run a prepared playbook: output, run store, approvals, signals. Shared by run and resume."""
     from dataclasses import replace
@@ -211,7 +227,12 @@ def execute_run(
         output_type.factory(OutputOptions(verbosity=verbose, diff=options.diff, buffered=True))
     ]
     options, store_writer = start_recording(
-        obj.environ, prepared, options, argv=argv or ["corral", *sys.argv[1:]], enabled=store
+        obj.environ,
+        prepared,
+        options,
+        argv=argv or ["corral", *sys.argv[1:]],
+        enabled=store,
+        queued=queued,
     )
     poll, settle = None, None
     if store_writer is not None:

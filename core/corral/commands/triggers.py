@@ -23,6 +23,7 @@ from corral.errors import CorralError
 
 __all__ = [
     "describe_trigger",
+    "load_playbooks",
     "load_project",
     "project_playbooks",
     "trigger_lines",
@@ -70,24 +71,34 @@ def load_project(project: Path, obj: Any) -> tuple[list[tuple[str, Any]], bool]:
     A playbook that does not load is reported on stderr (error and hint); the others
     are still returned, so one broken file does not hide the rest.
     """
+    loaded, errors = load_playbooks(project, obj.registry, obj.environ)
+    for _name, exc in errors:
+        click.echo(f"error: {exc}", err=True)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
+    return loaded, bool(errors)
+
+
+def load_playbooks(
+    project: Path, registry: Any, environ: Mapping[str, str]
+) -> tuple[list[tuple[str, Any]], list[tuple[str, CorralError]]]:
+    """The project's playbooks: those that load as (name, Playbook), the others as
+    (name, error); names are paths relative to ``project``."""
     from corral.playbook.loader import load_playbook
 
-    registry = obj.registry
     loaded: list[tuple[str, Any]] = []
-    failed = False
+    errors: list[tuple[str, CorralError]] = []
     for path in project_playbooks(project):
+        name = str(path.relative_to(project))
         try:
             playbook = load_playbook(
-                path, registry.steps, registry.play_keywords, obj.environ, registry.triggers
+                path, registry.steps, registry.play_keywords, environ, registry.triggers
             )
         except CorralError as exc:
-            click.echo(f"error: {exc}", err=True)
-            if exc.hint:
-                click.echo(f"hint: {exc.hint}", err=True)
-            failed = True
+            errors.append((name, exc))
             continue
-        loaded.append((str(path.relative_to(project)), playbook))
-    return loaded, failed
+        loaded.append((name, playbook))
+    return loaded, errors
 
 
 def describe_trigger(

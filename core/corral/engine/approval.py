@@ -27,6 +27,7 @@ class ApprovalRequest:
     message: str
     timeout: float
     on_timeout: str  # "fail" or "continue"
+    forbid_starter: bool = False  # whoever started the run may not answer (four eyes)
 
 
 @dataclass(frozen=True)
@@ -142,4 +143,5 @@ def request_from(
         message=str(render(spec.get("message", "Continue?"))),
         timeout=parse_duration(render(spec.get("timeout"))) or DEFAULT_TIMEOUT,
         on_timeout=str(spec.get("on_timeout", "fail")),
+        forbid_starter=bool(spec.get("forbid_starter", False)),
     )

@@ -15,15 +15,15 @@ from typing import Any
 from corral.engine.approval import ApprovalDecision, ApprovalRequest, PollStore
 from corral.store.db import Store, open_store
 
-__all__ = ["decide", "pending", "store_poller"]
+__all__ = ["answer", "decide", "pending", "store_poller", "waiting"]
 
 
 def request(store: Store, req: ApprovalRequest) -> int:
     with store.transaction() as conn:
         cursor = conn.execute(
-            "INSERT INTO approvals (run_id, key, message, requested, timeout) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (req.run_id, req.key, req.message, time.time(), req.timeout),
+            "INSERT INTO approvals (run_id, key, message, requested, timeout, forbid_starter) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (req.run_id, req.key, req.message, time.time(), req.timeout, req.forbid_starter),
         )
         return int(cursor.lastrowid or 0)
 
@@ -54,14 +54,71 @@ def pending(store: Store, run_id: str) -> list[dict[str, Any]]:
 
 
 def decide(store: Store, run_id: str, *, approved: bool, by: str, comment: str) -> int:
-    """Answer every pending approval of a run; returns how many were answered."""
+    """Answer every pending approval of a run; returns how many were answered.
+
+    Raises :class:`~corral.errors.UsageError` when one of them forbids its run's
+    starter to answer and ``by`` started the run (nothing is answered then).
+    """
     with store.transaction() as conn:
+        _check_starter(conn, "run_id = ?", run_id, by)
         cursor = conn.execute(
             "UPDATE approvals SET status = ?, decided_by = ?, comment = ?, decided = ? "
             "WHERE run_id = ? AND status = 'pending'",
             ("approved" if approved else "rejected", by, comment, time.time(), run_id),
         )
         return int(cursor.rowcount)
+
+
+def answer(store: Store, approval_id: int, *, approved: bool, by: str, comment: str) -> bool:
+    """Answer one pending approval; False when it is not pending (any more).
+
+    The same four-eyes rule as :func:`decide`.
+    """
+    with store.transaction() as conn:
+        _check_starter(conn, "id = ?", approval_id, by)
+        cursor = conn.execute(
+            "UPDATE approvals SET status = ?, decided_by = ?, comment = ?, decided = ? "
+            "WHERE id = ? AND status = 'pending'",
+            ("approved" if approved else "rejected", by, comment, time.time(), approval_id),
+        )
+        return cursor.rowcount == 1
+
+
+def _check_starter(conn: Any, where: str, value: Any, by: str) -> None:
+    from corral.errors import UsageError
+
+    sql = (
+        "SELECT a.run_id, r.started_by FROM approvals a JOIN runs r ON r.id = a.run_id"  # noqa: S608 - ``where`` is one of two fixed clauses
+        f" WHERE a.{where} AND a.status = 'pending' AND a.forbid_starter AND r.started_by = ?"
+    )
+    row = conn.execute(
+        sql,
+        (value, by),
+    ).fetchone()
+    if row is not None:
+        raise UsageError(
+            f"{by} started run {row[0]} and its approval forbids the starter to answer",
+            hint="someone else approves it (forbid_starter: true)",
+        )
+
+
+def waiting(store: Store) -> list[dict[str, Any]]:
+    """Every pending approval of a running run, oldest first, with its run's playbook."""
+    names = ("id", "run_id", "key", "message", "requested", "timeout", "forbid_starter")
+    rows = store.conn.execute(
+        "SELECT a.id, a.run_id, a.key, a.message, a.requested, a.timeout, a.forbid_starter,"
+        " r.playbook, r.started_by FROM approvals a JOIN runs r ON r.id = a.run_id"
+        " WHERE a.status = 'pending' AND r.status = 'running' ORDER BY a.id"
+    ).fetchall()
+    return [
+        {
+            **dict(zip(names, row[:7], strict=True)),
+            "forbid_starter": bool(row[6]),
+            "playbook": row[7],
+            "started_by": row[8],
+        }
+        for row in rows
+    ]
 
 
 def store_poller(environ: Mapping[str, str]) -> tuple[PollStore, Any]:

@@ -50,7 +50,7 @@ __all__ = [
 DB_NAME = "corral.db"
 BUSY_TIMEOUT = 30.0  # seconds a connection waits for another's write lock
 STALE_AFTER = 30.0  # a running run whose heartbeat is older than this is dead
-STATUSES = ("running", "succeeded", "failed", "cancelled", "interrupted")
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
 _OFF = ("off", "0", "false", "no", "disabled")
 
 
@@ -179,8 +179,13 @@ class Store:
 
     # -- runs -------------------------------------------------------------------
 
-    def begin_run(self, record: RunRecord) -> None:
-        """Record a run about to start, as ``running``, with its snapshot."""
+    def begin_run(self, record: RunRecord, *, queued: bool = False) -> None:
+        """Record a run about to start, as ``running``, with its snapshot.
+
+        With ``queued``, the run's row exists already, ``queued`` by ``corral serve``:
+        it becomes this run's (:class:`~corral.errors.UsageError` when it is no longer
+        queued: cancelled, or started by another worker).
+        """
         snapshot = json.dumps(dict(record.snapshot), ensure_ascii=False, sort_keys=True)
         inventory = json.dumps(record.inventory, ensure_ascii=False, sort_keys=True)
         inventory_hash = _sha256(inventory)
@@ -216,7 +221,27 @@ class Store:
                 "INSERT OR IGNORE INTO blobs (hash, kind, data) VALUES (?, 'inventory', ?)",
                 (inventory_hash, inventory),
             )
-            conn.execute(f"INSERT INTO runs ({columns}) VALUES ({marks})", tuple(row.values()))  # noqa: S608 - fixed column names
+            if not queued:
+                conn.execute(f"INSERT INTO runs ({columns}) VALUES ({marks})", tuple(row.values()))  # noqa: S608 - fixed column names
+                return
+            # The server queued this run (its row names the trigger and who started it):
+            # take the row over, unless it was cancelled or started meanwhile.
+            kept = ("id", "trigger", "started_by")
+            updates = ", ".join(f"{name} = ?" for name in row if name not in kept)
+            values = [value for name, value in row.items() if name not in kept]
+            updated = conn.execute(
+                f"UPDATE runs SET {updates} WHERE id = ? AND status = 'queued'",  # noqa: S608 - fixed column names
+                (*values, record.run_id),
+            ).rowcount
+            if updated != 1:
+                found = conn.execute(
+                    "SELECT status FROM runs WHERE id = ?", (record.run_id,)
+                ).fetchone()
+                status = found[0] if found else "not in the store"
+                raise UsageError(
+                    f"queued run {record.run_id} cannot start: it is {status}",
+                    hint="corral serve starts queued runs; see corral show " + record.run_id,
+                )
 
     def resume_run(self, run_id: str, *, pid: int, claimed: bool = False) -> None:
         """Mark ``run_id`` running again, in process ``pid``, for ``corral resume``.

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RECAP_KEYS",
     "all_events",
+    "events_after",
     "history",
     "live_duration",
     "percentile",
@@ -309,6 +310,30 @@ def all_events(store: Store, run_id: str) -> Iterator[dict[str, Any]]:
         streams.append((row[0], _unit_event(row, run_id, EVENT_SCHEMA_VERSION)) for row in cursor)
     for _, event in heapq.merge(*streams, key=lambda pair: pair[0]):
         yield event
+
+
+def events_after(
+    store: Store, run_id: str, seq: int, *, limit: int = 1000
+) -> tuple[list[dict[str, Any]], int]:
+    """The run's events numbered after ``seq`` (at most ``limit``), in order, and the last
+    number returned (``seq`` when there is none): what a follower polls for."""
+    from corral.engine.events import EVENT_SCHEMA_VERSION
+
+    found = [
+        (number, json.loads(data))
+        for number, data in store.conn.execute(
+            "SELECT seq, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (run_id, seq, limit),
+        )
+    ]
+    sql = _UNIT_EVENTS.format(table="units").replace(
+        "WHERE run_id = ?", "WHERE run_id = ? AND event_seq > ?"
+    )
+    for row in store.conn.execute(sql + " LIMIT ?", (run_id, seq, limit)):
+        found.append((row[0], _unit_event(row, run_id, EVENT_SCHEMA_VERSION)))
+    found.sort(key=lambda pair: pair[0])
+    found = found[:limit]
+    return [event for _, event in found], (found[-1][0] if found else seq)
 
 
 def _unit_event(row: Sequence[Any], run_id: str, version: int) -> dict[str, Any]:

@@ -244,6 +244,8 @@ _V3 = [
         heartbeat REAL NOT NULL
     )""",
     "CREATE INDEX leases_run ON leases (run_id)",
+    # An approval that whoever started the run may not answer (``forbid_starter``).
+    "ALTER TABLE approvals ADD COLUMN forbid_starter INTEGER NOT NULL DEFAULT 0",
     """CREATE TABLE tokens (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL DEFAULT '',

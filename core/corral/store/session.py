@@ -41,6 +41,7 @@ def start_recording(
     trigger: str = "cli",
     enabled: bool = True,
     params: Mapping[str, Any] | None = None,
+    queued: bool = False,
 ) -> tuple[RunOptions, StoreWriter | None]:
     """Record the start of a run; returns the options (with ``run_id`` set) and the store writer.
 
@@ -50,7 +51,8 @@ def start_recording(
     process that holds it now; any other run gets a new record with a snapshot
     of its playbook files and inventory, and its params (``prepared.params`` unless
     given) and extra vars, secrets redacted. Raises :class:`~corral.errors.StoreError`
-    when the store cannot be opened or written.
+    when the store cannot be opened or written. With ``queued``, ``options.run_id``
+    names a run ``corral serve`` queued, whose row this run takes over.
     """
     if not enabled or not store_enabled(environ):
         return options, None
@@ -79,7 +81,7 @@ def start_recording(
                 trigger=trigger,
                 environ=environ,
             )
-            store.begin_run(record)
+            store.begin_run(record, queued=queued)
     finally:
         store.close()  # the writer opens its own connection in its thread
     return options, StoreWriter(store, options.run_id)

@@ -26,6 +26,11 @@ APPROVAL_SCHEMA: dict[str, Any] = {
             "enum": ["fail", "continue"],
             "description": "what an unanswered request means (default fail)",
         },
+        "forbid_starter": {
+            "type": "boolean",
+            "description": "refuse an answer from whoever started the run (four eyes; "
+            "default false)",
+        },
     },
 }
 

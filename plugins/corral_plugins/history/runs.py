@@ -14,7 +14,7 @@ from corral_plugins.history.display import format_duration, format_time, shown_r
 if TYPE_CHECKING:
     from corral.store.db import Store
 
-STATUSES = ("running", "succeeded", "failed", "cancelled", "interrupted")
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
 
 
 def open_store_for(obj: Any) -> Store:

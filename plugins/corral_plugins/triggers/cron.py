@@ -137,9 +137,12 @@ def watch(
     """Fire the playbook at each scheduled time until ``ctx.stopping`` is set.
 
     The payload says when the run was scheduled and when it fired (ISO 8601, UTC).
-    ``now`` is the clock (tests pass one that moves when waited on).
+    First, the times missed since ``ctx.last_fire`` fire as ``catch_up`` and
+    ``misfire_grace`` say. ``now`` is the clock (tests pass one that moves when waited on).
     """
     schedule = CronSchedule.from_args(args, seed=ctx.playbook)
+    for scheduled in schedule.due(ctx.last_fire, now()):  # missed while nothing watched
+        ctx.fire({"scheduled": scheduled.isoformat(), "fired": now().isoformat()})
     while not ctx.stopping.is_set():
         current = now()
         fire = schedule.next_fire(current)

@@ -161,6 +161,23 @@ def test_watch_fires_at_each_time_with_the_schedule_in_the_payload() -> None:
     assert all(p["fired"] == p["scheduled"] for p in fired)
 
 
+@pytest.mark.parametrize(("catch_up", "hours"), [("none", []), ("last", [3]), ("all", [2, 3])])
+def test_watch_catches_up_from_the_last_fire_it_is_given(catch_up: str, hours: list[int]) -> None:
+    clock = VirtualClock(datetime(2026, 12, 5, 3, 30, tzinfo=UTC))  # down since 01:00
+    fired: list[dict[str, Any]] = []
+
+    def fire(payload: Any) -> None:
+        fired.append(dict(payload))
+        if datetime.fromisoformat(payload["scheduled"]).hour == 4:
+            clock.set()  # the first fire on schedule again: stop
+
+    last = datetime(2026, 12, 5, 1, 0, 5, tzinfo=UTC)
+    ctx = TriggerContext("backup.yml", fire, stopping=clock, last_fire=last)
+    watch(ctx, {"schedule": "0 * * * *", "catch_up": catch_up}, now=lambda: clock.now)
+    scheduled = [datetime.fromisoformat(p["scheduled"]).hour for p in fired]
+    assert scheduled == [*hours, 4]
+
+
 def test_cron_is_a_built_in_trigger_plugin(corral_project: CorralProject) -> None:
     listed = json.loads(corral_project.run("plugins", "--json").stdout)
     plugin = next(p for p in listed if p["name"] == "triggers")

@@ -1,0 +1,113 @@
+"""What the server reports about itself: ``/metrics`` (Prometheus text) and the triggers.
+
+Figures come from the store where they are durable (runs by status, durations, fires),
+so a restart does not reset them, and from the server's memory where they are not
+(webhook answers by status, runs in progress).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from corral_plugins.server.daemon import Server
+
+__all__ = ["metrics_text", "trigger_listing"]
+
+
+def _label(value: Any) -> str:
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'
+
+
+def metrics_text(server: Server) -> str:
+    """The Prometheus exposition of the server's counters and the store's figures."""
+    conn = server.store().conn
+    lines: list[str] = []
+
+    def family(
+        name: str, kind: str, text: str, samples: list[tuple[str, dict[str, Any], Any]]
+    ) -> None:
+        """HELP and TYPE of ``name``, then each (suffix, labels, value) sample."""
+        lines.extend((f"# HELP {name} {text}", f"# TYPE {name} {kind}"))
+        for suffix, labels, value in samples:
+            shown = ",".join(f"{k}={_label(v)}" for k, v in labels.items())
+            lines.append(
+                f"{name}{suffix}{{{shown}}} {value}" if shown else f"{name}{suffix} {value}"
+            )
+
+    by_status = conn.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall()
+    family(
+        "corral_runs",
+        "gauge",
+        "Runs in the store, by status.",
+        [("", {"status": s}, n) for s, n in by_status],
+    )
+    durations = conn.execute(
+        "SELECT playbook, status, count(*), total(duration) FROM runs"
+        " WHERE status IN ('succeeded', 'failed', 'cancelled') GROUP BY playbook, status"
+    ).fetchall()
+    family(
+        "corral_run_duration_seconds",
+        "summary",
+        "How long finished runs took, by playbook and status.",
+        [("_sum", {"playbook": p, "status": s}, round(t, 3)) for p, s, _, t in durations]
+        + [("_count", {"playbook": p, "status": s}, n) for p, s, n, _ in durations],
+    )
+    fires = conn.execute("SELECT kind, outcome, count(*) FROM fires GROUP BY kind, outcome")
+    family(
+        "corral_trigger_fires_total",
+        "counter",
+        "Trigger fires recorded, by trigger kind and outcome (queued or skipped).",
+        [("", {"kind": k, "outcome": o}, n) for k, o, n in fires],
+    )
+    queued = conn.execute("SELECT count(*) FROM runs WHERE status = 'queued'").fetchone()[0]
+    family("corral_queue_depth", "gauge", "Runs queued, waiting for a worker.", [("", {}, queued)])
+    family(
+        "corral_runs_in_progress",
+        "gauge",
+        "Workers running a run now.",
+        [("", {}, len(server.running()))],
+    )
+    with server.counters.lock:
+        answers = sorted(server.counters.deliveries.items())
+    family(
+        "corral_webhook_deliveries_total",
+        "counter",
+        "Webhook deliveries since the server started, by the status answered.",
+        [("", {"status": status}, n) for status, n in answers],
+    )
+    return "\n".join(lines) + "\n"
+
+
+def trigger_listing(server: Server) -> list[dict[str, Any]]:
+    """Each armed trigger with its next and last fire and its playbook's last run."""
+    from corral.commands.triggers import describe_trigger
+    from corral.store.queries import history
+    from corral_plugins.server.queue import last_fire
+
+    store = server.store()
+    now = datetime.now(UTC)
+    rows = []
+    for entry in server.entries():
+        trigger = server.registry.triggers[entry.kind]
+        described = describe_trigger(trigger, entry.args, entry.playbook, now)
+        last = last_fire(store, entry.playbook, entry.key)
+        runs = history(store, playbook=entry.playbook, limit=1)
+        path = trigger.path(entry.args) if trigger.path is not None else None
+        rows.append(
+            {
+                "playbook": entry.playbook,
+                "play": entry.play,
+                "key": entry.key,
+                **described,
+                "path": path,
+                "last_fire": None
+                if last is None
+                else datetime.fromtimestamp(last, UTC).isoformat(),
+                "last_run": runs[0]["id"] if runs else None,
+                "last_run_status": runs[0]["status"] if runs else None,
+            }
+        )
+    return rows

@@ -1,0 +1,100 @@
+"""What ``corral serve`` serves: a project directory's playbooks, inventory and triggers.
+
+A project is a directory (default: the current one). Its playbooks are the ``*.yml``
+files at its top and under ``playbooks/`` that hold plays; its inventory is what
+``ansible.cfg`` there names, else the first of ``inventory/``, ``inventory.ini``,
+``inventory.yml`` or ``hosts``. Workers run in the project directory, so its
+``ansible.cfg`` applies to them as it does to ``corral run`` typed there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from corral_plugins.server.queue import trigger_key
+
+__all__ = ["Entry", "Project", "Served", "load_served", "project_inventory"]
+
+INVENTORY_NAMES = ("inventory", "inventory.ini", "inventory.yml", "inventory.yaml", "hosts")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ``triggers:`` entry of a served playbook."""
+
+    playbook: str
+    key: str  # trigger_key(kind, args): the trigger's name in the store
+    kind: str
+    args: Mapping[str, Any]
+    play: str
+
+
+@dataclass(frozen=True)
+class Served:
+    """A playbook of the project that loaded, with its triggers and params."""
+
+    name: str  # relative to the project
+    playbook: Any  # corral.playbook.model.Playbook
+    entries: tuple[Entry, ...]
+    mtime: float
+
+    @property
+    def params(self) -> dict[str, Any]:
+        from corral.playbook.params import collect_params
+
+        return dict(collect_params(self.playbook.plays))
+
+
+@dataclass
+class Project:
+    """The project directory and what loading it last found."""
+
+    root: Path
+    served: dict[str, Served] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # playbook -> one-line error
+
+
+def load_served(root: Path, registry: Any, environ: Mapping[str, str]) -> Project:
+    """Load every playbook of the project; one that does not load is an error, not fatal."""
+    from corral.commands.triggers import load_playbooks
+
+    loaded, failed = load_playbooks(root, registry, environ)
+    project = Project(root=root)
+    for name, playbook in loaded:
+        entries = tuple(
+            Entry(name, trigger_key(t.kind, t.args), t.kind, dict(t.args), play.name)
+            for play in playbook.plays
+            for t in play.triggers
+        )
+        mtime = max((root / name).stat().st_mtime, *_mtimes(playbook))
+        project.served[name] = Served(name, playbook, entries, mtime)
+    for name, exc in failed:
+        project.errors[name] = str(exc) + (f" (hint: {exc.hint})" if exc.hint else "")
+    return project
+
+
+def _mtimes(playbook: Any) -> list[float]:
+    """Modification times of the files the playbook loaded (roles, includes, vars)."""
+    times = []
+    for path in getattr(playbook, "files", ()) or ():
+        try:
+            times.append(Path(path).stat().st_mtime)
+        except OSError:
+            times.append(0.0)
+    return times
+
+
+def project_inventory(root: Path, environ: Mapping[str, str]) -> list[str]:
+    """The ``-i`` a worker needs: none when ``ansible.cfg`` or ``$CORRAL_INVENTORY`` names
+    one, else the first of :data:`INVENTORY_NAMES` in the project."""
+    from corral.ansible_cfg import load_settings
+
+    if environ.get("CORRAL_INVENTORY", "").strip() or load_settings(environ, root).inventory:
+        return []
+    for name in INVENTORY_NAMES:
+        if (root / name).exists():
+            return [str(root / name)]
+    return []

@@ -1,0 +1,174 @@
+"""The server's durable queue: every fire is written to the store before its run starts.
+
+A fire is one row in ``fires`` (what fired, when, a digest of its payload, the params
+it gives the run) and, unless its trigger's overlap policy skipped it, one ``queued``
+row in ``runs`` under a new run id, both in one transaction: an accepted webhook
+delivery or a cron tick is never lost, even when the server dies before a worker
+starts it. The server starts queued runs oldest first (:func:`queued_runs`); a worker
+takes its row over (``corral run --queued-run``). ``delivery`` is unique per trigger:
+a webhook delivered twice, or a cron time fired twice (a restart inside the grace),
+queues one run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from corral.store.db import Store
+
+__all__ = [
+    "Fire",
+    "Queued",
+    "active_runs",
+    "enqueue",
+    "fire_params",
+    "last_fire",
+    "payload_digest",
+    "queued_runs",
+    "trigger_key",
+]
+
+
+def trigger_key(kind: str, args: Mapping[str, Any]) -> str:
+    """A trigger entry's name in the store: its kind and a digest of its arguments.
+
+    Stable across restarts and edits elsewhere in the playbook; changing the entry's
+    arguments makes it a new trigger (with no fire history to catch up on).
+    """
+    text = json.dumps(args, sort_keys=True, default=str)
+    return f"{kind}:{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def payload_digest(payload: Any) -> str:
+    """sha256 of the payload (bytes as they are, anything else as canonical JSON)."""
+    data = (
+        payload
+        if isinstance(payload, bytes)
+        else json.dumps(payload, sort_keys=True, default=str).encode()
+    )
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Fire:
+    """What fired: a trigger of a playbook (or a person, through the API)."""
+
+    playbook: str  # the project-relative path the worker runs
+    trigger: str  # trigger_key(...), or "api"
+    kind: str  # cron, webhook, file, run, api
+    params: Mapping[str, Any] = field(default_factory=dict)
+    payload: Any = None
+    delivery: str | None = None
+    started_by: str = ""
+
+
+@dataclass(frozen=True)
+class Queued:
+    """The run a fire queued (``duplicate``: the delivery had queued it already)."""
+
+    run_id: str
+    fire_id: int
+    duplicate: bool = False
+
+
+def enqueue(store: Store, fire: Fire, *, outcome: str = "queued") -> Queued:
+    """Record ``fire`` and, unless ``outcome`` says it was skipped, queue its run."""
+    from corral.engine.run import new_run_id
+
+    for _ in range(5):  # run ids are a second's time and 24 random bits: retry a clash
+        try:
+            return _enqueue(store, fire, new_run_id(), outcome)
+        except sqlite3.IntegrityError as exc:
+            if "runs.id" not in str(exc):
+                raise
+    raise RuntimeError("could not find a free run id")
+
+
+def _enqueue(store: Store, fire: Fire, run_id: str, outcome: str) -> Queued:
+    now = time.time()
+    queue = outcome == "queued"
+    try:
+        with store.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO fires (time, playbook, trigger, kind, delivery, payload_digest,"
+                " params, run_id, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    now,
+                    fire.playbook,
+                    fire.trigger,
+                    fire.kind,
+                    fire.delivery,
+                    payload_digest(fire.payload),
+                    json.dumps(fire.params, sort_keys=True, default=str),
+                    run_id if queue else None,
+                    outcome,
+                ),
+            )
+            if queue:
+                conn.execute(
+                    "INSERT INTO runs (id, playbook, playbook_file, status, started, trigger,"
+                    " started_by, params) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)",
+                    (
+                        run_id,
+                        fire.playbook,
+                        fire.playbook,
+                        now,
+                        fire.kind,
+                        fire.started_by,
+                        json.dumps(fire.params, sort_keys=True, default=str),
+                    ),
+                )
+    except sqlite3.IntegrityError as exc:
+        if fire.delivery is None or "fires." not in str(exc):
+            raise
+        row = store.conn.execute(
+            "SELECT id, run_id FROM fires WHERE playbook = ? AND trigger = ? AND delivery = ?",
+            (fire.playbook, fire.trigger, fire.delivery),
+        ).fetchone()
+        return Queued(run_id=row[1] or "", fire_id=int(row[0]), duplicate=True)
+    return Queued(run_id=run_id if queue else "", fire_id=int(cursor.lastrowid or 0))
+
+
+def queued_runs(store: Store, limit: int) -> list[dict[str, Any]]:
+    """The oldest ``limit`` queued runs, with the trigger that fired each."""
+    rows = store.conn.execute(
+        "SELECT r.id, r.playbook, r.started, f.trigger FROM runs r"
+        " LEFT JOIN fires f ON f.run_id = r.id"
+        " WHERE r.status = 'queued' ORDER BY r.started, r.id LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [{"id": r[0], "playbook": r[1], "queued": r[2], "trigger": r[3] or ""} for r in rows]
+
+
+def fire_params(store: Store, run_id: str) -> dict[str, Any]:
+    """The params the fire of ``run_id`` gives it (not redacted: the store is private)."""
+    row = store.conn.execute("SELECT params FROM fires WHERE run_id = ?", (run_id,)).fetchone()
+    return dict(json.loads(row[0])) if row else {}
+
+
+def last_fire(store: Store, playbook: str, trigger: str) -> float | None:
+    """When the trigger last fired (queued or skipped), or None."""
+    row = store.conn.execute(
+        "SELECT max(time) FROM fires WHERE playbook = ? AND trigger = ?", (playbook, trigger)
+    ).fetchone()
+    return float(row[0]) if row and row[0] is not None else None
+
+
+def active_runs(store: Store, playbook: str, trigger: str) -> list[tuple[str, str]]:
+    """The trigger's runs still queued or running, as (run id, status), oldest first."""
+    return [
+        (row[0], row[1])
+        for row in store.conn.execute(
+            "SELECT r.id, r.status FROM fires f JOIN runs r ON r.id = f.run_id"
+            " WHERE f.playbook = ? AND f.trigger = ? AND r.status IN ('queued', 'running')"
+            " ORDER BY f.time",
+            (playbook, trigger),
+        )
+    ]

@@ -1,0 +1,173 @@
+"""``corral serve``: the project's triggers armed, its runs queued and run, an HTTP API."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["parse_bind", "serve_command"]
+
+DEFAULT_BIND = "127.0.0.1:8844"
+
+
+@click.command("serve")
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The project directory: playbooks (*.yml, playbooks/), inventory, ansible.cfg.",
+)
+@click.option(
+    "--bind",
+    default=DEFAULT_BIND,
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Where the API listens.",
+)
+@click.option(
+    "--max-runs",
+    type=click.IntRange(1, 256),
+    default=4,
+    show_default=True,
+    help="Runs at once; more wait in the queue.",
+)
+@click.option(
+    "--drain",
+    type=click.FloatRange(0),
+    default=60.0,
+    show_default=True,
+    help="Seconds running runs get to finish on SIGTERM before they are stopped.",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Serve HTTPS with this certificate (PEM).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(dir_okay=False, exists=True),
+    help="The certificate's private key (PEM).",
+)
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Allow plain HTTP on an address other than loopback (tokens travel in clear).",
+)
+@click.option(
+    "--reload-every",
+    type=click.FloatRange(0),
+    default=2.0,
+    show_default=True,
+    help="Seconds between looks for changed playbooks (0: never reload).",
+)
+@click.pass_obj
+def serve_command(
+    obj: Any,
+    project: Path,
+    bind: str,
+    max_runs: int,
+    drain: float,
+    tls_cert: str | None,
+    tls_key: str | None,
+    insecure: bool,
+    reload_every: float,
+) -> int:
+    """Serve the project: arm its playbooks' triggers, run what they fire, answer the API.
+
+    \b
+    Each run runs in a worker process of its own (`corral run`), recorded in the
+    run store before it starts; the API (/api/v1, OpenAPI at /docs) needs a
+    token from `corral token create`. SIGTERM (or Ctrl-C) drains: triggers
+    stop, queued runs wait for the next start, running ones get --drain seconds.
+    """
+    from corral.errors import UsageError
+
+    host, port = parse_bind(bind)
+    if bool(tls_cert) != bool(tls_key):
+        raise UsageError("--tls-cert and --tls-key go together", hint="give both, or neither")
+    if not _loopback(host) and not tls_cert and not insecure:
+        raise UsageError(
+            f"refusing to serve plain HTTP on {host}: tokens would travel in clear",
+            hint="give --tls-cert and --tls-key, bind 127.0.0.1, or pass --insecure",
+        )
+    _serve(obj, project, host, port, max_runs, drain, tls_cert, tls_key, reload_every)
+    return 0
+
+
+def parse_bind(bind: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8844`` for IPv6) as (host, port); UsageError when malformed."""
+    from corral.errors import UsageError
+
+    host, sep, port = bind.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--bind {bind!r} is not HOST:PORT", hint=f"e.g. --bind {DEFAULT_BIND}")
+    return host, int(port)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _serve(
+    obj: Any,
+    project: Path,
+    host: str,
+    port: int,
+    max_runs: int,
+    drain: float,
+    tls_cert: str | None,
+    tls_key: str | None,
+    reload_every: float,
+) -> None:
+    import contextlib
+    from collections.abc import AsyncIterator
+
+    import uvicorn
+    from fastapi import FastAPI
+
+    from corral_plugins.server.app import make_app
+    from corral_plugins.server.daemon import Server, ServerOptions
+
+    def log(text: str) -> None:
+        click.echo(f"corral serve: {text}", err=True)
+
+    options = ServerOptions(max_runs=max_runs, drain=drain, reload=reload_every)
+    server = Server(project, obj.registry, obj.environ, options, log=log)
+    app = make_app(server)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from starlette.concurrency import run_in_threadpool
+
+        server.start()
+        scheme = "https" if tls_cert else "http"
+        served = len(server.project.served)
+        log(f"serving {served} playbook(s) of {server.root} on {scheme}://{host}:{port}")
+        yield
+        log("draining: no new runs; waiting for running ones")
+        await run_in_threadpool(server.shutdown)
+        log("stopped")
+
+    app.router.lifespan_context = lifespan
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+        timeout_graceful_shutdown=5,  # open event streams end; runs drain after
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()

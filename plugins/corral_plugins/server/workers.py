@@ -1,0 +1,117 @@
+"""Worker processes: each queued run runs as ``corral run --queued-run ID`` of its own.
+
+A worker is a child process in a session of its own, in the project directory, so a run
+that crashes (or is killed) never takes the server down, and SIGTERM to the server does
+not reach the runs through the terminal. Its params and the trigger's payload are
+handed over in files under ``$CORRAL_HOME/serve/spool/RUN_ID/`` (private, like the
+store), and its console output is kept there as ``output.log``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["Worker", "output_tail", "spawn", "spool_dir", "start_worker"]
+
+
+@dataclass
+class Worker:
+    """A running worker: its process and where its output goes."""
+
+    run_id: str
+    process: subprocess.Popen[bytes]
+    log: IO[bytes]
+    started: float
+
+    def finished(self) -> int | None:
+        """The exit code once the process has ended (its log closed then), else None."""
+        code = self.process.poll()
+        if code is not None and not self.log.closed:
+            self.log.close()
+        return code
+
+    def terminate(self) -> None:
+        """SIGTERM the run's process group: the run winds down as after Ctrl-C."""
+        _signal_group(self.process.pid, signal.SIGTERM)
+
+    def kill(self) -> None:
+        _signal_group(self.process.pid, signal.SIGKILL)
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def spool_dir(home: Path, run_id: str) -> Path:
+    """The private directory of a queued or running run's hand-over files."""
+    path = home / "serve" / "spool" / run_id
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def start_worker(
+    run_id: str,
+    playbook: str,
+    *,
+    project: Path,
+    home: Path,
+    inventory: Sequence[str],
+    params: Mapping[str, Any],
+    trigger: Mapping[str, Any],
+    environ: Mapping[str, str],
+) -> Worker:
+    """Start the worker of queued run ``run_id`` (the playbook's path is project-relative)."""
+    spool = spool_dir(home, run_id)
+    params_file = _private_json(spool / "params.json", params)
+    trigger_file = _private_json(spool / "trigger.json", {"corral_trigger": trigger})
+    argv = ["run", playbook, "--queued-run", run_id]
+    for source in inventory:
+        argv += ["-i", source]
+    argv += ["-p", f"@{params_file}", "-e", f"@{trigger_file}"]
+    return spawn(run_id, argv, project=project, home=home, environ=environ)
+
+
+def spawn(
+    run_id: str, args: Sequence[str], *, project: Path, home: Path, environ: Mapping[str, str]
+) -> Worker:
+    """Run ``corral ARGS`` for ``run_id`` in the project, its output in the run's spool."""
+    log = (spool_dir(home, run_id) / "output.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "corral", *args],
+        cwd=project,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**environ, "CORRAL_HOME": str(home)},
+        start_new_session=True,
+    )
+    return Worker(run_id=run_id, process=process, log=log, started=time.time())
+
+
+def output_tail(home: Path, run_id: str, limit: int = 64 * 1024) -> str:
+    """The end of a worker's console output ("" when the server did not run it)."""
+    path = home / "serve" / "spool" / run_id / "output.log"
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - limit))
+            return handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _private_json(path: Path, value: Any) -> Path:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(value, handle, default=str)
+    return path

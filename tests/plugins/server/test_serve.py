@@ -1,0 +1,137 @@
+"""``corral serve`` end to end: runs through the API, following them, restart, drain, reload."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import httpx
+
+from corral.testing import CorralProject
+
+from .conftest import Served, events_of, wait_for
+
+DEPLOY = """
+- hosts: all
+  gather_facts: false
+  params:
+    version: {type: string, pattern: "^[0-9.]+$"}
+    pause: {type: number, default: 0}
+  tasks:
+    - name: say version
+      command: echo "deploying {{ version }}"
+    - name: take a while
+      command: sleep {{ pause }}
+"""
+
+
+def test_a_run_started_through_the_api_runs_in_a_worker_and_is_followed(served: Served) -> None:
+    served.project.write("deploy.yml", DEPLOY)
+    served.start()
+    with served.client(served.token("run")) as api:
+        started = api.post("/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "1.2"}})
+        assert started.status_code == 202, started.text
+        run_id = started.json()["run_id"]
+        with api.stream("GET", f"/api/v1/runs/{run_id}/events") as stream:
+            text = "".join(stream.iter_text())
+        events = events_of(text)
+        assert events[-1] == {"event": "end", "run_id": run_id, "status": "succeeded"}
+        results = [e for e in events if e["event"] == "task_result"]
+        assert results[0]["result"]["stdout"] == "deploying 1.2"
+        run = api.get(f"/api/v1/runs/{run_id}").json()
+        assert run["run"]["status"] == "succeeded"
+        assert run["run"]["trigger"] == "api"
+        assert run["run"]["started_by"] == "token:run"
+        logs = api.get(f"/api/v1/runs/{run_id}/logs").text
+        assert "say version" in logs
+        listed = api.get("/api/v1/runs", params={"status": "succeeded"}).json()
+        assert [r["id"] for r in listed] == [run_id]
+
+
+def test_bad_params_and_unknown_playbooks_are_refused_without_a_run(served: Served) -> None:
+    served.project.write("deploy.yml", DEPLOY)
+    served.start()
+    with served.client(served.token("run")) as api:
+        bad = api.post("/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "x!"}})
+        assert bad.status_code == 422
+        assert "version" in bad.json()["detail"]
+        missing = api.post("/api/v1/runs", json={"playbook": "nope.yml"})
+        assert missing.status_code == 404
+        assert api.get("/api/v1/runs").json() == []
+        schema = api.get("/api/v1/playbooks/deploy.yml/params").json()
+        assert schema["required"] == ["version"]
+        assert schema["properties"]["pause"]["default"] == 0
+
+
+def test_a_non_loopback_bind_without_tls_is_refused(corral_project: CorralProject) -> None:
+    result = corral_project.run("serve", "--bind", "0.0.0.0:8844")
+    assert result.exit_code == 5
+    assert "refusing to serve plain HTTP on 0.0.0.0" in result.stderr
+    assert "--insecure" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_restart_marks_a_dead_worker_interrupted_and_starts_what_was_queued(served: Served) -> None:
+    served.project.write("deploy.yml", DEPLOY)
+    served.start("--max-runs", "1")
+    with served.client(served.token("run")) as api:
+        long = api.post("/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "1", "pause": 60}})
+        short = api.post("/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "2"}})
+        first, second = long.json()["run_id"], short.json()["run_id"]
+        served.wait_status(api, first, {"running"})
+        assert served.run_row(second)["status"] == "queued"  # one run at a time
+    worker = served.run_row(first)["pid"]
+    served.stop(signal.SIGKILL)  # the server dies, and so does the run's worker
+    os.killpg(worker, signal.SIGKILL)
+    served.start("--max-runs", "1")
+    with served.client(served.token("read", "reader")) as api:
+        assert served.wait_status(api, first, {"interrupted"})["exit_code"] is None
+        assert served.wait_status(api, second, {"succeeded"})
+    assert f"runs interrupted while the server was down: {first}" in served.output()
+
+
+def test_sigterm_drains_the_running_run_and_keeps_the_queue(served: Served) -> None:
+    served.project.write("deploy.yml", DEPLOY)
+    served.start("--max-runs", "1")
+    with served.client(served.token("run")) as api:
+        running = api.post("/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "1", "pause": 3}})
+        waiting = api.post("/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "2"}})
+        run_id = running.json()["run_id"]
+        served.wait_status(api, run_id, {"running"})
+    assert served.stop(signal.SIGTERM) == 0
+    assert served.run_row(run_id)["status"] == "succeeded"  # it was let finish
+    assert served.run_row(waiting.json()["run_id"])["status"] == "queued"  # for the next start
+    assert "draining" in served.output()
+
+
+def test_a_playbook_broken_while_served_keeps_its_old_version(served: Served) -> None:
+    served.project.write("deploy.yml", DEPLOY)
+    served.start("--reload-every", "0.2")
+    with served.client(served.token("read")) as api:
+        served.project.write("deploy.yml", DEPLOY.replace("command: sleep", "comand: sleep"))
+
+        def broken() -> dict[str, object] | None:
+            listed = api.get("/api/v1/playbooks").json()
+            return listed[0] if listed[0].get("error") else None
+
+        entry = wait_for(broken, 30, "the reload to report the broken playbook")
+        assert entry["name"] == "deploy.yml"
+        assert "comand" in str(entry["error"])
+        assert entry["plays"]  # still served, as it was
+        assert api.get("/healthz").json()["broken_playbooks"] == ["deploy.yml"]
+        served.project.write("deploy.yml", DEPLOY)
+        wait_for(lambda: not api.get("/api/v1/playbooks").json()[0].get("error"), 30, "the fix")
+    assert "keeping its previous version" in served.output()
+
+
+def test_the_openapi_document_lists_every_route_with_its_scope(served: Served) -> None:
+    served.start()
+    document = httpx.get(served.url + "/openapi.json", timeout=10).json()
+    routes = {(path, method) for path, item in document["paths"].items() for method in item}
+    assert ("/api/v1/runs", "post") in routes
+    assert ("/api/v1/approvals/{approval_id}/approve", "post") in routes
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if path != "/healthz":
+                assert operation.get("x-corral-scope") in ("read", "run", "approve", "admin"), (path, method)
