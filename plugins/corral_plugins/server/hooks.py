@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from corral import HookRequest
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["deliver"]
 
 
-def deliver(server: Server, hook: Hook, request: Request, body: bytes, now: float) -> JSONResponse:
+def deliver(server: Server, hook: Hook, request: Request, body: bytes, now: float) -> Response:
     """Judge one delivery and queue its run (runs in a worker thread: it writes the store)."""
     from corral.errors import CorralError
     from corral.playbook.params import resolve_params
@@ -35,6 +35,9 @@ def deliver(server: Server, hook: Hook, request: Request, body: bytes, now: floa
         client=request.client.host if request.client else "",
     )
     answer = hook.receive(received)
+    if answer.status == 204:  # received, and nothing to run (an event not listened for)
+        server.counters.count(server.counters.deliveries, 204)
+        return Response(status_code=204, headers={"X-Corral-Reason": answer.reason[:200]})
     if answer.status != 202:
         return _refuse(server, answer.status, answer.reason, dict(answer.headers))
     served = server.served(hook.entry.playbook)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import httpx
+from served import Served, events_of, wait_for
 
 from corral.testing import CorralProject
-
-from .conftest import Served, events_of, wait_for
 
 DEPLOY = """
 - hosts: all
@@ -30,7 +28,9 @@ def test_a_run_started_through_the_api_runs_in_a_worker_and_is_followed(served: 
     served.project.write("deploy.yml", DEPLOY)
     served.start()
     with served.client(served.token("run")) as api:
-        started = api.post("/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "1.2"}})
+        started = api.post(
+            "/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "1.2"}}
+        )
         assert started.status_code == 202, started.text
         run_id = started.json()["run_id"]
         with api.stream("GET", f"/api/v1/runs/{run_id}/events") as stream:
@@ -76,8 +76,12 @@ def test_restart_marks_a_dead_worker_interrupted_and_starts_what_was_queued(serv
     served.project.write("deploy.yml", DEPLOY)
     served.start("--max-runs", "1")
     with served.client(served.token("run")) as api:
-        long = api.post("/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "1", "pause": 60}})
-        short = api.post("/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "2"}})
+        long = api.post(
+            "/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "1", "pause": 60}}
+        )
+        short = api.post(
+            "/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "2"}}
+        )
         first, second = long.json()["run_id"], short.json()["run_id"]
         served.wait_status(api, first, {"running"})
         assert served.run_row(second)["status"] == "queued"  # one run at a time
@@ -95,8 +99,12 @@ def test_sigterm_drains_the_running_run_and_keeps_the_queue(served: Served) -> N
     served.project.write("deploy.yml", DEPLOY)
     served.start("--max-runs", "1")
     with served.client(served.token("run")) as api:
-        running = api.post("/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "1", "pause": 3}})
-        waiting = api.post("/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "2"}})
+        running = api.post(
+            "/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "1", "pause": 3}}
+        )
+        waiting = api.post(
+            "/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "2"}}
+        )
         run_id = running.json()["run_id"]
         served.wait_status(api, run_id, {"running"})
     assert served.stop(signal.SIGTERM) == 0
@@ -134,4 +142,7 @@ def test_the_openapi_document_lists_every_route_with_its_scope(served: Served) -
     for path, item in document["paths"].items():
         for method, operation in item.items():
             if path != "/healthz":
-                assert operation.get("x-corral-scope") in ("read", "run", "approve", "admin"), (path, method)
+                assert operation.get("x-corral-scope") in ("read", "run", "approve", "admin"), (
+                    path,
+                    method,
+                )

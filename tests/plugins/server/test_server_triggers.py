@@ -1,0 +1,175 @@
+"""Triggers armed by a real ``corral serve``: signed webhooks, cron catch-up, file changes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+
+import httpx
+from served import Served, wait_for
+
+SECRET = "s3cret-for-tests"
+HOOKED = """
+- hosts: all
+  gather_facts: false
+  params:
+    ref: {type: string, pattern: "^refs/heads/"}
+  triggers:
+    - webhook:
+        path: /hooks/deploy
+        secret_env: DEPLOY_HOOK_SECRET
+        signature: generic
+        rate_limit: 5/min
+        max_body: 2048
+        params: {ref: "{{ payload.ref }}"}
+  tasks:
+    - command: echo "deploying {{ ref }}"
+"""
+
+
+def signed(
+    body: bytes, delivery: str, *, when: float | None = None, secret: str = SECRET
+) -> dict[str, str]:
+    stamp = str(int(time.time() if when is None else when))
+    mac = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return {
+        "X-Corral-Signature": f"sha256={mac}",
+        "X-Corral-Timestamp": stamp,
+        "X-Corral-Delivery": delivery,
+        "Content-Type": "application/json",
+    }
+
+
+def runs_in_store(served: Served) -> int:
+    from corral.store import Store
+
+    store = Store(Path(served.project.env["CORRAL_HOME"]) / "corral.db")
+    try:
+        return int(store.conn.execute("SELECT count(*) FROM runs").fetchone()[0])
+    finally:
+        store.close()
+
+
+def test_a_signed_delivery_queues_a_run_and_every_bad_one_is_refused(served: Served) -> None:
+    served.project.write("deploy.yml", HOOKED)
+    served.project.env["DEPLOY_HOOK_SECRET"] = SECRET
+    served.start()
+    hook = served.url + "/hooks/deploy"
+    good = json.dumps({"ref": "refs/heads/main"}).encode()
+    accepted = httpx.post(hook, content=good, headers=signed(good, "d-1"), timeout=10)
+    assert accepted.status_code == 202, accepted.text
+    run_id = accepted.json()["run_id"]
+    refusals = {
+        "bad signature": (
+            good,
+            {**signed(good, "d-2"), "X-Corral-Signature": "sha256=" + "0" * 64},
+        ),
+        "missing signature": (good, {"X-Corral-Delivery": "d-3"}),
+        "stale timestamp": (good, signed(good, "d-4", when=time.time() - 3600)),
+        "replayed delivery": (good, signed(good, "d-1")),
+        "params schema": (b'{"ref": "v1.0"}', signed(b'{"ref": "v1.0"}', "d-5")),
+        "oversized body": (b"x" * 4096, signed(b"x" * 4096, "d-6")),
+    }
+    statuses = {
+        name: httpx.post(hook, content=body, headers=headers, timeout=10).status_code
+        for name, (body, headers) in refusals.items()
+    }
+    assert statuses == {
+        "bad signature": 401,
+        "missing signature": 401,
+        "stale timestamp": 401,
+        "replayed delivery": 409,
+        "params schema": 422,
+        "oversized body": 413,
+    }
+    with served.client(served.token("read")) as api:
+        run = served.wait_status(api, run_id, {"succeeded"})
+        assert run["trigger"] == "webhook"
+        logs = api.get(f"/api/v1/runs/{run_id}/logs").text
+        assert "deploying refs/heads/main" in logs
+        assert [r["id"] for r in api.get("/api/v1/runs").json()] == [run_id]  # none other
+        metrics = api.get("/metrics").text
+    assert 'corral_trigger_fires_total{kind="webhook",outcome="queued"} 1' in metrics
+    assert 'corral_webhook_deliveries_total{status="401"} 3' in metrics
+
+
+def test_the_rate_limit_answers_429_and_starts_nothing_more(served: Served) -> None:
+    served.project.write("deploy.yml", HOOKED)
+    served.project.env["DEPLOY_HOOK_SECRET"] = SECRET
+    served.start("--max-runs", "1")
+    body = json.dumps({"ref": "refs/heads/main"}).encode()
+    answers = [
+        httpx.post(
+            served.url + "/hooks/deploy", content=body, headers=signed(body, f"r-{i}"), timeout=10
+        )
+        for i in range(7)
+    ]
+    assert [a.status_code for a in answers] == [202] * 5 + [429] * 2
+    assert int(answers[-1].headers["Retry-After"]) >= 1
+    assert runs_in_store(served) == 5
+
+
+def test_cron_catches_up_after_the_server_was_down(served: Served) -> None:
+    served.project.write(
+        "backup.yml",
+        """
+        - hosts: all
+          gather_facts: false
+          triggers:
+            - cron: {schedule: "0 * * * *", catch_up: all, overlap: allow}
+          tasks:
+            - command: "true"
+        """,
+    )
+    # The server was down for three hours: the last fire was a minute past the hour then.
+    from corral.store import Store
+    from corral_plugins.server.queue import trigger_key
+
+    hour = time.time() // 3600 * 3600
+    trigger = trigger_key("cron", {"schedule": "0 * * * *", "catch_up": "all", "overlap": "allow"})
+    store = Store(Path(served.project.env["CORRAL_HOME"]) / "corral.db")
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO fires (time, playbook, trigger, kind, outcome)"
+            " VALUES (?, 'backup.yml', ?, 'cron', 'skipped')",
+            (hour - 3 * 3600 + 60, trigger),
+        )
+    store.close()
+    served.start()
+    with served.client(served.token("read")) as api:
+        wait_for(lambda: len(api.get("/api/v1/runs").json()) >= 3, 60, "3 catch-up runs")
+        runs = api.get("/api/v1/runs").json()
+        assert len(runs) == 3  # the three hours missed, each once
+        assert {r["trigger"] for r in runs} == {"cron"}
+
+
+def test_a_hundred_writes_fire_the_file_trigger_once(served: Served) -> None:
+    conf = served.project.path / "conf"
+    conf.mkdir()
+    served.project.write(
+        "reload.yml",
+        """
+        - hosts: all
+          gather_facts: false
+          params:
+            changed: {type: array, default: []}
+          triggers:
+            - file: {paths: conf, debounce: 800}
+          tasks:
+            - command: echo "{{ changed | length }} changed"
+        """,
+    )
+    served.start()
+    time.sleep(1)  # let inotify arm (the trigger's thread starts with the server)
+    for i in range(100):
+        (conf / "app.conf").write_text(f"setting = {i}\n")
+    with served.client(served.token("read")) as api:
+        runs = wait_for(lambda: api.get("/api/v1/runs").json(), 30, "the file trigger's run")
+        run_id = runs[0]["id"]
+        served.wait_status(api, run_id, {"succeeded"})
+        time.sleep(2)  # a second batch would have fired by now
+        assert len(api.get("/api/v1/runs").json()) == 1
+        assert "1 changed" in api.get(f"/api/v1/runs/{run_id}/logs").text

@@ -1,0 +1,132 @@
+"""A real ``corral serve`` on a loopback port, for the server's tests.
+
+:class:`Served` runs the server as a subprocess in a temporary project (its own
+``CORRAL_HOME``), waits for ``/healthz``, and talks to it with httpx. Tokens are made
+with the real ``corral token create``. Waits are bounded polls, never fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from corral.testing import CorralProject
+
+LOCAL_INVENTORY = "localhost ansible_connection=local ansible_python_interpreter=python3\n"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+
+
+@dataclass
+class Served:
+    """A project served by ``corral serve`` in a subprocess."""
+
+    project: CorralProject
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[str] | None = None
+    log: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "NO_COLOR": "1", **self.project.env}
+
+    def start(self, *args: str) -> Served:
+        self.log = self.project.path.parent / f"serve-{time.monotonic_ns()}.log"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "corral", "serve", "--bind", f"127.0.0.1:{self.port}", *args],
+            cwd=self.project.path,
+            env=self.env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        wait_for(self._healthy, 60, f"corral serve on {self.url}; log: {self.output()}")
+        return self
+
+    def _healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"corral serve exited {self.process.returncode}: {self.output()}")
+        try:
+            return httpx.get(self.url + "/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def output(self) -> str:
+        return self.log.read_text() if self.log and self.log.exists() else ""
+
+    def token(self, scope: str, name: str = "") -> str:
+        result = self.project.run("token", "create", "--scope", scope, "--name", name or scope)
+        assert result.exit_code == 0, result.stderr
+        return next(w for w in result.stdout.split() if w.startswith("corral_"))
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 90) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+    def run_row(self, run_id: str) -> dict[str, Any]:
+        from corral.store import Store
+
+        store = Store(Path(self.project.env["CORRAL_HOME"]) / "corral.db")
+        try:
+            row = store.run_row(run_id)
+            return dict(row) if row else {}
+        finally:
+            store.close()
+
+    def wait_status(
+        self, client: httpx.Client, run_id: str, wanted: set[str], timeout: float = 90
+    ) -> dict[str, Any]:
+        def status() -> dict[str, Any] | None:
+            run = client.get(f"/api/v1/runs/{run_id}").json()["run"]
+            return run if run["status"] in wanted else None
+
+        found: dict[str, Any] = wait_for(status, timeout, f"run {run_id} to be {wanted}")
+        return found
+
+
+def events_of(text: str) -> list[dict[str, Any]]:
+    """The server-sent events of a stream's text, as (event name, data) dicts."""
+    found = []
+    for block in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "data" in fields:
+            found.append({"event": fields.get("event"), **json.loads(fields["data"])})
+    return found
