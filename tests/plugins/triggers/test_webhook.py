@@ -130,7 +130,7 @@ def test_a_wrong_signature_is_401() -> None:
 def test_a_stale_or_future_timestamp_is_401() -> None:
     judge = receiver({**GENERIC, "replay_window": "1m"})
     body = b'{"a": 1}'
-    now = time.time()
+    now = float(int(time.time()))  # whole seconds, as the header carries them
     old = deliver(judge, body, generic(body, now - 61), now)
     assert old.status == 401
     assert "61s old, outside the replay window (60s)" in old.reason
@@ -253,3 +253,29 @@ def test_check_lists_a_valid_webhook(corral_project: CorralProject) -> None:
     assert result.exit_code == 0, result.stderr
     assert "trigger: webhook (path=/hooks/deploy" in result.stdout
     assert "next on event" in result.stdout
+
+
+def test_the_docs_signing_commands_make_deliveries_the_receiver_accepts() -> None:
+    """The openssl and curl lines of docs/triggers.md, run with a curl that hands its
+    headers and body to the receiver instead of a server."""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    page = (Path(__file__).parents[3] / "docs" / "triggers.md").read_text()
+    section = page[page.index("## webhook") : page.index("## Without a server")]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert len(blocks) == 2
+    shim = "curl() { for arg in \"$@\"; do printf '%s\\0' \"$arg\"; done; printf 'END\\0'; }\n"
+    out = subprocess.run(
+        ["bash", "-euc", shim + "\n".join(blocks)], capture_output=True, check=True
+    ).stdout.decode()
+    calls = [call.split("\0") for call in out.split("END\0") if call]
+    assert len(calls) == 2
+    secret = "the shared secret"  # as the docs export it
+    for args, kind in zip(calls, ("generic", "github"), strict=True):
+        headers = dict(args[i + 1].split(": ", 1) for i, a in enumerate(args) if a == "-H")
+        body = args[args.index("--data-binary") + 1].encode()
+        judge = receiver({**GENERIC, "signature": kind}, {"DEPLOY_HOOK_SECRET": secret})
+        answer = deliver(judge, body, headers)
+        assert (answer.status, answer.payload) == (202, {"ref": "refs/heads/main"}), answer
