@@ -164,4 +164,4 @@ def test_watch_fires_at_each_time_with_the_schedule_in_the_payload() -> None:
 def test_cron_is_a_built_in_trigger_plugin(corral_project: CorralProject) -> None:
     listed = json.loads(corral_project.run("plugins", "--json").stdout)
     plugin = next(p for p in listed if p["name"] == "triggers")
-    assert plugin["triggers"] == ["cron", "file", "run"]
+    assert plugin["triggers"] == ["cron", "file", "run", "webhook"]

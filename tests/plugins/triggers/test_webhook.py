@@ -215,6 +215,7 @@ def test_arming_without_the_secret_in_the_environment_names_it() -> None:
 BAD = [
     ("{path: hooks/deploy, secret_env: K}", "path: 'hooks/deploy' is not a URL path"),
     ("{path: /hooks/../x, secret_env: K}", "is not a URL path"),
+    ("{path: /, secret_env: K}", "path: '/' is not a URL path"),
     ("{path: /api/v1/runs, secret_env: K}", "path: /api/v1/runs is the server's own"),
     ("{path: /hooks/a}", "secret_env: required"),
     ("{path: /hooks/a, secret_env: 'hunter2!'}", "is not an environment variable name"),
