@@ -55,8 +55,8 @@ _PERIODS = {
 }
 # The headers each kind of sender uses: signature, delivery id, event name.
 _HEADERS = {
-    "github": ("x-hub-signature-256", "x-github-delivery", "x-github-event"),
-    "generic": ("x-corral-signature", "x-corral-delivery", "x-corral-event"),
+    "github": ("X-Hub-Signature-256", "X-GitHub-Delivery", "X-GitHub-Event"),
+    "generic": ("X-Corral-Signature", "X-Corral-Delivery", "X-Corral-Event"),
 }
 
 
@@ -204,10 +204,10 @@ class WebhookReceiver:
         """A delivery that passed the checks: ignored (204), its params, or refused."""
         settings = self.settings
         _, delivery_header, event_header = _HEADERS[settings.signature]
-        delivery = headers.get(delivery_header) or hashlib.sha256(body).hexdigest()
+        delivery = headers.get(delivery_header.lower()) or hashlib.sha256(body).hexdigest()
         if len(delivery) > MAX_DELIVERY_ID:
             return HookAnswer(400, f"{delivery_header} is over {MAX_DELIVERY_ID} characters")
-        event = headers.get(event_header, "")
+        event = headers.get(event_header.lower(), "")
         if settings.events is not None and event not in settings.events:
             return HookAnswer(204, f"event {event or '(none)'!r} is not in events: ignored")
         if settings.events is None and settings.signature == "github" and event == "ping":
@@ -225,20 +225,22 @@ class WebhookReceiver:
             return None  # insecure_no_signature: true
         settings = self.settings
         name = _HEADERS[settings.signature][0]
-        given = headers.get(name, "").strip()
+        given = headers.get(name.lower(), "").strip()
         if not given:
             how = (
                 "HMAC-SHA256 of the body"
                 if settings.signature == "github"
-                else ("HMAC-SHA256 of TIMESTAMP.BODY, with X-Corral-Timestamp")
+                else "HMAC-SHA256 of TIMESTAMP.BODY, with X-Corral-Timestamp"
             )
             return HookAnswer(401, f"missing {name} header: sign the delivery ({how})")
         signed = request.body
         stamp = headers.get("x-corral-timestamp", "").strip()
         if settings.signature == "generic":
-            if not stamp.isdigit():
+            if not (stamp.isascii() and stamp.isdigit()):
                 return HookAnswer(
-                    401, "missing X-Corral-Timestamp header: send the unix time the body was signed"
+                    401,
+                    "missing X-Corral-Timestamp header (or not a unix time): send the unix "
+                    "time, in seconds, that the body was signed at",
                 )
             signed = stamp.encode() + b"." + request.body
         expected = "sha256=" + hmac.new(self._secret, signed, hashlib.sha256).hexdigest()

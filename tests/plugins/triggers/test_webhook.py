@@ -119,7 +119,7 @@ def test_a_wrong_signature_is_401() -> None:
     tampered = body.replace(b"main", b"prod")
     answer = deliver(judge, tampered, github(body))
     assert answer.status == 401
-    assert answer.reason == "x-hub-signature-256 does not match: check the secret both sides use"
+    assert answer.reason == "X-Hub-Signature-256 does not match: check the secret both sides use"
     now = time.time()
     generic_judge = receiver(GENERIC)
     headers = generic(body, now)
