@@ -90,4 +90,8 @@ class TriggerType:
     # rate limit). A trigger has ``watch`` or ``receiver``; ``watch`` may be a no-op then.
     path: Callable[[Mapping[str, Any]], str] | None = None
     receiver: Callable[[Mapping[str, Any]], Receiver] | None = None
+    # Arguments holding templates the trigger renders itself, per event (the webhook's
+    # ``params``, over each delivery's payload): loading checks them as written, and
+    # arming must pass them on unrendered.
+    templates: tuple[str, ...] = ()
     plugin: str = field(default="", compare=False)

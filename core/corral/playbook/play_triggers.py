@@ -9,7 +9,8 @@ Checked when the playbook is loaded, as steps are: an unknown type (with a close
 suggested), arguments its schema refuses, and what the type's own ``validate`` refuses
 (a cron expression, a time zone) are errors at the entry's line. Templated values
 (``"{{ secret('KEY') }}"``) are not judged here: they are rendered when the trigger is
-armed.
+armed. The arguments a type lists in ``templates`` (the webhook's ``params``) are its
+own templates, rendered per event: they are judged as written.
 """
 
 from __future__ import annotations
@@ -58,7 +59,11 @@ def load_triggers(
 
 
 def _check(trigger: TriggerType, args: dict[str, Any], source: Any, at: Location) -> None:
-    plain = {key: value for key, value in args.items() if not is_templated(value)}
+    plain = {
+        key: value
+        for key, value in args.items()
+        if key in trigger.templates or not is_templated(value)
+    }
     if not surely_valid(trigger.schema, plain):
         from jsonschema import Draft202012Validator
 

@@ -1,7 +1,8 @@
-"""``corral serve`` and the API's tokens: the project as a daemon.
+"""``corral serve`` and ``corral token``: the project as a daemon, and its API's tokens.
 
-Registered as a built-in plugin through ``corral_register_commands``; the server's
-code (FastAPI, uvicorn) is imported only when ``corral serve`` runs.
+Added through ``corral_register_commands`` as a third party would add its own
+commands; the command modules are imported only when the CLI is built, and the
+server's code (FastAPI, uvicorn) only when ``corral serve`` runs.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ if TYPE_CHECKING:
 
 @hookimpl
 def corral_register_commands(cli: click.Group) -> None:
-    """Add ``corral serve``."""
+    """Add ``corral serve`` and ``corral token``."""
+    from corral_plugins.server.commands import token_group
     from corral_plugins.server.serve import serve_command
 
     cli.add_command(serve_command)
+    cli.add_command(token_group)

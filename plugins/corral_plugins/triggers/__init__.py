@@ -1,10 +1,11 @@
 """Built-in triggers: what starts a playbook without a person typing ``corral run``.
 
-``cron`` (a schedule in a time zone), ``file`` (changed files) and ``run`` (another
-playbook's run ended) are registered here through ``corral_register_triggers``, exactly
-as a third-party trigger would be, with ``corral schedule --emit systemd`` for hosts
-without a server. Registering imports only the schemas; the code (croniter, watchfiles,
-the run store) is imported when a trigger is used.
+``cron`` (a schedule in a time zone), ``file`` (changed files), ``run`` (another
+playbook's run ended) and ``webhook`` (a signed HTTP delivery) are registered here
+through ``corral_register_triggers``, exactly as a third-party trigger would be, with
+``corral schedule --emit systemd`` for hosts without a server. Registering imports only
+the schemas; the code (croniter, watchfiles, the run store, Jinja2) is imported when a
+trigger is used.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from corral import RegisterTrigger, TriggerContext, TriggerType, hookimpl
-from corral_plugins.triggers.schemas import CRON_SCHEMA, FILE_SCHEMA, RUN_SCHEMA
+from corral import Receiver, RegisterTrigger, TriggerContext, TriggerType, hookimpl
+from corral_plugins.triggers.schemas import CRON_SCHEMA, FILE_SCHEMA, RUN_SCHEMA, WEBHOOK_SCHEMA
 
 if TYPE_CHECKING:
     import click
@@ -43,9 +44,28 @@ def _next_cron(args: Mapping[str, Any], playbook: str, now: datetime) -> datetim
     return schedule.next_fire(now).astimezone(schedule.zone)
 
 
+def _validate_webhook(args: Mapping[str, Any]) -> None:
+    from corral_plugins.triggers.hook_params import HookParams
+    from corral_plugins.triggers.webhook import WebhookSettings
+
+    HookParams(WebhookSettings.from_args(args).params or {})  # a template's syntax
+
+
+def _webhook_receiver(
+    args: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> Receiver:
+    from corral_plugins.triggers.webhook import make_receiver
+
+    return make_receiver(args, environ)
+
+
+def _no_watch(ctx: TriggerContext, args: Mapping[str, Any]) -> None:
+    """A webhook waits for the server's HTTP requests, not in a thread of its own."""
+
+
 @hookimpl
 def corral_register_triggers(register: RegisterTrigger) -> None:
-    """Register the ``cron``, ``file`` and ``run`` triggers."""
+    """Register the ``cron``, ``file``, ``run`` and ``webhook`` triggers."""
     register(
         TriggerType(
             name="cron",
@@ -70,6 +90,18 @@ def corral_register_triggers(register: RegisterTrigger) -> None:
             watch=_lazy_watch("runs"),
             schema=RUN_SCHEMA,
             description="Run when another playbook's run ends (success, failure or any).",
+        )
+    )
+    register(
+        TriggerType(
+            name="webhook",
+            watch=_no_watch,
+            schema=WEBHOOK_SCHEMA,
+            description="Run on a signed HTTP delivery (GitHub or generic HMAC-SHA256).",
+            validate=_validate_webhook,
+            path=lambda args: str(args["path"]),
+            receiver=_webhook_receiver,
+            templates=("params",),
         )
     )
 

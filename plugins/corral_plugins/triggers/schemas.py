@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["CRON_SCHEMA", "FILE_SCHEMA", "RUN_SCHEMA"]
+__all__ = ["CRON_SCHEMA", "FILE_SCHEMA", "RUN_SCHEMA", "WEBHOOK_SCHEMA"]
 
 CRON_SCHEMA: Mapping[str, Any] = {
     "type": "object",
@@ -98,6 +98,71 @@ RUN_SCHEMA: Mapping[str, Any] = {
             "minimum": 0.05,
             "default": 2,
             "description": "Seconds between two looks at the run store.",
+        },
+    },
+}
+
+WEBHOOK_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["path"],
+    "properties": {
+        "path": {
+            "type": "string",
+            "description": "The URL path the server answers this hook at (`/hooks/deploy`): "
+            "letters, digits and `-._~/`, starting with `/`, outside `/api/`.",
+        },
+        "secret_env": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The environment variable of the server holding the shared secret "
+            "the sender signs with (never the secret itself). Required unless "
+            "`insecure_no_signature: true`.",
+        },
+        "signature": {
+            "enum": ["generic", "github"],
+            "default": "generic",
+            "description": "How deliveries are signed: `generic` (`X-Corral-Signature: "
+            "sha256=HMAC(timestamp.body)` with `X-Corral-Timestamp`) or `github` "
+            "(`X-Hub-Signature-256: sha256=HMAC(body)`).",
+        },
+        "insecure_no_signature": {
+            "type": "boolean",
+            "default": False,
+            "description": "Accept unsigned deliveries (anyone who can reach the server can "
+            "start the playbook). For tests and trusted networks only.",
+        },
+        "replay_window": {
+            "type": ["number", "string"],
+            "default": "5m",
+            "description": "How far a generic delivery's signed timestamp may be from the "
+            "server's clock (`30s`, `5m`, or seconds); older or newer ones are refused.",
+        },
+        "rate_limit": {
+            "type": "string",
+            "description": "At most this many signed deliveries (`60/min`, `10/s`, `500/h`), "
+            "as a token bucket that allows a burst of that many; more are answered 429.",
+        },
+        "max_body": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 1048576,
+            "description": "The largest body accepted, in bytes (default 1 MiB); a larger "
+            "one is answered 413.",
+        },
+        "params": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "The run's params: each a Jinja2 template over `payload` (the JSON "
+            'body), `headers`, `event` and `delivery` (`ref: "{{ payload.ref }}"`), rendered '
+            "in a sandbox for each delivery. One whose value is missing is left out.",
+        },
+        "events": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "minItems": 1,
+            "description": "Only these events fire (`X-GitHub-Event` for github, "
+            "`X-Corral-Event` for generic); others are answered 204 and start nothing.",
         },
     },
 }

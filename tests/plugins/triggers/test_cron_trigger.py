@@ -181,4 +181,4 @@ def test_watch_catches_up_from_the_last_fire_it_is_given(catch_up: str, hours: l
 def test_cron_is_a_built_in_trigger_plugin(corral_project: CorralProject) -> None:
     listed = json.loads(corral_project.run("plugins", "--json").stdout)
     plugin = next(p for p in listed if p["name"] == "triggers")
-    assert plugin["triggers"] == ["cron", "file", "run"]
+    assert plugin["triggers"] == ["cron", "file", "run", "webhook"]
