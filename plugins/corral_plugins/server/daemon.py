@@ -201,8 +201,16 @@ class Server:
             if trigger.receiver is not None and trigger.path is not None:
                 path = trigger.path(entry.args)
                 old = self.hooks.get(path)
-                same = old is not None and (old.entry.playbook, old.entry.key) == key
-                hooks[path] = old if same and old else Hook(entry, trigger.receiver(entry.args))
+                if old is not None and (old.entry.playbook, old.entry.key) == key:
+                    hooks[path] = old
+                    continue
+                try:
+                    hooks[path] = Hook(entry, trigger.receiver(entry.args))
+                except ValueError as exc:  # e.g. its secret's variable is not set
+                    error = f"{entry.kind} trigger not armed: {exc}"
+                    self.project.errors[entry.playbook] = error
+                    self.log(f"{entry.playbook}: {error}")
+                    continue
                 self._armed.setdefault(key, _Armed(entry, threading.Event()))
             elif key not in self._armed:
                 self._arm_watch(entry)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
-from corral import HookRequest
+from corral import HookAnswer, HookRequest
 
 if TYPE_CHECKING:
     from corral_plugins.server.daemon import Hook, Server
@@ -24,9 +24,6 @@ __all__ = ["deliver"]
 
 def deliver(server: Server, hook: Hook, request: Request, body: bytes, now: float) -> Response:
     """Judge one delivery and queue its run (runs in a worker thread: it writes the store)."""
-    from corral.errors import CorralError
-    from corral.playbook.params import resolve_params
-
     received = HookRequest(
         path=request.url.path,
         headers={k.lower(): v for k, v in request.headers.items()},
@@ -40,13 +37,9 @@ def deliver(server: Server, hook: Hook, request: Request, body: bytes, now: floa
         return Response(status_code=204, headers={"X-Corral-Reason": answer.reason[:200]})
     if answer.status != 202:
         return _refuse(server, answer.status, answer.reason, dict(answer.headers))
-    served = server.served(hook.entry.playbook)
-    if served is None:
-        return _refuse(server, 404, f"{hook.entry.playbook} is not served any more")
-    try:
-        resolve_params(served.params, dict(answer.params))
-    except CorralError as exc:
-        return _refuse(server, 422, str(exc))
+    refused = _check_params(server, hook, answer)
+    if refused is not None:
+        return refused
     queued = server.fire(
         hook.entry, answer.params, payload=answer.payload, delivery=answer.delivery
     )
@@ -61,6 +54,21 @@ def deliver(server: Server, hook: Hook, request: Request, body: bytes, now: floa
     if not queued.run_id:
         body_out["skipped"] = "the trigger's previous run is still going (overlap: skip)"
     return JSONResponse(body_out, status_code=202)
+
+
+def _check_params(server: Server, hook: Hook, answer: HookAnswer) -> Response | None:
+    """A refusal when the params the payload gave fail the playbook's; None when they pass."""
+    from corral.errors import CorralError
+    from corral.playbook.params import resolve_params
+
+    served = server.served(hook.entry.playbook)
+    if served is None:
+        return _refuse(server, 404, f"{hook.entry.playbook} is not served any more")
+    try:
+        resolve_params(served.params, dict(answer.params))
+    except CorralError as exc:
+        return _refuse(server, 422, str(exc))
+    return None
 
 
 def _refuse(

@@ -109,6 +109,19 @@ def parse_bind(bind: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _uvicorn_server() -> type:
+    import uvicorn
+
+    class Drained(uvicorn.Server):
+        """uvicorn's server, exiting 0 after a drain instead of re-raising the signal."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()  # uvicorn would raise it again once stopped
+
+    return Drained
+
+
 def _loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -170,4 +183,4 @@ def _serve(
         timeout_graceful_shutdown=5,  # open event streams end; runs drain after
         lifespan="on",
     )
-    uvicorn.Server(config).run()
+    _uvicorn_server()(config).run()

@@ -50,6 +50,11 @@ class Identity:
     name: str
     scope: str
 
+    @property
+    def label(self) -> str:
+        """How runs and approvals record this caller: ``token:NAME`` (or the token's id)."""
+        return f"token:{self.name or self.token_id}"
+
 
 def scope_allows(scope: str, needed: str) -> bool:
     """Whether a token of ``scope`` may do what needs ``needed`` (see the ladder above)."""
