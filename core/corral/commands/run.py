@@ -204,7 +204,7 @@ def execute_run(
     from corral.engine.run import run_playbook
     from corral.engine.signals import StopControl, handle_signals
     from corral.output import OutputOptions, find_output
-    from corral.store.session import start_recording
+    from corral.store.session import start_recording, watch_control
 
     output_type = find_output(obj.registry.outputs, output)
     writers: list[Writer] = [
@@ -224,6 +224,8 @@ def execute_run(
         options, approver=make_approver(poll_store=poll, interactive=interactive, on_decided=settle)
     )
     control = StopControl()
+    # Cancel and pause asked from other processes (corral cancel/pause, the server).
+    watcher = watch_control(obj.environ, options, control) if store_writer is not None else None
     try:
         with handle_signals(control, options.grace_period):
             outcome = run_playbook(
@@ -236,6 +238,8 @@ def execute_run(
                 templar=prepared.templar,
             )
     finally:
+        if watcher is not None:
+            watcher.close()
         if store_writer is not None:
             store_writer.close()
     if control.cancelled.is_set() and outcome.exit_code == EXIT_INTERRUPTED:
