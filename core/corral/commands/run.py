@@ -104,6 +104,7 @@ def run_command(
     failed), 4 invalid playbook/inventory/params, 5 bad usage, 99 interrupted.
     The first Ctrl-C (or SIGTERM) lets running tasks finish, runs `always`
     sections and due handlers, and exits 99; a second one aborts at once.
+    `corral cancel` from another shell does the same; `corral pause` holds new tasks.
     """
     from corral.commands import connect as cli_connect
     from corral.commands.options import json_errors, load_ansible_settings
