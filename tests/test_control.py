@@ -146,7 +146,7 @@ def test_cancel_kills_what_still_runs_after_its_grace(tmp_path):
 
 
 def test_pause_holds_new_tasks_until_continue(tmp_path):
-    proc = start(tmp_path, "--output", "json", sleep=2)
+    proc = start(tmp_path, "--output", "json", sleep=3)
     run_id = query(tmp_path, "SELECT id FROM runs")[0][0]
     asked = corral(tmp_path, "pause", run_id[:12], "--json")
     assert asked.returncode == 0, asked.stderr
@@ -185,6 +185,32 @@ def test_pause_holds_new_tasks_until_continue(tmp_path):
     assert again.stderr.startswith(f"error: run {run_id} has already ended (succeeded)")
 
 
+def test_a_paused_run_keeps_its_heartbeat_and_can_be_cancelled(tmp_path):
+    proc = start(tmp_path, sleep=3)
+    assert corral(tmp_path, "pause", "last").returncode == 0
+    wait_for(lambda: "step2-end" in log_lines(tmp_path), "step2 did not finish", proc)
+    [(run_id, beat)] = query(tmp_path, "SELECT id, heartbeat FROM runs")
+    # The writer beats every 5 s: over 6 s paused, the heartbeat moves and the run is
+    # still taken for alive by a command that checks (corral history marks dead runs).
+    wait_for(
+        lambda: query(tmp_path, "SELECT heartbeat FROM runs")[0][0] > beat,
+        "no heartbeat while paused",
+        proc,
+    )
+    history = corral(tmp_path, "history", "--json")
+    assert json.loads(history.stdout)[0]["status"] == "running", history.stdout
+    assert "step3-begin" not in log_lines(tmp_path)
+    assert corral(tmp_path, "cancel", run_id).returncode == 0
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 99, err
+    lines = log_lines(tmp_path)
+    assert "step3-begin" not in lines, "the cancel ended the pause without continuing"
+    assert lines.count("always") == 1
+    assert "paused by tester@" in out
+    assert "cancelled by tester@" in out
+    assert query(tmp_path, "SELECT status FROM runs") == [("cancelled",)]
+
+
 def queued_run(tmp_path: Path, run_id: str) -> None:
     store = Store(tmp_path / "home" / "corral.db")
     try:
@@ -209,7 +235,10 @@ def test_a_queued_run_is_cancelled_at_once(tmp_path):
     assert query(tmp_path, "SELECT status FROM runs") == [("cancelled",)]
     assert query(tmp_path, "SELECT count(*) FROM run_control") == [(0,)]
     event = json.loads(query(tmp_path, "SELECT data FROM events")[0][0])
-    assert (event["event"], event["action"]) == ("control", "cancel")
+    assert (event["event"], event["action"], event["queued"]) == ("control", "cancel", True)
+    logs = corral(tmp_path, "logs", "last")
+    assert "cancelled by tester@" in logs.stdout
+    assert "while queued: the run never started" in logs.stdout
 
 
 def test_asking_a_run_that_ended_or_does_not_exist_is_a_usage_error(tmp_path):

@@ -30,11 +30,11 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="Print the outcome 
 @_JSON
 @click.pass_obj
 def cancel_command(obj: Any, run: str, grace: str | None, as_json: bool) -> int:
-    """Cancel RUN: no new task starts, running tasks finish (or are killed after the
-    grace period), always sections and handlers run; the run ends `cancelled`.
+    """Cancel RUN from any shell; it ends `cancelled`.
 
-    A queued run is cancelled at once and never starts. RUN is a run id, a unique
-    prefix of one, or `last`.
+    No new task starts; running tasks finish (or are killed after the grace
+    period); always sections and handlers run. A queued run is cancelled at once
+    and never starts. RUN is a run id, a unique prefix of one, or `last`.
     """
     from corral.store.control import request_cancel
 

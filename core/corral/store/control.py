@@ -119,7 +119,7 @@ def request_cancel(store: Store, run: str, *, by: str, grace: float | None = Non
         if queued:
             conn.execute("DELETE FROM run_control WHERE run_id = ?", (run_id,))
             # The run never starts: its one event says who cancelled it.
-            _record_event(conn, run_id, now, action="cancel", by=by, grace=grace)
+            _record_event(conn, run_id, now, action="cancel", by=by, grace=grace, queued=True)
             return ControlResult(run_id, "cancel", "cancelled", "cancelled", by, grace)
         _ask(conn, run_id, "cancel", now, by, grace)
     return ControlResult(run_id, "cancel", "asked", status, by, grace)

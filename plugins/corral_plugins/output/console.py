@@ -275,7 +275,9 @@ class ConsoleWriter:
     def on_control(self, event: Mapping[str, Any]) -> None:
         """Cancel, pause and continue asked from another process (corral cancel/pause)."""
         action, by = event.get("action"), event.get("by") or "someone"
-        if action == "cancel":
+        if action == "cancel" and event.get("queued"):
+            text = f"cancelled by {by} while queued: the run never started"
+        elif action == "cancel":
             grace = event.get("grace")
             within = f" (up to {grace:g}s)" if isinstance(grace, int | float) else ""
             text = (
