@@ -7,12 +7,18 @@ Each test runs a real ``corral run`` (local connection) and asks it from a secon
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from corral.errors import UsageError
+from corral.store.control import pending_control, request_cancel, request_continue, request_pause
 from corral.store.db import Store
 
 STEPS = """
@@ -266,3 +272,41 @@ def test_asking_a_run_that_ended_or_does_not_exist_is_a_usage_error(tmp_path):
         "error: --grace 'soon' is not a duration",
     )
     assert "Traceback" not in missing.stderr + bad.stderr
+
+
+def running_run(store: Store, run_id: str) -> None:
+    """A ``running`` row held by this (live) process, as begin_run leaves it."""
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO runs (id, playbook, status, started, heartbeat, pid, controller)"
+            " VALUES (?, 'site.yml', 'running', ?, ?, ?, ?)",
+            (run_id, time.time(), time.time(), os.getpid(), socket.gethostname()),
+        )
+
+
+def test_the_store_functions_the_server_calls(tmp_path):
+    store = Store(tmp_path / "corral.db")
+    try:
+        running_run(store, "r1")
+        paused = request_pause(store, "r1", by="ann@ops")
+        assert (paused.outcome, paused.status) == ("asked", "running")
+        assert pending_control(store, "r1").action == "pause"
+        cancel = request_cancel(store, "r1", by="bob@ops", grace=5)
+        asked = pending_control(store, "r1")
+        assert (asked.action, asked.requested_by, asked.grace) == ("cancel", "bob@ops", 5)
+        assert cancel.as_dict()["message"].startswith("asked run r1 to cancel")
+        with pytest.raises(UsageError, match="run r1 is being cancelled: it cannot be paused"):
+            request_pause(store, "r1", by="ann@ops")
+        assert request_continue(store, "r1", by="ann@ops").outcome == "not_paused"
+        # The run winds down (recap, exit 99): recorded cancelled, the request settled.
+        store.finish_run("r1", "interrupted", 99, time.time())
+        assert store.run_row("r1")["status"] == "cancelled"
+        assert pending_control(store, "r1") is None
+        # A process that died with a cancel pending was not cancelled: it is interrupted.
+        running_run(store, "r2")
+        request_cancel(store, "r2", by="bob@ops")
+        store.finish_run("r2", "interrupted", None, time.time())
+        assert store.run_row("r2")["status"] == "interrupted"
+        assert pending_control(store, "r2") is None
+    finally:
+        store.close()

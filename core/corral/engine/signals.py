@@ -38,7 +38,6 @@ class StopControl:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # Asked from another process: no new unit starts until cleared (see hold()).
     paused: threading.Event = field(default_factory=threading.Event)
-    cancelled_by: str = ""  # who cancelled the run from another process
     # Where notes (cancel, pause, continue asked from elsewhere) go: the run's event bus.
     _listener: Callable[[dict[str, Any]], None] | None = None
     _notes: list[dict[str, Any]] = field(default_factory=list)
@@ -60,7 +59,6 @@ class StopControl:
 
     def cancel(self, grace: float, by: str) -> None:
         """Wind down as after a first signal, asked by ``by`` from another process."""
-        self.cancelled_by = by
         self._note(action="cancel", by=by, grace=grace)
         self.request_stop(grace)
 
@@ -91,16 +89,13 @@ class StopControl:
             self._listener = listener
             if listener is not None:
                 for note in self._notes:
-                    listener(note)
+                    _tell(listener, note)
 
     def _note(self, **fields: Any) -> None:
         with self._lock:
             self._notes.append(fields)
             if self._listener is not None:
-                # A failing event writer is raised to the run by its own next emit;
-                # the pause or cancel itself must happen regardless.
-                with contextlib.suppress(Exception):
-                    self._listener(fields)
+                _tell(self._listener, fields)
 
     def on_cancel(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` (once, from another thread) when the run is cancelled."""
@@ -123,6 +118,13 @@ class StopControl:
     def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+
+
+def _tell(listener: Callable[[dict[str, Any]], None], note: dict[str, Any]) -> None:
+    # A failing event writer is raised to the run by its own next emit; the pause or
+    # cancel the note is about must happen regardless.
+    with contextlib.suppress(Exception):
+        listener(note)
 
 
 @contextlib.contextmanager
