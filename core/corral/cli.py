@@ -126,6 +126,7 @@ def _builtin_commands() -> list[click.Command]:
     """The built-in commands; their modules import only click at module level."""
     from corral.commands.approve import approve_command
     from corral.commands.check import check_command
+    from corral.commands.control import cancel_command, continue_command, pause_command
     from corral.commands.inventory import inventory
     from corral.commands.new import new_group
     from corral.commands.plan import plan_command
@@ -140,6 +141,9 @@ def _builtin_commands() -> list[click.Command]:
         inventory,
         approve_command,
         resume_command,
+        cancel_command,
+        pause_command,
+        continue_command,
         new_group,
         triggers_command,
     ]

@@ -107,6 +107,7 @@ def run_command(
     failed), 4 invalid playbook/inventory/params, 5 bad usage, 99 interrupted.
     The first Ctrl-C (or SIGTERM) lets running tasks finish, runs `always`
     sections and due handlers, and exits 99; a second one aborts at once.
+    `corral cancel` from another shell does the same; `corral pause` holds new tasks.
     """
     from corral.commands import connect as cli_connect
     from corral.commands.options import json_errors, load_ansible_settings
@@ -220,7 +221,7 @@ def execute_run(
     from corral.engine.run import run_playbook
     from corral.engine.signals import StopControl, handle_signals
     from corral.output import OutputOptions, find_output
-    from corral.store.session import start_recording
+    from corral.store.session import start_recording, watch_control
 
     output_type = find_output(obj.registry.outputs, output)
     writers: list[Writer] = [
@@ -245,6 +246,8 @@ def execute_run(
         options, approver=make_approver(poll_store=poll, interactive=interactive, on_decided=settle)
     )
     control = StopControl()
+    # Cancel and pause asked from other processes (corral cancel/pause, the server).
+    watcher = watch_control(obj.environ, options, control) if store_writer is not None else None
     try:
         with handle_signals(control, options.grace_period):
             outcome = run_playbook(
@@ -257,6 +260,8 @@ def execute_run(
                 templar=prepared.templar,
             )
     finally:
+        if watcher is not None:
+            watcher.close()
         if store_writer is not None:
             store_writer.close()
     if control.cancelled.is_set() and outcome.exit_code == EXIT_INTERRUPTED:

@@ -47,7 +47,8 @@ class PlanSettings:
     resolve_include: IncludeResolver
     is_flush: Callable[[Task], bool]
     on_rescue: Callable[[HostState], None]
-    stopping: Callable[[], bool] = lambda: False  # first SIGINT/SIGTERM: only always/handlers run
+    # True once the run stops (only always/handlers run then); waits first while it is paused.
+    stopping: Callable[[], bool] = lambda: False
     facts_task: Task | None = None
 
 

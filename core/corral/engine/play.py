@@ -84,7 +84,8 @@ class PlayRunner:
             ),
             is_flush=self._is_flush,
             on_rescue=lambda state: run.recap.rescue(state.name),
-            stopping=run.stopping.is_set,
+            # Also where a paused run waits (corral pause): before each new unit.
+            stopping=run.control.hold,
             facts_task=self._facts_task(),
         )
 

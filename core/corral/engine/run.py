@@ -105,6 +105,8 @@ def _run(
     # Cancelled (grace period over, second signal): closing the connections kills the
     # commands still running, so no unit outlives the grace period.
     run.control.on_cancel(run.close_connections)
+    # Cancel, pause and continue asked from another process are events of the run.
+    run.control.listen(lambda note: bus.emit("control", **note))
     started = time.monotonic()
     bus.emit(
         "run_start",
@@ -128,6 +130,7 @@ def _run(
         run.control.abort()
         interrupted = True
     finally:
+        run.control.listen(None)  # the recap stays the last event
         run.close_connections()
     duration = time.monotonic() - started
     interrupted = interrupted or run.stopping.is_set()

@@ -6,6 +6,11 @@ they can; the run ends as interrupted (exit 99). A second signal, or the end
 of the grace period, cancels at once: commands still running are killed (the
 engine closes the connections, which stop their process groups, locally and over
 SSH) and their units are reported as ``interrupted``.
+
+The same wind-down can be asked from another process (``corral cancel``, the server):
+the run's store watcher (:mod:`corral.store.control`) calls :meth:`StopControl.cancel`.
+``corral pause`` sets :attr:`StopControl.paused`: the engine calls :meth:`StopControl.hold`
+before each new unit and waits there until the pause is lifted or the run stops.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Any
 
 
 @dataclass
@@ -30,6 +36,11 @@ class StopControl:
     _timer: threading.Timer | None = None
     _on_cancel: list[Callable[[], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Asked from another process: no new unit starts until cleared (see hold()).
+    paused: threading.Event = field(default_factory=threading.Event)
+    # Where notes (cancel, pause, continue asked from elsewhere) go: the run's event bus.
+    _listener: Callable[[dict[str, Any]], None] | None = None
+    _notes: list[dict[str, Any]] = field(default_factory=list)
 
     def request_stop(self, grace: float) -> None:
         """Start no new units; cancel whatever still runs after ``grace`` seconds."""
@@ -45,6 +56,46 @@ class StopControl:
         # From a signal handler: the callbacks take locks the interrupted thread may hold.
         threading.Thread(target=self._cancel, name="corral-abort", daemon=True).start()
         self.cancelled.set()
+
+    def cancel(self, grace: float, by: str) -> None:
+        """Wind down as after a first signal, asked by ``by`` from another process."""
+        self._note(action="cancel", by=by, grace=grace)
+        self.request_stop(grace)
+
+    def pause(self, by: str) -> None:
+        """Start no new unit until :meth:`unpause` (running units finish)."""
+        if not self.paused.is_set() and not self.stopping.is_set():
+            self.paused.set()
+            self._note(action="pause", by=by)
+
+    def unpause(self) -> None:
+        if self.paused.is_set():
+            self.paused.clear()
+            self._note(action="continue")
+
+    def hold(self) -> bool:
+        """Wait while the run is paused, until continued or stopping; returns ``stopping``.
+
+        Called by the engine before each new unit (the plan's task boundary).
+        """
+        # Polled rather than waited on one event: either of two events ends the wait.
+        while self.paused.is_set() and not self.stopping.wait(0.2):
+            pass
+        return self.stopping.is_set()
+
+    def listen(self, listener: Callable[[dict[str, Any]], None] | None) -> None:
+        """Send each note to ``listener`` (None: to nobody); notes made before are sent now."""
+        with self._lock:
+            self._listener = listener
+            if listener is not None:
+                for note in self._notes:
+                    _tell(listener, note)
+
+    def _note(self, **fields: Any) -> None:
+        with self._lock:
+            self._notes.append(fields)
+            if self._listener is not None:
+                _tell(self._listener, fields)
 
     def on_cancel(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` (once, from another thread) when the run is cancelled."""
@@ -67,6 +118,13 @@ class StopControl:
     def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+
+
+def _tell(listener: Callable[[dict[str, Any]], None], note: dict[str, Any]) -> None:
+    # A failing event writer is raised to the run by its own next emit; the pause or
+    # cancel the note is about must happen regardless.
+    with contextlib.suppress(Exception):
+        listener(note)
 
 
 @contextlib.contextmanager

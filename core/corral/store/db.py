@@ -30,6 +30,7 @@ from corral.paths import (
     private_home,
     warn_made_private,
 )
+from corral.store.control import final_status
 from corral.store.records import RunRecord
 from corral.store.schema import migrate
 
@@ -389,6 +390,7 @@ def finish_run_in(
     """:meth:`Store.finish_run` inside the caller's transaction."""
     if status not in STATUSES:
         raise ValueError(f"unknown run status {status!r}")
+    status = final_status(conn, run_id, status, exit_code)  # cancelled from another process?
     conn.execute(
         "UPDATE runs SET status = ?, exit_code = ?, ended = ?,"
         " duration = duration + max(0, ? - coalesce(segment_started, started)) WHERE id = ?",

@@ -3,15 +3,20 @@
 ::
 
     options, writer = start_recording(environ, prepared, options, argv=argv)
+    watcher = watch_control(environ, options, control) if writer else None
     try:
         run_playbook(..., options, [console, *([writer] if writer else [])], control)
     finally:
+        if watcher is not None:
+            watcher.close()
         if writer is not None:
             writer.close()
 
 ``start_recording`` gives the run its id (when it has none), records its start (or,
 for a resumed run, marks it running again) and returns the writer to add to the run's
 event writers; None when the store is off (``CORRAL_STORE=off`` or ``--no-store``).
+``watch_control`` starts the thread that acts on a cancel or pause asked of the run
+from another process (:mod:`corral.store.control`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from corral.store.control import ControlWatcher
 from corral.store.db import open_store, store_enabled
 from corral.store.records import new_run_record
 from corral.store.writer import StoreWriter
@@ -28,8 +34,9 @@ from corral.store.writer import StoreWriter
 if TYPE_CHECKING:
     from corral.engine.options import RunOptions
     from corral.engine.prepare import PreparedRun
+    from corral.engine.signals import StopControl
 
-__all__ = ["start_recording"]
+__all__ = ["start_recording", "watch_control"]
 
 
 def start_recording(
@@ -85,3 +92,14 @@ def start_recording(
     finally:
         store.close()  # the writer opens its own connection in its thread
     return options, StoreWriter(store, options.run_id)
+
+
+def watch_control(
+    environ: Mapping[str, str], options: RunOptions, control: StopControl
+) -> ControlWatcher:
+    """Act on the cancel or pause asked of the recorded run ``options.run_id``.
+
+    Call :meth:`~corral.store.control.ControlWatcher.close` when the run ends; a cancel
+    without a grace period gets the run's ``--grace``.
+    """
+    return ControlWatcher(environ, options.run_id, control, grace=options.grace_period)

@@ -272,6 +272,28 @@ class ConsoleWriter:
         comment = f": {event['comment']}" if event.get("comment") else ""
         self._print(f"{verdict}{who}{comment}", "green" if event.get("approved") else "red")
 
+    def on_control(self, event: Mapping[str, Any]) -> None:
+        """Cancel, pause and continue asked from another process (corral cancel/pause)."""
+        action, by = event.get("action"), event.get("by") or "someone"
+        if action == "cancel" and event.get("queued"):
+            text = f"cancelled by {by} while queued: the run never started"
+        elif action == "cancel":
+            grace = event.get("grace")
+            within = f" (up to {grace:g}s)" if isinstance(grace, int | float) else ""
+            text = (
+                f"cancelled by {by} from another process: "
+                f"stopping after the running tasks finish{within}"
+            )
+        elif action == "pause":
+            text = (
+                f"paused by {by} from another process: no new task starts until "
+                f"'corral continue {event['run_id']}'"
+            )
+        else:
+            text = "continued: new tasks start again"
+        self._stop_progress()
+        self._print(text, "yellow")
+
     def on_recap(self, event: Mapping[str, Any]) -> None:
         self._stop_progress()
         self._print("")
