@@ -206,6 +206,11 @@ class Templar:
         self._search_paths = tuple(Path(p) for p in search_paths)
         self._environ = environ
 
+    @property
+    def environ(self) -> Mapping[str, str]:
+        """The environment ``lookup('env', ...)`` reads (the run's, or ``os.environ``)."""
+        return os.environ if self._environ is None else self._environ
+
     def with_search_paths(self, paths: Sequence[Path]) -> Templar:
         """A copy looking up files in ``paths``, sharing this one's compiled templates."""
         copy = Templar.__new__(Templar)
@@ -460,7 +465,7 @@ class Templar:
 
         scope = LookupScope(
             search_paths=self._search_paths,
-            environ=os.environ if self._environ is None else self._environ,
+            environ=self.environ,
             variable=variable,
             render_template=render_template,
             max_file_size=self._shared.limits.max_string,
