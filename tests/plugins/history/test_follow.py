@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -160,3 +161,34 @@ def test_show_without_past_runs_says_so(project):
     shown.fnmatch_lines(["progress  running: ? units done, no past runs to estimate from"])
     progress = json.loads(project.run("show", "last", "--json").stdout)["progress"]
     assert progress is None
+
+
+def test_ctrl_c_stops_following_and_leaves_the_run_alone(project):
+    run = start_run(project, nap=1.5)
+    run_id = wait_for(project, running_run, "the run to start")
+    follower = corral(project, "logs", run_id, "--follow")
+    assert follower.stdout is not None
+    # The run's first lines are stored already: the follower prints them at once.
+    line = follower.stdout.readline()
+    while "PLAY [naps]" not in line:
+        assert line, "the follower ended before printing the play"
+        line = follower.stdout.readline()
+    follower.send_signal(signal.SIGINT)
+    code, _, err = finish(follower)
+    assert code == 130
+    assert err.strip() == f"stopped following run {run_id}; it goes on"
+    assert finish(run)[0] == 0
+    assert project.run("history", "--json").stdout.count('"succeeded"') == 1
+
+
+def test_follow_ends_when_the_run_is_killed(project):
+    run = start_run(project, nap=3)
+    run_id = wait_for(project, running_run, "the run to start")
+    follower = corral(project, "logs", run_id, "--follow")
+    run.kill()
+    run.wait(timeout=DEADLINE)
+    code, out, err = finish(follower)
+    assert code == 99
+    assert "PLAY RECAP" not in out
+    assert f"run {run_id} ended interrupted without a recap" in err
+    assert f"corral resume {run_id}" in err
