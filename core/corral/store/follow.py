@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 __all__ = ["ENDED", "LIVENESS_EVERY", "POLL_EVERY", "exit_code_of", "follow_events"]
 
 POLL_EVERY = 0.3  # seconds between two reads of a running run's new events
+READ_SHARE = 10  # at most 1/10 of the follower's time goes to reading...
+MAX_PAUSE = 3.0  # ...but new lines still show within a few seconds
 LIVENESS_EVERY = 5.0  # seconds between two checks that the run's process is alive
 ENDED = ("succeeded", "failed", "cancelled", "interrupted")
 
@@ -44,7 +46,14 @@ def follow_events(
     while True:
         # The status first: if it is final now, the events read next include the last.
         status = _status(store, run_id)
-        for seq, event in events_after(store, run_id, after):
+        read_at = time.monotonic()
+        new = events_after(store, run_id, after)
+        # Finding new result rows scans the run's units (keyed by unit, not by seq): on a
+        # run with very many units, poll less often so the follower stays a light reader.
+        # (Not after the first read, which decodes everything stored so far.)
+        spent = time.monotonic() - read_at if after >= 0 else 0.0
+        pause = min(MAX_PAUSE, max(poll_every, READ_SHARE * spent))
+        for seq, event in new:
             after = seq
             yield event
         if status is None or status in ENDED:
@@ -55,7 +64,7 @@ def follow_events(
         if time.monotonic() - checked >= LIVENESS_EVERY:
             checked = time.monotonic()
             store.refresh_liveness()
-        time.sleep(poll_every)
+        time.sleep(pause)
 
 
 def _status(store: Store, run_id: str) -> str | None:
