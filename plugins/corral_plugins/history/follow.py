@@ -76,10 +76,9 @@ def follow_run(
         return EXIT_FOLLOW_STOPPED
     run = store.run_row(run_id) or {"status": "interrupted"}
     if not recap:
-        # Killed (kill -9, a crash, a reboot) or cancelled before its recap was written.
-        click.echo(
-            f"run {run_id} ended {run['status']} without a recap: its process is gone"
-            f" (corral resume {run_id} continues it)",
-            err=True,
-        )
+        # Killed (kill -9, a crash, a reboot), or cancelled while queued.
+        why = f"run {run_id} ended {run['status']} without a recap"
+        if run["status"] == "interrupted":
+            why += f": its process is gone (corral resume {run_id} continues it)"
+        click.echo(why, err=True)
     return exit_code_of(run)

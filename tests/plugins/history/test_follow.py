@@ -192,3 +192,34 @@ def test_follow_ends_when_the_run_is_killed(project):
     assert "PLAY RECAP" not in out
     assert f"run {run_id} ended interrupted without a recap" in err
     assert f"corral resume {run_id}" in err
+
+
+def test_follow_waits_for_a_queued_run(project):
+    # A fired trigger's run waits as `queued` until a worker of corral serve takes it; the
+    # row is written as the server queues one (schema v3), then cancelled as a cancel would.
+    store = open_store(_env(project))
+    try:
+        with store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO runs (id, playbook, status, started) VALUES (?, ?, 'queued', ?)",
+                ("20261205T000000-q00001", "naps.yml", time.time()),
+            )
+    finally:
+        store.close()
+    follower = corral(project, "logs", "20261205T000000-q00001", "--follow")
+    assert follower.stderr is not None
+    waiting = follower.stderr.readline()
+    assert waiting.strip() == (
+        "run 20261205T000000-q00001 is queued; waiting for it to start (Ctrl-C stops)"
+    )
+    assert follower.poll() is None
+    store = open_store(_env(project))
+    try:
+        with store.transaction() as conn:
+            conn.execute("UPDATE runs SET status = 'cancelled' WHERE status = 'queued'")
+    finally:
+        store.close()
+    code, out, err = finish(follower)
+    assert code == 99
+    assert out == ""
+    assert err.strip() == "run 20261205T000000-q00001 ended cancelled without a recap"
