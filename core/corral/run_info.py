@@ -44,6 +44,12 @@ class RunInfo:
         """
         return self.templar.render(value, variables or {}, what=what)
 
+    @property
+    def environ(self) -> Mapping[str, str]:
+        """The environment the run was started with: what ``lookup('env', ...)`` reads,
+        and where the run store is (``CORRAL_HOME``, ``CORRAL_STORE``)."""
+        return self.templar.environ
+
     def values(self, keyword: str) -> tuple[Any, ...]:
         """The values of plugin play keyword ``keyword``, one per play that sets it."""
         return tuple(self.extensions.get(keyword, ()))

@@ -12,7 +12,7 @@ import fnmatch
 import heapq
 import json
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ __all__ = [
     "RECAP_KEYS",
     "all_events",
     "events_after",
+    "filter_events",
     "history",
     "live_duration",
     "percentile",
@@ -62,7 +63,7 @@ _FAILURES = """
 _UNIT_EVENTS = """
     SELECT event_seq, kind, time, task, task_uid, action, unit_id, host, handler, item_index,
         status, started, ended, attempts, data
-    FROM {table} WHERE run_id = ?
+    FROM {table} WHERE run_id = ? AND event_seq > ?
     ORDER BY event_seq
 """
 _SLOWEST_IN_RUN = """
@@ -257,13 +258,20 @@ def slowest_tasks(store: Store, run_id: str, *, limit: int = 5) -> list[dict[str
 def run_events(
     store: Store, run_id: str, *, host: str | None = None, task: str | None = None
 ) -> Iterator[dict[str, Any]]:
-    """The run's events in order, narrowed to matching hosts and tasks (globs, any case).
+    """The run's events in order, narrowed to matching hosts and tasks (globs, any case)."""
+    return filter_events(all_events(store, run_id), host=host, task=task)
+
+
+def filter_events(
+    events: Iterable[dict[str, Any]], *, host: str | None = None, task: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """``events`` narrowed to matching hosts and tasks (globs, any case), lazily.
 
     A task's start event is kept only when one of its results is, so a filtered log
-    has no empty task banners.
+    has no empty task banners. ``events`` may be a live stream (``corral logs --follow``).
     """
     pending_start: dict[str, Any] | None = None
-    for event in all_events(store, run_id):
+    for event in events:
         kind = event.get("event")
         if kind in ("task_start", "handler_start"):
             pending_start = event if _matches(event.get("task"), task) else None
@@ -291,7 +299,27 @@ def run_events(
 
 
 def all_events(store: Store, run_id: str) -> Iterator[dict[str, Any]]:
-    """Every stored event of the run, in the order it was emitted.
+    """Every stored event of the run, in the order it was emitted (read as it is consumed)."""
+    for _, event in heapq.merge(*_streams(store, run_id, -1), key=lambda pair: pair[0]):
+        yield event
+
+
+def events_after(store: Store, run_id: str, after: int) -> list[tuple[int, dict[str, Any]]]:
+    """The run's stored events numbered above ``after``, as (seq, event), in emitted order.
+
+    For a reader following a running run: read in one transaction, so a batch the
+    writer commits meanwhile is seen whole or not at all (events and units alike).
+    """
+    store.conn.execute("BEGIN")
+    try:
+        streams = [list(stream) for stream in _streams(store, run_id, after)]
+    finally:
+        store.conn.execute("COMMIT")
+    return list(heapq.merge(*streams, key=lambda pair: pair[0]))
+
+
+def _streams(store: Store, run_id: str, after: int) -> list[Iterator[tuple[int, dict[str, Any]]]]:
+    """The run's events above ``after``, one (seq, event) stream per table, each in order.
 
     Result events live in ``units`` (and ``unit_attempts``), the others in ``events``;
     their shared sequence number merges them back into one stream.
@@ -301,39 +329,15 @@ def all_events(store: Store, run_id: str) -> Iterator[dict[str, Any]]:
     others = (
         (seq, json.loads(data))
         for seq, data in store.conn.execute(
-            "SELECT seq, data FROM events WHERE run_id = ? ORDER BY seq", (run_id,)
+            "SELECT seq, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
+            (run_id, after),
         )
     )
-    streams = [others]
+    streams: list[Iterator[tuple[int, dict[str, Any]]]] = [others]
     for table in ("units", "unit_attempts"):
-        cursor = store.conn.execute(_UNIT_EVENTS.format(table=table), (run_id,))
+        cursor = store.conn.execute(_UNIT_EVENTS.format(table=table), (run_id, after))
         streams.append((row[0], _unit_event(row, run_id, EVENT_SCHEMA_VERSION)) for row in cursor)
-    for _, event in heapq.merge(*streams, key=lambda pair: pair[0]):
-        yield event
-
-
-def events_after(
-    store: Store, run_id: str, seq: int, *, limit: int = 1000
-) -> tuple[list[dict[str, Any]], int]:
-    """The run's events numbered after ``seq`` (at most ``limit``), in order, and the last
-    number returned (``seq`` when there is none): what a follower polls for."""
-    from corral.engine.events import EVENT_SCHEMA_VERSION
-
-    found = [
-        (number, json.loads(data))
-        for number, data in store.conn.execute(
-            "SELECT seq, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (run_id, seq, limit),
-        )
-    ]
-    sql = _UNIT_EVENTS.format(table="units").replace(
-        "WHERE run_id = ?", "WHERE run_id = ? AND event_seq > ?"
-    )
-    for row in store.conn.execute(sql + " LIMIT ?", (run_id, seq, limit)):
-        found.append((row[0], _unit_event(row, run_id, EVENT_SCHEMA_VERSION)))
-    found.sort(key=lambda pair: pair[0])
-    found = found[:limit]
-    return [event for _, event in found], (found[-1][0] if found else seq)
+    return streams
 
 
 def _unit_event(row: Sequence[Any], run_id: str, version: int) -> dict[str, Any]:

@@ -128,12 +128,20 @@ def history_command(
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 def show_command(obj: Any, run_ref: str, as_json: bool) -> int:
-    """Summarise RUN (an id, a unique prefix, or 'last'): recap, failures, slowest tasks."""
+    """Summarise RUN (an id, a unique prefix, or 'last'): recap, failures, slowest tasks.
+
+    For a running run, also how far it is: units done, % and the time left, judged by
+    the last finished runs of the same playbook.
+    """
+    from corral.store.estimates import run_progress
     from corral.store.queries import run_summary
 
     store = open_store_for(obj)
     try:
-        summary = run_summary(store, store.resolve_run(run_ref)["id"])
+        row = store.resolve_run(run_ref)
+        summary = run_summary(store, row["id"])
+        running = row["status"] in ("running", "queued")
+        summary["progress"] = run_progress(store, row) if running else None
     finally:
         store.close()
     summary["run"] = shown_run(summary["run"])
@@ -164,6 +172,8 @@ def render_summary(summary: Mapping[str, Any]) -> str:
         f"units     {summary['units']['finished']} finished, "
         f"{summary['units']['ok']} ok or changed",
     ]
+    if summary.get("progress") is not None:
+        lines.append(f"progress  {progress_line(run['status'], summary['progress'])}")
     if shown_options:
         lines.append(f"options   {shown_options}")
     if run["argv"]:
@@ -208,6 +218,18 @@ def render_summary(summary: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def progress_line(status: str, progress: Mapping[str, Any]) -> str:
+    """``running: 37/120 units (31%), about 2m10s left (from 5 past runs)``."""
+    done = progress["units_done"]
+    if not progress["past_runs"]:
+        return f"{status}: {done} units done, no past runs to estimate from"
+    text = f"{status}: {done}/{progress['units_expected']} units ({progress['percent']}%), "
+    left = progress["seconds_left"]
+    text += f"about {format_duration(left)} left" if left else "taking longer than its past runs"
+    runs = progress["past_runs"]
+    return text + f" (from {runs} past run{'s' if runs != 1 else ''})"
+
+
 # -- logs -------------------------------------------------------------------------------------
 
 
@@ -219,32 +241,38 @@ def render_summary(summary: Mapping[str, Any]) -> str:
     "--json", "as_json", is_flag=True, help="The stored events, one JSON object per line."
 )
 @click.option("-v", "--verbose", count=True, help="More detail: -v results, -vv task paths.")
+@click.option(
+    "-f",
+    "--follow",
+    is_flag=True,
+    help="Keep printing a running (or queued) run's output until its recap; exit with "
+    "the run's exit code. Ctrl-C stops following (exit 130), not the run.",
+)
 @click.pass_obj
 def logs_command(
-    obj: Any, run_ref: str, host: str | None, task: str | None, as_json: bool, verbose: int
+    obj: Any,
+    run_ref: str,
+    host: str | None,
+    task: str | None,
+    as_json: bool,
+    verbose: int,
+    follow: bool,
 ) -> int:
     """Print the output of RUN as it ran (an id, a unique prefix, or 'last')."""
     from corral.store.queries import run_events
+    from corral_plugins.history.follow import follow_run, print_events
 
     store = open_store_for(obj)
     try:
         run_id = store.resolve_run(run_ref)["id"]
+        if follow:
+            return follow_run(
+                obj, store, run_id, host=host, task=task, as_json=as_json, verbose=verbose
+            )
         events = list(run_events(store, run_id, host=host, task=task))
     finally:
         store.close()
-    if as_json:
-        for event in events:
-            click.echo(json.dumps(event, separators=(",", ":"), default=str))
-        return 0
-    from corral.output import OutputOptions, find_output
-
-    writer = find_output(obj.registry.outputs, "console").factory(OutputOptions(verbosity=verbose))
-    for event in events:
-        if event.get("event") == "run_start" and event.get("resumed"):
-            click.echo(
-                f"\n--- resumed at {format_time(event.get('time'))} (pid {event.get('pid')}) ---"
-            )
-        writer(event)
+    print_events(obj, events, as_json=as_json, verbose=verbose)
     return 0
 
 

@@ -5,7 +5,9 @@ loader checks each entry against its channel's step schema before the run, and
 ``corral_event`` reads the entries back from ``run.extensions``.
 
 Each entry names a ``channel`` (slack, teams, email, webhook), ``on`` (which of
-``failure``, ``success``, ``approval`` send a message; all three by default) and
+``failure``, ``success``, ``approval`` send a message, all three by default; and the
+threshold alerts ``slow`` and ``failure_rate``, see :mod:`corral_plugins.notify.alerts`,
+with their settings ``slow_factor``, ``min_runs``, ``window``, ``threshold``) and
 the channel's arguments, which are those of its ``notify.<channel>`` step. The
 message (Slack text and blocks, a Teams card, an email's subject and bodies, the
 webhook's JSON payload) is composed from the run's summary; an argument the entry
@@ -23,11 +25,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from corral import CorralError, KeywordValue, Location, PlayKeyword, RunInfo, StepType
 from corral.errors import did_you_mean
+from corral_plugins.notify.alerts import ALERT_KEYS, ALERTS
 
 __all__ = ["KEYWORD", "OUTCOMES", "Channel", "handle_event", "play_keyword", "summarise_run"]
 
@@ -36,7 +40,7 @@ KEYWORD = "notifications"
 OUTCOMES = ("failure", "success", "approval")
 NOTIFY_TIMEOUT = 10.0
 MAX_HOSTS_SHOWN = 20  # per-host lines in a message; chat services cap message sizes
-_ENTRY_KEYS = ("channel", "on")
+_ENTRY_KEYS = ("channel", "on", *ALERT_KEYS)
 _COMPOSED_TOGETHER = {"slack": ("text", "blocks", "attachments")}
 _FILE_ARGS = ("ca_cert",)
 
@@ -62,6 +66,12 @@ def handle_event(event: Mapping[str, Any], run: RunInfo, channels: Mapping[str, 
     else:
         summary = _summarise_approval(event, run)
     _send_all(entries, summary, channels, run)
+    if kind == "recap":
+        from corral_plugins.notify.alerts import alert_summaries
+
+        warn = partial(_warn, run=run)
+        for entry, alert in alert_summaries(entries, summary, run.environ, warn):
+            _send_all([entry], alert, channels, run)
 
 
 def summarise_run(recap: Mapping[str, Any], *, check: bool = False) -> dict[str, Any]:
@@ -113,7 +123,40 @@ SCHEMA: dict[str, Any] = {
         "required": ["channel"],
         "properties": {
             "channel": {"type": "string"},
-            "on": {"type": "array", "items": {"enum": list(OUTCOMES)}},
+            "on": {
+                "type": "array",
+                "items": {"enum": [*OUTCOMES, *ALERTS]},
+                "description": "When to send: failure, success, approval (all three when left "
+                "out), and the threshold alerts slow and failure_rate.",
+            },
+            "slow_factor": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "default": 2,
+                "description": "slow: the run took more than this times the p95 duration of "
+                "the playbook's past successful runs.",
+            },
+            "min_runs": {
+                "type": "integer",
+                "minimum": 1,
+                "default": 5,
+                "description": "slow and failure_rate: the past runs needed before they fire.",
+            },
+            "window": {
+                "type": "integer",
+                "minimum": 1,
+                "default": 10,
+                "description": "failure_rate: how many of the playbook's last runs (this one "
+                "included) are counted.",
+            },
+            "threshold": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1,
+                "default": 0.5,
+                "description": "failure_rate: fires when the failed share of the window is "
+                "above this.",
+            },
         },
     },
 }
@@ -254,6 +297,9 @@ def _headline(summary: Mapping[str, Any]) -> str:
     mode = " (check mode)" if summary.get("check") else ""
     if summary["outcome"] == "approval":
         return f"{playbook}{mode} waits for approval: {summary['message']}"
+    if summary["outcome"] in ALERTS:
+        what = "was slow" if summary["outcome"] == "slow" else "fails often"
+        return f"{playbook}{mode} {what}: {summary['reason']}"
     headline = f"{playbook}{mode} {summary['status']}"
     failed = [*summary.get("failed_hosts", []), *summary.get("unreachable_hosts", [])]
     if failed:

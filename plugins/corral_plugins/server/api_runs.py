@@ -203,11 +203,12 @@ async def _stream(server: Server, run_id: str, request: Request) -> AsyncIterato
 
 
 def _events_after(server: Server, run_id: str, seq: int) -> tuple[list[dict[str, Any]], int, str]:
-    """The run's events after ``seq``, the last seq seen, and the run's status."""
+    """The run's events after ``seq``, the last seq seen, and the run's status (read
+    first: when it is final, the events read after it include the last ones)."""
     from corral.store.queries import events_after
 
     store = server.store()
     row = store.run_row(run_id)
     status = row["status"] if row else "gone"
-    events, last = events_after(store, run_id, seq)
-    return events, last, status
+    found = events_after(store, run_id, seq)
+    return [event for _, event in found], (found[-1][0] if found else seq), status

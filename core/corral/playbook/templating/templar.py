@@ -190,8 +190,9 @@ class Templar:
         :class:`PluginLoadError`. Without them only Jinja2's built-ins exist.
     :param search_paths: where ``lookup('file', ...)`` and ``lookup('template', ...)``
         look for relative paths, in order.
-    :param environ: what ``lookup('env', ...)`` reads; ``os.environ`` when None. Its
-        ``CORRAL_TEMPLATE_*`` variables set the :class:`TemplateLimits` of every render.
+    :param environ: what ``lookup('env', ...)`` reads (the ``environ`` attribute);
+        ``os.environ`` when None. Its ``CORRAL_TEMPLATE_*`` variables set the
+        :class:`TemplateLimits` of every render.
     """
 
     def __init__(
@@ -201,17 +202,16 @@ class Templar:
         search_paths: Sequence[Path] = (),
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        limits = TemplateLimits.from_environ(os.environ if environ is None else environ)
-        self._shared = Compiled(functions, _GLOBALS, limits)
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self._shared = Compiled(functions, _GLOBALS, TemplateLimits.from_environ(self.environ))
         self._search_paths = tuple(Path(p) for p in search_paths)
-        self._environ = environ
 
     def with_search_paths(self, paths: Sequence[Path]) -> Templar:
         """A copy looking up files in ``paths``, sharing this one's compiled templates."""
         copy = Templar.__new__(Templar)
         copy._shared = self._shared
         copy._search_paths = tuple(Path(p) for p in paths)
-        copy._environ = self._environ
+        copy.environ = self.environ
         return copy
 
     def variables_view(self, variables: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -460,7 +460,7 @@ class Templar:
 
         scope = LookupScope(
             search_paths=self._search_paths,
-            environ=os.environ if self._environ is None else self._environ,
+            environ=self.environ,
             variable=variable,
             render_template=render_template,
             max_file_size=self._shared.limits.max_string,
