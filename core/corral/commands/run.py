@@ -17,6 +17,7 @@ from corral.commands.options import (
     parse_extra_vars,
     run_output_options,
     split_tags,
+    wait_lock_option,
 )
 from corral.commands.vault_options import vault_options
 from corral.errors import EXIT_INTERRUPTED
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from corral.engine.options import RunOptions
     from corral.engine.prepare import PreparedRun
     from corral.output import Writer
+    from corral.store.leases import Holder
 
 
 @click.command("run")
@@ -68,7 +70,12 @@ if TYPE_CHECKING:
     show_default=True,
     help="Plays of a DAG (needs:) running at once.",
 )
-@click.option("--no-store", is_flag=True, help="Do not record this run in the run store.")
+@click.option(
+    "--no-store",
+    is_flag=True,
+    help="Do not record this run in the run store (it then takes no host leases).",
+)
+@wait_lock_option
 @vault_options
 @click.pass_obj
 def run_command(
@@ -91,6 +98,7 @@ def run_command(
     max_parallel_plays: int,
     grace: float,
     no_store: bool,
+    wait_lock: float,
     list_hosts: bool,
     list_tasks: bool,
     list_tags: bool,
@@ -101,7 +109,8 @@ def run_command(
 
     \b
     Exit codes: 0 ok, 2 a host failed, 3 a host was unreachable (none
-    failed), 4 invalid playbook/inventory/params, 5 bad usage, 99 interrupted.
+    failed), 4 invalid playbook/inventory/params or a host or lock held by
+    another run, 5 bad usage, 99 interrupted.
     The first Ctrl-C (or SIGTERM) lets running tasks finish, runs `always`
     sections and due handlers, and exits 99; a second one aborts at once.
     """
@@ -145,7 +154,15 @@ def run_command(
                 prepared, options, playbook, syntax_check, list_hosts, list_tasks, list_tags
             )
     options = prepared.options_for(options)
-    return execute_run(obj, prepared, options, output=output, verbose=verbose, store=not no_store)
+    return execute_run(
+        obj,
+        prepared,
+        options,
+        output=output,
+        verbose=verbose,
+        store=not no_store,
+        wait_lock=wait_lock,
+    )
 
 
 def _list_only(
@@ -196,6 +213,7 @@ def execute_run(
     verbose: int,
     argv: list[str] | None = None,
     store: bool = True,
+    wait_lock: float = 0.0,
 ) -> int:
     """Run a prepared playbook: output, run store, approvals, signals. Shared by run and resume."""
     from dataclasses import replace
@@ -210,9 +228,18 @@ def execute_run(
     writers: list[Writer] = [
         output_type.factory(OutputOptions(verbosity=verbose, diff=options.diff, buffered=True))
     ]
-    options, store_writer = start_recording(
-        obj.environ, prepared, options, argv=argv or ["corral", *sys.argv[1:]], enabled=store
-    )
+    from corral.commands.options import json_errors
+
+    with json_errors(output):
+        options, store_writer = start_recording(
+            obj.environ,
+            prepared,
+            options,
+            argv=argv or ["corral", *sys.argv[1:]],
+            enabled=store,
+            wait=wait_lock,
+            on_wait=_tell_waiting,
+        )
     poll, settle = None, None
     if store_writer is not None:
         from corral.store.approvals import store_poller
@@ -244,3 +271,10 @@ def execute_run(
         sys.stderr.flush()
         os._exit(EXIT_INTERRUPTED)
     return outcome.exit_code
+
+
+def _tell_waiting(holder: Holder) -> None:
+    """Said once, when a run starts waiting for a host or lock (``--wait-lock``)."""
+    from corral.store.leases import shown_name
+
+    click.echo(f"waiting for {shown_name(holder.name)}, held by run {holder.run_id}", err=True)

@@ -200,6 +200,7 @@ class _Loader:
                 node, self.play_keywords, lambda key: key_location(node, key, where)
             ),
             needs=tuple(str(n) for n in as_tuple(node.get("needs"))),
+            locks=tuple(str(n) for n in node.get("locks") or ()),
             triggers=load_triggers(
                 node.get("triggers"), self.triggers, key_location(node, "triggers", where)
             ),
