@@ -167,6 +167,8 @@ def acquire_leases(
     deadline = time.monotonic() + max(0.0, wait)
     told = False
     while True:
+        # A holder found dead is marked interrupted (resumable) and so loses its leases.
+        store.refresh_liveness()
         holder = try_leases(store, run_id, names, pid=pid)
         if holder is None:
             return
