@@ -78,12 +78,14 @@ def store_rows(project: Any, sql: str, *args: Any) -> list[tuple[Any, ...]]:
 
 
 def wait_for_leases(project: Any, proc: subprocess.Popen[str], count: int) -> str:
-    """The run id holding ``count`` leases, once it does; fails if the run ends first."""
+    """The run id holding ``count`` leases and recorded, once it is; fails if the run ends."""
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
         rows = store_rows(project, "SELECT DISTINCT run_id FROM leases")
         held = store_rows(project, "SELECT count(*) FROM leases")
-        if len(rows) == 1 and held and held[0][0] == count:
+        # The run takes its leases just before it records its start: wait for both.
+        recorded = rows and store_rows(project, "SELECT 1 FROM runs WHERE id = ?", rows[0][0])
+        if len(rows) == 1 and held and held[0][0] == count and recorded:
             return str(rows[0][0])
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.05)
@@ -266,3 +268,35 @@ def test_resume_takes_the_hosts_again(project: Any) -> None:
     resumed = project.run_subprocess("resume", run_id[0])
     assert resumed.exit_code == 0, resumed.output
     assert run_status(project, run_id[0]) == "succeeded"
+
+
+@pytest.mark.parametrize("age", [0.0, 120.0])
+def test_a_lease_from_another_controller_expires_with_its_heartbeat(
+    project: Any, age: float
+) -> None:
+    # A run on another machine sharing the store: its pid cannot be looked at from here,
+    # so only its heartbeat tells whether it still holds web1.
+    assert project.run_subprocess("locks").exit_code == 0  # creates the store
+    path = Path(project.env["CORRAL_HOME"]) / "corral.db"
+    conn = sqlite3.connect(path, timeout=30)
+    now = time.time()
+    with conn:
+        conn.execute(
+            "INSERT INTO runs (id, playbook, status, started, heartbeat, pid, controller)"
+            " VALUES ('far-run', 'far.yml', 'running', ?, ?, 4242, 'elsewhere')",
+            (now - age, now - age),
+        )
+        conn.execute(
+            "INSERT INTO leases VALUES ('host:web1', 'far-run', 4242, 'elsewhere', ?, ?)",
+            (now - age, now - age),
+        )
+    conn.close()
+    result = project.run_subprocess("run", "quick_free.yml", "-i", "hosts.ini", "-l", "web1")
+    if age:
+        assert result.exit_code == 0, result.output
+        assert run_status(project, "far-run") == "interrupted"
+    else:
+        assert result.exit_code == 4, result.output
+        assert result.stderr.startswith(
+            "error: host web1 is held by run far-run (pid 4242 on elsewhere)\n"
+        )

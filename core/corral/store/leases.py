@@ -115,13 +115,20 @@ def expire_leases(conn: sqlite3.Connection, now: float | None = None) -> int:
     """
     now = time.time() if now is None else now
     here = socket.gethostname()
+    alive: dict[int, bool] = {}  # a run holds many leases: look at each pid once
+
+    def dead(pid: int) -> bool:
+        if pid not in alive:
+            alive[pid] = pid_alive(pid)
+        return not alive[pid]
+
     gone = [
         (name,)
         for name, pid, controller, heartbeat, status in conn.execute(
             "SELECT l.name, l.pid, l.controller, l.heartbeat, r.status"
             " FROM leases AS l LEFT JOIN runs AS r ON r.id = l.run_id"
         ).fetchall()
-        if (controller == here and not pid_alive(int(pid)))
+        if (controller == here and dead(int(pid)))
         or heartbeat < now - STALE_AFTER
         or (status is not None and status != "running")
     ]
@@ -167,7 +174,9 @@ def acquire_leases(
     deadline = time.monotonic() + max(0.0, wait)
     told = False
     while True:
-        # A holder found dead is marked interrupted (resumable) and so loses its leases.
+        # A resumed run's row is held (store.lease) while it waits: keep it from going stale.
+        store.heartbeat(run_id)
+        # A holder found dead is marked interrupted (resumable), and loses its leases.
         store.refresh_liveness()
         holder = try_leases(store, run_id, names, pid=pid)
         if holder is None:
