@@ -300,3 +300,22 @@ def test_a_lease_from_another_controller_expires_with_its_heartbeat(
         assert result.stderr.startswith(
             "error: host web1 is held by run far-run (pid 4242 on elsewhere)\n"
         )
+
+
+@pytest.mark.parametrize(
+    ("locks", "message"),
+    [
+        ('["db-{{ env }}"]', "play keyword 'locks': 'db-{{ env }}' is a template"),
+        ("db", "play keyword 'locks' must be a list, got a string ('db')"),
+        ('[""]', "play keyword 'locks'"),
+    ],
+)
+def test_locks_must_be_a_list_of_plain_names(project: Any, locks: str, message: str) -> None:
+    project.write("bad.yml", QUICK.replace('"{locks}"', locks))
+    result = project.run_subprocess("run", "bad.yml", "-i", "hosts.ini")
+    assert result.exit_code == 4, result.output
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("error: bad.yml:3:"), first
+    assert message in first, first
+    assert "Traceback" not in result.stderr
+    assert store_rows(project, "SELECT * FROM leases") == []
