@@ -55,6 +55,9 @@ __all__ = [
 ]
 
 POLL_EVERY = 0.5  # seconds between two looks while --wait-lock waits
+# A lease of a run in one of these states is left over. Not ``queued``: a server's worker
+# takes the leases of its queued run just before it marks the run running.
+_ENDED = frozenset({"succeeded", "failed", "cancelled", "interrupted"})
 
 _HOLDERS = """
     SELECT l.name, l.run_id, l.pid, l.controller, coalesce(r.playbook, '')
@@ -110,8 +113,8 @@ def expire_leases(conn: sqlite3.Connection, now: float | None = None) -> int:
 
     Gone: its pid no longer runs on this controller, its heartbeat is older than
     :data:`STALE_AFTER`, or its run's row says it ended. A lease whose run row does not
-    exist yet is kept while its holder lives: a run takes its leases just before it
-    records its start.
+    exist yet (or is still ``queued``) is kept while its holder lives: a run takes its
+    leases just before it records its start.
     """
     now = time.time() if now is None else now
     here = socket.gethostname()
@@ -130,7 +133,7 @@ def expire_leases(conn: sqlite3.Connection, now: float | None = None) -> int:
         ).fetchall()
         if (controller == here and dead(int(pid)))
         or heartbeat < now - STALE_AFTER
-        or (status is not None and status != "running")
+        or status in _ENDED
     ]
     conn.executemany("DELETE FROM leases WHERE name = ?", gone)
     return len(gone)
