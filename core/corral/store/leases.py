@@ -47,11 +47,13 @@ __all__ = [
     "LeaseHeld",
     "acquire_leases",
     "expire_leases",
+    "held_error",
     "lease_names",
     "lease_rows",
     "refresh_leases",
     "release_leases",
     "shown_name",
+    "try_leases",
 ]
 
 POLL_EVERY = 0.5  # seconds between two looks while --wait-lock waits
