@@ -24,7 +24,9 @@
      ├── ParamsError                 exit 4  missing or invalid playbook params
      ├── ConfigError                 exit 4  an ansible.cfg or ANSIBLE_* value corral
      │                                       cannot read (corral.ansible_cfg)
-     ├── PluginLoadError             exit 1  a plugin failed to import or register
+     ├── LeaseHeld                   exit 4  a host or lock another run holds
+ │                                       (corral.store.leases)
+ ├── PluginLoadError             exit 1  a plugin failed to import or register
      ├── StoreError                  exit 1  the run store cannot be opened, read or written
      ├── HostUnreachable             exit 3  a host could not be reached
      │    └── RetryableUnreachable   exit 3  a failure another attempt may get past

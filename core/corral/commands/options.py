@@ -107,6 +107,35 @@ def split_tags(values: Sequence[str]) -> frozenset[str]:
     return frozenset(t.strip() for value in values for t in value.split(",") if t.strip())
 
 
+def wait_lock_seconds(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> float:
+    """A ``--wait-lock`` value (``0``, ``30s``, ``5m``, ``1h``) in seconds."""
+    from corral.engine.retry import parse_duration
+
+    try:
+        seconds = parse_duration(value) or 0.0
+    except CorralError:
+        seconds = -1.0
+    if seconds < 0:
+        raise click.BadParameter(
+            f"{value!r} is not a duration: give 0 (do not wait), 30s, 5m or 1h", ctx, param
+        )
+    return seconds
+
+
+def wait_lock_option(func: F) -> F:
+    """``--wait-lock DURATION``: how long a run waits for a host or lock another run holds."""
+    return click.option(
+        "--wait-lock",
+        metavar="DURATION",
+        default="0",
+        callback=wait_lock_seconds,
+        help="When another run holds one of the hosts or locks, wait this long for it"
+        " (30s, 5m) before giving up with exit 4. Default: 0, do not wait.",
+    )(func)
+
+
 def run_output_options(func: F) -> F:
     """``--output``, ``-v`` and ``--grace``: how a run (or a resumed one) reports and stops."""
     func = click.option(

@@ -6,7 +6,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from corral.commands.options import extra_vars_option, parse_extra_vars, run_output_options
+from corral.commands.options import (
+    extra_vars_option,
+    parse_extra_vars,
+    run_output_options,
+    wait_lock_option,
+)
 from corral.commands.run import execute_run
 from corral.commands.vault_options import vault_options
 from corral.errors import UsageError
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
     help="Give a secret param again (secrets are not stored); repeatable.",
 )
 @run_output_options
+@wait_lock_option
 @vault_options
 @click.pass_obj
 def resume_command(
@@ -41,12 +47,14 @@ def resume_command(
     output: str,
     verbose: int,
     grace: float,
+    wait_lock: float,
 ) -> int:
     """Continue RUN (an id, a unique prefix, or 'last') where it stopped.
 
     The playbook and inventory are taken from the run's snapshot, not from disk.
     Units that finished ok or changed are not run again; the variables they
     registered or set are restored. The run keeps its id and its history.
+    It takes its hosts and locks again first (--wait-lock, as for 'corral run').
     Secret params and extra vars are not stored: give them again with
     -p NAME=VALUE or -e NAME=VALUE.
 
@@ -102,7 +110,15 @@ def resume_command(
                 )
             options = prepared.options_for(options)
             argv = ["corral", "resume", record.run_id, *(["--failed-only"] if failed_only else [])]
-            return execute_run(obj, prepared, options, output=output, verbose=verbose, argv=argv)
+            return execute_run(
+                obj,
+                prepared,
+                options,
+                output=output,
+                verbose=verbose,
+                argv=argv,
+                wait_lock=wait_lock,
+            )
     except BaseException:
         # A resume that stopped before its run started gives the run back at once; one
         # that started has ended it through its store writer, and this does nothing.

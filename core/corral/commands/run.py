@@ -17,6 +17,7 @@ from corral.commands.options import (
     parse_extra_vars,
     run_output_options,
     split_tags,
+    wait_lock_option,
 )
 from corral.commands.vault_options import vault_options
 from corral.errors import EXIT_INTERRUPTED
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from corral.engine.options import RunOptions
     from corral.engine.prepare import PreparedRun
     from corral.output import Writer
+    from corral.store.leases import Holder
 
 
 @click.command("run")
@@ -68,7 +70,12 @@ if TYPE_CHECKING:
     show_default=True,
     help="Plays of a DAG (needs:) running at once.",
 )
-@click.option("--no-store", is_flag=True, help="Do not record this run in the run store.")
+@click.option(
+    "--no-store",
+    is_flag=True,
+    help="Do not record this run in the run store (it then takes no host leases).",
+)
+@wait_lock_option
 # corral serve's workers: run the run it queued under this id (its row in the store).
 @click.option("--queued-run", metavar="RUN_ID", hidden=True)
 @vault_options
@@ -93,6 +100,7 @@ def run_command(
     max_parallel_plays: int,
     grace: float,
     no_store: bool,
+    wait_lock: float,
     queued_run: str | None,
     list_hosts: bool,
     list_tasks: bool,
@@ -104,7 +112,8 @@ def run_command(
 
     \b
     Exit codes: 0 ok, 2 a host failed, 3 a host was unreachable (none
-    failed), 4 invalid playbook/inventory/params, 5 bad usage, 99 interrupted.
+    failed), 4 invalid playbook/inventory/params or a host or lock held by
+    another run, 5 bad usage, 99 interrupted.
     The first Ctrl-C (or SIGTERM) lets running tasks finish, runs `always`
     sections and due handlers, and exits 99; a second one aborts at once.
     `corral cancel` from another shell does the same; `corral pause` holds new tasks.
@@ -160,6 +169,7 @@ def run_command(
         output=output,
         verbose=verbose,
         store=not no_store,
+        wait_lock=wait_lock,
         queued=bool(queued_run),
     )
 
@@ -212,6 +222,7 @@ def execute_run(
     verbose: int,
     argv: list[str] | None = None,
     store: bool = True,
+    wait_lock: float = 0.0,
     queued: bool = False,
 ) -> int:
     """Run a prepared playbook: output, run store, approvals, signals. Shared by run and resume."""
@@ -227,14 +238,19 @@ def execute_run(
     writers: list[Writer] = [
         output_type.factory(OutputOptions(verbosity=verbose, diff=options.diff, buffered=True))
     ]
-    options, store_writer = start_recording(
-        obj.environ,
-        prepared,
-        options,
-        argv=argv or ["corral", *sys.argv[1:]],
-        enabled=store,
-        queued=queued,
-    )
+    from corral.commands.options import json_errors
+
+    with json_errors(output):
+        options, store_writer = start_recording(
+            obj.environ,
+            prepared,
+            options,
+            argv=argv or ["corral", *sys.argv[1:]],
+            enabled=store,
+            wait=wait_lock,
+            on_wait=_tell_waiting,
+            queued=queued,
+        )
     poll, settle = None, None
     if store_writer is not None:
         from corral.store.approvals import store_poller
@@ -270,3 +286,10 @@ def execute_run(
         sys.stderr.flush()
         os._exit(EXIT_INTERRUPTED)
     return outcome.exit_code
+
+
+def _tell_waiting(holder: Holder) -> None:
+    """Said once, when a run starts waiting for a host or lock (``--wait-lock``)."""
+    from corral.store.leases import shown_name
+
+    click.echo(f"waiting for {shown_name(holder.name)}, held by run {holder.run_id}", err=True)

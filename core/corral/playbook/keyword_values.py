@@ -145,6 +145,20 @@ def count(value: Any, where: Location) -> int | None:
         ) from None
 
 
+def lock_names(value: Any, where: Location) -> tuple[str, ...]:
+    """``locks:``: plain names, leased as given before the run (a template has no value yet)."""
+    names = tuple(str(name) for name in value or ())
+    for name in names:
+        if "{{" in name or "{%" in name:
+            raise PlaybookError(
+                f"play keyword 'locks': {name!r} is a template, and lock names are taken"
+                " before any variable has a value",
+                hint="write the lock's name as plain text",
+                location=where,
+            )
+    return names
+
+
 def percentage(value: Any, where: Location) -> float | None:
     if value is None:
         return None

@@ -178,6 +178,8 @@ PLAY: dict[str, Any] = {
     "vars_prompt": {"type": "array"},
     "needs": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
     "max_failures": {"type": ["integer", "string"]},
+    # Named resources leased for the whole run, besides its hosts (corral.store.leases).
+    "locks": {"type": "array", "items": {"type": "string", "minLength": 1}},
     "params": {"type": "object", "additionalProperties": {"type": "object"}},
     "approval": {"anyOf": [{"type": "string"}, MAPPING]},
     "rollback": {"type": "array"},

@@ -36,6 +36,7 @@ from corral.playbook.keyword_values import (
     describe_kind,
     environment_layer,
     item_location,
+    lock_names,
     loop_of,
     on_key,
     percentage,
@@ -200,6 +201,7 @@ class _Loader:
                 node, self.play_keywords, lambda key: key_location(node, key, where)
             ),
             needs=tuple(str(n) for n in as_tuple(node.get("needs"))),
+            locks=lock_names(node.get("locks"), key_location(node, "locks", where)),
             triggers=load_triggers(
                 node.get("triggers"), self.triggers, key_location(node, "triggers", where)
             ),

@@ -166,6 +166,7 @@ class Play:
     ignore_unreachable: Any = None
     no_log: Any = None
     needs: tuple[str, ...] = ()
+    locks: tuple[str, ...] = ()  # named resources the run leases, besides its hosts
     max_failures: int | None = None
     timeout: Any = None  # the whole play's deadline
     rollback: tuple[TaskNode, ...] = ()

@@ -9,7 +9,8 @@
 ``corral resume`` reads it through :mod:`corral.store.resume`; the built-in
 ``history`` plugin (``corral history``, ``show``, ``logs``, ``stats``, ``report``,
 ``prune``) and any other reader go through :mod:`corral.store.queries` and
-:mod:`corral.store.retention`. Importing this package
+:mod:`corral.store.retention`. The hosts and locks running runs hold are in
+:mod:`corral.store.leases` (``lease_rows`` lists them). Importing this package
 does no I/O and imports no SQLite library.
 """
 

@@ -396,6 +396,8 @@ def finish_run_in(
         " duration = duration + max(0, ? - coalesce(segment_started, started)) WHERE id = ?",
         (status, exit_code, ended, ended, run_id),
     )
+    # A run that ended holds no host or lock any more (corral.store.leases).
+    conn.execute("DELETE FROM leases WHERE run_id = ?", (run_id,))
     write_rollups(conn, run_id, recap)
 
 

@@ -8,8 +8,9 @@ after each unit with the free strategy) returns once everything handed over befo
 it is committed, which is what makes a run killed with ``kill -9`` resumable: a unit
 the run moved past is on disk.
 
-Between events the thread refreshes the run's ``heartbeat`` every few seconds, so a
-run whose process died can be told from one that is just slow.
+Between events the thread refreshes the run's ``heartbeat`` (and its leases', see
+:mod:`corral.store.leases`) every few seconds, so a run whose process died can be told
+from one that is just slow.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from corral.errors import StoreError
 from corral.store.db import Store, finish_run_in, status_for_exit_code
+from corral.store.leases import refresh_leases
 
 __all__ = ["HEARTBEAT_EVERY", "StoreWriter"]
 
@@ -241,6 +243,7 @@ class StoreWriter:
                         "UPDATE runs SET heartbeat = ? WHERE id = ? AND status = 'running'",
                         (now, self.run_id),
                     )
+                    refresh_leases(conn, self.run_id, now)
         except sqlite3.Error as exc:
             # Kept and retried with the next batch; flush() reports the failure meanwhile.
             self._seq = seq

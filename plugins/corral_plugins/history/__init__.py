@@ -1,5 +1,5 @@
 """Reading the run store from the command line: ``history``, ``show``, ``logs``, ``stats``,
-``report`` and ``prune``.
+``report``, ``prune`` and ``locks``.
 
 A built-in plugin over the store's public read API (:mod:`corral.store.queries`,
 :mod:`corral.store.retention`), added through ``corral_register_commands`` as a third
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 @hookimpl
 def corral_register_commands(cli: click.Group) -> None:
-    """Add ``history``, ``show``, ``logs``, ``stats``, ``report`` and ``prune``."""
+    """Add ``history``, ``show``, ``logs``, ``stats``, ``report``, ``prune`` and ``locks``."""
+    from corral_plugins.history.locks import locks_command
     from corral_plugins.history.prune import prune_command
     from corral_plugins.history.report import report_command
     from corral_plugins.history.runs import (
@@ -36,5 +37,6 @@ def corral_register_commands(cli: click.Group) -> None:
         stats_command,
         report_command,
         prune_command,
+        locks_command,
     ):
         cli.add_command(command)
