@@ -19,4 +19,4 @@ def need(condition: bool, reason: str) -> None:
 
 
 # Real Debian hosts (debian_fleet, module_debian_fleet, and the dockerd they run on).
-pytest_plugins = ["debian_hosts"]
+pytest_plugins = ["debian_hosts", "served"]

@@ -1,5 +1,9 @@
 """A real ``corral serve`` on a loopback port, for the server's tests.
 
+The ``served`` fixture is a project to serve (with a local inventory); its server and
+any worker it left running are stopped after the test. ``tests/conftest.py`` loads this
+module as a pytest plugin.
+
 :class:`Served` runs the server as a subprocess in a temporary project (its own
 ``CORRAL_HOME``), waits for ``/healthz``, and talks to it with httpx. Tokens are made
 with the real ``corral token create``. Waits are bounded polls, never fixed sleeps.
@@ -7,6 +11,7 @@ with the real ``corral token create``. Waits are bounded polls, never fixed slee
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,12 +19,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from corral.testing import CorralProject
 
@@ -130,3 +136,34 @@ def events_of(text: str) -> list[dict[str, Any]]:
         if "data" in fields:
             found.append({"event": fields.get("event"), **json.loads(fields["data"])})
     return found
+
+
+@pytest.fixture
+def served(corral_project: CorralProject) -> Iterator[Served]:
+    """A project with a local inventory, served when the test calls ``start()``."""
+    corral_project.write("inventory.ini", LOCAL_INVENTORY)
+    server = Served(corral_project)
+    yield server
+    if server.process is not None and server.process.poll() is None:
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait(timeout=30)
+    _kill_workers(Path(corral_project.env["CORRAL_HOME"]))
+
+
+def _kill_workers(home: Path) -> None:
+    """Workers still running (a test that killed its server): stop them, by their pids."""
+    from corral.store import Store
+
+    if not (home / "corral.db").exists():
+        return
+    store = Store(home / "corral.db")
+    try:
+        pids = [
+            row[0] for row in store.conn.execute("SELECT pid FROM runs WHERE status = 'running'")
+        ]
+    finally:
+        store.close()
+    for pid in pids:
+        if pid:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(int(pid), signal.SIGKILL)
