@@ -16,13 +16,22 @@ params against the playbook's, records the fire and queues the run.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["HookAnswer", "HookRequest", "Receiver", "TriggerContext", "TriggerType"]
+__all__ = [
+    "HookAnswer",
+    "HookRequest",
+    "Receiver",
+    "TriggerContext",
+    "TriggerType",
+    "trigger_key",
+]
 
 
 @dataclass
@@ -95,3 +104,13 @@ class TriggerType:
     # arming must pass them on unrendered.
     templates: tuple[str, ...] = ()
     plugin: str = field(default="", compare=False)
+
+
+def trigger_key(kind: str, args: Mapping[str, Any]) -> str:
+    """A trigger entry's name in the store: its kind and a digest of its arguments.
+
+    Stable across restarts and edits elsewhere in the playbook; changing the entry's
+    arguments makes it a new trigger (with no fire history to catch up on).
+    """
+    text = json.dumps(args, sort_keys=True, default=str)
+    return f"{kind}:{hashlib.sha256(text.encode()).hexdigest()[:12]}"

@@ -55,7 +55,15 @@ def triggers_command(obj: Any, project: Path, as_json: bool) -> int:
             found = trigger_rows(playbook, obj.registry, name)
             if found:
                 last = _last_run(store, str(playbook.path))
-                rows += [{"playbook": name, **row, "last_run": last} for row in found]
+                rows += [
+                    {
+                        "playbook": name,
+                        **row,
+                        "last_fire": _last_fire(store, name, row["key"]),
+                        "last_run": last,
+                    }
+                    for row in found
+                ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     elif rows:
@@ -119,10 +127,16 @@ def describe_trigger(
 
 
 def trigger_rows(playbook: Any, registry: Any, name: str) -> list[dict[str, Any]]:
-    """Each trigger of a loaded playbook with its play and next fire time."""
+    """Each trigger of a loaded playbook with its play, key in the store, next fire time."""
+    from corral.triggers import trigger_key
+
     now = datetime.now(UTC)
     return [
-        {"play": play.name, **describe_trigger(registry.triggers[t.kind], t.args, name, now)}
+        {
+            "play": play.name,
+            "key": trigger_key(t.kind, t.args),
+            **describe_trigger(registry.triggers[t.kind], t.args, name, now),
+        }
         for play in playbook.plays
         for t in play.triggers
     ]
@@ -194,6 +208,16 @@ def _last_run(store: Any, playbook: str) -> str:
     return f"{run['id']} {run['status']} ({ago} ago)"
 
 
+def _last_fire(store: Any, playbook: str, key: str) -> str:
+    """When ``corral serve`` last fired the trigger (its store), or ``never``."""
+    from corral.store.queries import last_fire
+
+    when = None if store is None else last_fire(store, playbook, key)
+    if when is None:
+        return "never"
+    return f"{_ago(time.time() - when)} ago"
+
+
 def _ago(seconds: float) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
@@ -206,7 +230,7 @@ def _table(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)
-    for column in ("PLAYBOOK", "PLAY", "TRIGGER", "NEXT", "LAST RUN"):
+    for column in ("PLAYBOOK", "PLAY", "TRIGGER", "NEXT", "LAST FIRE", "LAST RUN"):
         table.add_column(column)
     for row in rows:
         table.add_row(
@@ -214,6 +238,7 @@ def _table(rows: list[dict[str, Any]]) -> None:
             row["play"],
             f"{row['kind']}: {_shown(row['args'])}",
             row["next_fire_shown"],
+            row["last_fire"],
             row["last_run"],
         )
     Console(width=160, soft_wrap=True).print(table)

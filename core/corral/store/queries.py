@@ -24,6 +24,7 @@ __all__ = [
     "events_after",
     "filter_events",
     "history",
+    "last_fire",
     "live_duration",
     "percentile",
     "run_events",
@@ -427,3 +428,11 @@ def _playbook_stats(store: Store, condition: str, params: list[Any]) -> list[dic
         )
     rows.sort(key=lambda r: (-r["runs"], r["playbook"]))
     return rows
+
+
+def last_fire(store: Store, playbook: str, trigger: str) -> float | None:
+    """When the trigger last fired (queued or skipped), or None."""
+    row = store.conn.execute(
+        "SELECT max(time) FROM fires WHERE playbook = ? AND trigger = ?", (playbook, trigger)
+    ).fetchone()
+    return float(row[0]) if row and row[0] is not None else None

@@ -45,6 +45,7 @@ class ServerOptions:
     drain: float = 60.0  # seconds running runs may take to finish on shutdown
     poll: float = 0.5  # how often the dispatcher looks at the queue when not woken
     reload: float = 2.0  # how often playbooks are checked for changes (0: never)
+    wait_lock: float = 3600.0  # how long a run waits for a host another run holds
 
 
 @dataclass
@@ -218,7 +219,7 @@ class Server:
 
     def _arm_watch(self, entry: Entry) -> None:
         from corral import TriggerContext
-        from corral_plugins.server.queue import last_fire
+        from corral.store.queries import last_fire
 
         armed = _Armed(entry, threading.Event())
         last = last_fire(self.store(), entry.playbook, entry.key)
@@ -412,6 +413,7 @@ class Server:
             params=fire_params(store, run_id),
             trigger={"kind": kind, "key": key, "fired": when, "run_id": run_id},
             environ=self.environ,
+            wait_lock=self.options.wait_lock,
         )
         with self._lock:
             self._workers[run_id] = worker

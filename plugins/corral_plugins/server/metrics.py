@@ -84,8 +84,7 @@ def metrics_text(server: Server) -> str:
 def trigger_listing(server: Server) -> list[dict[str, Any]]:
     """Each armed trigger with its next and last fire and its playbook's last run."""
     from corral.commands.triggers import describe_trigger
-    from corral.store.queries import history
-    from corral_plugins.server.queue import last_fire
+    from corral.store.queries import history, last_fire
 
     store = server.store()
     now = datetime.now(UTC)

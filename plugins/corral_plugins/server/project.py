@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corral_plugins.server.queue import trigger_key
+from corral.triggers import trigger_key
 
 __all__ = ["Entry", "Project", "Served", "load_served", "project_inventory"]
 

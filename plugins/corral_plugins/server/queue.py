@@ -29,21 +29,9 @@ __all__ = [
     "active_runs",
     "enqueue",
     "fire_params",
-    "last_fire",
     "payload_digest",
     "queued_runs",
-    "trigger_key",
 ]
-
-
-def trigger_key(kind: str, args: Mapping[str, Any]) -> str:
-    """A trigger entry's name in the store: its kind and a digest of its arguments.
-
-    Stable across restarts and edits elsewhere in the playbook; changing the entry's
-    arguments makes it a new trigger (with no fire history to catch up on).
-    """
-    text = json.dumps(args, sort_keys=True, default=str)
-    return f"{kind}:{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
 def payload_digest(payload: Any) -> str:
@@ -151,14 +139,6 @@ def fire_params(store: Store, run_id: str) -> dict[str, Any]:
     """The params the fire of ``run_id`` gives it (not redacted: the store is private)."""
     row = store.conn.execute("SELECT params FROM fires WHERE run_id = ?", (run_id,)).fetchone()
     return dict(json.loads(row[0])) if row else {}
-
-
-def last_fire(store: Store, playbook: str, trigger: str) -> float | None:
-    """When the trigger last fired (queued or skipped), or None."""
-    row = store.conn.execute(
-        "SELECT max(time) FROM fires WHERE playbook = ? AND trigger = ?", (playbook, trigger)
-    ).fetchone()
-    return float(row[0]) if row and row[0] is not None else None
 
 
 def active_runs(store: Store, playbook: str, trigger: str) -> list[tuple[str, str]]:

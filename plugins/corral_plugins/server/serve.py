@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+from corral.commands.options import wait_lock_seconds
+
+if TYPE_CHECKING:
+    from corral_plugins.server.daemon import ServerOptions
 
 __all__ = ["parse_bind", "serve_command"]
 
@@ -58,6 +63,14 @@ DEFAULT_BIND = "127.0.0.1:8844"
     help="Allow plain HTTP on an address other than loopback (tokens travel in clear).",
 )
 @click.option(
+    "--wait-lock",
+    metavar="DURATION",
+    default="1h",
+    show_default=True,
+    callback=wait_lock_seconds,
+    help="How long a run waits for a host or lock another run holds before it fails (exit 4).",
+)
+@click.option(
     "--reload-every",
     type=click.FloatRange(0),
     default=2.0,
@@ -74,6 +87,7 @@ def serve_command(
     tls_cert: str | None,
     tls_key: str | None,
     insecure: bool,
+    wait_lock: float,
     reload_every: float,
 ) -> int:
     """Serve the project: arm its playbooks' triggers, run what they fire, answer the API.
@@ -85,6 +99,7 @@ def serve_command(
     stop, queued runs wait for the next start, running ones get --drain seconds.
     """
     from corral.errors import UsageError
+    from corral_plugins.server.daemon import ServerOptions
 
     host, port = parse_bind(bind)
     if bool(tls_cert) != bool(tls_key):
@@ -94,7 +109,10 @@ def serve_command(
             f"refusing to serve plain HTTP on {host}: tokens would travel in clear",
             hint="give --tls-cert and --tls-key, bind 127.0.0.1, or pass --insecure",
         )
-    _serve(obj, project, host, port, max_runs, drain, tls_cert, tls_key, reload_every)
+    options = ServerOptions(
+        max_runs=max_runs, drain=drain, reload=reload_every, wait_lock=wait_lock
+    )
+    _serve(obj, project, host, port, options, tls_cert, tls_key)
     return 0
 
 
@@ -136,11 +154,9 @@ def _serve(
     project: Path,
     host: str,
     port: int,
-    max_runs: int,
-    drain: float,
+    options: ServerOptions,
     tls_cert: str | None,
     tls_key: str | None,
-    reload_every: float,
 ) -> None:
     import contextlib
     from collections.abc import AsyncIterator
@@ -149,12 +165,11 @@ def _serve(
     from fastapi import FastAPI
 
     from corral_plugins.server.app import make_app
-    from corral_plugins.server.daemon import Server, ServerOptions
+    from corral_plugins.server.daemon import Server
 
     def log(text: str) -> None:
         click.echo(f"corral serve: {text}", err=True)
 
-    options = ServerOptions(max_runs=max_runs, drain=drain, reload=reload_every)
     server = Server(project, obj.registry, obj.environ, options, log=log)
     app = make_app(server)
 

@@ -70,12 +70,13 @@ def start_worker(
     params: Mapping[str, Any],
     trigger: Mapping[str, Any],
     environ: Mapping[str, str],
+    wait_lock: float = 0.0,
 ) -> Worker:
     """Start the worker of queued run ``run_id`` (the playbook's path is project-relative)."""
     spool = spool_dir(home, run_id)
     params_file = _private_json(spool / "params.json", params)
     trigger_file = _private_json(spool / "trigger.json", {"corral_trigger": trigger})
-    argv = ["run", playbook, "--queued-run", run_id]
+    argv = ["run", playbook, "--queued-run", run_id, "--wait-lock", f"{wait_lock:g}s"]
     for source in inventory:
         argv += ["-i", source]
     argv += ["-p", f"@{params_file}", "-e", f"@{trigger_file}"]

@@ -146,3 +146,36 @@ def test_the_openapi_document_lists_every_route_with_its_scope(served: Served) -
                     path,
                     method,
                 )
+
+
+def test_a_queued_run_waits_for_a_host_another_run_holds(served: Served) -> None:
+    import subprocess
+    import sys
+
+    served.project.write("deploy.yml", DEPLOY)
+    served.start()
+    argv = ["run", "deploy.yml", "-i", "inventory.ini", "-p", "version=0", "-p", "pause=4"]
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "corral", *argv],
+        cwd=served.project.path,
+        env=served.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with served.client(served.token("run")) as api:
+            locks = wait_for(lambda: api.get("/api/v1/locks").json(), 60, "the holder's lease")
+            assert locks[0]["name"] == "host:localhost"
+            started = api.post(
+                "/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "9"}}
+            )
+            run_id = started.json()["run_id"]
+            served.wait_status(api, run_id, {"succeeded"})
+            assert holder.wait(timeout=60) == 0
+            run = api.get(f"/api/v1/runs/{run_id}").json()["run"]
+            holder_run = api.get("/api/v1/runs", params={"limit": 2}).json()[-1]
+            assert run["ended"] > holder_run["ended"]  # it waited for the holder to finish
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        holder.wait(timeout=30)

@@ -94,6 +94,8 @@ def test_a_signed_delivery_queues_a_run_and_every_bad_one_is_refused(served: Ser
         metrics = api.get("/metrics").text
     assert 'corral_trigger_fires_total{kind="webhook",outcome="queued"} 1' in metrics
     assert 'corral_webhook_deliveries_total{status="401"} 3' in metrics
+    listed = json.loads(served.project.run("triggers", "--json").stdout)
+    assert [(t["kind"], t["last_fire"].endswith("ago")) for t in listed] == [("webhook", True)]
 
 
 def test_the_rate_limit_answers_429_and_starts_nothing_more(served: Served) -> None:
@@ -126,7 +128,7 @@ def test_cron_catches_up_after_the_server_was_down(served: Served) -> None:
     )
     # The server was down for three hours: the last fire was a minute past the hour then.
     from corral.store import Store
-    from corral_plugins.server.queue import trigger_key
+    from corral.triggers import trigger_key
 
     hour = time.time() // 3600 * 3600
     trigger = trigger_key("cron", {"schedule": "0 * * * *", "catch_up": "all", "overlap": "allow"})
