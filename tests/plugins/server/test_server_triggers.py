@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 from served import Served, wait_for
 
 SECRET = "s3cret-for-tests"
@@ -114,16 +117,28 @@ def test_the_rate_limit_answers_429_and_starts_nothing_more(served: Served) -> N
     assert runs_in_store(served) == 5
 
 
-def test_cron_catches_up_after_the_server_was_down(served: Served) -> None:
+# The runs three missed cron times leave, by the trigger's overlap policy: they fire at once
+# on start, each while the previous one is still queued or running.
+OVERLAPS = {
+    "allow": ["succeeded", "succeeded", "succeeded"],
+    "skip": ["succeeded"],  # the two later fires are recorded as skipped
+    "queue": ["succeeded", "succeeded", "succeeded"],  # one after the other
+    "cancel_previous": ["cancelled", "cancelled", "succeeded"],
+}
+
+
+@pytest.mark.parametrize("overlap", list(OVERLAPS))
+def test_cron_catches_up_after_the_server_was_down(served: Served, overlap: str) -> None:
+    args = {"schedule": "0 * * * *", "catch_up": "all", "overlap": overlap}
     served.project.write(
         "backup.yml",
-        """
+        f"""
         - hosts: all
           gather_facts: false
           triggers:
-            - cron: {schedule: "0 * * * *", catch_up: all, overlap: allow}
+            - cron: {json.dumps(args)}
           tasks:
-            - command: "true"
+            - command: sleep 1
         """,
     )
     # The server was down for three hours: the last fire was a minute past the hour then.
@@ -131,21 +146,32 @@ def test_cron_catches_up_after_the_server_was_down(served: Served) -> None:
     from corral.triggers import trigger_key
 
     hour = time.time() // 3600 * 3600
-    trigger = trigger_key("cron", {"schedule": "0 * * * *", "catch_up": "all", "overlap": "allow"})
     store = Store(Path(served.project.env["CORRAL_HOME"]) / "corral.db")
     with store.transaction() as conn:
         conn.execute(
             "INSERT INTO fires (time, playbook, trigger, kind, outcome)"
             " VALUES (?, 'backup.yml', ?, 'cron', 'skipped')",
-            (hour - 3 * 3600 + 60, trigger),
+            (hour - 3 * 3600 + 60, trigger_key("cron", args)),
         )
-    store.close()
     served.start()
+    expected = OVERLAPS[overlap]
     with served.client(served.token("read")) as api:
-        wait_for(lambda: len(api.get("/api/v1/runs").json()) >= 3, 60, "3 catch-up runs")
-        runs = api.get("/api/v1/runs").json()
-        assert len(runs) == 3  # the three hours missed, each once
-        assert {r["trigger"] for r in runs} == {"cron"}
+
+        def ended() -> list[dict[str, Any]] | None:
+            runs = api.get("/api/v1/runs").json()
+            done = [r for r in runs if r["status"] in ("succeeded", "cancelled", "failed")]
+            return runs if len(done) == len(expected) == len(runs) else None
+
+        runs = list(reversed(wait_for(ended, 90, f"{len(expected)} catch-up runs")))
+    assert [r["status"] for r in runs] == expected
+    assert {r["trigger"] for r in runs} == {"cron"}
+    outcomes = [row[0] for row in store.conn.execute("SELECT outcome FROM fires ORDER BY id")]
+    store.close()
+    skipped = 2 if overlap == "skip" else 0
+    assert outcomes == ["skipped"] + ["queued"] * (3 - skipped) + ["skipped"] * skipped
+    if overlap == "queue":  # each started after the previous one ended
+        for before, after in itertools.pairwise(runs):
+            assert after["started"] >= before["ended"]
 
 
 def test_a_hundred_writes_fire_the_file_trigger_once(served: Served) -> None:
