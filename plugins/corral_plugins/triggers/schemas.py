@@ -7,6 +7,14 @@ from typing import Any
 
 __all__ = ["CRON_SCHEMA", "FILE_SCHEMA", "RUN_SCHEMA", "WEBHOOK_SCHEMA"]
 
+# Every trigger's ``overlap``: what a fire does while the entry's previous run is still
+# queued or running (applied by corral serve). Cron skips by default; the others allow.
+OVERLAP: Mapping[str, Any] = {
+    "enum": ["skip", "queue", "cancel_previous", "allow"],
+    "description": "When the previous run of this trigger is still queued or running: skip "
+    "this fire, queue it, cancel the previous run, or run both.",
+}
+
 CRON_SCHEMA: Mapping[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -24,12 +32,7 @@ CRON_SCHEMA: Mapping[str, Any] = {
             "(`Europe/Berlin`). A time that happens twice when clocks go back fires once; "
             "one skipped when they go forward fires once, when the gap ends.",
         },
-        "overlap": {
-            "enum": ["skip", "queue", "cancel_previous", "allow"],
-            "default": "skip",
-            "description": "When the previous run of this trigger is still going: skip this "
-            "fire, queue it, cancel the previous run, or run both.",
-        },
+        "overlap": {**OVERLAP, "default": "skip"},
         "misfire_grace": {
             "type": "number",
             "minimum": 0,
@@ -58,6 +61,7 @@ FILE_SCHEMA: Mapping[str, Any] = {
     "additionalProperties": False,
     "required": ["paths"],
     "properties": {
+        "overlap": {**OVERLAP, "default": "allow"},
         "paths": {
             "anyOf": [
                 {"type": "string", "minLength": 1},
@@ -81,6 +85,7 @@ RUN_SCHEMA: Mapping[str, Any] = {
     "additionalProperties": False,
     "required": ["playbook"],
     "properties": {
+        "overlap": {**OVERLAP, "default": "allow"},
         "playbook": {
             "type": "string",
             "minLength": 1,
@@ -107,6 +112,7 @@ WEBHOOK_SCHEMA: Mapping[str, Any] = {
     "additionalProperties": False,
     "required": ["path"],
     "properties": {
+        "overlap": {**OVERLAP, "default": "allow"},
         "path": {
             "type": "string",
             "description": "The URL path the server answers this hook at (`/hooks/deploy`): "
