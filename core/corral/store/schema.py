@@ -228,6 +228,7 @@ _V3 = [
     )""",
     "CREATE UNIQUE INDEX fires_delivery ON fires (playbook, trigger, delivery)",
     "CREATE INDEX fires_trigger ON fires (playbook, trigger, time)",
+    "CREATE INDEX fires_run ON fires (run_id) WHERE run_id IS NOT NULL",
     """CREATE TABLE run_control (
         run_id TEXT PRIMARY KEY,
         action TEXT NOT NULL CHECK (action IN ('cancel', 'pause')),

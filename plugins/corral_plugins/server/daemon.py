@@ -46,6 +46,7 @@ class ServerOptions:
     poll: float = 0.5  # how often the dispatcher looks at the queue when not woken
     reload: float = 2.0  # how often playbooks are checked for changes (0: never)
     wait_lock: float = 3600.0  # how long a run waits for a host another run holds
+    hold: bool = False  # queue what fires, start nothing (maintenance)
 
 
 @dataclass
@@ -106,6 +107,9 @@ class Server:
         self._stopping = threading.Event()
         self._draining = threading.Event()
         self._lock = threading.RLock()
+        # The server's own writes take turns here rather than in SQLite's busy handler,
+        # which sleeps (up to 100 ms a try) instead of waking when the lock is free.
+        self._writing = threading.Lock()
         self._threads: list[threading.Thread] = []
 
     # -- the store, one connection per thread ------------------------------------------
@@ -324,7 +328,8 @@ class Server:
             delivery=delivery,
             started_by=f"{entry.kind} trigger",
         )
-        queued = enqueue(store, fire, outcome=outcome)
+        with self._writing:
+            queued = enqueue(store, fire, outcome=outcome)
         if not queued.duplicate:
             self.counters.count(self.counters.fires, entry.kind)
             shown = f"run {queued.run_id} queued" if queued.run_id else f"{outcome} (still running)"
@@ -335,7 +340,8 @@ class Server:
     def start_run(self, playbook: str, params: Mapping[str, Any], started_by: str) -> Queued:
         """Queue a run asked for through the API."""
         fire = Fire(playbook, "api", "api", dict(params), params, None, started_by)
-        queued = enqueue(self.store(), fire)
+        with self._writing:
+            queued = enqueue(self.store(), fire)
         self._wake.set()
         return queued
 
@@ -372,7 +378,7 @@ class Server:
         while not self._stopping.is_set():
             try:
                 self._reap()
-                if not self._draining.is_set():
+                if not self._draining.is_set() and not self.options.hold:
                     self._start_queued()
             except Exception as exc:
                 self.log(f"dispatcher: {type(exc).__name__}: {exc}")

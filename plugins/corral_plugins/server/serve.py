@@ -71,6 +71,11 @@ DEFAULT_BIND = "127.0.0.1:8844"
     help="How long a run waits for a host or lock another run holds before it fails (exit 4).",
 )
 @click.option(
+    "--hold-queue",
+    is_flag=True,
+    help="Maintenance: record and queue every fire, start no run (restart without it to go on).",
+)
+@click.option(
     "--reload-every",
     type=click.FloatRange(0),
     default=2.0,
@@ -88,6 +93,7 @@ def serve_command(
     tls_key: str | None,
     insecure: bool,
     wait_lock: float,
+    hold_queue: bool,
     reload_every: float,
 ) -> int:
     """Serve the project: arm its playbooks' triggers, run what they fire, answer the API.
@@ -110,7 +116,7 @@ def serve_command(
             hint="give --tls-cert and --tls-key, bind 127.0.0.1, or pass --insecure",
         )
     options = ServerOptions(
-        max_runs=max_runs, drain=drain, reload=reload_every, wait_lock=wait_lock
+        max_runs=max_runs, drain=drain, reload=reload_every, wait_lock=wait_lock, hold=hold_queue
     )
     _serve(obj, project, host, port, options, tls_cert, tls_key)
     return 0
@@ -181,6 +187,8 @@ def _serve(
         scheme = "https" if tls_cert else "http"
         served = len(server.project.served)
         log(f"serving {served} playbook(s) of {server.root} on {scheme}://{host}:{port}")
+        if options.hold:
+            log("--hold-queue: fires are queued; no run starts until a restart without it")
         yield
         log("draining: no new runs; waiting for running ones")
         await run_in_threadpool(server.shutdown)
