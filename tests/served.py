@@ -57,10 +57,12 @@ class Served:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[str] | None = None
     log: Path | None = None
+    scheme: str = "http"
+    verify: str | bool = True  # for https: the CA's certificate file
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def env(self) -> dict[str, str]:
@@ -85,7 +87,9 @@ class Served:
         if self.process.poll() is not None:
             raise AssertionError(f"corral serve exited {self.process.returncode}: {self.output()}")
         try:
-            return httpx.get(self.url + "/healthz", timeout=2).status_code == 200
+            return (
+                httpx.get(self.url + "/healthz", timeout=2, verify=self.verify).status_code == 200
+            )
         except httpx.HTTPError:
             return False
 
@@ -99,7 +103,7 @@ class Served:
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, verify=self.verify)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 90) -> int:
         assert self.process is not None

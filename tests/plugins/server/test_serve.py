@@ -6,6 +6,7 @@ import os
 import signal
 
 import httpx
+import pytest
 from served import Served, events_of, wait_for
 
 from corral.testing import CorralProject
@@ -179,3 +180,58 @@ def test_a_queued_run_waits_for_a_host_another_run_holds(served: Served) -> None
         if holder.poll() is None:
             holder.kill()
         holder.wait(timeout=30)
+
+
+def test_cancel_pause_and_continue_through_the_api(served: Served) -> None:
+    served.project.write(
+        "slow.yml",
+        """
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - block:
+                - command: sleep 2
+                - command: sleep 30
+              always:
+                - command: echo cleaned up
+        """,
+    )
+    served.start()
+    with served.client(served.token("run")) as api:
+        paused_id = api.post("/api/v1/runs", json={"playbook": "slow.yml"}).json()["run_id"]
+        served.wait_status(api, paused_id, {"running"})
+        pause = api.post(f"/api/v1/runs/{paused_id}/pause")
+        assert pause.status_code == 200, pause.text
+        assert pause.json()["asked"]["outcome"] == "asked"
+        again = api.post(f"/api/v1/runs/{paused_id}/continue")
+        assert again.status_code == 200
+        cancel = api.post(f"/api/v1/runs/{paused_id}/cancel", json={"grace": 1})
+        assert cancel.status_code == 200, cancel.text
+        run = served.wait_status(api, paused_id, {"cancelled"}, timeout=60)
+        assert run["exit_code"] == 99
+        logs = api.get(f"/api/v1/runs/{paused_id}/logs").text
+        assert "cleaned up" in logs  # the always section ran
+        ended = api.post(f"/api/v1/runs/{paused_id}/cancel")
+        assert ended.status_code == 409
+        assert "cancelled" in ended.json()["detail"]
+        resumed = api.post(f"/api/v1/runs/{paused_id}/resume")
+        assert resumed.status_code == 202
+
+
+def test_the_api_is_served_over_tls_with_a_certificate(served: Served, tmp_path) -> None:
+    import trustme
+
+    authority = trustme.CA()
+    cert = authority.issue_cert("127.0.0.1")
+    cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
+    cert.private_key_pem.write_to_path(str(tmp_path / "server.key"))
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    served.scheme = "https"
+    served.verify = str(tmp_path / "ca.pem")
+    served.start(
+        "--tls-cert", str(tmp_path / "server.pem"), "--tls-key", str(tmp_path / "server.key")
+    )
+    answer = httpx.get(served.url + "/healthz", verify=str(tmp_path / "ca.pem"), timeout=10)
+    assert answer.json()["status"] == "ok"
+    with pytest.raises(httpx.HTTPError):  # plain HTTP is not answered
+        httpx.get(served.url.replace("https", "http") + "/healthz", timeout=5)
