@@ -74,7 +74,7 @@ def start_worker(
 ) -> Worker:
     """Start the worker of queued run ``run_id`` (the playbook's path is project-relative)."""
     spool = spool_dir(home, run_id)
-    params_file = _private_json(spool / "params.json", params)
+    params_file = _private_params(spool / "params.yml", params)
     trigger_file = _private_json(spool / "trigger.json", {"corral_trigger": trigger})
     argv = ["run", playbook, "--queued-run", run_id, "--wait-lock", f"{wait_lock:g}s"]
     for source in inventory:
@@ -109,6 +109,36 @@ def output_tail(home: Path, run_id: str, limit: int = 64 * 1024) -> str:
             return handle.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
+
+
+class _Unsafe(str):
+    """A string from outside (a webhook's payload, an API caller): never a template."""
+
+
+def _unsafe(value: Any) -> Any:
+    if isinstance(value, str):
+        return _Unsafe(value)
+    if isinstance(value, Mapping):
+        return {str(k): _unsafe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_unsafe(v) for v in value]
+    return value
+
+
+def _private_params(path: Path, params: Mapping[str, Any]) -> Path:
+    """The params as YAML whose every string is ``!unsafe``: a value such as ``{{ ... }}``
+    in a webhook's payload or an API call is data, never rendered on the controller."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(_Unsafe, lambda d, s: d.represent_scalar("!unsafe", str(s)))
+    text = yaml.dump(_unsafe(dict(params)), Dumper=Dumper, allow_unicode=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
 
 
 def _private_json(path: Path, value: Any) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 
@@ -235,3 +236,29 @@ def test_the_api_is_served_over_tls_with_a_certificate(served: Served, tmp_path)
     assert answer.json()["status"] == "ok"
     with pytest.raises(httpx.HTTPError):  # plain HTTP is not answered
         httpx.get(served.url.replace("https", "http") + "/healthz", timeout=5)
+
+
+def test_params_from_the_api_are_data_never_templates(served: Served) -> None:
+    served.project.write(
+        "note.yml",
+        """
+        - hosts: all
+          gather_facts: false
+          params:
+            note: {type: string}
+            tags: {type: array, default: []}
+          tasks:
+            - command: echo "{{ note }} {{ tags | join(',') }}"
+        """,
+    )
+    served.start()
+    with served.client(served.token("run")) as api:
+        params = {"note": "{{ 7 * 6 }}", "tags": ["{{ lookup('env', 'HOME') }}"]}
+        run_id = api.post("/api/v1/runs", json={"playbook": "note.yml", "params": params})
+        run_id = run_id.json()["run_id"]
+        served.wait_status(api, run_id, {"succeeded"})
+        events = [
+            json.loads(line) for line in api.get(f"/api/v1/runs/{run_id}/logs").text.splitlines()
+        ]
+    result = next(e for e in events if e["event"] == "task_result")
+    assert result["result"]["stdout"] == "{{ 7 * 6 }} {{ lookup('env', 'HOME') }}"
