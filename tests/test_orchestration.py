@@ -545,3 +545,41 @@ def test_approval_answered_at_an_interactive_terminal(corral_project):
     text = seen.decode(errors="replace")
     assert "went ahead" in text
     assert "approved by" in text
+
+
+def test_an_approval_forbidding_its_starter_refuses_the_same_user(corral_project):
+    import sys
+    from pathlib import Path
+
+    corral_project.write("hosts.ini", INVENTORY)
+    corral_project.write(
+        "site.yml",
+        """
+        - hosts: web
+          approval: {message: "Four eyes?", timeout: 2, forbid_starter: true}
+          tasks:
+            - debug: {msg: running}
+        """,
+    )
+    corral = str(Path(sys.executable).with_name("corral"))
+    proc = subprocess.Popen(
+        [corral, "run", "site.yml", "-i", "hosts.ini"],
+        cwd=corral_project.path,
+        env=corral_project._environ(None),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        answer = corral_project.run("approve", "last")
+        while answer.exit_code != 5 or "forbids" not in answer.stderr:
+            assert time.monotonic() < deadline, answer.output
+            time.sleep(0.2)
+            answer = corral_project.run("approve", "last")
+        assert "started run" in answer.stderr
+        assert "hint: someone else approves it" in answer.stderr
+        assert proc.wait(timeout=30) == 2  # nobody else answered: timed out, rejected
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -88,7 +88,7 @@ def make_approver(
         done = threading.Event()
         if poll_store is not None:
             poll_store(request)  # registers the request, so `corral approve` can see it
-        if interactive:
+        if interactive and not request.forbid_starter:  # the terminal is the starter's
             threading.Thread(
                 target=_ask_terminal, args=(request, answer, done), daemon=True
             ).start()

@@ -59,14 +59,7 @@ def decide(store: Store, run_id: str, *, approved: bool, by: str, comment: str) 
     Raises :class:`~corral.errors.UsageError` when one of them forbids its run's
     starter to answer and ``by`` started the run (nothing is answered then).
     """
-    with store.transaction() as conn:
-        _check_starter(conn, "run_id = ?", run_id, by)
-        cursor = conn.execute(
-            "UPDATE approvals SET status = ?, decided_by = ?, comment = ?, decided = ? "
-            "WHERE run_id = ? AND status = 'pending'",
-            ("approved" if approved else "rejected", by, comment, time.time(), run_id),
-        )
-        return int(cursor.rowcount)
+    return _answer_where(store, "run_id", run_id, approved=approved, by=by, comment=comment)
 
 
 def answer(store: Store, approval_id: int, *, approved: bool, by: str, comment: str) -> bool:
@@ -74,32 +67,36 @@ def answer(store: Store, approval_id: int, *, approved: bool, by: str, comment: 
 
     The same four-eyes rule as :func:`decide`.
     """
-    with store.transaction() as conn:
-        _check_starter(conn, "id = ?", approval_id, by)
-        cursor = conn.execute(
-            "UPDATE approvals SET status = ?, decided_by = ?, comment = ?, decided = ? "
-            "WHERE id = ? AND status = 'pending'",
-            ("approved" if approved else "rejected", by, comment, time.time(), approval_id),
-        )
-        return cursor.rowcount == 1
+    found = _answer_where(store, "id", approval_id, approved=approved, by=by, comment=comment)
+    return found == 1
 
 
-def _check_starter(conn: Any, where: str, value: Any, by: str) -> None:
+def _answer_where(
+    store: Store, column: str, value: Any, *, approved: bool, by: str, comment: str
+) -> int:
+    """Answer the pending approvals whose ``column`` (``id`` or ``run_id``) is ``value``,
+    unless one forbids ``by`` as its run's starter; how many were answered."""
     from corral.errors import UsageError
 
-    sql = (
-        "SELECT a.run_id, r.started_by FROM approvals a JOIN runs r ON r.id = a.run_id"  # noqa: S608 - ``where`` is one of two fixed clauses
-        f" WHERE a.{where} AND a.status = 'pending' AND a.forbid_starter AND r.started_by = ?"
-    )
-    row = conn.execute(
-        sql,
-        (value, by),
-    ).fetchone()
-    if row is not None:
-        raise UsageError(
-            f"{by} started run {row[0]} and its approval forbids the starter to answer",
-            hint="someone else approves it (forbid_starter: true)",
+    # ``column`` is one of two fixed names, never input.
+    where = f"a.{column} = ? AND a.status = 'pending'"
+    with store.transaction() as conn:
+        starter = conn.execute(
+            "SELECT a.run_id FROM approvals a JOIN runs r ON r.id = a.run_id"  # noqa: S608
+            f" WHERE {where} AND a.forbid_starter AND r.started_by = ?",
+            (value, by),
+        ).fetchone()
+        if starter is not None:
+            raise UsageError(
+                f"{by} started run {starter[0]} and its approval forbids the starter to answer",
+                hint="someone else approves it (forbid_starter: true)",
+            )
+        cursor = conn.execute(
+            "UPDATE approvals SET status = ?, decided_by = ?, comment = ?, decided = ?"  # noqa: S608
+            f" WHERE {column} = ? AND status = 'pending'",
+            ("approved" if approved else "rejected", by, comment, time.time(), value),
         )
+        return int(cursor.rowcount)
 
 
 def waiting(store: Store) -> list[dict[str, Any]]:
