@@ -222,8 +222,8 @@ def cron_project(project: Path, schedules: int, now: datetime) -> list[str]:
         entries = []
         for i in range(per_book):
             n = book * per_book + i
-            if n < 30:  # due within the next three minutes (from the second minute on)
-                when = now + timedelta(minutes=2 + n // 10)
+            if i < 3:  # each playbook: one due in each of the window's three minutes
+                when = now + timedelta(minutes=2 + i)
                 due.append(when.strftime("%H:%M"))
             else:  # later today, away from the bench's window
                 when = now + timedelta(minutes=10 + n % 600)

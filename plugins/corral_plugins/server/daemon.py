@@ -270,10 +270,15 @@ class Server:
                 self.reload()
 
     def _stamp(self) -> tuple[tuple[str, float], ...]:
-        """The project's playbook files and those they load, with modification times."""
-        from corral.commands.triggers import project_playbooks
-
-        files = {str(p): p for p in project_playbooks(self.root)}
+        """The project's YAML files and the files its playbooks load, with modification
+        times: stat calls only (deciding which YAML is a playbook means reading it)."""
+        candidates = [
+            path
+            for directory in (self.root, self.root / "playbooks")
+            for pattern in ("*.yml", "*.yaml")
+            for path in directory.glob(pattern)
+        ]
+        files = {str(p): p for p in candidates}
         for served in self.project.served.values():
             for path in getattr(served.playbook, "files", ()) or ():
                 files[str(path)] = Path(path)
