@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from corral_plugins.server.daemon import ServerOptions
 
 __all__ = ["parse_bind", "serve_command"]
 
@@ -64,6 +67,20 @@ DEFAULT_BIND = "127.0.0.1:8844"
     show_default=True,
     help="Seconds between looks for changed playbooks (0: never reload).",
 )
+@click.option(
+    "--warm/--no-warm",
+    default=True,
+    show_default=True,
+    help="Run runs in long-lived workers that keep SSH connections between runs.",
+)
+@click.option(
+    "--warm-idle",
+    type=click.FloatRange(min=0, min_open=True),
+    default=300.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a warm worker keeps an unused SSH connection open.",
+)
 @click.pass_obj
 def serve_command(
     obj: Any,
@@ -75,16 +92,20 @@ def serve_command(
     tls_key: str | None,
     insecure: bool,
     reload_every: float,
+    warm: bool,
+    warm_idle: float,
 ) -> int:
     """Serve the project: arm its playbooks' triggers, run what they fire, answer the API.
 
     \b
-    Each run runs in a worker process of its own (`corral run`), recorded in the
-    run store before it starts; the API (/api/v1, OpenAPI at /docs) needs a
+    Each run runs in a worker process (`corral run`; with --warm, the default, a
+    long-lived one that keeps SSH connections for the next run to the same host),
+    recorded in the run store before it starts; the API (/api/v1, OpenAPI at /docs) needs a
     token from `corral token create`. SIGTERM (or Ctrl-C) drains: triggers
     stop, queued runs wait for the next start, running ones get --drain seconds.
     """
     from corral.errors import UsageError
+    from corral_plugins.server.daemon import ServerOptions
 
     host, port = parse_bind(bind)
     if bool(tls_cert) != bool(tls_key):
@@ -94,7 +115,10 @@ def serve_command(
             f"refusing to serve plain HTTP on {host}: tokens would travel in clear",
             hint="give --tls-cert and --tls-key, bind 127.0.0.1, or pass --insecure",
         )
-    _serve(obj, project, host, port, max_runs, drain, tls_cert, tls_key, reload_every)
+    options = ServerOptions(
+        max_runs=max_runs, drain=drain, reload=reload_every, warm=warm, warm_idle=warm_idle
+    )
+    _serve(obj, project, host, port, options, tls_cert, tls_key)
     return 0
 
 
@@ -136,11 +160,9 @@ def _serve(
     project: Path,
     host: str,
     port: int,
-    max_runs: int,
-    drain: float,
+    options: ServerOptions,
     tls_cert: str | None,
     tls_key: str | None,
-    reload_every: float,
 ) -> None:
     import contextlib
     from collections.abc import AsyncIterator
@@ -149,12 +171,11 @@ def _serve(
     from fastapi import FastAPI
 
     from corral_plugins.server.app import make_app
-    from corral_plugins.server.daemon import Server, ServerOptions
+    from corral_plugins.server.daemon import Server
 
     def log(text: str) -> None:
         click.echo(f"corral serve: {text}", err=True)
 
-    options = ServerOptions(max_runs=max_runs, drain=drain, reload=reload_every)
     server = Server(project, obj.registry, obj.environ, options, log=log)
     app = make_app(server)
 
