@@ -11,8 +11,9 @@ run's ``open()`` for the same key takes it, skipping TCP, key exchange and login
 What keeps this safe:
 
 - a link idle longer than the timeout is closed (by a janitor thread, and again at take
-  time), and a dead one is never handed out: that run opens a new connection, whose host
-  key is checked as always;
+  time), and a dead one is never handed out (before it is, the server must answer a
+  channel request: one round trip): that run opens a new connection, whose host key is
+  checked as always;
 - a pooled link's host keys are checked again against the known_hosts files as they are
   now before it is reused, so a key removed, changed or revoked there since is not
   trusted on an old connection;
@@ -185,11 +186,30 @@ def take(target: SshTarget, known: KnownHosts) -> SshLink | None:
     pool = current()
     if pool is None:
         return None
-    link = pool.take(_key(target))
-    if link is not None and not _still_trusted(link, target, known):
-        link.close()  # the new connection's own check says why
-        return None
-    return link
+    while (link := pool.take(_key(target))) is not None:
+        if not _still_trusted(link, target, known):
+            link.close()  # the new connection's own check says why
+            return None
+        if _answers(link, target.connect_timeout):
+            return link
+        link.close()  # gone quiet while idle (a host rebooted, a network cut): try another
+    return None
+
+
+def _answers(link: SshLink, timeout: float) -> bool:
+    """Whether the server still answers on ``link``: a session channel opened and closed.
+
+    One round trip, so that a link whose peer vanished without a word while it was idle
+    fails here, within the connect timeout, rather than as a lost connection mid-task.
+    """
+    import paramiko
+
+    try:
+        channel = link.transport.open_session(timeout=timeout)
+    except (paramiko.SSHException, OSError, EOFError):
+        return False
+    channel.close()
+    return True
 
 
 def give(target: SshTarget, link: SshLink) -> bool:

@@ -6,12 +6,15 @@ A login is counted in the host's sshd log (``LogLevel VERBOSE``).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from served import wait_for
-from sshd import SshdFleet, SshdHost, module_fleet
+from sshd import SshdFleet, SshdHost, descendants, module_fleet
 
 from corral import Become, HostUnreachable, Secret, StepFailed
 from corral_plugins.ssh import pool
@@ -120,3 +123,27 @@ def test_sudo_credentials_do_not_carry_over_a_pooled_link(
         with pytest.raises(StepFailed):
             second.run(["id", "-un"], become=Become(user="nobody"))
         assert second.run(["id", "-un"], become=with_password).stdout == "nobody\n"
+
+
+def test_a_pooled_link_whose_server_stopped_answering_is_replaced(
+    fleet: SshdFleet, pooled: pool.LinkPool
+) -> None:
+    host = fleet["p04"]
+    assert host.process is not None
+    before = logins(host)
+    quick = {"corral_ssh_connect_timeout": "1"}
+    with connect(fleet, "p04", **quick) as first:
+        first.run(["true"])
+    # The session's sshd processes freeze: the link looks alive but nothing answers on it
+    # (as when a host hangs or a network drops packets while the link is idle).
+    frozen = descendants(host.process.pid)
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        with connect(fleet, "p04", **quick) as second:
+            assert second.run(["echo", "fresh"]).stdout == "fresh\n"
+    finally:
+        for pid in frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert logins(host) - before == 2
