@@ -107,6 +107,36 @@ def test_a_warm_worker_killed_mid_run_leaves_it_interrupted_and_the_queue_goes_o
         assert health.status_code == 200
 
 
+def test_a_sigterm_winds_down_the_run_in_a_warm_worker_and_its_handler_goes_with_it(
+    served: Served,
+) -> None:
+    served.project.write("slow.yml", SLOW)
+    served.start("--max-runs", "1")
+    with served.client(served.token("run")) as api:
+        stopped = start(served, api, "slow.yml", pause=2)
+        served.wait_status(api, stopped, {"running"})
+        worker = int(served.run_row(stopped)["pid"])
+        wait_for(lambda: "take a while" in api.get(f"/api/v1/runs/{stopped}/logs").text)
+        os.kill(worker, signal.SIGTERM)  # as Ctrl-C: the running task finishes, nothing more
+        assert served.wait_status(api, stopped, ENDED)["status"] == "interrupted"
+        after = run_to_end(served, api, "slow.yml")
+        assert after["status"] == "succeeded"
+        assert served.run_row(after["id"])["pid"] == worker  # the worker lived on
+        # Between runs the run's handler is gone: SIGTERM ends an idle worker, as it
+        # should, and the next run gets a new one.
+        os.kill(worker, signal.SIGTERM)
+        wait_for(lambda: not _alive(worker), 30, "the idle worker to end")
+        last = run_to_end(served, api, "slow.yml")
+        assert last["status"] == "succeeded"
+        assert served.run_row(last["id"])["pid"] != worker
+
+
+def _alive(pid: int) -> bool:
+    from corral.store.db import pid_alive
+
+    return pid_alive(pid)
+
+
 def test_no_warm_runs_each_run_in_a_process_of_its_own(served: Served) -> None:
     served.project.write("slow.yml", SLOW)
     served.start("--no-warm", "--max-runs", "1")
