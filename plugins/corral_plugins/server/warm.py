@@ -31,6 +31,7 @@ from corral_plugins.server.workers import spool_dir
 __all__ = ["DEFAULT_IDLE", "WarmRun", "WarmWorkers"]
 
 DEFAULT_IDLE = 300.0  # seconds an SSH link may wait, idle, for the next run
+START_ATTEMPTS = 3  # workers tried for one run before giving up (they die at once)
 
 
 @dataclass
@@ -104,7 +105,7 @@ class WarmWorkers:
         """Hand ``corral ARGS`` to an idle worker (a new one when none is idle)."""
         log = spool_dir(self.home, run_id) / "output.log"
         line = json.dumps({"run_id": run_id, "args": list(args), "log": str(log)}) + "\n"
-        while True:
+        for _ in range(START_ATTEMPTS):
             process = self._claim(run_id) or self._start(run_id)
             run = process.current
             assert run is not None
@@ -119,11 +120,9 @@ class WarmWorkers:
                 self._forget(process)
                 continue
             return run
-
-    def count(self) -> tuple[int, int]:
-        """(worker processes, idle ones)."""
-        with self._lock:
-            return len(self._processes), sum(p.current is None for p in self._processes)
+        # The dispatcher logs this and tries again at its next look at the queue.
+        where = self.home / "serve" / "warm-workers.log"
+        raise RuntimeError(f"warm workers end as soon as they start: see {where}")
 
     def stop(self) -> None:
         """No more jobs: each worker ends once its run has (idle ones at once)."""
