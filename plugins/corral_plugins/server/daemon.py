@@ -7,7 +7,8 @@
 - :meth:`Server.fire`: a fire written to the store (``queue.py``) before anything runs,
   after the entry's ``overlap`` policy is applied;
 - the dispatcher thread: starts queued runs, oldest first, up to ``max_runs`` at once,
-  each in a worker process (``workers.py``), and notices workers that ended.
+  each in a worker process (``workers.py``; by default a long-lived warm worker that
+  keeps SSH links between runs, ``warm.py``), and notices runs that ended.
 
 On start, runs whose worker died with the last server are marked ``interrupted`` (they
 can be resumed) and runs still queued start. :meth:`Server.shutdown` drains: triggers
@@ -27,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from corral_plugins.server.project import Entry, Project, Served, load_served, project_inventory
 from corral_plugins.server.queue import Fire, Queued, active_runs, enqueue, fire_params
-from corral_plugins.server.workers import Worker, start_worker
+from corral_plugins.server.warm import WarmRun, WarmWorkers
+from corral_plugins.server.workers import Worker, run_args, spawn
 
 if TYPE_CHECKING:
     from corral import Receiver, TriggerContext
@@ -47,6 +49,8 @@ class ServerOptions:
     reload: float = 2.0  # how often playbooks are checked for changes (0: never)
     wait_lock: float = 3600.0  # how long a run waits for a host another run holds
     hold: bool = False  # queue what fires, start nothing (maintenance)
+    warm: bool = True  # runs go to long-lived workers that keep SSH links (warm.py)
+    warm_idle: float = 300.0  # seconds a warm worker keeps an idle SSH link
 
 
 @dataclass
@@ -101,7 +105,12 @@ class Server:
         self.hooks: dict[str, Hook] = {}
         self.counters = Counters()
         self._armed: dict[tuple[str, str], _Armed] = {}
-        self._workers: dict[str, Worker] = {}
+        self._workers: dict[str, Worker | WarmRun] = {}
+        self._warm = (
+            WarmWorkers(self.root, self.home, self.environ, options.warm_idle, self.wake)
+            if options.warm
+            else None
+        )
         self._local = threading.local()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -144,6 +153,8 @@ class Server:
         while self.running() and time.monotonic() < deadline:
             self._reap()
             time.sleep(0.1)
+        if self._warm is not None:
+            self._warm.stop()  # each warm worker exits once its run has ended
         with self._lock:
             workers = list(self._workers.values())
         if workers:
@@ -151,11 +162,11 @@ class Server:
             for worker in workers:
                 worker.terminate()
             for worker in workers:
-                try:
-                    worker.process.wait(timeout=30)
-                except Exception:
+                if worker.wait(timeout=30) is None:
                     worker.kill()
         self._reap()
+        if self._warm is not None:
+            self._warm.kill()  # any that did not end on their own
         self._stopping.set()
         self._wake.set()
         for thread in self._threads:
@@ -352,14 +363,10 @@ class Server:
 
     def resume(self, run_id: str, started_by: str) -> None:
         """Resume a failed or interrupted run in a worker (``corral resume RUN``)."""
-        from corral_plugins.server.workers import spawn
-
         with self._lock:
             if run_id in self._workers:
                 return
-            worker = spawn(
-                run_id, ["resume", run_id], project=self.root, home=self.home, environ=self.environ
-            )
+            worker = self._run(run_id, ["resume", run_id])
             self._workers[run_id] = worker
         self.log(f"run {run_id} resumed by {started_by} (pid {worker.process.pid})")
 
@@ -415,20 +422,25 @@ class Server:
             "SELECT kind, trigger, time FROM fires WHERE run_id = ?", (run_id,)
         ).fetchone()
         kind, key, when = fired if fired else ("api", "api", row["queued"])
-        worker = start_worker(
+        args = run_args(
             run_id,
             str(row["playbook"]),
-            project=self.root,
             home=self.home,
             inventory=self.inventory,
             params=fire_params(store, run_id),
             trigger={"kind": kind, "key": key, "fired": when, "run_id": run_id},
-            environ=self.environ,
             wait_lock=self.options.wait_lock,
         )
+        worker = self._run(run_id, args)
         with self._lock:
             self._workers[run_id] = worker
         self.log(f"{row['playbook']}: run {run_id} started (pid {worker.process.pid})")
+
+    def _run(self, run_id: str, args: list[str]) -> Worker | WarmRun:
+        """Run ``corral ARGS`` for ``run_id``: in a warm worker, else a process of its own."""
+        if self._warm is not None:
+            return self._warm.run(run_id, args)
+        return spawn(run_id, args, project=self.root, home=self.home, environ=self.environ)
 
     def _reap(self) -> None:
         with self._lock:

@@ -82,6 +82,20 @@ DEFAULT_BIND = "127.0.0.1:8844"
     show_default=True,
     help="Seconds between looks for changed playbooks (0: never reload).",
 )
+@click.option(
+    "--warm/--no-warm",
+    default=True,
+    show_default=True,
+    help="Run runs in long-lived workers that keep SSH connections between runs.",
+)
+@click.option(
+    "--warm-idle",
+    type=click.FloatRange(min=0, min_open=True),
+    default=300.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a warm worker keeps an unused SSH connection open.",
+)
 @click.pass_obj
 def serve_command(
     obj: Any,
@@ -95,12 +109,15 @@ def serve_command(
     wait_lock: float,
     hold_queue: bool,
     reload_every: float,
+    warm: bool,
+    warm_idle: float,
 ) -> int:
     """Serve the project: arm its playbooks' triggers, run what they fire, answer the API.
 
     \b
-    Each run runs in a worker process of its own (`corral run`), recorded in the
-    run store before it starts; the API (/api/v1, OpenAPI at /docs) needs a
+    Each run runs in a worker process (`corral run`; with --warm, the default, a
+    long-lived one that keeps SSH connections for the next run to the same host),
+    recorded in the run store before it starts; the API (/api/v1, OpenAPI at /docs) needs a
     token from `corral token create`. SIGTERM (or Ctrl-C) drains: triggers
     stop, queued runs wait for the next start, running ones get --drain seconds.
     """
@@ -116,7 +133,13 @@ def serve_command(
             hint="give --tls-cert and --tls-key, bind 127.0.0.1, or pass --insecure",
         )
     options = ServerOptions(
-        max_runs=max_runs, drain=drain, reload=reload_every, wait_lock=wait_lock, hold=hold_queue
+        max_runs=max_runs,
+        drain=drain,
+        reload=reload_every,
+        wait_lock=wait_lock,
+        hold=hold_queue,
+        warm=warm,
+        warm_idle=warm_idle,
     )
     _serve(obj, project, host, port, options, tls_cert, tls_key)
     return 0

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["Worker", "output_tail", "spawn", "spool_dir", "start_worker"]
+__all__ = ["Worker", "output_tail", "run_args", "spawn", "spool_dir"]
 
 
 @dataclass
@@ -39,6 +39,12 @@ class Worker:
         if code is not None and not self.log.closed:
             self.log.close()
         return code
+
+    def wait(self, timeout: float) -> int | None:
+        """The exit code once the process has ended, waiting up to ``timeout`` seconds."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=timeout)
+        return self.finished()
 
     def terminate(self) -> None:
         """SIGTERM the run's process group: the run winds down as after Ctrl-C."""
@@ -60,19 +66,17 @@ def spool_dir(home: Path, run_id: str) -> Path:
     return path
 
 
-def start_worker(
+def run_args(
     run_id: str,
     playbook: str,
     *,
-    project: Path,
     home: Path,
     inventory: Sequence[str],
     params: Mapping[str, Any],
     trigger: Mapping[str, Any],
-    environ: Mapping[str, str],
     wait_lock: float = 0.0,
-) -> Worker:
-    """Start the worker of queued run ``run_id`` (the playbook's path is project-relative)."""
+) -> list[str]:
+    """``corral`` arguments running queued run ``run_id``; params go in its spool's files."""
     spool = spool_dir(home, run_id)
     params_file = _private_params(spool / "params.yml", params)
     trigger_file = _private_json(spool / "trigger.json", {"corral_trigger": trigger})
@@ -80,7 +84,7 @@ def start_worker(
     for source in inventory:
         argv += ["-i", source]
     argv += ["-p", f"@{params_file}", "-e", f"@{trigger_file}"]
-    return spawn(run_id, argv, project=project, home=home, environ=environ)
+    return argv
 
 
 def spawn(
