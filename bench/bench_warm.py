@@ -31,8 +31,8 @@ from pathlib import Path
 
 import httpx
 from _common import VENV_BIN
-from bench_ssh import REMOTE_ROOT, Bench, check_work
 from bench_serve import free_port
+from bench_ssh import REMOTE_ROOT, Bench, check_work
 from sshd import retire_test_user, start_fleet, unavailable_reason
 
 
