@@ -82,8 +82,9 @@ def served_run(bench: Bench, hosts: list, url: str, token: str) -> float:
                 break
             time.sleep(0.02)
         seconds = time.perf_counter() - started
-    if run["status"] != "succeeded":
-        raise RuntimeError(f"run {run_id} {run['status']}; see {bench.work}/serve.log")
+        if run["status"] != "succeeded":
+            logs = api.get(f"/api/v1/runs/{run_id}/logs").text
+            raise RuntimeError(f"run {run_id} {run['status']}: {logs[-3000:]}")
     check_work(base, hosts, "corral serve")
     return seconds
 

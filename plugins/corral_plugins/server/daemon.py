@@ -172,6 +172,12 @@ class Server:
         for thread in self._threads:
             thread.join(timeout=5)
 
+    def inventory_shown(self) -> str:
+        """Where the runs' inventory comes from, for the start-up log."""
+        if self.inventory:
+            return ", ".join(self.inventory)
+        return "what ansible.cfg or $CORRAL_INVENTORY names, else corral's default"
+
     def running(self) -> list[str]:
         with self._lock:
             return list(self._workers)

@@ -3,8 +3,9 @@
 A project is a directory (default: the current one). Its playbooks are the ``*.yml``
 files at its top and under ``playbooks/`` that hold plays; its inventory is what
 ``ansible.cfg`` there names, else the first of ``inventory/``, ``inventory.ini``,
-``inventory.yml`` or ``hosts``. Workers run in the project directory, so its
-``ansible.cfg`` applies to them as it does to ``corral run`` typed there.
+``inventory.yml``, ``hosts`` or ``hosts.ini`` (:data:`INVENTORY_NAMES`). Workers run in
+the project directory, so its ``ansible.cfg`` applies to them as it does to ``corral run``
+typed there.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from corral.triggers import trigger_key
 
 __all__ = ["Entry", "Project", "Served", "load_served", "project_inventory"]
 
-INVENTORY_NAMES = ("inventory", "inventory.ini", "inventory.yml", "inventory.yaml", "hosts")
+INVENTORY_NAMES = (
+    "inventory",
+    "inventory.ini",
+    "inventory.yml",
+    "inventory.yaml",
+    "hosts",
+    "hosts.ini",
+    "hosts.yml",
+    "hosts.yaml",
+)
 
 
 @dataclass(frozen=True)

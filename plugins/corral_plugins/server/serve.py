@@ -210,6 +210,7 @@ def _serve(
         scheme = "https" if tls_cert else "http"
         served = len(server.project.served)
         log(f"serving {served} playbook(s) of {server.root} on {scheme}://{host}:{port}")
+        log(f"inventory: {server.inventory_shown()}")
         if options.hold:
             log("--hold-queue: fires are queued; no run starts until a restart without it")
         yield
