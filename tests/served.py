@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -58,7 +59,7 @@ class Served:
     process: subprocess.Popen[str] | None = None
     log: Path | None = None
     scheme: str = "http"
-    verify: str | bool = True  # for https: the CA's certificate file
+    verify: ssl.SSLContext | bool = True  # for https: a context trusting the test CA
 
     @property
     def url(self) -> str:
@@ -70,17 +71,21 @@ class Served:
 
     def start(self, *args: str) -> Served:
         self.log = self.project.path.parent / f"serve-{time.monotonic_ns()}.log"
-        self.process = subprocess.Popen(
+        with self.log.open("w") as output:  # the child keeps its own descriptor
+            self.process = self._popen(args, output)
+        wait_for(self._healthy, 60, f"corral serve on {self.url}; log: {self.output()}")
+        return self
+
+    def _popen(self, args: tuple[str, ...], output: Any) -> subprocess.Popen[str]:
+        return subprocess.Popen(
             [sys.executable, "-m", "corral", "serve", "--bind", f"127.0.0.1:{self.port}", *args],
             cwd=self.project.path,
             env=self.env,
-            stdout=self.log.open("w"),
+            stdout=output,
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
         )
-        wait_for(self._healthy, 60, f"corral serve on {self.url}; log: {self.output()}")
-        return self
 
     def _healthy(self) -> bool:
         assert self.process is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 
 import httpx
 import pytest
@@ -228,11 +229,11 @@ def test_the_api_is_served_over_tls_with_a_certificate(served: Served, tmp_path)
     cert.private_key_pem.write_to_path(str(tmp_path / "server.key"))
     authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     served.scheme = "https"
-    served.verify = str(tmp_path / "ca.pem")
+    served.verify = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
     served.start(
         "--tls-cert", str(tmp_path / "server.pem"), "--tls-key", str(tmp_path / "server.key")
     )
-    answer = httpx.get(served.url + "/healthz", verify=str(tmp_path / "ca.pem"), timeout=10)
+    answer = httpx.get(served.url + "/healthz", verify=served.verify, timeout=10)
     assert answer.json()["status"] == "ok"
     with pytest.raises(httpx.HTTPError):  # plain HTTP is not answered
         httpx.get(served.url.replace("https", "http") + "/healthz", timeout=5)
