@@ -21,12 +21,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from corral_plugins.server.project import Entry, Project, Served, load_served, project_inventory
+from corral_plugins.server.metrics import Counters
+from corral_plugins.server.project import (
+    Entry,
+    Project,
+    Served,
+    load_served,
+    project_inventory,
+    project_stamp,
+)
 from corral_plugins.server.queue import Fire, Queued, active_runs, enqueue, fire_params
 from corral_plugins.server.warm import WarmRun, WarmWorkers
 from corral_plugins.server.workers import Worker, run_args, spawn
@@ -66,19 +74,6 @@ class _Armed:
     entry: Entry
     stopping: threading.Event
     thread: threading.Thread | None = None
-
-
-@dataclass
-class Counters:
-    """What ``/metrics`` reports beyond the store's own figures."""
-
-    fires: dict[str, int] = field(default_factory=dict)  # by trigger kind
-    deliveries: dict[int, int] = field(default_factory=dict)  # webhook answers by status
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def count(self, table: dict[Any, int], key: Any) -> None:
-        with self.lock:
-            table[key] = table.get(key, 0) + 1
 
 
 class Server:
@@ -279,33 +274,12 @@ class Server:
             return self.project.served.get(name)
 
     def _reload_loop(self) -> None:
-        seen = self._stamp()
+        seen = project_stamp(self.root, self.project)
         while not self._stopping.wait(self.options.reload):
-            stamp = self._stamp()
+            stamp = project_stamp(self.root, self.project)
             if stamp != seen:
                 seen = stamp
                 self.reload()
-
-    def _stamp(self) -> tuple[tuple[str, float], ...]:
-        """The project's YAML files and the files its playbooks load, with modification
-        times: stat calls only (deciding which YAML is a playbook means reading it)."""
-        candidates = [
-            path
-            for directory in (self.root, self.root / "playbooks")
-            for pattern in ("*.yml", "*.yaml")
-            for path in directory.glob(pattern)
-        ]
-        files = {str(p): p for p in candidates}
-        for served in self.project.served.values():
-            for path in getattr(served.playbook, "files", ()) or ():
-                files[str(path)] = Path(path)
-        stamps = []
-        for name, path in sorted(files.items()):
-            try:
-                stamps.append((name, path.stat().st_mtime))
-            except OSError:
-                stamps.append((name, 0.0))
-        return tuple(stamps)
 
     # -- fires and the queue --------------------------------------------------------------
 

@@ -7,13 +7,28 @@ so a restart does not reset them, and from the server's memory where they are no
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from corral_plugins.server.daemon import Server
 
-__all__ = ["metrics_text", "trigger_listing"]
+__all__ = ["Counters", "metrics_text", "trigger_listing"]
+
+
+@dataclass
+class Counters:
+    """What ``/metrics`` reports beyond the store's own figures."""
+
+    fires: dict[str, int] = field(default_factory=dict)  # by trigger kind
+    deliveries: dict[int, int] = field(default_factory=dict)  # webhook answers by status
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, table: dict[Any, int], key: Any) -> None:
+        with self.lock:
+            table[key] = table.get(key, 0) + 1
 
 
 def _label(value: Any) -> str:

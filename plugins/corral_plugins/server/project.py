@@ -17,7 +17,7 @@ from typing import Any
 
 from corral.triggers import trigger_key
 
-__all__ = ["Entry", "Project", "Served", "load_served", "project_inventory"]
+__all__ = ["Entry", "Project", "Served", "load_served", "project_inventory", "project_stamp"]
 
 INVENTORY_NAMES = (
     "inventory",
@@ -108,3 +108,25 @@ def project_inventory(root: Path, environ: Mapping[str, str]) -> list[str]:
         if (root / name).exists():
             return [str(root / name)]
     return []
+
+
+def project_stamp(root: Path, project: Project) -> tuple[tuple[str, float], ...]:
+    """The project's YAML files and the files its playbooks load, with modification
+    times: stat calls only (deciding which YAML is a playbook means reading it)."""
+    candidates = [
+        path
+        for directory in (root, root / "playbooks")
+        for pattern in ("*.yml", "*.yaml")
+        for path in directory.glob(pattern)
+    ]
+    files = {str(p): p for p in candidates}
+    for served in project.served.values():
+        for path in getattr(served.playbook, "files", ()) or ():
+            files[str(path)] = Path(path)
+    stamps = []
+    for name, path in sorted(files.items()):
+        try:
+            stamps.append((name, path.stat().st_mtime))
+        except OSError:
+            stamps.append((name, 0.0))
+    return tuple(stamps)
