@@ -273,9 +273,17 @@ class ConsoleWriter:
         self._print(f"{verdict}{who}{comment}", "green" if event.get("approved") else "red")
 
     def on_control(self, event: Mapping[str, Any]) -> None:
-        """Cancel, pause and continue asked from another process (corral cancel/pause)."""
+        """Cancel, pause and continue asked from another process (corral cancel/pause),
+        and an abort (corral cancel --now, a wind-down past its limit)."""
         action, by = event.get("action"), event.get("by") or "someone"
-        if action == "cancel" and event.get("queued"):
+        if action == "abort" and event.get("limit") is not None:
+            text = (
+                f"aborting: the wind-down ran past its limit ({event['limit']:g}s, twice "
+                "the grace period); what still runs is killed"
+            )
+        elif action == "abort":
+            text = f"aborted by {by} from another process: what still runs is killed"
+        elif action == "cancel" and event.get("queued"):
             text = f"cancelled by {by} while queued: the run never started"
         elif action == "cancel":
             grace = event.get("grace")
