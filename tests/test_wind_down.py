@@ -64,8 +64,13 @@ def start(tmp_path: Path, *args: str, sleep: float, always: str = "true") -> sub
     log = tmp_path / "log.txt"
     (tmp_path / "site.yml").write_text(BLOCK.format(log=log, sleep=sleep, always=always))
     (tmp_path / "hosts.ini").write_text(INVENTORY)
+    return launch(tmp_path, {"slow-begin"}, *JSON, *args)
+
+
+def launch(tmp_path: Path, marks: set[str], *args: str) -> subprocess.Popen[str]:
+    """``corral run site.yml``; returns once every line of ``marks`` is in the log."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "corral", "run", "site.yml", "-i", "hosts.ini", *JSON, *args],
+        [sys.executable, "-m", "corral", "run", "site.yml", "-i", "hosts.ini", *args],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -73,7 +78,7 @@ def start(tmp_path: Path, *args: str, sleep: float, always: str = "true") -> sub
         env=env(tmp_path),
     )
     deadline = time.monotonic() + 60
-    while "slow-begin" not in log_lines(tmp_path):
+    while marks - set(log_lines(tmp_path)):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             raise AssertionError(f"the slow task never started: {proc.communicate()}")
@@ -129,6 +134,8 @@ def test_a_cancel_kills_the_running_task_then_runs_always_and_rollback(tmp_path)
     assert lines[-2:] == ["undo-first", "undo-play"]
     kinds = [e["event"] for e in events(out)]
     assert kinds.index("rollback_start") < kinds.index("rollback_end") < kinds.index("recap")
+    [rollback] = [e for e in events(out) if e["event"] == "rollback_start"]
+    assert rollback["reason"] == "failed", "the killed task failed the host"
 
 
 def test_a_sigterm_winds_down_the_same_way_after_the_run_s_grace(tmp_path):
@@ -214,3 +221,68 @@ def test_cancel_now_with_a_grace_is_a_usage_error(tmp_path):
     )
     assert lines[1].startswith("hint: ")
     assert len(lines) == 2
+
+
+HANDLERS = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - block:
+        - name: slow
+          shell: "echo slow-begin-{{{{ inventory_hostname }}}} >> {log}; sleep {{{{ nap }}}}"
+          notify: report
+        - name: never
+          shell: "echo never >> {log}"
+      always:
+        - shell: "echo always-{{{{ inventory_hostname }}}} >> {log}"
+  handlers:
+    - name: report
+      shell: "echo handler-{{{{ inventory_hostname }}}} >> {log}"
+"""
+
+
+def test_handlers_due_on_hosts_that_finished_run_after_the_kill(tmp_path):
+    # h1's task finishes at once and notifies; h2's is still running when the grace ends.
+    log = tmp_path / "log.txt"
+    (tmp_path / "site.yml").write_text(HANDLERS.format(log=log))
+    (tmp_path / "hosts.ini").write_text(
+        "h1 ansible_connection=local nap=0\nh2 ansible_connection=local nap=30.5\n"
+    )
+    proc = launch(tmp_path, {"slow-begin-h1", "slow-begin-h2"})
+    assert corral(tmp_path, "cancel", "last", "--grace", "1").returncode == 0
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 99, err
+    lines = log_lines(tmp_path)
+    assert {"always-h1", "always-h2", "handler-h1"} <= set(lines)
+    assert "handler-h2" not in lines, "h2 failed (interrupted): its handlers are not due"
+    assert "never" not in lines
+    assert "INTERRUPTED" in out
+    slow = query(tmp_path, "SELECT host, status FROM units WHERE task = 'slow' ORDER BY host")
+    assert slow == [("h1", "changed"), ("h2", "interrupted")]
+
+
+SERIAL = """
+- hosts: all
+  gather_facts: false
+  serial: 1
+  tasks:
+    - shell: "echo begin-{{{{ inventory_hostname }}}} >> {log}; sleep 4"
+  rollback:
+    - shell: "echo undo-{{{{ inventory_hostname }}}} >> {log}"
+"""
+
+
+def test_a_play_whose_later_batches_never_started_is_rolled_back(tmp_path):
+    (tmp_path / "site.yml").write_text(SERIAL.format(log=tmp_path / "log.txt"))
+    (tmp_path / "hosts.ini").write_text(
+        "h1 ansible_connection=local\nh2 ansible_connection=local\n"
+    )
+    proc = launch(tmp_path, {"begin-h1"})
+    assert corral(tmp_path, "cancel", "last").returncode == 0
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 99, err
+    # h1's batch finished within the grace period; h2's never started: the play did not
+    # complete, so h1 is rolled back, and h2 (which ran nothing) is not.
+    assert log_lines(tmp_path) == ["begin-h1", "undo-h1"]
+    assert "the run stopped before the play completed; undoing completed work on h1" in out
+    assert query(tmp_path, "SELECT status FROM runs") == [("cancelled",)]

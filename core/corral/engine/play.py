@@ -166,7 +166,7 @@ class PlayRunner:
             # A play the run stopped in the middle of did not complete: it is rolled
             # back like a failed one (unless the run was aborted: nothing more runs).
             if (not succeeded or self.cut_short) and not self.run.cancelled.is_set():
-                self._rollback()
+                self._rollback("failed" if not succeeded else "stopped")
         finally:
             # After an abort, units still running are abandoned rather than waited for.
             self.pool.shutdown(wait=not self.run.cancelled.is_set(), cancel_futures=True)
@@ -196,13 +196,18 @@ class PlayRunner:
             self.pool.shutdown(wait=False)
         return decision.approved
 
-    def _rollback(self) -> None:
-        """Undo what completed: each host's task rollbacks, newest first, then the play's own."""
+    def _rollback(self, reason: str) -> None:
+        """Undo what completed: each host's task rollbacks, newest first, then the play's own.
+
+        ``reason``: ``failed``, or ``stopped`` (the run stopped before the play's end).
+        """
         hosts = [h for h in self.hosts if self.states[h].ran and not self.states[h].unreachable]
         has_work = any(self.states[h].completed for h in hosts) or self.play.rollback
         if not hosts or not has_work:
             return
-        self.run.bus.emit("rollback_start", play=self.play.name, uid=self.play.uid, hosts=hosts)
+        self.run.bus.emit(
+            "rollback_start", play=self.play.name, uid=self.play.uid, hosts=hosts, reason=reason
+        )
         self.pctx.ending.clear()
         rollback_states = {h: self.states[h].for_play() for h in hosts}
         saved, self.states = self.states, {**self.states, **rollback_states}

@@ -246,9 +246,12 @@ class ConsoleWriter:
         self._stop_progress()
         self._print("")
         self._print(_banner(f"ROLLBACK [{event['play']}]"), "yellow")
-        self._print(
-            f"the play failed; undoing completed work on {', '.join(event['hosts'])}", "yellow"
+        why = (
+            "the run stopped before the play completed"
+            if event.get("reason") == "stopped"
+            else "the play failed"
         )
+        self._print(f"{why}; undoing completed work on {', '.join(event['hosts'])}", "yellow")
 
     def on_play_skipped(self, event: Mapping[str, Any]) -> None:
         self._print("")
