@@ -25,21 +25,36 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="Print the outcome 
     "--grace",
     metavar="DURATION",
     help="How long running tasks get to finish before being killed (30s, 2m; "
-    "default: the run's own --grace).",
+    "default: the run's own --grace); the cleanup after them gets as long again.",
+)
+@click.option(
+    "--now",
+    is_flag=True,
+    help="Abort at once: kill running tasks, run no always section, handler or rollback "
+    "(also a run already being cancelled).",
 )
 @_JSON
 @click.pass_obj
-def cancel_command(obj: Any, run: str, grace: str | None, as_json: bool) -> int:
+def cancel_command(obj: Any, run: str, grace: str | None, now: bool, as_json: bool) -> int:
     """Cancel RUN from any shell; it ends `cancelled`.
 
     No new task starts; running tasks finish (or are killed after the grace
-    period); always sections and handlers run. A queued run is cancelled at once
-    and never starts. RUN is a run id, a unique prefix of one, or `last`.
+    period); always sections, handlers and the rollback of the play cut short run.
+    `--now` aborts at once instead. A queued run is cancelled at once and never
+    starts. RUN is a run id, a unique prefix of one, or `last`.
     """
+    from corral.errors import UsageError
     from corral.store.control import request_cancel
 
+    if now and grace is not None:
+        raise UsageError(
+            "--now and --grace cannot be used together: --now gives no grace period",
+            hint="drop --now to let running tasks finish, or --grace to abort at once",
+        )
     seconds = _grace(grace)
-    return _ask(obj, as_json, lambda store, by: request_cancel(store, run, by=by, grace=seconds))
+    return _ask(
+        obj, as_json, lambda store, by: request_cancel(store, run, by=by, grace=seconds, now=now)
+    )
 
 
 @click.command("pause", help=f"Pause RUN: running tasks finish, no new task starts. {_RUN_HELP}")

@@ -55,7 +55,8 @@ class RunContext:
 
     @property
     def cancelled(self) -> threading.Event:
-        """Set when the run must stop at once (second signal, grace period over)."""
+        """Set when the run must stop at once, cleanup included (second signal,
+        ``corral cancel --now``, a wind-down past its limit)."""
         return self.control.cancelled
 
     @property
@@ -77,9 +78,19 @@ class RunContext:
             return found
 
     def ask_approval(
-        self, spec: Mapping[str, Any], *, key: str, where: str, variables: Mapping[str, Any]
+        self,
+        spec: Mapping[str, Any],
+        *,
+        key: str,
+        where: str,
+        variables: Mapping[str, Any],
+        stop: threading.Event | None = None,
     ) -> ApprovalDecision:
-        """Ask for an approval and wait; every request and decision is an event."""
+        """Ask for an approval and wait; every request and decision is an event.
+
+        The wait ends early when ``stop`` is set (the unit asking is killed: a wind-down's
+        grace period is over); by default, when the run is aborted.
+        """
         request = request_from(
             spec,
             run_id=self.bus.run_id,
@@ -96,7 +107,7 @@ class RunContext:
         )
         self.flush()
         approver = self.options.approver or wait_only
-        decision = approver(request, self.cancelled)
+        decision = approver(request, self.cancelled if stop is None else stop)
         self.bus.emit(
             "approval_result",
             key=key,

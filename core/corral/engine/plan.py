@@ -49,6 +49,8 @@ class PlanSettings:
     on_rescue: Callable[[HostState], None]
     # True once the run stops (only always/handlers run then); waits first while it is paused.
     stopping: Callable[[], bool] = lambda: False
+    # Told when the run stopping leaves the rest of a host's plan undone.
+    on_stop: Callable[[HostState], None] = lambda state: None
     facts_task: Task | None = None
 
 
@@ -81,6 +83,7 @@ def _nodes(
         if not state.active:
             return not state.failed and not state.unreachable
         if settings.stopping() and not in_always:
+            settings.on_stop(state)
             return False
         here = (*seq, index)
         if isinstance(node, Task):

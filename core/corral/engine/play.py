@@ -71,6 +71,8 @@ class PlayRunner:
         self.states = {h: run.state(h).for_play() for h in hosts}
         self.pctx = PlayContext(run=run, play=play, play_vars=play_vars, magic={})
         self.runner = TaskRunner(self.pctx)
+        # The run stopped (signal, corral cancel) before the play got to its end.
+        self.cut_short = False
         self.throttles = Throttles(
             lambda value: run.templar.render(value, play_scope(play_vars, run.variables))
         )
@@ -86,6 +88,7 @@ class PlayRunner:
             on_rescue=lambda state: run.recap.rescue(state.name),
             # Also where a paused run waits (corral pause): before each new unit.
             stopping=run.control.hold,
+            on_stop=self._stopped,
             facts_task=self._facts_task(),
         )
 
@@ -107,6 +110,9 @@ class PlayRunner:
             uid=f"{self.play.uid}/facts",
             connection=self.play.connection,
         )
+
+    def _stopped(self, state: HostState) -> None:
+        self.cut_short = True
 
     def _is_flush(self, task: Task) -> bool:
         step = self.run.registry.steps.get(task.action)
@@ -142,7 +148,8 @@ class PlayRunner:
         )
         self.pctx.deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            for batch in serial_batches(self.hosts, self.play.serial):
+            batches = serial_batches(self.hosts, self.play.serial)
+            for index, batch in enumerate(batches):
                 self._set_magic(batch)
                 if self.play.strategy == "free":
                     self._run_free(batch)
@@ -152,9 +159,14 @@ class PlayRunner:
                     )
                 if self.pctx.ending.is_set() or self._limits_passed(batch, final=True):
                     break
+                if self.run.stopping.is_set() and index + 1 < len(batches):
+                    self.cut_short = True  # the later batches never start
+                    break
             succeeded = not any(s.failed or s.unreachable for s in self.states.values())
-            if not succeeded and not self.run.cancelled.is_set():
-                self._rollback()
+            # A play the run stopped in the middle of did not complete: it is rolled
+            # back like a failed one (unless the run was aborted: nothing more runs).
+            if (not succeeded or self.cut_short) and not self.run.cancelled.is_set():
+                self._rollback("failed" if not succeeded else "stopped")
         finally:
             # After an abort, units still running are abandoned rather than waited for.
             self.pool.shutdown(wait=not self.run.cancelled.is_set(), cancel_futures=True)
@@ -173,20 +185,29 @@ class PlayRunner:
             "play_hosts": self.hosts,
         }
         decision = self.run.ask_approval(
-            self.play.approval, key=self.play.uid, where=self.play.name, variables=variables
+            self.play.approval,
+            key=self.play.uid,
+            where=self.play.name,
+            variables=variables,
+            stop=self.run.control.unit_stop(),
         )
         if not decision.approved:
             self.run.rejected.append(self.play.name)
             self.pool.shutdown(wait=False)
         return decision.approved
 
-    def _rollback(self) -> None:
-        """Undo what completed: each host's task rollbacks, newest first, then the play's own."""
+    def _rollback(self, reason: str) -> None:
+        """Undo what completed: each host's task rollbacks, newest first, then the play's own.
+
+        ``reason``: ``failed``, or ``stopped`` (the run stopped before the play's end).
+        """
         hosts = [h for h in self.hosts if self.states[h].ran and not self.states[h].unreachable]
         has_work = any(self.states[h].completed for h in hosts) or self.play.rollback
         if not hosts or not has_work:
             return
-        self.run.bus.emit("rollback_start", play=self.play.name, uid=self.play.uid, hosts=hosts)
+        self.run.bus.emit(
+            "rollback_start", play=self.play.name, uid=self.play.uid, hosts=hosts, reason=reason
+        )
         self.pctx.ending.clear()
         rollback_states = {h: self.states[h].for_play() for h in hosts}
         saved, self.states = self.states, {**self.states, **rollback_states}

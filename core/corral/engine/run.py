@@ -102,9 +102,10 @@ def _run(
         control=control or StopControl(),
         variables=variables,
     )
-    # Cancelled (grace period over, second signal): closing the connections kills the
-    # commands still running, so no unit outlives the grace period.
-    run.control.on_cancel(run.close_connections)
+    # Grace period over, or aborted: closing the connections kills the commands still
+    # running, so no unit outlives the grace period. The cleanup that follows (always
+    # sections, handlers, rollbacks) opens them again on first use.
+    run.control.on_kill(run.close_connections)
     # Cancel, pause and continue asked from another process are events of the run.
     run.control.listen(lambda note: bus.emit("control", **note))
     started = time.monotonic()

@@ -1,14 +1,17 @@
 """Stopping a run cleanly: the first SIGINT/SIGTERM winds down, a second aborts.
 
 On the first signal no new unit starts; units already running get a grace
-period to finish; ``always`` sections and notified handlers still run where
-they can; the run ends as interrupted (exit 99). A second signal, or the end
-of the grace period, cancels at once: commands still running are killed (the
-engine closes the connections, which stop their process groups, locally and over
-SSH) and their units are reported as ``interrupted``.
+period to finish. When it ends, the units still running are killed (the engine
+closes the connections, which stop their process groups, locally and over SSH;
+they are reported ``interrupted``) and the run goes on winding down: ``always``
+sections, notified handlers and the rollback of a play cut short run, on
+connections opened anew. That cleanup gets the grace period again; what still
+runs then is killed and the run is aborted. A second signal aborts at once:
+whatever runs is killed and nothing more runs. Either way the run exits 99.
 
 The same wind-down can be asked from another process (``corral cancel``, the server):
-the run's store watcher (:mod:`corral.store.control`) calls :meth:`StopControl.cancel`.
+the run's store watcher (:mod:`corral.store.control`) calls :meth:`StopControl.cancel`,
+and :meth:`StopControl.abort` for ``corral cancel --now``.
 ``corral pause`` sets :attr:`StopControl.paused`: the engine calls :meth:`StopControl.hold`
 before each new unit and waits there until the pause is lifted or the run stops.
 """
@@ -31,10 +34,15 @@ class StopControl:
     """Shared by the engine and whoever stops it (signal handlers, ``corral serve``)."""
 
     stopping: threading.Event = field(default_factory=threading.Event)
+    # Aborted: nothing more runs, not even cleanup (second signal, cancel --now, or
+    # the cleanup ran past its limit).
     cancelled: threading.Event = field(default_factory=threading.Event)
-    cancelled_at: float | None = None  # time.time() when cancelled
-    _timer: threading.Timer | None = None
-    _on_cancel: list[Callable[[], None]] = field(default_factory=list)
+    killed_at: float | None = None  # time.time() when running units were last killed
+    # What the units running now watch (their StepContext.cancelled): set when they
+    # are killed, then replaced, so the cleanup that follows starts with a clear one.
+    _kill: threading.Event = field(default_factory=threading.Event)
+    _timers: list[threading.Timer] = field(default_factory=list)
+    _on_kill: list[Callable[[], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # Asked from another process: no new unit starts until cleared (see hold()).
     paused: threading.Event = field(default_factory=threading.Event)
@@ -43,19 +51,23 @@ class StopControl:
     _notes: list[dict[str, Any]] = field(default_factory=list)
 
     def request_stop(self, grace: float) -> None:
-        """Start no new units; cancel whatever still runs after ``grace`` seconds."""
+        """Start no new units; kill what still runs after ``grace`` seconds, then let
+        the cleanup run for up to ``grace`` seconds more before aborting."""
         if self.stopping.is_set():
             return
         self.stopping.set()
-        self._timer = threading.Timer(grace, self._cancel)
-        self._timer.daemon = True
-        self._timer.start()
+        self._later(grace, self.kill)
+        self._later(2 * grace, lambda: self._cleanup_over(grace))
 
-    def abort(self) -> None:
+    def abort(self, by: str | None = None) -> None:
+        """Stop everything at once: kill what runs, run no cleanup (``by``: who asked,
+        from another process; None from a signal handler)."""
+        if by is not None:
+            self._note(action="abort", by=by)
         self.stopping.set()
-        # From a signal handler: the callbacks take locks the interrupted thread may hold.
-        threading.Thread(target=self._cancel, name="corral-abort", daemon=True).start()
         self.cancelled.set()
+        # From a signal handler: the callbacks take locks the interrupted thread may hold.
+        threading.Thread(target=self.kill, name="corral-abort", daemon=True).start()
 
     def cancel(self, grace: float, by: str) -> None:
         """Wind down as after a first signal, asked by ``by`` from another process."""
@@ -97,27 +109,47 @@ class StopControl:
             if self._listener is not None:
                 _tell(self._listener, fields)
 
-    def on_cancel(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` (once, from another thread) when the run is cancelled."""
+    def on_kill(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (from another thread) each time running units are killed."""
         with self._lock:
-            self._on_cancel.append(callback)
+            self._on_kill.append(callback)
+
+    def unit_stop(self) -> threading.Event:
+        """The event a unit starting now watches: set if it is still running when killed."""
+        with self._lock:
+            return self._kill
 
     def was_running(self, started: float) -> bool:
         """Whether a unit that started at ``started`` (time.time()) was cut short."""
-        return self.cancelled_at is not None and started <= self.cancelled_at
+        killed = self.killed_at
+        return killed is not None and started <= killed
 
-    def _cancel(self) -> None:
+    def kill(self) -> None:
+        """Kill the units running now; after an abort, any unit that would start too."""
         with self._lock:
-            if self.cancelled_at is None:
-                self.cancelled_at = time.time()
-            callbacks, self._on_cancel = self._on_cancel, []
-        self.cancelled.set()
+            self.killed_at = time.time()
+            event, self._kill = self._kill, threading.Event()
+            if self.cancelled.is_set():
+                self._kill.set()
+            callbacks = list(self._on_kill)
+        event.set()
         for callback in callbacks:
             callback()
 
+    def _cleanup_over(self, grace: float) -> None:
+        if not self.cancelled.is_set():
+            self._note(action="abort", limit=2 * grace)
+            self.abort()
+
+    def _later(self, delay: float, action: Callable[[], None]) -> None:
+        timer = threading.Timer(delay, action)
+        timer.daemon = True
+        timer.start()
+        self._timers.append(timer)
+
     def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        for timer in self._timers:
+            timer.cancel()
 
 
 def _tell(listener: Callable[[dict[str, Any]], None], note: dict[str, Any]) -> None:

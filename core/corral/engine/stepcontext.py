@@ -79,8 +79,11 @@ class ContextBuilder:
         kind = task.connection
         if kind is not None:
             kind = str(self.templar.render(kind, variables))
+        # Set when this attempt is killed (grace period over, abort); a unit that starts
+        # after a kill (the wind-down's cleanup) gets a clear one.
+        stop = self.run.control.unit_stop()
         conn: Connection = _LazyConnection(
-            target.name, lambda: self.run.connection(target, user, kind), self.run.cancelled
+            target.name, lambda: self.run.connection(target, user, kind), stop
         )
         env = self._environment(task, variables) if task.environment else {}
         return StepContext(
@@ -95,10 +98,10 @@ class ContextBuilder:
             log=lambda text: self.run.bus.emit(
                 "log", host=state.name, task=task.name, message=text
             ),
-            cancelled=self.run.cancelled,
+            cancelled=stop,
             search_paths=self._search_paths(task),
             render=self._renderer(variables),
-            approve=lambda spec: self._approve(task, spec, variables),
+            approve=lambda spec: self._approve(task, spec, variables, stop),
         )
 
     def _renderer(
@@ -110,9 +113,15 @@ class ContextBuilder:
         return render
 
     def _approve(
-        self, task: Task, spec: Mapping[str, Any], variables: Mapping[str, Any]
+        self,
+        task: Task,
+        spec: Mapping[str, Any],
+        variables: Mapping[str, Any],
+        stop: threading.Event,
     ) -> dict[str, Any]:
-        decision = self.run.ask_approval(spec, key=task.uid, where=task.name, variables=variables)
+        decision = self.run.ask_approval(
+            spec, key=task.uid, where=task.name, variables=variables, stop=stop
+        )
         return {
             "approved": decision.approved,
             "by": decision.by,
@@ -202,20 +211,20 @@ class ContextBuilder:
 class _LazyConnection:
     """The host's connection, opened by the first call a step makes on it.
 
-    Once the run is cancelled, a step gets no new command or transfer: the
-    connections were closed to kill what ran, and must not be opened again.
+    Once its unit is killed, a step gets no new command or transfer: the
+    connections were closed to kill what ran, and must not be opened again for it.
     """
 
     def __init__(
-        self, host: str, open_connection: Callable[[], Connection], cancelled: threading.Event
+        self, host: str, open_connection: Callable[[], Connection], killed: threading.Event
     ) -> None:
         self.host = host
         self._open = open_connection
         self._conn: Connection | None = None
-        self._cancelled = cancelled
+        self._killed = killed
 
     def __getattr__(self, name: str) -> Any:
-        if self._cancelled.is_set() and name in _HOST_CALLS:
+        if self._killed.is_set() and name in _HOST_CALLS:
             raise StepFailed("interrupted: the run was stopped")
         conn = self._conn
         if conn is None:

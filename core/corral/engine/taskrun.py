@@ -106,7 +106,7 @@ class TaskRunner:
         if status == "unreachable" and self._flag(task.ignore_unreachable, variables):
             status = "skipped"
         if self.run.control.was_running(started):
-            # Still running when the grace period ran out: killed, whatever it returned.
+            # Still running when it was killed (grace period over, abort), whatever it returned.
             status = "interrupted"
             shape = {**shape, "failed": True, "interrupted": True, "msg": INTERRUPTED}
         notified: tuple[str, ...] = ()

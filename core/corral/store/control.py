@@ -7,7 +7,8 @@ a daemon thread polling the row every :data:`POLL_EVERY` seconds through a conne
 its own, and hands what it finds to the run's
 :class:`~corral.engine.signals.StopControl`: a cancel winds the run down as a first
 SIGTERM does (it ends ``cancelled``, exit 99), a pause holds new units at the next task
-boundary until the row is gone.
+boundary until the row is gone. ``corral cancel --now`` (a cancel row whose ``grace`` is
+:data:`NOW`) aborts the run at once, as a second signal does, also one already winding down.
 
 A ``queued`` run (waiting for a server's worker) that is cancelled is marked ``cancelled``
 at once, by a conditional ``UPDATE ... WHERE status = 'queued'``, so no worker starts it.
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from corral.store.db import Store
 
 __all__ = [
+    "NOW",
     "POLL_EVERY",
     "Control",
     "ControlResult",
@@ -50,6 +52,9 @@ __all__ = [
 ]
 
 POLL_EVERY = 0.5  # seconds between two reads of a running run's control row
+# The grace of a cancel asked with --now: abort at once, no cleanup. A sentinel in the
+# grace column rather than a third action, so the table's CHECK needs no migration.
+NOW = -1.0
 _ACTIVE = ("queued", "running")
 
 
@@ -63,11 +68,17 @@ class Control:
     requested_by: str
     grace: float | None
 
+    @property
+    def now(self) -> bool:
+        """A cancel asked with ``--now``: abort at once, without cleanup."""
+        return self.action == "cancel" and self.grace is not None and self.grace < 0
+
 
 @dataclass(frozen=True)
 class ControlResult:
     """What a request did: ``outcome`` is ``asked`` (the run acts on it at its next task
-    boundary), ``cancelled`` (a queued run, cancelled at once) or ``not_paused``."""
+    boundary, or at once for ``now``), ``cancelled`` (a queued run, cancelled at once),
+    ``cancelling`` (a cancel was asked before: nothing changes) or ``not_paused``."""
 
     run_id: str
     action: str  # cancel | pause | continue
@@ -75,6 +86,7 @@ class ControlResult:
     status: str  # the run's status after the request
     by: str
     grace: float | None = None
+    now: bool = False  # corral cancel --now
 
     @property
     def message(self) -> str:
@@ -85,11 +97,7 @@ class ControlResult:
         if self.outcome == "not_paused":
             return f"run {run} is not paused: nothing to continue"
         if self.action == "cancel":
-            within = f"up to {self.grace:g}s" if self.grace is not None else "its --grace"
-            return (
-                f"asked run {run} to cancel: running tasks get {within} to finish, "
-                "always sections and handlers run, no new task starts"
-            )
+            return self._cancel_message()
         if self.action == "pause":
             return (
                 f"asked run {run} to pause: running tasks finish, no new task starts "
@@ -97,32 +105,58 @@ class ControlResult:
             )
         return f"asked run {run} to continue"
 
+    def _cancel_message(self) -> str:
+        run = self.run_id
+        if self.outcome == "cancelling":
+            return (
+                f"run {run} is already being cancelled; "
+                f"'corral cancel {run} --now' aborts it at once"
+            )
+        if self.now:
+            return (
+                f"asked run {run} to abort now: running tasks are killed, "
+                "no always section, handler or rollback runs"
+            )
+        within = f"up to {self.grace:g}s" if self.grace is not None else "its --grace"
+        return (
+            f"asked run {run} to cancel: running tasks get {within} to finish, "
+            "always sections, handlers and rollbacks run, no new task starts"
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "message": self.message}
 
 
-def request_cancel(store: Store, run: str, *, by: str, grace: float | None = None) -> ControlResult:
+def request_cancel(
+    store: Store, run: str, *, by: str, grace: float | None = None, now: bool = False
+) -> ControlResult:
     """Ask run ``run`` (an id, a unique prefix, ``last``) to cancel, on behalf of ``by``.
 
     ``grace``: seconds running units get before they are killed (default: the run's
-    ``--grace``). Raises :class:`~corral.errors.UsageError` when no such run exists or
-    it has ended.
+    ``--grace``); the cleanup after them gets as long again. ``now``: abort at once,
+    without cleanup, also a run already being cancelled. Raises
+    :class:`~corral.errors.UsageError` when no such run exists or it has ended.
     """
+    if now:
+        grace = None
     run_id = store.resolve_run(run)["id"]
-    now = time.time()
+    when = time.time()
     with store.transaction() as conn:
         status = _active_status(conn, run_id, "cancel")
         queued = conn.execute(
             "UPDATE runs SET status = 'cancelled', ended = ? WHERE id = ? AND status = 'queued'",
-            (now, run_id),
+            (when, run_id),
         ).rowcount
         if queued:
             conn.execute("DELETE FROM run_control WHERE run_id = ?", (run_id,))
             # The run never starts: its one event says who cancelled it.
-            _record_event(conn, run_id, now, action="cancel", by=by, grace=grace, queued=True)
-            return ControlResult(run_id, "cancel", "cancelled", "cancelled", by, grace)
-        _ask(conn, run_id, "cancel", now, by, grace)
-    return ControlResult(run_id, "cancel", "asked", status, by, grace)
+            _record_event(conn, run_id, when, action="cancel", by=by, grace=grace, queued=True)
+            return ControlResult(run_id, "cancel", "cancelled", "cancelled", by, grace, now)
+        if not now and _action(conn, run_id) == "cancel":
+            # The first request stands (its grace, who asked): the run is already on it.
+            return ControlResult(run_id, "cancel", "cancelling", status, by)
+        _ask(conn, run_id, "cancel", when, by, NOW if now else grace)
+    return ControlResult(run_id, "cancel", "asked", status, by, grace, now)
 
 
 def request_pause(store: Store, run: str, *, by: str) -> ControlResult:
@@ -243,6 +277,7 @@ class ControlWatcher:
         self._control = control
         self._grace = grace
         self._every = every
+        self._cancelled = False  # a cancel was handed on: watch on only for --now
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._work, name=f"corral-control-{run_id}", daemon=True
@@ -269,7 +304,7 @@ class ControlWatcher:
             store.close()
 
     def _check(self, store: Store) -> bool:
-        """Act on the row once; True when the run was cancelled (nothing more to watch)."""
+        """Act on the row once; True when the run was aborted (nothing more to watch)."""
         try:
             asked = pending_control(store, self.run_id)
         except sqlite3.Error:
@@ -279,7 +314,10 @@ class ControlWatcher:
             control.unpause()
         elif asked.action == "pause":
             control.pause(asked.requested_by)
-        else:
-            control.cancel(self._grace if asked.grace is None else asked.grace, asked.requested_by)
+        elif asked.now:
+            control.abort(asked.requested_by)
             return True
+        elif not self._cancelled:
+            self._cancelled = True
+            control.cancel(self._grace if asked.grace is None else asked.grace, asked.requested_by)
         return False

@@ -246,9 +246,12 @@ class ConsoleWriter:
         self._stop_progress()
         self._print("")
         self._print(_banner(f"ROLLBACK [{event['play']}]"), "yellow")
-        self._print(
-            f"the play failed; undoing completed work on {', '.join(event['hosts'])}", "yellow"
+        why = (
+            "the run stopped before the play completed"
+            if event.get("reason") == "stopped"
+            else "the play failed"
         )
+        self._print(f"{why}; undoing completed work on {', '.join(event['hosts'])}", "yellow")
 
     def on_play_skipped(self, event: Mapping[str, Any]) -> None:
         self._print("")
@@ -273,9 +276,17 @@ class ConsoleWriter:
         self._print(f"{verdict}{who}{comment}", "green" if event.get("approved") else "red")
 
     def on_control(self, event: Mapping[str, Any]) -> None:
-        """Cancel, pause and continue asked from another process (corral cancel/pause)."""
+        """Cancel, pause and continue asked from another process (corral cancel/pause),
+        and an abort (corral cancel --now, a wind-down past its limit)."""
         action, by = event.get("action"), event.get("by") or "someone"
-        if action == "cancel" and event.get("queued"):
+        if action == "abort" and event.get("limit") is not None:
+            text = (
+                f"aborting: the wind-down ran past its limit ({event['limit']:g}s, twice "
+                "the grace period); what still runs is killed"
+            )
+        elif action == "abort":
+            text = f"aborted by {by} from another process: what still runs is killed"
+        elif action == "cancel" and event.get("queued"):
             text = f"cancelled by {by} while queued: the run never started"
         elif action == "cancel":
             grace = event.get("grace")
