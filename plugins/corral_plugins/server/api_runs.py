@@ -89,15 +89,18 @@ def cancel_run(
     request: Request,
     run: str,
     grace: float | None = Body(None, embed=True, ge=0),
+    now: bool = Body(False, embed=True),
     who: Identity = Depends(RUN),  # noqa: B008
 ) -> dict[str, Any]:
     """Wind the run down: running units finish (or are killed after ``grace`` seconds),
-    ``always`` sections and rollbacks run, and it ends ``cancelled``."""
+    ``always`` sections, due handlers and rollbacks run, and it ends ``cancelled``.
+    ``now``: abort at once, with no cleanup (as Ctrl-C twice)."""
     from corral.store.control import request_cancel
 
-    return _control(
-        request, run, lambda store, run_id: request_cancel(store, run_id, by=who.label, grace=grace)
-    )
+    def ask(store: Store, run_id: str) -> Any:
+        return request_cancel(store, run_id, by=who.label, grace=None if now else grace, now=now)
+
+    return _control(request, run, ask)
 
 
 @router.post("/runs/{run}/pause", openapi_extra=scope_extra("run"))

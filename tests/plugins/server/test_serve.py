@@ -263,3 +263,29 @@ def test_params_from_the_api_are_data_never_templates(served: Served) -> None:
         ]
     result = next(e for e in events if e["event"] == "task_result")
     assert result["result"]["stdout"] == "{{ 7 * 6 }} {{ lookup('env', 'HOME') }}"
+
+
+def test_cancel_now_through_the_api_skips_the_cleanup(served: Served) -> None:
+    served.project.write(
+        "slow.yml",
+        """
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - block:
+                - command: sleep 30
+              always:
+                - command: echo cleaned up
+        """,
+    )
+    served.start()
+    with served.client(served.token("run")) as api:
+        run_id = api.post("/api/v1/runs", json={"playbook": "slow.yml"}).json()["run_id"]
+        served.wait_status(api, run_id, {"running"})
+        wait_for(
+            lambda: "task_start" in api.get(f"/api/v1/runs/{run_id}/logs").text, 30, "the task"
+        )
+        answer = api.post(f"/api/v1/runs/{run_id}/cancel", json={"now": True})
+        assert answer.status_code == 200, answer.text
+        served.wait_status(api, run_id, {"cancelled"}, timeout=30)
+        assert "cleaned up" not in api.get(f"/api/v1/runs/{run_id}/logs").text
