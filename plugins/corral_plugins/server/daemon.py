@@ -95,7 +95,6 @@ class Server:
         self.home = corral_home(environ)
         self.options = options
         self.log = log
-        self.inventory = project_inventory(self.root, environ)
         self.project = Project(self.root)
         self.hooks: dict[str, Hook] = {}
         self.counters = Counters()
@@ -169,8 +168,9 @@ class Server:
 
     def inventory_shown(self) -> str:
         """Where the runs' inventory comes from, for the start-up log."""
-        if self.inventory:
-            return ", ".join(self.inventory)
+        found = project_inventory(self.root, self.environ)
+        if found:
+            return ", ".join(found)
         return "what ansible.cfg or $CORRAL_INVENTORY names, else corral's default"
 
     def running(self) -> list[str]:
@@ -406,7 +406,8 @@ class Server:
             run_id,
             str(row["playbook"]),
             home=self.home,
-            inventory=self.inventory,
+            # Looked up for each run: an inventory added or moved needs no restart.
+            inventory=project_inventory(self.root, self.environ),
             params=fire_params(store, run_id),
             trigger={"kind": kind, "key": key, "fired": when, "run_id": run_id},
             wait_lock=self.options.wait_lock,

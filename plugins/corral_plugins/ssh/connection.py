@@ -156,9 +156,9 @@ class SshConnection:
             if self._link is not None:
                 if running or pool.current() is None:
                     self._link.close()
-                else:  # warm: the link waits for the next run, without this run's SFTP
-                    if sftp is not None:
-                        sftp.close()
+                else:  # warm: the link waits for the next run, with its SFTP channel
+                    kept = sftp is not None and not sftp.closed
+                    self._link.sftp_client = sftp.client if sftp is not None and kept else None
                     pool.give(self.target, self._link)
                 self._link = None
 
@@ -412,6 +412,10 @@ class SshConnection:
             if self._sftp_missing:
                 return None
             link = self._ensure_link()
+            kept, link.sftp_client = link.sftp_client, None  # from the pool: a warm channel
+            if kept is not None and not (files := SftpFiles(kept)).closed:
+                self._sftp = files  # with nothing learned by the last run
+                return files
             try:
                 client = paramiko.SFTPClient.from_transport(link.transport)
             except (paramiko.SSHException, OSError, EOFError) as exc:

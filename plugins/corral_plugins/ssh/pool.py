@@ -17,8 +17,10 @@ What keeps this safe:
 - a pooled link's host keys are checked again against the known_hosts files as they are
   now before it is reused, so a key removed, changed or revoked there since is not
   trusted on an old connection;
-- a link goes back only when no command of the run is still running on it, and without
-  its SFTP session (the next run opens its own);
+- a link goes back only when no command of the run is still running on it; its SFTP
+  channel goes with it (opening one forks an sftp-server on the host), but not what the
+  run learned through it (missing paths, user and group names): the next run starts
+  that afresh;
 - sudo's cached credentials never carry over: while the pool is on, ``become`` runs
   ``sudo -k``, which neither uses nor records them (see :func:`fresh_become`).
 """

@@ -90,6 +90,9 @@ class SshLink:
 
     transport: paramiko.Transport
     jumps: list[paramiko.Transport] = field(default_factory=list)
+    # Pooled (warm) links keep their SFTP channel: opening one forks an sftp-server on
+    # the host. Only the channel: what a run learned through it is not kept.
+    sftp_client: paramiko.SFTPClient | None = None
 
     @property
     def server_version(self) -> str:

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -159,7 +160,7 @@ def test_bad_warm_idle_is_a_usage_error(served: Served) -> None:
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdFleet]:
-    with module_fleet(tmp_path_factory, 3, prefix="w") as fleet:
+    with module_fleet(tmp_path_factory, 4, prefix="w") as fleet:
         yield fleet
 
 
@@ -225,3 +226,49 @@ def test_a_host_whose_key_changed_between_runs_is_refused(served: Served, fleet:
         assert refused["status"] == "failed"
         logs = api.get(f"/api/v1/runs/{refused['id']}/logs").text
     assert "has CHANGED" in logs
+
+
+COPY = """
+- hosts: fleet
+  gather_facts: false
+  params:
+    dest: {type: string}
+    text: {type: string}
+  tasks:
+    - copy: {content: "{{ text }}\\n", dest: "{{ dest }}", force: false}
+"""
+
+
+def sftp_servers(host: SshdHost) -> int:
+    """SFTP sessions sshd started (each forks an sftp-server)."""
+    return host.log.read_text().count("Starting session: subsystem 'sftp'")
+
+
+def test_a_warm_connection_keeps_its_sftp_channel_but_not_what_it_learned(
+    served: Served, fleet: SshdFleet
+) -> None:
+    import shutil
+    import tempfile
+
+    host = fleet["w04"]
+    shared = Path(tempfile.mkdtemp(prefix="corral-warm-"))  # outside root's private tmp
+    shared.chmod(0o777)  # the fleet's login user writes here
+    dest = shared / "motd.txt"
+    try:
+        _copy_twice(served, fleet, host, dest)
+    finally:
+        shutil.rmtree(shared)
+
+
+def _copy_twice(served: Served, fleet: SshdFleet, host: SshdHost, dest: Path) -> None:
+    served.project.write("copy.yml", COPY)
+    serve_host(served, fleet, host)
+    before = sftp_servers(host)
+    with served.client(served.token("run")) as api:
+        first = run_to_end(served, api, "copy.yml", dest=str(dest), text="first")
+        second = run_to_end(served, api, "copy.yml", dest=str(dest), text="second")
+        logs = api.get(f"/api/v1/runs/{first['id']}/logs").text
+    assert (first["status"], second["status"]) == ("succeeded", "succeeded"), logs
+    assert sftp_servers(host) - before == 1  # the second run used the first's channel
+    # The first run found the file missing; the second must look again (force: false).
+    assert dest.read_text() == "first"
