@@ -75,18 +75,22 @@ def test_a_plugin_that_fails_to_import_names_itself_and_the_fix(corral_project, 
         "[project.entry-points.corral]\nbroken = 'corral_broken'\n"
         "[tool.hatch.build.targets.wheel]\npackages = ['corral_broken']\n"
     )
-    _pip("install", "--no-deps", "--no-build-isolation", str(broken))
-    try:
-        result = corral_project.run_subprocess("plugins")
-        assert result.exit_code == 1
-        assert result.stderr.splitlines() == [
-            "error: plugin 'broken' (from corral-broken-plugin 2.0.1) failed to load: "
-            "ImportError: missing libfoo",
-            "hint: fix or uninstall it, or run with CORRAL_DISABLE_PLUGINS=broken",
-        ]
-        # --version still answers, and the suggested switch works.
-        assert corral_project.run_subprocess("--version").exit_code == 0
-        fixed = corral_project.run_subprocess("plugins", env={"CORRAL_DISABLE_PLUGINS": "broken"})
-        assert fixed.exit_code == 0, fixed.output
-    finally:
-        _pip("uninstall", "-y", "corral-broken-plugin")
+    # Installed with pip into a directory of its own, found through PYTHONPATH: a crash of
+    # this test cannot leave a broken plugin in the environment every other test uses.
+    site = tmp_path / "site"
+    _pip("install", "--no-deps", "--no-build-isolation", "--target", str(site), str(broken))
+    env = {"PYTHONPATH": str(site)}
+    result = corral_project.run_subprocess("plugins", env=env)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: plugin 'broken' (from corral-broken-plugin 2.0.1) failed to load: "
+        "ImportError: missing libfoo",
+        "hint: fix or uninstall it, or run with CORRAL_DISABLE_PLUGINS=broken",
+    ]
+    # --version still answers, and the suggested switch works.
+    assert corral_project.run_subprocess("--version", env=env).exit_code == 0
+    fixed = corral_project.run_subprocess(
+        "plugins", env={**env, "CORRAL_DISABLE_PLUGINS": "broken"}
+    )
+    assert fixed.exit_code == 0, fixed.output
+    assert corral_project.run_subprocess("plugins").exit_code == 0  # the environment is clean
