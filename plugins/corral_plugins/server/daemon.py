@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from corral_plugins.server.metrics import Counters
+from corral_plugins.server.metrics import Counters, ThrottledLog
 from corral_plugins.server.project import (
     Entry,
     Project,
@@ -98,6 +98,7 @@ class Server:
         self.project = Project(self.root)
         self.hooks: dict[str, Hook] = {}
         self.counters = Counters()
+        self._fire_log = ThrottledLog(log)  # a webhook flood must not flood the log
         self._armed: dict[tuple[str, str], _Armed] = {}
         self._workers: dict[str, Worker | WarmRun] = {}
         self._warm = (
@@ -329,7 +330,7 @@ class Server:
         if not queued.duplicate:
             self.counters.count(self.counters.fires, entry.kind)
             shown = f"run {queued.run_id} queued" if queued.run_id else f"{outcome} (still running)"
-            self.log(f"{entry.playbook}: {entry.kind} fired: {shown}")
+            self._fire_log(f"{entry.playbook}: {entry.kind} fired: {shown}")
         self._wake.set()
         return queued
 
@@ -369,6 +370,7 @@ class Server:
     def _dispatch_loop(self) -> None:
         while not self._stopping.is_set():
             try:
+                self._fire_log.flush()
                 self._reap()
                 if not self._draining.is_set() and not self.options.hold:
                     self._start_queued()

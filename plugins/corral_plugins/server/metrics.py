@@ -8,6 +8,8 @@ so a restart does not reset them, and from the server's memory where they are no
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from corral_plugins.server.daemon import Server
 
-__all__ = ["Counters", "metrics_text", "trigger_listing"]
+__all__ = ["Counters", "ThrottledLog", "metrics_text", "trigger_listing"]
 
 
 @dataclass
@@ -29,6 +31,44 @@ class Counters:
     def count(self, table: dict[Any, int], key: Any) -> None:
         with self.lock:
             table[key] = table.get(key, 0) + 1
+
+
+class ThrottledLog:
+    """A log for what may come in storms (a webhook flood): at most ``per_second`` lines a
+    second; the rest are counted and told in one line when the second is over."""
+
+    def __init__(
+        self,
+        log: Callable[[str], None],
+        per_second: int = 5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.log = log
+        self.per_second = per_second
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._window = 0.0
+        self._shown = 0
+        self._dropped = 0
+
+    def __call__(self, text: str) -> None:
+        self.flush()
+        with self._lock:
+            shown = self._shown < self.per_second
+            self._shown += shown
+            self._dropped += not shown
+        if shown:
+            self.log(text)
+
+    def flush(self) -> None:
+        """Tell how many lines were left out, once their second is over."""
+        now = self.clock()
+        with self._lock:
+            if now - self._window < 1.0:
+                return
+            dropped, self._window, self._shown, self._dropped = self._dropped, now, 0, 0
+        if dropped:
+            self.log(f"... and {dropped} more like it in the last second")
 
 
 def _label(value: Any) -> str:
