@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from control_runs import corral, env, log_lines, query
 
 from corral.errors import UsageError
 from corral.store.control import pending_control, request_cancel, request_continue, request_pause
@@ -41,22 +41,6 @@ STEPS = """
           shell: "echo always >> {log}"
 """
 INVENTORY = "localhost ansible_connection=local\n"
-
-
-def env(tmp_path: Path) -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "CORRAL_HOME": str(tmp_path / "home"), "USER": "tester"}
-
-
-def corral(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "corral", *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env(tmp_path),
-        timeout=60,
-        check=False,
-    )
 
 
 def start(tmp_path: Path, *args: str, sleep: float = 4, rc: int = 0) -> subprocess.Popen[str]:
@@ -87,16 +71,6 @@ def wait_for(condition, message: str, proc: subprocess.Popen[str] | None = None)
     if proc is not None:
         proc.kill()
     raise AssertionError(message)
-
-
-def log_lines(tmp_path: Path) -> list[str]:
-    log = tmp_path / "log.txt"
-    return log.read_text().split() if log.exists() else []
-
-
-def query(tmp_path: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
-    with sqlite3.connect(tmp_path / "home" / "corral.db") as conn:
-        return conn.execute(sql, args).fetchall()
 
 
 def test_cancel_from_another_process_winds_the_run_down_and_records_cancelled(tmp_path):

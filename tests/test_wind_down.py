@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from control_runs import corral, env, log_lines, query
 
 BLOCK = """
 - hosts: all
@@ -41,22 +42,6 @@ BLOCK = """
 """
 INVENTORY = "localhost ansible_connection=local\n"
 JSON = ("--output", "json")
-
-
-def env(tmp_path: Path) -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "CORRAL_HOME": str(tmp_path / "home"), "USER": "tester"}
-
-
-def corral(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "corral", *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env(tmp_path),
-        timeout=60,
-        check=False,
-    )
 
 
 def start(tmp_path: Path, *args: str, sleep: float, always: str = "true") -> subprocess.Popen[str]:
@@ -84,16 +69,6 @@ def launch(tmp_path: Path, marks: set[str], *args: str) -> subprocess.Popen[str]
             raise AssertionError(f"the slow task never started: {proc.communicate()}")
         time.sleep(0.05)
     return proc
-
-
-def log_lines(tmp_path: Path) -> list[str]:
-    log = tmp_path / "log.txt"
-    return log.read_text().split() if log.exists() else []
-
-
-def query(tmp_path: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
-    with sqlite3.connect(tmp_path / "home" / "corral.db") as conn:
-        return conn.execute(sql, args).fetchall()
 
 
 def stored_units(tmp_path: Path) -> dict[str, tuple[str, dict[str, object]]]:

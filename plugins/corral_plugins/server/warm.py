@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corral_plugins.server.workers import spool_dir
+from corral_plugins.server.workers import signal_group, spool_dir
 
 __all__ = ["DEFAULT_IDLE", "WarmRun", "WarmWorkers"]
 
@@ -63,20 +62,15 @@ class WarmRun:
     def terminate(self) -> None:
         """SIGTERM the worker's process group: the run winds down as after Ctrl-C."""
         if not self.done.is_set():
-            _signal_group(self.process.pid, signal.SIGTERM)
+            signal_group(self.process.pid, signal.SIGTERM)
 
     def kill(self) -> None:
         if not self.done.is_set():
-            _signal_group(self.process.pid, signal.SIGKILL)
+            signal_group(self.process.pid, signal.SIGKILL)
 
     def _end(self, code: int) -> None:
         self.code = code
         self.done.set()
-
-
-def _signal_group(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
 
 
 class WarmWorkers:
@@ -139,7 +133,7 @@ class WarmWorkers:
             processes = list(self._processes)
         for process in processes:
             if process.popen.poll() is None:
-                _signal_group(process.popen.pid, signal.SIGKILL)
+                signal_group(process.popen.pid, signal.SIGKILL)
 
     def _claim(self, run_id: str) -> _Process | None:
         """An idle worker, made busy with ``run_id``'s run (under the lock: API threads too)."""

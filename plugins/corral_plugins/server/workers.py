@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["Worker", "output_tail", "run_args", "spawn", "spool_dir"]
+__all__ = ["Worker", "output_tail", "run_args", "signal_group", "spawn", "spool_dir"]
 
 
 @dataclass
@@ -48,13 +48,14 @@ class Worker:
 
     def terminate(self) -> None:
         """SIGTERM the run's process group: the run winds down as after Ctrl-C."""
-        _signal_group(self.process.pid, signal.SIGTERM)
+        signal_group(self.process.pid, signal.SIGTERM)
 
     def kill(self) -> None:
-        _signal_group(self.process.pid, signal.SIGKILL)
+        signal_group(self.process.pid, signal.SIGKILL)
 
 
-def _signal_group(pid: int, sig: int) -> None:
+def signal_group(pid: int, sig: int) -> None:
+    """Send ``sig`` to the process group a worker leads (gone already: nothing to do)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
 

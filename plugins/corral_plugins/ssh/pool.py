@@ -36,8 +36,8 @@ from dataclasses import dataclass, field, replace
 
 from corral import Become, HostUnreachable
 from corral_plugins.ssh.config import SshTarget
-from corral_plugins.ssh.hostkeys import KnownHosts, check_host_key
-from corral_plugins.ssh.transport import SshLink
+from corral_plugins.ssh.hostkeys import KnownHosts
+from corral_plugins.ssh.transport import SshLink, check_hop_key
 
 __all__ = [
     "ENV_IDLE",
@@ -237,18 +237,8 @@ def _still_trusted(link: SshLink, target: SshTarget, known: KnownHosts) -> bool:
     if len(hops) != len(transports):
         return False
     for hop, transport in zip(hops, transports, strict=True):
-        key = transport.get_remote_server_key()
         with contextlib.suppress(HostUnreachable):
-            check_host_key(
-                known,
-                label=f"{hop.address}:{hop.port}",
-                names=hop.known_names,
-                read_files=target.known_hosts_files,
-                write_file=target.corral_known_hosts,
-                key_type=key.get_name(),
-                blob=key.get_base64(),
-                policy=target.host_key_checking,
-            )
+            check_hop_key(known, target, hop, transport.get_remote_server_key())
             continue
         return False
     return True

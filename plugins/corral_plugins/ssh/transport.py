@@ -255,20 +255,29 @@ def _handshake(
                 f"SSH handshake with {where} failed: {_reason(transport.get_exception() or exc)}",
                 hint="is an SSH server listening there? (sshd also drops logins over MaxStartups)",
             ) from exc
-        check_host_key(
-            known,
-            label=f"{hop.address}:{hop.port}{via}",
-            names=hop.known_names,
-            read_files=target.known_hosts_files,
-            write_file=target.corral_known_hosts,
-            key_type=key.get_name(),
-            blob=key.get_base64(),
-            policy=target.host_key_checking,
-        )
+        check_hop_key(known, target, hop, key, via)
     except BaseException:
         transport.close()
         raise
     return transport
+
+
+def check_hop_key(
+    known: KnownHosts, target: SshTarget, hop: Hop, key: paramiko.PKey, via: str = ""
+) -> None:
+    """Check the key ``hop`` offered, by the target's policy and known_hosts files
+    (:class:`~corral.HostUnreachable` when it is refused); a pooled link's keys are
+    checked again with this before the link is reused."""
+    check_host_key(
+        known,
+        label=f"{hop.address}:{hop.port}{via}",
+        names=hop.known_names,
+        read_files=target.known_hosts_files,
+        write_file=target.corral_known_hosts,
+        key_type=key.get_name(),
+        blob=key.get_base64(),
+        policy=target.host_key_checking,
+    )
 
 
 def _prefer_known_key_types(
