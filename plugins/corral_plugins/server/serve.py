@@ -114,12 +114,12 @@ def serve_command(
 ) -> int:
     """Serve the project: arm its playbooks' triggers, run what they fire, answer the API.
 
-    \b
-    Each run runs in a worker process (`corral run`; with --warm, the default, a
-    long-lived one that keeps SSH connections for the next run to the same host),
-    recorded in the run store before it starts; the API (/api/v1, OpenAPI at /docs) needs a
-    token from `corral token create`. SIGTERM (or Ctrl-C) drains: triggers
-    stop, queued runs wait for the next start, running ones get --drain seconds.
+    Every fire is recorded in the run store before its run starts. Each run
+    runs in a worker process (`corral run`; with --warm, the default, a
+    long-lived one that keeps SSH connections for the next run to the same
+    host). The API (/api/v1, OpenAPI at /docs) needs a token from `corral
+    token create`. SIGTERM (or Ctrl-C) drains: triggers stop, queued runs wait
+    for the next start, running ones get --drain seconds.
     """
     from corral.errors import UsageError
     from corral_plugins.server.daemon import ServerOptions
