@@ -197,7 +197,7 @@ async def _stream(server: Server, run_id: str, request: Request) -> AsyncIterato
         for event in events:
             data = json.dumps(event, default=str)
             yield f"event: {event.get('event', 'message')}\ndata: {data}\n\n"
-        if status in ENDED and not events:
+        if (status in ENDED or status == "gone") and not events:  # gone: pruned meanwhile
             yield f"event: end\ndata: {json.dumps({'run_id': run_id, 'status': status})}\n\n"
             return
         if await request.is_disconnected():
