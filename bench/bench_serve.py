@@ -31,16 +31,19 @@ import hmac
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from sshd import free_port
 
 SECRET = "bench-secret"
 HOOK = """
@@ -59,23 +62,21 @@ HOOK = """
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_server(project: Path, home: Path, *args: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "CORRAL_HOME": str(home), "BENCH_HOOK_SECRET": SECRET}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "corral", "serve", "--bind", f"127.0.0.1:{port}", *args],
-        cwd=project,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(project.parent / "serve.log").open("ab"),
-        start_new_session=True,
-    )
+def start_server(
+    project: Path, env: Mapping[str, str], *args: str, log: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``corral serve ARGS`` on ``project`` (``env`` over this process's), once it answers;
+    its output goes to ``log``. Stop it with :func:`stop_server`."""
+    port = free_port("127.0.0.1")
+    with log.open("ab") as output:  # the child keeps its own descriptor
+        server = subprocess.Popen(
+            [sys.executable, "-m", "corral", "serve", "--bind", f"127.0.0.1:{port}", *args],
+            cwd=project,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -85,7 +86,12 @@ def start_server(project: Path, home: Path, *args: str) -> tuple[subprocess.Pope
         except httpx.HTTPError:
             time.sleep(0.1)
     server.kill()
-    raise RuntimeError("corral serve did not start; see serve.log")
+    raise RuntimeError(f"corral serve did not start; see {log}")
+
+
+def hook_env(home: Path) -> dict[str, str]:
+    """The environment of a server serving :data:`HOOK`."""
+    return {"CORRAL_HOME": str(home), "BENCH_HOOK_SECRET": SECRET}
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:
@@ -183,7 +189,12 @@ def bench_webhooks(deliveries: int, concurrency: int, rounds: int, *, hold: bool
             (project / "deploy.yml").write_text(HOOK)
             (project / "inventory.ini").write_text("localhost ansible_connection=local\n")
             server, url = start_server(
-                project, home, "--max-runs", "1", *(["--hold-queue"] if hold else [])
+                project,
+                hook_env(home),
+                "--max-runs",
+                "1",
+                *(["--hold-queue"] if hold else []),
+                log=Path(tmp) / "serve.log",
             )
             try:
                 asyncio.run(deliver_all(url, 50, 4, "warmup"))  # first requests import code
@@ -249,7 +260,9 @@ def bench_cron(schedules: int) -> list[str]:
         (project / "inventory.ini").write_text("localhost ansible_connection=local\n")
         now = datetime.now(UTC).replace(second=0, microsecond=0)
         due = cron_project(project, schedules, now)
-        server, _url = start_server(project, home, "--max-runs", "2")
+        server, _url = start_server(
+            project, hook_env(home), "--max-runs", "2", log=Path(tmp) / "serve.log"
+        )
         try:
             first_due = (now + timedelta(minutes=2)).timestamp()
             time.sleep(max(0.0, first_due - 62 - time.time()))  # to the quiet minute

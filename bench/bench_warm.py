@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import tempfile
@@ -31,41 +30,25 @@ from pathlib import Path
 
 import httpx
 from _common import VENV_BIN
-from bench_serve import free_port
+from bench_serve import start_server, stop_server
 from bench_ssh import REMOTE_ROOT, Bench, check_work
 from sshd import retire_test_user, start_fleet, unavailable_reason
 
 
 def serve(bench: Bench) -> tuple[subprocess.Popen[bytes], str, str]:
     """Start ``corral serve`` on the bench's work directory; (process, url, token)."""
-    env = {**os.environ, **bench.env()}
     token = subprocess.run(
         [str(VENV_BIN / "corral"), "token", "create", "--scope", "run", "--name", "bench"],
         cwd=bench.work,
-        env=env,
+        env={**os.environ, **bench.env()},
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
-    port = free_port()
-    process = subprocess.Popen(
-        [str(VENV_BIN / "corral"), "serve", "--bind", f"127.0.0.1:{port}", "--max-runs", "1"],
-        cwd=bench.work,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(bench.work / "serve.log").open("ab"),
-        start_new_session=True,
+    process, url = start_server(
+        bench.work, bench.env(), "--max-runs", "1", log=bench.work / "serve.log"
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return process, url, token
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("corral serve did not start")
+    return process, url, token
 
 
 def served_run(bench: Bench, hosts: list, url: str, token: str) -> float:
@@ -113,8 +96,7 @@ def main() -> None:
                     first.append(served_run(bench, hosts, url, token))
                     warm.extend(served_run(bench, hosts, url, token) for _ in range(2))
                 finally:
-                    os.killpg(process.pid, signal.SIGTERM)
-                    process.wait(timeout=120)
+                    stop_server(process)
     finally:
         fleet.stop()
         retire_test_user()

@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -27,16 +26,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sshd import free_port
 
 from corral.testing import CorralProject
 
 LOCAL_INVENTORY = "localhost ansible_connection=local ansible_python_interpreter=python3\n"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
@@ -55,7 +49,7 @@ class Served:
     """A project served by ``corral serve`` in a subprocess."""
 
     project: CorralProject
-    port: int = field(default_factory=free_port)
+    port: int = field(default_factory=lambda: free_port("127.0.0.1"))
     process: subprocess.Popen[str] | None = None
     log: Path | None = None
     scheme: str = "http"
