@@ -107,6 +107,17 @@ def split_tags(values: Sequence[str]) -> frozenset[str]:
     return frozenset(t.strip() for value in values for t in value.split(",") if t.strip())
 
 
+def project_option(func: F) -> F:
+    """``--project DIR``: what ``corral triggers``, ``schedule`` and ``serve`` work on."""
+    return click.option(
+        "--project",
+        type=click.Path(file_okay=False, exists=True, path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help="The project directory: playbooks (*.yml, playbooks/), inventory, ansible.cfg.",
+    )(func)
+
+
 def wait_lock_seconds(
     ctx: click.Context | None, param: click.Parameter | None, value: str | None
 ) -> float:

@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from corral.commands.options import project_option
 from corral.errors import CorralError
 
 __all__ = [
@@ -33,13 +34,7 @@ __all__ = [
 
 
 @click.command("triggers")
-@click.option(
-    "--project",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The project directory: its playbooks are *.yml at its top and in playbooks/.",
-)
+@project_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON list instead of a table.")
 @click.pass_obj
 def triggers_command(obj: Any, project: Path, as_json: bool) -> int:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from corral.commands.options import wait_lock_seconds
+from corral.commands.options import project_option, wait_lock_seconds
 
 if TYPE_CHECKING:
     from corral_plugins.server.daemon import ServerOptions
@@ -19,13 +19,7 @@ DEFAULT_BIND = "127.0.0.1:8844"
 
 
 @click.command("serve")
-@click.option(
-    "--project",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The project directory: playbooks (*.yml, playbooks/), inventory, ansible.cfg.",
-)
+@project_option
 @click.option(
     "--bind",
     default=DEFAULT_BIND,

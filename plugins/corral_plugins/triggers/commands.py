@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from corral.commands.options import project_option
+
 __all__ = ["schedule_command"]
 
 
@@ -24,13 +26,7 @@ __all__ = ["schedule_command"]
     required=True,
     help="What to write: systemd service and timer units.",
 )
-@click.option(
-    "--project",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The project directory: its playbooks are *.yml at its top and in playbooks/.",
-)
+@project_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
