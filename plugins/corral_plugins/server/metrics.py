@@ -144,11 +144,14 @@ def trigger_listing(server: Server) -> list[dict[str, Any]]:
     store = server.store()
     now = datetime.now(UTC)
     rows = []
+    latest: dict[str, list[dict[str, Any]]] = {}  # playbook -> its last run: one look each
     for entry in server.entries():
         trigger = server.registry.triggers[entry.kind]
         described = describe_trigger(trigger, entry.args, entry.playbook, now)
         last = last_fire(store, entry.playbook, entry.key)
-        runs = history(store, playbook=entry.playbook, limit=1)
+        if entry.playbook not in latest:
+            latest[entry.playbook] = history(store, playbook=entry.playbook, limit=1)
+        runs = latest[entry.playbook]
         path = trigger.path(entry.args) if trigger.path is not None else None
         rows.append(
             {

@@ -49,13 +49,8 @@ class Served:
     name: str  # relative to the project
     playbook: Any  # corral.playbook.model.Playbook
     entries: tuple[Entry, ...]
-    mtime: float
-
-    @property
-    def params(self) -> dict[str, Any]:
-        from corral.playbook.params import collect_params
-
-        return dict(collect_params(self.playbook.plays))
+    # Collected once when loaded: every webhook delivery and API start checks against it.
+    params: Mapping[str, Any]  # name -> corral.playbook.params.ParamSpec
 
 
 @dataclass
@@ -70,6 +65,8 @@ class Project:
 def load_served(root: Path, registry: Any, environ: Mapping[str, str]) -> Project:
     """Load every playbook of the project; one that does not load is an error, not fatal."""
     from corral.commands.triggers import load_playbooks
+    from corral.errors import CorralError
+    from corral.playbook.params import collect_params
 
     loaded, failed = load_playbooks(root, registry, environ)
     project = Project(root=root)
@@ -79,22 +76,15 @@ def load_served(root: Path, registry: Any, environ: Mapping[str, str]) -> Projec
             for play in playbook.plays
             for t in play.triggers
         )
-        mtime = max((root / name).stat().st_mtime, *_mtimes(playbook))
-        project.served[name] = Served(name, playbook, entries, mtime)
+        try:  # the same name declared two ways: no run of it could start
+            params = collect_params(playbook.plays)
+        except CorralError as clash:
+            failed.append((name, clash))
+            continue
+        project.served[name] = Served(name, playbook, entries, params)
     for name, exc in failed:
         project.errors[name] = str(exc) + (f" (hint: {exc.hint})" if exc.hint else "")
     return project
-
-
-def _mtimes(playbook: Any) -> list[float]:
-    """Modification times of the files the playbook loaded (roles, includes, vars)."""
-    times = []
-    for path in getattr(playbook, "files", ()) or ():
-        try:
-            times.append(Path(path).stat().st_mtime)
-        except OSError:
-            times.append(0.0)
-    return times
 
 
 def project_inventory(root: Path, environ: Mapping[str, str]) -> list[str]:
