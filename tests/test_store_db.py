@@ -141,6 +141,25 @@ def test_store_from_a_newer_corral_is_refused(tmp_path):
         Store(path)
 
 
+def test_a_store_being_created_by_another_process_is_waited_for(tmp_path):
+    # The other process has made the file and holds its write lock (before WAL mode):
+    # switching to WAL fails at once then, without SQLite's busy wait.
+    path = tmp_path / "corral.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE being_made (x)")
+    releaser = threading.Timer(0.5, lambda: other.execute("ROLLBACK"))
+    releaser.start()
+    try:
+        store = Store(path)
+    finally:
+        releaser.join()
+        other.close()
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    store.close()
+
+
 def test_two_processes_creating_the_store_at_once_migrate_it_once(tmp_path):
     path = tmp_path / "corral.db"
     code = f"from corral.store import Store; Store({str(path)!r}).close()"

@@ -91,7 +91,12 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         if new:
             # Only possible before the first table exists: lets prune give space back.
-            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            try:
+                conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+                # Another process is creating the store right now, and sets it.
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(
             f"cannot open the run store {path}: {exc}",
@@ -122,6 +127,25 @@ def _make_store_private(path: Path) -> None:
 _SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Put the store in WAL mode (a no-op once it is).
+
+    Switching fails at once with "database is locked", without the busy timeout's wait,
+    while another process holds a lock on a store it is creating (``corral run`` and a
+    ``corral logs --follow`` started together): retried until :data:`BUSY_TIMEOUT`.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class Store:
     """One connection to the run store; use it from the thread that made it."""
 
@@ -130,8 +154,7 @@ class Store:
         self.retention = retention
         self.conn = _connect(self.path)
         try:
-            if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                self.conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(self.conn)
             # WAL + NORMAL: a commit survives the process being killed (kill -9, OOM);
             # only an OS crash or power loss can lose the last transactions.
             self.conn.execute("PRAGMA synchronous = NORMAL")
