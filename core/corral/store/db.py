@@ -128,9 +128,8 @@ _SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:
-    """Put the store in WAL mode (a no-op once it is).
-
-    Switching fails at once with "database is locked", without the busy timeout's wait,
+    """Put the store in WAL mode (a no-op once it is). Switching fails at once with
+    "database is locked", without the busy timeout's wait,
     while another process holds a lock on a store it is creating (``corral run`` and a
     ``corral logs --follow`` started together): retried until :data:`BUSY_TIMEOUT`.
     """
