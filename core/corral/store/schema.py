@@ -258,7 +258,32 @@ _V3 = [
     )""",
 ]
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2), tuple(_V3))
+# v4: the web UI and MCP. A trigger switched off from the UI stays off across restarts
+# (``trigger_switches``, keyed as the ``fires`` table is); every call an MCP client or a
+# UI user makes that changes something is recorded, with who made it (``audit``).
+_V4 = [
+    """CREATE TABLE trigger_switches (
+        playbook TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        changed REAL NOT NULL,
+        changed_by TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (playbook, trigger)
+    )""",
+    """CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        time REAL NOT NULL,
+        channel TEXT NOT NULL,
+        client TEXT NOT NULL DEFAULT '',
+        action TEXT NOT NULL,
+        args TEXT NOT NULL DEFAULT '{}',
+        outcome TEXT NOT NULL DEFAULT 'ok',
+        run_id TEXT
+    )""",
+    "CREATE INDEX audit_time ON audit (time)",
+]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2), tuple(_V3), tuple(_V4))
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
