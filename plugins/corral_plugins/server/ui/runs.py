@@ -165,15 +165,31 @@ def cancel(request: Request, ref: str, viewer: Viewer = Depends(RUN)) -> Respons
     row = _run_row(store, ref)
     if row is None:
         return _not_found(request, ref)
+    grace = _grace(viewer)
+    if isinstance(grace, str):
+        return _back(row["id"], grace)
     try:
-        request_cancel(store, row["id"], by=viewer.label, grace=None, now=False)
+        request_cancel(store, row["id"], by=viewer.label, grace=grace, now=False)
     except UsageError as exc:
         outcome = f"refused: {exc}"
         record(request, viewer, "cancel", {"run": row["id"]}, outcome=outcome, run_id=row["id"])
         return _back(row["id"], "not-cancelled")
     server.wake()
-    record(request, viewer, "cancel", {"run": row["id"]}, run_id=row["id"])
+    args = {"run": row["id"], "grace": grace}
+    record(request, viewer, "cancel", args, run_id=row["id"])
     return _back(row["id"], "cancelling")
+
+
+def _grace(viewer: Viewer) -> float | str | None:
+    """The cancel form's grace in seconds (None: the run's own), or the notice of a bad one."""
+    text = str((viewer.form or {}).get("grace") or "").strip()
+    if not text:
+        return None
+    try:
+        grace = float(text)
+    except ValueError:
+        return "bad-grace"
+    return grace if 0 <= grace < float("inf") else "bad-grace"
 
 
 @router.post("/runs/{ref}/resume")
@@ -198,6 +214,7 @@ def resume(request: Request, ref: str, viewer: Viewer = Depends(RUN)) -> Respons
 NOTICES = {
     "cancelling": "Cancel asked: the run winds down at its next task boundary.",
     "not-cancelled": "Not cancelled: the run has already ended.",
+    "bad-grace": "Not cancelled: the grace must be a number of seconds, 0 or more.",
     "resuming": "Resuming: the run starts again where it stopped.",
     "not-resumed": "Not resumed: only failed, interrupted or cancelled runs resume.",
 }

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["GRID_HOSTS", "LOG_TAIL", "run_view"]
 
 LIVE = ("queued", "running")
+JSON_COLUMNS = ("argv", "params", "extra_vars", "options")  # of a runs row
 GRID_HOSTS = 30  # up to this many hosts a hosts x tasks grid; past it, per-host progress
 GRID_TASKS = 40
 HOST_ROWS = 200  # per-host rows shown (failing hosts first)
@@ -58,7 +59,8 @@ def run_view(server: Server, run_id: str) -> dict[str, Any]:
 
     store = server.store()
     row = store.run_row(run_id) or {}
-    run = shown_run({**row, "params": json.loads(row.get("params") or "{}")})
+    decoded = {key: json.loads(row.get(key) or "null") for key in JSON_COLUMNS}
+    run = shown_run({**row, **decoded})
     run["duration"] = live_duration(row)
     view: dict[str, Any] = {
         "run": run,
