@@ -1,13 +1,15 @@
 """Rendering the UI's pages: one Jinja2 environment (autoescaped), the security headers.
 
 Every UI route is made by :func:`ui_router`'s router, whose route class adds the
-security headers to each answer (the page, a redirect, a refusal) and turns a
-:class:`~corral_plugins.server.ui.session.Refused` raised by a guard into its answer.
+security headers and a ``Server-Timing`` header to each answer (the page, a redirect,
+a refusal) and turns a :class:`~corral_plugins.server.ui.session.Refused` raised by a
+guard into its answer.
 The API's routes are untouched: they keep their own JSON errors, and ``/docs`` its scripts.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Coroutine
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -50,6 +52,7 @@ class UIRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def answer(request: Request) -> Response:
+            started = time.perf_counter()
             try:
                 response = await handler(request)
             except Refused as refusal:
@@ -57,6 +60,10 @@ class UIRoute(APIRoute):
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             response.headers.setdefault("Cache-Control", "no-store")
+            # What the page took to make (the store's reads and the template), for the
+            # browser's developer tools and bench/bench_ui.py; streams: until their start.
+            elapsed = (time.perf_counter() - started) * 1000
+            response.headers["Server-Timing"] = f"app;dur={elapsed:.1f}"
             return response
 
         return answer

@@ -182,7 +182,7 @@ def cancel(request: Request, ref: str, viewer: Viewer = Depends(RUN)) -> Respons
 
 def _grace(viewer: Viewer) -> float | str | None:
     """The cancel form's grace in seconds (None: the run's own), or the notice of a bad one."""
-    text = str((viewer.form or {}).get("grace") or "").strip()
+    text = str(viewer.form.get("grace") or "").strip() if viewer.form else ""
     if not text:
         return None
     try:
