@@ -162,7 +162,10 @@ def safe_next(target: str | None) -> str:
 
 
 def _login_redirect(request: Request) -> Response:
+    # After logging in the browser GETs ``next``: a form's address would not answer a GET.
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":
+        here = "/"
     return RedirectResponse("/login?next=" + quote(here, safe=""), status_code=303)
 
 
