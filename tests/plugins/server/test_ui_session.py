@@ -37,6 +37,7 @@ def test_logged_out_pages_redirect_to_login_and_login_leads_back(served: Served)
         assert "httponly" in cookie
         assert "samesite=strict" in cookie
         assert "max-age=43200" in cookie
+        assert "secure" not in cookie  # plain HTTP on loopback: a Secure cookie would not come back
         assert token not in good.headers["set-cookie"]  # the cookie names the token, not its text
         home = browser.get("/")
         assert home.status_code == 200
@@ -119,3 +120,25 @@ def test_a_scope_too_small_gets_a_page_naming_the_scope_needed(served: Served) -
         assert answer.status_code == 403
         assert "This needs a token of scope run; yours is read" in answer.text
         assert answer.headers["content-security-policy"] == CSP
+
+
+def test_the_session_cookie_is_secure_over_tls(served: Served, tmp_path: Path) -> None:
+    import ssl
+
+    import trustme
+
+    authority = trustme.CA()
+    cert = authority.issue_cert("127.0.0.1")
+    cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
+    cert.private_key_pem.write_to_path(str(tmp_path / "server.key"))
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    served.scheme = "https"
+    served.verify = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+    served.start(
+        "--tls-cert", str(tmp_path / "server.pem"), "--tls-key", str(tmp_path / "server.key")
+    )
+    with ui_client(served) as browser:
+        answer = browser.post("/login", data={"token": served.token("read"), "next": "/"})
+        assert answer.status_code == 303
+        assert "secure" in answer.headers["set-cookie"].lower()
+        assert browser.get("/").status_code == 200
