@@ -79,6 +79,8 @@ def test_a_running_run_is_live_and_cancel_from_the_ui_ends_it(served: Served) ->
         assert "TASK [long wait]" in page.text  # the log tail
         assert "Refresh" in page.text  # for a browser without JavaScript
         assert "no past runs to estimate from" in page.text
+        on_host = browser.get("/", params={"host": "localhost", "status": "running"})
+        assert f'href="/runs/{run_id}"' in on_host.text  # a running run, by its units so far
         fragment = browser.get(f"/runs/{run_id}/view")
         assert "<html" not in fragment.text
         assert "long wait" in fragment.text
