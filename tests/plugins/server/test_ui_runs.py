@@ -122,10 +122,18 @@ def test_a_finished_run_shows_its_timeline_results_diff_rollback_and_approval(
         run_id = api.post("/api/v1/runs", json={"playbook": "ship.yml", "params": params})
         run_id = run_id.json()["run_id"]
         waiting = wait_for(lambda: bob.get("/api/v1/approvals").json(), 60, "the approval")
+        live = browser.get(f"/runs/{run_id}").text
+        assert "Ship v2?" in live
+        assert '<span class="status pending">pending</span>' in live
         answer = bob.post(f"/api/v1/approvals/{waiting[0]['id']}/approve", json={"comment": "go"})
         assert answer.status_code == 200, answer.text
         served.wait_status(api, run_id, {"failed"})
         page = browser.get(f"/runs/{run_id}")
+        report = browser.get(f"/runs/{run_id}/report")
+        assert report.status_code == 200
+        assert "<style>" in report.text  # corral report's own page, its CSS inline
+        assert "script-src" not in report.headers["content-security-policy"]
+        assert "default-src 'none'" in report.headers["content-security-policy"]
     assert page.status_code == 200
     text = page.text
     assert "<svg" in text  # the report's timeline
