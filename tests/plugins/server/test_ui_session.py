@@ -44,7 +44,9 @@ def test_logged_out_pages_redirect_to_login_and_login_leads_back(served: Served)
         assert "token:ann" in home.text
         assert "Log out" in home.text
         # An address elsewhere is never where a login leads.
-        assert browser.get("/login?next=//evil.example/").headers["location"] == "/"
+        for elsewhere in ("//evil.example/", "/\t/evil.example", "/\\evil.example", "https://x"):
+            answer = browser.get("/login", params={"next": elsewhere})
+            assert answer.headers["location"] == "/", elsewhere
 
 
 def test_logout_ends_the_session(served: Served) -> None:
@@ -106,6 +108,9 @@ def test_a_post_without_the_csrf_field_or_from_elsewhere_is_refused(served: Serv
         assert elsewhere.status_code == 403
         assert "Origin check" in elsewhere.text
         assert browser.get("/").status_code == 200, "still logged in after the refusals"
+        huge = browser.post("/logout", data={"csrf": csrf, "pad": "x" * 300_000})
+        assert huge.status_code == 413
+        assert "too large" in huge.text
         login_elsewhere = ui_client(served).post(
             "/login", data={"token": "x"}, headers={"Origin": "https://evil.example"}
         )
