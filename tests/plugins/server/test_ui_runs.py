@@ -260,3 +260,37 @@ def test_a_logged_out_event_stream_and_page_do_not_leak(served: Served) -> None:
     answer = httpx.get(served.url + "/runs/fill000000/events", timeout=10)
     assert answer.status_code == 303
     assert json.dumps("fill000000") not in answer.text
+
+
+def test_a_run_on_many_hosts_shows_per_host_progress(served: Served) -> None:
+    served.project.write(
+        "inventory.ini",
+        "[sim]\nnode[00:39]\n\n[sim:vars]\nansible_connection=simulated\n"
+        "corral_simulated_rtt=0.3\ncorral_simulated_connect_rtts=0\n",
+    )
+    served.project.write("ansible.cfg", "[defaults]\ninventory = inventory.ini\nforks = 4\n")
+    served.project.write(
+        "fleet.yml",
+        """
+        - hosts: sim
+          gather_facts: false
+          tasks:
+            - command: echo one
+            - command: echo two
+            - command: echo three
+        """,
+    )
+    served.start()
+    with served.client(served.token("run")) as api, logged_in(served, "read") as browser:
+        run_id = api.post("/api/v1/runs", json={"playbook": "fleet.yml"}).json()["run_id"]
+        page = wait_for(
+            lambda: "hosts started)" in (p := browser.get(f"/runs/{run_id}").text) and p,
+            60,
+            "per-host progress",
+        )
+        assert '<table class="grid">' not in page  # 40 hosts: past the grid's 30
+        assert '<th scope="row">node00</th>' in page
+        served.wait_status(api, run_id, {"succeeded"})
+        ended = browser.get(f"/runs/{run_id}").text
+        assert "Results per host" in ended
+        assert ended.count('<th scope="row">node') == 40
