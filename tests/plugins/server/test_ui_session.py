@@ -128,20 +128,7 @@ def test_a_scope_too_small_gets_a_page_naming_the_scope_needed(served: Served) -
 
 
 def test_the_session_cookie_is_secure_over_tls(served: Served, tmp_path: Path) -> None:
-    import ssl
-
-    import trustme
-
-    authority = trustme.CA()
-    cert = authority.issue_cert("127.0.0.1")
-    cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
-    cert.private_key_pem.write_to_path(str(tmp_path / "server.key"))
-    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-    served.scheme = "https"
-    served.verify = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
-    served.start(
-        "--tls-cert", str(tmp_path / "server.pem"), "--tls-key", str(tmp_path / "server.key")
-    )
+    served.start_tls(tmp_path)
     with ui_client(served) as browser:
         answer = browser.post("/login", data={"token": served.token("read"), "next": "/"})
         assert answer.status_code == 303
