@@ -41,6 +41,12 @@ _HISTORY = """
     SELECT id, playbook, status, exit_code, started, ended, segment_started, duration,
         host_count, failed_hosts, started_by, trigger, resumes, check_mode
     FROM runs"""
+# Ended runs by their roll-ups; running runs (no roll-ups yet) by their units so far.
+_RUNS_ON_HOST = """id IN (
+    SELECT run_id FROM run_hosts WHERE host = ?
+    UNION ALL
+    SELECT DISTINCT run_id FROM units
+    WHERE host = ? AND run_id IN (SELECT id FROM runs WHERE status = 'running'))"""
 _LIVE_HOST_COUNTS = """
     SELECT count(*), (SELECT count(DISTINCT host) FROM units
                       WHERE run_id = ? AND status IN ('failed', 'unreachable'))
@@ -140,9 +146,13 @@ def history(
     status: str | None = None,
     host: str | None = None,
     since: float | None = None,
+    until: float | None = None,
+    trigger: str | None = None,
     limit: int = 20,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """The latest runs, newest first, matching every filter given."""
+    """The latest runs, newest first, matching every filter given; ``offset`` skips
+    that many (paging); ``until`` is exclusive."""
     store.refresh_liveness()
     where: list[str] = []
     params: list[Any] = []
@@ -154,16 +164,22 @@ def history(
         where.append("status = ?")
         params.append(status)
     if host:
-        where.append("id IN (SELECT run_id FROM run_hosts WHERE host = ?)")
-        params.append(host)
+        where.append(_RUNS_ON_HOST)
+        params.extend((host, host))
     if since is not None:
         where.append("started >= ?")
         params.append(since)
+    if until is not None:
+        where.append("started < ?")
+        params.append(until)
+    if trigger:
+        where.append("trigger = ?")
+        params.append(trigger)
     sql = _HISTORY
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY started DESC, id DESC LIMIT ?"
-    params.append(limit)
+    sql += " ORDER BY started DESC, id DESC LIMIT ? OFFSET ?"
+    params.extend((limit, offset))
     now = time.time()
     rows = []
     for row in store.db.query(sql, params):
