@@ -59,6 +59,7 @@ class ServerOptions:
     hold: bool = False  # queue what fires, start nothing (maintenance)
     warm: bool = True  # runs go to long-lived workers that keep SSH links (warm.py)
     warm_idle: float = 300.0  # seconds a warm worker keeps an idle SSH link
+    mcp_playbooks: str = "*"  # which playbooks /mcp's run tool may start (a glob)
 
 
 @dataclass
