@@ -47,7 +47,8 @@ def test_list_describe_check_run_status_logs_on_the_demo_playbook(project: Corra
             assert described["plays"][0]["hosts"] == "demo"
 
             checked = await call(client, "check", playbook="playbooks/demo.yml")
-            assert checked["ok"] is True and checked["plays"] == 1
+            assert checked["ok"] is True
+            assert checked["plays"] == 1
             planned = await call(client, "plan", playbook="playbooks/demo.yml")
             assert planned["plays"][0]["hosts"] == ["localhost"]
 
@@ -65,7 +66,8 @@ def test_list_describe_check_run_status_logs_on_the_demo_playbook(project: Corra
             assert any(e["event"] == "recap" for e in events)
 
             first = await call(client, "run_events", run=run_id, limit=3)
-            assert len(first["events"]) == 3 and first["more"] is True
+            assert len(first["events"]) == 3
+            assert first["more"] is True
             rest = await call(client, "run_events", run=run_id, cursor=first["cursor"], limit=5000)
             assert rest["ended"] is True
             stored = [e for e in events if e["event"] != "worker_output"]
@@ -86,7 +88,8 @@ def test_list_describe_check_run_status_logs_on_the_demo_playbook(project: Corra
     assert {row["channel"] for row in rows} == {"mcp"}
     assert {row["client"] for row in rows} == {CLIENT}
     run_row = next(row for row in rows if row["action"] == "run")
-    assert run_row["outcome"] == "ok" and run_row["args"] == {"playbook": "playbooks/demo.yml"}
+    assert run_row["outcome"] == "ok"
+    assert run_row["args"] == {"playbook": "playbooks/demo.yml"}
     assert run_row["run_id"]
 
 
@@ -94,8 +97,10 @@ def test_read_only_unless_started_with_the_flags(project: CorralProject) -> None
     async def session() -> None:
         async with stdio(project) as client:
             text = await refused(client, "run", playbook="playbooks/demo.yml")
-            assert "started read-only" in text and "--allow-run" in text
-            assert "\n" not in text and "Traceback" not in text
+            assert "started read-only" in text
+            assert "--allow-run" in text
+            assert "\n" not in text
+            assert "Traceback" not in text
             assert "--allow-run" in await refused(client, "cancel", run="last")
             assert "--allow-run" in await refused(client, "resume", run="last")
             approvals = await call(client, "list_approvals")
@@ -116,7 +121,8 @@ def test_allow_run_runs_only_the_playbooks_matching_the_glob(project: CorralProj
     async def session() -> None:
         async with stdio(project, "--allow-run", "--playbooks", "playbooks/*") as client:
             text = await refused(client, "run", playbook="deploy.yml", params={"version": "1"})
-            assert "may not be run through MCP" in text and "playbooks/*" in text
+            assert "may not be run through MCP" in text
+            assert "playbooks/*" in text
             text = await refused(client, "run", playbook="playbooks/missing.yml")
             assert "no playbook 'playbooks/missing.yml'" in text
 
@@ -127,9 +133,11 @@ def test_params_are_checked_and_secret_ones_never_recorded(project: CorralProjec
     async def session() -> None:
         async with stdio(project, "--allow-run") as client:
             bad = await call(client, "check", playbook="deploy.yml", params={"version": "x.y"})
-            assert bad["ok"] is False and "version" in bad["error"]
+            assert bad["ok"] is False
+            assert "version" in bad["error"]
             text = await refused(client, "run", playbook="deploy.yml", params={"version": "x"})
-            assert "version" in text and "\n" not in text
+            assert "version" in text
+            assert "\n" not in text
             good = {"version": "1.2", "api_key": "s3cret-key"}
             started = await call(client, "run", playbook="deploy.yml", params=good)
             done = await wait_status(client, started["run_id"], {"succeeded", "failed"})
