@@ -9,9 +9,11 @@ its hint. Tools are sync: the SDK runs them in its thread pool.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
+import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
@@ -105,13 +107,64 @@ def _line(exc: Exception, hint: str | None) -> str:
     return f"{text} (hint: {hint})" if hint else text
 
 
+class _Server(MCPServer):
+    """The SDK's server, with a call whose arguments fail their schema answered in one
+    line (and recorded), and resource reads recorded as tool calls are."""
+
+    calls: Calls
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        from mcp.server.mcpserver.exceptions import ToolError
+        from pydantic import ValidationError
+
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if not isinstance(exc.__cause__, ValidationError) or context is None:
+                raise
+            wrong = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}"
+                for e in exc.__cause__.errors()
+            )
+            line = f"bad arguments for {name}: {wrong} (hint: see its input schema in tools/list)"
+            await anyio.to_thread.run_sync(self._record, context, name, arguments, f"error: {line}")
+            raise ToolError(line) from None
+
+    async def read_resource(self, uri: Any, context: Any = None) -> Any:
+        outcome = "ok"
+        try:
+            return await super().read_resource(uri, context)
+        except Exception as exc:
+            outcome = f"error: {exc}"
+            raise
+        finally:
+            if context is not None:
+                args = {"uri": str(uri)}
+                await anyio.to_thread.run_sync(
+                    self._record, context, "read_resource", args, outcome
+                )
+
+    def _record(self, ctx: Context, action: str, args: Mapping[str, Any], outcome: str) -> None:
+        from corral_plugins.mcp.audit import record
+
+        caller = self.calls.caller_of(ctx)
+        shown = {k: v for k, v in args.items() if k != "params"}  # not checked: not shown
+        record(
+            self.calls.backend.store(),
+            client=caller.client,
+            action=action,
+            args=shown,
+            outcome=outcome,
+            run_id=None,
+        )
+
+
 def build_server(calls: Calls) -> MCPServer:
     """The MCP server with every tool and resource, over ``calls``' backend."""
     from corral import __version__
 
-    server = MCPServer(
-        "corral", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
-    )
+    server = _Server("corral", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
+    server.calls = calls
     _add_read_tools(server, calls)
     _add_run_tools(server, calls)
     _add_resources(server, calls)
@@ -329,12 +382,27 @@ def _add_resources(server: MCPServer, calls: Calls) -> None:
     @server.resource("corral://runs/{run_id}", mime_type="application/json")
     def run_record(run_id: str) -> str:
         """A run: its record, recap, failures and slowest tasks (as run_status)."""
-        return json.dumps(ops.run_status(backend, run_id), default=str, indent=2)
+        with _resource_errors():
+            return json.dumps(ops.run_status(backend, run_id), default=str, indent=2)
 
     @server.resource("corral://runs/{run_id}/report", mime_type="text/html")
     def run_report(run_id: str) -> str:
         """The run's HTML report (as `corral report`): timeline, recap, failures."""
         from corral_plugins.history.html import render_html, report_data
 
-        store = backend.store()
-        return render_html(report_data(store, store.resolve_run(run_id)["id"]))
+        with _resource_errors():
+            store = backend.store()
+            return render_html(report_data(store, store.resolve_run(run_id)["id"]))
+
+
+@contextlib.contextmanager
+def _resource_errors() -> Iterator[None]:
+    """A corral error reading a resource (no such run): its one line, for the client."""
+    from mcp.server.mcpserver.exceptions import ResourceError
+
+    from corral.errors import CorralError
+
+    try:
+        yield
+    except CorralError as exc:
+        raise ResourceError(_line(exc, exc.hint)) from None

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from mcp.shared.exceptions import MCPError
 from mcp_session import (
     CLIENT,
     audit_rows,
@@ -109,11 +110,19 @@ def test_read_only_unless_started_with_the_flags(project: CorralProject) -> None
             assert "--allow-approve" in text
             listed = await call(client, "list_playbooks")
             assert not any(row["runnable"] for row in listed["playbooks"])
+            text = await refused(client, "run_events", run="last", limit=0, cursor="x")
+            assert text.startswith("bad arguments for run_events: ")
+            assert "limit: Input should be greater than or equal to 1" in text
+            assert "\n" not in text
+            with pytest.raises(MCPError, match="no run 'nope' in the store"):
+                await client.read_resource("corral://runs/nope")
 
     anyio.run(session)
     rows = audit_rows(project)
     refusals = [row["action"] for row in rows if row["outcome"].startswith("refused: ")]
     assert refusals == ["run", "cancel", "resume", "answer_approval"]
+    errors = [row["action"] for row in rows if row["outcome"].startswith("error: ")]
+    assert errors == ["run_events", "read_resource"]
     assert all(row["client"] == CLIENT for row in rows)
 
 
