@@ -58,6 +58,15 @@ SLOW = """
       command: sleep 120
 """
 
+APPROVAL = """
+- hosts: demo
+  gather_facts: false
+  tasks:
+    - approval: "Go on with the release?"
+    - name: after the approval
+      command: echo approved
+"""
+
 
 def demo_project(project: CorralProject) -> None:
     """The README's demo playbook, a playbook with params, and a slow one; the project's
@@ -67,6 +76,7 @@ def demo_project(project: CorralProject) -> None:
     project.write("inventory.yml", INVENTORY.format(demo_dir=project.path / "demo-out"))
     project.write("deploy.yml", DEPLOY)
     project.write("slow.yml", SLOW)
+    project.write("approve.yml", APPROVAL)
 
 
 def stdio(project: CorralProject, *flags: str) -> Client:

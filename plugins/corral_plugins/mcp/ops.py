@@ -129,6 +129,7 @@ def _prepare(
     from corral.commands.connect import ConnectArgs, forks, host_defaults, inventory_sources
     from corral.engine.options import RunOptions
     from corral.engine.prepare import prepare_run
+    from corral.playbook.yaml.read import mark_unsafe
     from corral_plugins.server.views import playbook_file
 
     path = playbook_file(backend.root, playbook)
@@ -144,8 +145,10 @@ def _prepare(
         host_defaults=host_defaults(settings, ConnectArgs(), cwd=backend.root, ask=False),
     )
     sources = inventory_sources(_inventory(backend, inventory), settings, backend.environ)
+    # A client's strings are data, never templates (as a worker's params: workers.py).
+    given = mark_unsafe(dict(params))
     prepared = prepare_run(
-        path, sources, backend.registry, options, backend.environ, params=params, settings=settings
+        path, sources, backend.registry, options, backend.environ, params=given, settings=settings
     )
     return prepared, options
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -180,3 +182,37 @@ def test_cancel_a_long_run_and_resume_it(project: CorralProject) -> None:
             await wait_status(client, run_id, {"cancelled", "failed", "interrupted"})
 
     anyio.run(session)
+
+
+def test_approvals_are_answered_with_allow_approve(project: CorralProject) -> None:
+    async def session() -> None:
+        async with stdio(project, "--allow-run", "--allow-approve") as client:
+            run_id = (await call(client, "run", playbook="approve.yml"))["run_id"]
+            waiting = await _approvals(client)
+            assert waiting["can_answer"] is True
+            approval = waiting["approvals"][0]
+            assert approval["run_id"] == run_id
+            answered = await call(
+                client, "answer_approval", approval_id=approval["id"], approve=True, comment="ok"
+            )
+            assert answered["status"] == "approved"
+            assert answered["by"] == f"mcp:{CLIENT}"
+            ended = await wait_status(client, run_id, {"succeeded", "failed"})
+            assert ended["run"]["status"] == "succeeded"
+            again = await refused(
+                client, "answer_approval", approval_id=approval["id"], approve=False
+            )
+            assert "is not pending" in again
+
+    anyio.run(session)
+
+
+async def _approvals(client: Any, timeout: float = 60) -> dict[str, Any]:
+    """list_approvals once a run waits for one (a bounded poll)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = await call(client, "list_approvals")
+        if found["approvals"]:
+            return found
+        await anyio.sleep(0.2)
+    raise AssertionError(f"no approval waiting after {timeout:g}s")
