@@ -131,7 +131,10 @@ async def wait_status(
         if status["run"]["status"] in wanted:
             return status
         await anyio.sleep(0.2)
-    raise AssertionError(f"run {run_id} not {wanted} after {timeout:g}s: {status.get('run')}")
+    logs = await call(client, "run_logs", run=run_id, lines=20)
+    raise AssertionError(
+        f"run {run_id} not {wanted} after {timeout:g}s: {status.get('run')}\n{logs['text']}"
+    )
 
 
 def audit_rows(project: CorralProject) -> list[dict[str, Any]]:

@@ -33,9 +33,9 @@ class Backend:
     registry: Any
     environ: Mapping[str, str]
     home: Path
-    # Over HTTP a run takes the project's inventory and every host (the server's queue
-    # keeps params only); over stdio it takes the CLI's -i, -l and --check too.
-    run_options = True
+    # Over HTTP a run takes the project's inventory (the server looks it up for each
+    # run); over stdio it may take another inventory of the project.
+    takes_inventory = True
 
     def store(self) -> Store:
         raise NotImplementedError
@@ -52,8 +52,9 @@ class Backend:
         params: Mapping[str, Any],
         started_by: str,
         inventory: Sequence[str] | None = None,
-        options: Sequence[str] = (),
+        options: Mapping[str, Any] | None = None,
     ) -> str:
+        """Queue a run; ``options``: ``limit`` and ``check``, as the store keeps them."""
         raise NotImplementedError
 
     def resume(self, run_id: str, started_by: str) -> None:
@@ -111,13 +112,13 @@ class Detached(Backend):
         params: Mapping[str, Any],
         started_by: str,
         inventory: Sequence[str] | None = None,
-        options: Sequence[str] = (),
+        options: Mapping[str, Any] | None = None,
     ) -> str:
         from corral_plugins.server.queue import Fire, enqueue
         from corral_plugins.server.workers import queued_run_args
 
         store = self.store()
-        fire = Fire(playbook, "mcp", "mcp", dict(params), params, None, started_by)
+        fire = Fire(playbook, "mcp", "mcp", dict(params), params, None, started_by, options or {})
         run_id = enqueue(store, fire).run_id
         args = queued_run_args(
             store,
@@ -128,7 +129,6 @@ class Detached(Backend):
             environ=self.environ,
             wait_lock=WAIT_LOCK,
             inventory=inventory,
-            options=options,
         )
         self._spawn(run_id, args)
         return run_id
@@ -159,7 +159,7 @@ class Detached(Backend):
 class InServer(Backend):
     """``/mcp`` under ``corral serve``: runs go to the server's queue and dispatcher."""
 
-    run_options = False
+    takes_inventory = False
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -180,9 +180,9 @@ class InServer(Backend):
         params: Mapping[str, Any],
         started_by: str,
         inventory: Sequence[str] | None = None,
-        options: Sequence[str] = (),
+        options: Mapping[str, Any] | None = None,
     ) -> str:
-        return self.server.start_run(playbook, params, started_by=started_by).run_id
+        return self.server.start_run(playbook, params, started_by, options).run_id
 
     def resume(self, run_id: str, started_by: str) -> None:
         self.server.resume(run_id, started_by=started_by)

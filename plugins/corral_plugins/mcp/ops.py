@@ -176,14 +176,13 @@ def run(
             hint=f"runnable playbooks match {caller.playbooks!r} (see list_playbooks)",
         )
     served = _served(backend, playbook)
-    if not backend.run_options and (inventory or limit or check_mode):
+    if inventory and not backend.takes_inventory:
         raise UsageError(
-            "inventory, limit and check_mode are not taken over HTTP: "
-            "a run under corral serve uses the project's inventory and every host",
-            hint="leave them out, or use corral mcp over stdio for them",
+            "inventory is not taken over HTTP: a run under corral serve uses the project's",
+            hint="leave it out, or use corral mcp over stdio to run with another inventory",
         )
     resolve_params(served.params, params)  # a ParamsError names the param and its fix
-    options = (["-l", limit] if limit else []) + (["--check"] if check_mode else [])
+    options = {"limit": limit, "check": check_mode} if limit or check_mode else {}
     sources = _inventory(backend, inventory) if inventory else None
     run_id = backend.start_run(playbook, params, caller.label, sources, options)
     return {"run_id": run_id, "status": "queued"}

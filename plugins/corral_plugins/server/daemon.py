@@ -335,9 +335,15 @@ class Server:
         self._wake.set()
         return queued
 
-    def start_run(self, playbook: str, params: Mapping[str, Any], started_by: str) -> Queued:
-        """Queue a run asked for through the API."""
-        fire = Fire(playbook, "api", "api", dict(params), params, None, started_by)
+    def start_run(
+        self,
+        playbook: str,
+        params: Mapping[str, Any],
+        started_by: str,
+        options: Mapping[str, Any] | None = None,
+    ) -> Queued:
+        """Queue a run asked for through the API (or MCP: ``options`` limit and check)."""
+        fire = Fire(playbook, "api", "api", dict(params), params, None, started_by, options or {})
         with self._writing:
             queued = enqueue(self.store(), fire)
         self._wake.set()

@@ -56,6 +56,8 @@ class Fire:
     payload: Any = None
     delivery: str | None = None
     started_by: str = ""
+    # ``corral run`` options for the run, as the store keeps them: {"limit": ..., "check": ...}
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ def _enqueue(store: Store, fire: Fire, run_id: str, outcome: str) -> Queued:
             if queue:
                 conn.execute(
                     "INSERT INTO runs (id, playbook, playbook_file, status, started, trigger,"
-                    " started_by, params) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)",
+                    " started_by, params, options, check_mode)"
+                    " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
                     (
                         run_id,
                         fire.playbook,
@@ -112,6 +115,8 @@ def _enqueue(store: Store, fire: Fire, run_id: str, outcome: str) -> Queued:
                         fire.kind,
                         fire.started_by,
                         json.dumps(fire.params, sort_keys=True, default=str),
+                        json.dumps(fire.options, sort_keys=True),
+                        int(bool(fire.options.get("check"))),
                     ),
                 )
     except sqlite3.IntegrityError as exc:

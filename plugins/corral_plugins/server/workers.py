@@ -111,11 +111,11 @@ def queued_run_args(
     environ: Mapping[str, str],
     wait_lock: float,
     inventory: Sequence[str] | None = None,
-    options: Sequence[str] = (),
 ) -> list[str]:
     """:func:`run_args` for a run :func:`~corral_plugins.server.queue.enqueue` queued:
-    its params and trigger from its fire, and unless ``inventory`` is given the
-    project's, looked up now (an inventory added or moved needs no restart)."""
+    its params and trigger from its fire, its ``limit`` and ``check`` from its queued
+    row, and unless ``inventory`` is given the project's, looked up now (an inventory
+    added or moved needs no restart)."""
     from corral_plugins.server.project import project_inventory
     from corral_plugins.server.queue import fire_params
 
@@ -123,6 +123,11 @@ def queued_run_args(
         "SELECT kind, trigger, time FROM fires WHERE run_id = ?", (run_id,)
     ).fetchone()
     kind, key, when = fired if fired else ("api", "api", time.time())
+    row = store.conn.execute("SELECT options FROM runs WHERE id = ?", (run_id,)).fetchone()
+    asked = json.loads(row[0]) if row and row[0] else {}
+    options = (["-l", str(asked["limit"])] if asked.get("limit") else []) + (
+        ["--check"] if asked.get("check") else []
+    )
     return run_args(
         run_id,
         playbook,

@@ -31,8 +31,19 @@ def test_a_session_runs_the_demo_playbook_through_the_server(served: Served) -> 
             assert any(json.loads(line)["event"] == "recap" for line in logs["text"].splitlines())
             text = await refused(client, "answer_approval", approval_id=1, approve=True)
             assert "scope is run; approve is needed" in text
-            text = await refused(client, "run", playbook="playbooks/demo.yml", limit="localhost")
-            assert "not taken over HTTP" in text
+            text = await refused(client, "run", playbook="deploy.yml", inventory="inventory.yml")
+            assert "inventory is not taken over HTTP" in text
+            dry = await call(
+                client,
+                "run",
+                playbook="deploy.yml",
+                params={"version": "2.0"},
+                limit="localhost",
+                check_mode=True,
+            )
+            done = await wait_status(client, dry["run_id"], {"succeeded", "failed"})
+            assert done["run"]["check_mode"] is True
+            assert done["run"]["options"]["limit"] == "localhost"
 
     anyio.run(session)
     # The server's own dispatcher ran it: its log says so.
