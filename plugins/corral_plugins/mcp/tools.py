@@ -192,38 +192,21 @@ def _add_read_tools(server: MCPServer, calls: Calls) -> None:
             ctx, "describe_playbook", args, lambda c: ops.describe_playbook(backend, c, playbook)
         )
 
-    @server.tool(annotations=read)
-    def check(
-        playbook: Playbook,
-        ctx: Context,
-        params: Params = None,
-        inventory: Inventory = None,
-        limit: Limit = None,
-    ) -> dict[str, Any]:
-        """Validate the playbook with these params against the inventory, as
-        `corral check`: touches no host. ok, or the error and a hint."""
-        args = {"playbook": playbook, "params": params, "inventory": inventory, "limit": limit}
-        return calls.call(
-            ctx,
-            "check",
-            args,
-            lambda c: ops.check(backend, playbook, inventory, params or {}, limit),
-        )
-
-    @server.tool(annotations=read)
-    def plan(
-        playbook: Playbook,
-        ctx: Context,
-        params: Params = None,
-        inventory: Inventory = None,
-        limit: Limit = None,
-    ) -> dict[str, Any]:
-        """What a run would do, as `corral plan`: plays in order, hosts, serial batches,
-        tasks, and time estimates from past runs. Touches no host."""
-        args = {"playbook": playbook, "params": params, "inventory": inventory, "limit": limit}
-        return calls.call(
-            ctx, "plan", args, lambda c: ops.plan(backend, playbook, inventory, params or {}, limit)
-        )
+    # check and plan take the same arguments: one definition, two tools.
+    previews = {
+        "check": (
+            ops.check,
+            "Validate the playbook with these params against the inventory, as `corral "
+            "check`: touches no host. ok, or the error and a hint.",
+        ),
+        "plan": (
+            ops.plan,
+            "What a run would do, as `corral plan`: plays in order, hosts, serial batches, "
+            "tasks, and time estimates from past runs. Touches no host.",
+        ),
+    }
+    for name, (work, doc) in previews.items():
+        server.tool(name=name, description=doc, annotations=read)(_preview(calls, name, work))
 
     @server.tool(annotations=read)
     def run_status(run: RunRef, ctx: Context) -> dict[str, Any]:
@@ -301,6 +284,27 @@ def _add_read_tools(server: MCPServer, calls: Calls) -> None:
         and the hosts failing most (as `corral stats`)."""
         args = {"playbook": playbook, "top": top}
         return calls.call(ctx, "stats", args, lambda c: ops.stats(backend, playbook, top))
+
+
+def _preview(calls: Calls, action: str, work: Callable[..., dict[str, Any]]) -> Any:
+    """The ``check`` or ``plan`` tool: ``work`` is :func:`ops.check` or :func:`ops.plan`."""
+
+    def preview(
+        playbook: Playbook,
+        ctx: Context,
+        params: Params = None,
+        inventory: Inventory = None,
+        limit: Limit = None,
+    ) -> dict[str, Any]:
+        args = {"playbook": playbook, "params": params, "inventory": inventory, "limit": limit}
+        return calls.call(
+            ctx,
+            action,
+            args,
+            lambda c: work(calls.backend, playbook, inventory, params or {}, limit),
+        )
+
+    return preview
 
 
 def _add_run_tools(server: MCPServer, calls: Calls) -> None:
