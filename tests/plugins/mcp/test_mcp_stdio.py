@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -216,3 +218,17 @@ async def _approvals(client: Any, timeout: float = 60) -> dict[str, Any]:
             return found
         await anyio.sleep(0.2)
     raise AssertionError(f"no approval waiting after {timeout:g}s")
+
+
+def test_the_cli_starts_without_importing_the_mcp_sdk(project: CorralProject) -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "corral", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()]
+    assert "corral_plugins.mcp.command" in imported  # corral mcp is there...
+    assert [name for name in imported if name.split(".")[0] == "mcp"] == []  # ...not its SDK
+    assert "mcp " in done.stdout
