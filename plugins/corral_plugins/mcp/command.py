@@ -29,7 +29,8 @@ __all__ = ["mcp_command"]
     metavar="GLOB",
     default="*",
     show_default=True,
-    help="With --allow-run: only playbooks matching GLOB (relative to the project) may run.",
+    help="With --allow-run: only playbooks matching GLOB (relative to the project) may run"
+    " (and only their runs be cancelled or resumed).",
 )
 @click.option("--allow-approve", is_flag=True, help="Let the client answer approvals.")
 @click.pass_obj

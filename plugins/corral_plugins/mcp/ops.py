@@ -245,10 +245,8 @@ def cancel(
     """Ask the run to wind down (or, ``now``, abort), as ``corral cancel``."""
     from corral.store.control import request_cancel
 
-    if not caller.allow_run:
-        raise _refuse(caller.why_not_run)
     store = backend.store()
-    run_id = store.resolve_run(run_ref)["id"]
+    run_id = _run_to_act_on(backend, caller, run_ref)["id"]
     outcome = request_cancel(store, run_id, by=caller.label, grace=None if now else grace, now=now)
     backend.wake()
     row = store.run_row(run_id) or {}
@@ -259,14 +257,7 @@ def resume(backend: Backend, caller: Caller, run_ref: str) -> dict[str, Any]:
     """Resume a failed, interrupted or cancelled run in a worker (``corral resume``)."""
     from corral_plugins.server.views import resume_refusal
 
-    if not caller.allow_run:
-        raise _refuse(caller.why_not_run)
-    row = backend.store().resolve_run(run_ref)
-    if not fnmatch.fnmatchcase(str(row["playbook"]), caller.playbooks):
-        raise Refused(
-            f"run {row['id']} is of {row['playbook']!r}, which may not be run through MCP here",
-            hint=f"runnable playbooks match {caller.playbooks!r}",
-        )
+    row = _run_to_act_on(backend, caller, run_ref)
     refusal = resume_refusal(row)
     if refusal:
         raise UsageError(refusal, hint="see run_status for how it ended")
@@ -362,6 +353,20 @@ def stats(backend: Backend, playbook: str | None, top: int) -> dict[str, Any]:
 
 def _may_run(caller: Caller, playbook: str) -> bool:
     return caller.allow_run and fnmatch.fnmatchcase(playbook, caller.playbooks)
+
+
+def _run_to_act_on(backend: Backend, caller: Caller, run_ref: str) -> dict[str, Any]:
+    """The run ``run_ref`` names, when the caller may cancel or resume it: with
+    --allow-run (or a run token), and of a playbook the glob lets it run."""
+    if not caller.allow_run:
+        raise _refuse(caller.why_not_run)
+    row = backend.store().resolve_run(run_ref)
+    if not fnmatch.fnmatchcase(str(row["playbook"]), caller.playbooks):
+        raise Refused(
+            f"run {row['id']} is of {row['playbook']!r}, which MCP may not act on here",
+            hint=f"runnable playbooks match {caller.playbooks!r}",
+        )
+    return row
 
 
 def _served(backend: Backend, playbook: str) -> Served:

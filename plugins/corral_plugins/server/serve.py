@@ -95,7 +95,7 @@ DEFAULT_BIND = "127.0.0.1:8844"
     metavar="GLOB",
     default="*",
     show_default=True,
-    help="Which playbooks the MCP tools at /mcp may run (with a run-scope token).",
+    help="Which playbooks the MCP tools at /mcp may run, cancel and resume (with a run token).",
 )
 @click.pass_obj
 def serve_command(

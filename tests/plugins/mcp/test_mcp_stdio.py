@@ -131,6 +131,9 @@ def test_read_only_unless_started_with_the_flags(project: CorralProject) -> None
 
 
 def test_allow_run_runs_only_the_playbooks_matching_the_glob(project: CorralProject) -> None:
+    typed = project.run("run", "deploy.yml", "-i", "inventory.yml", "-p", "version=1.0")
+    assert typed.exit_code == 0, typed.stderr
+
     async def session() -> None:
         async with stdio(project, "--allow-run", "--playbooks", "playbooks/*") as client:
             text = await refused(client, "run", playbook="deploy.yml", params={"version": "1"})
@@ -138,6 +141,8 @@ def test_allow_run_runs_only_the_playbooks_matching_the_glob(project: CorralProj
             assert "playbooks/*" in text
             text = await refused(client, "run", playbook="playbooks/missing.yml")
             assert "no playbook 'playbooks/missing.yml'" in text
+            text = await refused(client, "cancel", run="last")
+            assert "is of 'deploy.yml', which MCP may not act on here" in text
 
     anyio.run(session)
 
