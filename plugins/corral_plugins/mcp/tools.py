@@ -85,7 +85,10 @@ class Calls:
         except CorralError as exc:
             outcome = f"error: {exc}"
             raise ToolError(_line(exc, exc.hint)) from None
-        except Exception as exc:  # a bug of ours: still one line for the client
+        except Exception as exc:  # a bug of ours: one line for the client, the rest logged
+            import logging
+
+            logging.getLogger("corral.mcp").exception("tool %s failed", action)
             outcome = f"error: {type(exc).__name__}: {exc}"
             raise ToolError(f"internal error: {type(exc).__name__}: {exc}") from None
         finally:
