@@ -26,21 +26,9 @@ def _server(request: Request) -> Server:
 @router.get("/playbooks", tags=["playbooks"], openapi_extra=scope_extra("read"))
 def list_playbooks(request: Request, _who: Identity = Depends(READ)) -> list[dict[str, Any]]:  # noqa: B008
     """The served playbooks: plays, params, triggers; a broken one with its error."""
-    server = _server(request)
-    project = server.project
-    listed = [
-        {
-            "name": name,
-            "plays": [play.name for play in served.playbook.plays],
-            "params": sorted(served.params),
-            "triggers": [{"kind": e.kind, "key": e.key, "play": e.play} for e in served.entries],
-            "error": project.errors.get(name),
-        }
-        for name, served in sorted(project.served.items())
-    ]
-    broken = sorted(set(project.errors) - set(project.served))
-    listed += [{"name": name, "error": project.errors[name]} for name in broken]
-    return listed
+    from corral_plugins.server.views import playbook_rows
+
+    return playbook_rows(_server(request).project)
 
 
 @router.get("/playbooks/{name:path}/params", tags=["playbooks"], openapi_extra=scope_extra("read"))
@@ -49,16 +37,9 @@ def playbook_params(request: Request, name: str, _who: Identity = Depends(READ))
     served = _server(request).served(name)
     if served is None:
         raise HTTPException(404, f"no playbook {name!r} is served")
-    specs = served.params
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": sorted(n for n, spec in specs.items() if spec.required),
-        "properties": {
-            n: {**spec.schema, **({"writeOnly": True} if spec.secret else {})}
-            for n, spec in specs.items()
-        },
-    }
+    from corral_plugins.server.views import params_schema
+
+    return params_schema(served.params)
 
 
 @router.post("/playbooks/{name:path}/check", tags=["playbooks"], openapi_extra=scope_extra("read"))
@@ -66,10 +47,11 @@ def check_playbook(request: Request, name: str, _who: Identity = Depends(READ)) 
     """Load the playbook from disk now, as ``corral check`` does: ``ok`` or its error."""
     from corral.errors import CorralError
     from corral.playbook.loader import load_playbook
+    from corral_plugins.server.views import playbook_file
 
     server = _server(request)
-    path = (server.root / name).resolve()
-    if not path.is_relative_to(server.root) or not path.is_file():
+    path = playbook_file(server.root, name)
+    if path is None:
         raise HTTPException(404, f"no playbook {name!r} in the project")
     registry = server.registry
     try:

@@ -147,14 +147,13 @@ def _shown(outcome: Any) -> Any:
 @router.post("/runs/{run}/resume", status_code=202, openapi_extra=scope_extra("run"))
 def resume_run(request: Request, run: str, who: Identity = Depends(RUN)) -> dict[str, Any]:  # noqa: B008
     """Resume a failed or interrupted run in a worker (as ``corral resume RUN``)."""
+    from corral_plugins.server.views import resume_refusal
+
     server = _server(request)
     row = _run(server.store(), run)
-    if row["status"] not in ("failed", "interrupted", "cancelled"):
-        raise HTTPException(
-            409,
-            f"run {row['id']} is {row['status']}: "
-            "only failed, interrupted or cancelled runs resume",
-        )
+    refusal = resume_refusal(row)
+    if refusal:
+        raise HTTPException(409, refusal)
     server.resume(row["id"], started_by=who.label)
     return {"run_id": row["id"], "status": "resuming"}
 
@@ -163,16 +162,12 @@ def resume_run(request: Request, run: str, who: Identity = Depends(RUN)) -> dict
 def run_logs(request: Request, run: str, _who: Identity = Depends(READ)) -> str:  # noqa: B008
     """The run's events, one JSON object a line (as ``corral logs --json``), then the
     worker's own output when the server started it."""
-    from corral.store.queries import all_events
+    from corral_plugins.server.views import log_text
 
     server = _server(request)
     store = server.store()
     run_id = _run(store, run)["id"]
-    lines = [json.dumps(event, default=str) for event in all_events(store, run_id)]
-    output = server.worker_output(run_id)
-    if output:
-        lines.append(json.dumps({"event": "worker_output", "text": output}))
-    return "\n".join(lines) + "\n"
+    return log_text(store, run_id, server.worker_output(run_id))
 
 
 @router.get("/runs/{run}/events", openapi_extra=scope_extra("read"))

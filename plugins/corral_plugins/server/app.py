@@ -3,9 +3,9 @@
 :func:`make_app` builds a FastAPI application around a started
 :class:`~corral_plugins.server.daemon.Server`. Routes are plain (sync) functions: FastAPI
 runs them in its thread pool, where each thread keeps its own store connection.
-``/healthz`` needs no token; everything under ``/api/v1`` and ``/metrics`` does (see
-``auth.py``); a webhook's path is answered by its trigger's receiver, which checks the
-delivery's signature instead.
+``/healthz`` needs no token; everything under ``/api/v1``, ``/metrics`` and ``/mcp`` (the
+MCP tools, ``corral_plugins.mcp.http``) does (see ``auth.py``); a webhook's path is
+answered by its trigger's receiver, which checks the delivery's signature instead.
 """
 
 from __future__ import annotations
@@ -72,6 +72,12 @@ def make_app(server: Server) -> FastAPI:
     from corral_plugins.server import ui
 
     ui.install(app)  # the web UI at "/"; before the webhooks' catch-all, which takes any POST
+
+    from corral_plugins.mcp.http import mount_mcp
+
+    # The MCP tools (docs/mcp.md), before the webhooks' catch-all; serve's lifespan runs
+    # their sessions.
+    app.state.mcp_sessions = mount_mcp(app, server, server.options.mcp_playbooks)
 
     @app.post("/{path:path}", include_in_schema=False)
     async def webhook(path: str, request: Request) -> Response:

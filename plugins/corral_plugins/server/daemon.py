@@ -35,9 +35,9 @@ from corral_plugins.server.project import (
     project_inventory,
     project_stamp,
 )
-from corral_plugins.server.queue import Fire, Queued, active_runs, enqueue, fire_params
+from corral_plugins.server.queue import Fire, Queued, active_runs, enqueue, fail_unstarted
 from corral_plugins.server.warm import WarmRun, WarmWorkers
-from corral_plugins.server.workers import Worker, run_args, spawn
+from corral_plugins.server.workers import Worker, queued_run_args, spawn
 
 if TYPE_CHECKING:
     from corral import Receiver, TriggerContext
@@ -59,6 +59,7 @@ class ServerOptions:
     hold: bool = False  # queue what fires, start nothing (maintenance)
     warm: bool = True  # runs go to long-lived workers that keep SSH links (warm.py)
     warm_idle: float = 300.0  # seconds a warm worker keeps an idle SSH link
+    mcp_playbooks: str = "*"  # which playbooks /mcp's run tool may start (a glob)
 
 
 @dataclass
@@ -334,9 +335,15 @@ class Server:
         self._wake.set()
         return queued
 
-    def start_run(self, playbook: str, params: Mapping[str, Any], started_by: str) -> Queued:
-        """Queue a run asked for through the API."""
-        fire = Fire(playbook, "api", "api", dict(params), params, None, started_by)
+    def start_run(
+        self,
+        playbook: str,
+        params: Mapping[str, Any],
+        started_by: str,
+        options: Mapping[str, Any] | None = None,
+    ) -> Queued:
+        """Queue a run asked for through the API (or MCP: ``options`` limit and check)."""
+        fire = Fire(playbook, "api", "api", dict(params), params, None, started_by, options or {})
         with self._writing:
             queued = enqueue(self.store(), fire)
         self._wake.set()
@@ -400,18 +407,13 @@ class Server:
 
     def _start(self, store: Store, row: Mapping[str, Any]) -> None:
         run_id = str(row["id"])
-        fired = store.conn.execute(
-            "SELECT kind, trigger, time FROM fires WHERE run_id = ?", (run_id,)
-        ).fetchone()
-        kind, key, when = fired if fired else ("api", "api", row["queued"])
-        args = run_args(
+        args = queued_run_args(
+            store,
             run_id,
             str(row["playbook"]),
+            root=self.root,
             home=self.home,
-            # Looked up for each run: an inventory added or moved needs no restart.
-            inventory=project_inventory(self.root, self.environ),
-            params=fire_params(store, run_id),
-            trigger={"kind": kind, "key": key, "fired": when, "run_id": run_id},
+            environ=self.environ,
             wait_lock=self.options.wait_lock,
         )
         worker = self._run(run_id, args)
@@ -437,12 +439,7 @@ class Server:
         for worker, code in ended:
             row = store.run_row(worker.run_id)
             status = row["status"] if row else "gone"
-            if status == "queued":
-                # It never started (the playbook is gone, bad params): not a retry loop.
-                from corral.store.db import finish_run_in
-
-                with store.transaction() as conn:
-                    finish_run_in(conn, worker.run_id, "failed", code, time.time(), None)
+            if fail_unstarted(store, worker.run_id, code):
                 status = "failed before it started"
             self.log(f"run {worker.run_id} ended: {status} (exit {code})")
         store.refresh_liveness()  # a worker that died mid-run: interrupted, resumable

@@ -28,6 +28,7 @@ __all__ = [
     "Queued",
     "active_runs",
     "enqueue",
+    "fail_unstarted",
     "fire_params",
     "payload_digest",
     "queued_runs",
@@ -55,6 +56,8 @@ class Fire:
     payload: Any = None
     delivery: str | None = None
     started_by: str = ""
+    # ``corral run`` options for the run, as the store keeps them: {"limit": ..., "check": ...}
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,8 @@ def _enqueue(store: Store, fire: Fire, run_id: str, outcome: str) -> Queued:
             if queue:
                 conn.execute(
                     "INSERT INTO runs (id, playbook, playbook_file, status, started, trigger,"
-                    " started_by, params) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)",
+                    " started_by, params, options, check_mode)"
+                    " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
                     (
                         run_id,
                         fire.playbook,
@@ -111,6 +115,8 @@ def _enqueue(store: Store, fire: Fire, run_id: str, outcome: str) -> Queued:
                         fire.kind,
                         fire.started_by,
                         json.dumps(fire.params, sort_keys=True, default=str),
+                        json.dumps(fire.options, sort_keys=True),
+                        int(bool(fire.options.get("check"))),
                     ),
                 )
     except sqlite3.IntegrityError as exc:
@@ -139,6 +145,20 @@ def fire_params(store: Store, run_id: str) -> dict[str, Any]:
     """The params the fire of ``run_id`` gives it (not redacted: the store is private)."""
     row = store.conn.execute("SELECT params FROM fires WHERE run_id = ?", (run_id,)).fetchone()
     return dict(json.loads(row[0])) if row else {}
+
+
+def fail_unstarted(store: Store, run_id: str, code: int | None) -> bool:
+    """The run's worker has exited with ``code``: if the run is still queued, it never
+    started (the playbook is gone, bad params): mark it failed, not queued for a retry
+    loop. True when it did so."""
+    from corral.store.db import finish_run_in
+
+    row = store.run_row(run_id)
+    if row is None or row["status"] != "queued":
+        return False
+    with store.transaction() as conn:
+        finish_run_in(conn, run_id, "failed", code, time.time(), None)
+    return True
 
 
 def active_runs(store: Store, playbook: str, trigger: str) -> list[tuple[str, str]]:

@@ -90,6 +90,13 @@ DEFAULT_BIND = "127.0.0.1:8844"
     metavar="SECONDS",
     help="How long a warm worker keeps an unused SSH connection open.",
 )
+@click.option(
+    "--mcp-playbooks",
+    metavar="GLOB",
+    default="*",
+    show_default=True,
+    help="Which playbooks the MCP tools at /mcp may run, cancel and resume (with a run token).",
+)
 @click.pass_obj
 def serve_command(
     obj: Any,
@@ -105,6 +112,7 @@ def serve_command(
     reload_every: float,
     warm: bool,
     warm_idle: float,
+    mcp_playbooks: str,
 ) -> int:
     """Serve the project: arm its playbooks' triggers, run what they fire, answer the API.
 
@@ -134,6 +142,7 @@ def serve_command(
         hold=hold_queue,
         warm=warm,
         warm_idle=warm_idle,
+        mcp_playbooks=mcp_playbooks,
     )
     _serve(obj, project, host, port, options, tls_cert, tls_key)
     return 0
@@ -207,7 +216,8 @@ def _serve(
         log(f"inventory: {server.inventory_shown()}")
         if options.hold:
             log("--hold-queue: fires are queued; no run starts until a restart without it")
-        yield
+        async with app.state.mcp_sessions:
+            yield
         log("draining: no new runs; waiting for running ones")
         await run_in_threadpool(server.shutdown)
         log("stopped")

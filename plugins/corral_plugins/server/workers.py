@@ -19,9 +19,20 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-__all__ = ["Worker", "output_tail", "run_args", "signal_group", "spawn", "spool_dir"]
+if TYPE_CHECKING:
+    from corral.store.db import Store
+
+__all__ = [
+    "Worker",
+    "output_tail",
+    "queued_run_args",
+    "run_args",
+    "signal_group",
+    "spawn",
+    "spool_dir",
+]
 
 
 @dataclass
@@ -76,16 +87,57 @@ def run_args(
     params: Mapping[str, Any],
     trigger: Mapping[str, Any],
     wait_lock: float = 0.0,
+    options: Sequence[str] = (),
 ) -> list[str]:
-    """``corral`` arguments running queued run ``run_id``; params go in its spool's files."""
+    """``corral`` arguments running queued run ``run_id``; params go in its spool's files.
+    ``options``: more ``corral run`` options (``-l``, ``--check``)."""
     spool = spool_dir(home, run_id)
     params_file = _private_params(spool / "params.yml", params)
     trigger_file = _private_json(spool / "trigger.json", {"corral_trigger": trigger})
     argv = ["run", playbook, "--queued-run", run_id, "--wait-lock", f"{wait_lock:g}s"]
     for source in inventory:
         argv += ["-i", source]
-    argv += ["-p", f"@{params_file}", "-e", f"@{trigger_file}"]
+    argv += ["-p", f"@{params_file}", "-e", f"@{trigger_file}", *options]
     return argv
+
+
+def queued_run_args(
+    store: Store,
+    run_id: str,
+    playbook: str,
+    *,
+    root: Path,
+    home: Path,
+    environ: Mapping[str, str],
+    wait_lock: float,
+    inventory: Sequence[str] | None = None,
+) -> list[str]:
+    """:func:`run_args` for a run :func:`~corral_plugins.server.queue.enqueue` queued:
+    its params and trigger from its fire, its ``limit`` and ``check`` from its queued
+    row, and unless ``inventory`` is given the project's, looked up now (an inventory
+    added or moved needs no restart)."""
+    from corral_plugins.server.project import project_inventory
+    from corral_plugins.server.queue import fire_params
+
+    fired = store.conn.execute(
+        "SELECT kind, trigger, time FROM fires WHERE run_id = ?", (run_id,)
+    ).fetchone()
+    kind, key, when = fired if fired else ("api", "api", time.time())
+    row = store.conn.execute("SELECT options FROM runs WHERE id = ?", (run_id,)).fetchone()
+    asked = json.loads(row[0]) if row and row[0] else {}
+    options = (["-l", str(asked["limit"])] if asked.get("limit") else []) + (
+        ["--check"] if asked.get("check") else []
+    )
+    return run_args(
+        run_id,
+        playbook,
+        home=home,
+        inventory=project_inventory(root, environ) if inventory is None else inventory,
+        params=fire_params(store, run_id),
+        trigger={"kind": kind, "key": key, "fired": when, "run_id": run_id},
+        wait_lock=wait_lock,
+        options=options,
+    )
 
 
 def spawn(
