@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["router"]
 
 router = APIRouter()
-READ, APPROVE = needs("read"), needs("approve")
+READ, RUN, APPROVE = needs("read"), needs("run"), needs("approve")
 
 
 def _server(request: Request) -> Server:
@@ -139,6 +139,41 @@ def list_triggers(request: Request, _who: Identity = Depends(READ)) -> list[dict
     from corral_plugins.server.metrics import trigger_listing
 
     return trigger_listing(_server(request))
+
+
+@router.post("/triggers/enable", tags=["server"], openapi_extra=scope_extra("run"))
+def enable_trigger(
+    request: Request,
+    playbook: str = Body(..., embed=True),
+    key: str = Body(..., embed=True),
+    who: Identity = Depends(RUN),  # noqa: B008
+) -> dict[str, Any]:
+    """Switch a trigger on again (``key`` as ``GET /triggers`` lists it). Needs ``run``."""
+    return switch(_server(request), playbook, key, enabled=True, by=who.label)
+
+
+@router.post("/triggers/disable", tags=["server"], openapi_extra=scope_extra("run"))
+def disable_trigger(
+    request: Request,
+    playbook: str = Body(..., embed=True),
+    key: str = Body(..., embed=True),
+    who: Identity = Depends(RUN),  # noqa: B008
+) -> dict[str, Any]:
+    """Switch a trigger off, across restarts: a schedule, file or run trigger does not
+    fire (each time it would is recorded as ``disabled``), a webhook answers 423."""
+    return switch(_server(request), playbook, key, enabled=False, by=who.label)
+
+
+def switch(server: Server, playbook: str, key: str, *, enabled: bool, by: str) -> dict[str, Any]:
+    """Switch the served trigger ``key`` of ``playbook`` on or off (404: no such trigger)."""
+    from corral.store.switches import switch_trigger
+
+    if not any(e.playbook == playbook and e.key == key for e in server.entries()):
+        raise HTTPException(
+            404, f"{playbook} has no trigger {key!r}; see GET /api/v1/triggers for the keys"
+        )
+    changed = switch_trigger(server.store(), playbook, key, enabled=enabled, by=by)
+    return {"playbook": playbook, "key": key, "enabled": enabled, "changed": changed}
 
 
 @router.get("/locks", tags=["server"], openapi_extra=scope_extra("read"))
