@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 from pathlib import Path
 
 from served import Served, wait_for
@@ -305,3 +306,44 @@ def test_locks_and_stats_show_real_runs(served: Served) -> None:
     assert "style=" not in stats.text  # the CSP allows no inline style
     assert "hold.yml" not in _text(one.text).split("Playbooks", 2)[-1].split("Tasks")[0]
     assert "range '1y' is unknown: pick one of 24h, 7d, 30d, 90d" in _text(wrong.text)
+
+
+def test_a_switched_off_file_trigger_records_its_fires_and_starts_nothing(served: Served) -> None:
+    conf = served.project.path / "conf"
+    conf.mkdir()
+    served.project.write(
+        "reload.yml",
+        """
+        - hosts: all
+          gather_facts: false
+          triggers:
+            - file: {paths: conf, debounce: 300}
+          tasks:
+            - command: echo reloaded
+        """,
+    )
+    served.start()
+    with served.client(served.token("run")) as api:
+        (row,) = api.get("/api/v1/triggers").json()
+        off = api.post(
+            "/api/v1/triggers/disable", json={"playbook": "reload.yml", "key": row["key"]}
+        )
+        assert off.json()["changed"] is True
+
+        written = [0.0]
+
+        def fires() -> list[tuple[object, ...]]:
+            # Written again each second (longer than the debounce) until the watch,
+            # armed with the server, has seen a change.
+            if time.monotonic() - written[0] > 1:
+                (conf / "app.conf").write_text(f"setting = {time.monotonic()}\n")
+                written[0] = time.monotonic()
+            return _store_rows(served, "SELECT outcome, run_id FROM fires")
+
+        assert wait_for(fires, 30, "a fire of the switched-off trigger")[0] == ("disabled", None)
+        assert api.get("/api/v1/runs").json() == []
+        api.post("/api/v1/triggers/enable", json={"playbook": "reload.yml", "key": row["key"]})
+        (conf / "app.conf").write_text("setting = on\n")
+        runs = wait_for(lambda: api.get("/api/v1/runs").json(), 30, "the file trigger's run")
+        served.wait_status(api, runs[0]["id"], {"succeeded"})
+    assert "reload.yml: file fired: skipped (switched off)" in served.output()
