@@ -81,6 +81,51 @@ def check_playbook(request: Request, name: str, _who: Identity = Depends(READ)) 
     return {"ok": True}
 
 
+@router.post("/playbooks/{name:path}/plan", tags=["playbooks"], openapi_extra=scope_extra("read"))
+def plan_route(
+    request: Request,
+    name: str,
+    params: dict[str, Any] = Body(default_factory=dict, embed=True),  # noqa: B008
+    _who: Identity = Depends(READ),  # noqa: B008
+) -> dict[str, Any]:
+    """What a run with these params would do, as ``corral plan --output json`` prints it
+    (plays, hosts, batches, tasks, estimates); 422 with the error when the playbook, the
+    project's inventory or the params do not pass."""
+    from corral.errors import CorralError
+
+    server = _server(request)
+    if server.served(name) is None:
+        raise HTTPException(404, f"no playbook {name!r} is served; see GET /api/v1/playbooks")
+    try:
+        return plan_playbook(server, name, params)[0]
+    except CorralError as exc:
+        raise HTTPException(422, str(exc) + (f" (hint: {exc.hint})" if exc.hint else "")) from None
+
+
+def plan_playbook(
+    server: Server, name: str, params: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """Load the served playbook ``name``, the project's inventory and ``params`` as a
+    worker would (its ``ansible.cfg`` too), and plan it: the plan and its trigger lines.
+    Raises :class:`~corral.errors.CorralError` for what ``corral check`` refuses."""
+    from corral.ansible_cfg import load_settings
+    from corral.commands.plan import make_plan
+    from corral_plugins.server.project import project_inventory
+
+    plan, lines = make_plan(
+        server.root / name,
+        server.registry,
+        server.environ,
+        settings=load_settings(server.environ, server.root),
+        cwd=server.root,
+        inventories=project_inventory(server.root, server.environ),
+        params=params,
+        recorded_as=name,
+    )
+    plan["playbook"] = name  # as the project names it, not the server's own path
+    return plan, lines
+
+
 @router.get("/approvals", tags=["approvals"], openapi_extra=scope_extra("read"))
 def list_approvals(request: Request, _who: Identity = Depends(READ)) -> list[dict[str, Any]]:  # noqa: B008
     """Approvals that running runs are waiting for, oldest first."""

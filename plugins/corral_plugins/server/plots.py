@@ -56,7 +56,7 @@ def line_chart(
     xs = sorted({x for s in series for x, _ in s.points})
     values = [y for s in series for _, y in s.points if y is not None]
     if not xs or not values:
-        return _empty(title)
+        return _empty(title, "no finished runs in this range")
     top = y_max if y_max is not None else (max(values) or 1.0)
     x0, x1 = xs[0], xs[-1]
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -117,10 +117,13 @@ def line_chart(
     return _figure(title, desc, "".join(parts) + legend, HEIGHT, table)
 
 
-def bar_chart(title: str, desc: str, bars: Sequence[Bar]) -> Markup:
-    """Horizontal bars, longest first as given, each labelled with its shown value."""
+def bar_chart(
+    title: str, desc: str, bars: Sequence[Bar], *, empty: str = "no finished runs in this range"
+) -> Markup:
+    """Horizontal bars, longest first as given, each labelled with its shown value;
+    ``empty`` says why there is none."""
     if not bars:
-        return _empty(title)
+        return _empty(title, empty)
     top = max(bar.value for bar in bars) or 1.0
     room = WIDTH - LABEL_WIDTH - 80
     height = len(bars) * (BAR_HEIGHT + BAR_GAP) + BAR_GAP
@@ -154,9 +157,9 @@ def _figure(title: str, desc: str, body: str, height: int, table: str) -> Markup
     )
 
 
-def _empty(title: str) -> Markup:
-    shown = escape(title)
-    return Markup(f'<p class="plot-empty">{shown}: no finished runs in this range.</p>')  # noqa: S704
+def _empty(title: str, why: str) -> Markup:
+    shown = f"{escape(title)}: {escape(why)}."
+    return Markup(f'<p class="plot-empty">{shown}</p>')  # noqa: S704
 
 
 def _axes(plot_w: int, plot_h: int) -> str:

@@ -194,6 +194,13 @@ def test_check_and_plan_show_their_output_in_the_page(served: Served) -> None:
     assert "scope run" in _text(started.text)
     assert bad.status_code == 422
     assert "param-version-error" in bad.text
+    with served.client(served.token("read")) as api:
+        plan = api.post("/api/v1/playbooks/typed.yml/plan", json={"params": {"version": "1.0"}})
+        wrong = api.post("/api/v1/playbooks/typed.yml/plan", json={"params": {"drain": -1}})
+    assert plan.status_code == 200
+    assert plan.json()["plays"][0]["hosts"] == ["localhost"]
+    assert wrong.status_code == 422
+    assert wrong.json()["detail"].startswith("invalid params: version: required")
 
 
 def test_a_switched_off_trigger_stays_off_across_a_restart(served: Served) -> None:

@@ -98,6 +98,7 @@ def start(request: Request, name: str, viewer: Viewer = Depends(START)) -> Respo
 
 def _look(request: Request, name: str, viewer: Viewer, what: str) -> Response:
     from corral.errors import CorralError
+    from corral_plugins.server.api_project import plan_playbook
     from corral_plugins.server.params_form import form_fields
 
     server = _server(request)
@@ -108,7 +109,7 @@ def _look(request: Request, name: str, viewer: Viewer, what: str) -> Response:
     if problems:
         return _invalid(request, served, submitted, problems)
     try:
-        plan, lines = _plan(server, name, values)
+        plan, lines = plan_playbook(server, name, values)
     except CorralError as exc:
         error = str(exc) + (f" (hint: {exc.hint})" if exc.hint else "")
         result = {"what": what, "ok": False, "text": error}
@@ -116,24 +117,6 @@ def _look(request: Request, name: str, viewer: Viewer, what: str) -> Response:
         result = {"what": what, "ok": True, "text": _result_text(what, name, plan, lines)}
     fields = form_fields(served.params, _kept(served, submitted))
     return _form(request, served, fields, result=result)
-
-
-def _plan(server: Server, name: str, values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Load the playbook, its inventory and ``values`` as a worker would, and plan it."""
-    from corral.ansible_cfg import load_settings
-    from corral.commands.plan import make_plan
-    from corral_plugins.server.project import project_inventory
-
-    return make_plan(
-        server.root / name,
-        server.registry,
-        server.environ,
-        settings=load_settings(server.environ, server.root),
-        cwd=server.root,
-        inventories=project_inventory(server.root, server.environ),
-        params=values,
-        recorded_as=name,
-    )
 
 
 def _result_text(what: str, name: str, plan: dict[str, Any], lines: list[str]) -> str:

@@ -146,6 +146,7 @@ def _flakiest(rows: list[dict[str, Any]]) -> Markup:
             )
             for r in rows
         ],
+        empty="no host failed or was unreachable in this range",
     )
 
 
