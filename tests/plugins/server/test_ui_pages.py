@@ -13,10 +13,12 @@ from test_server_triggers import signed
 from ui_client import csrf_of, logged_in
 
 GATED = """
-- hosts: all
+- name: ship the release
+  hosts: all
   gather_facts: false
   tasks:
-    - approval:
+    - name: ask the release manager
+      approval:
         message: "Ship it?"
         timeout: 5m
         forbid_starter: true
@@ -90,7 +92,7 @@ def test_approve_from_the_inbox_and_the_starter_is_refused(served: Served) -> No
         )
         shown = _text(inbox.text)
         assert run_id in shown
-        assert "gated.yml" in shown
+        assert "gated.yml ship the release task ask the release manager Ship it?" in shown
         assert "token:alice" in shown  # who started it
         assert "You started this run: someone else answers." in shown
         approval_id = api.get("/api/v1/approvals").json()[0]["id"]
