@@ -237,6 +237,8 @@ def test_a_switched_off_trigger_stays_off_across_a_restart(served: Served) -> No
     assert rows["webhook"]["switched_by"] == "token:ops"
     assert rows["cron"]["enabled"] is True
     assert _deliver(served, body, "d-2").status_code == 423
+    table = served.project.run("triggers").stdout
+    assert re.search(r"webhook: path=/hooks/ship.*\boff\b.*switched off", table)
     listed = served.project.run("triggers", "--json")
     assert {r["kind"]: r["enabled"] for r in json.loads(listed.stdout)} == {
         "webhook": False,
