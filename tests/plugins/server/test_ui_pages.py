@@ -50,6 +50,15 @@ HOOKED = """
     - command: echo shipped
 """
 
+WATCHING = """
+- hosts: all
+  gather_facts: false
+  triggers:
+    - file: {paths: conf, debounce: 300}
+  tasks:
+    - command: echo reloaded
+"""
+
 HOLDING = """
 - hosts: all
   gather_facts: false
@@ -320,20 +329,10 @@ def test_locks_and_stats_show_real_runs(served: Served) -> None:
 
 
 def test_a_switched_off_file_trigger_records_its_fires_and_starts_nothing(served: Served) -> None:
-    conf = served.project.path / "conf"
-    conf.mkdir()
-    served.project.write(
-        "reload.yml",
-        """
-        - hosts: all
-          gather_facts: false
-          triggers:
-            - file: {paths: conf, debounce: 300}
-          tasks:
-            - command: echo reloaded
-        """,
-    )
+    (served.project.path / "conf").mkdir()
+    served.project.write("reload.yml", WATCHING)
     served.start()
+    conf = served.project.path / "conf"
     with served.client(served.token("run")) as api:
         (row,) = api.get("/api/v1/triggers").json()
         off = api.post(

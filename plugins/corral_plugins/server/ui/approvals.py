@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
 
 from fastapi import Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
+from corral_plugins.server.ui.notices import back, notice
 from corral_plugins.server.ui.render import render, ui_router
 from corral_plugins.server.ui.session import Viewer, form_post, page
 
@@ -66,7 +66,7 @@ def approvals_page(request: Request, viewer: Viewer = Depends(READ)) -> Response
         "approvals.html",
         items=items,
         can_answer=scope_allows(viewer.scope, "approve"),
-        notice=NOTICES.get(request.query_params.get("notice", ""), ""),
+        notice=notice(request, NOTICES),
     )
 
 
@@ -122,13 +122,9 @@ def _answer(request: Request, approval_id: int, viewer: Viewer, *, approved: boo
         done = answer(store, approval_id, approved=approved, by=viewer.label, comment=comment)
     except UsageError as exc:
         record(request, viewer, action, args, outcome=f"refused: {exc}", run_id=run_id)
-        return _back("starter")
+        return back("/approvals", "starter")
     if not done:
         record(request, viewer, action, args, outcome="refused: not pending", run_id=run_id)
-        return _back("gone")
+        return back("/approvals", "gone")
     record(request, viewer, action, args, run_id=run_id)
-    return _back("approved" if approved else "rejected")
-
-
-def _back(notice: str) -> Response:
-    return RedirectResponse("/approvals?" + urlencode({"notice": notice}), status_code=303)
+    return back("/approvals", "approved" if approved else "rejected")
