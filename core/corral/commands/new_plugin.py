@@ -96,12 +96,14 @@ TESTS = '''\
 
 import json
 
+# ARGS is replaced by each test's step arguments.
 PLAY = """\\
 - hosts: localhost
+  gather_facts: false
   tasks:
-    - {ident}.greet: {{args}}
+    - {ident}.greet: ARGS
       register: said
-    - debug: {{{{msg: "{{{{ said.greeting }}}}"}}}}
+    - debug: {{msg: "{{{{ said.greeting }}}}"}}
 """
 
 
@@ -116,7 +118,7 @@ def test_corral_lists_the_plugin(corral_project):
 
 def test_the_step_greets_in_a_playbook(corral_project):
     corral_project.write("inventory.ini", "localhost ansible_connection=local\\n")
-    corral_project.write("site.yml", PLAY.format(args="{{name: ops, times: 2, shout: true}}"))
+    corral_project.write("site.yml", PLAY.replace("ARGS", "{{name: ops, times: 2, shout: true}}"))
     result = corral_project.run("run", "site.yml", "-i", "inventory.ini")
     assert result.exit_code == 0, result.output
     assert "HELLO, OPS, FROM LOCALHOST! HELLO, OPS, FROM LOCALHOST!" in result.stdout
@@ -124,10 +126,12 @@ def test_the_step_greets_in_a_playbook(corral_project):
 
 def test_wrong_arguments_are_refused_before_the_run(corral_project):
     corral_project.write("inventory.ini", "localhost ansible_connection=local\\n")
-    corral_project.write("bad.yml", PLAY.format(args="{{times: 0}}"))
+    corral_project.write("bad.yml", PLAY.replace("ARGS", "{{times: 0}}"))
     result = corral_project.run("check", "bad.yml", "-i", "inventory.ini")
     assert result.exit_code == 4
-    assert "times: 0 is less than the minimum of 1" in result.stderr
+    assert "argument 'times' of step '{ident}.greet': 0 is less than the minimum of 1" in (
+        result.stderr
+    )
 '''
 
 README = """\
