@@ -41,11 +41,19 @@ def test_a_new_project_passes_check_and_runs_its_playbook_on_its_own_inventory(c
     assert ci.returncode == 0, ci.stdout + ci.stderr
     assert "ok: site.yml is valid" in ci.stdout
 
+    dry = corral("corral", "run", "site.yml", "--check", "--diff")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "+hello from localhost, managed by ops" in dry.stdout
+    assert not (project / ".state").exists()  # check mode touched nothing
+
     ran = corral("corral", "run", "site.yml", "-p", "greeting=hi", "-p", "copies=2")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     state = project / ".state" / "localhost"
     assert sorted(p.name for p in state.iterdir()) == ["greeting-1.txt", "greeting-2.txt"]
     assert (state / "greeting-2.txt").read_text() == "hi from localhost, managed by ops\n"
+
+    again = corral("corral", "run", "site.yml", "-p", "greeting=hi", "-p", "copies=2")
+    assert "changed=0" in again.stdout  # a second run finds everything in place
 
     bad = corral("corral", "run", "site.yml", "-p", "copies=0")
     assert bad.returncode == 4
@@ -114,6 +122,8 @@ def test_each_template_copies_with_its_roles_and_passes_check(corral_project, te
     )
     args = [a for g in given for a in ("-p", g)]
     inventory_path = ROOT / (inventory or "inventory/local.yml")
+    for param in _required(template.path):
+        assert f"-p {param}=..." in made.stdout  # the copy says what a run must give
     checked = corral_project.run_subprocess("check", str(copy), "-i", str(inventory_path), *args)
     assert checked.exit_code == 0, checked.output
 

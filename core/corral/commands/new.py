@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from corral.commands.scaffold import path_option
+
 # A role name as ansible-galaxy accepts it: letters, digits, underscores; an
 # optional "namespace." prefix.
 ROLE_NAME = re.compile(r"^(?:[a-z0-9_]+\.)?[A-Za-z0-9_][A-Za-z0-9_-]*$")
@@ -55,14 +57,7 @@ def new_group() -> None:
 
 @new_group.command("role")
 @click.argument("name")
-@click.option(
-    "--path",
-    "init_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The directory to create the role in (e.g. roles).",
-)
+@path_option("The directory to create the role in (e.g. roles).")
 @click.pass_obj
 def new_role_command(obj: Any, name: str, init_path: Path) -> int:
     """Create role NAME: tasks, handlers, defaults, vars, meta, templates, files, README.

@@ -5,8 +5,11 @@ from __future__ import annotations
 import difflib
 import shutil
 from pathlib import Path
+from typing import Any
 
 import click
+
+from corral.commands.scaffold import path_option
 
 MINIMAL = """\
 # {name}: what this playbook does, in one sentence (corral new playbook --list shows it).
@@ -33,14 +36,7 @@ MINIMAL = """\
 @click.argument("name", required=False)
 @click.option("--from", "template", metavar="TEMPLATE", help="Copy a library playbook (--list).")
 @click.option("--list", "list_only", is_flag=True, help="List the templates and exit.")
-@click.option(
-    "--path",
-    "init_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The directory to write NAME.yml (and roles/) in.",
-)
+@path_option("The directory to write NAME.yml (and roles/) in.")
 def new_playbook_command(
     name: str | None, template: str | None, list_only: bool, init_path: Path
 ) -> int:
@@ -144,4 +140,18 @@ def _copy(template: str, name: str, target: Path) -> int:
         click.echo(f"copied role {role}")
     for relative in copies:
         click.echo(f"copied {relative}")
+    required = _required_params(plays)
+    if required:
+        values = " ".join(f"-p {param}=..." for param in required)
+        click.echo(f"next: corral check {target} {values}  (params without a default)")
     return 0
+
+
+def _required_params(plays: Any) -> list[str]:
+    """The params a template declares without a default: a run must give them."""
+    return [
+        name
+        for play in plays
+        for name, spec in (play.get("params") or {}).items()
+        if not (isinstance(spec, dict) and "default" in spec)
+    ]

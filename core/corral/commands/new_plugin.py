@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from corral.commands.scaffold import path_option
+
 PYPROJECT = """\
 [build-system]
 requires = ["hatchling>=1.25"]
@@ -182,14 +184,7 @@ def plugin_files(ident: str) -> dict[str, str]:
 
 @click.command("plugin")
 @click.argument("name")
-@click.option(
-    "--path",
-    "init_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The directory to create the package directory in.",
-)
+@path_option("The directory to create the package directory in.")
 def new_plugin_command(name: str, init_path: Path) -> int:
     """Create plugin NAME: a package corral-NAME-plugin with step NAME.greet, tests, README.
 

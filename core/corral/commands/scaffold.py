@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import click
+
+F = Callable[..., object]
 
 # A playbook or plugin name that is also a file stem and (for plugins) part of a
 # Python module name: lower-case letters, digits, '-' and '_', a letter first.
@@ -53,3 +55,15 @@ def report(kind: str, name: str, target: Path, kept: list[str]) -> None:
     click.echo(f"created {kind} {name} in {target}")
     for relative in kept:
         click.echo(f"kept existing {relative}")
+
+
+def path_option(help_text: str) -> Callable[[F], F]:
+    """The ``--path DIR`` option of every ``corral new`` kind that writes under a directory."""
+    return click.option(
+        "--path",
+        "init_path",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help=help_text,
+    )
