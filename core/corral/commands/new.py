@@ -1,7 +1,7 @@
 """``corral new``: scaffold new content; ``corral new role NAME`` lays out a role.
 
-``new`` is a click group so that other kinds (``corral new playbook``...) can be
-added beside ``role`` with ``new_group.add_command``.
+``new`` is a click group: ``project``, ``playbook`` and ``plugin`` live in modules
+of their own (new_project, new_playbook, new_plugin) and are added at the end.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from corral.commands.scaffold import path_option
 
 # A role name as ansible-galaxy accepts it: letters, digits, underscores; an
 # optional "namespace." prefix.
@@ -55,14 +57,7 @@ def new_group() -> None:
 
 @new_group.command("role")
 @click.argument("name")
-@click.option(
-    "--path",
-    "init_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The directory to create the role in (e.g. roles).",
-)
+@path_option("The directory to create the role in (e.g. roles).")
 @click.pass_obj
 def new_role_command(obj: Any, name: str, init_path: Path) -> int:
     """Create role NAME: tasks, handlers, defaults, vars, meta, templates, files, README.
@@ -90,3 +85,15 @@ def new_role_command(obj: Any, name: str, init_path: Path) -> int:
         path.write_text(text.format(name=name, short=short), encoding="utf-8")
     click.echo(f"created role {name} in {target}")
     return 0
+
+
+def _add_kinds() -> None:
+    from corral.commands.new_playbook import new_playbook_command
+    from corral.commands.new_plugin import new_plugin_command
+    from corral.commands.new_project import new_project_command
+
+    for command in (new_project_command, new_playbook_command, new_plugin_command):
+        new_group.add_command(command)
+
+
+_add_kinds()
