@@ -13,6 +13,7 @@ from corral.commands.options import (
     inventory_options,
     params_option,
     parse_extra_vars,
+    policy_option,
 )
 from corral.commands.vault_options import vault_options
 
@@ -23,6 +24,7 @@ from corral.commands.vault_options import vault_options
 @extra_vars_option
 @params_option
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@policy_option
 @vault_options
 @click.pass_obj
 def plan_command(
@@ -33,10 +35,12 @@ def plan_command(
     extra_vars: tuple[str, ...],
     params: tuple[str, ...],
     output: str,
+    policy_file: Path | None,
 ) -> int:
     """Show what PLAYBOOK would run: plays in DAG order, hosts, serial batches, tasks.
 
     Estimates per play come from earlier runs in the run store, when there are any.
+    The policy's rules (policy.yml, plugins) are shown with what each would decide.
     """
     from corral.commands.connect import ConnectArgs, forks, host_defaults, inventory_sources
     from corral.commands.options import json_errors, load_ansible_settings
@@ -63,12 +67,18 @@ def plan_command(
             settings=settings,
         )
         plan = build_plan(prepared, options, _estimates(obj, playbook))
+        from corral.policy.show import judge_plan, policy_lines
+
+        decision = judge_plan(prepared, options, obj.registry, obj.environ, policy_file)
     lines: list[str] = []
     if any(play.triggers for play in prepared.playbook.plays):
         from corral.commands.triggers import trigger_lines, trigger_rows
 
         plan["triggers"] = trigger_rows(prepared.playbook, obj.registry, str(playbook))
         lines = trigger_lines(prepared.playbook, obj.registry, str(playbook))
+    if not decision.empty:
+        plan["policy"] = decision.as_record()
+        lines.extend(policy_lines(decision))
     if output == "json":
         click.echo(json.dumps(plan, indent=2))
         return 0
