@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from corral.errors import Location, PolicyError, did_you_mean
+from corral.errors import CorralError, Location, PolicyError, did_you_mean
 
 __all__ = ["KINDS", "Policy", "Rule", "find_policy", "load_policy"]
 
@@ -273,7 +273,7 @@ def _check_freeze(
             )
         try:
             seconds = parse_duration(spec["duration"])
-        except (ValueError, TypeError):
+        except (CorralError, ValueError, TypeError):
             seconds = None
         if not seconds or seconds <= 0:
             raise fail(
