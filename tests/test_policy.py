@@ -8,7 +8,6 @@ creates one file per host: a refused run must leave none.
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from policy_project import made, policy_project, stored_json
 
 INVENTORY = """
 [web]
@@ -27,59 +27,29 @@ p1 ansible_connection=local
 p2 ansible_connection=local
 p3 ansible_connection=local
 """
-PLAYBOOK = """
-- name: make files
-  hosts: all
-  gather_facts: false
-  params:
-    ticket: {{type: string, default: ""}}
-  tasks:
-    - name: one file per host
-      file: {{path: "{out}/made-{{{{ inventory_hostname }}}}", state: touch}}
-"""
 # Kathmandu is UTC+05:45 all year: a freeze read in UTC would be off by hours.
 ZONE = "Asia/Kathmandu"
 
 
 @pytest.fixture
 def project(corral_project, tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    corral_project.write("hosts.ini", INVENTORY)
-    corral_project.write("site.yml", PLAYBOOK.format(out=out))
-    corral_project.write("other.yml", PLAYBOOK.format(out=out))
-    corral_project.out = out
-    return corral_project
-
-
-def made(project) -> list[str]:
-    return sorted(p.name.removeprefix("made-") for p in project.out.iterdir())
+    return policy_project(corral_project, tmp_path, INVENTORY, "site.yml", "other.yml")
 
 
 def run(project, *args: str, playbook: str = "site.yml", env=None):
     return project.run_subprocess("run", playbook, "-i", "hosts.ini", *args, env=env)
 
 
-def store(project) -> sqlite3.Connection:
-    return sqlite3.connect(Path(project.env["CORRAL_HOME"]) / "corral.db")
-
-
 def audit_rows(project) -> list[dict]:
-    db = store(project)
-    try:
-        rows = db.execute("SELECT channel, action, outcome, args FROM audit").fetchall()
-    finally:
-        db.close()
-    return [{"channel": c, "action": a, "outcome": o, "args": json.loads(x)} for c, a, o, x in rows]
+    return stored_json(
+        project,
+        "SELECT json_object('channel', channel, 'action', action, 'outcome', outcome,"
+        " 'args', json(args)) FROM audit",
+    )
 
 
 def policy_events(project) -> list[dict]:
-    db = store(project)
-    try:
-        rows = db.execute("SELECT data FROM events WHERE kind = 'policy'").fetchall()
-    finally:
-        db.close()
-    return [json.loads(data) for (data,) in rows]
+    return stored_json(project, "SELECT data FROM events WHERE kind = 'policy'")
 
 
 def assert_refused(result, rule: str, reason: str, line: int) -> None:

@@ -9,6 +9,7 @@ import sys
 import textwrap
 
 import pytest
+from policy_project import made, policy_project
 
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
 
@@ -19,24 +20,11 @@ w1 ansible_connection=local
 p1 ansible_connection=local
 p2 ansible_connection=local
 """
-PLAYBOOK = """
-- name: make files
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: one file per host
-      file: {{path: "{out}/made-{{{{ inventory_hostname }}}}", state: touch}}
-"""
 
 
 @pytest.fixture
 def project(corral_project, tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    corral_project.write("hosts.ini", INVENTORY)
-    corral_project.write("site.yml", PLAYBOOK.format(out=out))
-    corral_project.out = out
-    return corral_project
+    return policy_project(corral_project, tmp_path, INVENTORY)
 
 
 BAD = [
@@ -121,7 +109,7 @@ def test_run_with_a_bad_policy_file_touches_nothing(project):
     result = project.run_subprocess("run", "site.yml", "-i", "hosts.ini")
     assert result.exit_code == 4
     assert result.stderr.startswith("error: policy.yml:4:5: unknown key 'max_host' in rule 'a'")
-    assert list(project.out.iterdir()) == []
+    assert made(project) == []
 
 
 POLICY = """
@@ -230,20 +218,20 @@ def test_hook_corral_check_run(project, tmp_path):
     )
     assert "may not run site.yml on prod from cli" in lines[0]
     assert lines[1] == "hint: ask the release team"
-    assert list(project.out.iterdir()) == []
+    assert made(project) == []
 
     crashed = project.run_subprocess(
         "run", "site.yml", "-i", "hosts.ini", "--limit", "boom,w1", env=env
     )
     assert crashed.exit_code == 4  # a failing policy plugin refuses: fail closed
     assert "policy service down" in crashed.stderr
-    assert list(project.out.iterdir()) == []
+    assert made(project) == []
 
     allowed = project.run_subprocess(
         "run", "site.yml", "-i", "hosts.ini", "--limit", "web", env=env
     )
     assert allowed.exit_code == 0, allowed.output
-    assert [p.name for p in project.out.iterdir()] == ["made-w1"]
+    assert made(project) == ["w1"]
 
     plan = project.run_subprocess(
         "plan", "site.yml", "-i", "hosts.ini", "-e", "hotfix=1", "--output", "json", env=env
