@@ -86,6 +86,22 @@ BAD = [
         "policy.yml:3:5: rule 'a' is defined twice (first at policy.yml:2:5)",
         "give every rule its own name",
     ),
+    (
+        "rules:\n  - name: a\n    reason: b\n    approval: {timeot: 1h}\n",
+        "policy.yml:4:16: unknown key 'timeot' in rule 'a' approval",
+        "did you mean 'timeout'?",
+    ),
+    (
+        "rules:\n  - name: a\n    reason: b\n    approval: false\n",
+        "policy.yml:4:5: rule 'a' approval: takes true, or a mapping of message, timeout,"
+        " forbid_starter",
+        "see docs/policy.md",
+    ),
+    (
+        "- max_hosts: 3\n",
+        "policy.yml:1:1: a policy file is a mapping with a 'rules:' list",
+        "see docs/policy.md",
+    ),
     ("rules: [\n", "policy.yml:2:1: did not find expected node content", None),
     ("# nothing yet\n", "policy.yml:1:1: policy file is empty", "write 'rules:' with a list"),
 ]

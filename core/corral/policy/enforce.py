@@ -32,7 +32,7 @@ def read_policy(given: Path | None, environ: Mapping[str, str], cwd: Path) -> Po
     """The project's policy (``--policy``, ``CORRAL_POLICY``, ``./policy.yml``), or None."""
     from corral.policy.load import find_policy, load_policy
 
-    path, _ = find_policy(given, environ, cwd)
+    path = find_policy(given, environ, cwd)
     return load_policy(path) if path is not None else None
 
 

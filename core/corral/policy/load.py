@@ -109,10 +109,8 @@ class Policy:
     rules: tuple[Rule, ...]
 
 
-def find_policy(
-    given: Path | None, environ: Mapping[str, str], cwd: Path
-) -> tuple[Path | None, str]:
-    """The policy file and how it was named (``--policy``, ``CORRAL_POLICY``, or default).
+def find_policy(given: Path | None, environ: Mapping[str, str], cwd: Path) -> Path | None:
+    """The policy file: ``given`` (``--policy``), else ``CORRAL_POLICY``, else ``policy.yml``.
 
     A file named by the option or the variable must exist; ``policy.yml`` in ``cwd``
     is read when it is there.
@@ -125,10 +123,10 @@ def find_policy(
                 f"policy file not found: {named} (named by {how})",
                 hint="give the path of a policy.yml (docs/policy.md)",
             )
-        return named, "--policy" if given else "CORRAL_POLICY"
+        return named
     # Shown as written (policy.yml:3:5) when it is the current directory's.
     default = Path(POLICY_FILE) if cwd.resolve() == Path.cwd().resolve() else cwd / POLICY_FILE
-    return (default, "project") if default.is_file() else (None, "")
+    return default if default.is_file() else None
 
 
 def load_policy(path: Path) -> Policy:
@@ -164,6 +162,7 @@ def load_policy(path: Path) -> Policy:
 
 
 def _check_schema(data: Any, top: Location) -> None:
+    """Raise for the first schema error, in file order, as one located line."""
     from jsonschema import Draft202012Validator
 
     from corral.playbook.args import location_in
@@ -171,10 +170,26 @@ def _check_schema(data: Any, top: Location) -> None:
     errors = sorted(
         Draft202012Validator(POLICY_SCHEMA).iter_errors(data), key=lambda e: list(e.absolute_path)
     )
-    for error in errors:
+    for found in errors[:1]:
+        error = found
+        if found.validator == "anyOf" and isinstance(found.instance, Mapping):
+            # approval: a mapping of settings (not true): the mapping branch's own error.
+            error = next(e for e in found.context or [found] if e.validator != "const")
         path = list(error.absolute_path)
         where = location_in(data, path, top)
         field_name = _field_name(data, path)
+        if not path and error.validator == "type":
+            raise PolicyError(
+                "a policy file is a mapping with a 'rules:' list",
+                hint="see docs/policy.md",
+                location=where,
+            )
+        if error.validator == "anyOf":
+            raise PolicyError(
+                f"{field_name}: takes true, or a mapping of message, timeout, forbid_starter",
+                hint="see docs/policy.md",
+                location=where,
+            )
         if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
             known = error.schema.get("properties", {})
             extra = sorted(str(k) for k in error.instance if k not in known)
