@@ -141,6 +141,10 @@ rules:
     reason: not on web
     groups: [web]
     freeze: {from: "2001-01-01 00:00", until: "2001-01-02 00:00"}
+  - name: others one at a time
+    reason: the other playbooks are new
+    playbooks: [other*.yml]
+    max_hosts: 1
 """
 
 
@@ -148,7 +152,7 @@ def test_check_validates_the_policy_and_plan_shows_what_each_rule_decides(projec
     project.write("policy.yml", POLICY)
     checked = project.run("check", "site.yml", "-i", "hosts.ini")
     assert checked.exit_code == 0, checked.output
-    assert "ok: policy policy.yml is valid (3 rules)" in checked.stdout
+    assert "ok: policy policy.yml is valid (4 rules)" in checked.stdout
 
     plan = project.run("plan", "site.yml", "-i", "hosts.ini")
     assert plan.exit_code == 0, plan.output
@@ -158,6 +162,7 @@ def test_check_validates_the_policy_and_plan_shows_what_each_rule_decides(projec
             "  refuse         small runs: 3 hosts without --limit, at most 2",
             "  approval       prod approval: 1 play(s) wait for an approval: make files",
             "  allow          web freeze: outside the freeze",
+            "  not applicable others one at a time: playbook site.yml not in scope",
         ]
     )
     limited = project.run(
@@ -171,6 +176,7 @@ def test_check_validates_the_policy_and_plan_shows_what_each_rule_decides(projec
         ("small runs", "allow"),
         ("prod approval", "approval"),
         ("web freeze", "not applicable"),
+        ("others one at a time", "not applicable"),
     ]
     assert policy["rules"][1]["location"] == "policy.yml:5:5"
     # No policy.yml: plan says nothing about policies.
