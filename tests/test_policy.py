@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -150,17 +151,23 @@ def _cron_at(moment: datetime) -> str:
     return f"{moment.minute} {moment.hour} * * *"
 
 
+def write_freeze(project, name: str, reason: str, rule: str) -> None:
+    """A policy.yml in the test's time zone with one freeze rule (``rule``: its other keys)."""
+    text = f"timezone: {ZONE}\nrules:\n  - name: {name}\n    reason: {reason}\n"
+    project.write("policy.yml", text + textwrap.indent(textwrap.dedent(rule).strip(), "    "))
+
+
+def zone_now() -> datetime:
+    return datetime.now(UTC).astimezone(ZoneInfo(ZONE))
+
+
 def test_recurring_freeze_window_in_its_time_zone(project):
-    now = datetime.now(UTC).astimezone(ZoneInfo(ZONE))
-    project.write(
-        "policy.yml",
-        f"""
-        timezone: {ZONE}
-        rules:
-          - name: nightly freeze
-            reason: the batch jobs run now
-            freeze: {{start: "{_cron_at(now - timedelta(minutes=30))}", duration: 2h}}
-        """,
+    now = zone_now()
+    write_freeze(
+        project,
+        "nightly freeze",
+        "the batch jobs run now",
+        f'freeze: {{start: "{_cron_at(now - timedelta(minutes=30))}", duration: 2h}}',
     )
     refused = run(project, "--limit", "web")
     assert_refused(refused, "nightly freeze", "the batch jobs run now (in the freeze from", 3)
@@ -191,19 +198,17 @@ def test_recurring_freeze_window_in_its_time_zone(project):
 
 
 def test_one_off_freeze_from_until(project):
-    now = datetime.now(UTC).astimezone(ZoneInfo(ZONE))
-    project.write(
-        "policy.yml",
+    now = zone_now()
+    write_freeze(
+        project,
+        "year-end freeze",
+        "no changes over the holidays",
         f"""
-        timezone: {ZONE}
-        rules:
-          - name: year-end freeze
-            reason: no changes over the holidays
-            groups: [prod]
-            check_mode: true
-            freeze:
-              from: "{(now - timedelta(hours=1)):%Y-%m-%d %H:%M}"
-              until: "{(now + timedelta(hours=1)):%Y-%m-%d %H:%M}"
+        groups: [prod]
+        check_mode: true
+        freeze:
+          from: "{(now - timedelta(hours=1)):%Y-%m-%d %H:%M}"
+          until: "{(now + timedelta(hours=1)):%Y-%m-%d %H:%M}"
         """,
     )
     refused = run(project, "--limit", "prod", "--check")  # check_mode: true applies it
