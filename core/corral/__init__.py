@@ -45,6 +45,7 @@ from corral.inventory.source import InventoryBuilder, InventorySourceType
 from corral.output import OutputOptions, OutputType
 from corral.playbook.play_keyword import KeywordValue, PlayKeyword
 from corral.playbook.templating.function_type import LookupScope, TemplateFunction
+from corral.policy.model import PlannedPlay, PlannedRun, Verdict
 from corral.run_info import RunInfo
 from corral.secrets import Secret
 from corral.steps import AddHost, StepContext, StepResult, StepType, lazy_step
@@ -79,6 +80,8 @@ __all__ = [
     "LookupScope",
     "OutputOptions",
     "OutputType",
+    "PlannedPlay",
+    "PlannedRun",
     "PlayKeyword",
     "PlaybookError",
     "PluginLoadError",
@@ -101,6 +104,7 @@ __all__ = [
     "TriggerContext",
     "TriggerType",
     "UsageError",
+    "Verdict",
     "__version__",
     "hookimpl",
     "lazy_step",

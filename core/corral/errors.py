@@ -24,6 +24,8 @@
      ├── ParamsError                 exit 4  missing or invalid playbook params
      ├── ConfigError                 exit 4  an ansible.cfg or ANSIBLE_* value corral
      │                                       cannot read (corral.ansible_cfg)
+     ├── PolicyError                 exit 4  a run the project's policy refuses, or a
+     │                                       policy.yml corral cannot read (corral.policy)
      ├── LeaseHeld                   exit 4  a host or lock another run holds
  │                                       (corral.store.leases)
  ├── PluginLoadError             exit 1  a plugin failed to import or register
@@ -167,6 +169,12 @@ class TemplateError(CorralError):
 
 class ParamsError(CorralError):
     """Playbook params that are missing or do not match their declared types."""
+
+    exit_code = EXIT_INVALID
+
+
+class PolicyError(CorralError):
+    """A run a policy rule refuses, or a ``policy.yml`` that is malformed (docs/policy.md)."""
 
     exit_code = EXIT_INVALID
 

@@ -8,7 +8,7 @@ plugins. Only :mod:`corral.plugins` calls hooks; the engine sees a frozen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pluggy import HookspecMarker
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from corral.output import OutputType
     from corral.playbook.play_keyword import PlayKeyword
     from corral.playbook.templating.function_type import TemplateFunction
+    from corral.policy.model import PlannedRun, Verdict
     from corral.run_info import RunInfo
     from corral.steps import StepType
     from corral.triggers import TriggerType
@@ -191,4 +192,31 @@ def corral_event(event: Mapping[str, Any], run: RunInfo) -> None:
         implementation written as ``corral_event(event)`` keeps working.
 
     *Returns:* nothing. *Since:* 0.1; ``run`` since 0.2.
+    """
+
+
+# -------------------------------------------------------------------------
+# Policy hooks
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def corral_check_run(plan: PlannedRun) -> Verdict | Iterable[Verdict] | None:
+    """Judge a planned run before any host is touched: refuse it, or ask for an approval.
+
+    *Called:* once per ``corral run`` (and per run ``corral serve`` starts) and per
+    ``corral plan``, after the playbook, inventory and params are checked and each
+    play's hosts are known, after the rules of the project's ``policy.yml``; never
+    for ``corral resume``. A plugin that raises refuses the run (fail closed).
+
+    :param plan: the planned run (:class:`corral.PlannedRun`): the playbook, each
+        play's hosts and their groups, the params and extra vars (secret ones as
+        :class:`corral.Secret`), ``limit``, ``user``, ``check`` and ``trigger``.
+
+    *Returns:* ``None`` when the plugin has nothing to say, or one or more
+    :class:`corral.Verdict` values: ``outcome="refuse"`` stops the run (exit 4, the
+    rule's name and reason), ``outcome="approval"`` makes the plays named in
+    ``plays`` (all when empty) wait for an approval, ``"allow"`` and
+    ``"not applicable"`` are recorded and shown by ``corral plan``. Every verdict is
+    recorded with the run (the ``policy`` event). *Since:* 0.2.
     """

@@ -46,6 +46,7 @@ from corral.triggers import TriggerType
 if TYPE_CHECKING:
     import click
 
+    from corral.policy.model import PlannedRun, Verdict
     from corral.run_info import RunInfo
 
 __all__ = [
@@ -109,6 +110,35 @@ class Registry:
             except Exception as exc:
                 errors.append((impl.plugin_name, exc))
         return errors
+
+    def check_run(self, plan: PlannedRun) -> list[Verdict]:
+        """Every ``corral_check_run`` plugin's verdicts on ``plan``, each with its plugin.
+
+        A plugin that raises refuses the run: its error becomes a ``refuse`` verdict.
+        """
+        if self.pm is None:
+            return []
+        from corral.policy.model import Verdict
+
+        found: list[Verdict] = []
+        for impl in self.pm.hook.corral_check_run.get_hookimpls():  # in load order
+            _trace(self.pm, "corral_check_run", impl.plugin_name)
+            try:
+                answer: Any = impl.function(**dict.fromkeys(impl.argnames, plan))
+                answers = [answer] if isinstance(answer, Verdict) else list(answer or ())
+                if not all(isinstance(v, Verdict) for v in answers):
+                    raise TypeError("corral_check_run must return Verdict values")
+            except Exception as exc:
+                answers = [
+                    Verdict(
+                        rule="plugin error",
+                        outcome="refuse",
+                        reason=f"{type(exc).__name__}: {exc}",
+                        hint=f"fix or disable plugin {impl.plugin_name!r} (CORRAL_DISABLE_PLUGINS)",
+                    )
+                ]
+            found.extend(replace(v, plugin=impl.plugin_name) for v in answers)
+        return found
 
 
 def _split_names(value: str | None) -> list[str]:

@@ -12,6 +12,7 @@ from corral.commands.options import (
     inventory_options,
     params_option,
     parse_extra_vars,
+    policy_option,
 )
 from corral.commands.vault_options import vault_options
 
@@ -21,6 +22,7 @@ from corral.commands.vault_options import vault_options
 @inventory_options
 @extra_vars_option
 @params_option
+@policy_option
 @vault_options
 @click.pass_obj
 def check_command(
@@ -30,12 +32,14 @@ def check_command(
     limit: str | None,
     extra_vars: tuple[str, ...],
     params: tuple[str, ...],
+    policy_file: Path | None,
 ) -> int:
     """Validate PLAYBOOK without touching any host.
 
     Loads the YAML, checks every keyword and step argument against its schema,
     resolves includes and var files, reads the inventory and looks for
-    variables that are defined nowhere, and the params given with -p/-e.
+    variables that are defined nowhere, and the params given with -p/-e;
+    and the project's policy.yml (or --policy FILE), whose rules it checks.
     Exit 0 when valid, 4 when not, 5 for bad usage (a --limit matching no host).
     """
     from corral.commands.connect import ConnectArgs, host_defaults, inventory_sources
@@ -59,11 +63,16 @@ def check_command(
         params=parse_param_args(params),
         settings=settings,
     )
+    from corral.policy.enforce import read_policy
+
+    policy = read_policy(policy_file, obj.environ, Path.cwd())
     for warning in prepared.warnings:
         click.echo(f"warning: {warning}", err=True)
     plays = prepared.playbook.plays
     tasks = sum(prepared.task_count(p) for p in plays)
     click.echo(f"ok: {playbook} is valid ({_count(len(plays), 'play')}, {_count(tasks, 'task')})")
+    if policy is not None:
+        click.echo(f"ok: policy {policy.path} is valid ({_count(len(policy.rules), 'rule')})")
     if any(play.triggers for play in plays):
         from corral.commands.triggers import trigger_lines
 

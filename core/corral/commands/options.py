@@ -191,6 +191,17 @@ def params_option(func: F) -> F:
     )(func)
 
 
+def policy_option(func: F) -> F:
+    """``--policy FILE``: the policy rules to apply (docs/policy.md)."""
+    return click.option(
+        "--policy",
+        "policy_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help="Policy rules to apply. Default: CORRAL_POLICY, else ./policy.yml if there.",
+    )(func)
+
+
 def load_ansible_settings(environ: Mapping[str, str]) -> AnsibleSettings:
     """``ansible.cfg`` and ``ANSIBLE_*`` for this command (:mod:`corral.ansible_cfg`).
 

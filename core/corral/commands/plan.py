@@ -14,6 +14,7 @@ from corral.commands.options import (
     inventory_options,
     params_option,
     parse_extra_vars,
+    policy_option,
 )
 from corral.commands.vault_options import vault_options
 
@@ -24,6 +25,7 @@ from corral.commands.vault_options import vault_options
 @extra_vars_option
 @params_option
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@policy_option
 @vault_options
 @click.pass_obj
 def plan_command(
@@ -34,10 +36,12 @@ def plan_command(
     extra_vars: tuple[str, ...],
     params: tuple[str, ...],
     output: str,
+    policy_file: Path | None,
 ) -> int:
     """Show what PLAYBOOK would run: plays in DAG order, hosts, serial batches, tasks.
 
     Estimates per play come from earlier runs in the run store, when there are any.
+    The policy's rules (policy.yml, plugins) are shown with what each would decide.
     """
     from corral.commands.options import json_errors, load_ansible_settings
     from corral.engine.preview import plan_text
@@ -54,6 +58,7 @@ def plan_command(
             limit=limit,
             extra_vars=parse_extra_vars(extra_vars),
             params=parse_param_args(params),
+            policy_file=policy_file,
         )
     if output == "json":
         click.echo(json.dumps(plan, indent=2))
@@ -76,6 +81,7 @@ def make_plan(
     extra_vars: Mapping[str, Any] | None = None,
     params: Mapping[str, Any] | None = None,
     recorded_as: str | None = None,
+    policy_file: Path | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The plan of ``playbook`` (as ``--output json`` prints it) and its trigger lines.
 
@@ -110,6 +116,13 @@ def make_plan(
 
         plan["triggers"] = trigger_rows(prepared.playbook, registry, str(playbook))
         lines = trigger_lines(prepared.playbook, registry, str(playbook))
+    from corral.policy.show import judge_plan, policy_lines
+
+    # The policy's rules (policy.yml, plugins) with what each would decide for this run.
+    decision = judge_plan(prepared, options, registry, environ, policy_file)
+    if not decision.empty:
+        plan["policy"] = decision.as_record()
+        lines.extend(policy_lines(decision))
     return plan, lines
 
 

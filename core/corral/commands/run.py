@@ -15,6 +15,7 @@ from corral.commands.options import (
     inventory_options,
     params_option,
     parse_extra_vars,
+    policy_option,
     run_output_options,
     split_tags,
     wait_lock_option,
@@ -76,6 +77,7 @@ if TYPE_CHECKING:
     help="Do not record this run in the run store (it then takes no host leases).",
 )
 @wait_lock_option
+@policy_option
 # corral serve's workers: run the run it queued under this id (its row in the store).
 @click.option("--queued-run", metavar="RUN_ID", hidden=True)
 @vault_options
@@ -101,6 +103,7 @@ def run_command(
     grace: float,
     no_store: bool,
     wait_lock: float,
+    policy_file: Path | None,
     queued_run: str | None,
     list_hosts: bool,
     list_tasks: bool,
@@ -157,6 +160,10 @@ def run_command(
             return _list_only(
                 prepared, options, playbook, syntax_check, list_hosts, list_tasks, list_tags
             )
+        # The project's policy, before any host is touched (docs/policy.md).
+        prepared, options = _apply_policy(
+            obj, prepared, options, policy_file, output, not no_store, queued_run
+        )
     options = prepared.options_for(options)
     if queued_run:
         from dataclasses import replace
@@ -194,6 +201,33 @@ def _list_only(
     elif syntax_check:
         click.echo(f"\nplaybook: {playbook}")
     return 0
+
+
+def _apply_policy(
+    obj: CliState,
+    prepared: PreparedRun,
+    options: RunOptions,
+    policy_file: Path | None,
+    output: str,
+    store: bool,
+    queued_run: str | None,
+) -> tuple[PreparedRun, RunOptions]:
+    """Refuse the run, or add the approvals the policy asks for (corral.policy.enforce)."""
+    from corral.output import find_output
+    from corral.policy.enforce import enforce_policy
+    from corral.store.db import store_enabled
+
+    # Someone can answer an approval at this terminal, or through the store (corral approve).
+    interactive = find_output(obj.registry.outputs, output).interactive and sys.stdin.isatty()
+    return enforce_policy(
+        prepared,
+        options,
+        obj.registry,
+        obj.environ,
+        policy_file=policy_file,
+        can_approve=interactive or (store and store_enabled(obj.environ)),
+        queued_run=queued_run,
+    )
 
 
 def show_params(obj: CliState, playbook: Path) -> int:

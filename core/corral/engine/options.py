@@ -37,6 +37,8 @@ class RunOptions:
     # Host variables under every inventory variable, from the command line (-u, -b,
     # --private-key, -c, -k, -K...) and ansible.cfg (corral.commands.connect).
     host_defaults: Mapping[str, Any] = field(default_factory=dict)
+    # The project policy's decision (corral.policy), recorded as the run's ``policy`` event.
+    policy: Mapping[str, Any] | None = None
 
 
 def task_selected(tags: frozenset[str], wanted: frozenset[str], skipped: frozenset[str]) -> bool:

@@ -117,6 +117,8 @@ def _run(
         resumed=options.resume is not None,
         **_keyword_fields(registry, playbook),
     )
+    if options.policy is not None:
+        bus.emit("policy", **options.policy)
     for warning in getattr(inventory, "warnings", ()):
         bus.warn(warning)
     interrupted = False
