@@ -27,8 +27,10 @@
      ├── PolicyError                 exit 4  a run the project's policy refuses, or a
      │                                       policy.yml corral cannot read (corral.policy)
      ├── LeaseHeld                   exit 4  a host or lock another run holds
- │                                       (corral.store.leases)
- ├── PluginLoadError             exit 1  a plugin failed to import or register
+     │                                       (corral.store.leases)
+     ├── PluginLoadError             exit 1  a plugin failed to import or register
+     ├── Refused                     exit 1  an MCP tool call the server's flags or the
+     │                                       token's scope do not allow (corral_plugins.mcp)
      ├── StoreError                  exit 1  the run store cannot be opened, read or written
      ├── HostUnreachable             exit 3  a host could not be reached
      │    └── RetryableUnreachable   exit 3  a failure another attempt may get past
@@ -53,9 +55,12 @@
                                      into an InventoryError (corral.playbook.yaml.read)
 
     Exception
-     └── AsyncStarted                not an error: ends a ``poll: 0`` step once its job
-                                     started; the engine turns it into the task's result
-                                     (corral.engine.asyncjob)
+     ├── AsyncStarted                not an error: ends a ``poll: 0`` step once its job
+     │                               started; the engine turns it into the task's result
+     │                               (corral.engine.asyncjob)
+     └── Refused                     not an error: a web UI page's early answer (a
+                                     redirect to log in, a 403 page)
+                                     (corral_plugins.server.ui.session)
 
 The classes without a module named are defined here. ``tests/test_errors.py`` checks
 that every exception class in corral and its built-in plugins is drawn above.
