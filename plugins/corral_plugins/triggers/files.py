@@ -61,12 +61,16 @@ def watch(ctx: TriggerContext, args: Mapping[str, Any]) -> None:
     import watchfiles
 
     watched = Watched(args["paths"], Path(ctx.playbook).parent)
+    quiet = int(args.get("debounce", 1600))
+    # watchfiles yields a batch once ``step`` ms pass without a change (or ``debounce`` ms
+    # after the first one): ``step`` is our quiet period. With a short step, a writer that
+    # pauses (a loaded machine, a deploy between files) split one batch into several runs.
     changes_seen = watchfiles.watch(
         *watched.roots,
-        stop_event=ctx.stopping,
-        debounce=int(args.get("debounce", 1600)),
-        step=50,
-        rust_timeout=500,  # how soon a stop request is seen
+        stop_event=ctx.stopping,  # seen within a step
+        debounce=max(10 * quiet, 10_000),  # a file written without end still fires
+        step=quiet,
+        rust_timeout=500,
         yield_on_timeout=False,
     )
     for changes in changes_seen:
