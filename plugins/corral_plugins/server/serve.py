@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +98,12 @@ DEFAULT_BIND = "127.0.0.1:8844"
     show_default=True,
     help="Which playbooks the MCP tools at /mcp may run, cancel and resume (with a run token).",
 )
+@click.option(
+    "--login-link/--no-login-link",
+    default=None,
+    help="Print a one-time link that logs a browser in to the web UI "
+    "[default: when the output is a terminal].",
+)
 @click.pass_obj
 def serve_command(
     obj: Any,
@@ -113,6 +120,7 @@ def serve_command(
     warm: bool,
     warm_idle: float,
     mcp_playbooks: str,
+    login_link: bool | None,
 ) -> int:
     """Serve the project: arm its playbooks' triggers, run what they fire, answer the API.
 
@@ -144,7 +152,9 @@ def serve_command(
         warm_idle=warm_idle,
         mcp_playbooks=mcp_playbooks,
     )
-    _serve(obj, project, host, port, options, tls_cert, tls_key)
+    if login_link is None:
+        login_link = sys.stderr.isatty()
+    _serve(obj, project, host, port, options, tls_cert, tls_key, login_link=login_link)
     return 0
 
 
@@ -189,6 +199,8 @@ def _serve(
     options: ServerOptions,
     tls_cert: str | None,
     tls_key: str | None,
+    *,
+    login_link: bool = False,
 ) -> None:
     import contextlib
     from collections.abc import AsyncIterator
@@ -216,6 +228,14 @@ def _serve(
         log(f"inventory: {server.inventory_shown()}")
         if options.hold:
             log("--hold-queue: fires are queued; no run starts until a restart without it")
+        if login_link:
+            from corral_plugins.server.ui.link import LoginLinks
+
+            app.state.login_links = LoginLinks()
+            code = app.state.login_links.issue()
+            shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - a display
+            shown = f"[{shown}]" if ":" in shown else shown
+            log(f"log in: {scheme}://{shown}:{port}/login/link?code={code} (once, 15 minutes)")
         async with app.state.mcp_sessions:
             yield
         log("draining: no new runs; waiting for running ones")

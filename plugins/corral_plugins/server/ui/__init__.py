@@ -3,7 +3,8 @@
 :func:`install` adds the UI's routes and its static files to the app; ``make_app``
 calls it before the catch-all webhook route, so the UI's POSTs are not taken for
 webhook deliveries. Modules: ``session.py`` (login cookie, scope and CSRF guards),
-``render.py`` (Jinja2 and the security headers), ``login.py``, ``runs.py`` (the runs
+``render.py`` (Jinja2 and the security headers), ``login.py``, ``link.py`` (the
+one-time login link ``corral serve`` prints), ``runs.py`` (the runs
 list and a run's live and finished view), ``audit.py`` (what UI users changed),
 ``approvals.py`` (the inbox), ``playbooks.py`` (params form, check, plan, start),
 ``triggers.py`` (triggers and their switch, locks), ``stats.py`` (plots), ``notices.py``
@@ -53,6 +54,7 @@ __all__ = ["PAGE_MODULES", "install"]
 # Each module has a ``router`` (from ``render.ui_router()``), included in this order.
 PAGE_MODULES = (
     "corral_plugins.server.ui.login",
+    "corral_plugins.server.ui.link",
     "corral_plugins.server.ui.runs",
     "corral_plugins.server.ui.approvals",
     "corral_plugins.server.ui.playbooks",
