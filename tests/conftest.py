@@ -20,3 +20,22 @@ def need(condition: bool, reason: str) -> None:
 
 # Real Debian hosts (debian_fleet, module_debian_fleet, and the dockerd they run on).
 pytest_plugins = ["debian_hosts", "served"]
+
+# Tests on the same private dockerd run on one pytest-xdist worker (``--dist loadgroup``):
+# each worker would otherwise start its own dockerd and import the Debian image again,
+# and the containers' start-up would compete for the same two cores.
+_DOCKER_GROUPS = {
+    "debian_dockerd": "debian",
+    "debian_fleet": "debian",
+    "module_debian_fleet": "debian",
+    "dockerd": "dockerd",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            group = _DOCKER_GROUPS.get(fixture)
+            if group:
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
