@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 from ansible_extra_collections import cache_dir, collections_path
 from aptrepo import Package, build_repo
-from debian_hosts import DebianFleet
+from debian_hosts import DebianFleet, ssh_control_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOK = ROOT / "playbooks" / "provision-base.yml"
@@ -135,6 +135,7 @@ def ansible_env(workdir: Path, *, forks: int = 20) -> dict[str, str]:
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
         "ANSIBLE_PIPELINING": "1",
         "ANSIBLE_FORKS": str(forks),
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": ssh_control_dir(),
     }
 
 

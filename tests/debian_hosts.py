@@ -31,10 +31,14 @@ Usage (the fixtures are registered for every test through tests/conftest.py)::
 
 from __future__ import annotations
 
+import atexit
+import functools
 import io
+import shutil
 import socket
 import subprocess
 import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -55,11 +59,23 @@ __all__ = [
     "debian_fleet",
     "dockerd",
     "module_debian_fleet",
+    "ssh_control_dir",
 ]
 
 REPO_MOUNT = "/srv/corral-repo"
 USER = debian_image.USER
 START_TIMEOUT = 120.0
+
+
+@functools.cache
+def ssh_control_dir() -> str:
+    """A short directory for ansible-playbook's ssh control sockets (its
+    ``ANSIBLE_SSH_CONTROL_PATH_DIR``): a unix socket's path is at most 108 bytes, and a
+    private ``HOME`` under pytest-xdist's temporary directories is too deep for one.
+    """
+    path = tempfile.mkdtemp(prefix="cp-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 @dataclass

@@ -26,9 +26,14 @@ import pytest
 
 SSHD = "/usr/sbin/sshd"
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"
-TEST_USER = "corral-ssh-test"
-TEST_HOME = Path("/var/lib/corral-ssh-test")
-SUDOERS_FILE = Path("/etc/sudoers.d/corral-ssh-test")
+# One user per pytest-xdist worker ("corral-ssh-test-gw1"): each fleet sets its own
+# random password and takes the sudo rules away when it stops, which would pull the rug
+# from under another worker's fleet sharing the user.
+TEST_USER = "corral-ssh-test" + (
+    f"-{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else ""
+)
+TEST_HOME = Path("/var/lib") / TEST_USER
+SUDOERS_FILE = Path("/etc/sudoers.d") / TEST_USER
 # The user may become root without a password, and anyone else with one; sudo never
 # caches the password, so every become-with-password test really sends it.
 SUDOERS_RULES = f"""Defaults:{TEST_USER} !requiretty, timestamp_timeout=0, !lecture

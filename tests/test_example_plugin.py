@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,45 +14,73 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "corral-hello-pl
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
 
 
-def _pip(*args: str) -> None:
-    subprocess.run([*PIP, *args], check=True, capture_output=True, text=True, timeout=300)
+def _pip(*args: str, python: str = sys.executable) -> None:
+    command = [python, *PIP[1:], *args]
+    subprocess.run(command, check=True, capture_output=True, text=True, timeout=300)
 
 
-@pytest.fixture
-def hello_installed(tmp_path):
-    # No build isolation: hatchling is a dev dependency, so no download is needed.
-    _pip("install", "--no-deps", "--no-build-isolation", str(EXAMPLE))
-    try:
-        yield
-    finally:
-        _pip("uninstall", "-y", "corral-hello-plugin")
+def _overlay_venv(path: Path) -> Path:
+    """A venv of its own that sees this one's packages: the plugin is installed there.
+
+    pip installs into and uninstalls from the new venv only, so tests running beside
+    this one (pytest-xdist) never see the plugin come and go in the shared environment.
+    A ``.pth`` line adds this environment's site-packages with ``site.addsitedir``, which
+    also runs its ``.pth`` files (corral's editable install is one).
+    """
+    import sysconfig
+    import venv
+
+    venv.EnvBuilder(with_pip=False).create(path)
+    python = path / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    ours = sysconfig.get_path("purelib")
+    Path(purelib, "_corral_parent.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
+    return python
 
 
-def _listed(corral_project) -> dict[str, dict[str, object]]:
-    result = corral_project.run_subprocess("plugins", "--json")
-    assert result.exit_code == 0, result.output
+def _corral(python: Path, project, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(python), "-m", "corral", *args],
+        cwd=project.path,
+        env={**os.environ, **project.env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _listed(python: Path, project) -> dict[str, dict[str, object]]:
+    result = _corral(python, project, "plugins", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
     return {p["name"]: p for p in json.loads(result.stdout)}
 
 
 @pytest.mark.slow
-def test_pip_installed_plugin_is_discovered_listed_and_removed(corral_project, hello_installed):
-    hello = _listed(corral_project)["hello"]
+def test_pip_installed_plugin_is_discovered_listed_and_removed(corral_project, tmp_path):
+    python = _overlay_venv(tmp_path / "venv")
+    # No build isolation: hatchling is a dev dependency, so no download is needed.
+    _pip("install", "--no-deps", "--no-build-isolation", str(EXAMPLE), python=str(python))
+    hello = _listed(python, corral_project)["hello"]
     assert hello["distribution"] == "corral-hello-plugin"
     assert hello["version"] == "0.1.0"
     assert hello["builtin"] is False
     assert hello["steps"] == ["hello.greet"]
     assert hello["triggers"] == ["hello.every"]
 
-    version = corral_project.run_subprocess("--version")
+    version = _corral(python, corral_project, "--version")
     assert "plugins: hello 0.1.0 (corral-hello-plugin)" in version.stdout
 
-    table = corral_project.run_subprocess("plugins")
+    table = _corral(python, corral_project, "plugins")
     assert "hello.greet" in table.stdout
     assert "hello.every" in table.stdout
 
     # The plugin's own test suite runs on corral's shipped pytest fixtures.
     own_tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
         capture_output=True,
         text=True,
         timeout=300,
@@ -59,9 +88,9 @@ def test_pip_installed_plugin_is_discovered_listed_and_removed(corral_project, h
     )
     assert own_tests.returncode == 0, own_tests.stdout + own_tests.stderr
 
-    _pip("uninstall", "-y", "corral-hello-plugin")
-    assert "hello" not in _listed(corral_project)
-    _pip("install", "--no-deps", "--no-build-isolation", str(EXAMPLE))  # for the fixture's teardown
+    _pip("uninstall", "-y", "corral-hello-plugin", python=str(python))
+    assert "hello" not in _listed(python, corral_project)
+    assert "hello" not in _listed(Path(sys.executable), corral_project)  # never in ours
 
 
 @pytest.mark.slow

@@ -98,7 +98,13 @@ def first_line(data: bytes) -> str:
 def parse_stat_output(path: str, text: str) -> FileStat:
     """Parse the output of the become ``stat`` script (GNU/busybox ``stat -c``)."""
     lines = text.split("\n")
-    raw_mode, size, uid, gid, owner, group, mtime = lines[0].split("|")
+    fields = lines[0].split("|")
+    if len(fields) != 7:
+        from corral.errors import StepFailed
+
+        shown = lines[0][:80] or "nothing"
+        raise StepFailed(f"cannot stat {path}: the stat script printed {shown!r}")
+    raw_mode, size, uid, gid, owner, group, mtime = fields
     mode = int(raw_mode, 16)
     is_link = stat_mod.S_ISLNK(mode)
     link_target = lines[1] if is_link and len(lines) > 1 else None

@@ -167,7 +167,10 @@ def exec_command(
         if stdin is not None:
             _set_timeout(raw, deadline)
             raw.sendall(stdin)
-        _close_write(raw)
+            _close_write(raw)
+        # Without stdin attached the write side stays open: half-closing it early (before
+        # the command wrote anything) let the daemon end the stream with no output at all,
+        # now and then on a loaded machine: an empty ``stat`` that crashed its parser.
         out, err, timed_out = _read_frames(raw, deadline)
     finally:
         stream.close()

@@ -75,6 +75,9 @@ def _load_case(directory: Path) -> Case:
 
 
 CASES = [_load_case(d) for d in sorted(CORPUS.iterdir()) if d.is_dir()]
+# Every ansible-inventory run starts in the module fixture; the first tests wait for
+# theirs, which a loaded machine (or pytest-xdist beside other tests) makes slow.
+pytestmark = pytest.mark.timeout(900)
 
 
 def test_corpus_is_big_enough() -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from sshd import (
     SFTP_SERVER,
+    TEST_USER,
     SshdFleet,
     SshdHost,
     keygen,
@@ -466,7 +467,7 @@ def test_a_wrong_key_is_an_authentication_failure(fleet: SshdFleet, tmp_path: Pa
     conn = connect(fleet, "h01", ansible_ssh_private_key_file=str(tmp_path / "stranger"))
     with pytest.raises(
         HostUnreachable,
-        match=r"authentication as 'corral-ssh-test' .* failed \(tried: key .*stranger \(rejected\)",
+        match=rf"authentication as '{TEST_USER}' .* failed \(tried: key .*stranger \(rejected\)",
     ):
         conn.open()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from debian_hosts import DebianFleet, FleetFactory
+from debian_hosts import DebianFleet, FleetFactory, ssh_control_dir
 
 BIN = Path(sys.executable).parent
 COMPAT = Path(__file__).resolve().parents[2] / "compat"
@@ -78,6 +78,7 @@ def _env(tmp: Path) -> dict[str, str]:
         ANSIBLE_PIPELINING="1",
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_DEPRECATION_WARNINGS="0",
+        ANSIBLE_SSH_CONTROL_PATH_DIR=ssh_control_dir(),
     )
     return env
 
