@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from debian_hosts import DebianFleet, FleetFactory
+from debian_hosts import DebianFleet, FleetFactory, ssh_control_dir
 from hosts import make_repo
 
 pytestmark = [pytest.mark.slow, pytest.mark.archive]
@@ -57,6 +57,7 @@ def run(tool: str, fleet: DebianFleet, host: str, tmp: Path) -> list[tuple[objec
             "ANSIBLE_CALLBACKS_ENABLED": "compat_events",
             "CORRAL_COMPAT_EVENTS": str(events),
             "ANSIBLE_HOST_KEY_CHECKING": "True",
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": ssh_control_dir(),
         }
         argv = [str(BIN / "ansible-playbook"), *argv]
     proc = subprocess.run(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from debian_hosts import DebianFleet, FleetFactory
+from debian_hosts import DebianFleet, FleetFactory, ssh_control_dir
 from services_helpers import INIT_SCRIPT, UNIT
 
 from corral.testing import CorralProject
@@ -87,6 +87,7 @@ def ansible_run(
         ANSIBLE_PIPELINING="True",
         ANSIBLE_NOCOLOR="1",
         CORRAL_COMPAT_EVENTS=str(events),
+        ANSIBLE_SSH_CONTROL_PATH_DIR=ssh_control_dir(),
     )
     argv = [str(BIN / "ansible-playbook"), "-i", str(fleet.inventory), "--limit", host]
     done = subprocess.run(
