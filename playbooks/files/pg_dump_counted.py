@@ -81,7 +81,14 @@ def main(argv: list[str]) -> int:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     port, directory, names = argv[0], Path(argv[1]), argv[2:]
-    counts = {name: dump(port, directory, name) for name in names or databases(port)}
+    counts: dict[str, dict[str, int]] = {}
+    for name in names or databases(port):
+        try:
+            counts[name] = dump(port, directory, name)
+        except (psycopg2.Error, subprocess.CalledProcessError) as exc:
+            # One line naming the database: the playbook's report shows the last line.
+            print(f"{name}: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+            return 1
     (directory / "counts.json").write_text(json.dumps(counts, indent=1, sort_keys=True) + "\n")
     print(json.dumps(counts, sort_keys=True))
     return 0

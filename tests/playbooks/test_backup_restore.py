@@ -101,7 +101,7 @@ def backup(
     inv = inventory(fleet, base / "inventory.yml", {"db": ["pg1"], "scratch": ["pg3"]})
     params = {
         "db_hosts": "db", "backup_host": "pg2", "pg_port": PORT, "files": ["/etc/shop"],
-        "keep_count": 3, "keep_days": 30, "staging": str(base / "staging"),
+        "keep_count": 3, "keep_days": 30, "staging": str(base / "staging"), "base_backup": True,
         "notify_url": hook.url_for("/hook"),
     }  # fmt: skip
     started = time.monotonic()
@@ -147,7 +147,7 @@ def test_backup_keeps_a_checked_set_prunes_old_ones_and_reports(backup: Backup) 
     # The set holds the dump, the files, the counts and checksums of every file.
     listing = fleet.check("pg2", ["tar", "-tf", f"{ROOT}/pg1/{set_name}"]).split()
     assert {"./shop.dump", "./postgres.dump", "./files.tar.gz", "./counts.json",
-            "./manifest.json", "./SHA256SUMS"} <= set(listing)  # fmt: skip
+            "./manifest.json", "./SHA256SUMS", "./base/base.tar.gz"} <= set(listing)  # fmt: skip
     manifest = json.loads(
         fleet.check("pg2", ["tar", "-xOf", f"{ROOT}/pg1/{set_name}", "./manifest.json"])
     )
@@ -156,7 +156,7 @@ def test_backup_keeps_a_checked_set_prunes_old_ones_and_reports(backup: Backup) 
     assert report["status"] == "ok"
     assert sorted(report["pruned"]) == ["pg1-20250901T000000Z.tar", "pg1-20251101T000000Z.tar"]
     assert report["set"] == set_name
-    assert hook_reports(backup.hook, "backup") == [report]
+    assert [r for r in hook_reports(backup.hook, "backup") if r["status"] == "ok"] == [report]
     # Nothing is left behind on the database host.
     assert fleet.check("pg1", ["ls", "-A", "/var/backups/corral"]).strip() == ""
     print(f"backup of pg1 took {backup.seconds:.1f} s")
@@ -205,3 +205,24 @@ def test_a_corrupted_set_fails_the_drill_with_a_clear_message(backup: Backup) ->
     assert report["status"] == "failed"
     assert "checksum mismatch" in report["error"]
     assert "corral_drill" not in fleet.check("pg3", ["pg_lsclusters"])
+
+
+def test_a_failed_backup_is_reported_and_leaves_nothing_behind(backup: Backup) -> None:
+    assert backup.result.exit_code == 0, backup.result.output
+    fleet = backup.fleet
+    before = fleet.check("pg2", ["ls", f"{ROOT}/pg1"])
+    staging = backup.project.path / "failed-staging"
+    params = {
+        "db_hosts": "db", "backup_host": "pg2", "pg_port": PORT, "databases": ["nosuch"],
+        "staging": str(staging), "notify_url": backup.hook.url_for("/hook"),
+    }  # fmt: skip
+    result = run_playbook(backup.project, "backup.yml", backup.inventory, params)
+    assert result.exit_code == 2, result.output
+    assert "backup of pg1 failed" in result.stdout
+    (failed,) = [r for r in hook_reports(backup.hook, "backup") if r["status"] == "failed"]
+    assert failed["host"] == "pg1"
+    assert "nosuch" in result.stdout
+    # No set reached the backup host; none is left on the database host or the controller.
+    assert fleet.check("pg2", ["ls", f"{ROOT}/pg1"]) == before
+    assert fleet.check("pg1", ["ls", "-A", "/var/backups/corral"]).strip() == ""
+    assert not any(staging.glob("*.tar*"))

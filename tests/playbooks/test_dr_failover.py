@@ -201,10 +201,10 @@ def rows_now(pair: Pair) -> int:
     return int(psql(pair.fleet, pair.primary, pair.port, "select count(*) from orders", db="shop"))
 
 
-def failback(pair: Pair, project: CorralProject, rows: int) -> None:
+def failback(pair: Pair, project: CorralProject, rows: int, *extra: str) -> None:
     """dr-failback.yml after the failover: pg1 rebuilt, primary again; pg2 its replica."""
     params = ["old_primary=pg1", "current_primary=pg2", f"replication_password={REPLICATOR[1]}"]
-    proc = start_run(project, "dr-failback.yml", pair, *(f"-p{p}" for p in params))
+    proc = start_run(project, "dr-failback.yml", pair, *(f"-p{p}" for p in params), *extra)
     try:
         approve(project, proc)  # the rebuild
         approved = approve(project, proc)  # the switch back
@@ -253,3 +253,30 @@ def test_a_failure_before_the_promotion_puts_the_old_primary_back(
         ).strip()
         == "auto"
     )
+
+
+def test_failover_and_failback_through_a_dns_record_file(
+    pair: Pair, corral_project: CorralProject
+) -> None:
+    fleet, dns = pair.fleet, "/etc/corral/dns/db.hosts"
+    record = f"mkdir -p /etc/corral/dns && echo '{pair.primary.address} db.internal' > {dns}"
+    fleet.check(pair.lb, ["sh", "-c", record])
+    rows = rows_now(pair)
+    by_dns = ["-p", "repoint=dns_file", "-p", f"dns_host={pair.lb.name}"]
+    proc = start_run(corral_project, "dr-failover.yml", pair,
+                     "-p", "old_primary=pg1", "-p", "new_primary=pg2", *by_dns)  # fmt: skip
+    try:
+        approve(corral_project, proc)
+        code, events = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 0, [e for e in events if e.get("status") == "failed"]
+    # A client that resolves the name through the file reaches the promoted node.
+    assert fleet.check(pair.lb, ["cat", dns]) == f"{pair.replica.address} db.internal\n"
+    address = fleet.check(pair.lb, ["cat", dns]).split()[0]
+    served = client_query(fleet, pair.lb, address, pair.port, WHO)
+    assert served == f"{pair.replica.address}|f|{rows}"
+    assert not online(pair, pair.primary)
+    failback(pair, corral_project, rows, *by_dns)
+    assert fleet.check(pair.lb, ["cat", dns]) == f"{pair.primary.address} db.internal\n"
