@@ -110,6 +110,9 @@ def test_a_templated_pattern_is_rendered_with_the_params_and_extra_vars(
     by_default = project.run("run", "templated.yml", "-i", "hosts.ini")
     assert "on d1" in by_default.stdout
     assert "on w1" not in by_default.stdout
+    planned = project.run("plan", "templated.yml", "-i", "hosts.ini", "-p", "target=web")
+    assert planned.exit_code == 0, planned.output
+    assert "2 hosts: w1, w2" in planned.stdout
     by_extra = project.run("run", "templated.yml", "-i", "hosts.ini", "-e", "target=w2")
     assert "on w2" in by_extra.stdout
     assert "on w1" not in by_extra.stdout

@@ -17,7 +17,7 @@ from corral.engine.options import RunOptions
 from corral.engine.play import PlayRunner
 from corral.engine.results import Recap
 from corral.engine.signals import StopControl
-from corral.engine.variables import RunVariables, play_scope, play_variables
+from corral.engine.variables import RunVariables, host_pattern, play_variables
 from corral.errors import EXIT_FAILED, EXIT_INTERRUPTED
 from corral.output import Writer
 from corral.playbook.model import Play, Playbook
@@ -208,17 +208,9 @@ def _run_dag(run: RunContext, playbook: Playbook) -> None:
     )
 
 
-def _host_pattern(run: RunContext, play: Play) -> str:
-    """The play's ``hosts``, a template (``'{{ db_hosts }}'``) rendered with the play's
-    vars, the params and the extra vars, as Ansible renders it before picking hosts."""
-    if "{{" not in play.hosts and "{%" not in play.hosts:
-        return play.hosts
-    return str(run.templar.render(play.hosts, play_scope(play.vars, run.variables)))
-
-
 def _run_play(run: RunContext, play: Play, *, dag: bool) -> str:
     """Run one play: "succeeded", "failed", or "no_hosts_left" (every host failed before)."""
-    pattern = _host_pattern(run, play)
+    pattern = host_pattern(play, run.variables, run.templar)
     pattern_hosts = run.inventory.select(pattern, limit=run.options.limit)
     resume = run.options.resume
     if resume is not None and resume.limit_hosts is not None:
