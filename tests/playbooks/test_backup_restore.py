@@ -212,6 +212,11 @@ def test_a_failed_backup_is_reported_and_leaves_nothing_behind(backup: Backup) -
     fleet = backup.fleet
     before = fleet.check("pg2", ["ls", f"{ROOT}/pg1"])
     staging = backup.project.path / "failed-staging"
+    checked = run_playbook(backup.project, "backup.yml", backup.inventory,
+                           {"db_hosts": "db", "backup_host": "pg2", "staging": str(staging)},
+                           "--check")  # fmt: skip
+    assert checked.exit_code == 0, checked.output
+    assert fleet.check("pg2", ["ls", f"{ROOT}/pg1"]) == before  # check mode sent nothing
     params = {
         "db_hosts": "db", "backup_host": "pg2", "pg_port": PORT, "databases": ["nosuch"],
         "staging": str(staging), "notify_url": backup.hook.url_for("/hook"),

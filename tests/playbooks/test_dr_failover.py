@@ -194,7 +194,31 @@ def test_failover_promotes_the_replica_fences_the_primary_and_moves_the_clients(
     said = [e["result"]["msg"] for e in events if e["event"] == "task_result"
             and e["task"] == "Say how long it took"]  # fmt: skip
     assert said[0].startswith("pg2 is the primary and serves the clients")
+    failed_rebuild(pair, corral_project)
     failback(pair, corral_project, rows + 2)
+
+
+def failed_rebuild(pair: Pair, project: CorralProject) -> None:
+    """A failback whose copy fails (a wrong password) puts the old data directory back."""
+    fleet, data = pair.fleet, f"/var/lib/postgresql/{VERSION}/{CLUSTER}"
+    marker = fleet.check(pair.primary, ["cat", f"{data}/postmaster.opts"])
+    params = ["old_primary=pg1", "current_primary=pg2", "replication_password=wrong"]
+    proc = start_run(project, "dr-failback.yml", pair, *(f"-p{p}" for p in params))
+    try:
+        approve(project, proc)
+        code, events = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 2
+    undone = [e["status"] for e in events if e["event"] == "task_result"
+              and e["task"] == "Put the old data directory back"]  # fmt: skip
+    assert undone == ["changed"]
+    assert fleet.check(pair.primary, ["cat", f"{data}/postmaster.opts"]) == marker
+    assert fleet.exec(pair.primary, ["test", "-e", f"{data}.pre-failback"]).rc != 0
+    # Still fenced: the clients stay on pg2.
+    assert not online(pair, pair.primary)
+    assert pair.through_lb().startswith(f"{pair.replica.address}|f|")
 
 
 def rows_now(pair: Pair) -> int:
@@ -280,3 +304,20 @@ def test_failover_and_failback_through_a_dns_record_file(
     assert not online(pair, pair.primary)
     failback(pair, corral_project, rows, *by_dns)
     assert fleet.check(pair.lb, ["cat", dns]) == f"{pair.primary.address} db.internal\n"
+
+
+def test_a_node_that_is_not_a_replica_is_refused_before_the_approval(
+    pair: Pair, corral_project: CorralProject
+) -> None:
+    proc = start_run(corral_project, "dr-failover.yml", pair,
+                     "-p", "old_primary=pg2", "-p", "new_primary=pg1")  # fmt: skip
+    code, events = finish(proc)
+    assert code == 2
+    failed = [e["result"]["msg"] for e in events if e.get("status") == "failed"]
+    assert failed == [
+        "pg1 is not a replica (pg_is_in_recovery() is false): there is nothing to promote"
+    ]
+    assert not [e for e in events if e["event"] == "approval"]
+    # Nothing changed: pg1 still serves the clients and pg2 still streams from it.
+    assert pair.through_lb().startswith(f"{pair.primary.address}|f|")
+    assert streaming(pair, pair.replica)
