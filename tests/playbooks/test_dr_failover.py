@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from debian_hosts import DebianFleet, DebianHost, FleetFactory
@@ -145,10 +146,22 @@ def approve(
     return time.monotonic()
 
 
-def finish(proc: subprocess.Popen[str]) -> tuple[int, list[dict[str, object]]]:
+def finish(proc: subprocess.Popen[str]) -> tuple[int, list[dict[str, Any]]]:
     out, _ = proc.communicate(timeout=240)
     events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     return proc.returncode, events
+
+
+def approve_and_finish(
+    project: CorralProject, proc: subprocess.Popen[str], before: Callable[[], None] = lambda: None
+) -> tuple[int, list[dict[str, Any]]]:
+    """Answer the run's one approval and wait for its end: its exit code and events."""
+    try:
+        approve(project, proc, before)
+        return finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def wait_for_clients(pair: Pair, expected: str, started: float, limit: float = 60) -> float:
@@ -204,12 +217,7 @@ def failed_rebuild(pair: Pair, project: CorralProject) -> None:
     marker = fleet.check(pair.primary, ["cat", f"{data}/postmaster.opts"])
     params = ["old_primary=pg1", "current_primary=pg2", "replication_password=wrong"]
     proc = start_run(project, "dr-failback.yml", pair, *(f"-p{p}" for p in params))
-    try:
-        approve(project, proc)
-        code, events = finish(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    code, events = approve_and_finish(project, proc)
     assert code == 2
     undone = [e["status"] for e in events if e["event"] == "task_result"
               and e["task"] == "Put the old data directory back"]  # fmt: skip
@@ -257,13 +265,10 @@ def test_a_failure_before_the_promotion_puts_the_old_primary_back(
                      "-p", "old_primary=pg1", "-p", "new_primary=pg2")  # fmt: skip
     rows = rows_now(pair)
     stop_replica = ["pg_ctlcluster", VERSION, CLUSTER, "stop"]
-    try:
-        # The replica dies while the approver is reading the question: the promotion fails.
-        approve(corral_project, proc, lambda: pair.fleet.check(pair.replica, stop_replica) and None)
-        code, events = finish(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    # The replica dies while the approver is reading the question: the promotion fails.
+    code, events = approve_and_finish(
+        corral_project, proc, lambda: pair.fleet.check(pair.replica, stop_replica) and None
+    )
     assert code == 2
     undo = "Put the old primary back in service (the replica was not promoted)"
     rolled_back = [e for e in events if e["event"] == "task_result" and e["task"] == undo]
@@ -289,12 +294,7 @@ def test_failover_and_failback_through_a_dns_record_file(
     by_dns = ["-p", "repoint=dns_file", "-p", f"dns_host={pair.lb.name}"]
     proc = start_run(corral_project, "dr-failover.yml", pair,
                      "-p", "old_primary=pg1", "-p", "new_primary=pg2", *by_dns)  # fmt: skip
-    try:
-        approve(corral_project, proc)
-        code, events = finish(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    code, events = approve_and_finish(corral_project, proc)
     assert code == 0, [e for e in events if e.get("status") == "failed"]
     # A client that resolves the name through the file reaches the promoted node.
     assert fleet.check(pair.lb, ["cat", dns]) == f"{pair.replica.address} db.internal\n"
@@ -313,7 +313,8 @@ def test_a_node_that_is_not_a_replica_is_refused_before_the_approval(
                      "-p", "old_primary=pg2", "-p", "new_primary=pg1")  # fmt: skip
     code, events = finish(proc)
     assert code == 2
-    failed = [e["result"]["msg"] for e in events if e.get("status") == "failed"]
+    failed = [e["result"]["msg"] for e in events
+              if e["event"] == "task_result" and e["status"] == "failed"]  # fmt: skip
     assert failed == [
         "pg1 is not a replica (pg_is_in_recovery() is false): there is nothing to promote"
     ]
