@@ -93,6 +93,31 @@ def test_a_templated_pattern_is_not_refused_before_the_run(project: CorralProjec
     assert result.exit_code == 0, result.output
 
 
+def test_a_templated_pattern_is_rendered_with_the_params_and_extra_vars(
+    project: CorralProject,
+) -> None:
+    project.write(
+        "templated.yml",
+        "- hosts: '{{ target }}'\n  gather_facts: false\n"
+        "  params: {target: {type: string, default: db}}\n"
+        "  tasks:\n    - debug: {msg: 'on {{ inventory_hostname }}'}\n",
+    )
+    by_param = project.run("run", "templated.yml", "-i", "hosts.ini", "-p", "target=web")
+    assert by_param.exit_code == 0, by_param.output
+    assert "on w1" in by_param.stdout
+    assert "on w2" in by_param.stdout
+    assert "on d1" not in by_param.stdout
+    by_default = project.run("run", "templated.yml", "-i", "hosts.ini")
+    assert "on d1" in by_default.stdout
+    assert "on w1" not in by_default.stdout
+    planned = project.run("plan", "templated.yml", "-i", "hosts.ini", "-p", "target=web")
+    assert planned.exit_code == 0, planned.output
+    assert "2 hosts: w1, w2" in planned.stdout
+    by_extra = project.run("run", "templated.yml", "-i", "hosts.ini", "-e", "target=w2")
+    assert "on w2" in by_extra.stdout
+    assert "on w1" not in by_extra.stdout
+
+
 def test_no_host_error_is_a_json_event_with_output_json(project: CorralProject) -> None:
     result = project.run("run", "site.yml", "-i", "hosts.ini", "-l", "nosuch", "--output", "json")
     assert result.exit_code == 5

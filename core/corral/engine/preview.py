@@ -10,6 +10,7 @@ from corral.engine.options import RunOptions
 from corral.engine.play import serial_batches
 from corral.engine.prepare import PreparedRun
 from corral.engine.run import _ordered
+from corral.engine.variables import RunVariables, host_pattern
 from corral.playbook.model import Block, Include, Play, Task, TaskNode
 
 
@@ -74,7 +75,9 @@ def _describe(
     options: RunOptions,
     estimates: Mapping[str, float],
 ) -> dict[str, Any]:
-    hosts = _ordered(prepared.inventory.select(play.hosts, limit=options.limit), play.order)
+    variables = RunVariables(params=prepared.params, extra_vars=options.extra_vars)
+    pattern = host_pattern(play, variables, prepared.templar)
+    hosts = _ordered(prepared.inventory.select(pattern, limit=options.limit), play.order)
     tasks = _task_lines((*play.pre_tasks, *play.tasks, *play.post_tasks))
     return {
         "play": play.name,

@@ -17,7 +17,7 @@ from corral.engine.options import RunOptions
 from corral.engine.play import PlayRunner
 from corral.engine.results import Recap
 from corral.engine.signals import StopControl
-from corral.engine.variables import RunVariables, play_variables
+from corral.engine.variables import RunVariables, host_pattern, play_variables
 from corral.errors import EXIT_FAILED, EXIT_INTERRUPTED
 from corral.output import Writer
 from corral.playbook.model import Play, Playbook
@@ -212,7 +212,8 @@ def _run_dag(run: RunContext, playbook: Playbook) -> None:
 
 def _run_play(run: RunContext, play: Play, *, dag: bool) -> str:
     """Run one play: "succeeded", "failed", or "no_hosts_left" (every host failed before)."""
-    pattern_hosts = run.inventory.select(play.hosts, limit=run.options.limit)
+    pattern = host_pattern(play, run.variables, run.templar)
+    pattern_hosts = run.inventory.select(pattern, limit=run.options.limit)
     resume = run.options.resume
     if resume is not None and resume.limit_hosts is not None:
         pattern_hosts = [h for h in pattern_hosts if h in resume.limit_hosts]
@@ -229,7 +230,7 @@ def _run_play(run: RunContext, play: Play, *, dag: bool) -> str:
         if pattern_hosts:
             run.bus.emit("play_end", play=play.name, uid=play.uid, note="no more hosts left")
             return "no_hosts_left"
-        run.bus.warn(f"no hosts matched pattern {play.hosts!r} for play {play.name!r}")
+        run.bus.warn(f"no hosts matched pattern {pattern!r} for play {play.name!r}")
         run.bus.emit("play_end", play=play.name, uid=play.uid, note="no hosts matched")
         return "succeeded"
     runner = PlayRunner(run, play, hosts, play_variables(play, run.variables, run.templar))

@@ -158,6 +158,14 @@ def play_scope(play_vars: Mapping[str, Any], run: RunVariables) -> dict[str, Any
     return {**play_vars, **run.top}
 
 
+def host_pattern(play: Play, run: RunVariables, templar: Templar) -> str:
+    """The play's ``hosts``; a template (``'{{ db_hosts }}'``) is rendered with the play's
+    vars, the params and the extra vars, as Ansible renders it before picking hosts."""
+    if "{{" not in play.hosts and "{%" not in play.hosts:
+        return play.hosts
+    return str(templar.render(play.hosts, play_scope(play.vars, run)))
+
+
 class HostVars(Mapping[str, Mapping[str, Any]]):
     """The ``hostvars`` magic variable: each host's variables, rendered in its scope when read.
 
