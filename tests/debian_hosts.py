@@ -7,9 +7,9 @@ Usage (the fixtures are registered for every test through tests/conftest.py)::
         corral_project.run("run", "site.yml", "-i", str(fleet.inventory))
         assert fleet.exec(fleet.hosts[0], ["id", "deploy"]).rc == 0
 
-- ``debian_fleet(n, systemd=False, repo=None, prefix="deb", docker_options=None)`` starts
-  ``n`` containers of the cached Debian image (tests/debian_image.py: built once by
-  debootstrap, about a minute, then kept in ``$CORRAL_TEST_CACHE``) with ``--network
+- ``debian_fleet(n, systemd=False, repo=None, prefix="deb", docker_options=None,
+  image="base")`` starts ``n`` containers of the cached Debian image (tests/debian_image.py:
+  built once by debootstrap, about a minute, then kept in ``$CORRAL_TEST_CACHE``) with ``--network
   host``, each sshd on its own 127.A.B.C address and port (never 22), hosts named
   ``deb1``..``debN``, and removes them after the test. About 2 s a host.
   ``systemd=True`` boots systemd as PID 1 (sshd is then ``ssh.service``) and waits for
@@ -18,6 +18,9 @@ Usage (the fixtures are registered for every test through tests/conftest.py)::
   in the hosts' apt sources. ``docker_options`` are more arguments for the docker SDK's
   ``containers.create`` (``{"cap_add": ["SYS_ADMIN"]}``, ``{"sysctls": {...}}``); the
   containers share the machine's network (and so its ports and hostname).
+  ``image="services"`` is the base image plus PostgreSQL 15 (server, client; no cluster:
+  make one with ``pg_createcluster`` on the host's address and a free port), HAProxy,
+  python3-psycopg2, rsync and openssl (built once too, a few minutes).
 - ``fleet.inventory`` is a YAML inventory (group ``debian``): ssh connection, user
   ``deploy`` with the fleet's key, ``become_method: sudo`` (passwordless), a known_hosts
   file with the hosts' keys. ansible-playbook reads it too.
@@ -173,15 +176,16 @@ def start_debian_fleet(
     repo: Path | None = None,
     prefix: str = "deb",
     docker_options: Mapping[str, Any] | None = None,
+    image: str = "base",
 ) -> DebianFleet:
     """Start ``count`` Debian containers and write the inventory; the caller stops them."""
     client = daemon.client()
     try:
-        image = debian_image.import_image(client)
+        tag = debian_image.import_image(client, image)
     finally:
         client.close()
     root.mkdir(parents=True, exist_ok=True)
-    fleet = DebianFleet(daemon=daemon, image=image, root=root, systemd=systemd)
+    fleet = DebianFleet(daemon=daemon, image=tag, root=root, systemd=systemd)
     fleet.key = root / "id_ed25519"
     public = keygen(fleet.key)
     block = address_block()
@@ -306,8 +310,8 @@ def _write_inventory(fleet: DebianFleet) -> None:
 FleetFactory = Callable[..., DebianFleet]
 
 
-def _available() -> None:
-    reason = debian_image.unavailable_reason()
+def _available(image: str) -> None:
+    reason = debian_image.unavailable_reason(image)
     need(reason is None, reason or "")
 
 
@@ -322,13 +326,15 @@ def _factory(daemon: DockerDaemon, base: Path) -> Iterator[FleetFactory]:
         repo: Path | None = None,
         prefix: str = "deb",
         docker_options: Mapping[str, Any] | None = None,
+        image: str = "base",
     ) -> DebianFleet:
-        _available()
+        debian_image.recipe(image)  # a misspelt image name is the test's error, not a skip
+        _available(image)
         root = base / f"fleet{len(fleets) + 1}"
         try:
             fleet = start_debian_fleet(
                 daemon, root, count, systemd=systemd, repo=repo, prefix=prefix,
-                docker_options=docker_options,
+                docker_options=docker_options, image=image,
             )  # fmt: skip
         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
             need(False, f"Debian hosts did not start: {exc}")
@@ -355,7 +361,7 @@ def debian_dockerd() -> Iterator[DockerDaemon]:
 
 @pytest.fixture
 def debian_fleet(debian_dockerd: DockerDaemon, tmp_path: Path) -> Iterator[FleetFactory]:
-    """``debian_fleet(n, systemd=False, repo=None)``: fresh Debian hosts for one test."""
+    """``debian_fleet(n, systemd=False, repo=None, image="base")``: fresh hosts for one test."""
     yield from _factory(debian_dockerd, tmp_path / "debian")
 
 

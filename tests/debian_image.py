@@ -1,7 +1,16 @@
 """A Debian 12 root filesystem for the test hosts, built once by debootstrap and cached.
 
-The tarball lives in ``$CORRAL_TEST_CACHE`` (default ``~/.cache/corral-tests``) under a
-name holding the hash of :data:`RECIPE`, so it is rebuilt only when the recipe changes.
+Two images, named by :data:`RECIPES`' keys:
+
+- ``"base"`` (:data:`RECIPE`): a minimal Debian with sshd, sudo, python3, systemd, cron
+  and the ``deploy`` user;
+- ``"services"``: the base plus PostgreSQL 15 (server and client, with no cluster: the
+  package's ``15/main`` is dropped, tests create theirs with ``pg_createcluster`` on the
+  address and port they need), HAProxy, python3-psycopg2, rsync and openssl, for the
+  service playbooks (backup, restore drill, DR failover, load balancer).
+
+Each tarball lives in ``$CORRAL_TEST_CACHE`` (default ``~/.cache/corral-tests``) under a
+name holding the hash of its recipe, so it is rebuilt only when the recipe changes.
 A lock file serialises builders: concurrent test runs wait for the first one's tarball
 instead of building their own. :func:`import_image` loads the tarball into a dockerd.
 """
@@ -48,16 +57,41 @@ echo debian > /etc/hostname
 apt-get clean
 """
 RECIPE = {"suite": SUITE, "variant": "minbase", "packages": PACKAGES, "setup": SETUP}
+SERVICE_PACKAGES = (
+    "postgresql", "postgresql-client", "haproxy", "python3-psycopg2", "rsync", "openssl",
+)  # fmt: skip
+# The package creates and would start a 15/main cluster on port 5432: containers share
+# the host's network, so each test makes its own cluster on its host's address instead.
+SERVICE_SETUP = """set -eu
+pg_dropcluster 15 main
+apt-get clean
+"""
+RECIPES: dict[str, dict[str, Any]] = {
+    "base": RECIPE,
+    "services": RECIPE | {"packages": PACKAGES + SERVICE_PACKAGES, "setup": SETUP + SERVICE_SETUP},
+}
 SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
 
-def recipe_hash() -> str:
-    return hashlib.sha256(json.dumps(RECIPE, sort_keys=True).encode()).hexdigest()[:16]
+def recipe(image: str = "base") -> dict[str, Any]:
+    if image not in RECIPES:
+        raise ValueError(f"no Debian test image {image!r}: one of {', '.join(RECIPES)}")
+    return RECIPES[image]
 
 
-def image_tag() -> str:
-    return f"corral-test/debian:{SUITE}-{recipe_hash()}"
+def recipe_hash(image: str = "base") -> str:
+    return hashlib.sha256(json.dumps(recipe(image), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _stem(image: str) -> str:
+    """``bookworm-<hash>`` for the base image (its name before variants existed)."""
+    variant = "" if image == "base" else f"{image}-"
+    return f"{SUITE}-{variant}{recipe_hash(image)}"
+
+
+def image_tag(image: str = "base") -> str:
+    return f"corral-test/debian:{_stem(image)}"
 
 
 def cache_dir() -> Path:
@@ -76,17 +110,17 @@ def mirror() -> str:
     return DEFAULT_MIRROR
 
 
-def unavailable_reason() -> str | None:
+def unavailable_reason(image: str = "base") -> str | None:
     """Why the root filesystem cannot be built here, or None when it can."""
     if os.geteuid() != 0:
         return "building the Debian root filesystem needs root"
-    if shutil.which("debootstrap") is None and not rootfs_tarball().exists():
+    if shutil.which("debootstrap") is None and not rootfs_tarball(image).exists():
         return "debootstrap not found: run scripts/install-test-services"
     return None
 
 
-def rootfs_tarball() -> Path:
-    return cache_dir() / f"debian-{SUITE}-{recipe_hash()}.tar"
+def rootfs_tarball(image: str = "base") -> Path:
+    return cache_dir() / f"debian-{_stem(image)}.tar"
 
 
 @contextlib.contextmanager
@@ -99,27 +133,28 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_rootfs() -> Path:
+def ensure_rootfs(image: str = "base") -> Path:
     """The cached root filesystem tarball, built first if missing (one builder at a time)."""
-    tarball = rootfs_tarball()
+    tarball = rootfs_tarball(image)
     if tarball.exists():
         return tarball
     with _locked(tarball.with_suffix(".lock")):
         if not tarball.exists():  # another builder may have finished while we waited
-            _build(tarball)
+            _build(tarball, recipe(image))
     return tarball
 
 
-def _build(tarball: Path) -> None:
+def _build(tarball: Path, recipe: dict[str, Any]) -> None:
     work = tarball.with_name(f"{tarball.stem}.build-{os.getpid()}")
     rootfs = work / "rootfs"
     work.mkdir()
     partial = tarball.with_name(f"{tarball.name}.{os.getpid()}.partial")
     try:
-        argv = ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
-                SUITE, str(rootfs), mirror()]  # fmt: skip
+        argv = ["debootstrap", f"--variant={recipe['variant']}",
+                f"--include={','.join(recipe['packages'])}", recipe["suite"], str(rootfs),
+                mirror()]  # fmt: skip
         _run(argv, work / "debootstrap.log")
-        _run(["chroot", str(rootfs), "/bin/sh", "-c", SETUP], work / "setup.log")
+        _run(["chroot", str(rootfs), "/bin/sh", "-c", recipe["setup"]], work / "setup.log")
         with partial.open("wb") as out:
             subprocess.run(["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."],
                            stdout=out, check=True, timeout=600)  # fmt: skip
@@ -138,12 +173,12 @@ def _run(argv: list[str], log: Path) -> None:
         raise RuntimeError(f"{argv[0]} failed ({done.returncode}):\n{tail}")
 
 
-def import_image(client: Any) -> str:
+def import_image(client: Any, image: str = "base") -> str:
     """Import the cached root filesystem into the daemon behind ``client``; its tag."""
-    tag = image_tag()
+    tag = image_tag(image)
     if client.images.list(name=tag):
         return tag
     repository, version = tag.rsplit(":", 1)
-    tarball = ensure_rootfs()
+    tarball = ensure_rootfs(image)
     client.api.import_image_from_file(str(tarball), repository=repository, tag=version)
     return tag

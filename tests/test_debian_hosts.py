@@ -92,3 +92,17 @@ def test_a_package_from_the_test_repository_installs_with_apt(
     assert fleet.check("deb1", ["cat", "/var/lib/corral-hello"]) == "done\n"
     status = fleet.check("deb1", ["dpkg-query", "-W", "corral-hello", "corral-base"])
     assert status.split() == ["corral-base", "1.0", "corral-hello", "2.1"]
+
+
+def test_the_services_image_has_postgresql_without_a_cluster_and_haproxy(
+    debian_fleet: FleetFactory,
+) -> None:
+    fleet = debian_fleet(1, image="services", prefix="svc")
+    # The package's own cluster was dropped: tests make theirs on the port they need.
+    assert fleet.check("svc1", ["pg_lsclusters", "--no-header"]).strip() == ""
+    assert "PostgreSQL) 15." in fleet.check("svc1", ["/usr/lib/postgresql/15/bin/postgres", "-V"])
+    assert fleet.check("svc1", ["haproxy", "-v"]).startswith("HAProxy version 2.")
+    fleet.check("svc1", ["python3", "-c", "import psycopg2"])
+    fleet.check("svc1", ["sh", "-c", "command -v rsync openssl psql pg_basebackup"])
+    # The base image is unchanged: the services image is a second tag.
+    assert fleet.image.startswith("corral-test/debian:bookworm-services-")
