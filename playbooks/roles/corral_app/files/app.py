@@ -7,7 +7,8 @@ It reads its settings from a JSON file (the first argument, default
 - ``GET /``        ``{"version": ..., "colour": ..., "host": ...}``: which release answers;
 - ``GET /health``  ``{"status": "ok", "version": ...}`` with 200 while it can serve;
 - ``GET /metrics`` ``{"requests": n, "errors": n, "latency_ms": x}`` since it started
-  (``latency_ms``: the slowest of the last 100 answers), for a canary's thresholds.
+  (``latency_ms``: the slowest of the last 100 answers), for a canary's thresholds;
+  ``/health`` and ``/metrics`` themselves are not counted.
 
 A release is this file and its settings: the playbooks install it under
 /opt/corral-app/releases/VERSION and point /opt/corral-app/current at it.
@@ -49,6 +50,7 @@ class Handler(BaseHTTPRequestHandler):
                 status, body = 200, dict(COUNTS, latency_ms=max(LATENCIES, default=0.0))
         else:
             status, body = answer(self.path)
+        if self.path not in ("/metrics", "/health"):  # the load balancer's checks are not traffic
             with LOCK:
                 COUNTS["requests"] += 1
                 COUNTS["errors"] += status >= 500
