@@ -190,3 +190,19 @@ def test_canary_is_rolled_back_when_a_threshold_is_crossed(fleet, corral_project
         assert "3.0.0" not in ls, "only the canary got the release"
     fleet.wait_lb(ALL_UP)
     assert {a["version"] for a in fleet.through_lb()} == {"1.0.0"}
+
+
+def test_bad_input_is_refused_before_a_host_is_touched(fleet, corral_project):
+    bad_version = run(corral_project, fleet, "rolling-upgrade.yml", "-p", "version=2.0", *LB)
+    assert bad_version.exit_code == 4
+    assert "version: '2.0' does not match" in bad_version.stderr
+    assert "Traceback" not in bad_version.output
+    no_lb = run(
+        corral_project, fleet, "rolling-upgrade.yml", "-p", "version=2.0.0", "-p",
+        "auto_approve=true", "-p", "lb_host=lb9",
+    )  # fmt: skip
+    assert no_lb.exit_code == 2
+    (refused,) = results(no_lb.json_lines(), "Check that lb_host is a host of the inventory")
+    assert refused["result"]["msg"].startswith("lb_host lb9 is not a host of the inventory")
+    assert fleet.lb_state() == ALL_UP
+    assert all(fleet.release(n).strip().endswith("/1.0.0") for n in fleet.apps)

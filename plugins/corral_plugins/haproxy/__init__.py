@@ -12,8 +12,7 @@ from corral_plugins.haproxy.schema import HAPROXY_SCHEMA
 
 @hookimpl
 def corral_register_steps(register: RegisterStep) -> None:
-    """Register ``haproxy`` (alias ``community.general.haproxy``'s short name is not taken:
-    its arguments differ)."""
+    """Register ``haproxy`` (no alias for ``community.general.haproxy``: its arguments differ)."""
     register(
         StepType(
             name="haproxy",
