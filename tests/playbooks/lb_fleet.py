@@ -144,14 +144,17 @@ def start_lb_fleet(factory: FleetFactory, apps: int) -> LbFleet:
 
 
 def broken_release(directory: Path, kind: str) -> Path:
-    """corral-app with a bug: ``unhealthy`` (/health answers 503) or ``errors`` (/ 500s)."""
+    """corral-app with a bug: ``unhealthy`` (/health answers 503), ``errors`` (/ answers
+    500) or ``slow`` (/ takes 300 ms)."""
     text = APP.read_text()
+    old = 'if path == "/":\n        return 200, {'
     if kind == "unhealthy":
         old = 'return 200, {"status": "ok", "version": SETTINGS["version"]}'
         new = 'return 503, {"status": "broken", "version": SETTINGS["version"]}'
-    else:
-        old = 'if path == "/":\n        return 200, {'
+    elif kind == "errors":
         new = 'if path == "/":\n        return 500, {'
+    else:
+        new = 'if path == "/":\n        time.sleep(0.3)\n        return 200, {'
     assert old in text, f"corral-app changed: update broken_release ({kind})"
     path = directory / f"app-{kind}.py"
     path.write_text(text.replace(old, new))

@@ -10,11 +10,13 @@ says, and which version (or colour) answers through HAProxy's frontend.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from debian_hosts import FleetFactory
 from lb_fleet import ROOT, LbFleet, broken_release, start_lb_fleet
+from pytest_httpserver import HTTPServer
 
 from corral.testing import CorralProject
 
@@ -83,10 +85,20 @@ def test_provision_app_leaves_the_unit_active_and_healthy(lb, corral_project):
     assert all(counts["changed"] == 0 for counts in again.recap().values()), again.recap()
 
 
-def test_rolling_upgrade_drains_each_host_before_touching_it(fleet, corral_project):
+def hook(httpserver: HTTPServer) -> tuple[str, str]:
+    """``-p notify_url=...`` of a local webhook receiver."""
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    return ("-p", f"notify_url={httpserver.url_for('/hook')}")
+
+
+def notified(httpserver: HTTPServer) -> list[dict[str, Any]]:
+    return [json.loads(request.data) for request, _ in httpserver.log]
+
+
+def test_rolling_upgrade_drains_each_host_before_touching_it(fleet, corral_project, httpserver):
     result = run(
         corral_project, fleet, "rolling-upgrade.yml", "-p", "version=2.0.0", "-p",
-        "auto_approve=true", *LB,
+        "auto_approve=true", *LB, *hook(httpserver),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     events = result.json_lines()
@@ -106,13 +118,16 @@ def test_rolling_upgrade_drains_each_host_before_touching_it(fleet, corral_proje
         assert fleet.release(name).strip().endswith("/2.0.0")
     fleet.wait_lb(ALL_UP)
     assert {a["version"] for a in fleet.through_lb()} == {"2.0.0"}
+    assert [(n["outcome"], n["hosts"]) for n in notified(httpserver)] == [
+        ("upgraded", [name]) for name in fleet.apps
+    ]
 
 
-def test_rolling_upgrade_rolls_back_a_failed_batch(fleet, corral_project, tmp_path):
+def test_rolling_upgrade_rolls_back_a_failed_batch(fleet, corral_project, tmp_path, httpserver):
     broken = broken_release(tmp_path, "unhealthy")
     result = run(
         corral_project, fleet, "rolling-upgrade.yml", "-p", "version=3.0.0", "-p",
-        f"release_file={broken}", "-p", "auto_approve=true", *LB,
+        f"release_file={broken}", "-p", "auto_approve=true", *LB, *hook(httpserver),
     )  # fmt: skip
     assert result.exit_code == 2, result.output
     failed = [
@@ -126,6 +141,7 @@ def test_rolling_upgrade_rolls_back_a_failed_batch(fleet, corral_project, tmp_pa
         assert fleet.get(name, "/health")["version"] == "1.0.0"
     fleet.wait_lb(ALL_UP)
     assert {a["version"] for a in fleet.through_lb()} == {"1.0.0"}
+    assert [(n["outcome"], n["host"]) for n in notified(httpserver)] == [("rolled back", "app1")]
 
 
 def test_rolling_upgrade_check_mode_changes_nothing(fleet, corral_project):
@@ -174,16 +190,23 @@ def test_canary_is_promoted_when_healthy(fleet, corral_project):
     assert {a["version"] for a in fleet.through_lb()} == {"2.0.0"}
 
 
-def test_canary_is_rolled_back_when_a_threshold_is_crossed(fleet, corral_project, tmp_path):
-    erroring = broken_release(tmp_path, "errors")
+@pytest.mark.parametrize(
+    ("kind", "crossed"),
+    [("errors", "error rate 1.0 (max 0.01)"), ("slow", "ms (max 100.0)")],
+)
+def test_canary_is_rolled_back_when_a_threshold_is_crossed(
+    fleet, corral_project, tmp_path, kind, crossed
+):
+    bad = broken_release(tmp_path, kind)
     result = run(
         corral_project, fleet, "canary.yml", "-p", "version=3.0.0", "-p", "watch_seconds=2",
-        "-p", "probes=8", "-p", f"release_file={erroring}", *LB,
+        "-p", "probes=8", "-p", "max_latency_ms=100", "-p", f"release_file={bad}", *LB,
     )  # fmt: skip
     assert result.exit_code == 2, result.output
     (judged,) = results(result.json_lines(), "Judge the canary")
     assert judged["status"] == "failed"
-    assert "crossed a threshold: error rate 1.0" in judged["result"]["msg"]
+    assert "canary app1 crossed a threshold" in judged["result"]["msg"]
+    assert crossed in judged["result"]["msg"]
     assert all(fleet.release(n).strip().endswith("/1.0.0") for n in fleet.apps)
     for name in ("app2", "app3"):
         ls = fleet.fleet.exec(fleet.host(name), ["ls", "/opt/corral-app/releases"]).stdout
