@@ -162,7 +162,12 @@ def test_blue_green_switches_and_switches_back(lb, corral_project):
     fleet.reset(ready=["app1"])  # blue (app1) live, green (app2, app3) idle
     assert {a["colour"] for a in fleet.through_lb()} == {"blue"}
     lb_url = ("-p", f"lb_url={fleet.frontend}")
-    result = run(corral_project, fleet, "blue-green.yml", "-p", "version=2.0.0", *LB, *lb_url)
+    deploy = ("-p", "version=2.0.0", *LB, *lb_url)
+    dry = run(corral_project, fleet, "blue-green.yml", *deploy, "--check")
+    assert dry.exit_code == 0, dry.output
+    assert {a["colour"] for a in fleet.through_lb()} == {"blue"}, "--check switched nothing"
+    assert fleet.release("app2").strip().endswith("/1.0.0")
+    result = run(corral_project, fleet, "blue-green.yml", *deploy)
     assert result.exit_code == 0, result.output
     assert {(a["colour"], a["version"]) for a in fleet.through_lb()} == {("green", "2.0.0")}
     assert fleet.lb_state()["app1"] == ("maint", False)
@@ -178,6 +183,10 @@ def test_blue_green_switches_and_switches_back(lb, corral_project):
 
 
 def test_canary_is_promoted_when_healthy(fleet, corral_project):
+    dry = run(corral_project, fleet, "canary.yml", "-p", "version=2.0.0", "--check", *LB)
+    assert dry.exit_code == 0, dry.output
+    assert all(fleet.release(n).strip().endswith("/1.0.0") for n in fleet.apps)
+    assert fleet.lb_state() == ALL_UP
     result = run(
         corral_project, fleet, "canary.yml", "-p", "version=2.0.0", "-p", "watch_seconds=2",
         "-p", "probes=8", *LB,
