@@ -144,13 +144,16 @@ def start_lb_fleet(factory: FleetFactory, apps: int) -> LbFleet:
 
 
 def broken_release(directory: Path, kind: str) -> Path:
-    """corral-app with a bug: ``unhealthy`` (/health answers 503), ``errors`` (/ answers
-    500) or ``slow`` (/ takes 300 ms)."""
+    """corral-app with a bug: ``unhealthy`` (/health answers 503 on app2 only), ``errors``
+    (/ answers 500) or ``slow`` (/ takes 300 ms)."""
     text = APP.read_text()
     old = 'if path == "/":\n        return 200, {'
     if kind == "unhealthy":
         old = 'return 200, {"status": "ok", "version": SETTINGS["version"]}'
-        new = 'return 503, {"status": "broken", "version": SETTINGS["version"]}'
+        new = (
+            'return 503 if SETTINGS["host"] == "app2" else 200, '
+            '{"status": "?", "version": SETTINGS["version"]}'
+        )
     elif kind == "errors":
         new = 'if path == "/":\n        return 500, {'
     else:

@@ -135,13 +135,15 @@ def test_rolling_upgrade_rolls_back_a_failed_batch(fleet, corral_project, tmp_pa
         for e in results(result.json_lines(), "answer with the release")
         if e["status"] == "failed"
     ]
-    assert [e["host"] for e in failed] == ["app1"], "the canary batch failed, nothing after it"
+    assert [e["host"] for e in failed] == ["app2"], "the second batch failed, nothing after it"
+    assert results(result.json_lines(), "Drain the host on HAProxy")[-1]["host"] == "app2"
     for name in fleet.apps:
         assert fleet.release(name).strip().endswith("/1.0.0"), name
         assert fleet.get(name, "/health")["version"] == "1.0.0"
     fleet.wait_lb(ALL_UP)
     assert {a["version"] for a in fleet.through_lb()} == {"1.0.0"}
-    assert [(n["outcome"], n["host"]) for n in notified(httpserver)] == [("rolled back", "app1")]
+    told = sorted((n["outcome"], str(n.get("host", n.get("hosts")))) for n in notified(httpserver))
+    assert told == [("rolled back", "app1"), ("rolled back", "app2"), ("upgraded", "['app1']")]
 
 
 def test_rolling_upgrade_check_mode_changes_nothing(fleet, corral_project):
