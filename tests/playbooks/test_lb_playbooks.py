@@ -137,6 +137,8 @@ def test_rolling_upgrade_rolls_back_a_failed_batch(fleet, corral_project, tmp_pa
     ]
     assert [e["host"] for e in failed] == ["app2"], "the second batch failed, nothing after it"
     assert results(result.json_lines(), "Drain the host on HAProxy")[-1]["host"] == "app2"
+    releases = fleet.fleet.check(fleet.host("app3"), ["ls", "/opt/corral-app/releases"])
+    assert "3.0.0" not in releases, "the batch after the failed one was never touched"
     for name in fleet.apps:
         assert fleet.release(name).strip().endswith("/1.0.0"), name
         assert fleet.get(name, "/health")["version"] == "1.0.0"
