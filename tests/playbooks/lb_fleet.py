@@ -88,11 +88,13 @@ class LbFleet:
             time.sleep(0.3)
 
     def reset(self, ready: list[str] | None = None) -> None:
-        """Every app host back on release 1.0.0; only ``ready`` (default all) in the pool."""
+        """Every app host back on release 1.0.0 (the only one left); only ``ready`` (default
+        all) in the pool."""
         for name in self.apps:
             self.fleet.check(
                 self.host(name),
                 ["sh", "-c", f"ln -sfn {RELEASES}/1.0.0 /opt/corral-app/current && "
+                 f"find {RELEASES} -mindepth 1 -maxdepth 1 ! -name 1.0.0 -exec rm -rf {{}} + && "
                  "systemctl restart corral-app"],
             )  # fmt: skip
         pool = self.apps if ready is None else ready
