@@ -362,7 +362,7 @@ def _copy_examples(corral_project):
 def test_rolling_upgrade_example_upgrades_every_host(corral_project):
     _copy_examples(corral_project)
     fleet = corral_project.path / "fleet"
-    args = ("run", "playbooks/rolling-upgrade.yml", "-i", "inventory/local.yml", "--output", "json")
+    args = ("run", "playbooks/rolling-demo.yml", "-i", "inventory/local.yml", "--output", "json")
     result = corral_project.run(
         *args, "-e", f"fleet_dir={fleet}", "-p", "version=2.0.0", "-p", "auto_approve=true"
     )
@@ -383,7 +383,7 @@ def test_rolling_upgrade_example_rolls_back_a_failed_batch(corral_project):
     fleet = corral_project.path / "fleet"
     result = corral_project.run(
         "run",
-        "playbooks/rolling-upgrade.yml",
+        "playbooks/rolling-demo.yml",
         "-i",
         "inventory/local.yml",
         "--output",
@@ -403,7 +403,7 @@ def test_rolling_upgrade_example_rolls_back_a_failed_batch(corral_project):
     assert sorted(p.name for p in (fleet / "pool").iterdir()) == ["web1", "web2", "web3", "web4"]
     plan = corral_project.run(
         "plan",
-        "playbooks/rolling-upgrade.yml",
+        "playbooks/rolling-demo.yml",
         "-i",
         "inventory/local.yml",
         "-p",

@@ -27,7 +27,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORRAL = str(Path(sys.executable).with_name("corral"))
-APPROVAL_RUN = "corral run playbooks/rolling-upgrade.yml"  # waits for corral approve
+APPROVAL_RUN = "corral run playbooks/rolling-demo.yml"  # waits for corral approve
 WAIT = 60.0  # seconds any one step of the tour may take, on a loaded machine
 
 
