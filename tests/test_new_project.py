@@ -96,6 +96,28 @@ def _header_values(path: Path) -> tuple[list[str], str]:
     return [f"{k}={v}" for k, v in params.items()], inventories[0] if inventories else ""
 
 
+def _inventory_for(path: Path, examples: list[str], directory: Path) -> Path:
+    """An inventory with the groups the template's plays name and the hosts its examples do.
+
+    A template whose header names no bundled inventory (``-i inventory.yml``: the user's)
+    is checked on one local host per group of its plays' ``hosts:`` and one per host its
+    examples give (``-p lb_host=lb1``), as the user's inventory would have them.
+    """
+    local = {"ansible_connection": "local"}
+    groups: dict[str, dict[str, object]] = {}
+    for play in yaml.safe_load(path.read_text()):
+        for group in re.split(r"[:,&!]+", str(play.get("hosts", ""))):
+            if re.fullmatch(r"[A-Za-z_]\w*", group) and group != "all":
+                groups[group] = {"hosts": {f"{group}1": local}}
+    named = {v for k, v in (e.split("=", 1) for e in examples) if k.endswith("_host")}
+    if not groups and not named:  # plays on all hosts: the library's bundled inventory
+        return ROOT / "inventory" / "local.yml"
+    inventory = {"all": {"hosts": dict.fromkeys(named, local), "children": groups}}
+    written = directory / "template-inventory.yml"
+    written.write_text(yaml.safe_dump(inventory))
+    return written
+
+
 def _required(path: Path) -> set[str]:
     plays = yaml.safe_load(path.read_text())
     return {
@@ -121,7 +143,11 @@ def test_each_template_copies_with_its_roles_and_passes_check(corral_project, te
         "show an example -p NAME=VALUE for each required param in the template's header"
     )
     args = [a for g in given for a in ("-p", g)]
-    inventory_path = ROOT / (inventory or "inventory/local.yml")
+    inventory_path = (
+        ROOT / inventory
+        if inventory
+        else _inventory_for(template.path, examples, corral_project.path)
+    )
     for param in _required(template.path):
         assert f"-p {param}=..." in made.stdout  # the copy says what a run must give
     checked = corral_project.run_subprocess("check", str(copy), "-i", str(inventory_path), *args)

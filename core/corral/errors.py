@@ -30,7 +30,7 @@
      │                                       (corral.store.leases)
      ├── PluginLoadError             exit 1  a plugin failed to import or register
      ├── Refused                     exit 1  an MCP tool call the server's flags or the
-     │                                       token's scope do not allow (corral_plugins.mcp)
+     │                                       token's scope do not allow (the mcp plugin)
      ├── StoreError                  exit 1  the run store cannot be opened, read or written
      ├── HostUnreachable             exit 3  a host could not be reached
      │    └── RetryableUnreachable   exit 3  a failure another attempt may get past
@@ -60,7 +60,7 @@
      │                               (corral.engine.asyncjob)
      └── Refused                     not an error: a web UI page's early answer (a
                                      redirect to log in, a 403 page)
-                                     (corral_plugins.server.ui.session)
+                                     (the server plugin: ui.session)
 
 The classes without a module named are defined here. ``tests/test_errors.py`` checks
 that every exception class in corral and its built-in plugins is drawn above.
