@@ -208,8 +208,14 @@ def _events_after(server: Server, run_id: str, seq: int) -> tuple[list[dict[str,
     first: when it is final, the events read after it include the last ones)."""
     from corral.store.queries import events_after
 
+    # A resumed run's row says how it ended until its worker starts it again: while the
+    # worker lives (checked first, so that the status read after it is final when it
+    # is gone), the stream goes on.
+    resuming = run_id in server.running()
     store = server.store()
     row = store.run_row(run_id)
     status = row["status"] if row else "gone"
+    if resuming and status in ENDED:
+        status = "resuming"
     found = events_after(store, run_id, seq)
     return [event for _, event in found], (found[-1][0] if found else seq), status

@@ -64,7 +64,8 @@ def run_view(server: Server, run_id: str) -> dict[str, Any]:
     run["duration"] = live_duration(row)
     view: dict[str, Any] = {
         "run": run,
-        "live": row.get("status") in LIVE,
+        # A resumed run is live from the moment its worker exists, before its row says so.
+        "live": row.get("status") in LIVE or run_id in server.running(),
         "approvals": _approvals(store, run_id),
     }
     if view["live"]:
