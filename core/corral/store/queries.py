@@ -140,9 +140,13 @@ def history(
     status: str | None = None,
     host: str | None = None,
     since: float | None = None,
+    until: float | None = None,
+    trigger: str | None = None,
     limit: int = 20,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """The latest runs, newest first, matching every filter given."""
+    """The latest runs, newest first, matching every filter given; ``offset`` skips
+    that many (paging). ``host`` finds ended runs (their roll-ups); ``until`` is exclusive."""
     store.refresh_liveness()
     where: list[str] = []
     params: list[Any] = []
@@ -159,11 +163,17 @@ def history(
     if since is not None:
         where.append("started >= ?")
         params.append(since)
+    if until is not None:
+        where.append("started < ?")
+        params.append(until)
+    if trigger:
+        where.append("trigger = ?")
+        params.append(trigger)
     sql = _HISTORY
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY started DESC, id DESC LIMIT ?"
-    params.append(limit)
+    sql += " ORDER BY started DESC, id DESC LIMIT ? OFFSET ?"
+    params.extend((limit, offset))
     now = time.time()
     rows = []
     for row in store.db.query(sql, params):

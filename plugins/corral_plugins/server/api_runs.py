@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from corral_plugins.server.daemon import Server
     from corral_plugins.server.tokens import Identity
 
-__all__ = ["router"]
+__all__ = ["event_stream", "router"]
 
 router = APIRouter(tags=["runs"])
 READ, RUN = needs("read"), needs("run")
@@ -179,10 +179,13 @@ def run_logs(request: Request, run: str, _who: Identity = Depends(READ)) -> str:
 def run_events(request: Request, run: str, _who: Identity = Depends(READ)) -> StreamingResponse:  # noqa: B008
     """The run's events as server-sent events: what is stored, then each new one as it
     comes, until the run ends (the last event is its end: ``event: end``)."""
-    server = _server(request)
-    run_id = _run(server.store(), run)["id"]
+    return event_stream(request, _run(_server(request).store(), run)["id"])
+
+
+def event_stream(request: Request, run_id: str) -> StreamingResponse:
+    """The SSE answer following ``run_id`` (the web UI's live view uses it too)."""
     return StreamingResponse(
-        _stream(server, run_id, request),
+        _stream(_server(request), run_id, request),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -69,6 +69,10 @@ def make_app(server: Server) -> FastAPI:
 
         return metrics_text(server)
 
+    from corral_plugins.server import ui
+
+    ui.install(app)  # the web UI at "/"; before the webhooks' catch-all, which takes any POST
+
     @app.post("/{path:path}", include_in_schema=False)
     async def webhook(path: str, request: Request) -> Response:
         """A delivery to a webhook trigger's path (any other path: 404)."""

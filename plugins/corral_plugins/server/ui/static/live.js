@@ -1,0 +1,51 @@
+// The live view of a run: follows the run's server-sent events and, at most every
+// REFRESH_MS, swaps in the run's view freshly rendered by the server. When the run
+// ends (the stream's "end" event) the finished view replaces the live one, without a
+// reload. Without JavaScript the page has a Refresh link instead.
+(function () {
+  "use strict";
+  var REFRESH_MS = 700;
+  var box = document.getElementById("run");
+  if (!box || !box.dataset.live || !window.EventSource) { return; }
+  var run = box.dataset.run;
+  var pending = false, last = 0, ended = false, source;
+  document.documentElement.classList.add("js");
+
+  function refresh() {
+    pending = false;
+    last = Date.now();
+    fetch("/runs/" + encodeURIComponent(run) + "/view", {credentials: "same-origin"})
+      .then(function (answer) {
+        if (answer.redirected || !answer.ok) { return null; }  // logged out: leave the page be
+        return answer.text();
+      })
+      .then(function (html) {
+        if (html === null) { return; }
+        box.innerHTML = html;
+        if (ended) { box.removeAttribute("data-live"); }
+      })
+      .catch(function () { /* a failed refresh: the next event tries again */ });
+  }
+
+  function soon() {
+    if (pending) { return; }
+    pending = true;
+    window.setTimeout(refresh, Math.max(0, REFRESH_MS - (Date.now() - last)));
+  }
+
+  source = new EventSource("/runs/" + encodeURIComponent(run) + "/events");
+  source.onmessage = soon;
+  ["task_start", "handler_start", "task_result", "item_result", "play_start", "play_end",
+   "recap", "rollback_start", "rollback_end", "control", "run_start", "run_end"]
+    .forEach(function (name) { source.addEventListener(name, soon); });
+  source.addEventListener("end", function () {
+    ended = true;
+    source.close();
+    pending = false;
+    refresh();
+  });
+  source.onerror = function () {
+    // The stream broke (server restart, network): refresh now; EventSource reconnects.
+    if (!ended) { soon(); }
+  };
+})();
