@@ -73,7 +73,8 @@ def test_a_running_run_is_live_and_cancel_from_the_ui_ends_it(served: Served) ->
             "the live view at the long wait",
         )
         assert 'data-live="1"' in page.text
-        assert "Current task:" in page.text
+        assert 'Current task: <strong class="current-task">long wait</strong>' in page.text
+        assert '<td class="cell running">running</td>' in page.text
         assert '<td class="cell changed">changed</td>' in page.text  # first step, localhost
         assert "TASK [long wait]" in page.text  # the log tail
         assert "Refresh" in page.text  # for a browser without JavaScript

@@ -28,9 +28,9 @@ _GRID_UNITS = """
     SELECT task_uid, task, host, status FROM units
     WHERE run_id = ? AND item_index IS NULL ORDER BY event_seq
 """
-_CURRENT_TASK = """
+_TASK_STARTS = """
     SELECT data FROM events WHERE run_id = ? AND kind IN ('task_start', 'handler_start')
-    ORDER BY seq DESC LIMIT 1
+    ORDER BY seq
 """
 _TAIL_EVENTS = "SELECT seq, data FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT ?"
 _TAIL_UNITS = """
@@ -78,9 +78,13 @@ def _live(store: Store, row: dict[str, Any]) -> dict[str, Any]:
     from corral.store.estimates import run_progress
 
     run_id = row["id"]
-    current = store.conn.execute(_CURRENT_TASK, (run_id,)).fetchone()
-    units = store.conn.execute(_GRID_UNITS, (run_id,)).fetchall()
+    # The grid's columns: each task as it starts (a task no host finished yet included).
     tasks: dict[str, str] = {}
+    for (data,) in store.conn.execute(_TASK_STARTS, (run_id,)):
+        start = json.loads(data)
+        tasks.setdefault(str(start.get("uid", "")), str(start.get("task", "")))
+    current_uid = list(tasks)[-1] if tasks else ""
+    units = store.conn.execute(_GRID_UNITS, (run_id,)).fetchall()
     cells: dict[str, dict[str, str]] = {}
     for uid, task, host, status in units:
         tasks.setdefault(uid, task)
@@ -88,7 +92,8 @@ def _live(store: Store, row: dict[str, Any]) -> dict[str, Any]:
     grid = len(cells) <= GRID_HOSTS and len(tasks) <= GRID_TASKS
     return {
         "progress": run_progress(store, row),
-        "current_task": json.loads(current[0]).get("task", "") if current else "",
+        "current_task": tasks.get(current_uid, ""),
+        "current_uid": current_uid,
         "grid": grid,
         "tasks": list(tasks.items()),
         "cells": dict(sorted(cells.items())),

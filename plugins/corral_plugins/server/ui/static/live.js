@@ -8,11 +8,13 @@
   var box = document.getElementById("run");
   if (!box || !box.dataset.live || !window.EventSource) { return; }
   var run = box.dataset.run;
+  var said = document.getElementById("live-status");  // a screen reader hears status changes
   var pending = false, last = 0, ended = false, source;
   document.documentElement.classList.add("js");
 
   function refresh() {
     pending = false;
+    if (busy()) { soon(); return; }  // someone is typing in the view's form: later
     last = Date.now();
     fetch("/runs/" + encodeURIComponent(run) + "/view", {credentials: "same-origin"})
       .then(function (answer) {
@@ -21,10 +23,25 @@
       })
       .then(function (html) {
         if (html === null) { return; }
+        if (busy()) { soon(); return; }
+        var before = status();
         box.innerHTML = html;
         if (ended) { box.removeAttribute("data-live"); }
+        if (status() !== before && said) { said.textContent = "The run is " + status() + "."; }
       })
       .catch(function () { /* a failed refresh: the next event tries again */ });
+  }
+
+  // Whether focus is on a field or button of the view (swapping it would drop what is typed).
+  function busy() {
+    var active = document.activeElement;
+    return active && active !== box && box.contains(active) &&
+      /^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(active.tagName);
+  }
+
+  function status() {
+    var badge = box.querySelector("[data-status]");
+    return badge ? badge.getAttribute("data-status") : "";
   }
 
   function soon() {
