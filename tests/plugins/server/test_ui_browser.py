@@ -1,0 +1,169 @@
+"""The web UI in a real browser: Debian's Chromium (Playwright) on a real ``corral serve``.
+
+What a user does with a mouse and a keyboard: log in, start a run and watch it finish
+without reloading, approve a waiting run, cancel one, get a validation error next to its
+field, come back after a server restart, move around with the keyboard. Every page is
+checked by axe-core (serious and critical violations fail) and screenshot
+(``CORRAL_UI_SHOTS=1`` writes the pictures docs/ui.md shows). The ``page`` fixture fails a
+test whose page logged a console error or a Content-Security-Policy violation.
+"""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+from served import Served, wait_for
+
+# A run that waits until the test lets it go: the test sees it running for as long as it
+# needs (no race with a fast machine), then creates the gate file in the project.
+GATED = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: say hello
+      command: echo hello
+    - name: wait for the gate
+      shell: "for i in $(seq 600); do [ -e gate ] && exit 0; sleep 0.1; done; exit 1"
+    - name: say goodbye
+      command: echo goodbye
+"""
+
+
+def test_the_login_page_in_a_browser(served: Served, page, shoot, axe_check) -> None:
+    served.start()
+    page.goto(served.url + "/")
+    expect(page).to_have_url(re.compile(r"/login"))
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    axe_check(page)
+    shoot(page, "login")
+
+
+def test_a_wrong_token_is_refused_on_the_page(served: Served, page, page_errors) -> None:
+    served.start()
+    page_errors.allow("status of 401")  # the login page answers 401 with the form again
+    page.goto(served.url + "/login")
+    page.get_by_label("Token").fill("corral_not_a_token")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.get_by_label("Token")).to_be_visible()
+
+
+def test_a_run_is_followed_live_until_it_succeeds(
+    served: Served, page, login, shoot, axe_check
+) -> None:
+    served.project.write("deploy.yml", GATED)
+    served.start()
+    login(page, served, "run")
+    with served.client(served.token("run", "api")) as api:
+        run_id = api.post("/api/v1/runs", json={"playbook": "deploy.yml"}).json()["run_id"]
+    page.goto(f"{served.url}/runs/{run_id}")
+    status = page.locator("h1 .status")
+    expect(status).to_have_text("running", timeout=30_000)
+    expect(page.locator(".current-task")).to_have_text("wait for the gate", timeout=30_000)
+    axe_check(page)
+    shoot(page, "run-live")
+    page.evaluate("window.stillTheSamePage = true")  # gone if the page reloads
+    (served.project.path / "gate").touch()
+    expect(status).to_have_text("succeeded", timeout=30_000)
+    assert page.evaluate("window.stillTheSamePage === true"), "the page was reloaded"
+    recap = page.locator("table.recap tbody tr")
+    expect(recap).to_have_count(1)
+    expect(recap.first).to_contain_text("localhost")
+    axe_check(page)
+    shoot(page, "run-finished")
+
+
+def test_a_running_run_is_cancelled_from_its_page(served: Served, page, login) -> None:
+    served.project.write("deploy.yml", GATED)
+    served.start()
+    login(page, served, "run")
+    with served.client(served.token("run", "api")) as api:
+        run_id = api.post("/api/v1/runs", json={"playbook": "deploy.yml"}).json()["run_id"]
+    page.goto(f"{served.url}/runs/{run_id}")
+    status = page.locator("h1 .status")
+    expect(status).to_have_text("running", timeout=30_000)
+    page.get_by_label(re.compile("^Grace")).fill("1")
+    page.get_by_role("button", name="Cancel run").click()
+    expect(status).to_have_text("cancelled", timeout=30_000)
+    expect(page.get_by_role("button", name="Resume run")).to_be_visible()
+
+
+def test_the_runs_page_lists_runs(served: Served, page, login, shoot, axe_check) -> None:
+    served.project.write("deploy.yml", GATED)
+    (served.project.path / "gate").touch()
+    served.start()
+    with served.client(served.token("run", "api")) as api:
+        run_id = api.post("/api/v1/runs", json={"playbook": "deploy.yml"}).json()["run_id"]
+        served.wait_status(api, run_id, {"succeeded"})
+    login(page, served, "read")
+    page.goto(served.url + "/")
+    link = page.get_by_role("link", name=re.compile(run_id[:8]))
+    expect(link.first).to_be_visible()
+    axe_check(page)
+    shoot(page, "runs")
+
+
+def test_after_a_server_restart_the_page_still_works(served: Served, page, login) -> None:
+    served.start()
+    login(page, served, "read")
+    page.goto(served.url + "/")
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    served.stop()
+    served.start()
+    page.reload()
+    # The session key is kept in a file by the store, so the cookie is still good; a
+    # login page would be acceptable too, an error page is not.
+    main = page.locator("main")
+    expect(main).to_be_visible()
+    assert "/login" not in page.url, "the session did not survive the restart"
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    wait_for(lambda: page.title().endswith("corral"), 10, "the page's title")
+
+
+def test_the_keyboard_reaches_everything_in_order(served: Served, page, login) -> None:
+    served.start()
+    login(page, served, "read")
+    page.goto(served.url + "/")
+    page.keyboard.press("Tab")
+    assert focused_name(page) == "Skip to main content"
+    assert focus_is_visible(page), "the skip link has no visible focus"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    # From the top of a fresh page, Tab goes through the brand, the nav in its order,
+    # then log out, and on into the page's own controls, every one with a visible focus.
+    page.goto(served.url + "/")
+    order = []
+    for _ in range(14):
+        page.keyboard.press("Tab")
+        order.append(focused_name(page))
+        assert focus_is_visible(page), f"no visible focus on {order[-1]!r} (after {order})"
+    nav = ["Runs", "Approvals", "Playbooks", "Triggers", "Locks", "Stats"]
+    assert order[:9] == ["Skip to main content", "corral", *nav, "Log out"], order
+
+
+def focused_name(page) -> str:
+    """What a screen reader would call the focused element: its label, else its text."""
+    return str(
+        page.evaluate(
+            """() => {
+              const e = document.activeElement;
+              const label = e.labels && e.labels.length ? e.labels[0].textContent : '';
+              return (e.getAttribute('aria-label') || label || e.textContent || e.tagName)
+                .trim().replace(/\\s+/g, ' ');
+            }"""
+        )
+    )
+
+
+def focus_is_visible(page) -> bool:
+    """The focused element draws an outline (or a box shadow) a sighted user can see."""
+    return bool(
+        page.evaluate(
+            """() => {
+              const s = getComputedStyle(document.activeElement);
+              const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;
+              return outline || (s.boxShadow && s.boxShadow !== 'none');
+            }"""
+        )
+    )
