@@ -38,15 +38,15 @@ from bench_serve import start_server, stop_server
 PLAYBOOKS = [f"deploy/app{n:02d}.yml" for n in range(20)]
 STATUSES = ["succeeded"] * 8 + ["failed", "cancelled"]
 TRIGGERS = ["", "api", "nightly", "push"]
-PAGES = {
-    "runs, newest first": "/",
-    "status=failed": "/?status=failed",
-    "playbook=app07.yml": "/?playbook=app07.yml",
-    "host=web0042": "/?host=web0042",
-    "trigger=nightly": "/?trigger=nightly",
-    "since..until (a week)": "/?since={since}&until={until}",
-    "page 100": "/?page=100",
-}
+PAGES = (  # (label, address) of each page timed
+    ("runs, newest first", "/"),
+    ("status=failed", "/?status=failed"),
+    ("playbook=app07.yml", "/?playbook=app07.yml"),
+    ("host=web0042", "/?host=web0042"),
+    ("trigger=nightly", "/?trigger=nightly"),
+    ("since..until (a week)", "/?since={since}&until={until}"),
+    ("page 100", "/?page=100"),
+)
 
 
 def fill(home: Path, runs: int, hosts_per_run: int) -> None:
@@ -139,7 +139,7 @@ def bench(url: str, token: str, requests: int) -> list[tuple[str, list[float], l
     with httpx.Client(base_url=url, timeout=30, headers={"Origin": url}) as client:
         answer = client.post("/login", data={"token": token, "next": "/"})
         assert answer.status_code == 303, answer.text
-        for label, template in PAGES.items():
+        for label, template in PAGES:
             path = template.format(since=week, until=until)
             client.get(path)  # warm-up: the first answer of a page compiles its template
             server, wall = [], []

@@ -116,29 +116,26 @@ def _not_found(request: Request, ref: str) -> Response:
 
 
 @router.get("/runs/{ref}")
-def run_page(request: Request, ref: str, viewer: Viewer = Depends(READ)) -> Response:  # noqa: B008
+def run_page(request: Request, ref: str, _viewer: Viewer = Depends(READ)) -> Response:  # noqa: B008
     """One run: its live view while queued or running, its finished view once ended."""
-    from corral_plugins.server.ui.runview import run_view
-
-    store = _server(request).store()
-    row = _run_row(store, ref)
-    if row is None:
-        return _not_found(request, ref)
-    view = run_view(_server(request), row["id"])
-    notice = NOTICES.get(request.query_params.get("notice", ""), "")
-    return render(request, "run.html", view=view, run=view["run"], notice=notice)
+    return _run_answer(request, ref, "run.html")
 
 
 @router.get("/runs/{ref}/view")
-def run_fragment(request: Request, ref: str, viewer: Viewer = Depends(READ)) -> Response:  # noqa: B008
+def run_fragment(request: Request, ref: str, _viewer: Viewer = Depends(READ)) -> Response:  # noqa: B008
     """The run's view alone (no page around it): what the live view's script swaps in."""
+    return _run_answer(request, ref, "run_view.html")
+
+
+def _run_answer(request: Request, ref: str, template: str) -> Response:
     from corral_plugins.server.ui.runview import run_view
 
     row = _run_row(_server(request).store(), ref)
     if row is None:
         return _not_found(request, ref)
     view = run_view(_server(request), row["id"])
-    return render(request, "run_view.html", view=view, run=view["run"])
+    notice = NOTICES.get(request.query_params.get("notice", ""), "")
+    return render(request, template, view=view, run=view["run"], notice=notice)
 
 
 @router.get("/runs/{ref}/events")
