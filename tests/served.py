@@ -70,6 +70,26 @@ class Served:
         wait_for(self._healthy, 60, f"corral serve on {self.url}; log: {self.output()}")
         return self
 
+    def start_tls(self, directory: Path, *args: str) -> Served:
+        """Start on TLS, with a certificate for 127.0.0.1 from a test CA made in ``directory``
+        (which :attr:`verify` then trusts)."""
+        import trustme
+
+        authority = trustme.CA()
+        cert = authority.issue_cert("127.0.0.1")
+        cert.private_key_and_cert_chain_pem.write_to_path(str(directory / "server.pem"))
+        cert.private_key_pem.write_to_path(str(directory / "server.key"))
+        authority.cert_pem.write_to_path(str(directory / "ca.pem"))
+        self.scheme = "https"
+        self.verify = ssl.create_default_context(cafile=str(directory / "ca.pem"))
+        tls = (
+            "--tls-cert",
+            str(directory / "server.pem"),
+            "--tls-key",
+            str(directory / "server.key"),
+        )
+        return self.start(*tls, *args)
+
     def _popen(self, args: tuple[str, ...], output: Any) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [sys.executable, "-m", "corral", "serve", "--bind", f"127.0.0.1:{self.port}", *args],

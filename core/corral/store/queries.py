@@ -41,6 +41,12 @@ _HISTORY = """
     SELECT id, playbook, status, exit_code, started, ended, segment_started, duration,
         host_count, failed_hosts, started_by, trigger, resumes, check_mode
     FROM runs"""
+# Ended runs by their roll-ups; running runs (no roll-ups yet) by their units so far.
+_RUNS_ON_HOST = """id IN (
+    SELECT run_id FROM run_hosts WHERE host = ?
+    UNION ALL
+    SELECT DISTINCT run_id FROM units
+    WHERE host = ? AND run_id IN (SELECT id FROM runs WHERE status = 'running'))"""
 _LIVE_HOST_COUNTS = """
     SELECT count(*), (SELECT count(DISTINCT host) FROM units
                       WHERE run_id = ? AND status IN ('failed', 'unreachable'))
@@ -146,7 +152,7 @@ def history(
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """The latest runs, newest first, matching every filter given; ``offset`` skips
-    that many (paging). ``host`` finds ended runs (their roll-ups); ``until`` is exclusive."""
+    that many (paging); ``until`` is exclusive."""
     store.refresh_liveness()
     where: list[str] = []
     params: list[Any] = []
@@ -158,8 +164,8 @@ def history(
         where.append("status = ?")
         params.append(status)
     if host:
-        where.append("id IN (SELECT run_id FROM run_hosts WHERE host = ?)")
-        params.append(host)
+        where.append(_RUNS_ON_HOST)
+        params.extend((host, host))
     if since is not None:
         where.append("started >= ?")
         params.append(since)

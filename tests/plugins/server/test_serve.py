@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import ssl
 
 import httpx
 import pytest
@@ -221,18 +220,7 @@ def test_cancel_pause_and_continue_through_the_api(served: Served) -> None:
 
 
 def test_the_api_is_served_over_tls_with_a_certificate(served: Served, tmp_path) -> None:
-    import trustme
-
-    authority = trustme.CA()
-    cert = authority.issue_cert("127.0.0.1")
-    cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
-    cert.private_key_pem.write_to_path(str(tmp_path / "server.key"))
-    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-    served.scheme = "https"
-    served.verify = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
-    served.start(
-        "--tls-cert", str(tmp_path / "server.pem"), "--tls-key", str(tmp_path / "server.key")
-    )
+    served.start_tls(tmp_path)
     answer = httpx.get(served.url + "/healthz", verify=served.verify, timeout=10)
     assert answer.json()["status"] == "ok"
     with pytest.raises(httpx.HTTPError):  # plain HTTP is not answered

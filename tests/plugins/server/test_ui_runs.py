@@ -79,6 +79,8 @@ def test_a_running_run_is_live_and_cancel_from_the_ui_ends_it(served: Served) ->
         assert "TASK [long wait]" in page.text  # the log tail
         assert "Refresh" in page.text  # for a browser without JavaScript
         assert "no past runs to estimate from" in page.text
+        on_host = browser.get("/", params={"host": "localhost", "status": "running"})
+        assert f'href="/runs/{run_id}"' in on_host.text  # a running run, by its units so far
         fragment = browser.get(f"/runs/{run_id}/view")
         assert "<html" not in fragment.text
         assert "long wait" in fragment.text
@@ -120,10 +122,18 @@ def test_a_finished_run_shows_its_timeline_results_diff_rollback_and_approval(
         run_id = api.post("/api/v1/runs", json={"playbook": "ship.yml", "params": params})
         run_id = run_id.json()["run_id"]
         waiting = wait_for(lambda: bob.get("/api/v1/approvals").json(), 60, "the approval")
+        live = browser.get(f"/runs/{run_id}").text
+        assert "Ship v2?" in live
+        assert '<span class="status pending">pending</span>' in live
         answer = bob.post(f"/api/v1/approvals/{waiting[0]['id']}/approve", json={"comment": "go"})
         assert answer.status_code == 200, answer.text
         served.wait_status(api, run_id, {"failed"})
         page = browser.get(f"/runs/{run_id}")
+        report = browser.get(f"/runs/{run_id}/report")
+        assert report.status_code == 200
+        assert "<style>" in report.text  # corral report's own page, its CSS inline
+        assert "script-src" not in report.headers["content-security-policy"]
+        assert "default-src 'none'" in report.headers["content-security-policy"]
     assert page.status_code == 200
     text = page.text
     assert "<svg" in text  # the report's timeline
@@ -250,3 +260,37 @@ def test_a_logged_out_event_stream_and_page_do_not_leak(served: Served) -> None:
     answer = httpx.get(served.url + "/runs/fill000000/events", timeout=10)
     assert answer.status_code == 303
     assert json.dumps("fill000000") not in answer.text
+
+
+def test_a_run_on_many_hosts_shows_per_host_progress(served: Served) -> None:
+    served.project.write(
+        "inventory.ini",
+        "[sim]\nnode[00:39]\n\n[sim:vars]\nansible_connection=simulated\n"
+        "corral_simulated_rtt=0.3\ncorral_simulated_connect_rtts=0\n",
+    )
+    served.project.write("ansible.cfg", "[defaults]\ninventory = inventory.ini\nforks = 4\n")
+    served.project.write(
+        "fleet.yml",
+        """
+        - hosts: sim
+          gather_facts: false
+          tasks:
+            - command: echo one
+            - command: echo two
+            - command: echo three
+        """,
+    )
+    served.start()
+    with served.client(served.token("run")) as api, logged_in(served, "read") as browser:
+        run_id = api.post("/api/v1/runs", json={"playbook": "fleet.yml"}).json()["run_id"]
+        page = wait_for(
+            lambda: "hosts started)" in (p := browser.get(f"/runs/{run_id}").text) and p,
+            60,
+            "per-host progress",
+        )
+        assert '<table class="grid">' not in page  # 40 hosts: past the grid's 30
+        assert '<th scope="row">node00</th>' in page
+        served.wait_status(api, run_id, {"succeeded"})
+        ended = browser.get(f"/runs/{run_id}").text
+        assert "Results per host" in ended
+        assert ended.count('<th scope="row">node') == 40

@@ -37,13 +37,16 @@ def test_logged_out_pages_redirect_to_login_and_login_leads_back(served: Served)
         assert "httponly" in cookie
         assert "samesite=strict" in cookie
         assert "max-age=43200" in cookie
+        assert "secure" not in cookie  # plain HTTP on loopback: a Secure cookie would not come back
         assert token not in good.headers["set-cookie"]  # the cookie names the token, not its text
         home = browser.get("/")
         assert home.status_code == 200
         assert "token:ann" in home.text
         assert "Log out" in home.text
         # An address elsewhere is never where a login leads.
-        assert browser.get("/login?next=//evil.example/").headers["location"] == "/"
+        for elsewhere in ("//evil.example/", "/\t/evil.example", "/\\evil.example", "https://x"):
+            answer = browser.get("/login", params={"next": elsewhere})
+            assert answer.headers["location"] == "/", elsewhere
 
 
 def test_logout_ends_the_session(served: Served) -> None:
@@ -105,6 +108,9 @@ def test_a_post_without_the_csrf_field_or_from_elsewhere_is_refused(served: Serv
         assert elsewhere.status_code == 403
         assert "Origin check" in elsewhere.text
         assert browser.get("/").status_code == 200, "still logged in after the refusals"
+        huge = browser.post("/logout", data={"csrf": csrf, "pad": "x" * 300_000})
+        assert huge.status_code == 413
+        assert "too large" in huge.text
         login_elsewhere = ui_client(served).post(
             "/login", data={"token": "x"}, headers={"Origin": "https://evil.example"}
         )
@@ -119,3 +125,12 @@ def test_a_scope_too_small_gets_a_page_naming_the_scope_needed(served: Served) -
         assert answer.status_code == 403
         assert "This needs a token of scope run; yours is read" in answer.text
         assert answer.headers["content-security-policy"] == CSP
+
+
+def test_the_session_cookie_is_secure_over_tls(served: Served, tmp_path: Path) -> None:
+    served.start_tls(tmp_path)
+    with ui_client(served) as browser:
+        answer = browser.post("/login", data={"token": served.token("read"), "next": "/"})
+        assert answer.status_code == 303
+        assert "secure" in answer.headers["set-cookie"].lower()
+        assert browser.get("/").status_code == 200

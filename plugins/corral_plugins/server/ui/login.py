@@ -10,6 +10,7 @@ from corral_plugins.server.ui.session import (
     COOKIE,
     Viewer,
     form_post,
+    read_form,
     safe_next,
     same_origin,
     session_cookie,
@@ -36,7 +37,7 @@ async def login(request: Request) -> Response:
 
     from corral_plugins.server.tokens import check_token
 
-    form = await request.form()
+    form = await read_form(request)
     target = safe_next(str(form.get("next") or "/"))
     if not same_origin(request):
         return render(

@@ -39,6 +39,7 @@ __all__ = [
     "Viewer",
     "form_post",
     "page",
+    "read_form",
     "safe_next",
     "session_cookie",
     "viewer_of",
@@ -47,6 +48,7 @@ __all__ = [
 COOKIE = "corral_session"
 MAX_AGE = 12 * 3600  # seconds a session lasts
 KEY_FILE = "ui-session.key"
+FORM_LIMIT = 256 * 1024  # bytes: our forms are small; a bigger body is not read
 _key_lock = threading.Lock()
 
 
@@ -155,8 +157,15 @@ def viewer_of(request: Request) -> Viewer | None:
 
 
 def safe_next(target: str | None) -> str:
-    """A ``next`` address to go back to: a path on this server, else ``/``."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """A ``next`` address to go back to: a path on this server, else ``/``.
+
+    Browsers drop tabs and newlines from addresses and read ``\\`` as ``/``, so
+    ``/\t/evil.example`` would lead elsewhere: any control character, space or
+    backslash makes it ``/``.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if any(ch <= " " or ch in "\\\x7f" for ch in target):
         return "/"
     return target
 
@@ -187,10 +196,10 @@ def _allowed(request: Request, scope: str) -> Viewer:
     return viewer
 
 
-def _forbidden(request: Request, message: str) -> Response:
+def _forbidden(request: Request, message: str, status_code: int = 403) -> Response:
     from corral_plugins.server.ui.render import render
 
-    return render(request, "refused.html", status_code=403, message=message)
+    return render(request, "refused.html", status_code=status_code, message=message)
 
 
 def page(scope: str) -> Callable[[Request], Viewer]:
@@ -212,6 +221,20 @@ def same_origin(request: Request) -> bool:
     return parts.scheme == request.url.scheme and parts.netloc.lower() == host.lower()
 
 
+async def read_form(request: Request) -> FormData:
+    """The fields of a form's POST; one larger than :data:`FORM_LIMIT` is refused (413)."""
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > FORM_LIMIT:
+        raise Refused(
+            lambda req: _forbidden(
+                req,
+                f"This form is too large (over {FORM_LIMIT // 1024} KiB) or has no length.",
+                status_code=413,
+            )
+        )
+    return await request.form()
+
+
 def form_post(scope: str) -> Callable[[Request], Awaitable[Viewer]]:
     """A dependency for a form's POST: logged in with ``scope``, same origin, right ``csrf``.
 
@@ -219,7 +242,9 @@ def form_post(scope: str) -> Callable[[Request], Awaitable[Viewer]]:
     """
 
     async def guard(request: Request) -> Viewer:
-        viewer = _allowed(request, scope)
+        from starlette.concurrency import run_in_threadpool
+
+        viewer = await run_in_threadpool(_allowed, request, scope)  # reads the store
         if not same_origin(request):
             raise Refused(
                 lambda req: _forbidden(
@@ -228,7 +253,7 @@ def form_post(scope: str) -> Callable[[Request], Awaitable[Viewer]]:
                     "Open the page again and resend it.",
                 )
             )
-        form = await request.form()
+        form = await read_form(request)
         sent = form.get("csrf")
         if not isinstance(sent, str) or not hmac.compare_digest(sent, viewer.csrf):
             raise Refused(
