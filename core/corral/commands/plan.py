@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,37 +39,22 @@ def plan_command(
 
     Estimates per play come from earlier runs in the run store, when there are any.
     """
-    from corral.commands.connect import ConnectArgs, forks, host_defaults, inventory_sources
     from corral.commands.options import json_errors, load_ansible_settings
-    from corral.engine.options import RunOptions
-    from corral.engine.prepare import prepare_run
-    from corral.engine.preview import build_plan, plan_text
+    from corral.engine.preview import plan_text
     from corral.playbook.params import parse_param_args
 
     with json_errors(output):
-        settings = load_ansible_settings(obj.environ)
-        options = RunOptions(
+        plan, lines = make_plan(
+            playbook,
+            obj.registry,
+            obj.environ,
+            settings=load_ansible_settings(obj.environ),
+            cwd=Path.cwd(),
+            inventories=inventories,
             limit=limit,
             extra_vars=parse_extra_vars(extra_vars),
-            forks=forks(None, settings),
-            host_defaults=host_defaults(settings, ConnectArgs(), cwd=Path.cwd(), ask=False),
-        )
-        prepared = prepare_run(
-            playbook,
-            inventory_sources(inventories, settings, obj.environ),
-            obj.registry,
-            options,
-            obj.environ,
             params=parse_param_args(params),
-            settings=settings,
         )
-        plan = build_plan(prepared, options, _estimates(obj, playbook))
-    lines: list[str] = []
-    if any(play.triggers for play in prepared.playbook.plays):
-        from corral.commands.triggers import trigger_lines, trigger_rows
-
-        plan["triggers"] = trigger_rows(prepared.playbook, obj.registry, str(playbook))
-        lines = trigger_lines(prepared.playbook, obj.registry, str(playbook))
     if output == "json":
         click.echo(json.dumps(plan, indent=2))
         return 0
@@ -78,7 +64,56 @@ def plan_command(
     return 0
 
 
-def _estimates(obj: Any, playbook: Path) -> dict[str, float]:
+def make_plan(
+    playbook: Path,
+    registry: Any,
+    environ: Mapping[str, str],
+    *,
+    settings: Any,
+    cwd: Path,
+    inventories: Sequence[str] = (),
+    limit: str | None = None,
+    extra_vars: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    recorded_as: str | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """The plan of ``playbook`` (as ``--output json`` prints it) and its trigger lines.
+
+    Also what ``corral serve``'s UI shows; raises :class:`~corral.errors.CorralError`
+    for what ``corral check`` would refuse (params included). Estimates come from the
+    earlier runs of ``recorded_as`` (the name runs were stored under), else ``playbook``.
+    """
+    from corral.commands.connect import ConnectArgs, forks, host_defaults, inventory_sources
+    from corral.engine.options import RunOptions
+    from corral.engine.prepare import prepare_run
+    from corral.engine.preview import build_plan
+
+    options = RunOptions(
+        limit=limit,
+        extra_vars=dict(extra_vars or {}),
+        forks=forks(None, settings),
+        host_defaults=host_defaults(settings, ConnectArgs(), cwd=cwd, ask=False),
+    )
+    prepared = prepare_run(
+        playbook,
+        inventory_sources(inventories, settings, environ),
+        registry,
+        options,
+        environ,
+        params=params,
+        settings=settings,
+    )
+    plan = build_plan(prepared, options, _estimates(environ, recorded_as or str(playbook)))
+    lines: list[str] = []
+    if any(play.triggers for play in prepared.playbook.plays):
+        from corral.commands.triggers import trigger_lines, trigger_rows
+
+        plan["triggers"] = trigger_rows(prepared.playbook, registry, str(playbook))
+        lines = trigger_lines(prepared.playbook, registry, str(playbook))
+    return plan, lines
+
+
+def _estimates(environ: Mapping[str, str], playbook: str) -> dict[str, float]:
     """Mean play durations of earlier runs of this playbook, from the run store."""
     import importlib
 
@@ -86,5 +121,5 @@ def _estimates(obj: Any, playbook: Path) -> dict[str, float]:
         estimates = importlib.import_module("corral.store.estimates")
     except ImportError:
         return {}
-    found: dict[str, float] = estimates.play_estimates(obj.environ, str(playbook))
+    found: dict[str, float] = estimates.play_estimates(environ, playbook)
     return found

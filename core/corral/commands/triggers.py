@@ -3,8 +3,9 @@
 A project is a directory: its playbooks are the ``*.yml``/``*.yaml`` files at its top and
 in ``playbooks/`` whose content is a list of plays (other YAML, such as an inventory or a
 task file, is passed over). Each ``triggers:`` entry is listed with its playbook and
-play, its arguments, its next fire time in the trigger's own time zone (for schedules),
-and the playbook's last run from the run store.
+play, its arguments, whether it is switched on (``corral serve``'s UI and API switch
+triggers off), its next fire time in the trigger's own time zone (for schedules), and
+the playbook's last run from the run store.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def triggers_command(obj: Any, project: Path, as_json: bool) -> int:
     rows: list[dict[str, Any]] = []
     loaded, failed = load_project(project, obj)
     with _run_store(obj.environ) as store:
+        switched = _switched(store)
         for name, playbook in loaded:
             found = trigger_rows(playbook, obj.registry, name)
             if found:
@@ -56,6 +58,7 @@ def triggers_command(obj: Any, project: Path, as_json: bool) -> int:
                         **row,
                         "last_fire": _last_fire(store, name, row["key"]),
                         "last_run": last,
+                        "enabled": switched.get((name, row["key"]), True),
                     }
                     for row in found
                 ]
@@ -203,6 +206,15 @@ def _last_run(store: Any, playbook: str) -> str:
     return f"{run['id']} {run['status']} ({ago} ago)"
 
 
+def _switched(store: Any) -> dict[tuple[str, str], bool]:
+    """Whether each trigger switched from ``corral serve`` (its UI, its API) is on."""
+    from corral.store.switches import trigger_switches
+
+    if store is None:
+        return {}
+    return {key: row["enabled"] for key, row in trigger_switches(store).items()}
+
+
 def _last_fire(store: Any, playbook: str, key: str) -> str:
     """When ``corral serve`` last fired the trigger (its store), or ``never``."""
     from corral.store.queries import last_fire
@@ -225,14 +237,15 @@ def _table(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)
-    for column in ("PLAYBOOK", "PLAY", "TRIGGER", "NEXT", "LAST FIRE", "LAST RUN"):
+    for column in ("PLAYBOOK", "PLAY", "TRIGGER", "ON", "NEXT", "LAST FIRE", "LAST RUN"):
         table.add_column(column)
     for row in rows:
         table.add_row(
             row["playbook"],
             row["play"],
             f"{row['kind']}: {_shown(row['args'])}",
-            row["next_fire_shown"],
+            "yes" if row["enabled"] else "off",
+            row["next_fire_shown"] if row["enabled"] else "switched off",
             row["last_fire"],
             row["last_run"],
         )

@@ -26,11 +26,13 @@ from corral.secrets import Secret
 
 __all__ = [
     "ParamSpec",
+    "check_params",
     "collect_params",
     "params_from_extra_vars",
     "params_help",
     "parse_param_args",
     "resolve_params",
+    "typed_text",
 ]
 
 _NOT_SCHEMA = ("secret",)
@@ -159,20 +161,45 @@ def resolve_params(specs: Mapping[str, ParamSpec], given: Mapping[str, Any]) -> 
 
     Raises one :class:`ParamsError` listing every problem.
     """
-    problems: list[str] = []
+    values, problems = check_params(specs, given)
+    if problems:
+        raise ParamsError(
+            "invalid params: "
+            + "; ".join(
+                message if name == "" else f"{name}: {message}"
+                for name, messages in problems.items()
+                for message in messages
+            ),
+            hint="see 'corral run --help-params PLAYBOOK'",
+        )
+    return {
+        name: Secret(str(value)) if specs[name].secret and value is not None else value
+        for name, value in values.items()
+    }
+
+
+def check_params(
+    specs: Mapping[str, ParamSpec], given: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Apply defaults, convert and validate, problem by problem: the values (secrets not
+    wrapped yet) and each param's problems by name (unknown params under ``""``), for a
+    form that shows each message next to its field."""
+    problems: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
     for name in given:
         if name not in specs:
             hint = did_you_mean(name, specs)
-            problems.append(f"unknown param {name!r}" + (f" ({hint})" if hint else ""))
+            problems.setdefault("", []).append(
+                f"unknown param {name!r}" + (f" ({hint})" if hint else "")
+            )
     for name, spec in specs.items():
         if name in given:
             value = _convert(given[name], spec.schema)
         elif not spec.required:
             value = spec.schema["default"]
         else:
-            problems.append(
-                f"{name}: required" + (f" ({spec.description})" if spec.description else "")
+            problems.setdefault(name, []).append(
+                "required" + (f" ({spec.description})" if spec.description else "")
             )
             continue
         from jsonschema import Draft202012Validator
@@ -180,14 +207,15 @@ def resolve_params(specs: Mapping[str, ParamSpec], given: Mapping[str, Any]) -> 
         for error in Draft202012Validator(spec.schema).iter_errors(value):
             shown = "********" if spec.secret else None
             message = error.message if shown is None else error.message.replace(repr(value), shown)
-            problems.append(f"{name}: {message}")
-        values[name] = Secret(str(value)) if spec.secret and value is not None else value
-    if problems:
-        raise ParamsError(
-            "invalid params: " + "; ".join(problems),
-            hint="see 'corral run --help-params PLAYBOOK'",
-        )
-    return values
+            problems.setdefault(name, []).append(message)
+        values[name] = value
+    return values, problems
+
+
+def typed_text(text: str) -> str:
+    """A value typed by a person (a form field, ``-p key=value``): converted to its
+    param's type by :func:`check_params` (``"8080"`` for an integer param is 8080)."""
+    return _Raw(text)
 
 
 def params_help(specs: Mapping[str, ParamSpec]) -> str:

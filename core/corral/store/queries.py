@@ -27,6 +27,7 @@ __all__ = [
     "last_fire",
     "live_duration",
     "percentile",
+    "recent_fires",
     "run_events",
     "run_recap",
     "run_summary",
@@ -452,3 +453,14 @@ def last_fire(store: Store, playbook: str, trigger: str) -> float | None:
         "SELECT max(time) FROM fires WHERE playbook = ? AND trigger = ?", (playbook, trigger)
     ).fetchone()
     return float(row[0]) if row and row[0] is not None else None
+
+
+def recent_fires(store: Store, playbook: str, trigger: str, limit: int = 5) -> list[dict[str, Any]]:
+    """The trigger's latest fires, newest first: time, outcome, the run it queued."""
+    return list(
+        store.db.query(
+            "SELECT time, outcome, run_id FROM fires WHERE playbook = ? AND trigger = ?"
+            " ORDER BY time DESC LIMIT ?",
+            [playbook, trigger, limit],
+        )
+    )

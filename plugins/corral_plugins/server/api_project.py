@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["router"]
 
 router = APIRouter()
-READ, APPROVE = needs("read"), needs("approve")
+READ, RUN, APPROVE = needs("read"), needs("run"), needs("approve")
 
 
 def _server(request: Request) -> Server:
@@ -81,6 +81,51 @@ def check_playbook(request: Request, name: str, _who: Identity = Depends(READ)) 
     return {"ok": True}
 
 
+@router.post("/playbooks/{name:path}/plan", tags=["playbooks"], openapi_extra=scope_extra("read"))
+def plan_route(
+    request: Request,
+    name: str,
+    params: dict[str, Any] = Body(default_factory=dict, embed=True),  # noqa: B008
+    _who: Identity = Depends(READ),  # noqa: B008
+) -> dict[str, Any]:
+    """What a run with these params would do, as ``corral plan --output json`` prints it
+    (plays, hosts, batches, tasks, estimates); 422 with the error when the playbook, the
+    project's inventory or the params do not pass."""
+    from corral.errors import CorralError
+
+    server = _server(request)
+    if server.served(name) is None:
+        raise HTTPException(404, f"no playbook {name!r} is served; see GET /api/v1/playbooks")
+    try:
+        return plan_playbook(server, name, params)[0]
+    except CorralError as exc:
+        raise HTTPException(422, str(exc) + (f" (hint: {exc.hint})" if exc.hint else "")) from None
+
+
+def plan_playbook(
+    server: Server, name: str, params: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """Load the served playbook ``name``, the project's inventory and ``params`` as a
+    worker would (its ``ansible.cfg`` too), and plan it: the plan and its trigger lines.
+    Raises :class:`~corral.errors.CorralError` for what ``corral check`` refuses."""
+    from corral.ansible_cfg import load_settings
+    from corral.commands.plan import make_plan
+    from corral_plugins.server.project import project_inventory
+
+    plan, lines = make_plan(
+        server.root / name,
+        server.registry,
+        server.environ,
+        settings=load_settings(server.environ, server.root),
+        cwd=server.root,
+        inventories=project_inventory(server.root, server.environ),
+        params=params,
+        recorded_as=name,
+    )
+    plan["playbook"] = name  # as the project names it, not the server's own path
+    return plan, lines
+
+
 @router.get("/approvals", tags=["approvals"], openapi_extra=scope_extra("read"))
 def list_approvals(request: Request, _who: Identity = Depends(READ)) -> list[dict[str, Any]]:  # noqa: B008
     """Approvals that running runs are waiting for, oldest first."""
@@ -139,6 +184,41 @@ def list_triggers(request: Request, _who: Identity = Depends(READ)) -> list[dict
     from corral_plugins.server.metrics import trigger_listing
 
     return trigger_listing(_server(request))
+
+
+@router.post("/triggers/enable", tags=["server"], openapi_extra=scope_extra("run"))
+def enable_trigger(
+    request: Request,
+    playbook: str = Body(..., embed=True),
+    key: str = Body(..., embed=True),
+    who: Identity = Depends(RUN),  # noqa: B008
+) -> dict[str, Any]:
+    """Switch a trigger on again (``key`` as ``GET /triggers`` lists it). Needs ``run``."""
+    return switch(_server(request), playbook, key, enabled=True, by=who.label)
+
+
+@router.post("/triggers/disable", tags=["server"], openapi_extra=scope_extra("run"))
+def disable_trigger(
+    request: Request,
+    playbook: str = Body(..., embed=True),
+    key: str = Body(..., embed=True),
+    who: Identity = Depends(RUN),  # noqa: B008
+) -> dict[str, Any]:
+    """Switch a trigger off, across restarts: a schedule, file or run trigger does not
+    fire (each time it would is recorded as ``disabled``), a webhook answers 423."""
+    return switch(_server(request), playbook, key, enabled=False, by=who.label)
+
+
+def switch(server: Server, playbook: str, key: str, *, enabled: bool, by: str) -> dict[str, Any]:
+    """Switch the served trigger ``key`` of ``playbook`` on or off (404: no such trigger)."""
+    from corral.store.switches import switch_trigger
+
+    if not any(e.playbook == playbook and e.key == key for e in server.entries()):
+        raise HTTPException(
+            404, f"{playbook} has no trigger {key!r}; see GET /api/v1/triggers for the keys"
+        )
+    changed = switch_trigger(server.store(), playbook, key, enabled=enabled, by=by)
+    return {"playbook": playbook, "key": key, "enabled": enabled, "changed": changed}
 
 
 @router.get("/locks", tags=["server"], openapi_extra=scope_extra("read"))

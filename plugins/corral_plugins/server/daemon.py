@@ -47,6 +47,7 @@ __all__ = ["Hook", "Server", "ServerOptions"]
 
 # What happens when a trigger fires while its previous run is still queued or running.
 DEFAULT_OVERLAP = {"cron": "skip"}  # other kinds: allow (each event is its own run)
+_not_queued = {"skipped": "skipped (still running)", "disabled": "skipped (switched off)"}
 
 
 @dataclass(frozen=True)
@@ -308,11 +309,15 @@ class Server:
         """
         if self._draining.is_set():
             return None
+        from corral.store.switches import trigger_enabled
+
         store = self.store()
         overlap = str(entry.args.get("overlap") or DEFAULT_OVERLAP.get(entry.kind, "allow"))
         outcome = "queued"
         active = active_runs(store, entry.playbook, entry.key) if overlap != "allow" else []
-        if active and overlap == "skip":
+        if not trigger_enabled(store, entry.playbook, entry.key):
+            outcome = "disabled"  # switched off (the UI's Triggers page): recorded, not run
+        elif active and overlap == "skip":
             outcome = "skipped"
         elif active and overlap == "cancel_previous":
             self._cancel(store, [run_id for run_id, _ in active], f"trigger {entry.kind}")
@@ -329,7 +334,7 @@ class Server:
             queued = enqueue(store, fire, outcome=outcome)
         if not queued.duplicate:
             self.counters.count(self.counters.fires, entry.kind)
-            shown = f"run {queued.run_id} queued" if queued.run_id else f"{outcome} (still running)"
+            shown = f"run {queued.run_id} queued" if queued.run_id else _not_queued[outcome]
             self._fire_log(f"{entry.playbook}: {entry.kind} fired: {shown}")
         self._wake.set()
         return queued

@@ -1,10 +1,11 @@
 """A webhook delivery, from request to queued run.
 
 The trigger's receiver judges the delivery (signature, replay window, rate limit,
-params mapping: ``corral_plugins.triggers.webhook``); then the server checks the
-params against the playbook's, dedupes the delivery id against the store, records the
-fire and queues the run, and answers ``202`` with the run id. Every refusal is a JSON
-``{"detail": ...}`` with its status, and starts nothing.
+params mapping: ``corral_plugins.triggers.webhook``); then the server refuses it with
+``423`` when the trigger is switched off, checks the params against the playbook's,
+dedupes the delivery id against the store, records the fire and queues the run, and
+answers ``202`` with the run id. Every refusal is a JSON ``{"detail": ...}`` with its
+status, and starts nothing.
 """
 
 from __future__ import annotations
@@ -57,10 +58,19 @@ def deliver(server: Server, hook: Hook, request: Request, body: bytes, now: floa
 
 
 def _check_params(server: Server, hook: Hook, answer: HookAnswer) -> Response | None:
-    """A refusal when the params the payload gave fail the playbook's; None when they pass."""
+    """A refusal when the trigger is switched off or the params the payload gave fail the
+    playbook's; None when they pass."""
     from corral.errors import CorralError
     from corral.playbook.params import resolve_params
+    from corral.store.switches import trigger_enabled
 
+    if not trigger_enabled(server.store(), hook.entry.playbook, hook.entry.key):
+        return _refuse(
+            server,
+            423,
+            f"the webhook trigger of {hook.entry.playbook} is switched off: switch it on in"
+            " the web UI's Triggers page or with POST /api/v1/triggers/enable",
+        )
     served = server.served(hook.entry.playbook)
     if served is None:
         return _refuse(server, 404, f"{hook.entry.playbook} is not served any more")

@@ -137,11 +137,14 @@ def metrics_text(server: Server) -> str:
 
 
 def trigger_listing(server: Server) -> list[dict[str, Any]]:
-    """Each armed trigger with its next and last fire and its playbook's last run."""
+    """Each armed trigger with its next and last fire, its playbook's last run, and
+    whether it is switched on (``enabled``; who switched it, when)."""
     from corral.commands.triggers import describe_trigger
     from corral.store.queries import history, last_fire
+    from corral.store.switches import trigger_switches
 
     store = server.store()
+    switches = trigger_switches(store)
     now = datetime.now(UTC)
     rows = []
     latest: dict[str, list[dict[str, Any]]] = {}  # playbook -> its last run: one look each
@@ -153,6 +156,7 @@ def trigger_listing(server: Server) -> list[dict[str, Any]]:
             latest[entry.playbook] = history(store, playbook=entry.playbook, limit=1)
         runs = latest[entry.playbook]
         path = trigger.path(entry.args) if trigger.path is not None else None
+        switch = switches.get((entry.playbook, entry.key), {})
         rows.append(
             {
                 "playbook": entry.playbook,
@@ -165,6 +169,9 @@ def trigger_listing(server: Server) -> list[dict[str, Any]]:
                 else datetime.fromtimestamp(last, UTC).isoformat(),
                 "last_run": runs[0]["id"] if runs else None,
                 "last_run_status": runs[0]["status"] if runs else None,
+                "enabled": switch.get("enabled", True),
+                "switched_by": switch.get("changed_by"),
+                "switched": switch.get("changed"),
             }
         )
     return rows

@@ -4,7 +4,9 @@
 calls it before the catch-all webhook route, so the UI's POSTs are not taken for
 webhook deliveries. Modules: ``session.py`` (login cookie, scope and CSRF guards),
 ``render.py`` (Jinja2 and the security headers), ``login.py``, ``runs.py`` (the runs
-list and a run's live and finished view), ``audit.py`` (what UI users changed).
+list and a run's live and finished view), ``audit.py`` (what UI users changed),
+``approvals.py`` (the inbox), ``playbooks.py`` (params form, check, plan, start),
+``triggers.py`` (triggers and their switch, locks), ``stats.py`` (plots).
 
 How another page module adds its pages::
 
@@ -51,6 +53,10 @@ __all__ = ["PAGE_MODULES", "install"]
 PAGE_MODULES = (
     "corral_plugins.server.ui.login",
     "corral_plugins.server.ui.runs",
+    "corral_plugins.server.ui.approvals",
+    "corral_plugins.server.ui.playbooks",
+    "corral_plugins.server.ui.triggers",
+    "corral_plugins.server.ui.stats",
 )
 
 
