@@ -20,7 +20,6 @@ a browser of its own (no ``playwright install``), and needs no chromium-driver.
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -61,7 +60,6 @@ document.addEventListener('securitypolicyviolation', (e) => {
     + ` at ${e.sourceFile || document.location.pathname}:${e.lineNumber}`);
 });
 """
-_names = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
@@ -187,9 +185,13 @@ def axe_check() -> Callable[[Page], None]:
     return check
 
 
+# A person's name per scope, as a user would name their token (the screenshots show it).
+PEOPLE = {"read": "rita", "run": "ann", "approve": "bob", "admin": "ada"}
+
+
 def log_in(page: Page, served: Served, scope: str) -> str:
     """Log the page in with a new token of ``scope``; returns the token."""
-    token = served.token(scope, name=f"browser-{scope}-{next(_names)}")
+    token = served.token(scope, name=PEOPLE.get(scope, scope))
     page.goto(served.url + "/login")
     page.get_by_label(re.compile("token", re.IGNORECASE)).fill(token)
     page.get_by_role("button", name=re.compile("log in", re.IGNORECASE)).click()

@@ -20,6 +20,8 @@ from served import Served, wait_for
 GATED = """
 - hosts: all
   gather_facts: false
+  params:
+    version: {type: string, pattern: "^[0-9.]+$", description: "the version to deploy"}
   tasks:
     - name: say hello
       command: echo hello
@@ -49,18 +51,22 @@ def test_a_wrong_token_is_refused_on_the_page(served: Served, page, page_errors)
     expect(page.get_by_label("Token")).to_be_visible()
 
 
-def test_a_run_is_followed_live_until_it_succeeds(
+def test_a_run_started_from_the_form_is_followed_live_until_it_succeeds(
     served: Served, page, login, shoot, axe_check
 ) -> None:
     served.project.write("deploy.yml", GATED)
     served.start()
     login(page, served, "run")
-    with served.client(served.token("run", "api")) as api:
-        run_id = api.post("/api/v1/runs", json={"playbook": "deploy.yml"}).json()["run_id"]
-    page.goto(f"{served.url}/runs/{run_id}")
+    page.goto(served.url + "/playbooks/deploy.yml")
+    page.get_by_label("version").fill("1.2")
+    axe_check(page)
+    shoot(page, "playbook")
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_url(re.compile(r"/runs/[^/]+$"))
     status = page.locator("h1 .status")
     expect(status).to_have_text("running", timeout=30_000)
     expect(page.locator(".current-task")).to_have_text("wait for the gate", timeout=30_000)
+    expect(page.get_by_text("version=1.2")).to_be_visible()
     axe_check(page)
     shoot(page, "run-live")
     page.evaluate("window.stillTheSamePage = true")  # gone if the page reloads
@@ -74,12 +80,83 @@ def test_a_run_is_followed_live_until_it_succeeds(
     shoot(page, "run-finished")
 
 
+def test_a_bad_param_is_shown_next_to_its_field(served: Served, page, page_errors, login) -> None:
+    served.project.write("deploy.yml", GATED)
+    served.start()
+    login(page, served, "run")
+    page_errors.allow("status of 422")  # the form comes back with 422 and its messages
+    page.goto(served.url + "/playbooks/deploy.yml")
+    page.get_by_label("version").fill("x!")
+    page.get_by_role("button", name="Start").click()
+    field = page.get_by_label("version")
+    expect(field).to_have_value("x!")  # what was typed is kept
+    expect(field).to_have_attribute("aria-invalid", "true")
+    error_id = page.evaluate(
+        """() => {
+          const input = document.querySelector('[aria-invalid="true"]');
+          const ids = (input.getAttribute('aria-describedby') || '').split(' ');
+          return ids.find((id) => id.endsWith('-error')) || '';
+        }"""
+    )
+    assert error_id, "the field is not described by its error message"
+    message = page.locator(f"#{error_id}")
+    expect(message).to_be_visible()
+    expect(message).to_contain_text("^[0-9.]+$")
+    # Next to its field: in the same field box, right under the input.
+    same_box = page.evaluate(
+        f"document.getElementById('{error_id}').closest('.field')"
+        " === document.querySelector('[aria-invalid=\"true\"]').closest('.field')"
+    )
+    assert same_box, "the message is not next to its field"
+    expect(page.get_by_role("alert")).to_contain_text("1 field to fix")
+    with served.client(served.token("read", "look")) as api:
+        assert api.get("/api/v1/runs").json() == []  # nothing started
+
+
+APPROVED = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - approval: {message: "Ship it?", timeout: 5m}
+    - name: shipped
+      command: echo shipped
+"""
+
+
+def test_a_waiting_run_is_approved_from_the_inbox(
+    served: Served, page, login, shoot, axe_check
+) -> None:
+    served.project.write("ship.yml", APPROVED)
+    served.start()
+    with served.client(served.token("run", "alice")) as api:
+        run_id = api.post("/api/v1/runs", json={"playbook": "ship.yml"}).json()["run_id"]
+        wait_for(lambda: api.get("/api/v1/approvals").json(), 60, "the approval")
+    login(page, served, "approve")
+    page.goto(served.url + "/approvals")
+    row = page.get_by_role("row").filter(has_text="Ship it?")
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("token:alice")
+    axe_check(page)
+    shoot(page, "approvals")
+    row.get_by_label("Comment").fill("looks good")
+    row.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("status")).to_be_visible()
+    expect(page.get_by_text("No run is waiting for an approval.")).to_be_visible()
+    page.goto(f"{served.url}/runs/{run_id}")
+    expect(page.locator("h1 .status")).to_have_text("succeeded", timeout=30_000)
+    history = page.get_by_role("row").filter(has_text="Ship it?")
+    expect(history).to_contain_text("approved")
+    expect(history).to_contain_text("looks good")
+
+
 def test_a_running_run_is_cancelled_from_its_page(served: Served, page, login) -> None:
     served.project.write("deploy.yml", GATED)
     served.start()
     login(page, served, "run")
     with served.client(served.token("run", "api")) as api:
-        run_id = api.post("/api/v1/runs", json={"playbook": "deploy.yml"}).json()["run_id"]
+        run_id = api.post(
+            "/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "1.0"}}
+        ).json()["run_id"]
     page.goto(f"{served.url}/runs/{run_id}")
     status = page.locator("h1 .status")
     expect(status).to_have_text("running", timeout=30_000)
@@ -89,19 +166,63 @@ def test_a_running_run_is_cancelled_from_its_page(served: Served, page, login) -
     expect(page.get_by_role("button", name="Resume run")).to_be_visible()
 
 
-def test_the_runs_page_lists_runs(served: Served, page, login, shoot, axe_check) -> None:
+NIGHTLY = """
+- hosts: all
+  gather_facts: false
+  locks: [backup-slot]
+  triggers:
+    - cron: {schedule: "30 2 * * *", timezone: UTC}
+  tasks:
+    - name: back up
+      shell: "for i in $(seq 600); do [ -e gate-nightly ] && exit 0; sleep 0.1; done; exit 1"
+"""
+BROKEN = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: fail on purpose
+      command: "false"
+"""
+PAGES = {
+    "runs": "/",
+    "playbooks": "/playbooks",
+    "triggers": "/triggers",
+    "locks": "/locks",
+    "stats": "/stats",
+}
+
+
+def test_every_page_with_real_data(served: Served, page, login, shoot, axe_check) -> None:
+    """A project with finished runs, a failed one and a running one holding a lock: each
+    page shows them, passes axe-core, and is screenshot for the docs."""
     served.project.write("deploy.yml", GATED)
+    served.project.write("nightly.yml", NIGHTLY)
+    served.project.write("broken.yml", BROKEN)
     (served.project.path / "gate").touch()
     served.start()
     with served.client(served.token("run", "api")) as api:
-        run_id = api.post("/api/v1/runs", json={"playbook": "deploy.yml"}).json()["run_id"]
-        served.wait_status(api, run_id, {"succeeded"})
-    login(page, served, "read")
-    page.goto(served.url + "/")
-    link = page.get_by_role("link", name=re.compile(run_id[:8]))
-    expect(link.first).to_be_visible()
-    axe_check(page)
-    shoot(page, "runs")
+        for playbook, params in [("deploy.yml", {"version": "1.0"}), ("broken.yml", {})]:
+            started = api.post("/api/v1/runs", json={"playbook": playbook, "params": params})
+            served.wait_status(api, started.json()["run_id"], {"succeeded", "failed"})
+        running = api.post("/api/v1/runs", json={"playbook": "nightly.yml"}).json()["run_id"]
+        served.wait_status(api, running, {"running"})
+        wait_for(lambda: api.get("/api/v1/locks").json(), 30, "the run's leases")
+    login(page, served, "run")
+    shown = {
+        "runs": running[:8],
+        "playbooks": "nightly.yml",
+        "triggers": "30 2 * * *",
+        "locks": "backup-slot",
+        "stats": "broken.yml",
+    }
+    for name, path in PAGES.items():
+        page.goto(served.url + path)
+        expect(page.locator("main")).to_contain_text(shown[name])
+        current = page.get_by_role("navigation", name="Main").locator("[aria-current=page]")
+        expect(current).to_have_text(name.capitalize())
+        axe_check(page)
+        shoot(page, name)
+    (served.project.path / "gate-nightly").touch()
 
 
 def test_after_a_server_restart_the_page_still_works(served: Served, page, login) -> None:
