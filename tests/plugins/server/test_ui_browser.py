@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from browser import log_in
 from playwright.sync_api import expect
 from served import Served, wait_for
 
@@ -32,23 +33,21 @@ GATED = """
 """
 
 
-def test_the_login_page_in_a_browser(served: Served, page, shoot, axe_check) -> None:
+def test_the_login_page_refuses_a_wrong_token(
+    served: Served, page, page_errors, shoot, axe_check
+) -> None:
     served.start()
     page.goto(served.url + "/")
     expect(page).to_have_url(re.compile(r"/login"))
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     axe_check(page)
     shoot(page, "login")
-
-
-def test_a_wrong_token_is_refused_on_the_page(served: Served, page, page_errors) -> None:
-    served.start()
     page_errors.allow("status of 401")  # the login page answers 401 with the form again
-    page.goto(served.url + "/login")
     page.get_by_label("Token").fill("corral_not_a_token")
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_text(re.compile(r"^Unknown or revoked token: .+"))
     expect(page.get_by_label("Token")).to_be_visible()
+    axe_check(page)
 
 
 def test_a_run_started_from_the_form_is_followed_live_until_it_succeeds(
@@ -261,6 +260,58 @@ def test_the_keyboard_reaches_everything_in_order(served: Served, page, login) -
         assert focus_is_visible(page), f"no visible focus on {order[-1]!r} (after {order})"
     nav = ["Runs", "Approvals", "Playbooks", "Triggers", "Locks", "Stats"]
     assert order[:9] == ["Skip to main content", "corral", *nav, "Log out"], order
+
+
+def test_a_run_is_started_with_the_keyboard_alone(served: Served, page, login) -> None:
+    served.project.write("deploy.yml", GATED)
+    (served.project.path / "gate").touch()
+    served.start()
+    login(page, served, "run")
+    page.goto(served.url + "/playbooks/deploy.yml")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # the skip link: past the navigation, into the page
+    order = []
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        order.append(focused_name(page))
+        assert focus_is_visible(page), f"no visible focus on {order[-1]!r} (after {order})"
+        if order[-1].startswith("version"):
+            page.keyboard.type("2.0")
+    assert order == ["← Playbooks", "version (required)", "Check", "Plan", "Start"], order
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/runs/[^/]+$"))
+    expect(page.locator("h1 .status")).to_have_text("succeeded", timeout=30_000)
+    expect(page.get_by_text("version=2.0")).to_be_visible()
+
+
+def test_pages_read_fine_without_javascript(served: Served, browser) -> None:
+    served.project.write("deploy.yml", GATED)
+    served.start()
+    with served.client(served.token("run", "api")) as api:
+        started = api.post(
+            "/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "1"}}
+        )
+        run_id = started.json()["run_id"]
+        served.wait_status(api, run_id, {"running"})
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 800}
+    )
+    try:
+        page = context.new_page()
+        log_in(page, served, "read")  # a plain form POST
+        page.goto(f"{served.url}/runs/{run_id}")
+        expect(page.locator("h1 .status")).to_have_text("running")
+        expect(page.locator(".current-task")).to_have_text("wait for the gate", timeout=30_000)
+        (served.project.path / "gate").touch()
+        with served.client(served.token("read", "look")) as api:
+            served.wait_status(api, run_id, {"succeeded"})
+        page.get_by_role("link", name="Refresh").click()  # what the script does, by hand
+        expect(page.locator("h1 .status")).to_have_text("succeeded")
+        expect(page.locator("table.recap tbody tr")).to_have_count(1)
+        page.goto(served.url + "/")
+        expect(page.get_by_role("link", name=run_id)).to_be_visible()
+    finally:
+        context.close()
 
 
 def focused_name(page) -> str:
