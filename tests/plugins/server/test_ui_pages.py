@@ -13,10 +13,12 @@ from test_server_triggers import signed
 from ui_client import csrf_of, logged_in
 
 GATED = """
-- hosts: all
+- name: ship the release
+  hosts: all
   gather_facts: false
   tasks:
-    - approval:
+    - name: ask the release manager
+      approval:
         message: "Ship it?"
         timeout: 5m
         forbid_starter: true
@@ -46,6 +48,15 @@ HOOKED = """
     - cron: {schedule: "0 3 * * *"}
   tasks:
     - command: echo shipped
+"""
+
+WATCHING = """
+- hosts: all
+  gather_facts: false
+  triggers:
+    - file: {paths: conf, debounce: 300}
+  tasks:
+    - command: echo reloaded
 """
 
 HOLDING = """
@@ -90,7 +101,7 @@ def test_approve_from_the_inbox_and_the_starter_is_refused(served: Served) -> No
         )
         shown = _text(inbox.text)
         assert run_id in shown
-        assert "gated.yml" in shown
+        assert "gated.yml ship the release task ask the release manager Ship it?" in shown
         assert "token:alice" in shown  # who started it
         assert "You started this run: someone else answers." in shown
         approval_id = api.get("/api/v1/approvals").json()[0]["id"]
@@ -235,6 +246,8 @@ def test_a_switched_off_trigger_stays_off_across_a_restart(served: Served) -> No
     assert rows["webhook"]["switched_by"] == "token:ops"
     assert rows["cron"]["enabled"] is True
     assert _deliver(served, body, "d-2").status_code == 423
+    table = served.project.run("triggers").stdout
+    assert re.search(r"webhook: path=/hooks/ship.*\boff\b.*switched off", table)
     listed = served.project.run("triggers", "--json")
     assert {r["kind"]: r["enabled"] for r in json.loads(listed.stdout)} == {
         "webhook": False,
@@ -316,20 +329,10 @@ def test_locks_and_stats_show_real_runs(served: Served) -> None:
 
 
 def test_a_switched_off_file_trigger_records_its_fires_and_starts_nothing(served: Served) -> None:
-    conf = served.project.path / "conf"
-    conf.mkdir()
-    served.project.write(
-        "reload.yml",
-        """
-        - hosts: all
-          gather_facts: false
-          triggers:
-            - file: {paths: conf, debounce: 300}
-          tasks:
-            - command: echo reloaded
-        """,
-    )
+    (served.project.path / "conf").mkdir()
+    served.project.write("reload.yml", WATCHING)
     served.start()
+    conf = served.project.path / "conf"
     with served.client(served.token("run")) as api:
         (row,) = api.get("/api/v1/triggers").json()
         off = api.post(

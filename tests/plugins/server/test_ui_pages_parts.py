@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 import xml.etree.ElementTree as ET
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from store_runs import record_run, store_file
 
-from corral.playbook.params import collect_params
+from corral.playbook.params import ParamSpec, collect_params
 from corral.playbook.yaml.read import loads_json
 from corral_plugins.server.params_form import form_fields, params_from_form
 from corral_plugins.server.plots import Bar, Series, bar_chart, line_chart
@@ -119,15 +121,16 @@ params:
 """
 
 
+def _specs(declared: dict[str, Any]) -> dict[str, ParamSpec]:
+    """The params of a play declaring ``declared``, as the loader collects them."""
+    return collect_params([SimpleNamespace(params=declared, location=None)])
+
+
 @pytest.fixture
-def specs():
+def specs() -> dict[str, ParamSpec]:
     import yaml
 
-    class Play:
-        params = yaml.safe_load(SPECS_PLAY)["params"]
-        location = None
-
-    return collect_params([Play()])
+    return _specs(yaml.safe_load(SPECS_PLAY)["params"])
 
 
 def test_the_form_has_one_field_per_param_of_the_right_kind(specs) -> None:
@@ -191,3 +194,22 @@ def test_each_bad_field_has_its_own_message_and_secrets_are_not_echoed(specs) ->
     assert fields["canary"].checked is False
     _, missing = params_from_form(specs, {})
     assert missing["version"] == ["required (the release)"]
+
+
+def test_an_unticked_checkbox_is_false_and_a_choice_keeps_its_type() -> None:
+    specs = _specs(
+        {
+            "canary": {"type": "boolean"},
+            "shards": {"enum": [1, 2, 4]},
+            "note": {"type": "string", "default": "none"},
+        }
+    )
+    values, problems = params_from_form(specs, {"shards": "4", "note": ""})
+    assert problems == {}
+    assert values == {"canary": False, "shards": 4, "note": "none"}  # empty: the default
+    fields = {f.name: f for f in form_fields(specs)}
+    assert not fields["canary"].required  # unticked is an answer too
+    assert fields["shards"].choices == ("1", "2", "4")
+    assert fields["shards"].required
+    _, problems = params_from_form(specs, {"shards": "3"})
+    assert problems["shards"] == ["'3' is not one of [1, 2, 4]"]

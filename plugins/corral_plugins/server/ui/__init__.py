@@ -6,7 +6,8 @@ webhook deliveries. Modules: ``session.py`` (login cookie, scope and CSRF guards
 ``render.py`` (Jinja2 and the security headers), ``login.py``, ``runs.py`` (the runs
 list and a run's live and finished view), ``audit.py`` (what UI users changed),
 ``approvals.py`` (the inbox), ``playbooks.py`` (params form, check, plan, start),
-``triggers.py`` (triggers and their switch, locks), ``stats.py`` (plots).
+``triggers.py`` (triggers and their switch, locks), ``stats.py`` (plots), ``notices.py``
+(the one-line notice a page shows after a button).
 
 How another page module adds its pages::
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
 
 from fastapi import Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
+from corral_plugins.server.ui.notices import back, notice
 from corral_plugins.server.ui.render import render, ui_router
 from corral_plugins.server.ui.session import Viewer, form_post, page
 
 if TYPE_CHECKING:
+    from corral.store.db import Store
     from corral_plugins.server.daemon import Server
 
 __all__ = ["router"]
@@ -43,27 +44,54 @@ def _server(request: Request) -> Server:
 
 @router.get("/approvals")
 def approvals_page(request: Request, viewer: Viewer = Depends(READ)) -> Response:  # noqa: B008
-    """What running runs wait for: run, playbook, prompt, who started it, since when."""
+    """What running runs wait for: run, playbook, play (and task), prompt, who started
+    it, since when."""
     from corral.store.approvals import waiting
     from corral_plugins.server.tokens import scope_allows
 
     now = time.time()
+    store = _server(request).store()
     items = [
         {
             **item,
+            **_where(store, item["run_id"], item["key"]),
             "waiting": max(0.0, now - item["requested"]),
             "left": max(0.0, item["requested"] + item["timeout"] - now),
             "mine": bool(item["forbid_starter"]) and item["started_by"] == viewer.label,
         }
-        for item in waiting(_server(request).store())
+        for item in waiting(store)
     ]
     return render(
         request,
         "approvals.html",
         items=items,
         can_answer=scope_allows(viewer.scope, "approve"),
-        notice=NOTICES.get(request.query_params.get("notice", ""), ""),
+        notice=notice(request, NOTICES),
     )
+
+
+# The run's ``approval`` event names what asks (a play, or an approval step's task); the
+# play is the last one started before it. Both read the run's own rows of ``events``.
+_ASKED = """
+    SELECT seq, json_extract(data, '$.task') FROM events
+    WHERE run_id = ? AND kind = 'approval' AND json_extract(data, '$.key') = ?
+    ORDER BY seq DESC LIMIT 1
+"""
+_PLAY = """
+    SELECT json_extract(data, '$.play') FROM events
+    WHERE run_id = ? AND kind = 'play_start' AND seq < ? ORDER BY seq DESC LIMIT 1
+"""
+
+
+def _where(store: Store, run_id: str, key: str) -> dict[str, str]:
+    """The play and the task (for an approval step) that ask, as the run's events say."""
+    asked = store.conn.execute(_ASKED, (run_id, key)).fetchone()
+    if asked is None:
+        return {"play": "", "task": ""}
+    play = store.conn.execute(_PLAY, (run_id, asked[0])).fetchone()
+    name = str(play[0]) if play and play[0] is not None else ""
+    task = str(asked[1] or "")
+    return {"play": name or task, "task": "" if task == name else task}
 
 
 @router.post("/approvals/{approval_id}/approve")
@@ -94,13 +122,9 @@ def _answer(request: Request, approval_id: int, viewer: Viewer, *, approved: boo
         done = answer(store, approval_id, approved=approved, by=viewer.label, comment=comment)
     except UsageError as exc:
         record(request, viewer, action, args, outcome=f"refused: {exc}", run_id=run_id)
-        return _back("starter")
+        return back("/approvals", "starter")
     if not done:
         record(request, viewer, action, args, outcome="refused: not pending", run_id=run_id)
-        return _back("gone")
+        return back("/approvals", "gone")
     record(request, viewer, action, args, run_id=run_id)
-    return _back("approved" if approved else "rejected")
-
-
-def _back(notice: str) -> Response:
-    return RedirectResponse("/approvals?" + urlencode({"notice": notice}), status_code=303)
+    return back("/approvals", "approved" if approved else "rejected")

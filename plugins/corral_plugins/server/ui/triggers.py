@@ -10,11 +10,11 @@ kept in the store, so it lasts across restarts, and each one is in the audit.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from fastapi import Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
+from corral_plugins.server.ui.notices import back, notice
 from corral_plugins.server.ui.render import render, ui_router
 from corral_plugins.server.ui.session import Viewer, form_post, page
 
@@ -56,7 +56,7 @@ def triggers_page(request: Request, viewer: Viewer = Depends(READ)) -> Response:
         "triggers.html",
         triggers=rows,
         can_switch=scope_allows(viewer.scope, "run"),
-        notice=NOTICES.get(request.query_params.get("notice", ""), ""),
+        notice=notice(request, NOTICES),
     )
 
 
@@ -78,13 +78,9 @@ def switch(request: Request, viewer: Viewer = Depends(SWITCH)) -> Response:  # n
         done = switch_trigger(_server(request), playbook, key, enabled=enabled, by=viewer.label)
     except HTTPException:
         record(request, viewer, action, args, outcome="refused: no such trigger")
-        return _back("unknown")
+        return back("/triggers", "unknown")
     record(request, viewer, action, args, outcome="ok" if done["changed"] else "unchanged")
-    return _back(("on" if enabled else "off") if done["changed"] else "unchanged")
-
-
-def _back(notice: str) -> Response:
-    return RedirectResponse("/triggers?" + urlencode({"notice": notice}), status_code=303)
+    return back("/triggers", ("on" if enabled else "off") if done["changed"] else "unchanged")
 
 
 @router.get("/locks")
