@@ -32,21 +32,12 @@ from typing import Any
 
 import httpx
 from bench_serve import start_server, stop_server
+from bench_ui import LIVE_PLAYBOOK
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from browser import CHROMIUM, CHROMIUM_FLAGS, VIEWPORT
 
-TASKS = 5
-PLAYBOOK = """
-- hosts: sim
-  gather_facts: false
-  tasks:
-    - command: uname -a
-    - copy: {content: "hello\\n", dest: /tmp/app.conf}
-    - command: echo step three
-    - shell: echo hello > /tmp/shell.txt
-    - command: echo done
-"""
+TASKS = 5  # the tasks of bench_ui's LIVE_PLAYBOOK
 # Notes when the run's view changes (the script swaps it in), in the page's clock
 # (Date.now(): the same machine's clock as the store's times).
 WATCH = """
@@ -84,7 +75,7 @@ def project(tmp: Path, hosts: int, forks: int, rtt: float) -> tuple[Path, dict[s
         f"ansible_connection=simulated\ncorral_simulated_rtt={rtt}\n"
     )
     (path / "ansible.cfg").write_text(f"[defaults]\ninventory = hosts.ini\nforks = {forks}\n")
-    (path / "fleet.yml").write_text(PLAYBOOK)
+    (path / "fleet.yml").write_text(LIVE_PLAYBOOK)
     store = Store(home / "corral.db")
     token = create_token(store, "run", "bench")[1]
     store.close()

@@ -192,18 +192,23 @@ PAGES = {
 }
 
 
+def one_run_each(served: Served, api) -> None:
+    """A run of deploy.yml that succeeds and one of broken.yml that fails, waited for."""
+    (served.project.path / "gate").touch()
+    for playbook, params in [("deploy.yml", {"version": "1.0"}), ("broken.yml", {})]:
+        started = api.post("/api/v1/runs", json={"playbook": playbook, "params": params})
+        served.wait_status(api, started.json()["run_id"], {"succeeded", "failed"})
+
+
 def test_every_page_with_real_data(served: Served, page, login, shoot, axe_check) -> None:
     """A project with finished runs, a failed one and a running one holding a lock: each
     page shows them, passes axe-core, and is screenshot for the docs."""
     served.project.write("deploy.yml", GATED)
     served.project.write("nightly.yml", NIGHTLY)
     served.project.write("broken.yml", BROKEN)
-    (served.project.path / "gate").touch()
     served.start()
     with served.client(served.token("run", "api")) as api:
-        for playbook, params in [("deploy.yml", {"version": "1.0"}), ("broken.yml", {})]:
-            started = api.post("/api/v1/runs", json={"playbook": playbook, "params": params})
-            served.wait_status(api, started.json()["run_id"], {"succeeded", "failed"})
+        one_run_each(served, api)
         running = api.post("/api/v1/runs", json={"playbook": "nightly.yml"}).json()["run_id"]
         served.wait_status(api, running, {"running"})
         wait_for(lambda: api.get("/api/v1/locks").json(), 30, "the run's leases")
@@ -245,12 +250,9 @@ TEXT_OUTSIDE_ITS_SVG = """() => [...document.querySelectorAll('svg')].flatMap((s
 def test_the_stats_plots_keep_their_labels_inside(served: Served, page, login) -> None:
     served.project.write("deploy.yml", GATED)
     served.project.write("broken.yml", BROKEN)
-    (served.project.path / "gate").touch()
     served.start()
     with served.client(served.token("run", "api")) as api:
-        for playbook, params in [("deploy.yml", {"version": "1.0"}), ("broken.yml", {})]:
-            started = api.post("/api/v1/runs", json={"playbook": playbook, "params": params})
-            served.wait_status(api, started.json()["run_id"], {"succeeded", "failed"})
+        one_run_each(served, api)
     login(page, served, "read")
     page.goto(served.url + "/stats")
     expect(page.locator("svg").first).to_be_visible()
