@@ -337,6 +337,8 @@ def test_pages_read_fine_without_javascript(served: Served, browser) -> None:
         page.goto(f"{served.url}/runs/{run_id}")
         expect(page.locator("h1 .status")).to_have_text("running")
         expect(page.locator(".current-task")).to_have_text("wait for the gate", timeout=30_000)
+        # A read token sees the run, and no button it may not press.
+        expect(page.get_by_role("button", name="Cancel run")).to_have_count(0)
         (served.project.path / "gate").touch()
         with served.client(served.token("read", "look")) as api:
             served.wait_status(api, run_id, {"succeeded"})
