@@ -52,7 +52,8 @@ def line_chart(
     y_max: float | None = None,
     hourly: bool = False,
 ) -> Markup:
-    """Lines over time sharing one y axis from 0 (to ``y_max``, else the largest value)."""
+    """Lines over time sharing one y axis from 0 (to ``y_max``, else the largest value);
+    times are shown in UTC, as the store's days are cut."""
     xs = sorted({x for s in series for x, _ in s.points})
     values = [y for s in series for _, y in s.points if y is not None]
     if not xs or not values:
@@ -108,7 +109,7 @@ def line_chart(
     )
     table = _table(
         title,
-        ["Time", *(s.name for s in series)],
+        ["Time (UTC)", *(s.name for s in series)],
         [
             [when(x), *(_value_at(s, x, unit) for s in series)]  # one row per time
             for x in xs

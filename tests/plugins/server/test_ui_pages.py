@@ -186,8 +186,16 @@ def test_a_bad_field_is_shown_next_to_itself_with_the_values_kept(served: Served
 
 def test_check_and_plan_show_their_output_in_the_page(served: Served) -> None:
     served.project.write("typed.yml", TYPED)
+    served.project.write("broken.yml", "- hosts: all\n  tasks:\n    - nosuchstep: {}\n")
     served.start()
     with logged_in(served, "read") as browser:
+        listed = browser.get("/playbooks")
+        assert '<a href="/playbooks/typed.yml">typed.yml</a>' in listed.text
+        assert "broken.yml" in _text(listed.text).split("Playbooks that do not load")[1]
+        missing = browser.get("/playbooks/broken.yml")
+        assert missing.status_code == 404
+        assert "No playbook 'broken.yml' is served: it does not load:" in _text(missing.text)
+        assert "nosuchstep" in _text(missing.text)
         form = browser.get("/playbooks/typed.yml")
         fields = {"csrf": csrf_of(form.text), "version": "1.0"}
         checked = browser.post("/playbooks/typed.yml/check", data=fields)

@@ -195,5 +195,10 @@ def _form(
 
 
 def _missing(request: Request, name: str) -> Response:
-    message = f"No playbook {name!r} is served. See the Playbooks page for those that are."
+    error = _server(request).project.errors.get(name)
+    message = (
+        f"No playbook {name!r} is served: it does not load: {error}"
+        if error
+        else f"No playbook {name!r} is served. See the Playbooks page for those that are."
+    )
     return render(request, "refused.html", status_code=404, title="Not found", message=message)
