@@ -214,7 +214,7 @@ def test_every_page_with_real_data(served: Served, page, login, shoot, axe_check
         wait_for(lambda: api.get("/api/v1/locks").json(), 30, "the run's leases")
     login(page, served, "run")
     shown = {
-        "runs": running[:8],
+        "runs": running,
         "playbooks": "nightly.yml",
         "triggers": "30 2 * * *",
         "locks": "backup-slot",
@@ -227,6 +227,15 @@ def test_every_page_with_real_data(served: Served, page, login, shoot, axe_check
         expect(current).to_have_text(name.capitalize())
         axe_check(page)
         shoot(page, name)
+    # A button that changes something, in the browser: the trigger's switch (a form POST
+    # with its CSRF field), back on the same page with the new state and a notice.
+    page.goto(served.url + "/triggers")
+    page.get_by_role("button", name="Switch off the cron trigger of nightly.yml").click()
+    expect(page.get_by_role("status")).to_be_visible()
+    expect(page.get_by_text("switched off", exact=True)).to_be_visible()
+    expect(
+        page.get_by_role("button", name="Switch on the cron trigger of nightly.yml")
+    ).to_be_visible()
     (served.project.path / "gate-nightly").touch()
 
 
