@@ -149,7 +149,7 @@ def test_a_waiting_run_is_approved_from_the_inbox(
     expect(history).to_contain_text("looks good")
 
 
-def test_a_running_run_is_cancelled_from_its_page(served: Served, page, login) -> None:
+def test_a_running_run_is_cancelled_then_resumed_from_its_page(served: Served, page, login) -> None:
     served.project.write("deploy.yml", GATED)
     served.start()
     login(page, served, "run")
@@ -163,7 +163,38 @@ def test_a_running_run_is_cancelled_from_its_page(served: Served, page, login) -
     page.get_by_label(re.compile("^Grace")).fill("1")
     page.get_by_role("button", name="Cancel run").click()
     expect(status).to_have_text("cancelled", timeout=30_000)
-    expect(page.get_by_role("button", name="Resume run")).to_be_visible()
+    # Resume it from the same page: it runs again to its end.
+    page.get_by_role("button", name="Resume run").click()
+    expect(page.get_by_role("status").filter(has_text="Resuming")).to_be_visible()
+    (served.project.path / "gate").touch()
+    with served.client(served.token("read", "look")) as api:
+        served.wait_status(api, run_id, {"succeeded"})
+    page.reload()  # see the next test: the page does not follow the resumed run by itself
+    expect(status).to_have_text("succeeded")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ui/runs.py: Resume answers with the run page while the store still says "
+    "'cancelled' (server.resume queues it after), so the page shows the finished view "
+    "and never follows the resumed run; it shows 'succeeded' only after a reload",
+)
+def test_a_resumed_run_is_followed_live_from_its_page(served: Served, page, login) -> None:
+    served.project.write("deploy.yml", GATED)
+    served.start()
+    login(page, served, "run")
+    with served.client(served.token("run", "api")) as api:
+        started = api.post(
+            "/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "1"}}
+        )
+        run_id = started.json()["run_id"]
+        served.wait_status(api, run_id, {"running"})
+        api.post(f"/api/v1/runs/{run_id}/cancel", json={"grace": 0})
+        served.wait_status(api, run_id, {"cancelled"})
+    page.goto(f"{served.url}/runs/{run_id}")
+    page.get_by_role("button", name="Resume run").click()
+    (served.project.path / "gate").touch()
+    expect(page.locator("h1 .status")).to_have_text("succeeded", timeout=20_000)
 
 
 NIGHTLY = """
