@@ -59,8 +59,16 @@ def test_a_run_started_from_the_form_is_followed_live_until_it_succeeds(
     login(page, served, "run")
     page.goto(served.url + "/playbooks/deploy.yml")
     page.get_by_label("version").fill("1.2")
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_role("heading", name="Check")).to_be_visible()
+    page.get_by_role("button", name="Plan").click()  # what would run, before it runs
+    expect(page.get_by_role("heading", name="Plan")).to_be_visible()
+    expect(page.locator(".result pre")).to_contain_text("wait for the gate")
+    expect(page.get_by_label("version")).to_have_value("1.2")  # kept across both
     axe_check(page)
     shoot(page, "playbook")
+    with served.client(served.token("read", "look")) as api:
+        assert api.get("/api/v1/runs").json() == []  # neither started a run
     page.get_by_role("button", name="Start").click()
     page.wait_for_url(re.compile(r"/runs/[^/]+$"))
     status = page.locator("h1 .status")
