@@ -133,7 +133,6 @@ def page(browser: Browser, page_errors: PageErrors) -> Iterator[Page]:
 @pytest.fixture
 def shoot(tmp_path: Path) -> Callable[[Page, str], Path]:
     """``shoot(page, name)``: the viewport as PNG; also docs/ui/NAME.png with CORRAL_UI_SHOTS=1."""
-    for_docs = os.environ.get("CORRAL_UI_SHOTS") == "1"
 
     def take(page: Page, name: str) -> Path:
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
@@ -142,7 +141,7 @@ def shoot(tmp_path: Path) -> Callable[[Page, str], Path]:
         # Let web fonts and the last paint land, so the picture is what a user sees.
         page.evaluate("document.fonts.ready.then(() => true)")
         page.screenshot(path=str(path), animations="disabled", caret="hide")
-        if for_docs:
+        if os.environ.get("CORRAL_UI_SHOTS") == "1":
             SHOTS.mkdir(parents=True, exist_ok=True)
             (SHOTS / path.name).write_bytes(path.read_bytes())
         return path
