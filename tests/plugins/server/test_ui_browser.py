@@ -37,6 +37,13 @@ GATED = """
 """
 
 
+def start(api, playbook: str = "deploy.yml", **params: str) -> str:
+    """Start ``playbook`` through the API (as another user would); its run id."""
+    answer = api.post("/api/v1/runs", json={"playbook": playbook, "params": params})
+    assert answer.status_code == 202, answer.text
+    return str(answer.json()["run_id"])
+
+
 def test_the_login_page_refuses_a_wrong_token(
     served: Served, page, page_errors, shoot, axe_check
 ) -> None:
@@ -140,7 +147,7 @@ def test_a_waiting_run_is_approved_from_the_inbox(
     served.project.write("ship.yml", APPROVED)
     served.start()
     with served.client(served.token("run", "alice")) as api:
-        run_id = api.post("/api/v1/runs", json={"playbook": "ship.yml"}).json()["run_id"]
+        run_id = start(api, "ship.yml")
         wait_for(lambda: api.get("/api/v1/approvals").json(), 60, "the approval")
     login(page, served, "approve")
     page.goto(served.url + "/approvals")
@@ -165,9 +172,7 @@ def test_a_running_run_is_cancelled_then_resumed_from_its_page(served: Served, p
     served.start()
     login(page, served, "run")
     with served.client(served.token("run", "api")) as api:
-        run_id = api.post(
-            "/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "1.0"}}
-        ).json()["run_id"]
+        run_id = start(api, version="1.0")
     page.goto(f"{served.url}/runs/{run_id}")
     status = page.locator("h1 .status")
     expect(status).to_have_text("running", timeout=30_000)
@@ -195,10 +200,7 @@ def test_a_resumed_run_is_followed_live_from_its_page(served: Served, page, logi
     served.start()
     login(page, served, "run")
     with served.client(served.token("run", "api")) as api:
-        started = api.post(
-            "/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "1"}}
-        )
-        run_id = started.json()["run_id"]
+        run_id = start(api, version="1")
         served.wait_status(api, run_id, {"running"})
         api.post(f"/api/v1/runs/{run_id}/cancel", json={"grace": 0})
         served.wait_status(api, run_id, {"cancelled"})
@@ -237,9 +239,8 @@ PAGES = {
 def one_run_each(served: Served, api) -> None:
     """A run of deploy.yml that succeeds and one of broken.yml that fails, waited for."""
     (served.project.path / "gate").touch()
-    for playbook, params in [("deploy.yml", {"version": "1.0"}), ("broken.yml", {})]:
-        started = api.post("/api/v1/runs", json={"playbook": playbook, "params": params})
-        served.wait_status(api, started.json()["run_id"], {"succeeded", "failed"})
+    served.wait_status(api, start(api, version="1.0"), {"succeeded"})
+    served.wait_status(api, start(api, "broken.yml"), {"failed"})
 
 
 def test_every_page_with_real_data(served: Served, page, login, shoot, axe_check) -> None:
@@ -251,7 +252,7 @@ def test_every_page_with_real_data(served: Served, page, login, shoot, axe_check
     served.start()
     with served.client(served.token("run", "api")) as api:
         one_run_each(served, api)
-        running = api.post("/api/v1/runs", json={"playbook": "nightly.yml"}).json()["run_id"]
+        running = start(api, "nightly.yml")
         served.wait_status(api, running, {"running"})
         wait_for(lambda: api.get("/api/v1/locks").json(), 30, "the run's leases")
     login(page, served, "run")
@@ -374,10 +375,7 @@ def test_pages_read_fine_without_javascript(served: Served, browser) -> None:
     served.project.write("deploy.yml", GATED)
     served.start()
     with served.client(served.token("run", "api")) as api:
-        started = api.post(
-            "/api/v1/runs", json={"playbook": "deploy.yml", "params": {"version": "1"}}
-        )
-        run_id = started.json()["run_id"]
+        run_id = start(api, version="1")
         served.wait_status(api, run_id, {"running"})
     context = browser.new_context(
         java_script_enabled=False, viewport={"width": 1280, "height": 800}
