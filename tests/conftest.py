@@ -18,8 +18,9 @@ def need(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-# Real Debian hosts (debian_fleet, module_debian_fleet, and the dockerd they run on).
-pytest_plugins = ["debian_hosts", "served"]
+# Real Debian hosts (debian_fleet, module_debian_fleet, and the dockerd they run on), a
+# real `corral serve` (served), and Debian's Chromium for the web UI (browser, page, ...).
+pytest_plugins = ["debian_hosts", "served", "browser"]
 
 # How pytest-xdist (``-n N --dist loadgroup``) spreads the tests: a file's tests stay
 # together, as with ``--dist loadfile``, because many files compute all their cases once

@@ -82,9 +82,11 @@ def line_chart(
             f'font-size="11">{escape(unit(value))}</text>'
         )
     for x in _spread(xs, 6):
+        # The first and last ticks sit on the plot's edges: anchored inwards, not cut.
+        anchor = "middle" if x0 == x1 else "start" if x == x0 else "end" if x == x1 else "middle"
         parts.append(
             f'<text class="plot-tick" x="{px(x):.1f}" y="{HEIGHT - BOTTOM + 16}" '
-            f'text-anchor="middle" font-size="11">{escape(when(x))}</text>'
+            f'text-anchor="{anchor}" font-size="11">{escape(when(x))}</text>'
         )
     for index, line in enumerate(series):
         colour, css = COLOURS[index % len(COLOURS)], f"plot-series-{index % len(COLOURS)}"
@@ -126,7 +128,8 @@ def bar_chart(
     if not bars:
         return _empty(title, empty)
     top = max(bar.value for bar in bars) or 1.0
-    room = WIDTH - LABEL_WIDTH - 80
+    # Room for the longest shown value after its bar (about 7 px a character at 11 px).
+    room = WIDTH - LABEL_WIDTH - 8 - 7 * max(len(bar.shown) for bar in bars)
     height = len(bars) * (BAR_HEIGHT + BAR_GAP) + BAR_GAP
     parts = []
     for i, bar in enumerate(bars):

@@ -10,6 +10,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM_FLAGS as BROWSER_FLAGS
 from conftest import need
 from store_runs import record_run
 
@@ -27,17 +28,7 @@ PLAYBOOK = """
     - name: enable <script>alert(1)</script>
       debug: {msg: back}
 """
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-]
+CHROMIUM_FLAGS = [*BROWSER_FLAGS, "--hide-scrollbars"]  # the web UI's tests' flags
 
 
 @pytest.fixture

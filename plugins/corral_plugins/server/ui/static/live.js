@@ -9,21 +9,25 @@
   if (!box || !box.dataset.live || !window.EventSource) { return; }
   var run = box.dataset.run;
   var said = document.getElementById("live-status");  // a screen reader hears status changes
-  var pending = false, last = 0, ended = false, source;
+  var pending = false, timer = null, last = 0, ended = false, asked = 0, shown = 0, source;
   document.documentElement.classList.add("js");
 
   function refresh() {
     pending = false;
+    timer = null;
     if (busy()) { soon(); return; }  // someone is typing in the view's form: later
     last = Date.now();
+    var mine = ++asked;  // answers can come back out of order: only a newer one is shown
     fetch("/runs/" + encodeURIComponent(run) + "/view", {credentials: "same-origin"})
       .then(function (answer) {
         if (answer.redirected || !answer.ok) { return null; }  // logged out: leave the page be
         return answer.text();
       })
       .then(function (html) {
-        if (html === null) { return; }
+        if (html === null || mine < shown) { return; }
+        if (ended && mine < asked) { return; }  // the finished view's own answer is coming
         if (busy()) { soon(); return; }
+        shown = mine;
         var before = status();
         box.innerHTML = html;
         if (ended) { box.removeAttribute("data-live"); }
@@ -47,7 +51,7 @@
   function soon() {
     if (pending) { return; }
     pending = true;
-    window.setTimeout(refresh, Math.max(0, REFRESH_MS - (Date.now() - last)));
+    timer = window.setTimeout(refresh, Math.max(0, REFRESH_MS - (Date.now() - last)));
   }
 
   source = new EventSource("/runs/" + encodeURIComponent(run) + "/events");
@@ -58,6 +62,7 @@
   source.addEventListener("end", function () {
     ended = true;
     source.close();
+    if (timer !== null) { window.clearTimeout(timer); }  // no live refresh after the end
     pending = false;
     refresh();
   });
