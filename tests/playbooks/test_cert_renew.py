@@ -11,16 +11,15 @@ container shares this machine's network).
 
 from __future__ import annotations
 
-import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from debian_hosts import DebianFleet, FleetFactory
 from lb_fleet import CONTAINER_DROP_IN
 from sshd import free_port
+from task_results import changed_tasks, messages, results
 
 from corral.testing import CorralProject
 from corral.testing.fixtures import CliResult
@@ -52,6 +51,8 @@ class Renewals:
     again: CliResult
     after_again: dict[str, str]
     before: dict[str, str]
+    checked: CliResult
+    after_check: dict[str, str]
 
 
 def openssl(*args: str, stdin: str | None = None) -> str:
@@ -83,11 +84,6 @@ def served(address: str, port: int) -> str:
         input="", capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     return openssl("x509", "-noout", "-serial", stdin=hello.stdout).strip().split("=", 1)[1]
-
-
-def results(result: CliResult) -> list[dict[str, Any]]:
-    lines = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
-    return [e for e in lines if e.get("event") == "task_result"]
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +125,8 @@ def renewals(
         "-p", f"verify_port={port}", "-p", f"verify_address={host.address}",
     ]  # fmt: skip
     before = state()
+    checked = project.run_subprocess(*args, "--check")
+    after_check = state()
     # A config HAProxy refuses: its reload (which checks the config first) fails.
     fleet.write(host, "/etc/haproxy/haproxy.cfg", config + "    no-such-directive here\n")
     broken = project.run_subprocess(*args)
@@ -137,7 +135,9 @@ def renewals(
     renewed = project.run_subprocess(*args)
     after_renewal = state()
     again = project.run_subprocess(*args)
-    return Renewals(broken, after_broken, renewed, after_renewal, again, state(), before)
+    return Renewals(
+        broken, after_broken, renewed, after_renewal, again, state(), before, checked, after_check
+    )
 
 
 def test_a_failed_reload_puts_the_old_certificate_back(renewals: Renewals) -> None:
@@ -170,5 +170,13 @@ def test_the_expiring_certificate_is_renewed_and_served_and_the_fresh_one_is_kep
 def test_a_second_run_changes_nothing(renewals: Renewals) -> None:
     again = renewals.again
     assert again.exit_code == 0, again.output
-    assert [e["task"] for e in results(again) if e["status"] == "changed"] == []
+    assert changed_tasks(again) == []
     assert renewals.after_again == renewals.after_renewal
+
+
+def test_check_mode_says_what_would_be_renewed_and_changes_nothing(renewals: Renewals) -> None:
+    checked = renewals.checked
+    assert checked.exit_code == 0, checked.output
+    said = messages(checked, "Say what would be renewed")
+    assert said == [f"would renew {SITE}"]
+    assert renewals.after_check == renewals.before

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from aptrepo import Package, build_repo
 from debian_hosts import DebianFleet, FleetFactory
+from task_results import changed_tasks, messages, results
 
 from corral.testing import CorralProject
 from corral.testing.fixtures import CliResult
@@ -58,6 +59,9 @@ class Patched:
     boots_after: dict[str, str]
     boots_again: dict[str, str]
     reports_again: dict[str, dict[str, Any]]
+    checked: CliResult
+    versions_after_check: dict[str, str]
+    unhealthy: CliResult
 
 
 def version(fleet: DebianFleet, host: str, package: str) -> str:
@@ -68,18 +72,13 @@ def boot(fleet: DebianFleet, host: str) -> str:
     return fleet.check(host, ["sh", "-c", PID1_START]).strip()
 
 
-def patch_args(fleet: DebianFleet, reports: Path) -> list[str]:
+def patch_args(fleet: DebianFleet, reports: Path, batch: str = "2", *more: str) -> list[str]:
     return [
         "run", PLAYBOOK, "-i", str(fleet.inventory), "--output", "json",
-        "-p", "batch_size=2", "-p", "security_origin=corral-tests",
+        "-p", f"batch_size={batch}", "-p", "security_origin=corral-tests",
         "-p", f"boot_time_command={PID1_START}", "-p", "reboot_timeout=240",
-        "-p", "services=[\"ssh\"]", "-p", f"report_dir={reports}",
+        "-p", "services=[\"ssh\"]", "-p", f"report_dir={reports}", *more,
     ]  # fmt: skip
-
-
-def results(result: CliResult) -> list[dict[str, Any]]:
-    lines = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
-    return [e for e in lines if e.get("event") == "task_result"]
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +106,10 @@ def patched(module_debian_fleet: FleetFactory, tmp_path_factory: pytest.TempPath
 
     project = CorralProject(path=base / "project", env={"CORRAL_HOME": str(base / "home")})
     project.path.mkdir()
+    reports = base / "reports"
+    reports.mkdir()
+    checked = project.run_subprocess(*patch_args(fleet, reports), "--check")
+    versions_after_check = {n: version(fleet, n, "corral-openssl") for n in names}
     release = base / "release"
     project.write("holder.yml", HOLDER.format(release=release))
     holder = threading.Thread(target=project.run_subprocess, args=("run", "holder.yml"))
@@ -115,8 +118,6 @@ def patched(module_debian_fleet: FleetFactory, tmp_path_factory: pytest.TempPath
     while "lock:os-patch" not in project.run_subprocess("locks").stdout:
         assert time.monotonic() < deadline, "the holder never took the lock"
         time.sleep(0.2)
-    reports = base / "reports"
-    reports.mkdir()
     refused = project.run_subprocess(*patch_args(fleet, reports))
     versions_while_held = {n: version(fleet, n, "corral-openssl") for n in names}
 
@@ -146,10 +147,15 @@ def patched(module_debian_fleet: FleetFactory, tmp_path_factory: pytest.TempPath
     }
     booted = {name: boot(fleet, name) for name in names}
     again = project.run_subprocess(*patch_args(fleet, reports))
+    boots_again = {name: boot(fleet, name) for name in names}
+    reports_again = {n: json.loads((reports / f"{n}.json").read_text()) for n in names}
+    # The first host fails its health check: the rollout (one host a batch) stops there.
+    fleet.check(names[0], ["touch", "/etc/corral-unhealthy"])
+    health = "health_command=test ! -e /etc/corral-unhealthy"
+    unhealthy = project.run_subprocess(*patch_args(fleet, reports, "1", "-p", health))
     return Patched(
         fleet, project, refused, waited, boots, versions_while_held, first, again,
-        booted, {name: boot(fleet, name) for name in names},
-        {n: json.loads((reports / f"{n}.json").read_text()) for n in names if again.exit_code == 0},
+        booted, boots_again, reports_again, checked, versions_after_check, unhealthy,
     )  # fmt: skip
 
 
@@ -192,9 +198,33 @@ def test_every_host_gets_the_update_in_batches_and_only_the_flagged_host_reboots
 def test_a_second_run_changes_nothing(patched: Patched) -> None:
     again = patched.again
     assert again.exit_code == 0, again.output
-    changed = [e["task"] for e in results(again) if e["status"] == "changed"]
+    changed = changed_tasks(again)
     assert changed == ["Keep the report on the controller"] * 3  # it says: nothing updated
     names = [h.name for h in patched.fleet.hosts]
     assert [patched.reports_again[n]["updated"] for n in names] == [[], [], []]
     assert [patched.reports_again[n]["rebooted"] for n in names] == [False, False, False]
     assert patched.boots_again == patched.boots_after
+
+
+def test_check_mode_lists_the_updates_and_installs_nothing(patched: Patched) -> None:
+    checked = patched.checked
+    assert checked.exit_code == 0, checked.output
+    said = messages(checked, "Say what would be updated")
+    assert said[:2] == ["would install corral-openssl=2.0"] * 2
+    assert said[2] in {
+        "would install corral-openssl=2.0, corral-kernel=2.0",
+        "would install corral-kernel=2.0, corral-openssl=2.0",
+    }
+    assert set(patched.versions_after_check.values()) == {"1.0"}
+
+
+def test_a_failed_health_check_stops_the_rollout(patched: Patched) -> None:
+    unhealthy = patched.unhealthy
+    assert unhealthy.exit_code == 2, unhealthy.output
+    names = [h.name for h in patched.fleet.hosts]
+    touched = {e["host"] for e in results(unhealthy)}
+    assert touched == {names[0]}  # the later batches never started
+    failed = [e for e in results(unhealthy) if e["status"] == "failed"]
+    assert failed[-1]["result"]["msg"].startswith(
+        f"patching {names[0]} failed at Run the health command"
+    )
