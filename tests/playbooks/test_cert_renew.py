@@ -12,14 +12,17 @@ container shares this machine's network).
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from debian_hosts import DebianFleet, FleetFactory
 from lb_fleet import CONTAINER_DROP_IN
+from pytest_httpserver import HTTPServer
 from sshd import free_port
-from task_results import changed_tasks, messages, results
+from task_results import changed_tasks, hook_reports, messages, results, webhook
 
 from corral.testing import CorralProject
 from corral.testing.fixtures import CliResult
@@ -44,6 +47,7 @@ frontend tls
 
 @dataclass
 class Renewals:
+    sent: list[dict[str, Any]]  # what the webhook heard, in order
     broken: CliResult
     after_broken: dict[str, str]  # what is where once the failed run ended
     renewed: CliResult
@@ -87,8 +91,13 @@ def served(address: str, port: int) -> str:
 
 
 @pytest.fixture(scope="module")
+def hook() -> Iterator[HTTPServer]:
+    yield from webhook()
+
+
+@pytest.fixture(scope="module")
 def renewals(
-    module_debian_fleet: FleetFactory, tmp_path_factory: pytest.TempPathFactory
+    module_debian_fleet: FleetFactory, tmp_path_factory: pytest.TempPathFactory, hook: HTTPServer
 ) -> Renewals:
     fleet = module_debian_fleet(1, systemd=True, image="services", prefix="crt")
     host = fleet.hosts[0]
@@ -123,6 +132,7 @@ def renewals(
         "-p", f"certs={SITE}, {FRESH}", "-p", f"ca_cert={ca / 'ca.crt'}",
         "-p", f"ca_key={ca / 'ca.key'}", "-p", "bundle=true", "-p", "service=haproxy",
         "-p", f"verify_port={port}", "-p", f"verify_address={host.address}",
+        "-p", f"notify_url={hook.url_for('/hook')}",
     ]  # fmt: skip
     before = state()
     checked = project.run_subprocess(*args, "--check")
@@ -136,8 +146,9 @@ def renewals(
     after_renewal = state()
     again = project.run_subprocess(*args)
     return Renewals(
-        broken, after_broken, renewed, after_renewal, again, state(), before, checked, after_check
-    )
+        hook_reports(hook, "cert-renew"), broken, after_broken, renewed, after_renewal,
+        again, state(), before, checked, after_check,
+    )  # fmt: skip
 
 
 def test_a_failed_reload_puts_the_old_certificate_back(renewals: Renewals) -> None:
@@ -153,6 +164,8 @@ def test_a_failed_reload_puts_the_old_certificate_back(renewals: Renewals) -> No
     assert after["site"] == renewals.before["site"]
     assert after["served"] == renewals.before["served"]
     assert after["files"] == ""  # no key, request or marker left behind
+    rolled_back = renewals.sent[0]
+    assert (rolled_back["status"], rolled_back["restored"]) == ("rolled back", [SITE])
 
 
 def test_the_expiring_certificate_is_renewed_and_served_and_the_fresh_one_is_kept(
@@ -165,6 +178,10 @@ def test_the_expiring_certificate_is_renewed_and_served_and_the_fresh_one_is_kep
     assert after["served"] == after["site"]  # HAProxy serves the new certificate
     assert after["fresh"] == before["fresh"]
     assert after["files"] == "site.pem.old"  # the old one, kept for a manual rollback
+    assert [(r["status"], r["renewed"]) for r in renewals.sent[1:]] == [("renewed", [SITE])]
+    assert [s.lstrip("0").upper() for s in renewals.sent[1]["serials"]] == [
+        after["site"].lstrip("0").upper()
+    ]
 
 
 def test_a_second_run_changes_nothing(renewals: Renewals) -> None:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,8 @@ from typing import Any
 import pytest
 from aptrepo import Package, build_repo
 from debian_hosts import DebianFleet, FleetFactory
-from task_results import changed_tasks, messages, results
+from pytest_httpserver import HTTPServer
+from task_results import changed_tasks, hook_reports, messages, results, webhook
 
 from corral.testing import CorralProject
 from corral.testing.fixtures import CliResult
@@ -50,6 +52,7 @@ HOLDER = """
 class Patched:
     fleet: DebianFleet
     project: CorralProject
+    hook: HTTPServer
     refused: CliResult
     waited: CliResult
     boots: dict[str, str]
@@ -82,7 +85,14 @@ def patch_args(fleet: DebianFleet, reports: Path, batch: str = "2", *more: str) 
 
 
 @pytest.fixture(scope="module")
-def patched(module_debian_fleet: FleetFactory, tmp_path_factory: pytest.TempPathFactory) -> Patched:
+def hook() -> Iterator[HTTPServer]:
+    yield from webhook()
+
+
+@pytest.fixture(scope="module")
+def patched(
+    module_debian_fleet: FleetFactory, tmp_path_factory: pytest.TempPathFactory, hook: HTTPServer
+) -> Patched:
     base = tmp_path_factory.mktemp("ospatch")
     repo = build_repo(
         base / "repo", [Package("corral-openssl", "1.0"), Package("corral-kernel", "1.0")]
@@ -125,7 +135,7 @@ def patched(module_debian_fleet: FleetFactory, tmp_path_factory: pytest.TempPath
     errors = base / "waited.err"
     command = [
         str(Path(sys.executable).with_name("corral")),
-        *patch_args(fleet, reports),
+        *patch_args(fleet, reports, "2", "-p", f"notify_url={hook.url_for('/hook')}"),
         "--wait-lock",
         "2m",
     ]
@@ -152,9 +162,10 @@ def patched(module_debian_fleet: FleetFactory, tmp_path_factory: pytest.TempPath
     # The first host fails its health check: the rollout (one host a batch) stops there.
     fleet.check(names[0], ["touch", "/etc/corral-unhealthy"])
     health = "health_command=test ! -e /etc/corral-unhealthy"
-    unhealthy = project.run_subprocess(*patch_args(fleet, reports, "1", "-p", health))
+    notify = f"notify_url={hook.url_for('/hook')}"
+    unhealthy = project.run_subprocess(*patch_args(fleet, reports, "1", "-p", health, "-p", notify))
     return Patched(
-        fleet, project, refused, waited, boots, versions_while_held, first, again,
+        fleet, project, hook, refused, waited, boots, versions_while_held, first, again,
         booted, boots_again, reports_again, checked, versions_after_check, unhealthy,
     )  # fmt: skip
 
@@ -193,6 +204,8 @@ def test_every_host_gets_the_update_in_batches_and_only_the_flagged_host_reboots
     ]
     assert {u["name"] for u in reports[names[-1]]["updated"]} == {"corral-openssl", "corral-kernel"}
     assert [reports[n]["rebooted"] for n in names] == [False, False, True]
+    sent = [r for r in hook_reports(patched.hook, "os-patch") if r["status"] == "ok"]
+    assert sorted(sent, key=lambda r: str(r["host"])) == [reports[n] for n in names]
 
 
 def test_a_second_run_changes_nothing(patched: Patched) -> None:
@@ -228,3 +241,5 @@ def test_a_failed_health_check_stops_the_rollout(patched: Patched) -> None:
     assert failed[-1]["result"]["msg"].startswith(
         f"patching {names[0]} failed at Run the health command"
     )
+    (sent,) = [r for r in hook_reports(patched.hook, "os-patch") if r["status"] == "failed"]
+    assert (sent["host"], sent["task"]) == (names[0], "Run the health command")
