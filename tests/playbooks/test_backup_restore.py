@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import yaml
 from debian_hosts import DebianFleet, FleetFactory
 from pg_hosts import PLAYBOOKS, create_cluster, inventory, psql
 from pytest_httpserver import HTTPServer
+from task_results import hook_reports, webhook
 
 from corral.testing import CorralProject
 from corral.testing.fixtures import CliResult
@@ -67,12 +69,8 @@ def events(result: CliResult) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def hook() -> Any:
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.expect_request("/hook").respond_with_data("ok")
-    server.start()
-    yield server
-    server.stop()
+def hook() -> Iterator[HTTPServer]:
+    yield from webhook()
 
 
 @pytest.fixture(scope="module")
@@ -122,11 +120,6 @@ def drill(backup: Backup, *args: str, **params: Any) -> CliResult:
 
 def last_json(backup: Backup, name: str) -> dict[str, Any]:
     return json.loads(backup.fleet.check("pg2", ["cat", f"{ROOT}/pg1/{name}"]))
-
-
-def hook_reports(hook: HTTPServer, event: str) -> list[dict[str, Any]]:
-    payloads = [request.get_json() for request, _ in hook.log]
-    return [p["report"] for p in payloads if p["event"] == event]
 
 
 def test_backup_keeps_a_checked_set_prunes_old_ones_and_reports(backup: Backup) -> None:

@@ -1,5 +1,5 @@
-"""The ready PostgreSQL playbooks load, list their params and refuse bad ones before any host
-is touched (no hosts needed: an inventory of names that are never reached)."""
+"""The ready PostgreSQL, patch and certificate playbooks load, list their params and refuse
+bad ones before any host is touched (no hosts needed: an inventory of names never reached)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ REQUIRED = {
     "restore-drill.yml": ["source=db1"],
     "dr-failover.yml": ["old_primary=db1", "new_primary=db2"],
     "dr-failback.yml": ["old_primary=db1", "current_primary=db2", "replication_password=x"],
+    "os-patch.yml": [],
+    "cert-renew.yml": ["certs=/etc/ssl/site.pem", "ca_cert=ca.crt", "ca_key=ca.key"],
 }
 
 
@@ -57,6 +59,10 @@ def test_the_playbook_loads_and_lists_its_params(project: CorralProject, playboo
          "repoint: 'carrier' is not one of"),
         ("dr-failback.yml", ["old_primary=db1", "current_primary=db2"],
          "replication_password: required"),
+        ("os-patch.yml", ["batch_size=0"], "batch_size: '0' does not match"),
+        ("cert-renew.yml", ["certs=site.pem", "ca_cert=ca.crt", "ca_key=ca.key"],
+         "certs: 'site.pem' does not match"),
+        ("cert-renew.yml", ["certs=/etc/ssl/site.pem"], "ca_cert: required"),
     ],
 )  # fmt: skip
 def test_bad_params_are_refused_before_any_host_is_touched(

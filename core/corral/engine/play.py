@@ -25,7 +25,7 @@ from corral.engine.retry import parse_duration
 from corral.engine.selection import start_matches
 from corral.engine.taskrun import META_STEP, TaskRunner
 from corral.engine.throttle import Throttles
-from corral.engine.variables import magic_variables, play_scope
+from corral.engine.variables import magic_variables, play_scope, play_serial
 from corral.errors import CorralError, PlaybookError
 from corral.playbook.model import Play, Task
 from corral.playbook.templating.environment import Verbatim
@@ -148,7 +148,8 @@ class PlayRunner:
         )
         self.pctx.deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            batches = serial_batches(self.hosts, self.play.serial)
+            serial = play_serial(self.play, self.run.variables, self.run.templar)
+            batches = serial_batches(self.hosts, serial)
             for index, batch in enumerate(batches):
                 self._set_magic(batch)
                 if self.play.strategy == "free":

@@ -10,7 +10,7 @@ from corral.engine.options import RunOptions
 from corral.engine.play import serial_batches
 from corral.engine.prepare import PreparedRun
 from corral.engine.run import _ordered
-from corral.engine.variables import RunVariables, host_pattern
+from corral.engine.variables import RunVariables, host_pattern, play_serial
 from corral.playbook.model import Block, Include, Play, Task, TaskNode
 
 
@@ -85,7 +85,7 @@ def _describe(
         "level": level,
         "needs": list(play.needs),
         "hosts": hosts,
-        "batches": serial_batches(hosts, play.serial),
+        "batches": serial_batches(hosts, play_serial(play, variables, prepared.templar)),
         "strategy": play.strategy,
         "approval": dict(play.approval) if play.approval else None,
         "tasks": tasks,

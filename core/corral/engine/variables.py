@@ -166,6 +166,20 @@ def host_pattern(play: Play, run: RunVariables, templar: Templar) -> str:
     return str(templar.render(play.hosts, play_scope(play.vars, run)))
 
 
+def play_serial(play: Play, run: RunVariables, templar: Templar) -> tuple[Any, ...]:
+    """The play's ``serial`` sizes; a template (``'{{ batch_size }}'``, a param) is rendered
+    in the same scope as ``hosts``, so a playbook can take its batch size as a param."""
+    scope: dict[str, Any] | None = None
+    sizes: list[Any] = []
+    for value in play.serial:
+        size = value
+        if isinstance(value, str) and ("{{" in value or "{%" in value):
+            scope = scope if scope is not None else play_scope(play.vars, run)
+            size = templar.render(value, scope)
+        sizes.extend(size if isinstance(size, list | tuple) else [size])
+    return tuple(sizes)
+
+
 class HostVars(Mapping[str, Mapping[str, Any]]):
     """The ``hostvars`` magic variable: each host's variables, rendered in its scope when read.
 
