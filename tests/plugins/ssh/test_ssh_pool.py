@@ -54,13 +54,15 @@ def test_a_closed_connection_leaves_its_link_for_the_next_one(
 ) -> None:
     host = fleet["p01"]
     before = logins(host)
+    # In the fleet's own directory: a fixed name in /tmp may belong to another test user.
+    target = str(fleet.scratch("pool") / "written")
     with connect(fleet, "p01") as first:
         assert first.run(["echo", "one"]).stdout == "one\n"
-        first.put(b"data", "/tmp/corral-pool-test")  # an SFTP session, closed at the end
+        first.put(b"data", target)  # an SFTP session, closed at the end
     assert pooled.idle_links() == 1
     with connect(fleet, "p01") as second:
         assert second.run(["echo", "two"]).stdout == "two\n"
-        assert second.read_file("/tmp/corral-pool-test").data == b"data"
+        assert second.read_file(target).data == b"data"
     assert logins(host) - before == 1
     pool.disable()
     with connect(fleet, "p01") as third:  # off: a connection of its own, closed after
