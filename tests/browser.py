@@ -4,7 +4,7 @@
 ``/usr/bin/chromium`` that ``scripts/install-test-services`` installs; it never downloads
 a browser of its own (no ``playwright install``), and needs no chromium-driver.
 
-- ``browser``: one headless Chromium for the session. Missing Chromium (or Playwright)
+- ``browser``: one headless Chromium for each test module. Missing Chromium (or Playwright)
   skips the test with the reason, or fails it under ``CI=true``.
 - ``page``: a fresh context per test (no shared cookies), a fixed 1280x800 viewport. Console
   errors, uncaught page errors and Content-Security-Policy violations are collected and
@@ -62,9 +62,12 @@ document.addEventListener('securitypolicyviolation', (e) => {
 """
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API runs an asyncio loop in the main thread while it is
+# open, and ``asyncio.run`` (the MCP tests' client) refuses to start in a thread with a
+# running loop: a session-long browser broke every asyncio test after it on its worker.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, for the whole session."""
+    """Debian's Chromium, headless, for the tests of one module."""
     need(CHROMIUM.exists(), f"{CHROMIUM} is missing (scripts/install-test-services installs it)")
     try:
         from playwright.sync_api import Error, sync_playwright
