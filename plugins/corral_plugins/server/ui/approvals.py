@@ -16,11 +16,10 @@ from fastapi.responses import Response
 
 from corral_plugins.server.ui.notices import back, notice
 from corral_plugins.server.ui.render import render, ui_router
-from corral_plugins.server.ui.session import Viewer, form_post, page
+from corral_plugins.server.ui.session import Viewer, form_post, page, server_of
 
 if TYPE_CHECKING:
     from corral.store.db import Store
-    from corral_plugins.server.daemon import Server
 
 __all__ = ["router"]
 
@@ -37,11 +36,6 @@ NOTICES = {
 }
 
 
-def _server(request: Request) -> Server:
-    server: Server = request.app.state.server
-    return server
-
-
 @router.get("/approvals")
 def approvals_page(request: Request, viewer: Viewer = Depends(READ)) -> Response:  # noqa: B008
     """What running runs wait for: run, playbook, play (and task), prompt, who started
@@ -50,7 +44,7 @@ def approvals_page(request: Request, viewer: Viewer = Depends(READ)) -> Response
     from corral_plugins.server.tokens import scope_allows
 
     now = time.time()
-    store = _server(request).store()
+    store = server_of(request).store()
     items = [
         {
             **item,
@@ -111,7 +105,7 @@ def _answer(request: Request, approval_id: int, viewer: Viewer, *, approved: boo
     from corral.store.approvals import answer
     from corral_plugins.server.ui.audit import record
 
-    store = _server(request).store()
+    store = server_of(request).store()
     found = store.conn.execute("SELECT run_id FROM approvals WHERE id = ?", (approval_id,))
     row = found.fetchone()
     run_id = row[0] if row else None

@@ -19,10 +19,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from corral.secrets import REDACTED
 from corral_plugins.server.ui.render import render, ui_router
-from corral_plugins.server.ui.session import Viewer, form_post, page
+from corral_plugins.server.ui.session import Viewer, form_post, page, server_of
 
 if TYPE_CHECKING:
-    from corral_plugins.server.daemon import Server
     from corral_plugins.server.project import Served
 
 __all__ = ["router"]
@@ -31,15 +30,10 @@ router = ui_router()
 READ, LOOK, START = page("read"), form_post("read"), form_post("run")
 
 
-def _server(request: Request) -> Server:
-    server: Server = request.app.state.server
-    return server
-
-
 @router.get("/playbooks")
 def playbooks_page(request: Request, _viewer: Viewer = Depends(READ)) -> Response:  # noqa: B008
     """The served playbooks (plays, params, triggers) and the ones that do not load."""
-    project = _server(request).project
+    project = server_of(request).project
     served = [
         {
             "name": name,
@@ -59,7 +53,7 @@ def playbook_page(request: Request, name: str, _viewer: Viewer = Depends(READ)) 
     """The params form with its defaults."""
     from corral_plugins.server.params_form import form_fields
 
-    served = _server(request).served(name)
+    served = server_of(request).served(name)
     if served is None:
         return _missing(request, name)
     return _form(request, served, form_fields(served.params))
@@ -82,7 +76,7 @@ def start(request: Request, name: str, viewer: Viewer = Depends(START)) -> Respo
     """Queue a run with the form's params, then go to its live page (303)."""
     from corral_plugins.server.ui.audit import record
 
-    server = _server(request)
+    server = server_of(request)
     served = server.served(name)
     if served is None:
         return _missing(request, name)
@@ -101,7 +95,7 @@ def _look(request: Request, name: str, viewer: Viewer, what: str) -> Response:
     from corral_plugins.server.api_project import plan_playbook
     from corral_plugins.server.params_form import form_fields
 
-    server = _server(request)
+    server = server_of(request)
     served = server.served(name)
     if served is None:
         return _missing(request, name)
@@ -195,7 +189,7 @@ def _form(
 
 
 def _missing(request: Request, name: str) -> Response:
-    error = _server(request).project.errors.get(name)
+    error = server_of(request).project.errors.get(name)
     message = (
         f"No playbook {name!r} is served: it does not load: {error}"
         if error

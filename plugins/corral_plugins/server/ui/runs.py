@@ -11,11 +11,10 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from corral_plugins.server.ui.render import render, ui_router
-from corral_plugins.server.ui.session import Viewer, form_post, page
+from corral_plugins.server.ui.session import Viewer, form_post, page, server_of
 
 if TYPE_CHECKING:
     from corral.store.db import Store
-    from corral_plugins.server.daemon import Server
 
 __all__ = ["router"]
 
@@ -25,11 +24,6 @@ PAGE_SIZE = 50
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
 FILTERS = ("playbook", "status", "host", "trigger", "since", "until")
 RESUMABLE = ("failed", "interrupted", "cancelled")  # as the API's resume allows
-
-
-def _server(request: Request) -> Server:
-    server: Server = request.app.state.server
-    return server
 
 
 def _when(text: str, name: str) -> float:
@@ -64,7 +58,7 @@ def runs_page(request: Request, _viewer: Viewer = Depends(READ)) -> Response:  #
     rows: list[dict[str, Any]] = []
     if not errors:
         rows = history(
-            _server(request).store(),
+            server_of(request).store(),
             playbook=chosen["playbook"] or None,
             status=chosen["status"] or None,
             host=chosen["host"] or None,
@@ -88,7 +82,7 @@ def runs_page(request: Request, _viewer: Viewer = Depends(READ)) -> Response:  #
         runs=rows,
         chosen=chosen,
         statuses=STATUSES,
-        playbooks=sorted(_server(request).project.served),
+        playbooks=sorted(server_of(request).project.served),
         errors=errors,
         page_no=page_no,
         older=older,
@@ -130,10 +124,10 @@ def run_fragment(request: Request, ref: str, _viewer: Viewer = Depends(READ)) ->
 def _run_answer(request: Request, ref: str, template: str) -> Response:
     from corral_plugins.server.ui.runview import run_view
 
-    row = _run_row(_server(request).store(), ref)
+    row = _run_row(server_of(request).store(), ref)
     if row is None:
         return _not_found(request, ref)
-    view = run_view(_server(request), row["id"])
+    view = run_view(server_of(request), row["id"])
     notice = NOTICES.get(request.query_params.get("notice", ""), "")
     return render(request, template, view=view, run=view["run"], notice=notice)
 
@@ -143,7 +137,7 @@ def run_events(request: Request, ref: str, _viewer: Viewer = Depends(READ)) -> R
     """The run's events as server-sent events (the API's stream, with the session's login)."""
     from corral_plugins.server.api_runs import event_stream
 
-    row = _run_row(_server(request).store(), ref)
+    row = _run_row(server_of(request).store(), ref)
     if row is None:
         return _not_found(request, ref)
     stream: StreamingResponse = event_stream(request, row["id"])
@@ -157,7 +151,7 @@ def cancel(request: Request, ref: str, viewer: Viewer = Depends(RUN)) -> Respons
     from corral.store.control import request_cancel
     from corral_plugins.server.ui.audit import record
 
-    server = _server(request)
+    server = server_of(request)
     store = server.store()
     row = _run_row(store, ref)
     if row is None:
@@ -194,7 +188,7 @@ def resume(request: Request, ref: str, viewer: Viewer = Depends(RUN)) -> Respons
     """Resume a failed, interrupted or cancelled run in a worker, as ``corral resume``."""
     from corral_plugins.server.ui.audit import record
 
-    server = _server(request)
+    server = server_of(request)
     row = _run_row(server.store(), ref)
     if row is None:
         return _not_found(request, ref)
@@ -234,7 +228,7 @@ def run_report(request: Request, ref: str, _viewer: Viewer = Depends(READ)) -> R
 
     from corral_plugins.history.html import render_html, report_data
 
-    store = _server(request).store()
+    store = server_of(request).store()
     row = _run_row(store, ref)
     if row is None:
         return _not_found(request, ref)

@@ -41,6 +41,7 @@ __all__ = [
     "page",
     "read_form",
     "safe_next",
+    "server_of",
     "session_cookie",
     "viewer_of",
 ]
@@ -76,7 +77,8 @@ class Refused(Exception):
         self.response = response
 
 
-def _server(request: Request) -> Server:
+def server_of(request: Request) -> Server:
+    """The :class:`Server` a UI request is answered by (every page module's way to it)."""
     server: Server = request.app.state.server
     return server
 
@@ -108,7 +110,7 @@ def _serializer(request: Request) -> Any:
     state = request.app.state
     serializer = getattr(state, "ui_serializer", None)
     if serializer is None:
-        serializer = URLSafeTimedSerializer(_key(_server(request)), salt="corral-ui-session")
+        serializer = URLSafeTimedSerializer(_key(server_of(request)), salt="corral-ui-session")
         state.ui_serializer = serializer
     return serializer
 
@@ -144,7 +146,7 @@ def viewer_of(request: Request) -> Viewer | None:
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
         return None
     row = (
-        _server(request)
+        server_of(request)
         .store()
         .conn.execute("SELECT name, scope, revoked FROM tokens WHERE id = ?", (data["id"],))
         .fetchone()

@@ -16,12 +16,11 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from corral_plugins.server.ui.render import render, ui_router
-from corral_plugins.server.ui.session import Viewer, page
+from corral_plugins.server.ui.session import Viewer, page, server_of
 
 if TYPE_CHECKING:
     from markupsafe import Markup
 
-    from corral_plugins.server.daemon import Server
 
 __all__ = ["router"]
 
@@ -32,17 +31,12 @@ DEFAULT_RANGE = "7d"
 MOST_PLAYBOOKS = 6  # plotted at once, the busiest first; choose one to see any other
 
 
-def _server(request: Request) -> Server:
-    server: Server = request.app.state.server
-    return server
-
-
 @router.get("/stats")
 def stats_page(request: Request, _viewer: Viewer = Depends(READ)) -> Response:  # noqa: B008
     """Plots for the chosen playbook (or the busiest ones) over the chosen range."""
     from corral.store.trends import trends
 
-    server = _server(request)
+    server = server_of(request)
     store = server.store()
     chosen = request.query_params.get("playbook", "").strip()
     span = request.query_params.get("range", DEFAULT_RANGE)

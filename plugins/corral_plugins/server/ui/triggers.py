@@ -16,10 +16,10 @@ from fastapi.responses import Response
 
 from corral_plugins.server.ui.notices import back, notice
 from corral_plugins.server.ui.render import render, ui_router
-from corral_plugins.server.ui.session import Viewer, form_post, page
+from corral_plugins.server.ui.session import Viewer, form_post, page, server_of
 
 if TYPE_CHECKING:
-    from corral_plugins.server.daemon import Server
+    pass
 
 __all__ = ["router"]
 
@@ -33,11 +33,6 @@ NOTICES = {
 }
 
 
-def _server(request: Request) -> Server:
-    server: Server = request.app.state.server
-    return server
-
-
 @router.get("/triggers")
 def triggers_page(request: Request, viewer: Viewer = Depends(READ)) -> Response:  # noqa: B008
     """Each trigger with its next fire, its last fires, whether it is on."""
@@ -45,7 +40,7 @@ def triggers_page(request: Request, viewer: Viewer = Depends(READ)) -> Response:
     from corral_plugins.server.metrics import trigger_listing
     from corral_plugins.server.tokens import scope_allows
 
-    server = _server(request)
+    server = server_of(request)
     store = server.store()
     rows: list[dict[str, Any]] = [
         {**row, "fires": recent_fires(store, row["playbook"], row["key"])}
@@ -75,7 +70,7 @@ def switch(request: Request, viewer: Viewer = Depends(SWITCH)) -> Response:  # n
     action = "enable_trigger" if enabled else "disable_trigger"
     args = {"playbook": playbook, "key": key}
     try:
-        done = switch_trigger(_server(request), playbook, key, enabled=enabled, by=viewer.label)
+        done = switch_trigger(server_of(request), playbook, key, enabled=enabled, by=viewer.label)
     except HTTPException:
         record(request, viewer, action, args, outcome="refused: no such trigger")
         return back("/triggers", "unknown")
@@ -90,6 +85,6 @@ def locks_page(request: Request, _viewer: Viewer = Depends(READ)) -> Response:  
 
     rows = [
         {**row, "kind": row["name"].partition(":")[0], "target": row["name"].partition(":")[2]}
-        for row in lease_rows(_server(request).store())
+        for row in lease_rows(server_of(request).store())
     ]
     return render(request, "locks.html", locks=rows)
