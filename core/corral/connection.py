@@ -222,6 +222,10 @@ class ConnectionType:
 
     ``connect(host, variables)`` builds an unopened :class:`Connection` for the
     host named ``host`` whose merged inventory variables are ``variables``.
+    ``cooperative=True`` says its connections wait only through
+    :mod:`corral.cooperative` (no blocking socket or sleep of their own), so the
+    engine may drive many hosts' steps on one thread; otherwise each call of a
+    connection that ends up there runs on a helper thread.
     """
 
     name: str
@@ -229,4 +233,5 @@ class ConnectionType:
     settings: tuple[ConnectionSetting, ...] = ()
     description: str = ""
     aliases: tuple[str, ...] = ()
+    cooperative: bool = False
     plugin: str = field(default="", compare=False)

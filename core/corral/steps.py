@@ -219,6 +219,9 @@ class StepType:
     # Plain variables the step sets on the host, as set_fact does (shell-style
     # patterns: ``getent_*``); the pre-run check counts them as defined.
     variables: tuple[str, ...] = ()
+    # Waits only through its connection and corral.cooperative (no blocking call,
+    # lock or event of its own): the engine may run it for many hosts on one thread.
+    cooperative: bool = False
     plugin: str = field(default="", compare=False)
 
 

@@ -62,11 +62,13 @@ def resume_command(
     Exit codes: as for 'corral run'; 5 when RUN cannot be resumed (still
     running, resumed by another process, succeeded, unknown).
     """
+    import dataclasses
     import os
     import tempfile
     from pathlib import Path
 
     from corral.commands.options import json_errors
+    from corral.engine.options import hub_wanted
     from corral.engine.prepare import prepare_run
     from corral.playbook.params import parse_param_args
     from corral.store.db import open_store, store_enabled
@@ -97,6 +99,7 @@ def resume_command(
             options = resume_options(
                 record, state, parse_extra_vars(extra_vars), verbosity=verbose, grace_period=grace
             )
+            options = dataclasses.replace(options, hub=hub_wanted(obj.environ))
         with tempfile.TemporaryDirectory(prefix=f"corral-resume-{record.run_id}-") as tmp:
             with json_errors(output):
                 files = materialize(record, Path(tmp))

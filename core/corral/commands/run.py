@@ -123,7 +123,7 @@ def run_command(
     """
     from corral.commands import connect as cli_connect
     from corral.commands.options import json_errors, load_ansible_settings
-    from corral.engine.options import RunOptions
+    from corral.engine.options import RunOptions, hub_wanted
     from corral.engine.prepare import prepare_run
     from corral.playbook.params import parse_param_args
 
@@ -150,6 +150,7 @@ def run_command(
             grace_period=grace,
             max_parallel_plays=max_parallel_plays,
             host_defaults=defaults,
+            hub=hub_wanted(obj.environ),
         )
         given = parse_param_args(params)
         sources = cli_connect.inventory_sources(inventories, settings, obj.environ)

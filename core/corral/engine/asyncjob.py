@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from corral import cooperative
 from corral.connection import CommandResult
 from corral.errors import TemplateError
 from corral.jobs import (
@@ -119,7 +120,7 @@ class AsyncTask:
             raise AsyncStarted(job)
         wait = FIRST_CHECK
         while True:
-            if ctx.cancelled.wait(min(wait, self.poll)):
+            if cooperative.wait_event(ctx.cancelled, min(wait, self.poll)):
                 kill_job(ctx.conn, job, self.limit, become=ctx.become)
                 return CommandResult(rc=-9, stderr="interrupted", timed_out=True)
             status = job_status(ctx.conn, job, become=ctx.become)

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from corral import cooperative
 from corral.engine.asyncjob import AsyncStarted, async_task, started_result
 from corral.engine.context import PlayContext
 from corral.engine.hosts import HostState
@@ -128,7 +129,7 @@ class ItemRunner:
             )
             if reason == "unreachable":
                 self.run.reset_connection(self.contexts.target_name(state, task, variables))
-            if self.run.stopping.wait(wait):
+            if cooperative.wait_event(self.run.stopping, wait):
                 break
         if policy.attempts == 1 and not task.until:
             return result  # the usual case: one attempt, nothing to add
@@ -228,18 +229,20 @@ def _call_step(step: StepType, ctx: StepContext, args: Mapping[str, Any]) -> Ste
     ctx.cancelled = unit_cancelled
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="corral-step")
     future = pool.submit(step.run, ctx, args)
+    # Waited for through an event: on the hub, the other hosts' units run meanwhile.
+    done = threading.Event()
+    future.add_done_callback(lambda _: done.set())
     try:
         deadline = time.monotonic() + ctx.timeout + TIMEOUT_SLACK
         while True:
-            try:
-                return future.result(timeout=0.2)
-            except concurrent.futures.TimeoutError:
-                if run_cancelled.is_set():
-                    unit_cancelled.set()
-                if time.monotonic() > deadline:
-                    unit_cancelled.set()
-                    return StepResult(
-                        failed=True, timed_out=True, msg=f"timed out after {ctx.timeout:g} seconds"
-                    )
+            if cooperative.wait_event(done, 0.2):
+                return future.result()
+            if run_cancelled.is_set():
+                unit_cancelled.set()
+            if time.monotonic() > deadline:
+                unit_cancelled.set()
+                return StepResult(
+                    failed=True, timed_out=True, msg=f"timed out after {ctx.timeout:g} seconds"
+                )
     finally:
         pool.shutdown(wait=False)

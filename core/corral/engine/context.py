@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from corral import cooperative
 from corral.connection import GENERIC_SETTINGS, Connection, ConnectionSetting
 from corral.engine.approval import ApprovalDecision, request_from, wait_only
 from corral.engine.events import EventBus
@@ -52,6 +53,9 @@ class RunContext:
     # host -> its connection keys for a play's remote_user: a reset finds them without a scan
     _as_users: dict[str, set[str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _hub: cooperative.Hub | None = None
+    # Classes of the connections whose connection type waits cooperatively.
+    _cooperative_classes: set[type] = field(default_factory=set)
 
     @property
     def cancelled(self) -> threading.Event:
@@ -186,14 +190,17 @@ class RunContext:
                 return conn
         with self._lock:
             lock = self._conn_locks.setdefault(state.name, threading.Lock())
-        with lock:
+        with cooperative.held(lock):
             conn = self._connections.get(key)
             if conn is None:
                 conn = self._connections[key] = self._make_connection(state.name, variables)
                 if key != state.name:
                     self._as_users.setdefault(state.name, set()).add(key)
             if key not in self._opened:
-                conn.open()
+                if self.waits_cooperatively(conn):
+                    conn.open()
+                else:
+                    cooperative.call_blocking(conn.open)
                 self._opened.add(key)
             return conn
 
@@ -207,13 +214,16 @@ class RunContext:
         """Close a host's connection so the next use opens a new one (a retry after unreachable)."""
         with self._lock:
             lock = self._conn_locks.setdefault(host, threading.Lock())
-        with lock:
+        with cooperative.held(lock):
             keys = [host, *self._as_users.pop(host, ())]
             conns = [c for key in keys if (c := self._connections.pop(key, None)) is not None]
             self._opened.difference_update(keys)
         for conn in conns:
             try:
-                conn.close()
+                if self.waits_cooperatively(conn):
+                    conn.close()
+                else:
+                    cooperative.call_blocking(conn.close)
             except Exception as exc:
                 self.bus.warn(f"closing the connection to {host} failed: {exc}")
 
@@ -228,7 +238,33 @@ class RunContext:
                 hint="set ansible_connection for the host, or install the plugin",
             )
         variables = self._render_settings(variables, connection_type.settings)
-        return connection_type.connect(host, variables)
+        conn = connection_type.connect(host, variables)
+        if connection_type.cooperative:
+            self._cooperative_classes.add(type(conn))
+        return conn
+
+    # -- the hub (see corral.cooperative) ---------------------------------------
+
+    def hub(self) -> cooperative.Hub | None:
+        """The run's hub for cooperative units, started on first use; None when switched off.
+
+        ``CORRAL_HUB=off`` (``RunOptions.hub``) runs every unit on a thread of its own.
+        """
+        if self._hub is None and self.options.hub:
+            with self._lock:
+                if self._hub is None:
+                    self._hub = cooperative.Hub(self.options.forks)
+        return self._hub
+
+    def cooperative_kind(self, state: HostState) -> bool:
+        """Whether the host's connection type (as its inventory names it) waits cooperatively."""
+        kind = state.inventory_vars.get("ansible_connection") or "ssh"
+        connection_type = self.registry.connections.get(kind) if type(kind) is str else None
+        return connection_type is not None and connection_type.cooperative
+
+    def waits_cooperatively(self, conn: Connection) -> bool:
+        """Whether ``conn`` may be called on the hub (else its calls go to a helper thread)."""
+        return type(conn) in self._cooperative_classes
 
     def _render_settings(
         self, variables: Mapping[str, Any], settings: Sequence[ConnectionSetting]
@@ -255,8 +291,13 @@ class RunContext:
         return variables if rendered is None else rendered
 
     def close_connections(self) -> None:
-        for host in {key.partition(_AS)[0] for key in list(self._connections)}:
-            self.reset_connection(host)
+        """Close every connection and stop the hub: the run is over."""
+        try:
+            if self._hub is not None:
+                self._hub.close()
+        finally:
+            for host in {key.partition(_AS)[0] for key in list(self._connections)}:
+                self.reset_connection(host)
 
 
 @dataclass

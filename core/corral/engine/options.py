@@ -39,6 +39,14 @@ class RunOptions:
     host_defaults: Mapping[str, Any] = field(default_factory=dict)
     # The project policy's decision (corral.policy), recorded as the run's ``policy`` event.
     policy: Mapping[str, Any] | None = None
+    # Cooperative units share one thread (corral.cooperative); False gives each a thread
+    # of its own, as before the hub (CORRAL_HUB=off: a way back, should the hub misbehave).
+    hub: bool = True
+
+
+def hub_wanted(environ: Mapping[str, str]) -> bool:
+    """``CORRAL_HUB``: on unless it says off (``off``, ``0``, ``false``, ``no``)."""
+    return environ.get("CORRAL_HUB", "on").strip().lower() not in ("off", "0", "false", "no")
 
 
 def task_selected(tags: frozenset[str], wanted: frozenset[str], skipped: frozenset[str]) -> bool:

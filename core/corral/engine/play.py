@@ -1,19 +1,22 @@
 """Run one play: pick its hosts, split them into ``serial`` batches, drive a strategy.
 
 ``linear`` keeps hosts in step: each round takes the smallest ``seq`` among
-the hosts' next units and runs that task on every host waiting at it, in
-parallel on a pool of ``forks`` workers. ``free`` lets each host run its whole
-plan on a worker of its own.
+the hosts' next units and runs that task on every host waiting at it, ``forks``
+at a time: on the run's hub when the step and the connection wait cooperatively
+(see corral.cooperative), else on a pool of threads. ``free`` lets each host run
+its whole plan on a worker thread of its own.
 """
 
 from __future__ import annotations
 
 import math
+import queue
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from corral.cooperative import Hub
 from corral.engine.addhosts import apply_add_hosts
 from corral.engine.context import PlayContext, RunContext
 from corral.engine.hosts import HostState
@@ -360,13 +363,7 @@ class PlayRunner:
         if len(targets) == 1:
             outcomes[targets[0]] = self._execute(targets[0], units[targets[0]])
         else:
-            futures: dict[Future[UnitResult], str] = {
-                self.pool.submit(self._execute, h, units[h]): h for h in targets
-            }
-            # as_completed registers one waiter for all futures; wait(FIRST_COMPLETED)
-            # in a loop re-registers on every remaining one (quadratic on big fleets).
-            for future in as_completed(futures):
-                outcomes[futures[future]] = future.result()
+            outcomes.update(self._run_many(task, targets, units))
         if bypass:
             # Ran for the batch on its first host (add_host): the others move on with
             # that outcome, and nothing is reported, registered or counted for them.
@@ -393,6 +390,52 @@ class PlayRunner:
         if changes and apply_add_hosts(self.run, changes):
             self.pctx.magic["groups"] = Verbatim(self.run.inventory.groups_mapping())
         return outcomes
+
+    def _run_many(
+        self, task: Task, targets: list[str], units: Mapping[str, Unit]
+    ) -> dict[str, UnitResult]:
+        """Run the task's unit on each target at once, as they come back.
+
+        Cooperative units (see corral.cooperative) go to the run's hub, one thread for
+        all of them; the others each take a thread of the pool, ``forks`` at most.
+        """
+        done: queue.SimpleQueue[tuple[str, UnitResult | None, BaseException | None]]
+        done = queue.SimpleQueue()
+
+        def work(host: str) -> None:
+            try:
+                done.put((host, self._execute(host, units[host]), None))
+            except BaseException as exc:  # raised again below, in the play's thread
+                done.put((host, None, exc))
+
+        hub = self._hub_for(task)
+        for host in targets:
+            if hub is not None and self.run.cooperative_kind(self.states[host]):
+                hub.spawn(work, host)
+            else:
+                self.pool.submit(work, host)
+        outcomes: dict[str, UnitResult] = {}
+        for _ in targets:
+            host, outcome, exc = done.get()
+            if exc is not None:
+                raise exc
+            assert outcome is not None
+            outcomes[host] = outcome
+        return outcomes
+
+    def _hub_for(self, task: Task) -> Hub | None:
+        """The run's hub when the task's units may run there, else None.
+
+        Not for a throttle (a semaphore held across the unit's waits), a delegated
+        task (units of several hosts share the delegate's connection) or a
+        ``connection:`` keyword (the host's inventory no longer says which it is).
+        """
+        step = self.run.registry.steps.get(task.action)
+        if step is None or not step.cooperative:
+            return None
+        if task.throttle is not None or task.delegate_to or task.connection is not None:
+            return None
+        return self.run.hub()
 
     def _execute(self, host: str, unit: Unit) -> UnitResult:
         state = self.states[host]

@@ -6,12 +6,14 @@ the step first uses it.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from corral import cooperative
 from corral.connection import Become, Connection
 from corral.engine.context import PlayContext
 from corral.engine.hosts import HostState
@@ -83,7 +85,10 @@ class ContextBuilder:
         # after a kill (the wind-down's cleanup) gets a clear one.
         stop = self.run.control.unit_stop()
         conn: Connection = _LazyConnection(
-            target.name, lambda: self.run.connection(target, user, kind), stop
+            target.name,
+            lambda: self.run.connection(target, user, kind),
+            stop,
+            self.run.waits_cooperatively,
         )
         env = self._environment(task, variables) if task.environment else {}
         return StepContext(
@@ -216,10 +221,15 @@ class _LazyConnection:
     """
 
     def __init__(
-        self, host: str, open_connection: Callable[[], Connection], killed: threading.Event
+        self,
+        host: str,
+        open_connection: Callable[[], Connection],
+        killed: threading.Event,
+        is_cooperative: Callable[[Connection], bool],
     ) -> None:
         self.host = host
         self._open = open_connection
+        self._cooperative = is_cooperative
         self._conn: Connection | None = None
         self._killed = killed
 
@@ -229,4 +239,9 @@ class _LazyConnection:
         conn = self._conn
         if conn is None:
             conn = self._conn = self._open()  # kept for the rest of this step's call
-        return getattr(conn, name)
+        found = getattr(conn, name)
+        if name in _HOST_CALLS and not self._cooperative(conn) and cooperative.current_hub():
+            # A connection that blocks, reached from the hub (its type was not the one the
+            # host's inventory named): each call waits on a helper thread, not the hub's.
+            return functools.partial(cooperative.call_blocking, found)
+        return found

@@ -14,6 +14,7 @@ from contextlib import suppress
 from dataclasses import replace
 from typing import Any
 
+from corral import cooperative
 from corral.engine.attempts import ItemRunner
 from corral.engine.context import PlayContext
 from corral.engine.hosts import HostState
@@ -342,7 +343,7 @@ class TaskRunner:
             if self._breaks(task, item_vars, shape):
                 break
             if pause and index < len(items) - 1:
-                time.sleep(pause)
+                cooperative.sleep(pause)
         return tuple(results)
 
     def _breaks(self, task: Task, item_vars: Mapping[str, Any], shape: Mapping[str, Any]) -> bool:

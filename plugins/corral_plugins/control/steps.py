@@ -355,5 +355,7 @@ def register_steps(register: RegisterStep) -> None:
                 on="controller",
                 free_form=free_form,
                 description=description,
+                # pause waits for a person or a clock of its own
+                cooperative=name != "pause",
             )
         )

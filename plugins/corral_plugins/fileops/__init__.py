@@ -22,6 +22,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="archive",
+            cooperative=True,
             run=lazy_step("corral_plugins.fileops.archive:archive"),
             schema=ARCHIVE_SCHEMA,
             aliases=("community.general.archive",),
@@ -32,6 +33,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="find",
+            cooperative=True,
             run=lazy_step("corral_plugins.fileops.find:find"),
             schema=FIND_SCHEMA,
             check_mode=True,
@@ -41,6 +43,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="slurp",
+            cooperative=True,
             run=lazy_step("corral_plugins.fileops.slurp:slurp"),
             schema=SLURP_SCHEMA,
             check_mode=True,
@@ -50,6 +53,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="tempfile",
+            cooperative=True,
             run=lazy_step("corral_plugins.fileops.tempfile:tempfile"),
             schema=TEMPFILE_SCHEMA,
             check_mode=False,

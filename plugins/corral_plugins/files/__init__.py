@@ -28,6 +28,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="copy",
+            cooperative=True,
             run=lazy_step("corral_plugins.files.content:copy"),
             schema=COPY_SCHEMA,
             aliases=("ansible.builtin.copy", "ansible.legacy.copy"),
@@ -38,6 +39,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="template",
+            cooperative=True,
             run=lazy_step("corral_plugins.files.content:template"),
             schema=TEMPLATE_SCHEMA,
             aliases=("ansible.builtin.template", "ansible.legacy.template"),
@@ -48,6 +50,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="file",
+            cooperative=True,
             run=lazy_step("corral_plugins.files.paths:file"),
             schema=FILE_SCHEMA,
             aliases=("ansible.builtin.file", "ansible.legacy.file"),
@@ -59,6 +62,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="stat",
+            cooperative=True,
             run=lazy_step("corral_plugins.files.paths:stat"),
             schema=STAT_SCHEMA,
             aliases=("ansible.builtin.stat", "ansible.legacy.stat"),
@@ -69,6 +73,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="lineinfile",
+            cooperative=True,
             run=lazy_step("corral_plugins.files.lines:lineinfile"),
             schema=LINEINFILE_SCHEMA,
             check_mode=True,
@@ -79,6 +84,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="blockinfile",
+            cooperative=True,
             run=lazy_step("corral_plugins.files.block:blockinfile"),
             schema=BLOCKINFILE_SCHEMA,
             check_mode=True,
@@ -88,6 +94,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="replace",
+            cooperative=True,
             run=lazy_step("corral_plugins.files.replace:replace"),
             schema=REPLACE_SCHEMA,
             check_mode=True,

@@ -192,6 +192,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="ping",
+            cooperative=True,
             run=ping,
             schema=PING_SCHEMA,
             aliases=("ansible.builtin.ping", "ansible.legacy.ping"),

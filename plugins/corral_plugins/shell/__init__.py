@@ -299,6 +299,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="shell",
+            cooperative=True,
             run=shell,
             schema=SHELL_SCHEMA,
             aliases=_ansible_names("shell"),
@@ -310,6 +311,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="command",
+            cooperative=True,
             run=command,
             schema=COMMAND_SCHEMA,
             aliases=_ansible_names("command"),
@@ -321,6 +323,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="script",
+            cooperative=True,
             run=script,
             schema=SCRIPT_SCHEMA,
             aliases=_ansible_names("script"),
@@ -332,6 +335,7 @@ def corral_register_steps(register: RegisterStep) -> None:
     register(
         StepType(
             name="raw",
+            cooperative=True,
             run=raw,
             schema=RAW_SCHEMA,
             aliases=_ansible_names("raw"),
