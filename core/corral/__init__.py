@@ -32,8 +32,10 @@ from corral.errors import (
     TemplateError,
     UsageError,
 )
+from corral.executors import Executor, ExecutorType, UnitWork
 from corral.hookspecs import (
     RegisterConnection,
+    RegisterExecutor,
     RegisterInventorySource,
     RegisterOutput,
     RegisterPlayKeyword,
@@ -67,6 +69,8 @@ __all__ = [
     "ConnectionSetting",
     "ConnectionType",
     "CorralError",
+    "Executor",
+    "ExecutorType",
     "FileContent",
     "FileStat",
     "HookAnswer",
@@ -87,6 +91,7 @@ __all__ = [
     "PluginLoadError",
     "Receiver",
     "RegisterConnection",
+    "RegisterExecutor",
     "RegisterInventorySource",
     "RegisterOutput",
     "RegisterPlayKeyword",
@@ -103,6 +108,7 @@ __all__ = [
     "TemplateFunction",
     "TriggerContext",
     "TriggerType",
+    "UnitWork",
     "UsageError",
     "Verdict",
     "__version__",

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import click
 
     from corral.connection import ConnectionType
+    from corral.executors import ExecutorType
     from corral.inventory.source import InventorySourceType
     from corral.output import OutputType
     from corral.playbook.play_keyword import PlayKeyword
@@ -35,6 +36,7 @@ RegisterInventorySource = Callable[["InventorySourceType"], None]
 RegisterTemplateFunction = Callable[["TemplateFunction"], None]
 RegisterOutput = Callable[["OutputType"], None]
 RegisterPlayKeyword = Callable[["PlayKeyword"], None]
+RegisterExecutor = Callable[["ExecutorType"], None]
 
 
 # -------------------------------------------------------------------------
@@ -128,6 +130,20 @@ def corral_register_outputs(register: RegisterOutput) -> None:
         plugin already registered is an error naming both.
 
     *Returns:* nothing. *Since:* 0.2.
+    """
+
+
+@hookspec
+def corral_register_executors(register: RegisterExecutor) -> None:
+    """Register executors: where a run's units run (``corral run --executor NAME``).
+
+    *Called:* once per plugin, when corral builds its registry at start-up.
+
+    :param register: call ``register(ExecutorType(name, open, ...))`` once per
+        executor; ``open(run)`` builds the executor of one run (see
+        :mod:`corral.executors`). The built-in ``local`` runs units in the process.
+
+    *Returns:* nothing. *Since:* 0.3.
     """
 
 

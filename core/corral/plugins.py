@@ -34,6 +34,7 @@ import pluggy
 from corral import hookspecs
 from corral.connection import ConnectionType
 from corral.errors import PluginLoadError
+from corral.executors import ExecutorType
 from corral.inventory.source import InventorySourceType
 from corral.output import OutputType
 from corral.playbook import keywords as core_keywords
@@ -88,6 +89,7 @@ class Registry:
     template_functions: tuple[TemplateFunction, ...] = ()
     outputs: Mapping[str, OutputType] = field(default_factory=dict)
     play_keywords: Mapping[str, PlayKeyword] = field(default_factory=dict)
+    executors: Mapping[str, ExecutorType] = field(default_factory=dict)
     plugins: tuple[PluginInfo, ...] = ()
     hooks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # plugin -> hook names
     pm: pluggy.PluginManager | None = field(default=None, compare=False, repr=False)
@@ -307,6 +309,7 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     functions: list[TemplateFunction]
     outputs: dict[str, OutputType]
     play_keywords: dict[str, PlayKeyword]
+    executors: dict[str, ExecutorType]
     steps, _ = _collect(pm, hook.corral_register_steps, "step type", lambda s: (s.name, *s.aliases))
     steps = with_ansible_names(steps)  # ansible.builtin.<name> for every step
     connections, _ = _collect(
@@ -323,6 +326,7 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     play_keywords, _ = _collect(
         pm, hook.corral_register_play_keywords, "play keyword", _plugin_keyword_names
     )
+    executors, _ = _collect(pm, hook.corral_register_executors, "executor", lambda e: (e.name,))
     infos = plugin_infos(pm)
     # The documented order (docs/plugins.md): other plugins' sources in load order, so
     # that an installed plugin can take over a file, then corral's own readers.
@@ -341,6 +345,7 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
         template_functions=tuple(functions),
         outputs=outputs,
         play_keywords=play_keywords,
+        executors=executors,
         plugins=tuple(infos),
         hooks=hooks,
         pm=pm,

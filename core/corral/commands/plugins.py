@@ -19,6 +19,7 @@ KINDS = (
     "lookups",
     "outputs",
     "play_keywords",
+    "executors",
 )
 
 
@@ -51,6 +52,8 @@ def describe_plugins(registry: Registry) -> list[dict[str, Any]]:
         add(output.plugin, "outputs", output.name)
     for keyword in registry.play_keywords.values():
         add(keyword.plugin, "play_keywords", keyword.name)
+    for executor in registry.executors.values():
+        add(executor.plugin, "executors", executor.name)
 
     records = []
     for info in registry.plugins:

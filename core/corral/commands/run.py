@@ -72,6 +72,12 @@ if TYPE_CHECKING:
     help="Plays of a DAG (needs:) running at once.",
 )
 @click.option(
+    "--executor",
+    metavar="NAME",
+    help="Where the units run: local (this process, the default), or an executor "
+    "plugin's (`corral plugins` lists them). Default: CORRAL_EXECUTOR, else local.",
+)
+@click.option(
     "--no-store",
     is_flag=True,
     help="Do not record this run in the run store (it then takes no host leases).",
@@ -100,6 +106,7 @@ def run_command(
     params: tuple[str, ...],
     help_params: bool,
     max_parallel_plays: int,
+    executor: str | None,
     grace: float,
     no_store: bool,
     wait_lock: float,
@@ -125,6 +132,7 @@ def run_command(
     from corral.commands.options import json_errors, load_ansible_settings
     from corral.engine.options import RunOptions, hub_wanted
     from corral.engine.prepare import prepare_run
+    from corral.executors import executor_type
     from corral.playbook.params import parse_param_args
 
     if help_params:
@@ -151,6 +159,9 @@ def run_command(
             max_parallel_plays=max_parallel_plays,
             host_defaults=defaults,
             hub=hub_wanted(obj.environ),
+            executor=executor_type(
+                obj.registry.executors, executor or obj.environ.get("CORRAL_EXECUTOR") or "local"
+            ).name,
         )
         given = parse_param_args(params)
         sources = cli_connect.inventory_sources(inventories, settings, obj.environ)

@@ -17,6 +17,7 @@ from corral.engine.results import Recap
 from corral.engine.signals import StopControl
 from corral.engine.variables import RunVariables, host_scope
 from corral.errors import CorralError, HostUnreachable
+from corral.executors import Executor
 from corral.inventory.connvars import is_template, mark_secrets, secret_names
 from corral.playbook.model import Play, Playbook
 from corral.plugins import Registry
@@ -53,7 +54,8 @@ class RunContext:
     # host -> its connection keys for a play's remote_user: a reset finds them without a scan
     _as_users: dict[str, set[str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _hub: cooperative.Hub | None = None
+    # Where units run (corral.executors); opened by the engine when the run starts.
+    executor: Executor | None = None
     # Classes of the connections whose connection type waits cooperatively.
     _cooperative_classes: set[type] = field(default_factory=set)
 
@@ -243,18 +245,7 @@ class RunContext:
             self._cooperative_classes.add(type(conn))
         return conn
 
-    # -- the hub (see corral.cooperative) ---------------------------------------
-
-    def hub(self) -> cooperative.Hub | None:
-        """The run's hub for cooperative units, started on first use; None when switched off.
-
-        ``CORRAL_HUB=off`` (``RunOptions.hub``) runs every unit on a thread of its own.
-        """
-        if self._hub is None and self.options.hub:
-            with self._lock:
-                if self._hub is None:
-                    self._hub = cooperative.Hub(self.options.forks)
-        return self._hub
+    # -- cooperative waiting (see corral.cooperative) ---------------------------
 
     def cooperative_kind(self, state: HostState) -> bool:
         """Whether the host's connection type (as its inventory names it) waits cooperatively."""
@@ -291,13 +282,8 @@ class RunContext:
         return variables if rendered is None else rendered
 
     def close_connections(self) -> None:
-        """Close every connection and stop the hub: the run is over."""
-        try:
-            if self._hub is not None:
-                self._hub.close()
-        finally:
-            for host in {key.partition(_AS)[0] for key in list(self._connections)}:
-                self.reset_connection(host)
+        for host in {key.partition(_AS)[0] for key in list(self._connections)}:
+            self.reset_connection(host)
 
 
 @dataclass

@@ -42,6 +42,8 @@ class RunOptions:
     # Cooperative units share one thread (corral.cooperative); False gives each a thread
     # of its own, as before the hub (CORRAL_HUB=off: a way back, should the hub misbehave).
     hub: bool = True
+    # Where the units run (corral.executors): ``local``, or a plugin's (``--executor``).
+    executor: str = "local"
 
 
 def hub_wanted(environ: Mapping[str, str]) -> bool:

@@ -1,22 +1,21 @@
 """Run one play: pick its hosts, split them into ``serial`` batches, drive a strategy.
 
 ``linear`` keeps hosts in step: each round takes the smallest ``seq`` among
-the hosts' next units and runs that task on every host waiting at it, ``forks``
-at a time: on the run's hub when the step and the connection wait cooperatively
-(see corral.cooperative), else on a pool of threads. ``free`` lets each host run
-its whole plan on a worker thread of its own.
+the hosts' next units and hands that task, for every host waiting at it, to the
+run's executor (corral.executors; ``local`` runs them ``forks`` at a time in this
+process). ``free`` lets each host walk its whole plan on a thread of its own, each
+unit through the executor too.
 """
 
 from __future__ import annotations
 
 import math
-import queue
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
-from corral.cooperative import Hub
 from corral.engine.addhosts import apply_add_hosts
 from corral.engine.context import PlayContext, RunContext
 from corral.engine.hosts import HostState
@@ -30,6 +29,7 @@ from corral.engine.taskrun import META_STEP, TaskRunner
 from corral.engine.throttle import Throttles
 from corral.engine.variables import magic_variables, play_scope, play_serial
 from corral.errors import CorralError, PlaybookError
+from corral.executors import UnitWork
 from corral.playbook.model import Play, Task
 from corral.playbook.templating.environment import Verbatim
 from corral.steps import AddHost
@@ -79,6 +79,7 @@ class PlayRunner:
         self.throttles = Throttles(
             lambda value: run.templar.render(value, play_scope(play_vars, run.variables))
         )
+        # The free strategy's hosts, each walking its plan (the units go to the executor).
         self.pool = ThreadPoolExecutor(
             max_workers=max(1, min(run.options.forks, len(hosts) or 1)), thread_name_prefix="corral"
         )
@@ -360,10 +361,7 @@ class PlayRunner:
         bypass = step is not None and step.bypass_host_loop and not task.run_once
         targets = hosts[:1] if task.run_once or bypass else hosts
         outcomes: dict[str, UnitResult] = {}
-        if len(targets) == 1:
-            outcomes[targets[0]] = self._execute(targets[0], units[targets[0]])
-        else:
-            outcomes.update(self._run_many(task, targets, units))
+        outcomes.update(self._run_many(task, targets, units))
         if bypass:
             # Ran for the batch on its first host (add_host): the others move on with
             # that outcome, and nothing is reported, registered or counted for them.
@@ -394,48 +392,43 @@ class PlayRunner:
     def _run_many(
         self, task: Task, targets: list[str], units: Mapping[str, Unit]
     ) -> dict[str, UnitResult]:
-        """Run the task's unit on each target at once, as they come back.
+        """Run the task's unit on each target through the run's executor, as they end."""
+        shared = self._may_share_a_thread(task)
+        work = [self._work(host, units[host], shared) for host in targets]
+        assert self.run.executor is not None
+        return dict(self.run.executor.run_units(work))
 
-        Cooperative units (see corral.cooperative) go to the run's hub, one thread for
-        all of them; the others each take a thread of the pool, ``forks`` at most.
-        """
-        done: queue.SimpleQueue[tuple[str, UnitResult | None, BaseException | None]]
-        done = queue.SimpleQueue()
+    def _run_one(self, host: str, unit: Unit) -> UnitResult:
+        work = [self._work(host, unit, self._may_share_a_thread(unit.task))]
+        assert self.run.executor is not None
+        return dict(self.run.executor.run_units(work))[host]
 
-        def work(host: str) -> None:
-            try:
-                done.put((host, self._execute(host, units[host]), None))
-            except BaseException as exc:  # raised again below, in the play's thread
-                done.put((host, None, exc))
+    def _work(self, host: str, unit: Unit, shared: bool) -> UnitWork:
+        return UnitWork(
+            host=host,
+            task=unit.task,
+            seq=unit.seq,
+            include_vars=unit.include_vars,
+            handler=unit.handler,
+            cooperative=shared and self.run.cooperative_kind(self.states[host]),
+            here=partial(self._execute, host, unit),
+        )
 
-        hub = self._hub_for(task)
-        for host in targets:
-            if hub is not None and self.run.cooperative_kind(self.states[host]):
-                hub.spawn(work, host)
-            else:
-                self.pool.submit(work, host)
-        outcomes: dict[str, UnitResult] = {}
-        for _ in targets:
-            host, outcome, exc = done.get()
-            if exc is not None:
-                raise exc
-            assert outcome is not None
-            outcomes[host] = outcome
-        return outcomes
+    def _may_share_a_thread(self, task: Task) -> bool:
+        """Whether the task's units may run on a hub (corral.cooperative), connection aside.
 
-    def _hub_for(self, task: Task) -> Hub | None:
-        """The run's hub when the task's units may run there, else None.
-
-        Not for a throttle (a semaphore held across the unit's waits), a delegated
+        Not with a throttle (a semaphore held across the unit's waits), a delegated
         task (units of several hosts share the delegate's connection) or a
         ``connection:`` keyword (the host's inventory no longer says which it is).
         """
         step = self.run.registry.steps.get(task.action)
-        if step is None or not step.cooperative:
-            return None
-        if task.throttle is not None or task.delegate_to or task.connection is not None:
-            return None
-        return self.run.hub()
+        return (
+            step is not None
+            and step.cooperative
+            and task.throttle is None
+            and not task.delegate_to
+            and task.connection is None
+        )
 
     def _execute(self, host: str, unit: Unit) -> UnitResult:
         state = self.states[host]
@@ -472,7 +465,7 @@ class PlayRunner:
                             location=str(unit.task.location),
                             hosts=len(batch),
                         )
-                    outcome = self._execute(host, unit)
+                    outcome = self._run_one(host, unit)
                     self.run.flush()
                     added.extend(outcome.add_hosts)
                     if outcome.meta_action == "end_host":

@@ -19,6 +19,7 @@ from corral.engine.results import Recap
 from corral.engine.signals import StopControl
 from corral.engine.variables import RunVariables, host_pattern, play_variables
 from corral.errors import EXIT_FAILED, EXIT_INTERRUPTED
+from corral.executors import open_executor
 from corral.output import Writer
 from corral.playbook.model import Play, Playbook
 from corral.plugins import Registry
@@ -102,6 +103,7 @@ def _run(
         control=control or StopControl(),
         variables=variables,
     )
+    run.executor = open_executor(run)
     # Grace period over, or aborted: closing the connections kills the commands still
     # running, so no unit outlives the grace period. The cleanup that follows (always
     # sections, handlers, rollbacks) opens them again on first use.
@@ -134,7 +136,10 @@ def _run(
         interrupted = True
     finally:
         run.control.listen(None)  # the recap stays the last event
-        run.close_connections()
+        try:
+            run.executor.close()
+        finally:
+            run.close_connections()
     duration = time.monotonic() - started
     interrupted = interrupted or run.stopping.is_set()
     exit_code = EXIT_INTERRUPTED if interrupted else run.recap.exit_code()

@@ -1,0 +1,120 @@
+"""Executors: the built-in ``local``, a third party's through the hook, and choosing one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pytest
+
+from corral import ExecutorType, UnitWork, hookimpl
+from corral.engine.results import UnitResult
+from corral.testing.fixtures import CorralProject
+
+HOSTS = "[sim]\nn[1:6] ansible_connection=simulated corral_simulated_rtt=0.001\n"
+
+PLAYBOOK = """
+- hosts: sim
+  gather_facts: false
+  serial: 4
+  tasks:
+    - command: echo one
+      register: one
+    - debug: {msg: "{{ one.stdout }}"}
+      run_once: true
+    - copy: {content: "x\\n", dest: /tmp/x}
+      notify: done
+  handlers:
+    - name: done
+      command: echo handled
+"""
+
+
+class RecordingExecutor:
+    """Runs each unit here, one after the other, and writes down what it was given."""
+
+    def __init__(self, log: list[tuple[str, str, bool]], closed: list[bool]) -> None:
+        self.log = log
+        self.closed = closed
+
+    def run_units(self, work: Sequence[UnitWork]) -> Iterator[tuple[str, UnitResult]]:
+        for unit in work:
+            self.log.append((unit.host, unit.task.name, unit.handler))
+            yield unit.host, unit.here()
+
+    def close(self) -> None:
+        self.closed.append(True)
+
+
+class RecordingPlugin:
+    def __init__(self) -> None:
+        self.log: list[tuple[str, str, bool]] = []
+        self.closed: list[bool] = []
+
+    @hookimpl
+    def corral_register_executors(self, register: Any) -> None:
+        register(
+            ExecutorType(
+                name="recording",
+                open=lambda run: RecordingExecutor(self.log, self.closed),
+                description="one unit at a time, written down",
+            )
+        )
+
+
+@pytest.fixture
+def project(corral_project: CorralProject) -> CorralProject:
+    corral_project.write("hosts.ini", HOSTS)
+    corral_project.write("site.yml", PLAYBOOK)
+    return corral_project
+
+
+def _results(events: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    return sorted(
+        (e["host"], e["task"], e["status"]) for e in events if e["event"] == "task_result"
+    )
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_hook_corral_register_executors(project: CorralProject, how: str) -> None:
+    """A plugin's executor, chosen by option or environment, gets every unit of the run."""
+    plugin = RecordingPlugin()
+    project.plugins.append(plugin)
+    argv = ["run", "site.yml", "-i", "hosts.ini", "--output", "json"]
+    local = project.run(*argv)
+    if how == "option":
+        chosen = project.run(*argv, "--executor", "recording")
+    else:
+        chosen = project.run(*argv, env={"CORRAL_EXECUTOR": "recording"})
+    assert chosen.exit_code == local.exit_code == 0, chosen.output
+    assert _results(chosen.json_lines()) == _results(local.json_lines())
+    # Every unit reached the executor: 6 hosts x 2 tasks, run_once on the first host of
+    # each batch (n1, n5), and the handler on every host.
+    assert sorted(plugin.log) == sorted(
+        [(f"n{i}", "command", False) for i in range(1, 7)]
+        + [("n1", "debug", False), ("n5", "debug", False)]
+        + [(f"n{i}", "copy", False) for i in range(1, 7)]
+        + [(f"n{i}", "done", True) for i in range(1, 7)]
+    )
+    assert plugin.closed == [True]
+
+
+def test_an_unknown_executor_is_a_usage_error_before_anything_runs(
+    project: CorralProject,
+) -> None:
+    result = project.run("run", "site.yml", "-i", "hosts.ini", "--executor", "celerz")
+    assert result.exit_code == 5
+    assert result.stderr.splitlines()[0] == (
+        "error: no executor 'celerz' is installed (installed: local)"
+    )
+    assert "Traceback" not in result.output
+    assert "TASK" not in result.stdout
+
+
+def test_corral_plugins_lists_the_executors(project: CorralProject) -> None:
+    project.plugins.append(RecordingPlugin())
+    result = project.run("plugins", "--json")
+    registered = {r["name"]: r["executors"] for r in json.loads(result.stdout)}
+    assert registered["executors"] == ["local"]
+    assert ["recording"] in registered.values()
