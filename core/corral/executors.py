@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from corral.engine.context import RunContext
+    from corral.engine.context import PlayContext, RunContext
+    from corral.engine.hosts import HostState
     from corral.engine.results import UnitResult
     from corral.playbook.model import Task
 
@@ -39,6 +40,8 @@ class UnitWork:
     ``here()`` runs it in this process, reporting and recording its outcome as the
     engine always does (``local`` calls nothing else). ``cooperative``: its step and
     the host's connection wait through corral.cooperative, so it may share a thread.
+    ``play`` and ``state`` are the play's context and the host's state in it, for an
+    executor that runs the unit elsewhere (corral.engine.shards).
     """
 
     host: str
@@ -48,6 +51,8 @@ class UnitWork:
     handler: bool
     cooperative: bool
     here: Callable[[], UnitResult]
+    play: PlayContext
+    state: HostState
 
 
 class Executor(Protocol):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from corral import hookimpl
 from corral.cooperative import Hub
-from corral.executors import DEFAULT_EXECUTOR, ExecutorType, UnitWork
+from corral.executors import DEFAULT_EXECUTOR, Executor, ExecutorType, UnitWork
 from corral.hookspecs import RegisterExecutor
 
 if TYPE_CHECKING:
@@ -89,13 +89,27 @@ def _open(run: RunContext) -> LocalExecutor:
     return LocalExecutor(run.options.forks, hub=run.options.hub)
 
 
+def _open_processes(run: RunContext) -> Executor:
+    from corral.engine.processes import ProcessExecutor, processes_wanted
+
+    environ = run.templar.environ
+    return ProcessExecutor(run, processes_wanted(environ), environ)
+
+
 @hookimpl
 def corral_register_executors(register: RegisterExecutor) -> None:
-    """Register ``local``, the executor every run uses unless told otherwise."""
+    """Register ``local`` (every run's, unless told otherwise) and ``processes``."""
     register(
         ExecutorType(
             name=DEFAULT_EXECUTOR,
             open=_open,
             description="In this process: cooperative units on one thread, others on threads.",
+        )
+    )
+    register(
+        ExecutorType(
+            name="processes",
+            open=_open_processes,
+            description="Host work in worker processes on this machine (CORRAL_PROCESSES).",
         )
     )

@@ -412,6 +412,8 @@ class PlayRunner:
             handler=unit.handler,
             cooperative=shared and self.run.cooperative_kind(self.states[host]),
             here=partial(self._execute, host, unit),
+            play=self.pctx,
+            state=self.states[host],
         )
 
     def _may_share_a_thread(self, task: Task) -> bool:
