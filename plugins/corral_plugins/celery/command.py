@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from typing import Any
 
 import click
@@ -48,7 +47,8 @@ _BROKER_HELP = (
 @click.option(
     "--name",
     metavar="NAME",
-    help="The worker's name, unique on the broker. Default: corral-PID@HOSTNAME.",
+    help="The worker's name, unique on the broker; %h stands for the host name. "
+    "Default: corral-PID@%h.",
 )
 @click.option(
     "--loglevel",
@@ -81,13 +81,15 @@ def worker_command(
     if new_key:
         click.echo(make_key())
         return EXIT_OK
+    from celery.utils.nodenames import host_format
+
     from corral_plugins.celery.app import make_app
     from corral_plugins.celery.settings import load_settings
 
     settings = load_settings(obj.environ, broker_url=broker, queues=queues, need_key=True)
     app = make_app(settings)
     worker = app.Worker(
-        hostname=name or f"corral-{os.getpid()}@{socket.gethostname()}",
+        hostname=host_format(name or f"corral-{os.getpid()}@%h"),
         queues=list(settings.queues),
         concurrency=concurrency or os.cpu_count() or 1,
         pool_cls=pool,
