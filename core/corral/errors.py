@@ -32,6 +32,8 @@
      ├── Refused                     exit 1  an MCP tool call the server's flags or the
      │                                       token's scope do not allow (the mcp plugin)
      ├── StoreError                  exit 1  the run store cannot be opened, read or written
+     ├── SealError                   exit 1  a broker message that cannot be opened: a wrong
+     │                                       key or a changed text (the celery plugin)
      ├── HostUnreachable             exit 3  a host could not be reached
      │    └── RetryableUnreachable   exit 3  a failure another attempt may get past
      │                                       (the ssh plugin's transport module)

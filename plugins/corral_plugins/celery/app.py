@@ -1,0 +1,110 @@
+"""corral's Celery application: its settings and its two tasks.
+
+- ``corral.ping`` answers who ran it: the worker's name, PID, corral version and queues.
+  A task rather than only a control broadcast, so a test or an operator can check that
+  a message put on queue ``eu`` reaches a worker that serves ``eu``.
+- ``corral.shard`` opens a sealed shard payload, runs it with
+  ``corral.engine.remote.run_shard`` and seals the result. The worker keeps no state:
+  the payload names its units (the coordinator's unit ids), so a shard that runs twice
+  (acks late: a worker killed mid-shard has its message delivered again) is the
+  coordinator's to reconcile from those ids.
+
+Messages are JSON only: a broker anyone can write to must not be able to make a worker
+unpickle an object. Acks are late and a lost worker's message is requeued, so a shard is
+never lost; each worker takes one message at a time, so a long shard never holds
+others back behind it on a busy worker.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import TYPE_CHECKING, Any
+
+from corral import __version__
+from corral_plugins.celery.crypto import seal, unseal
+from corral_plugins.celery.settings import DEFAULT_QUEUE, BrokerSettings
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+__all__ = ["PING", "RESULT_EXPIRES", "SHARD", "make_app"]
+
+PING = "corral.ping"
+SHARD = "corral.shard"
+RESULT_EXPIRES = 3600  # seconds: the coordinator collects results as they come
+
+
+def make_app(settings: BrokerSettings) -> Celery:
+    """A Celery app on ``settings``' broker (also its result backend) with corral's tasks."""
+    from celery import Celery
+
+    app = Celery("corral", broker=settings.broker_url, backend=settings.broker_url)
+    timeout = settings.connect_timeout
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        # Cancelled shards come back through the broker (acks late) rather than run on
+        # while the worker cannot report them; the coordinator's unit ids tell it apart.
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        task_default_queue=DEFAULT_QUEUE,
+        result_expires=RESULT_EXPIRES,
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout,
+            "socket_connect_timeout": timeout,
+        },
+        result_backend_transport_options={"socket_connect_timeout": timeout},
+        redis_socket_connect_timeout=timeout,
+        broker_connection_timeout=timeout,
+        # A worker waits for its broker as long as it takes (a broker restart must not
+        # end the fleet's workers); callers that must not wait bound their own retries.
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        # Publishing gives up after about 3 s when the broker is down, not after minutes.
+        task_publish_retry_policy={
+            "max_retries": 3,
+            "interval_start": 0,
+            "interval_step": 0.5,
+            "interval_max": 1,
+        },
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        enable_utc=True,
+    )
+    app.task(name=PING, bind=True)(_ping_task(settings.queues))
+    app.task(name=SHARD, bind=True)(_shard_task(settings.key))
+    return app
+
+
+def _ping_task(queues: tuple[str, ...]) -> Any:
+    def ping(task: Any) -> dict[str, Any]:
+        """Who answered: worker name, PID, corral version and the queues it serves."""
+        return {
+            "hostname": task.request.hostname,
+            "pid": os.getpid(),
+            "version": __version__,
+            "queues": list(queues),
+        }
+
+    return ping
+
+
+def _shard_task(key: bytes | None) -> Any:
+    def shard(task: Any, sealed: str) -> str:
+        """Open the sealed payload, run its units, and seal what they returned."""
+        if key is None:  # corral worker refuses to start without one; this is a guard
+            from corral_plugins.celery.crypto import SealError
+
+            raise SealError("this worker has no broker key to open shards with")
+        payload = unseal(sealed, key)
+        # Imported when a shard runs: the engine is not needed to answer pings, and a
+        # module path through importlib keeps this plugin loadable on its own.
+        remote = importlib.import_module("corral.engine.remote")
+        return seal(remote.run_shard(payload), key)
+
+    return shard
