@@ -3,30 +3,30 @@
 - ``corral.ping`` answers who ran it: the worker's name, PID, corral version and queues.
   A task rather than only a control broadcast, so a test or an operator can check that
   a message put on queue ``eu`` reaches a worker that serves ``eu``.
-- ``corral.shard`` opens a sealed shard payload, runs it with
-  ``corral.engine.remote.run_shard`` and seals the result. The worker keeps no state:
-  the payload names its units (the coordinator's unit ids), so a shard that runs twice
-  (acks late: a worker killed mid-shard has its message delivered again) is the
-  coordinator's to reconcile from those ids.
+- ``corral.shard`` opens a sealed shard (corral.engine.shards: a round's units for some
+  hosts, with the state they read), runs it and seals what its units did. The worker
+  keeps no state between shards.
 
-Messages are JSON only: a broker anyone can write to must not be able to make a worker
-unpickle an object. Acks are late and a lost worker's message is requeued, so a shard is
-never lost; each worker takes one message at a time, so a long shard never holds
-others back behind it on a busy worker.
+Messages are JSON, and what a shard carries inside is a pickle sealed with AES-GCM
+under the key the coordinator and its workers share: a worker unpickles only what that
+key authenticated, never what someone else put on the broker. Acks are late and a lost
+worker's message is requeued, so a shard is never lost; each worker takes one message
+at a time, so a long shard never holds others back behind it on a busy worker.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import TYPE_CHECKING, Any
 
 from corral import __version__
-from corral_plugins.celery.crypto import seal, unseal
+from corral_plugins.celery.crypto import seal_bytes, unseal_bytes
 from corral_plugins.celery.settings import DEFAULT_QUEUE, BrokerSettings
 
 if TYPE_CHECKING:
     from celery import Celery
+
+    from corral.plugins import Registry
 
 __all__ = ["PING", "RESULT_EXPIRES", "SHARD", "make_app"]
 
@@ -94,17 +94,27 @@ def _ping_task(queues: tuple[str, ...]) -> Any:
     return ping
 
 
+_REGISTRY: list[Registry] = []  # this worker process's plugins, loaded by its first shard
+
+
+def _registry() -> Registry:
+    if not _REGISTRY:
+        from corral.plugins import build_registry, make_plugin_manager
+
+        _REGISTRY.append(build_registry(make_plugin_manager(os.environ)))
+    return _REGISTRY[0]
+
+
 def _shard_task(key: bytes | None) -> Any:
     def shard(task: Any, sealed: str) -> str:
-        """Open the sealed payload, run its units, and seal what they returned."""
+        """Open the sealed shard, run its units, and seal what they did."""
         if key is None:  # corral worker refuses to start without one; this is a guard
             from corral_plugins.celery.crypto import SealError
 
             raise SealError("this worker has no broker key to open shards with")
-        payload = unseal(sealed, key)
-        # Imported when a shard runs: the engine is not needed to answer pings, and a
-        # module path through importlib keeps this plugin loadable on its own.
-        remote = importlib.import_module("corral.engine.remote")
-        return seal(remote.run_shard(payload), key)
+        # Imported when a shard runs: the engine is not needed to answer pings.
+        from corral.engine.shards import run_shard
+
+        return seal_bytes(run_shard(unseal_bytes(sealed, key), _registry(), os.environ), key)
 
     return shard

@@ -22,7 +22,7 @@ from typing import Any
 
 from corral.errors import CorralError
 
-__all__ = ["VERSION", "SealError", "new_key", "seal", "unseal"]
+__all__ = ["VERSION", "SealError", "new_key", "seal", "seal_bytes", "unseal", "unseal_bytes"]
 
 VERSION = 1
 _NONCE_BYTES = 12
@@ -44,17 +44,26 @@ def new_key() -> str:
 
 def seal(obj: Any, key: bytes) -> str:
     """``obj`` (JSON-able) as JSON, encrypted and authenticated under ``key``, as text."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    header = bytes([VERSION])
-    nonce = os.urandom(_NONCE_BYTES)
-    plain = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    sealed = AESGCM(key).encrypt(nonce, plain, header)
-    return base64.urlsafe_b64encode(header + nonce + sealed).decode("ascii")
+    return seal_bytes(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode(), key)
 
 
 def unseal(text: str, key: bytes) -> Any:
     """The object :func:`seal` sealed; :class:`SealError` if the key or the text is wrong."""
+    return json.loads(unseal_bytes(text, key).decode("utf-8"))
+
+
+def seal_bytes(plain: bytes, key: bytes) -> str:
+    """``plain``, encrypted and authenticated under ``key``, as text."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    header = bytes([VERSION])
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, plain, header)
+    return base64.urlsafe_b64encode(header + nonce + sealed).decode("ascii")
+
+
+def unseal_bytes(text: str, key: bytes) -> bytes:
+    """The bytes :func:`seal_bytes` sealed; :class:`SealError` if the key or text is wrong."""
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -71,10 +80,9 @@ def unseal(text: str, key: bytes) -> Any:
         )
     nonce, sealed = data[1 : 1 + _NONCE_BYTES], data[1 + _NONCE_BYTES :]
     try:
-        plain = AESGCM(key).decrypt(nonce, sealed, data[:1])
+        return AESGCM(key).decrypt(nonce, sealed, data[:1])
     except InvalidTag:
         raise SealError(
             "sealed message cannot be opened: the key is wrong or the message was changed",
             hint=_HINT,
         ) from None
-    return json.loads(plain.decode("utf-8"))

@@ -6,7 +6,6 @@ import base64
 import json
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from corral.errors import EXIT_USAGE, UsageError
 from corral.testing import CorralProject
 from corral_plugins.celery.app import PING, SHARD, make_app
-from corral_plugins.celery.crypto import SealError, new_key, seal, unseal
+from corral_plugins.celery.crypto import SealError, new_key, seal, seal_bytes, unseal
 from corral_plugins.celery.settings import BrokerSettings, load_settings, parse_key
 
 KEY_TEXT = new_key()
@@ -62,16 +61,7 @@ def test_new_key_is_32_random_bytes_in_urlsafe_base64() -> None:
         parse_key(base64.urlsafe_b64encode(b"short").decode(), "CORRAL_BROKER_KEY")
 
 
-def test_the_shard_task_opens_runs_and_seals(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[object] = []
-
-    def run_shard(payload: dict[str, object]) -> dict[str, object]:
-        seen.append(payload)
-        return {"units": {"u1": {"ok": True, "secret": "hunter2"}}}
-
-    fake = types.ModuleType("corral.engine.remote")
-    fake.run_shard = run_shard  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "corral.engine.remote", fake)
+def test_the_app_acks_late_and_takes_one_message_at_a_time() -> None:
     app = make_app(BrokerSettings("memory://", key=KEY, queues=("eu",)))
     assert app.conf.accept_content == ["json"]
     assert app.conf.task_acks_late is True
@@ -79,14 +69,10 @@ def test_the_shard_task_opens_runs_and_seals(monkeypatch: pytest.MonkeyPatch) ->
     assert app.conf.worker_prefetch_multiplier == 1
     assert app.conf.task_default_queue == "corral"
     assert app.conf.broker_transport_options["visibility_timeout"] == 300.0
-
-    sealed_result = app.tasks[SHARD](seal(SECRET, KEY))
-    assert "hunter2" not in sealed_result
-    assert unseal(sealed_result, KEY) == {"units": {"u1": {"ok": True, "secret": "hunter2"}}}
-    assert seen == [SECRET]
-    with pytest.raises(SealError):
-        app.tasks[SHARD](seal(SECRET, parse_key(new_key(), "other")))
     assert app.tasks[PING]()["queues"] == ["eu"]
+    # A shard sealed under another key is refused before anything is unpickled.
+    with pytest.raises(SealError):
+        app.tasks[SHARD](seal_bytes(b"not a shard", parse_key(new_key(), "other")))
 
 
 def test_settings_come_from_the_command_line_then_the_environment_then_corral_yml(

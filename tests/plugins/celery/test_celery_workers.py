@@ -7,114 +7,23 @@ and every wait has a deadline.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis_server as redis_service
 from celery.exceptions import TimeoutError as CeleryTimeout
+from celery_fleet import Worker, client, fleet, wait_ready
 from redis_server import RedisServer
 
 from corral.errors import EXIT_UNREACHABLE
 from corral.testing import CorralProject
-from corral_plugins.celery.app import PING, make_app
-from corral_plugins.celery.crypto import new_key
-from corral_plugins.celery.settings import load_settings
+from corral_plugins.celery.app import PING
 
 redis_server = redis_service.redis_server  # the module-scoped server fixture
-
-KEY = new_key()
-CORRAL = Path(sys.executable).with_name("corral")
-
-
-class Worker:
-    """A ``corral worker`` subprocess of the test, stopped by its PID."""
-
-    def __init__(self, base: Path, url: str, name: str, queues: tuple[str, ...]) -> None:
-        self.name = f"{name}@test"
-        self.queues = queues
-        self.log = base / f"{name}.log"
-        base.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "CORRAL_HOME": str(base / "home"), "CORRAL_BROKER_KEY": KEY}
-        env.pop("CORRAL_BROKER_URL", None)
-        argv = [str(CORRAL), "worker", "--broker", url, "--pool", "solo", "--name", self.name,
-                "--loglevel", "info", *[a for q in queues for a in ("-Q", q)]]  # fmt: skip
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                argv, cwd=base, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
-        """Send ``sig`` and wait for the exit code (SIGKILL after ``timeout`` s)."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, sig)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-            raise
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.2)
-
-
-def client(url: str) -> Any:
-    """An app of the test's own, to ping workers and send tasks."""
-    return make_app(load_settings({"CORRAL_BROKER_KEY": KEY}, broker_url=url))
-
-
-def answering(app: Any, names: list[str]) -> bool:
-    try:
-        replies = app.control.inspect(destination=names, timeout=0.5, limit=len(names)).ping()
-    except Exception:  # the broker is still coming back
-        return False
-    return set(replies or {}) == set(names)
-
-
-def wait_ready(url: str, workers: list[Worker], timeout: float = 30) -> None:
-    app = client(url)
-    try:
-        for worker in workers:
-            assert worker.process.poll() is None, worker.output()
-        names = [w.name for w in workers]
-        wait_until(lambda: answering(app, names), timeout, f"{names} to answer ({workers[0].log})")
-    finally:
-        app.close()
-
-
-@pytest.fixture(scope="module")
-def fleet(
-    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[list[Worker]]:
-    base = tmp_path_factory.mktemp("fleet")
-    workers = [
-        Worker(base, redis_server.url, "wa", ("corral",)),
-        Worker(base, redis_server.url, "wb", ("asia", "corral")),
-    ]
-    try:
-        wait_ready(redis_server.url, workers)
-        yield workers
-    finally:
-        for worker in workers:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                worker.stop()
+__all__ = ["fleet", "redis_server"]  # fixtures, taken from their modules
 
 
 def test_corral_workers_lists_both_workers_with_their_queues(

@@ -1,0 +1,115 @@
+"""The ``celery`` executor: a run's host work in shards, on corral workers behind a broker.
+
+``corral run --executor celery`` (or ``CORRAL_EXECUTOR=celery``) keeps the run here: the
+plays, batches, the linear strategy's rounds, handlers, rollback, the run store and the
+output. Each round's target units are cut into shards of ``CORRAL_SHARD_SIZE`` hosts
+(default 250), sealed (corral_plugins.celery.crypto) and put on the broker; any
+``corral worker`` serving the queue runs one and sends back what its units did, which
+is applied here as if they had run here (corral.engine.shards). Controller steps,
+delegated and throttled tasks run here. Workers need the project at the same path.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from corral.engine.local import LocalExecutor
+from corral.engine.shards import apply_shard, needs_all_hosts, pack_shard, runs_remotely, shards_of
+from corral.errors import CorralError, UsageError
+from corral.executors import UnitWork
+from corral_plugins.celery.app import SHARD, make_app
+from corral_plugins.celery.crypto import seal_bytes, unseal_bytes
+from corral_plugins.celery.settings import BrokerSettings, load_settings
+
+if TYPE_CHECKING:
+    from corral.engine.context import RunContext
+    from corral.engine.results import UnitResult
+
+__all__ = ["CeleryExecutor", "open_executor"]
+
+DEFAULT_SHARD_SIZE = 250
+# How often the coordinator looks for finished shards (a result backend round trip each).
+POLL = 0.02
+
+
+class WorkerFailed(CorralError):
+    """A worker could not run a shard (its error, or the broker's)."""
+
+
+def shard_size(environ: Mapping[str, str]) -> int:
+    """``CORRAL_SHARD_SIZE``: hosts per shard."""
+    value = environ.get("CORRAL_SHARD_SIZE", "").strip()
+    if not value:
+        return DEFAULT_SHARD_SIZE
+    if not value.isdigit() or int(value) < 1:
+        raise UsageError(
+            f"CORRAL_SHARD_SIZE must be a whole number of hosts, not {value!r}",
+            hint="for example CORRAL_SHARD_SIZE=250 (docs/scale-out.md: sizing shards)",
+        )
+    return int(value)
+
+
+class CeleryExecutor:
+    """Sends target units to workers, runs the rest here; see the module docstring."""
+
+    def __init__(self, run: RunContext, settings: BrokerSettings, size: int) -> None:
+        assert settings.key is not None
+        self.run = run
+        self.key = settings.key
+        self.queue = settings.queues[0]
+        self.size = size
+        self.app = make_app(settings)
+        self.local = LocalExecutor(run.options.forks, hub=run.options.hub)
+        self.all_hosts = needs_all_hosts(run.playbook, run.inventory)
+
+    def run_units(self, work: Sequence[UnitWork]) -> Iterator[tuple[str, UnitResult]]:
+        remote = [unit for unit in work if runs_remotely(self.run, unit)]
+        if not remote:
+            yield from self.local.run_units(work)
+            return
+        here = [unit for unit in work if not runs_remotely(self.run, unit)]
+        forks = self.run.options.forks
+        pending: list[tuple[Any, list[UnitWork]]] = []
+        for shard in shards_of(remote, self.size):
+            sealed = seal_bytes(pack_shard(shard, all_hosts=self.all_hosts, forks=forks), self.key)
+            pending.append((self.app.send_task(SHARD, args=[sealed], queue=self.queue), shard))
+        if here:
+            yield from self.local.run_units(here)
+        while pending:
+            waiting = []
+            for result, shard in pending:
+                if not result.ready():
+                    waiting.append((result, shard))
+                    continue
+                yield from apply_shard(shard[0].play, shard, self._answer(result)).items()
+            pending = waiting
+            if pending:
+                time.sleep(POLL)
+
+    def _answer(self, result: Any) -> bytes:
+        try:
+            sealed = result.get(propagate=True, timeout=60)
+        except CorralError:
+            raise
+        except Exception as exc:
+            raise WorkerFailed(
+                f"a worker failed on a shard: {type(exc).__name__}: {exc}",
+                hint="see that worker's log (corral worker --loglevel info)",
+            ) from exc
+        return unseal_bytes(sealed, self.key)
+
+    def close(self) -> None:
+        try:
+            self.local.close()
+        finally:
+            self.app.close()
+
+
+def open_executor(run: RunContext) -> CeleryExecutor:
+    """The run's celery executor, with the broker settings of its project."""
+    environ = run.templar.environ
+    settings = load_settings(environ, cwd=Path.cwd())
+    return CeleryExecutor(run, settings, shard_size(environ))

@@ -1,0 +1,130 @@
+"""``corral run --executor celery``: a run's host work on two real workers, same results.
+
+The playbook of tests/test_engine_hub.py (serial batches, loops with pauses, retries,
+run_once, a timeout, delegation, a throttle, handlers, block/rescue, an unreachable
+host) runs with the local executor and with the celery executor on a real redis-server
+and two real ``corral worker`` processes: recaps, results and registered values agree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis_server as redis_service
+from celery_fleet import KEY, Worker, fleet
+from redis_server import RedisServer
+from test_engine_hub import HOSTS, PLAYBOOK, _shape
+
+from corral.testing import CorralProject
+
+redis_server = redis_service.redis_server  # the module-scoped server fixture
+__all__ = ["fleet", "redis_server"]  # fixtures, taken from their modules
+
+
+def _celery_env(server: RedisServer, **more: str) -> dict[str, str]:
+    return {"CORRAL_BROKER_URL": server.url, "CORRAL_BROKER_KEY": KEY, **more}
+
+
+def _shards_run(workers: list[Worker]) -> dict[str, int]:
+    done = re.compile(r"Task corral\.shard\[[0-9a-f-]+\] succeeded")
+    return {w.name: len(done.findall(w.log.read_text(errors="replace"))) for w in workers}
+
+
+def test_the_same_run_on_two_workers_as_here(
+    fleet: list[Worker], redis_server: RedisServer, corral_project: CorralProject
+) -> None:
+    corral_project.write("hosts.ini", HOSTS)
+    corral_project.write("site.yml", PLAYBOOK)
+    argv = ("run", "site.yml", "-i", "hosts.ini", "--forks", "20", "--output", "json")
+    before = _shards_run(fleet)
+    local = corral_project.run(*argv)
+    # Shards of 3 hosts: every round of the web play is spread over both workers.
+    remote = corral_project.run_subprocess(
+        *argv,
+        "--executor",
+        "celery",
+        env=_celery_env(redis_server, CORRAL_SHARD_SIZE="3"),
+        timeout=120,
+    )
+    assert remote.exit_code == local.exit_code == 3, remote.output[-3000:]
+    assert remote.recap() == local.recap()
+    assert _shape(remote.json_lines()) == _shape(local.json_lines())
+    after = _shards_run(fleet)
+    assert all(after[w.name] > before[w.name] for w in fleet), after
+    # The coordinator alone wrote the run store: corral show reads the run back.
+    runs = json.loads(corral_project.run("history", "--json").stdout)
+    remote_id = next(e["run_id"] for e in remote.json_lines())
+    assert [r["status"] for r in runs if r["id"] == remote_id] == ["failed"]
+    summary = json.loads(corral_project.run("show", remote_id, "--json").stdout)
+    assert summary["recap"] == remote.recap()
+
+
+def test_registered_values_reach_later_tasks_and_other_plays(
+    fleet: list[Worker], redis_server: RedisServer, corral_project: CorralProject
+) -> None:
+    corral_project.write("hosts.ini", "[sim]\nn[1:8] ansible_connection=simulated\n")
+    corral_project.write(
+        "site.yml",
+        """
+        - hosts: sim
+          gather_facts: false
+          tasks:
+            - command: "echo {{ inventory_hostname }}-a"
+              register: first
+            - copy: {content: "{{ first.stdout }}\\n", dest: /tmp/first}
+              register: written
+        - hosts: sim
+          gather_facts: false
+          tasks:
+            - assert:
+                that:
+                  - first.stdout == inventory_hostname ~ '-a'
+                  - written.changed
+            - command: "echo {{ hostvars['n1'].first.stdout }}"
+              register: from_n1
+            - debug: {msg: "{{ from_n1.stdout }}"}
+        """,
+    )
+    result = corral_project.run_subprocess(
+        "run",
+        "site.yml",
+        "-i",
+        "hosts.ini",
+        "--output",
+        "json",
+        "--executor",
+        "celery",
+        env=_celery_env(redis_server, CORRAL_SHARD_SIZE="2"),
+        timeout=120,
+    )
+    assert result.exit_code == 0, result.output[-3000:]
+    shown = [
+        e["result"]["msg"]
+        for e in result.json_lines()
+        if e["event"] == "task_result" and e["action"] == "debug"
+    ]
+    assert shown == ["n1-a"] * 8
+
+
+def test_no_broker_is_a_one_line_error_before_anything_runs(
+    corral_project: CorralProject, tmp_path: Path
+) -> None:
+    corral_project.write("hosts.ini", "[sim]\nn1 ansible_connection=simulated\n")
+    corral_project.write("site.yml", "- hosts: sim\n  tasks:\n    - ping:\n")
+    result = corral_project.run(
+        "run", "site.yml", "-i", "hosts.ini", "--executor", "celery", env={"CORRAL_BROKER_KEY": KEY}
+    )
+    assert result.exit_code == 5
+    lines: list[Any] = result.stderr.splitlines()
+    assert lines[0] == "error: no broker URL"
+    assert lines[1].startswith("hint: pass --broker URL, set CORRAL_BROKER_URL")
+    assert "PLAY" not in result.stdout
+
+
+@pytest.fixture(autouse=True)
+def _no_broker_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CORRAL_BROKER_URL", raising=False)
