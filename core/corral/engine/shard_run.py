@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import pickle
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from corral.engine.context import PlayContext, RunContext
 from corral.engine.events import EventBus
@@ -13,6 +14,7 @@ from corral.engine.hosts import HostState
 from corral.engine.local import LocalExecutor
 from corral.engine.plan import Unit
 from corral.engine.results import UnitResult
+from corral.engine.resume import unit_id
 from corral.engine.shards import HostSnapshot, Shard, ShardResult
 from corral.engine.taskrun import TaskRunner
 from corral.engine.variables import HostVars, RunVariables
@@ -26,7 +28,20 @@ if TYPE_CHECKING:
     from corral.inventory import Inventory
     from corral.plugins import Registry
 
-__all__ = ["ShardInventory", "execute_shard"]
+__all__ = ["Journal", "ShardInventory", "execute_shard"]
+
+
+class Journal(Protocol):
+    """Where a worker writes down each unit it finished, so a shard delivered again (its
+    first worker died) runs only the units that had not finished."""
+
+    def finished(self, run_id: str, unit_ids: Sequence[str]) -> dict[str, bytes]:
+        """What :meth:`record` kept for those of the run's ``unit_ids`` that finished."""
+        ...
+
+    def record(self, run_id: str, unit_id: str, data: bytes) -> None:
+        """Keep ``data`` (a pickled unit's piece of a shard's answer) under ``unit_id``."""
+        ...
 
 
 class ShardInventory:
@@ -55,12 +70,19 @@ class ShardInventory:
         return self._groups
 
 
-def execute_shard(shard: Shard, registry: Registry, environ: Mapping[str, str]) -> ShardResult:
-    """Run the shard's units with the local executor; what they did and reported."""
-    events: list[dict[str, Any]] = []
+def execute_shard(
+    shard: Shard, registry: Registry, environ: Mapping[str, str], journal: Journal | None = None
+) -> ShardResult:
+    """Run the shard's units with the local executor; what they did and reported.
+
+    With a ``journal``, units it holds are not run again: their recorded outcome, state
+    and events stand in the answer; each unit that ends here is recorded in it.
+    """
+    events: list[dict[str, Any]] = []  # those of no host (warnings)
+    by_host: dict[str, list[dict[str, Any]]] = {h.name: [] for h in shard.hosts}
 
     def keep(event: Mapping[str, Any]) -> None:
-        events.append(dict(event))
+        by_host.get(event.get("host", ""), events).append(dict(event))
 
     bus = EventBus(shard.run_id, [keep])
     bus.secrets.update(shard.secrets)
@@ -84,13 +106,26 @@ def execute_shard(shard: Shard, registry: Registry, environ: Mapping[str, str]) 
     magic = {**shard.magic, "hostvars": Verbatim(HostVars(run))}
     pctx = PlayContext(run=run, play=shard.play, play_vars=shard.play_vars, magic=magic)
     runner = TaskRunner(pctx)
-    states = {snap.name: run.states[snap.name].for_play() for snap in shard.hosts}
-    executor = LocalExecutor(options.forks, hub=options.hub)
-    run.executor = executor
+    ids = {h.name: unit_id(shard.task.uid, shard.seq, h.name) for h in shard.hosts}
+    kept = journal.finished(shard.run_id, list(ids.values())) if journal is not None else {}
+    states = {
+        snap.name: run.states[snap.name].for_play()
+        for snap in shard.hosts
+        if ids[snap.name] not in kept
+    }
     units = {
         name: Unit(shard.task, shard.seq, shard.include_vars[name], shard.handler)
         for name in states
     }
+
+    def here(name: str) -> UnitResult:
+        outcome = _execute(runner, states[name], units[name])
+        if journal is not None:
+            piece = (outcome, _after(states[name]), by_host[name])
+            data = pickle.dumps(piece, protocol=pickle.HIGHEST_PROTOCOL)
+            journal.record(shard.run_id, ids[name], data)
+        return outcome
+
     work = [
         UnitWork(
             host=name,
@@ -99,12 +134,14 @@ def execute_shard(shard: Shard, registry: Registry, environ: Mapping[str, str]) 
             include_vars=units[name].include_vars,
             handler=shard.handler,
             cooperative=shard.cooperative,
-            here=partial(_execute, runner, state, units[name]),
+            here=partial(here, name),
             play=pctx,
             state=state,
         )
         for name, state in states.items()
     ]
+    executor = LocalExecutor(options.forks, hub=options.hub)
+    run.executor = executor
     try:
         outcomes = dict(executor.run_units(work))
     finally:
@@ -112,21 +149,27 @@ def execute_shard(shard: Shard, registry: Registry, environ: Mapping[str, str]) 
             executor.close()
         finally:
             run.close_connections()
-    after = {
-        name: HostSnapshot(
-            name=name,
-            inventory_vars={},  # the coordinator has them
-            facts=state.facts,
-            host_vars=state.host_vars,
-            hidden_vars=state.hidden_vars,
-            notified=state.notified,
-            failed=state.failed,
-            unreachable=state.unreachable,
-            completed=bool(state.completed),
-        )
-        for name, state in states.items()
-    }
-    return ShardResult(outcomes=outcomes, states=after, events=events)
+    after = {name: _after(state) for name, state in states.items()}
+    for name, data in kept.items():
+        host = next(h for h, i in ids.items() if i == name)
+        outcomes[host], after[host], by_host[host] = pickle.loads(data)  # noqa: S301 - ours
+    answer = [event for name in ids for event in by_host[name]]
+    return ShardResult(outcomes=outcomes, states=after, events=[*answer, *events])
+
+
+def _after(state: HostState) -> HostSnapshot:
+    """What the coordinator takes back of a host after its unit."""
+    return HostSnapshot(
+        name=state.name,
+        inventory_vars={},  # the coordinator has them
+        facts=state.facts,
+        host_vars=state.host_vars,
+        hidden_vars=state.hidden_vars,
+        notified=state.notified,
+        failed=state.failed,
+        unreachable=state.unreachable,
+        completed=bool(state.completed),
+    )
 
 
 def _execute(runner: TaskRunner, state: HostState, unit: Unit) -> UnitResult:

@@ -217,10 +217,14 @@ def apply_shard(pctx: PlayContext, work: Sequence[UnitWork], data: bytes) -> dic
 # -- on a worker ------------------------------------------------------------------
 
 
-def run_shard(data: bytes, registry: Any, environ: Mapping[str, str]) -> bytes:
-    """Run a pickled :class:`Shard`'s units here; the pickled :class:`ShardResult`."""
+def run_shard(data: bytes, registry: Any, environ: Mapping[str, str], journal: Any = None) -> bytes:
+    """Run a pickled :class:`Shard`'s units here; the pickled :class:`ShardResult`.
+
+    ``journal`` (a :class:`corral.engine.shard_run.Journal`): where finished units are
+    written down, so that a shard delivered twice runs each unit once.
+    """
     from corral.engine.shard_run import execute_shard
 
     shard: Shard = pickle.loads(data)  # noqa: S301 - from our coordinator (sealed on brokers)
-    result = execute_shard(shard, registry, environ)
+    result = execute_shard(shard, registry, environ, journal)
     return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)

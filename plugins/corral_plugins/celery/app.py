@@ -17,6 +17,7 @@ at a time, so a long shard never holds others back behind it on a busy worker.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from corral import __version__
@@ -57,6 +58,11 @@ def make_app(settings: BrokerSettings) -> Celery:
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout,
             "socket_connect_timeout": timeout,
+            # A dead worker's message is taken back once its visibility timeout is over:
+            # look for such messages a few times per timeout (kombu's default, every
+            # 100 s, would hold a run up long after a short timeout).
+            "unacked_restore_interval": min(10.0, max(1.0, settings.visibility_timeout / 3)),
+            "unacked_restore_throttle": 1,
         },
         result_backend_transport_options={"socket_connect_timeout": timeout},
         redis_socket_connect_timeout=timeout,
@@ -76,8 +82,9 @@ def make_app(settings: BrokerSettings) -> Celery:
         worker_redirect_stdouts=False,
         enable_utc=True,
     )
-    app.task(name=PING, bind=True)(_ping_task(settings.queues))
-    app.task(name=SHARD, bind=True)(_shard_task(settings.key))
+    # shared=False: the task belongs to this app only (each run or worker makes its own)
+    app.task(name=PING, bind=True, shared=False)(_ping_task(settings.queues))
+    app.task(name=SHARD, bind=True, shared=False)(_shard_task(settings.key))
     return app
 
 
@@ -105,6 +112,34 @@ def _registry() -> Registry:
     return _REGISTRY[0]
 
 
+class BackendJournal:
+    """Finished units in the result backend, sealed, kept as long as results are.
+
+    A worker killed in the middle of a shard loses its message to another worker (acks
+    late); that one finds here the units the first had finished and does not run them
+    again (corral.engine.shard_run.Journal).
+    """
+
+    def __init__(self, backend: Any, key: bytes) -> None:
+        self.backend = backend
+        self.key = key
+
+    @staticmethod
+    def _name(run_id: str, unit_id: str) -> str:
+        return f"corral-unit-{run_id}-{unit_id}"
+
+    def finished(self, run_id: str, unit_ids: Sequence[str]) -> dict[str, bytes]:
+        found = self.backend.mget([self._name(run_id, u) for u in unit_ids])
+        return {
+            unit: unseal_bytes(value.decode() if isinstance(value, bytes) else value, self.key)
+            for unit, value in zip(unit_ids, found, strict=True)
+            if value is not None
+        }
+
+    def record(self, run_id: str, unit_id: str, data: bytes) -> None:
+        self.backend.set(self._name(run_id, unit_id), seal_bytes(data, self.key))
+
+
 def _shard_task(key: bytes | None) -> Any:
     def shard(task: Any, sealed: str) -> str:
         """Open the sealed shard, run its units, and seal what they did."""
@@ -115,6 +150,8 @@ def _shard_task(key: bytes | None) -> Any:
         # Imported when a shard runs: the engine is not needed to answer pings.
         from corral.engine.shards import run_shard
 
-        return seal_bytes(run_shard(unseal_bytes(sealed, key), _registry(), os.environ), key)
+        data = unseal_bytes(sealed, key)  # before anything else: refuse what the key did not seal
+        journal = BackendJournal(task.app.backend, key)
+        return seal_bytes(run_shard(data, _registry(), os.environ, journal), key)
 
     return shard
