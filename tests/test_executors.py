@@ -106,7 +106,7 @@ def test_an_unknown_executor_is_a_usage_error_before_anything_runs(
     result = project.run("run", "site.yml", "-i", "hosts.ini", "--executor", "celerz")
     assert result.exit_code == 5
     assert result.stderr.splitlines()[0] == (
-        "error: no executor 'celerz' is installed (installed: local)"
+        "error: no executor 'celerz' is installed (installed: celery, local, processes)"
     )
     assert "Traceback" not in result.output
     assert "TASK" not in result.stdout
@@ -116,5 +116,36 @@ def test_corral_plugins_lists_the_executors(project: CorralProject) -> None:
     project.plugins.append(RecordingPlugin())
     result = project.run("plugins", "--json")
     registered = {r["name"]: r["executors"] for r in json.loads(result.stdout)}
-    assert registered["executors"] == ["local"]
+    assert registered["executors"] == ["local", "processes"]
+    assert registered["celery"] == ["celery"]
     assert ["recording"] in registered.values()
+
+
+def test_the_processes_executor_gives_the_same_results_as_local(
+    corral_project: CorralProject,
+) -> None:
+    from test_engine_hub import HOSTS as HUB_HOSTS
+    from test_engine_hub import PLAYBOOK as HUB_PLAYBOOK
+    from test_engine_hub import _shape
+
+    corral_project.write("hosts.ini", HUB_HOSTS)
+    corral_project.write("site.yml", HUB_PLAYBOOK)
+    argv = ("run", "site.yml", "-i", "hosts.ini", "--forks", "20", "--output", "json")
+    local = corral_project.run(*argv)
+    spread = corral_project.run_subprocess(
+        *argv, "--executor", "processes", env={"CORRAL_PROCESSES": "2"}, timeout=120
+    )
+    assert spread.exit_code == local.exit_code == 3, spread.output[-3000:]
+    assert spread.recap() == local.recap()
+    assert _shape(spread.json_lines()) == _shape(local.json_lines())
+
+
+def test_a_bad_process_count_is_a_usage_error(project: CorralProject) -> None:
+    result = project.run(
+        "run", "site.yml", "-i", "hosts.ini", "--executor", "processes",
+        env={"CORRAL_PROCESSES": "many"},
+    )  # fmt: skip
+    assert result.exit_code == 5
+    assert result.stderr.splitlines()[0] == (
+        "error: CORRAL_PROCESSES must be a whole number of processes, not 'many'"
+    )

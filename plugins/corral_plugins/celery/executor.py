@@ -3,9 +3,11 @@
 ``corral run --executor celery`` (or ``CORRAL_EXECUTOR=celery``) keeps the run here: the
 plays, batches, the linear strategy's rounds, handlers, rollback, the run store and the
 output. Each round's target units are cut into shards of ``CORRAL_SHARD_SIZE`` hosts
-(default 250), sealed (corral_plugins.celery.crypto) and put on the broker; any
-``corral worker`` serving the queue runs one and sends back what its units did, which
-is applied here as if they had run here (corral.engine.shards). Controller steps,
+(default 250), sealed (corral_plugins.celery.crypto) and put on the broker, on the queue
+of their hosts (a host's ``corral_queue`` variable, else ``CORRAL_QUEUE``, else the
+first of the project's queues); any ``corral worker`` serving that queue runs one and
+sends back what its units did, which is applied here as if they had run here
+(corral.engine.shards). Controller steps,
 delegated and throttled tasks run here. Workers need the project at the same path.
 """
 
@@ -55,11 +57,11 @@ def shard_size(environ: Mapping[str, str]) -> int:
 class CeleryExecutor:
     """Sends target units to workers, runs the rest here; see the module docstring."""
 
-    def __init__(self, run: RunContext, settings: BrokerSettings, size: int) -> None:
+    def __init__(self, run: RunContext, settings: BrokerSettings, size: int, queue: str) -> None:
         assert settings.key is not None
         self.run = run
         self.key = settings.key
-        self.queue = settings.queues[0]
+        self.queue = queue
         self.size = size
         self.app = make_app(settings)
         self.local = LocalExecutor(run.options.forks, hub=run.options.hub)
@@ -73,9 +75,11 @@ class CeleryExecutor:
         here = [unit for unit in work if not runs_remotely(self.run, unit)]
         forks = self.run.options.forks
         pending: list[tuple[Any, list[UnitWork]]] = []
-        for shard in shards_of(remote, self.size):
-            sealed = seal_bytes(pack_shard(shard, all_hosts=self.all_hosts, forks=forks), self.key)
-            pending.append((self.app.send_task(SHARD, args=[sealed], queue=self.queue), shard))
+        for queue, units in self._by_queue(remote).items():
+            for shard in shards_of(units, self.size):
+                packed = pack_shard(shard, all_hosts=self.all_hosts, forks=forks)
+                sealed = seal_bytes(packed, self.key)
+                pending.append((self.app.send_task(SHARD, args=[sealed], queue=queue), shard))
         if here:
             yield from self.local.run_units(here)
         while pending:
@@ -88,6 +92,14 @@ class CeleryExecutor:
             pending = waiting
             if pending:
                 time.sleep(POLL)
+
+    def _by_queue(self, work: list[UnitWork]) -> dict[str, list[UnitWork]]:
+        """The units by the queue of their host: its ``corral_queue`` variable, else the run's."""
+        found: dict[str, list[UnitWork]] = {}
+        for unit in work:
+            queue = unit.state.inventory_vars.get("corral_queue") or self.queue
+            found.setdefault(str(queue), []).append(unit)
+        return found
 
     def _answer(self, result: Any) -> bytes:
         try:
@@ -112,4 +124,5 @@ def open_executor(run: RunContext) -> CeleryExecutor:
     """The run's celery executor, with the broker settings of its project."""
     environ = run.templar.environ
     settings = load_settings(environ, cwd=Path.cwd())
-    return CeleryExecutor(run, settings, shard_size(environ))
+    queue = environ.get("CORRAL_QUEUE") or settings.queues[0]
+    return CeleryExecutor(run, settings, shard_size(environ), queue)

@@ -128,3 +128,31 @@ def test_no_broker_is_a_one_line_error_before_anything_runs(
 @pytest.fixture(autouse=True)
 def _no_broker_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CORRAL_BROKER_URL", raising=False)
+
+
+def test_hosts_go_to_the_queue_their_corral_queue_variable_names(
+    fleet: list[Worker], redis_server: RedisServer, corral_project: CorralProject
+) -> None:
+    # wa serves corral only, wb serves asia and corral: asia's hosts are wb's alone.
+    corral_project.write(
+        "hosts.ini",
+        "[tokyo]\nt[1:6] ansible_connection=simulated\n[tokyo:vars]\ncorral_queue=asia\n",
+    )
+    corral_project.write(
+        "site.yml", "- hosts: tokyo\n  gather_facts: false\n  tasks:\n    - command: uptime\n"
+    )
+    before = _shards_run(fleet)
+    result = corral_project.run_subprocess(
+        "run",
+        "site.yml",
+        "-i",
+        "hosts.ini",
+        "--executor",
+        "celery",
+        env=_celery_env(redis_server, CORRAL_SHARD_SIZE="2"),
+        timeout=120,
+    )
+    assert result.exit_code == 0, result.output[-3000:]
+    after = _shards_run(fleet)
+    assert after["wa@test"] == before["wa@test"]
+    assert after["wb@test"] == before["wb@test"] + 3
