@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +100,12 @@ DEFAULT_BIND = "127.0.0.1:8844"
     help="Which playbooks the MCP tools at /mcp may run, cancel and resume (with a run token).",
 )
 @click.option(
+    "--executor",
+    metavar="NAME",
+    help="Where served runs do their host work: local (the default) or an executor "
+    "plugin's, e.g. celery (docs/scale-out.md). Default: CORRAL_EXECUTOR, else local.",
+)
+@click.option(
     "--login-link/--no-login-link",
     default=None,
     help="Print a one-time link that logs a browser in to the web UI "
@@ -120,6 +127,7 @@ def serve_command(
     warm: bool,
     warm_idle: float,
     mcp_playbooks: str,
+    executor: str | None,
     login_link: bool | None,
 ) -> int:
     """Serve the project: arm its playbooks' triggers, run what they fire, answer the API.
@@ -132,9 +140,17 @@ def serve_command(
     for the next start, running ones get --drain seconds.
     """
     from corral.errors import UsageError
+    from corral.executors import executor_type
     from corral_plugins.server.daemon import ServerOptions
 
     host, port = parse_bind(bind)
+    environ = obj.environ
+    if executor:
+        # Every run the server starts (each a `corral run` of its own) reads it.
+        environ = {
+            **environ,
+            "CORRAL_EXECUTOR": executor_type(obj.registry.executors, executor).name,
+        }
     if bool(tls_cert) != bool(tls_key):
         raise UsageError("--tls-cert and --tls-key go together", hint="give both, or neither")
     if not _loopback(host) and not tls_cert and not insecure:
@@ -154,7 +170,9 @@ def serve_command(
     )
     if login_link is None:
         login_link = sys.stderr.isatty()
-    _serve(obj, project, host, port, options, tls_cert, tls_key, login_link=login_link)
+    _serve(
+        obj, project, host, port, options, tls_cert, tls_key, login_link=login_link, environ=environ
+    )
     return 0
 
 
@@ -201,6 +219,7 @@ def _serve(
     tls_key: str | None,
     *,
     login_link: bool = False,
+    environ: Mapping[str, str],
 ) -> None:
     import contextlib
     from collections.abc import AsyncIterator
@@ -214,7 +233,7 @@ def _serve(
     def log(text: str) -> None:
         click.echo(f"corral serve: {text}", err=True)
 
-    server = Server(project, obj.registry, obj.environ, options, log=log)
+    server = Server(project, obj.registry, environ, options, log=log)
     app = make_app(server)
 
     @contextlib.asynccontextmanager
