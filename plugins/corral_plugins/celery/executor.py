@@ -94,11 +94,15 @@ class CeleryExecutor:
                 time.sleep(POLL)
 
     def _by_queue(self, work: list[UnitWork]) -> dict[str, list[UnitWork]]:
-        """The units by the queue of their host: its ``corral_queue`` variable, else the run's."""
+        """The units by their queue: ``corral_queue`` from ``-e``, the play's vars or the
+        host's inventory variables (in that order, as variables take precedence), else
+        the run's."""
         found: dict[str, list[UnitWork]] = {}
+        extra = self.run.variables.extra_vars
         for unit in work:
-            queue = unit.state.inventory_vars.get("corral_queue") or self.queue
-            found.setdefault(str(queue), []).append(unit)
+            layers = (extra, unit.play.play_vars, unit.state.inventory_vars)
+            named = [v for layer in layers if isinstance(v := layer.get("corral_queue"), str)]
+            found.setdefault(named[0] if named else self.queue, []).append(unit)
         return found
 
     def _answer(self, result: Any) -> bytes:

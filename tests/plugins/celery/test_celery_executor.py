@@ -157,6 +157,19 @@ def test_hosts_go_to_the_queue_their_corral_queue_variable_names(
     after = _shards_run(fleet)
     assert after["wa@test"] == before["wa@test"]
     assert after["wb@test"] == before["wb@test"] + 3
+    # A playbook's own corral_queue (play vars) and -e take precedence over the inventory.
+    corral_project.write(
+        "site.yml",
+        "- hosts: tokyo\n  gather_facts: false\n  vars: {corral_queue: nowhere}\n"
+        "  tasks:\n    - command: uptime\n",
+    )
+    moved = corral_project.run_subprocess(
+        "run", "site.yml", "-i", "hosts.ini", "--executor", "celery", "-e", "corral_queue=corral",
+        env=_celery_env(redis_server, CORRAL_SHARD_SIZE="6"),
+        timeout=120,
+    )  # fmt: skip
+    assert moved.exit_code == 0, moved.output[-3000:]
+    assert sum(_shards_run(fleet).values()) == sum(after.values()) + 1
 
 
 def test_corral_serve_executor_celery_sends_served_runs_host_work_to_the_workers(
