@@ -50,6 +50,9 @@ def make_app(settings: BrokerSettings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # A shard a worker took shows as STARTED: the coordinator tells "nobody took it"
+        # from "it is running".
+        task_track_started=True,
         # Cancelled shards come back through the broker (acks late) rather than run on
         # while the worker cannot report them; the coordinator's unit ids tell it apart.
         worker_cancel_long_running_tasks_on_connection_loss=True,

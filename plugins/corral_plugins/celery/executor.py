@@ -13,6 +13,7 @@ delegated and throttled tasks run here. Workers need the project at the same pat
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -35,6 +36,9 @@ __all__ = ["CeleryExecutor", "open_executor"]
 DEFAULT_SHARD_SIZE = 250
 # How often the coordinator looks for finished shards (a result backend round trip each).
 POLL = 0.02
+# Seconds without any worker taking a round's shards before the run says so
+# (CORRAL_NO_WORKER_WARNING).
+NOBODY_WARNING = 30.0
 
 
 class WorkerFailed(CorralError):
@@ -66,6 +70,9 @@ class CeleryExecutor:
         self.app = make_app(settings)
         self.local = LocalExecutor(run.options.forks, hub=run.options.hub)
         self.all_hosts = needs_all_hosts(run.playbook, run.inventory)
+        self.nobody_warning = float(
+            run.templar.environ.get("CORRAL_NO_WORKER_WARNING") or NOBODY_WARNING
+        )
 
     def run_units(self, work: Sequence[UnitWork]) -> Iterator[tuple[str, UnitResult]]:
         remote = [unit for unit in work if runs_remotely(self.run, unit)]
@@ -74,24 +81,48 @@ class CeleryExecutor:
             return
         here = [unit for unit in work if not runs_remotely(self.run, unit)]
         forks = self.run.options.forks
-        pending: list[tuple[Any, list[UnitWork]]] = []
+        pending: list[tuple[Any, list[UnitWork], str]] = []
         for queue, units in self._by_queue(remote).items():
             for shard in shards_of(units, self.size):
                 packed = pack_shard(shard, all_hosts=self.all_hosts, forks=forks)
                 sealed = seal_bytes(packed, self.key)
-                pending.append((self.app.send_task(SHARD, args=[sealed], queue=queue), shard))
+                result = self.app.send_task(SHARD, args=[sealed], queue=queue)
+                pending.append((result, shard, queue))
         if here:
             yield from self.local.run_units(here)
+        try:
+            yield from self._collect(pending)
+        except BaseException:
+            # Aborted (a second Ctrl-C, corral cancel --now): live workers drop what is
+            # still queued or running for this run (a broker that is down: nothing to do).
+            with contextlib.suppress(Exception):
+                self.app.control.revoke([result.id for result, _, _ in pending])
+            raise
+
+    def _collect(
+        self, pending: list[tuple[Any, list[UnitWork], str]]
+    ) -> Iterator[tuple[str, UnitResult]]:
+        """Apply each shard's answer as it comes; ``pending`` keeps those still out."""
+        sent = time.monotonic()
+        warned = False
         while pending:
             waiting = []
-            for result, shard in pending:
+            for result, shard, queue in pending:
                 if not result.ready():
-                    waiting.append((result, shard))
+                    waiting.append((result, shard, queue))
                     continue
                 yield from apply_shard(shard[0].play, shard, self._answer(result)).items()
-            pending = waiting
-            if pending:
-                time.sleep(POLL)
+            pending[:] = waiting
+            if not pending:
+                break
+            if self.run.cancelled.is_set():
+                raise WorkerFailed(
+                    f"the run was cancelled with {len(pending)} shards still on workers",
+                    hint="they were revoked; what they did is not in this run's results",
+                )
+            if not warned and time.monotonic() - sent > self.nobody_warning:
+                warned = self._warn_if_nobody(pending)
+            time.sleep(POLL)
 
     def _by_queue(self, work: list[UnitWork]) -> dict[str, list[UnitWork]]:
         """The units by their queue: ``corral_queue`` from ``-e``, the play's vars or the
@@ -104,6 +135,18 @@ class CeleryExecutor:
             named = [v for layer in layers if isinstance(v := layer.get("corral_queue"), str)]
             found.setdefault(named[0] if named else self.queue, []).append(unit)
         return found
+
+    def _warn_if_nobody(self, pending: list[tuple[Any, list[UnitWork], str]]) -> bool:
+        """Warn once when no worker has taken any of the shards still waiting."""
+        if any(result.state != "PENDING" for result, _, _ in pending):
+            return False
+        queues = ", ".join(sorted({queue for _, _, queue in pending}))
+        self.run.bus.warn(
+            f"no worker has taken the {len(pending)} shards of task "
+            f"{pending[0][1][0].task.name!r} for {self.nobody_warning:g} s (queues: {queues}): "
+            "`corral workers` lists who serves what"
+        )
+        return True
 
     def _answer(self, result: Any) -> bytes:
         try:

@@ -9,7 +9,12 @@ and two real ``corral worker`` processes: recaps, results and registered values 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +201,42 @@ def test_corral_serve_refuses_an_executor_that_is_not_installed(
     result = corral_project.run("serve", "--executor", "nope", "--no-login-link")
     assert result.exit_code == 5
     assert result.stderr.splitlines()[0].startswith("error: no executor 'nope' is installed")
+
+
+def test_shards_nobody_takes_are_reported_and_an_abort_ends_the_wait(
+    fleet: list[Worker], redis_server: RedisServer, corral_project: CorralProject
+) -> None:
+    corral_project.write("hosts.ini", "[far]\nf[1:2] ansible_connection=simulated\n")
+    corral_project.write(
+        "site.yml", "- hosts: far\n  gather_facts: false\n  tasks:\n    - command: uptime\n"
+    )
+    argv = [str(Path(sys.executable).with_name("corral")), "run", "site.yml", "-i", "hosts.ini",
+            "--executor", "celery", "-e", "corral_queue=nobody-serves-this"]  # fmt: skip
+    env = {
+        **os.environ,
+        **corral_project.env,
+        **_celery_env(redis_server, CORRAL_NO_WORKER_WARNING="1"),
+    }
+    run = subprocess.Popen(
+        argv, cwd=corral_project.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    assert run.stdout is not None
+    seen = []
+    try:
+        for line in run.stdout:
+            seen.append(line)
+            if "no worker has taken the 1 shards" in line:
+                break
+        assert "queues: nobody-serves-this" in seen[-1], "".join(seen)
+        run.send_signal(signal.SIGINT)  # the first stops new units; the second cancels
+        time.sleep(0.5)
+        run.send_signal(signal.SIGINT)
+        rest, _ = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    # Aborted while waiting for the shards: the run ends at once, as any aborted run.
+    assert run.returncode == 99, rest
+    assert "SIGINT: aborting" in rest
+    assert "Traceback" not in rest
