@@ -34,6 +34,8 @@
      ├── StoreError                  exit 1  the run store cannot be opened, read or written
      ├── SealError                   exit 1  a broker message that cannot be opened: a wrong
      │                                       key or a changed text (the celery plugin)
+     ├── WorkerFailed                exit 1  a worker could not run a shard, or the run was
+     │                                       cancelled with shards still out (the celery plugin)
      ├── HostUnreachable             exit 3  a host could not be reached
      │    └── RetryableUnreachable   exit 3  a failure another attempt may get past
      │                                       (the ssh plugin's transport module)
