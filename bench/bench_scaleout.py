@@ -4,7 +4,8 @@
         [--repeat 3] [--workers 4] [--ssh 100] [--skip celery,...]
 
 1. ``--consecutive`` runs in a row of the 10,000-host simulated workload (50 ms round
-   trips, 3 tasks: command, copy, shell; ``--forks 1000``, json output) with the local
+   trips, 3 tasks: command, copy, shell; ``--forks 1000``, json output, the run store on,
+   as bench_ssh.py's ``--simulated``) with the local
    executor: wall time, user and system CPU, system CPU as a share of wall time, context
    switches and peak RSS of each run. Then ``--repeat`` runs with ``CORRAL_HUB=off`` (a
    thread per unit, as before the hub), for comparison.
@@ -67,10 +68,19 @@ class Sample:
 
 
 def measured(argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Sample:
-    """Run ``argv`` once: wall time and the rusage of the process (not of its children)."""
+    """Run ``argv`` once: wall time and the rusage of the process (not of its children).
+
+    Each run records itself in a run store of its own (a fresh ``CORRAL_HOME``), as
+    ``corral run`` does by default, unless ``env`` names one.
+    """
+    home = tempfile.mkdtemp(prefix="home-", dir=cwd)
     started = time.perf_counter()
     proc = subprocess.Popen(
-        argv, cwd=cwd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        argv,
+        cwd=cwd,
+        env={**os.environ, "CORRAL_HOME": home, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
@@ -107,7 +117,7 @@ def simulated_project(work: Path, hosts: int) -> Path:
 
 def sim_argv(forks: int) -> list[str]:
     return [str(VENV_BIN / "corral"), "run", "site.yml", "-i", "hosts.ini",
-            "--forks", str(forks), "--output", "json", "--no-store"]  # fmt: skip
+            "--forks", str(forks), "--output", "json"]  # fmt: skip
 
 
 def consecutive(project: Path, runs: int, repeat: int, forks: int) -> None:
@@ -249,7 +259,7 @@ def ssh(n: int, repeat: int, skip: set[str]) -> None:
                         if kind == "celery":
                             env.update(settings or {})
                             env["CORRAL_SHARD_SIZE"] = str(max(1, n // 2))
-                        argv = [*bench.command("corral", n), "--no-store"]
+                        argv = bench.command("corral", n)
                         rows.setdefault(kind, []).append(measured(argv, Path(tmp), env).wall)
             print(f"### SSH workload, {n} loopback sshd hosts, {repeat} runs each, taking turns\n")
             print("| executor | wall s, median (min-max) |\n| --- | ---: |")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import time
 from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -15,6 +16,7 @@ from corral.engine.local import LocalExecutor
 from corral.engine.plan import Unit
 from corral.engine.results import UnitResult
 from corral.engine.resume import unit_id
+from corral.engine.shard_connections import kept_for
 from corral.engine.shards import HostSnapshot, Shard, ShardResult
 from corral.engine.taskrun import TaskRunner
 from corral.engine.variables import HostVars, RunVariables
@@ -88,6 +90,7 @@ def execute_shard(
     bus.secrets.update(shard.secrets)
     base = Path(shard.playbook_path).parent
     options = shard.options
+    kept = kept_for(shard.run_id)  # the connections the run's earlier shards opened here
     run = RunContext(
         registry=registry,
         templar=Templar(
@@ -98,6 +101,7 @@ def execute_shard(
         inventory=cast("Inventory", ShardInventory(shard)),
         playbook=Playbook(path=Path(shard.playbook_path), plays=(shard.play,)),
         variables=RunVariables(params=options.params, extra_vars=options.extra_vars),
+        **kept.context_fields(),
     )
     for snap in (*shard.hosts, *shard.others):
         run.states[snap.name] = HostState(
@@ -107,11 +111,11 @@ def execute_shard(
     pctx = PlayContext(run=run, play=shard.play, play_vars=shard.play_vars, magic=magic)
     runner = TaskRunner(pctx)
     ids = {h.name: unit_id(shard.task.uid, shard.seq, h.name) for h in shard.hosts}
-    kept = journal.finished(shard.run_id, list(ids.values())) if journal is not None else {}
+    finished = journal.finished(shard.run_id, list(ids.values())) if journal is not None else {}
     states = {
         snap.name: run.states[snap.name].for_play()
         for snap in shard.hosts
-        if ids[snap.name] not in kept
+        if ids[snap.name] not in finished
     }
     units = {
         name: Unit(shard.task, shard.seq, shard.include_vars[name], shard.handler)
@@ -145,12 +149,10 @@ def execute_shard(
     try:
         outcomes = dict(executor.run_units(work))
     finally:
-        try:
-            executor.close()
-        finally:
-            run.close_connections()
+        executor.close()
+        kept.used = time.monotonic()
     after = {name: _after(state) for name, state in states.items()}
-    for name, data in kept.items():
+    for name, data in finished.items():
         host = next(h for h, i in ids.items() if i == name)
         outcomes[host], after[host], by_host[host] = pickle.loads(data)  # noqa: S301 - ours
     answer = [event for name in ids for event in by_host[name]]
