@@ -126,6 +126,14 @@ class EventBus:
             event = {key: _redacted(value, ordered) for key, value in event.items()}
         self._send(event)
 
+    def relay(self, event: Mapping[str, Any]) -> None:
+        """Deliver an event another process's bus of this run built (a shard's, on a worker).
+
+        It is stamped, JSON-ready and redacted already, with every secret this bus knew
+        when the shard left (corral.engine.shards): it goes out as it is, at its own time.
+        """
+        self._send(dict(event))
+
     def warn(self, message: str) -> None:
         """Emit a ``warning`` event, once per distinct message."""
         with self._lock:

@@ -52,9 +52,6 @@ __all__ = [
     "shards_of",
 ]
 
-# The event fields the coordinator's bus stamps again when it re-emits a worker's event.
-_STAMPS = frozenset({"v", "event", "run_id", "time"})
-
 
 @dataclass
 class HostSnapshot:
@@ -193,7 +190,7 @@ def apply_shard(pctx: PlayContext, work: Sequence[UnitWork], data: bytes) -> dic
         if kind == "task_result":
             changed = bool((event.get("result") or {}).get("changed"))
             run.recap.count(event["host"], event["status"], changed=changed)
-        run.bus.emit(kind, **{k: v for k, v in event.items() if k not in _STAMPS})
+        run.bus.relay(event)
     for unit in work:
         state, after = unit.state, result.states[unit.host]
         outcome = result.outcomes[unit.host]
