@@ -17,7 +17,6 @@ at a time, so a long shard never holds others back behind it on a busy worker.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from corral import __version__
@@ -115,34 +114,6 @@ def _registry() -> Registry:
     return _REGISTRY[0]
 
 
-class BackendJournal:
-    """Finished units in the result backend, sealed, kept as long as results are.
-
-    A worker killed in the middle of a shard loses its message to another worker (acks
-    late); that one finds here the units the first had finished and does not run them
-    again (corral.engine.shard_run.Journal).
-    """
-
-    def __init__(self, backend: Any, key: bytes) -> None:
-        self.backend = backend
-        self.key = key
-
-    @staticmethod
-    def _name(run_id: str, unit_id: str) -> str:
-        return f"corral-unit-{run_id}-{unit_id}"
-
-    def finished(self, run_id: str, unit_ids: Sequence[str]) -> dict[str, bytes]:
-        found = self.backend.mget([self._name(run_id, u) for u in unit_ids])
-        return {
-            unit: unseal_bytes(value.decode() if isinstance(value, bytes) else value, self.key)
-            for unit, value in zip(unit_ids, found, strict=True)
-            if value is not None
-        }
-
-    def record(self, run_id: str, unit_id: str, data: bytes) -> None:
-        self.backend.set(self._name(run_id, unit_id), seal_bytes(data, self.key))
-
-
 def _shard_task(key: bytes | None) -> Any:
     def shard(task: Any, sealed: str) -> str:
         """Open the sealed shard, run its units, and seal what they did."""
@@ -154,7 +125,13 @@ def _shard_task(key: bytes | None) -> Any:
         from corral.engine.shards import run_shard
 
         data = unseal_bytes(sealed, key)  # before anything else: refuse what the key did not seal
+        from corral_plugins.celery.journal import BackendJournal
+
         journal = BackendJournal(task.app.backend, key)
-        return seal_bytes(run_shard(data, _registry(), os.environ, journal), key)
+        try:
+            answer = run_shard(data, _registry(), os.environ, journal)
+        finally:
+            journal.close()
+        return seal_bytes(answer, key)
 
     return shard
