@@ -64,3 +64,23 @@ def table(rows: Sequence[Measurement], baseline: str | None = None) -> str:
         ratio = f"{row.seconds / base.seconds:.1f}x" if base and base.seconds else "-"
         lines.append(f"| {row.label} | {row.seconds:.3f} | {row.peak_mb:.0f} | {ratio} |")
     return "\n".join(lines)
+
+
+# The simulated fleet workload (bench_ssh.py --simulated, bench_scaleout.py): three tasks
+# on N ``simulated`` hosts whose every call waits 50 ms.
+SIM_PLAYBOOK = """\
+- hosts: sim
+  gather_facts: false
+  tasks:
+    - command: uname -a
+    - copy: {content: "hello\\n", dest: /tmp/app.conf}
+    - shell: echo hello > /tmp/shell.txt
+"""
+
+
+def sim_inventory(hosts: int) -> str:
+    """An INI inventory of ``hosts`` simulated hosts with 50 ms round trips."""
+    return (
+        f"[sim]\nnode[00000:{hosts - 1:05d}]\n\n[sim:vars]\n"
+        "ansible_connection=simulated\ncorral_simulated_rtt=0.05\n"
+    )

@@ -37,18 +37,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import VENV_BIN
+from _common import SIM_PLAYBOOK, VENV_BIN, sim_inventory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-SIM_PLAYBOOK = """\
-- hosts: sim
-  gather_facts: false
-  tasks:
-    - command: uname -a
-    - copy: {content: "hello\\n", dest: /tmp/app.conf}
-    - shell: echo hello > /tmp/shell.txt
-"""
 KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()  # the bench's own broker key
 
 
@@ -107,10 +99,7 @@ def spread(values: Sequence[float]) -> str:
 def simulated_project(work: Path, hosts: int) -> Path:
     project = work / "sim"
     project.mkdir()
-    (project / "hosts.ini").write_text(
-        f"[sim]\nnode[00000:{hosts - 1:05d}]\n\n[sim:vars]\n"
-        "ansible_connection=simulated\ncorral_simulated_rtt=0.05\n"
-    )
+    (project / "hosts.ini").write_text(sim_inventory(hosts))
     (project / "site.yml").write_text(SIM_PLAYBOOK)
     return project
 

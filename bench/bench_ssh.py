@@ -31,10 +31,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
-from _common import VENV_BIN, Measurement, best_of
+from _common import SIM_PLAYBOOK, VENV_BIN, Measurement, best_of, sim_inventory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from sshd import SshdFleet, SshdHost, retire_test_user, start_fleet, unavailable_reason
@@ -302,22 +301,8 @@ def simulated(hosts: int, forks: int, work: Path, repeat: int) -> list[tuple[str
     Best of ``repeat``, the two output modes taking turns.
     """
     (work / "sim").mkdir()
-    (work / "sim" / "hosts.ini").write_text(
-        f"[sim]\nnode[00000:{hosts - 1:05d}]\n\n[sim:vars]\n"
-        "ansible_connection=simulated\ncorral_simulated_rtt=0.05\n"
-    )
-    (work / "sim" / "site.yml").write_text(
-        textwrap.dedent(
-            """\
-            - hosts: sim
-              gather_facts: false
-              tasks:
-                - command: uname -a
-                - copy: {content: "hello\\n", dest: /tmp/app.conf}
-                - shell: echo hello > /tmp/shell.txt
-            """
-        )
-    )
+    (work / "sim" / "hosts.ini").write_text(sim_inventory(hosts))
+    (work / "sim" / "site.yml").write_text(SIM_PLAYBOOK)
     runs: dict[str, list[Measurement]] = {}
     for _ in range(repeat):
         for output in ("console", "json"):

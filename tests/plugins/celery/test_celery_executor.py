@@ -26,6 +26,7 @@ from served import Served
 from test_engine_hub import HOSTS, PLAYBOOK, _shape
 
 from corral.testing import CorralProject
+from corral.testing.fixtures import CliResult
 
 redis_server = redis_service.redis_server  # the module-scoped server fixture
 __all__ = ["fleet", "redis_server"]  # fixtures, taken from their modules
@@ -33,6 +34,17 @@ __all__ = ["fleet", "redis_server"]  # fixtures, taken from their modules
 
 def _celery_env(server: RedisServer, **more: str) -> dict[str, str]:
     return {"CORRAL_BROKER_URL": server.url, "CORRAL_BROKER_KEY": KEY, **more}
+
+
+def _on_celery(
+    project: CorralProject, server: RedisServer, *args: str, shard_size: int
+) -> CliResult:
+    """``corral run site.yml -i hosts.ini ARGS --executor celery`` in a subprocess."""
+    return project.run_subprocess(
+        "run", "site.yml", "-i", "hosts.ini", *args, "--executor", "celery",
+        env=_celery_env(server, CORRAL_SHARD_SIZE=str(shard_size)),
+        timeout=120,
+    )  # fmt: skip
 
 
 def _shards_run(workers: list[Worker]) -> dict[str, int]:
@@ -95,18 +107,7 @@ def test_registered_values_reach_later_tasks_and_other_plays(
             - debug: {msg: "{{ from_n1.stdout }}"}
         """,
     )
-    result = corral_project.run_subprocess(
-        "run",
-        "site.yml",
-        "-i",
-        "hosts.ini",
-        "--output",
-        "json",
-        "--executor",
-        "celery",
-        env=_celery_env(redis_server, CORRAL_SHARD_SIZE="2"),
-        timeout=120,
-    )
+    result = _on_celery(corral_project, redis_server, "--output", "json", shard_size=2)
     assert result.exit_code == 0, result.output[-3000:]
     shown = [
         e["result"]["msg"]
@@ -148,16 +149,7 @@ def test_hosts_go_to_the_queue_their_corral_queue_variable_names(
         "site.yml", "- hosts: tokyo\n  gather_facts: false\n  tasks:\n    - command: uptime\n"
     )
     before = _shards_run(fleet)
-    result = corral_project.run_subprocess(
-        "run",
-        "site.yml",
-        "-i",
-        "hosts.ini",
-        "--executor",
-        "celery",
-        env=_celery_env(redis_server, CORRAL_SHARD_SIZE="2"),
-        timeout=120,
-    )
+    result = _on_celery(corral_project, redis_server, shard_size=2)
     assert result.exit_code == 0, result.output[-3000:]
     after = _shards_run(fleet)
     assert after["wa@test"] == before["wa@test"]
@@ -168,11 +160,7 @@ def test_hosts_go_to_the_queue_their_corral_queue_variable_names(
         "- hosts: tokyo\n  gather_facts: false\n  vars: {corral_queue: nowhere}\n"
         "  tasks:\n    - command: uptime\n",
     )
-    moved = corral_project.run_subprocess(
-        "run", "site.yml", "-i", "hosts.ini", "--executor", "celery", "-e", "corral_queue=corral",
-        env=_celery_env(redis_server, CORRAL_SHARD_SIZE="6"),
-        timeout=120,
-    )  # fmt: skip
+    moved = _on_celery(corral_project, redis_server, "-e", "corral_queue=corral", shard_size=6)
     assert moved.exit_code == 0, moved.output[-3000:]
     assert sum(_shards_run(fleet).values()) == sum(after.values()) + 1
 
