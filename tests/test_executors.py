@@ -149,3 +149,27 @@ def test_a_bad_process_count_is_a_usage_error(project: CorralProject) -> None:
     assert result.stderr.splitlines()[0] == (
         "error: CORRAL_PROCESSES must be a whole number of processes, not 'many'"
     )
+
+
+def test_a_template_reading_hostvars_makes_every_shard_carry_every_host(tmp_path: Any) -> None:
+    from corral.engine.shards import needs_all_hosts
+    from corral.playbook.model import Playbook
+
+    class Hosts:
+        hosts = ("a", "b")
+
+        @staticmethod
+        def host_vars_view(name: str) -> dict[str, str]:
+            return {"ip": "10.0.0.1"}
+
+    role_tasks = tmp_path / "roles" / "etc_hosts" / "tasks" / "main.yml"
+    role_tasks.parent.mkdir(parents=True)
+    role_tasks.write_text("- template: {src: hosts.j2, dest: /etc/hosts}\n")
+    template = tmp_path / "roles" / "etc_hosts" / "templates" / "hosts.j2"
+    template.parent.mkdir()
+    template.write_text("{% for h in groups.all %}{{ h }}{% endfor %}\n")
+    playbook = Playbook(path=tmp_path / "site.yml", plays=(), text="- hosts: all\n",
+                        files=(role_tasks,))  # fmt: skip
+    assert not needs_all_hosts(playbook, Hosts())  # type: ignore[arg-type]
+    template.write_text("{% for h in groups.all %}{{ hostvars[h].ip }}{% endfor %}\n")
+    assert needs_all_hosts(playbook, Hosts())  # type: ignore[arg-type]

@@ -29,6 +29,7 @@ import dataclasses
 import pickle
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corral.engine.hosts import HostState
@@ -38,7 +39,12 @@ from corral.playbook.model import Play, Playbook, Task
 
 if TYPE_CHECKING:
     from corral.engine.context import PlayContext, RunContext
+    from corral.engine.options import RunOptions
     from corral.inventory import Inventory
+
+# A file bigger than this is not a template anyone reads hostvars from.
+_SCANNED_BYTES = 1 << 20
+_ROLE_DIRS = frozenset({"tasks", "handlers", "vars", "defaults", "meta"})
 
 __all__ = [
     "HostSnapshot",
@@ -73,7 +79,7 @@ class Shard:
     """One round's units for some hosts, with everything they read."""
 
     run_id: str
-    options: Any  # RunOptions, without what cannot leave the process (approver, resume)
+    options: RunOptions  # without what cannot leave the process (approver, resume)
     playbook_path: str
     play: Play
     play_vars: dict[str, Any]
@@ -114,16 +120,31 @@ def runs_remotely(run: RunContext, work: UnitWork) -> bool:
 
 
 def needs_all_hosts(playbook: Playbook, inventory: Inventory) -> bool:
-    """Whether a template may read ``hostvars``: then every shard carries every host."""
+    """Whether a template may read ``hostvars``: then every shard carries every host.
+
+    Looked for in the playbook and every file it loaded, the templates of the project
+    and of its roles (``templates/``, ``*.j2``), and the inventory's variables.
+    """
     if "hostvars" in playbook.text:
         return True
-    for path in playbook.files:
+    for path in (*playbook.files, *_templates(playbook)):
         try:
-            if "hostvars" in path.read_text(errors="replace"):
+            if path.stat().st_size < _SCANNED_BYTES and b"hostvars" in path.read_bytes():
                 return True
         except OSError:
-            return True
+            return True  # unreadable here: assume the worst
     return any("hostvars" in repr(inventory.host_vars_view(h)) for h in inventory.hosts)
+
+
+def _templates(playbook: Playbook) -> set[Path]:
+    # The project's directory and each role's (the parent of its tasks/, vars/...).
+    roots = {playbook.base_dir}
+    roots.update(p.parent.parent for p in playbook.files if p.parent.name in _ROLE_DIRS)
+    found: set[Path] = set()
+    for root in roots:
+        found.update(root.glob("**/*.j2"))
+        found.update(p for p in root.glob("**/templates/**/*") if p.is_file())
+    return found
 
 
 def shards_of(work: Sequence[UnitWork], size: int) -> Iterator[list[UnitWork]]:
