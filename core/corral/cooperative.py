@@ -135,15 +135,20 @@ class Hub:
                     self._thread.start()
         self._inbox.put(("spawn", function, args))
 
-    def close(self) -> None:
-        """Let the units end, stop the thread; raise what crashed a unit, if anything did."""
+    def close(self, *, wait: bool = True) -> None:
+        """Let the units end, stop the thread; raise what crashed a unit, if anything did.
+
+        ``wait=False`` (an aborted run) does not wait for units still running: the
+        thread ends once they do, as a daemon.
+        """
         thread = self._thread
         if thread is not None:
             self._inbox.put(None)
-            thread.join()
+            if wait:
+                thread.join()
             self._thread = None
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=wait)
             self._pool = None
         if self._crashed is not None:
             crashed, self._crashed = self._crashed, None

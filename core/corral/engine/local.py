@@ -29,9 +29,14 @@ __all__ = ["LocalExecutor", "corral_register_executors"]
 class LocalExecutor:
     """Runs units on this machine; see the module docstring."""
 
-    def __init__(self, forks: int, *, hub: bool = True) -> None:
+    def __init__(
+        self, forks: int, *, hub: bool = True, cancelled: threading.Event | None = None
+    ) -> None:
         self.forks = max(1, forks)
         self.use_hub = hub
+        # Set when the run is aborted: closing then does not wait for units still running
+        # (their connections were closed to end them), as the play's pool never did.
+        self.cancelled = cancelled or threading.Event()
         self._hub: Hub | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -65,12 +70,13 @@ class LocalExecutor:
     def close(self) -> None:
         hub, pool = self._hub, self._pool
         self._hub = self._pool = None
+        wait = not self.cancelled.is_set()
         try:
             if hub is not None:
-                hub.close()
+                hub.close(wait=wait)
         finally:
             if pool is not None:
-                pool.shutdown(wait=True)
+                pool.shutdown(wait=wait, cancel_futures=True)
 
     def _the_hub(self) -> Hub:
         with self._lock:
@@ -86,7 +92,7 @@ class LocalExecutor:
 
 
 def _open(run: RunContext) -> LocalExecutor:
-    return LocalExecutor(run.options.forks, hub=run.options.hub)
+    return LocalExecutor(run.options.forks, hub=run.options.hub, cancelled=run.cancelled)
 
 
 def _open_processes(run: RunContext) -> Executor:

@@ -69,7 +69,7 @@ class ProcessExecutor:
         self.run = run
         self.processes = processes
         self.environ = dict(environ)
-        self.local = LocalExecutor(run.options.forks, hub=run.options.hub)
+        self.local = LocalExecutor(run.options.forks, hub=run.options.hub, cancelled=run.cancelled)
         self.all_hosts = needs_all_hosts(run.playbook, run.inventory)
         self._pool: ProcessPoolExecutor | None = None
 

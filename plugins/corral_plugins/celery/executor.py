@@ -68,7 +68,7 @@ class CeleryExecutor:
         self.queue = queue
         self.size = size
         self.app = make_app(settings)
-        self.local = LocalExecutor(run.options.forks, hub=run.options.hub)
+        self.local = LocalExecutor(run.options.forks, hub=run.options.hub, cancelled=run.cancelled)
         self.all_hosts = needs_all_hosts(run.playbook, run.inventory)
         self.nobody_warning = float(
             run.templar.environ.get("CORRAL_NO_WORKER_WARNING") or NOBODY_WARNING
