@@ -19,6 +19,15 @@ class Measurement:
     seconds: float
     peak_mb: float
     returncode: int
+    # The process's own CPU and context switches (its waited-for children's included).
+    user: float = 0.0
+    system: float = 0.0
+    voluntary: int = 0
+    involuntary: int = 0
+
+    @property
+    def system_share(self) -> float:
+        return self.system / self.seconds
 
 
 def measure(
@@ -49,7 +58,16 @@ def measure(
     if proc.returncode not in (0,):
         err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
         print(f"warning: {label} exited {proc.returncode}: {err[-500:]}", file=sys.stderr)
-    return Measurement(label, seconds, usage.ru_maxrss / 1024, proc.returncode)
+    return Measurement(
+        label,
+        seconds,
+        usage.ru_maxrss / 1024,
+        proc.returncode,
+        usage.ru_utime,
+        usage.ru_stime,
+        usage.ru_nvcsw,
+        usage.ru_nivcsw,
+    )
 
 
 def best_of(n: int, label: str, argv: Sequence[str], **kwargs: object) -> Measurement:

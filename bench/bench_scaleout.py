@@ -34,61 +34,26 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from _common import SIM_PLAYBOOK, VENV_BIN, sim_inventory
+from _common import SIM_PLAYBOOK, VENV_BIN, Measurement, measure, sim_inventory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()  # the bench's own broker key
 
 
-@dataclass
-class Sample:
-    wall: float
-    user: float
-    system: float
-    voluntary: int
-    involuntary: int
-    peak_mb: float
-    code: int
-
-    @property
-    def system_share(self) -> float:
-        return self.system / self.wall
-
-
-def measured(argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Sample:
-    """Run ``argv`` once: wall time and the rusage of the process (not of its children).
+def measured(argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Measurement:
+    """Run ``argv`` once (see _common.measure); stop the benchmark if it fails.
 
     Each run records itself in a run store of its own (a fresh ``CORRAL_HOME``), as
     ``corral run`` does by default, unless ``env`` names one.
     """
     home = tempfile.mkdtemp(prefix="home-", dir=cwd)
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env={**os.environ, "CORRAL_HOME": home, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        stderr = proc.stderr.read().decode() if proc.stderr else ""
-        raise SystemExit(f"{' '.join(argv)} exited {code}: {stderr[-2000:]}")
-    return Sample(
-        wall,
-        usage.ru_utime,
-        usage.ru_stime,
-        usage.ru_nvcsw,
-        usage.ru_nivcsw,
-        usage.ru_maxrss / 1024,
-        code,
-    )
+    found = measure(argv[0], argv, cwd=cwd, env={"CORRAL_HOME": home, **env})
+    if found.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} exited {found.returncode}")
+    return found
 
 
 def spread(values: Sequence[float]) -> str:
@@ -117,19 +82,20 @@ def consecutive(project: Path, runs: int, repeat: int, forks: int) -> None:
     for n in range(1, runs + 1):
         s = measured(sim_argv(forks), project, {})
         samples.append(s)
-        row = (n, f"{s.wall:.2f}", f"{s.user:.2f}", f"{s.system:.2f}", f"{s.system_share:.0%}",
+        row = (n, f"{s.seconds:.2f}", f"{s.user:.2f}", f"{s.system:.2f}", f"{s.system_share:.0%}",
                s.voluntary, s.involuntary, f"{s.peak_mb:.0f}")  # fmt: skip
         print("| " + " | ".join(str(v) for v in row) + " |", flush=True)
-    walls = spread([s.wall for s in samples])
-    under = all(s.wall < 10 for s in samples)
+    walls = spread([s.seconds for s in samples])
+    under = all(s.seconds < 10 for s in samples)
     share = max(s.system_share for s in samples)
     print(
         f"\nwall median (min-max): {walls} s; all under 10 s: {under}; sys/wall max {share:.0%}\n"
     )
     off = [measured(sim_argv(forks), project, {"CORRAL_HUB": "off"}) for _ in range(repeat)]
     switches = max(s.voluntary + s.involuntary for s in off)
+    off_walls = spread([s.seconds for s in off])
     print(
-        f"`CORRAL_HUB=off` (a thread per unit), {repeat} runs: wall {spread([s.wall for s in off])}"
+        f"`CORRAL_HUB=off` (a thread per unit), {repeat} runs: wall {off_walls}"
         f" s, sys {spread([s.system for s in off])} s, sys/wall max "
         f"{max(s.system_share for s in off):.0%}, context switches up to {switches}\n",
         flush=True,
@@ -193,7 +159,7 @@ def executors(
 ) -> None:
     host_tasks = hosts * 3  # the playbook's three tasks
     print(f"### Executors, {repeat} runs each, taking turns ({workers} worker processes)\n")
-    runs: dict[str, list[Sample]] = {}
+    runs: dict[str, list[Measurement]] = {}
     kinds = [k for k in ("local", "processes", "celery") if k not in skip]
     with celery_workers(project, workers, {}) if "celery" in kinds else _nothing() as settings:
         for _ in range(repeat):
@@ -210,7 +176,7 @@ def executors(
     for kind, samples in runs.items():
         cpu = [s.user + s.system for s in samples]
         per = statistics.median(cpu) / host_tasks * 1e6
-        print(f"| {kind} | {spread([s.wall for s in samples])} | {spread(cpu)} | {per:.0f} µs |")
+        print(f"| {kind} | {spread([s.seconds for s in samples])} | {spread(cpu)} | {per:.0f} µs |")
     print(flush=True)
 
 
@@ -249,7 +215,7 @@ def ssh(n: int, repeat: int, skip: set[str]) -> None:
                             env.update(settings or {})
                             env["CORRAL_SHARD_SIZE"] = str(max(1, n // 2))
                         argv = bench.command("corral", n)
-                        rows.setdefault(kind, []).append(measured(argv, Path(tmp), env).wall)
+                        rows.setdefault(kind, []).append(measured(argv, Path(tmp), env).seconds)
             print(f"### SSH workload, {n} loopback sshd hosts, {repeat} runs each, taking turns\n")
             print("| executor | wall s, median (min-max) |\n| --- | ---: |")
             for kind, walls in rows.items():

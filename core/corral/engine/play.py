@@ -399,9 +399,7 @@ class PlayRunner:
         return dict(self.run.executor.run_units(work))
 
     def _run_one(self, host: str, unit: Unit) -> UnitResult:
-        work = [self._work(host, unit, self._may_share_a_thread(unit.task))]
-        assert self.run.executor is not None
-        return dict(self.run.executor.run_units(work))[host]
+        return self._run_many(unit.task, [host], {host: unit})[host]
 
     def _work(self, host: str, unit: Unit, shared: bool) -> UnitWork:
         return UnitWork(

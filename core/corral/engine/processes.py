@@ -15,10 +15,10 @@ import multiprocessing
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from corral.engine.local import LocalExecutor
-from corral.engine.shards import apply_shard, needs_all_hosts, pack_shard, runs_remotely, shards_of
+from corral.engine.shards import apply_shard, needs_all_hosts, pack_shard, shards_of, split_remote
 from corral.errors import UsageError
 from corral.executors import UnitWork
 
@@ -74,11 +74,10 @@ class ProcessExecutor:
         self._pool: ProcessPoolExecutor | None = None
 
     def run_units(self, work: Sequence[UnitWork]) -> Iterator[tuple[str, UnitResult]]:
-        remote = [unit for unit in work if runs_remotely(self.run, unit)]
+        remote, here = split_remote(self.run, work)
         if len(remote) < 2:  # one host's unit is not worth a round trip to a worker
             yield from self.local.run_units(work)
             return
-        here = [unit for unit in work if not runs_remotely(self.run, unit)]
         size = math.ceil(len(remote) / self.processes)
         forks = math.ceil(self.run.options.forks / self.processes)
         pool = self._the_pool()
@@ -102,12 +101,11 @@ class ProcessExecutor:
 
     def _the_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            environ: dict[str, Any] = self.environ
             self._pool = ProcessPoolExecutor(
                 self.processes,
                 # forkserver: a clean process, not a copy of this one's threads and locks
                 mp_context=multiprocessing.get_context("forkserver"),
                 initializer=_start_worker,
-                initargs=(environ,),
+                initargs=(self.environ,),
             )
         return self._pool

@@ -152,8 +152,9 @@ def execute_shard(
         executor.close()
         kept.used = time.monotonic()
     after = {name: _after(state) for name, state in states.items()}
-    for name, data in finished.items():
-        host = next(h for h, i in ids.items() if i == name)
+    host_of = {unit: host for host, unit in ids.items()}
+    for unit, data in finished.items():
+        host = host_of[unit]
         outcomes[host], after[host], by_host[host] = pickle.loads(data)  # noqa: S301 - ours
     answer = [event for name in ids for event in by_host[name]]
     return ShardResult(outcomes=outcomes, states=after, events=[*answer, *events])

@@ -56,6 +56,7 @@ __all__ = [
     "run_shard",
     "runs_remotely",
     "shards_of",
+    "split_remote",
 ]
 
 
@@ -117,6 +118,17 @@ def runs_remotely(run: RunContext, work: UnitWork) -> bool:
         return False
     resume = run.options.resume
     return resume is None or not resume.done
+
+
+def split_remote(
+    run: RunContext, work: Sequence[UnitWork]
+) -> tuple[list[UnitWork], list[UnitWork]]:
+    """``work`` as (the units a worker may run, the units that run here)."""
+    remote: list[UnitWork] = []
+    here: list[UnitWork] = []
+    for unit in work:
+        (remote if runs_remotely(run, unit) else here).append(unit)
+    return remote, here
 
 
 def needs_all_hosts(playbook: Playbook, inventory: Inventory) -> bool:

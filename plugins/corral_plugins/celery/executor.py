@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corral.engine.local import LocalExecutor
-from corral.engine.shards import apply_shard, needs_all_hosts, pack_shard, runs_remotely, shards_of
+from corral.engine.shards import apply_shard, needs_all_hosts, pack_shard, shards_of, split_remote
 from corral.errors import CorralError, UsageError
 from corral.executors import UnitWork
 from corral_plugins.celery.app import SHARD, make_app
@@ -75,11 +75,10 @@ class CeleryExecutor:
         )
 
     def run_units(self, work: Sequence[UnitWork]) -> Iterator[tuple[str, UnitResult]]:
-        remote = [unit for unit in work if runs_remotely(self.run, unit)]
+        remote, here = split_remote(self.run, work)
         if not remote:
             yield from self.local.run_units(work)
             return
-        here = [unit for unit in work if not runs_remotely(self.run, unit)]
         forks = self.run.options.forks
         pending: list[tuple[Any, list[UnitWork], str]] = []
         for queue, units in self._by_queue(remote).items():
