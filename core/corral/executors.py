@@ -7,6 +7,11 @@ it ends. ``local``, built in, runs them in this process: cooperative units on a 
 (see :mod:`corral.cooperative`), the others on a pool of ``forks`` threads. A plugin
 registers others through ``corral_register_executors``; ``corral run --executor
 NAME`` (or ``CORRAL_EXECUTOR``) picks one.
+
+An executor type may also take **whole runs**: its ``run_queue`` opens a
+:class:`RunQueue` that ``corral serve --executor NAME`` hands each queued run to
+(:class:`QueuedRun`), to be run by a worker elsewhere; what the worker's run records
+comes back to the server's store through :mod:`corral.store.mirror`.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ __all__ = [
     "DEFAULT_EXECUTOR",
     "Executor",
     "ExecutorType",
+    "QueuedRun",
+    "RemoteRun",
+    "RunQueue",
     "UnitWork",
     "executor_type",
     "open_executor",
@@ -72,13 +80,82 @@ class Executor(Protocol):
 
 
 @dataclass(frozen=True)
+class QueuedRun:
+    """A run ``corral serve`` queued, handed whole to an executor's workers.
+
+    ``argv`` are the ``corral`` arguments that run it (``run PLAYBOOK --queued-run ID
+    ...``); ``files`` the text of the hand-over files they name (``@PATH``), by path, for
+    a worker to write where it likes. ``project`` is the project directory, which
+    workers have at the same path. ``playbook`` (relative to it), ``inventory``,
+    ``params`` and ``limit`` say what the run targets, for routing it. ``log``: the
+    file on this machine where what the run printed on its error output is kept.
+    """
+
+    run_id: str
+    playbook: str
+    argv: tuple[str, ...]
+    files: Mapping[str, str]
+    project: str
+    inventory: tuple[str, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    limit: str | None = None
+    started_by: str = ""
+    trigger: str = ""
+    log: str = ""
+
+
+class RemoteRun(Protocol):
+    """A queued run handed to a worker, as the server watches it (like its own workers)."""
+
+    run_id: str
+
+    @property
+    def where(self) -> str:
+        """Where it runs, for the server's log (``queue eu``, ``pid 123``)."""
+        ...
+
+    def finished(self) -> int | None:
+        """The run's exit code once it ended (or its worker was lost), else None."""
+        ...
+
+    def wait(self, timeout: float) -> int | None:
+        """:meth:`finished`, waiting up to ``timeout`` seconds for it."""
+        ...
+
+    def terminate(self) -> None:
+        """Wind the run down, as SIGTERM does to a local one."""
+        ...
+
+    def kill(self) -> None:
+        """Stop it at once."""
+        ...
+
+
+class RunQueue(Protocol):
+    """Where a server's queued runs go to be run by workers."""
+
+    def submit(self, run: QueuedRun) -> RemoteRun:
+        """Put ``run`` on the queue; its records reach this machine's run store."""
+        ...
+
+    def close(self) -> None:
+        """Stop watching the runs handed out (they go on; their records stop coming)."""
+        ...
+
+
+@dataclass(frozen=True)
 class ExecutorType:
-    """A kind of executor: ``open(run)`` builds the executor of one run."""
+    """A kind of executor: ``open(run)`` builds the executor of one run.
+
+    ``run_queue(environ)``, when given, opens the queue of whole runs that ``corral
+    serve --executor NAME`` uses instead of running each queued run on its own machine.
+    """
 
     name: str
     open: Callable[[RunContext], Executor]
     description: str = ""
     plugin: str = field(default="", compare=False)
+    run_queue: Callable[[Mapping[str, str]], RunQueue] | None = field(default=None, compare=False)
 
 
 def executor_type(executors: Mapping[str, ExecutorType], name: str) -> ExecutorType:

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 from corral import ExecutorType, RegisterExecutor, hookimpl
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import click
 
     from corral.engine.context import RunContext
-    from corral.executors import Executor
+    from corral.executors import Executor, RunQueue
 
 
 @hookimpl
@@ -33,13 +35,22 @@ def _open(run: RunContext) -> Executor:
     return open_executor(run)
 
 
+def _run_queue(environ: Mapping[str, str]) -> RunQueue:
+    from corral_plugins.celery.run_queue import open_run_queue
+
+    return open_run_queue(environ)
+
+
 @hookimpl
 def corral_register_executors(register: RegisterExecutor) -> None:
-    """Register ``celery``: a run's host work in shards on corral workers."""
+    """Register ``celery``: a run's host work in shards on corral workers; with
+    ``corral serve``, whole runs on them."""
     register(
         ExecutorType(
             name="celery",
             open=_open,
-            description="Host work in shards on corral workers behind a broker.",
+            description="Host work in shards on corral workers behind a broker; "
+            "served runs whole on them.",
+            run_queue=_run_queue,
         )
     )

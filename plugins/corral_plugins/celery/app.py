@@ -1,8 +1,9 @@
-"""corral's Celery application: its settings and its two tasks.
+"""corral's Celery application: its settings and its tasks.
 
 - ``corral.ping`` answers who ran it: the worker's name, PID, corral version and queues.
   A task rather than only a control broadcast, so a test or an operator can check that
   a message put on queue ``eu`` reaches a worker that serves ``eu``.
+- ``corral.run`` runs a whole queued run of ``corral serve`` (corral_plugins.celery.remote_run).
 - ``corral.shard`` opens a sealed shard (corral.engine.shards: a round's units for some
   hosts, with the state they read), runs it and seals what its units did. The worker
   keeps no state between shards.
@@ -28,10 +29,11 @@ if TYPE_CHECKING:
 
     from corral.plugins import Registry
 
-__all__ = ["PING", "RESULT_EXPIRES", "SHARD", "make_app"]
+__all__ = ["PING", "RESULT_EXPIRES", "RUN", "SHARD", "make_app"]
 
 PING = "corral.ping"
 SHARD = "corral.shard"
+RUN = "corral.run"
 RESULT_EXPIRES = 3600  # seconds: the coordinator collects results as they come
 
 
@@ -87,6 +89,9 @@ def make_app(settings: BrokerSettings) -> Celery:
     # shared=False: the task belongs to this app only (each run or worker makes its own)
     app.task(name=PING, bind=True, shared=False)(_ping_task(settings.queues))
     app.task(name=SHARD, bind=True, shared=False)(_shard_task(settings.key))
+    # A whole run is acknowledged when a worker takes it, never given to a second one:
+    # a lost worker's run is recorded interrupted, to be resumed, not started again.
+    app.task(name=RUN, bind=True, shared=False, acks_late=False)(_run_task(settings.key))
     return app
 
 
@@ -135,3 +140,21 @@ def _shard_task(key: bytes | None) -> Any:
         return seal_bytes(answer, key)
 
     return shard
+
+
+def _run_task(key: bytes | None) -> Any:
+    def run(task: Any, sealed: str) -> int:
+        """Run the sealed queued run, its records sent to the server that queued it."""
+        if key is None:
+            from corral_plugins.celery.crypto import SealError
+
+            raise SealError("this worker has no broker key to open runs with")
+        from corral_plugins.celery.channel import RunChannel
+        from corral_plugins.celery.crypto import unseal
+        from corral_plugins.celery.remote_run import run_whole
+
+        payload = unseal(sealed, key)
+        channel = RunChannel(task.app.backend.client, key, str(payload["run_id"]))
+        return run_whole(channel, payload)
+
+    return run

@@ -8,7 +8,9 @@
   after the entry's ``overlap`` policy is applied;
 - the dispatcher thread: starts queued runs, oldest first, up to ``max_runs`` at once,
   each in a worker process (``workers.py``; by default a long-lived warm worker that
-  keeps SSH links between runs, ``warm.py``), and notices runs that ended.
+  keeps SSH links between runs, ``warm.py``), or with an executor that takes whole
+  runs (``serve --executor celery``) on its queue, to be run by a worker elsewhere and
+  recorded here (corral.store.mirror); and notices runs that ended.
 
 On start, runs whose worker died with the last server are marked ``interrupted`` (they
 can be resumed) and runs still queued start. :meth:`Server.shutdown` drains: triggers
@@ -37,11 +39,14 @@ from corral_plugins.server.project import (
 )
 from corral_plugins.server.queue import Fire, Queued, active_runs, enqueue, fail_unstarted
 from corral_plugins.server.warm import WarmRun, WarmWorkers
-from corral_plugins.server.workers import Worker, queued_run_args, spawn
+from corral_plugins.server.workers import Worker, queued_run, queued_run_args, spawn
 
 if TYPE_CHECKING:
     from corral import Receiver, TriggerContext
+    from corral.executors import RemoteRun, RunQueue
     from corral.store.db import Store
+
+    Running = Worker | WarmRun | RemoteRun
 
 __all__ = ["Hook", "Server", "ServerOptions"]
 
@@ -58,6 +63,7 @@ class ServerOptions:
     reload: float = 2.0  # how often playbooks are checked for changes (0: never)
     wait_lock: float = 3600.0  # how long a run waits for a host another run holds
     hold: bool = False  # queue what fires, start nothing (maintenance)
+    executor: str = ""  # an executor whose run_queue takes whole runs (celery), or local
     warm: bool = True  # runs go to long-lived workers that keep SSH links (warm.py)
     warm_idle: float = 300.0  # seconds a warm worker keeps an idle SSH link
     mcp_playbooks: str = "*"  # which playbooks /mcp's run tool may start (a glob)
@@ -102,10 +108,11 @@ class Server:
         self.counters = Counters()
         self._fire_log = ThrottledLog(log)  # a webhook flood must not flood the log
         self._armed: dict[tuple[str, str], _Armed] = {}
-        self._workers: dict[str, Worker | WarmRun] = {}
+        self._workers: dict[str, Running] = {}
+        self._queue = _run_queue(registry, options.executor, self.environ)
         self._warm = (
             WarmWorkers(self.root, self.home, self.environ, options.warm_idle, self.wake)
-            if options.warm
+            if options.warm and self._queue is None
             else None
         )
         self._local = threading.local()
@@ -164,6 +171,8 @@ class Server:
         self._reap()
         if self._warm is not None:
             self._warm.kill()  # any that did not end on their own
+        if self._queue is not None:
+            self._queue.close()
         self._stopping.set()
         self._wake.set()
         for thread in self._threads:
@@ -356,12 +365,14 @@ class Server:
 
     def resume(self, run_id: str, started_by: str) -> None:
         """Resume a failed or interrupted run in a worker (``corral resume RUN``)."""
+        self._reap()  # its last worker may have ended a moment ago: not a running run
         with self._lock:
             if run_id in self._workers:
                 return
-            worker = self._run(run_id, ["resume", run_id])
+            # Here, also for a run a worker elsewhere began: its units are in this store.
+            worker = self._run_here(run_id, ["resume", run_id])
             self._workers[run_id] = worker
-        self.log(f"run {run_id} resumed by {started_by} (pid {worker.process.pid})")
+        self.log(f"run {run_id} resumed by {started_by} ({worker.where})")
 
     def worker_output(self, run_id: str) -> str:
         from corral_plugins.server.workers import output_tail
@@ -421,12 +432,16 @@ class Server:
             environ=self.environ,
             wait_lock=self.options.wait_lock,
         )
-        worker = self._run(run_id, args)
+        worker: Running
+        if self._queue is not None:
+            worker = self._queue.submit(queued_run(store, run_id, args, self.root, self.home))
+        else:
+            worker = self._run_here(run_id, args)
         with self._lock:
             self._workers[run_id] = worker
-        self.log(f"{row['playbook']}: run {run_id} started (pid {worker.process.pid})")
+        self.log(f"{row['playbook']}: run {run_id} started ({worker.where})")
 
-    def _run(self, run_id: str, args: list[str]) -> Worker | WarmRun:
+    def _run_here(self, run_id: str, args: list[str]) -> Worker | WarmRun:
         """Run ``corral ARGS`` for ``run_id``: in a warm worker, else a process of its own."""
         if self._warm is not None:
             return self._warm.run(run_id, args)
@@ -449,3 +464,13 @@ class Server:
             self.log(f"run {worker.run_id} ended: {status} (exit {code})")
         store.refresh_liveness()  # a worker that died mid-run: interrupted, resumable
         self._wake.set()
+
+
+def _run_queue(registry: Any, executor: str, environ: Mapping[str, str]) -> RunQueue | None:
+    """The run queue of ``executor`` when it takes whole runs, else None (runs run here)."""
+    if not executor:
+        return None
+    from corral.executors import executor_type
+
+    found = executor_type(registry.executors, executor)
+    return None if found.run_queue is None else found.run_queue(environ)

@@ -102,8 +102,9 @@ DEFAULT_BIND = "127.0.0.1:8844"
 @click.option(
     "--executor",
     metavar="NAME",
-    help="Where served runs do their host work: local (the default) or an executor "
-    "plugin's, e.g. celery (docs/scale-out.md). Default: CORRAL_EXECUTOR, else local.",
+    help="Where served runs run: local (the default: processes of this machine) or an "
+    "executor plugin's; celery puts each run on the broker for a corral worker to run "
+    "(docs/scale-out.md). Default: CORRAL_EXECUTOR, else local.",
 )
 @click.option(
     "--login-link/--no-login-link",
@@ -145,12 +146,11 @@ def serve_command(
 
     host, port = parse_bind(bind)
     environ = obj.environ
+    executor = executor or environ.get("CORRAL_EXECUTOR") or ""
     if executor:
         # Every run the server starts (each a `corral run` of its own) reads it.
-        environ = {
-            **environ,
-            "CORRAL_EXECUTOR": executor_type(obj.registry.executors, executor).name,
-        }
+        executor = executor_type(obj.registry.executors, executor).name
+        environ = {**environ, "CORRAL_EXECUTOR": executor}
     if bool(tls_cert) != bool(tls_key):
         raise UsageError("--tls-cert and --tls-key go together", hint="give both, or neither")
     if not _loopback(host) and not tls_cert and not insecure:
@@ -167,6 +167,7 @@ def serve_command(
         warm=warm,
         warm_idle=warm_idle,
         mcp_playbooks=mcp_playbooks,
+        executor=executor,
     )
     if login_link is None:
         login_link = sys.stderr.isatty()

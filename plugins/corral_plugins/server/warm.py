@@ -51,6 +51,10 @@ class WarmRun:
     code: int | None = None
     done: threading.Event = field(default_factory=threading.Event)
 
+    @property
+    def where(self) -> str:
+        return f"pid {self.process.pid}"
+
     def finished(self) -> int | None:
         """The run's exit code once the worker answered (or died), else None."""
         return self.code if self.done.is_set() else None

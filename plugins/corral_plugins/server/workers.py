@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from corral.executors import QueuedRun
     from corral.store.db import Store
 
 __all__ = [
     "Worker",
     "output_tail",
+    "queued_run",
     "queued_run_args",
     "run_args",
     "signal_group",
@@ -43,6 +45,10 @@ class Worker:
     process: subprocess.Popen[bytes]
     log: IO[bytes]
     started: float
+
+    @property
+    def where(self) -> str:
+        return f"pid {self.process.pid}"
 
     def finished(self) -> int | None:
         """The exit code once the process has ended (its log closed then), else None."""
@@ -137,6 +143,33 @@ def queued_run_args(
         trigger={"kind": kind, "key": key, "fired": when, "run_id": run_id},
         wait_lock=wait_lock,
         options=options,
+    )
+
+
+def queued_run(store: Store, run_id: str, args: Sequence[str], root: Path, home: Path) -> QueuedRun:
+    """The run that :func:`queued_run_args` gave ``args`` for, as an executor's run queue
+    takes it: with the text of its hand-over files, and what it targets."""
+    from corral.executors import QueuedRun
+    from corral_plugins.server.queue import fire_params
+
+    def after(flag: str) -> list[str]:
+        return [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == flag]
+
+    files = {arg[1:]: Path(arg[1:]).read_text(encoding="utf-8") for arg in args if arg[:1] == "@"}
+    row = store.run_row(run_id) or {}
+    limit = after("-l")
+    return QueuedRun(
+        run_id=run_id,
+        playbook=args[1],
+        argv=tuple(args),
+        files=files,
+        project=str(root),
+        inventory=tuple(after("-i")),
+        params=fire_params(store, run_id),
+        limit=limit[0] if limit else None,
+        started_by=str(row.get("started_by") or ""),
+        trigger=str(row.get("trigger") or ""),
+        log=str(spool_dir(home, run_id) / "output.log"),
     )
 
 

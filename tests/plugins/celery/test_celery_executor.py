@@ -22,7 +22,6 @@ import pytest
 import redis_server as redis_service
 from celery_fleet import KEY, Worker, fleet
 from redis_server import RedisServer
-from served import Served
 from test_engine_hub import HOSTS, PLAYBOOK, _shape
 
 from corral.testing import CorralProject
@@ -163,24 +162,6 @@ def test_hosts_go_to_the_queue_their_corral_queue_variable_names(
     moved = _on_celery(corral_project, redis_server, "-e", "corral_queue=corral", shard_size=6)
     assert moved.exit_code == 0, moved.output[-3000:]
     assert sum(_shards_run(fleet).values()) == sum(after.values()) + 1
-
-
-def test_corral_serve_executor_celery_sends_served_runs_host_work_to_the_workers(
-    fleet: list[Worker], redis_server: RedisServer, served: Served
-) -> None:
-    served.project.write("inventory.ini", "[sim]\ns[1:4] ansible_connection=simulated\n")
-    served.project.write(
-        "deploy.yml", "- hosts: sim\n  gather_facts: false\n  tasks:\n    - command: uptime\n"
-    )
-    served.project.env.update(_celery_env(redis_server, CORRAL_SHARD_SIZE="2"))
-    before = _shards_run(fleet)
-    served.start("--executor", "celery", "--no-login-link")
-    with served.client(served.token("run")) as api:
-        run_id = api.post("/api/v1/runs", json={"playbook": "deploy.yml"}).json()["run_id"]
-        run = served.wait_status(api, run_id, {"succeeded", "failed"})
-    assert run["status"] == "succeeded", served.output()[-3000:]
-    after = _shards_run(fleet)
-    assert sum(after.values()) == sum(before.values()) + 2
 
 
 def test_corral_serve_refuses_an_executor_that_is_not_installed(

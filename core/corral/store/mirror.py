@@ -1,0 +1,257 @@
+"""A run that a worker elsewhere runs, mirrored into this machine's run store.
+
+``corral serve`` with an executor that takes whole runs (``ExecutorType.run_queue``)
+hands each queued run to a worker on another machine. The worker runs it as
+``corral run --queued-run ID --output json`` against a run store of its own, and a
+bridge beside it sends *up* what the server's store needs; the server sends *down*
+what is asked of the run. The transport (a broker, a pipe) is the executor's; this
+module is what the messages mean on each side.
+
+Up (worker to server), each a mapping:
+
+- ``{"events": [...]}``: the run's events, as its ``--output json`` wrote them; fed to
+  a :class:`~corral.store.writer.StoreWriter` here, they make the same rows a local run
+  makes (units, events, recap, status), so ``history``, ``show``, ``report`` and the
+  web UI read it as any run;
+- ``{"row": {...}, "blobs": [...]}``: the run's record once it started (argv, options,
+  params, the playbook and inventory snapshots), from :func:`run_record`;
+- ``{"approvals": [...]}``: its approval requests and how they stand
+  (:func:`approval_states`), so ``corral approve`` here can answer them;
+- ``{"beat": TIME}``: the worker is alive (every few seconds);
+- ``{"end": CODE, "output": TEXT}``: the run's process ended with exit code CODE.
+
+Down (server to worker), one mapping that is replaced as things change (state, not
+messages, so a lost or repeated one does no harm): ``{"control": ROW or None,
+"answers": {KEY: {...}}}``: the run's cancel or pause (:mod:`corral.store.control`) and
+the answers given to its approvals, applied to the worker's store by :func:`apply_down`.
+
+Here the run's ``pid`` and ``controller`` are the server's own: the mirror is the
+run's process on this machine, so a server that dies leaves the run ``interrupted``
+(``corral resume`` runs it here) as a dead ``corral run`` would.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from corral.store.control import NOW
+from corral.store.db import Store, finish_run_in
+from corral.store.writer import StoreWriter
+
+__all__ = [
+    "RunMirror",
+    "apply_down",
+    "approval_states",
+    "queue_here",
+    "run_record",
+]
+
+# The columns of a run's row that describe it, copied from the worker's store. Status,
+# pid, heartbeat and the roll-ups are this store's own (its writer keeps them).
+RECORD_COLUMNS = (
+    "playbook",
+    "playbook_file",
+    "playbook_hash",
+    "inventory_hash",
+    "started",
+    "segment_started",
+    "argv",
+    "cwd",
+    "params",
+    "extra_vars",
+    "options",
+    "check_mode",
+)
+_APPROVAL_COLUMNS = ("key", "message", "requested", "timeout", "forbid_starter", "status")
+_ANSWER_COLUMNS = ("status", "decided_by", "comment", "decided")
+
+
+# -- the worker's side ----------------------------------------------------------------
+
+
+def queue_here(store: Store, run_id: str, playbook: str, *, started_by: str, trigger: str) -> None:
+    """Queue ``run_id`` in the worker's store, for ``corral run --queued-run`` to take."""
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT OR IGNORE INTO runs (id, playbook, status, started, started_by, trigger)"
+            " VALUES (?, ?, 'queued', ?, ?, ?)",
+            (run_id, playbook, time.time(), started_by, trigger),
+        )
+
+
+def run_record(store: Store, run_id: str) -> dict[str, Any] | None:
+    """The ``row`` message of a run that started (None while it is still queued)."""
+    names = ", ".join(RECORD_COLUMNS)
+    row = store.conn.execute(
+        f"SELECT status, {names} FROM runs WHERE id = ?",  # noqa: S608 - fixed column names
+        (run_id,),
+    ).fetchone()
+    if row is None or row[0] == "queued":
+        return None
+    record = dict(zip(RECORD_COLUMNS, row[1:], strict=True))
+    hashes = (record["playbook_hash"], record["inventory_hash"])
+    blobs = store.conn.execute(
+        "SELECT hash, kind, data FROM blobs WHERE hash IN (?, ?)", hashes
+    ).fetchall()
+    return {"row": record, "blobs": [list(blob) for blob in blobs]}
+
+
+def approval_states(store: Store, run_id: str) -> list[dict[str, Any]]:
+    """The run's approval requests, each with its status (the ``approvals`` message)."""
+    names = ", ".join(_APPROVAL_COLUMNS)
+    rows = store.conn.execute(
+        f"SELECT {names} FROM approvals WHERE run_id = ? ORDER BY id",  # noqa: S608
+        (run_id,),
+    ).fetchall()
+    return [dict(zip(_APPROVAL_COLUMNS, row, strict=True)) for row in rows]
+
+
+def apply_down(store: Store, run_id: str, down: Mapping[str, Any]) -> None:
+    """Make the worker's store say what the server's says of the run (see the module)."""
+    control = down.get("control")
+    answers = down.get("answers") or {}
+    with store.transaction() as conn:
+        if control:
+            conn.execute(
+                "INSERT OR REPLACE INTO run_control"
+                " (run_id, action, requested, requested_by, grace) VALUES (?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    control["action"],
+                    control["requested"],
+                    control["requested_by"],
+                    control["grace"],
+                ),
+            )
+        else:
+            conn.execute("DELETE FROM run_control WHERE run_id = ?", (run_id,))
+        for key, answer in answers.items():
+            conn.execute(
+                "UPDATE approvals SET status = ?, decided_by = ?, comment = ?, decided = ?"
+                " WHERE run_id = ? AND key = ? AND status = 'pending'",
+                (*(answer[name] for name in _ANSWER_COLUMNS), run_id, key),
+            )
+
+
+# -- the server's side ----------------------------------------------------------------
+
+
+class RunMirror:
+    """Records in this machine's store what a worker sends up of run ``run_id``.
+
+    Use it from one thread: :meth:`apply` each message as it comes, :meth:`down` for
+    what to send down, :meth:`close` when the run ended or its worker is lost (a run
+    that never reached its recap is then ``interrupted``, resumable here).
+    """
+
+    def __init__(self, store: Store, run_id: str) -> None:
+        self.run_id = run_id
+        self.store = store
+        self.code: int | None = None
+        self.output = ""
+        self._writer: StoreWriter | None = None
+        self._asked: set[str] = set()  # approval keys the worker has asked
+
+    def apply(self, message: Mapping[str, Any]) -> None:
+        if "row" in message:
+            self._record(message["row"], message.get("blobs") or [])
+        if "events" in message:
+            self._events(message["events"])
+        if "approvals" in message:
+            self._approvals(message["approvals"])
+        if "end" in message:
+            self.code = int(message["end"])
+            self.output = str(message.get("output") or "")
+
+    def down(self) -> dict[str, Any]:
+        """The run's control row and the answers given here to its approvals."""
+        conn = self.store.conn
+        row = conn.execute(
+            "SELECT action, requested, requested_by, grace FROM run_control WHERE run_id = ?",
+            (self.run_id,),
+        ).fetchone()
+        names = ("action", "requested", "requested_by", "grace")
+        control = dict(zip(names, row, strict=True)) if row else None
+        if not row and self.status() == "cancelled":
+            # Cancelled while still queued (corral cancel marks it so at once): never start.
+            control = {"action": "cancel", "requested": 0.0, "requested_by": "", "grace": NOW}
+        answers: dict[str, Any] = {}
+        if self._asked:
+            columns = ", ".join(_ANSWER_COLUMNS)
+            for key, *answer in conn.execute(
+                f"SELECT key, {columns} FROM approvals"  # noqa: S608 - fixed column names
+                " WHERE run_id = ? AND status != 'pending'",
+                (self.run_id,),
+            ).fetchall():
+                if key in self._asked:
+                    answers[key] = dict(zip(_ANSWER_COLUMNS, answer, strict=True))
+        return {"control": control, "answers": answers}
+
+    def status(self) -> str | None:
+        row = self.store.conn.execute(
+            "SELECT status FROM runs WHERE id = ?", (self.run_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def close(self) -> None:
+        """Commit what came; a run that started and has no recap ends ``interrupted``."""
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            writer.close()
+
+    def lost(self, why: str) -> None:
+        """The worker stopped answering: the run is ``interrupted`` (resumable here)."""
+        self.close()
+        with self.store.transaction() as conn:
+            still = conn.execute("SELECT status FROM runs WHERE id = ?", (self.run_id,)).fetchone()
+            if still and still[0] in ("queued", "running"):
+                finish_run_in(conn, self.run_id, "interrupted", None, time.time(), None)
+        self.output += why
+
+    # -- up ---------------------------------------------------------------------------
+
+    def _events(self, events: list[Mapping[str, Any]]) -> None:
+        if self._writer is None:
+            self._writer = StoreWriter(self.store, self.run_id)
+        for event in events:
+            # This process stands for the run here (see the module docstring).
+            starts = event.get("event") == "run_start"
+            self._writer({**event, "pid": os.getpid()} if starts else event)
+
+    def _record(self, record: Mapping[str, Any], blobs: list[list[Any]]) -> None:
+        columns = [name for name in RECORD_COLUMNS if name in record]
+        updates = ", ".join(f"{name} = ?" for name in columns)
+        with self.store.transaction() as conn:
+            conn.executemany("INSERT OR IGNORE INTO blobs VALUES (?, ?, ?)", blobs)
+            conn.execute(
+                f"UPDATE runs SET {updates}, controller = ? WHERE id = ?",  # noqa: S608
+                (*(record[name] for name in columns), socket.gethostname(), self.run_id),
+            )
+
+    def _approvals(self, states: list[Mapping[str, Any]]) -> None:
+        with self.store.transaction() as conn:
+            for state in states:
+                key = str(state["key"])
+                self._asked.add(key)
+                found = conn.execute(
+                    "SELECT id, status FROM approvals WHERE run_id = ? AND key = ?"
+                    " ORDER BY id DESC LIMIT 1",
+                    (self.run_id, key),
+                ).fetchone()
+                if found is None:
+                    conn.execute(
+                        "INSERT INTO approvals"
+                        " (run_id, key, message, requested, timeout, forbid_starter, status)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (self.run_id, *(state[name] for name in _APPROVAL_COLUMNS)),
+                    )
+                elif found[1] == "pending" and state["status"] != "pending":
+                    # Settled on the worker (its timeout): say so here too.
+                    conn.execute(
+                        "UPDATE approvals SET status = ?, decided = ? WHERE id = ?",
+                        (state["status"], time.time(), found[0]),
+                    )

@@ -1,0 +1,173 @@
+"""A whole run on a worker: the ``corral.run`` task (``corral serve --executor celery``).
+
+The server hands over a queued run (corral.executors.QueuedRun, sealed). The worker
+runs it as ``corral run --queued-run ID --output json`` in the project directory, with
+a run store of its own under ``$CORRAL_HOME/remote/RUN_ID`` (its leases, approvals,
+cancel and pause work there as in any run), and bridges that run to the server
+(corral.store.mirror): every quarter of a second it sends up the events the run wrote,
+its record once it started, its approval requests and a heartbeat, and it applies
+what the server sends down (a cancel, a pause, the answers to approvals). The run's
+own process gets SIGTERM if the worker dies, so a lost worker leaves no run behind
+that nobody watches; the server then records the run ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from corral_plugins.celery.channel import RunChannel
+
+__all__ = ["run_whole"]
+
+TICK = 0.25  # seconds between two exchanges with the server
+BEAT_EVERY = 2.0  # seconds between two heartbeats when nothing else went up
+OUTPUT_KEPT = 64 * 1024  # bytes of the run's error output sent up when it ends
+
+
+def run_whole(channel: RunChannel, payload: Mapping[str, Any]) -> int:
+    """Run the queued run ``payload`` describes, bridged through ``channel``; its exit code."""
+    from corral.paths import corral_home
+    from corral.store.db import open_store
+    from corral.store.mirror import queue_here
+
+    run_id = str(payload["run_id"])
+    down = channel.down() or {}
+    if (down.get("control") or {}).get("action") == "cancel":
+        channel.up({"end": 99, "output": "cancelled while queued: not started\n"})
+        return 99
+    home = corral_home(os.environ) / "remote" / run_id
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    environ = {**os.environ, "CORRAL_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    store = open_store(environ)
+    try:
+        queue_here(
+            store,
+            run_id,
+            str(payload["playbook"]),
+            started_by=str(payload.get("started_by") or ""),
+            trigger=str(payload.get("trigger") or ""),
+        )
+        argv = _hand_over(home, payload)
+        code, output = _Bridge(channel, store, run_id, down).run(
+            argv, cwd=str(payload["project"]), environ=environ, log=home / "output.log"
+        )
+    finally:
+        store.close()
+    channel.up({"end": code, "output": output})
+    shutil.rmtree(home, ignore_errors=True)
+    return code
+
+
+def _hand_over(home: Path, payload: Mapping[str, Any]) -> list[str]:
+    """The run's arguments, its hand-over files (``@PATH``) written under ``home``."""
+    files: Mapping[str, str] = payload.get("files") or {}
+    moved: dict[str, str] = {}
+    for number, (path, text) in enumerate(files.items()):
+        target = home / f"{number}-{Path(path).name}"
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        moved[f"@{path}"] = f"@{target}"
+    argv = [moved.get(arg, arg) for arg in payload["argv"]]
+    return [*argv, "--output", "json"]
+
+
+class _Bridge:
+    """Runs the run's process and keeps the server told (see the module docstring)."""
+
+    def __init__(self, channel: RunChannel, store: Any, run_id: str, down: Any) -> None:
+        self.channel = channel
+        self.store = store
+        self.run_id = run_id
+        self.down = down
+        self.events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.recorded = False
+        self.approvals: list[dict[str, Any]] = []
+
+    def run(
+        self, argv: list[str], *, cwd: str, environ: Mapping[str, str], log: Path
+    ) -> tuple[int, str]:
+        with log.open("w+b") as errors:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "corral", *argv],
+                cwd=cwd,
+                env=dict(environ),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                preexec_fn=_ended_with_parent(),  # noqa: PLW1509 - only sets a signal
+            )
+            assert process.stdout is not None
+            reader = threading.Thread(
+                target=self._read, args=(process.stdout,), name="corral-run-events", daemon=True
+            )
+            reader.start()
+            beat = 0.0
+            while reader.is_alive() or not self.events.empty():
+                reader.join(TICK)
+                if self._exchange() or time.monotonic() - beat > BEAT_EVERY:
+                    beat = time.monotonic()
+                    self.channel.up({"beat": time.time()})
+            code = process.wait()
+            self._exchange()
+            errors.seek(max(0, errors.tell() - OUTPUT_KEPT))
+            return code, errors.read().decode("utf-8", errors="replace")
+
+    def _read(self, stream: IO[bytes]) -> None:
+        for line in stream:
+            with contextlib.suppress(ValueError):  # not an event: a stray print
+                self.events.put(json.loads(line))
+
+    def _exchange(self) -> bool:
+        """Send up what is new, apply what came down; True when something went up."""
+        from corral.store.mirror import apply_down, approval_states, run_record
+
+        sent = False
+        batch = []
+        while not self.events.empty():
+            batch.append(self.events.get())
+        if not self.recorded and (record := run_record(self.store, self.run_id)) is not None:
+            self.recorded = True
+            self.channel.up(record)
+            sent = True
+        if batch:
+            self.channel.up({"events": batch})
+            sent = True
+        approvals = approval_states(self.store, self.run_id)
+        if approvals != self.approvals:
+            self.approvals = approvals
+            self.channel.up({"approvals": approvals})
+            sent = True
+        down = self.channel.down()
+        if down is not None and down != self.down:
+            self.down = down
+            apply_down(self.store, self.run_id, down)
+        return sent
+
+
+def _ended_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to SIGTERM the child when this worker dies (kill -9
+    included): the run winds down instead of going on with nobody to report it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return preexec

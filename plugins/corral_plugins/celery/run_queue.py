@@ -1,0 +1,240 @@
+"""``corral serve --executor celery``: the server's queued runs, run whole by workers.
+
+Each queued run goes on the broker as a ``corral.run`` task, on its queue: the
+``corral_queue`` of the playbook's plays (``vars:``), else the one every host the run
+targets has in the inventory (a datacentre's group), else ``CORRAL_QUEUE``, else the
+first of the project's queues. A worker serving that queue runs it
+(corral_plugins.celery.remote_run) and sends up what it records; a thread per run here
+writes that into the server's store (corral.store.mirror), so the run is in
+``history``, ``show``, the API and the web UI as any other, and sends down what is
+asked of it there (``corral cancel``/``pause``/``continue``, ``corral approve``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from corral.errors import CorralError
+from corral.executors import QueuedRun
+from corral_plugins.celery.app import RESULT_EXPIRES, RUN, make_app
+from corral_plugins.celery.channel import RunChannel
+from corral_plugins.celery.crypto import seal
+from corral_plugins.celery.settings import load_settings
+
+if TYPE_CHECKING:
+    from corral.plugins import Registry
+    from corral.store.mirror import RunMirror
+
+__all__ = ["CeleryRemoteRun", "CeleryRunQueue", "open_run_queue", "run_route"]
+
+# Seconds without a word from a run's worker (it sends a heartbeat every 2 s) before
+# the run is recorded interrupted: its worker died, or lost its broker for that long
+# (CORRAL_WORKER_LOST_AFTER).
+LOST_AFTER = 30.0
+WAIT = 0.5  # seconds each look for messages waits
+
+
+class CeleryRunQueue:
+    """Hands queued runs to workers through the broker; see the module docstring."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = dict(environ)
+        settings = load_settings(environ, cwd=Path.cwd())
+        assert settings.key is not None
+        self.key = settings.key
+        self.queue = environ.get("CORRAL_QUEUE") or settings.queues[0]
+        self.app = make_app(settings)
+        self.lost_after = float(environ.get("CORRAL_WORKER_LOST_AFTER") or LOST_AFTER)
+        self._registry: Registry | None = None
+
+    def submit(self, run: QueuedRun) -> CeleryRemoteRun:
+        queue = run_route(run, self._plugins(), self.environ) or self.queue
+        payload = {
+            "run_id": run.run_id,
+            "playbook": run.playbook,
+            "argv": list(run.argv),
+            "files": dict(run.files),
+            "project": run.project,
+            "started_by": run.started_by,
+            "trigger": run.trigger,
+        }
+        channel = RunChannel(self.app.backend.client, self.key, run.run_id, expires=RESULT_EXPIRES)
+        channel.forget()  # a run id is new; a resumed one starts its exchange afresh
+        result = self.app.send_task(RUN, args=[seal(payload, self.key)], queue=queue)
+        return CeleryRemoteRun(self, run, queue, channel, result)
+
+    def close(self) -> None:
+        self.app.close()
+
+    def _plugins(self) -> Registry:
+        if self._registry is None:
+            from corral.plugins import build_registry, make_plugin_manager
+
+            self._registry = build_registry(make_plugin_manager(self.environ))
+        return self._registry
+
+
+def open_run_queue(environ: Mapping[str, str]) -> CeleryRunQueue:
+    return CeleryRunQueue(environ)
+
+
+def run_route(run: QueuedRun, registry: Registry, environ: Mapping[str, str]) -> str | None:
+    """The queue ``run`` belongs on, from its playbook or its hosts (None: the default).
+
+    The playbook is loaded as ``corral run`` would load it; one that does not load goes
+    to the default queue, where its worker reports why it cannot run.
+    """
+    from corral.engine.options import RunOptions
+    from corral.engine.prepare import prepare_run
+
+    try:
+        prepared = prepare_run(
+            Path(run.project) / run.playbook,
+            run.inventory,
+            registry,
+            RunOptions(limit=run.limit),
+            environ,
+            params=run.params,
+        )
+    except CorralError:
+        return None
+    for play in prepared.playbook.plays:
+        if isinstance(named := play.vars.get("corral_queue"), str):
+            return named
+    queues: set[Any] = set()
+    inventory = prepared.inventory
+    for play in prepared.playbook.plays:
+        with contextlib.suppress(CorralError):
+            for host in inventory.select(play.hosts, limit=run.limit):
+                queues.add(inventory.host_vars(host).get("corral_queue"))
+    if len(queues) == 1 and isinstance(named := queues.pop(), str):
+        return named
+    return None
+
+
+class CeleryRemoteRun:
+    """A run on a worker, as the server's dispatcher sees it (corral.executors.RemoteRun)."""
+
+    def __init__(
+        self,
+        owner: CeleryRunQueue,
+        run: QueuedRun,
+        queue: str,
+        channel: RunChannel,
+        result: Any,
+    ) -> None:
+        self.run_id = run.run_id
+        self.queue = queue
+        self.started = time.time()
+        self._owner = owner
+        self._log = Path(run.log) if run.log else None
+        self._channel = channel
+        self._result = result
+        self._code: int | None = None
+        self._done = threading.Event()
+        self._closing = threading.Event()
+        self._thread = threading.Thread(
+            target=self._watch, name=f"corral-remote-{run.run_id}", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def where(self) -> str:
+        return f"queue {self.queue}"
+
+    def finished(self) -> int | None:
+        return self._code if self._done.is_set() else None
+
+    def wait(self, timeout: float) -> int | None:
+        self._done.wait(timeout)
+        return self.finished()
+
+    def terminate(self) -> None:
+        """Cancel the run as ``corral cancel`` does (its grace, then it winds down)."""
+        self._ask(now=False)
+
+    def kill(self) -> None:
+        """Abort it at once, as ``corral cancel --now``."""
+        self._ask(now=True)
+        with contextlib.suppress(Exception):
+            self._owner.app.control.revoke([self._result.id])
+
+    def _ask(self, *, now: bool) -> None:
+        from corral.store.control import NOW, request_cancel
+        from corral.store.db import open_store
+
+        if self._done.is_set():
+            return
+        store = open_store(self._owner.environ)
+        try:
+            with contextlib.suppress(CorralError):  # it ended meanwhile
+                request_cancel(store, self.run_id, by="corral serve", grace=NOW if now else None)
+        finally:
+            store.close()
+
+    # -- the watching thread ------------------------------------------------------------
+
+    def _watch(self) -> None:
+        from corral.store.db import open_store
+        from corral.store.mirror import RunMirror
+
+        store = open_store(self._owner.environ)
+        mirror = RunMirror(store, self.run_id)
+        try:
+            self._code = self._follow(mirror)
+        except Exception as exc:  # the broker or the store failed for good: say so, end
+            mirror.lost(f"\ncorral serve lost run {self.run_id}: {type(exc).__name__}: {exc}\n")
+            self._code = 1
+        finally:
+            mirror.close()
+            store.close()
+            self._keep_output(mirror.output)
+            self._done.set()
+
+    def _follow(self, mirror: RunMirror) -> int:
+        """Apply what comes up and send down what changes, until the run's end."""
+        sent: Any = None
+        heard: float | None = None  # when the worker last said something
+        while True:
+            down = mirror.down()
+            if down != sent:
+                self._channel.send_down(down)
+                sent = down
+            if heard is None and mirror.status() == "cancelled":
+                # Cancelled before any worker took it: take it off the queue.
+                with contextlib.suppress(Exception):
+                    self._owner.app.control.revoke([self._result.id])
+                return 99
+            message = self._take()
+            now = time.monotonic()
+            if message is not None:
+                heard = now
+                mirror.apply(message)
+                if mirror.code is not None:
+                    return mirror.code
+            elif heard is not None and now - heard > self._owner.lost_after:
+                mirror.lost(
+                    f"\nthe worker running this run (queue {self.queue}) has not been heard "
+                    f"of for {self._owner.lost_after:g} s: recorded interrupted; "
+                    f"`corral resume {self.run_id}` runs it again from where it stopped\n"
+                )
+                return 1
+
+    def _take(self) -> Any:
+        try:
+            return self._channel.take(WAIT)
+        except CorralError:
+            raise
+        except Exception:  # the broker is away for a moment: the worker waits for it too
+            time.sleep(WAIT)
+            return None
+
+    def _keep_output(self, text: str) -> None:
+        if self._log is not None and text:
+            with contextlib.suppress(OSError), self._log.open("a", encoding="utf-8") as log:
+                log.write(text)
