@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +30,24 @@ CORRAL = Path(sys.executable).with_name("corral")
 class Worker:
     """A ``corral worker`` subprocess of the test, stopped by its PID."""
 
-    def __init__(self, base: Path, url: str, name: str, queues: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        base: Path,
+        url: str,
+        name: str,
+        queues: tuple[str, ...],
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.name = f"{name}@test"
         self.queues = queues
         self.log = base / f"{name}.log"
         base.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "CORRAL_HOME": str(base / "home"), "CORRAL_BROKER_KEY": KEY}
+        env = {
+            **os.environ,
+            "CORRAL_HOME": str(base / "home"),
+            "CORRAL_BROKER_KEY": KEY,
+            **(env or {}),
+        }
         env.pop("CORRAL_BROKER_URL", None)
         argv = [str(CORRAL), "worker", "--broker", url, "--pool", "solo", "--name", self.name,
                 "--loglevel", "info", *[a for q in queues for a in ("-Q", q)]]  # fmt: skip

@@ -87,8 +87,9 @@ class QueuedRun:
     ...``); ``files`` the text of the hand-over files they name (``@PATH``), by path, for
     a worker to write where it likes. ``project`` is the project directory, which
     workers have at the same path. ``playbook`` (relative to it), ``inventory``,
-    ``params`` and ``limit`` say what the run targets, for routing it. ``log``: the
-    file on this machine where what the run printed on its error output is kept.
+    ``params`` and ``limit`` say what the run targets, for routing it and taking its
+    leases, for which it waits up to ``wait_lock`` seconds. ``log``: the file on this
+    machine where what the run printed on its error output is kept.
     """
 
     run_id: str
@@ -101,6 +102,7 @@ class QueuedRun:
     limit: str | None = None
     started_by: str = ""
     trigger: str = ""
+    wait_lock: float = 0.0
     log: str = ""
 
 

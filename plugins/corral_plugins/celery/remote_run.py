@@ -8,7 +8,9 @@ cancel and pause work there as in any run), and bridges that run to the server
 its record once it started, its approval requests and a heartbeat, and it applies
 what the server sends down (a cancel, a pause, the answers to approvals). The run's
 own process gets SIGTERM if the worker dies, so a lost worker leaves no run behind
-that nobody watches; the server then records the run ``interrupted``.
+that nobody watches; the server then records the run ``interrupted``. The other way
+round, a run whose server has not been heard of for ``CORRAL_SERVER_LOST_AFTER``
+seconds is cancelled as ``corral cancel`` would.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ __all__ = ["run_whole"]
 TICK = 0.25  # seconds between two exchanges with the server
 BEAT_EVERY = 2.0  # seconds between two heartbeats when nothing else went up
 OUTPUT_KEPT = 64 * 1024  # bytes of the run's error output sent up when it ends
+# Seconds without the server's heartbeat (it sends one every 2 s) before the run is
+# cancelled here: what it does would be recorded nowhere (CORRAL_SERVER_LOST_AFTER).
+SERVER_LOST_AFTER = 30.0
 
 
 def run_whole(channel: RunChannel, payload: Mapping[str, Any]) -> int:
@@ -95,6 +100,9 @@ class _Bridge:
         self.events: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.recorded = False
         self.approvals: list[dict[str, Any]] = []
+        self.heard = time.monotonic()  # when the server's state last changed (its beat)
+        self.lost_after = float(os.environ.get("CORRAL_SERVER_LOST_AFTER") or SERVER_LOST_AFTER)
+        self.given_up = False
 
     def run(
         self, argv: list[str], *, cwd: str, environ: Mapping[str, str], log: Path
@@ -152,9 +160,18 @@ class _Bridge:
             sent = True
         down = self.channel.down()
         if down is not None and down != self.down:
-            self.down = down
+            self.down, self.heard = down, time.monotonic()
             apply_down(self.store, self.run_id, down)
+        elif not self.given_up and time.monotonic() - self.heard > self.lost_after:
+            self._give_up()
         return sent
+
+    def _give_up(self) -> None:
+        from corral.store.control import request_cancel
+
+        self.given_up = True
+        with contextlib.suppress(Exception):  # it is ending anyway
+            request_cancel(self.store, self.run_id, by="corral worker (no server)")
 
 
 def _ended_with_parent() -> Callable[[], None] | None:

@@ -13,6 +13,7 @@ asked of it there (``corral cancel``/``pause``/``continue``, ``corral approve``)
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Mapping
@@ -30,13 +31,14 @@ if TYPE_CHECKING:
     from corral.plugins import Registry
     from corral.store.mirror import RunMirror
 
-__all__ = ["CeleryRemoteRun", "CeleryRunQueue", "open_run_queue", "run_route"]
+__all__ = ["CeleryRemoteRun", "CeleryRunQueue", "open_run_queue", "run_plan"]
 
 # Seconds without a word from a run's worker (it sends a heartbeat every 2 s) before
 # the run is recorded interrupted: its worker died, or lost its broker for that long
 # (CORRAL_WORKER_LOST_AFTER).
 LOST_AFTER = 30.0
 WAIT = 0.5  # seconds each look for messages waits
+BEAT_EVERY = 2.0  # seconds between two sendings of the (unchanged) state down
 
 
 class CeleryRunQueue:
@@ -53,7 +55,11 @@ class CeleryRunQueue:
         self._registry: Registry | None = None
 
     def submit(self, run: QueuedRun) -> CeleryRemoteRun:
-        queue = run_route(run, self._plugins(), self.environ) or self.queue
+        queue, leases = run_plan(run, self._plugins(), self.environ)
+        return CeleryRemoteRun(self, run, queue or self.queue, leases)
+
+    def send(self, run: QueuedRun, queue: str) -> tuple[RunChannel, Any]:
+        """Put ``run`` on ``queue``; its channel and its task's result."""
         payload = {
             "run_id": run.run_id,
             "playbook": run.playbook,
@@ -66,7 +72,7 @@ class CeleryRunQueue:
         channel = RunChannel(self.app.backend.client, self.key, run.run_id, expires=RESULT_EXPIRES)
         channel.forget()  # a run id is new; a resumed one starts its exchange afresh
         result = self.app.send_task(RUN, args=[seal(payload, self.key)], queue=queue)
-        return CeleryRemoteRun(self, run, queue, channel, result)
+        return channel, result
 
     def close(self) -> None:
         self.app.close()
@@ -83,58 +89,61 @@ def open_run_queue(environ: Mapping[str, str]) -> CeleryRunQueue:
     return CeleryRunQueue(environ)
 
 
-def run_route(run: QueuedRun, registry: Registry, environ: Mapping[str, str]) -> str | None:
-    """The queue ``run`` belongs on, from its playbook or its hosts (None: the default).
+def run_plan(
+    run: QueuedRun, registry: Registry, environ: Mapping[str, str]
+) -> tuple[str | None, list[str]]:
+    """The queue ``run`` belongs on (None: the default), and the leases it takes.
 
-    The playbook is loaded as ``corral run`` would load it; one that does not load goes
-    to the default queue, where its worker reports why it cannot run.
+    The playbook is loaded as ``corral run`` would load it. The leases (its hosts and
+    ``locks:``, corral.store.leases) are taken here, in the server's store, before a
+    worker gets the run: the worker's own store knows no other run. A playbook that
+    does not load goes to the default queue, where its worker reports why.
     """
     from corral.engine.options import RunOptions
     from corral.engine.prepare import prepare_run
+    from corral.store.leases import lease_names
 
+    options = RunOptions(limit=run.limit)
     try:
         prepared = prepare_run(
             Path(run.project) / run.playbook,
             run.inventory,
             registry,
-            RunOptions(limit=run.limit),
+            options,
             environ,
             params=run.params,
         )
     except CorralError:
-        return None
+        return None, []
+    inventory = prepared.inventory
+    names: list[str] = []
+    with contextlib.suppress(CorralError):
+        names = lease_names(prepared.playbook, inventory, options)
     for play in prepared.playbook.plays:
         if isinstance(named := play.vars.get("corral_queue"), str):
-            return named
-    queues: set[Any] = set()
-    inventory = prepared.inventory
-    for play in prepared.playbook.plays:
-        with contextlib.suppress(CorralError):
-            for host in inventory.select(play.hosts, limit=run.limit):
-                queues.add(inventory.host_vars(host).get("corral_queue"))
+            return named, names
+    hosts = [name[len("host:") :] for name in names if name.startswith("host:")]
+    queues = {inventory.host_vars(host).get("corral_queue") for host in hosts}
     if len(queues) == 1 and isinstance(named := queues.pop(), str):
-        return named
-    return None
+        return named, names
+    return None, names
 
 
 class CeleryRemoteRun:
     """A run on a worker, as the server's dispatcher sees it (corral.executors.RemoteRun)."""
 
     def __init__(
-        self,
-        owner: CeleryRunQueue,
-        run: QueuedRun,
-        queue: str,
-        channel: RunChannel,
-        result: Any,
+        self, owner: CeleryRunQueue, run: QueuedRun, queue: str, leases: list[str]
     ) -> None:
         self.run_id = run.run_id
         self.queue = queue
         self.started = time.time()
         self._owner = owner
+        self._run = run
+        self._leases = leases
         self._log = Path(run.log) if run.log else None
-        self._channel = channel
-        self._result = result
+        self._channel: RunChannel | None = None
+        self._result: Any = None
         self._code: int | None = None
         self._done = threading.Event()
         self._closing = threading.Event()
@@ -161,8 +170,12 @@ class CeleryRemoteRun:
     def kill(self) -> None:
         """Abort it at once, as ``corral cancel --now``."""
         self._ask(now=True)
-        with contextlib.suppress(Exception):
-            self._owner.app.control.revoke([self._result.id])
+        self._revoke()
+
+    def _revoke(self) -> None:
+        if self._result is not None:
+            with contextlib.suppress(Exception):  # a broker that is down: nothing to take back
+                self._owner.app.control.revoke([self._result.id])
 
     def _ask(self, *, now: bool) -> None:
         from corral.store.control import NOW, request_cancel
@@ -181,36 +194,56 @@ class CeleryRemoteRun:
 
     def _watch(self) -> None:
         from corral.store.db import open_store
+        from corral.store.leases import LeaseHeld, acquire_leases, release_leases
         from corral.store.mirror import RunMirror
 
         store = open_store(self._owner.environ)
         mirror = RunMirror(store, self.run_id)
         try:
-            self._code = self._follow(mirror)
+            # As a local run waits for its hosts and locks before it starts (--wait-lock).
+            acquire_leases(
+                store,
+                self.run_id,
+                self._leases,
+                pid=os.getpid(),
+                wait=self._run.wait_lock,
+                on_wait=lambda holder: self._keep_output(
+                    f"waiting for {holder.name}, held by run {holder.run_id}\n"
+                ),
+            )
+            self._channel, self._result = self._owner.send(self._run, self.queue)
+            self._code = self._follow(mirror, self._channel)
+        except LeaseHeld as exc:
+            mirror.output = f"error: {exc}\n"
+            self._code = exc.exit_code
         except Exception as exc:  # the broker or the store failed for good: say so, end
             mirror.lost(f"\ncorral serve lost run {self.run_id}: {type(exc).__name__}: {exc}\n")
             self._code = 1
         finally:
             mirror.close()
+            with contextlib.suppress(Exception):
+                release_leases(store, self.run_id)
             store.close()
             self._keep_output(mirror.output)
             self._done.set()
 
-    def _follow(self, mirror: RunMirror) -> int:
+    def _follow(self, mirror: RunMirror, channel: RunChannel) -> int:
         """Apply what comes up and send down what changes, until the run's end."""
         sent: Any = None
+        beat = 0.0
         heard: float | None = None  # when the worker last said something
         while True:
             down = mirror.down()
-            if down != sent:
-                self._channel.send_down(down)
-                sent = down
+            if down != sent or time.monotonic() - beat > BEAT_EVERY:
+                # Sent again every few seconds though unchanged: the worker's run stops
+                # when no server has been heard of for a while (nobody would record it).
+                channel.send_down({**down, "beat": time.time()})
+                sent, beat = down, time.monotonic()
             if heard is None and mirror.status() == "cancelled":
                 # Cancelled before any worker took it: take it off the queue.
-                with contextlib.suppress(Exception):
-                    self._owner.app.control.revoke([self._result.id])
+                self._revoke()
                 return 99
-            message = self._take()
+            message = self._take(channel)
             now = time.monotonic()
             if message is not None:
                 heard = now
@@ -225,9 +258,9 @@ class CeleryRemoteRun:
                 )
                 return 1
 
-    def _take(self) -> Any:
+    def _take(self, channel: RunChannel) -> Any:
         try:
-            return self._channel.take(WAIT)
+            return channel.take(WAIT)
         except CorralError:
             raise
         except Exception:  # the broker is away for a moment: the worker waits for it too

@@ -434,7 +434,8 @@ class Server:
         )
         worker: Running
         if self._queue is not None:
-            worker = self._queue.submit(queued_run(store, run_id, args, self.root, self.home))
+            run = queued_run(store, run_id, args, self.root, self.home, self.options.wait_lock)
+            worker = self._queue.submit(run)
         else:
             worker = self._run_here(run_id, args)
         with self._lock:

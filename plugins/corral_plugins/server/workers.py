@@ -146,7 +146,9 @@ def queued_run_args(
     )
 
 
-def queued_run(store: Store, run_id: str, args: Sequence[str], root: Path, home: Path) -> QueuedRun:
+def queued_run(
+    store: Store, run_id: str, args: Sequence[str], root: Path, home: Path, wait_lock: float
+) -> QueuedRun:
     """The run that :func:`queued_run_args` gave ``args`` for, as an executor's run queue
     takes it: with the text of its hand-over files, and what it targets."""
     from corral.executors import QueuedRun
@@ -169,6 +171,7 @@ def queued_run(store: Store, run_id: str, args: Sequence[str], root: Path, home:
         limit=limit[0] if limit else None,
         started_by=str(row.get("started_by") or ""),
         trigger=str(row.get("trigger") or ""),
+        wait_lock=wait_lock,
         log=str(spool_dir(home, run_id) / "output.log"),
     )
 

@@ -15,6 +15,7 @@ import contextlib
 import re
 import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -164,9 +165,34 @@ def test_cancel_and_approvals_asked_on_the_server_reach_the_run_on_the_worker(
     assert "approved" in logs.output, logs.output[-2000:]
 
 
+def test_two_runs_on_the_same_host_take_turns_though_two_workers_are_free(
+    fleet: list[Worker], redis_server: RedisServer, served: Served
+) -> None:
+    # The host's lease is taken in the server's store, before a worker gets the run.
+    for name in ("one", "two"):
+        served.project.write(
+            f"{name}.yml",
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+            f"    - shell: echo {name}-in >> turns; sleep 2; echo {name}-out >> turns\n",
+        )
+    _serve(served, redis_server)
+    runs = [_started(served, "one.yml"), _started(served, "two.yml")]
+    with served.client(served.token("read")) as api:
+        for run_id in runs:
+            run = served.wait_status(api, run_id, {"succeeded", "failed", "interrupted"})
+            assert run["status"] == "succeeded", served.output()[-3000:]
+    turns = (served.project.path / "turns").read_text().split()
+    assert turns in (
+        ["one-in", "one-out", "two-in", "two-out"],
+        ["two-in", "two-out", "one-in", "one-out"],
+    )
+
+
 @pytest.fixture
-def lone_worker(redis_server: RedisServer, tmp_path: Path) -> Worker:
-    worker = Worker(tmp_path / "lone", redis_server.url, "lone", ("lone",))
+def lone_worker(redis_server: RedisServer, tmp_path: Path) -> Iterator[Worker]:
+    worker = Worker(
+        tmp_path / "lone", redis_server.url, "lone", ("lone",), {"CORRAL_SERVER_LOST_AFTER": "3"}
+    )
     wait_ready(redis_server.url, [worker])
     yield worker
     with contextlib.suppress(subprocess.TimeoutExpired):
@@ -198,3 +224,28 @@ def test_a_worker_killed_mid_run_leaves_it_interrupted_and_resume_finishes_it_he
     assert run["status"] == "succeeded", served.output()[-3000:]
     # The finished first task did not run again; the rest ran once, on the server.
     assert marks.read_text().split() == ["first", "last"]
+
+
+def test_a_run_whose_server_died_is_cancelled_on_its_worker(
+    lone_worker: Worker, redis_server: RedisServer, served: Served
+) -> None:
+    marks = served.project.path / "marks"
+    steps = "".join("    - command: sleep 1\n" for _ in range(15))
+    served.project.write(
+        "long.yml",
+        "- hosts: localhost\n  gather_facts: false\n  vars: {corral_queue: lone}\n  tasks:\n"
+        f"    - shell: echo first >> {marks}\n{steps}"
+        f"    - shell: echo last >> {marks}\n",
+    )
+    _serve(served, redis_server)
+    run_id = _started(served, "long.yml")
+    wait_until(lambda: _units_done(served, run_id) >= 1, 60, "the first task's record")
+    served.stop(signal.SIGKILL)
+    # Nobody would record what it does: the worker winds the run down (exit 99) at the
+    # next task, long before its 15 tasks are over.
+    ended = re.compile(r"Task corral\.run\[[0-9a-f-]+\] succeeded in [0-9.]+s: 99")
+    wait_until(lambda: bool(ended.search(lone_worker.output())), 30, "the run to be cancelled")
+    assert marks.read_text().split() == ["first"]
+    # The server, started again, has it interrupted: resumable here.
+    restarted = served.start("--no-login-link")
+    assert restarted.run_row(run_id)["status"] == "interrupted"
