@@ -80,6 +80,73 @@ def test_the_same_run_on_two_workers_as_here(
     assert summary["recap"] == remote.recap()
 
 
+FATAL_HOSTS = (
+    "[web]\nweb[01:12] ansible_connection=simulated\n[db]\ndb[1:6] ansible_connection=simulated\n"
+)
+MAX_FAIL_PLAYBOOK = """
+- hosts: web
+  gather_facts: false
+  serial: 4
+  max_fail_percentage: 30
+  tasks:
+    - name: one
+      command: echo one
+      notify: reload
+    - name: fail some
+      command: "false"
+      when: inventory_hostname in ['web06', 'web10', 'web11']
+    - name: two
+      command: echo two
+      run_once: true
+  handlers:
+    - name: reload
+      command: echo reloaded
+"""
+FATAL_PLAYBOOK = """
+- hosts: db
+  gather_facts: false
+  serial: 3
+  any_errors_fatal: true
+  tasks:
+    - name: first
+      command: echo first
+      notify: reload db
+    - name: fail db5
+      command: "false"
+      when: inventory_hostname == 'db5'
+    - name: never on the second batch
+      command: echo next
+  handlers:
+    - name: reload db
+      command: echo reloaded db
+"""
+
+
+@pytest.mark.parametrize("playbook", [MAX_FAIL_PLAYBOOK, FATAL_PLAYBOOK], ids=["max_fail", "fatal"])
+def test_max_fail_percentage_and_any_errors_fatal_end_the_same_as_here(
+    fleet: list[Worker], redis_server: RedisServer, corral_project: CorralProject, playbook: str
+) -> None:
+    corral_project.write("hosts.ini", FATAL_HOSTS)
+    corral_project.write("site.yml", playbook)
+    argv = ("run", "site.yml", "-i", "hosts.ini", "--output", "json")
+    local = corral_project.run(*argv)
+    remote = _on_celery(corral_project, redis_server, "--output", "json", shard_size=2)
+    assert remote.exit_code == local.exit_code != 0, remote.output[-3000:]
+    assert remote.recap() == local.recap()
+    assert _shape(remote.json_lines()) == _shape(local.json_lines())
+    ran = {(e["host"], e["task"]) for e in remote.json_lines() if e["event"] == "task_result"}
+    if playbook == MAX_FAIL_PLAYBOOK:
+        # Batch two lost one host of four (under 30%); batch three lost two: the run ended.
+        assert remote.recap()["web06"]["failed"] == 1
+        assert ("web05", "reload") in ran  # batch two's handlers ran on its hosts still up
+        assert ("web12", "two") not in ran
+    else:
+        # db5 failed in the second batch under any_errors_fatal: its batch stopped there.
+        assert ("db1", "never on the second batch") in ran
+        assert not [h for h, t in ran if t == "never on the second batch" and h >= "db4"]
+        assert ("db4", "reload db") not in ran
+
+
 def test_registered_values_reach_later_tasks_and_other_plays(
     fleet: list[Worker], redis_server: RedisServer, corral_project: CorralProject
 ) -> None:
