@@ -21,7 +21,7 @@ from corral.commands.options import (
     wait_lock_option,
 )
 from corral.commands.vault_options import vault_options
-from corral.errors import EXIT_INTERRUPTED
+from corral.errors import EXIT_INTERRUPTED, CorralError
 
 if TYPE_CHECKING:
     from corral.cli import CliState
@@ -310,6 +310,7 @@ def execute_run(
     control = StopControl()
     # Cancel and pause asked from other processes (corral cancel/pause, the server).
     watcher = watch_control(obj.environ, options, control) if store_writer is not None else None
+    stopped_with = None  # the exit code of an error that ends the run before its recap
     try:
         with handle_signals(control, options.grace_period):
             outcome = run_playbook(
@@ -321,11 +322,14 @@ def execute_run(
                 control,
                 templar=prepared.templar,
             )
+    except CorralError as exc:
+        stopped_with = exc.exit_code
+        raise
     finally:
         if watcher is not None:
             watcher.close()
         if store_writer is not None:
-            store_writer.close()
+            store_writer.close(stopped_with)
     if control.cancelled.is_set() and outcome.exit_code == EXIT_INTERRUPTED:
         # Aborted: units may still be running in worker threads; do not wait for them.
         sys.stdout.flush()

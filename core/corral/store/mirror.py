@@ -198,10 +198,11 @@ class RunMirror:
         return None if row is None else str(row[0])
 
     def close(self) -> None:
-        """Commit what came; a run that started and has no recap ends ``interrupted``."""
+        """Commit what came. A run that started and has no recap ends as its process
+        ended (its exit code, from the ``end`` message), else ``interrupted``."""
         if self._writer is not None:
             writer, self._writer = self._writer, None
-            writer.close()
+            writer.close(self.code)
 
     def lost(self, why: str) -> None:
         """The worker stopped answering: the run is ``interrupted`` (resumable here)."""

@@ -117,6 +117,7 @@ class StoreWriter:
         self._play_of: dict[str, str] = {}  # task uid -> play name
         self._item_counts: dict[tuple[str, str], int] = {}
         self._resumed = False  # units may exist from an earlier attempt of the run
+        self._stopped_with: int | None = None  # close()'s exit code, for a run with no recap
         self._wake = threading.Event()
         self._handed = 0
         self._last_heartbeat = 0.0
@@ -145,11 +146,14 @@ class StoreWriter:
                 break
         self._raise_error(always=True)
 
-    def close(self) -> None:
-        """Flush, record the run as interrupted if it never reached its recap, stop the thread."""
+    def close(self, exit_code: int | None = None) -> None:
+        """Flush, and stop the thread. A run that never reached its recap is recorded
+        ``interrupted`` (resumable), or with ``exit_code``, the code it stopped with on an
+        error (a playbook error once started: ``failed``, exit 4)."""
         if self._closed:
             return
         self._closed = True
+        self._stopped_with = exit_code
         self._queue.put(_STOP)
         self._wake.set()
         self._thread.join()
@@ -398,13 +402,16 @@ class StoreWriter:
 
     def _end(self, store: Store) -> None:
         if not self._finished:
-            # The engine stopped without a recap (an internal error): resumable, so interrupted.
+            # The engine stopped without a recap: on an error it gave its exit code for;
+            # else (an internal error, a lost process) resumable, so interrupted.
+            code = self._stopped_with
+            status = "interrupted" if code is None else status_for_exit_code(code)
             with store.transaction() as conn:
                 still = conn.execute(
                     "SELECT status FROM runs WHERE id = ?", (self.run_id,)
                 ).fetchone()
                 if still and still[0] == "running":
-                    finish_run_in(conn, self.run_id, "interrupted", None, time.time(), None)
+                    finish_run_in(conn, self.run_id, status, code, time.time(), None)
         from corral.store.retention import prune_when_due
 
         prune_when_due(store)

@@ -42,16 +42,38 @@ SERVER_LOST_AFTER = 30.0
 
 
 def run_whole(channel: RunChannel, payload: Mapping[str, Any]) -> int:
-    """Run the queued run ``payload`` describes, bridged through ``channel``; its exit code."""
+    """Run the queued run ``payload`` describes, bridged through ``channel``; its exit code.
+
+    Whatever happens, the server hears how it ended (else it would wait for the run).
+    """
+    down = channel.down() or {}
+    if (down.get("control") or {}).get("action") == "cancel":
+        code, output = 99, "cancelled while queued: not started\n"
+    elif not (project := Path(str(payload["project"]))).is_dir():
+        code = 5
+        output = (
+            f"error: the project directory {project} is not on this worker\n"
+            "hint: workers run served runs in the project at the same path as the "
+            "server's: deploy it there (a checkout, an image, a shared file system)\n"
+        )
+    else:
+        try:
+            code, output = _run_here(channel, payload, project, down)
+        except Exception as exc:
+            code = 1
+            output = f"error: the worker could not run it: {type(exc).__name__}: {exc}\n"
+    channel.up({"end": code, "output": output})
+    return code
+
+
+def _run_here(
+    channel: RunChannel, payload: Mapping[str, Any], project: Path, down: Mapping[str, Any]
+) -> tuple[int, str]:
     from corral.paths import corral_home
     from corral.store.db import open_store
     from corral.store.mirror import queue_here
 
     run_id = str(payload["run_id"])
-    down = channel.down() or {}
-    if (down.get("control") or {}).get("action") == "cancel":
-        channel.up({"end": 99, "output": "cancelled while queued: not started\n"})
-        return 99
     home = corral_home(os.environ) / "remote" / run_id
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     environ = {**os.environ, "CORRAL_HOME": str(home), "PYTHONUNBUFFERED": "1"}
@@ -65,14 +87,12 @@ def run_whole(channel: RunChannel, payload: Mapping[str, Any]) -> int:
             trigger=str(payload.get("trigger") or ""),
         )
         argv = _hand_over(home, payload)
-        code, output = _Bridge(channel, store, run_id, down).run(
-            argv, cwd=str(payload["project"]), environ=environ, log=home / "output.log"
+        return _Bridge(channel, store, run_id, down).run(
+            argv, cwd=str(project), environ=environ, log=home / "output.log"
         )
     finally:
         store.close()
-    channel.up({"end": code, "output": output})
-    shutil.rmtree(home, ignore_errors=True)
-    return code
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _hand_over(home: Path, payload: Mapping[str, Any]) -> list[str]:

@@ -249,3 +249,22 @@ def test_a_run_whose_server_died_is_cancelled_on_its_worker(
     # The server, started again, has it interrupted: resumable here.
     restarted = served.start("--no-login-link")
     assert restarted.run_row(run_id)["status"] == "interrupted"
+
+
+def test_a_run_that_stops_on_an_error_on_its_worker_has_the_error_in_its_logs(
+    fleet: list[Worker], redis_server: RedisServer, served: Served
+) -> None:
+    served.project.write(
+        "broken.yml",
+        '- hosts: localhost\n  gather_facts: false\n  vars_files: ["{{ site }}/missing.yml"]\n'
+        "  tasks:\n    - command: echo never\n",
+    )
+    _serve(served, redis_server)
+    run_id = _started(served, "broken.yml")
+    with served.client(served.token("read")) as api:
+        run = served.wait_status(api, run_id, {"succeeded", "failed", "interrupted"})
+        logs = api.get(f"/api/v1/runs/{run_id}/logs").text
+    # As a local run that stops on this error once started: failed, exit 4.
+    assert run["status"] == "failed", served.output()[-3000:]
+    assert "undefined variable 'site'" in logs, logs[-2000:]
+    assert "Traceback" not in logs
