@@ -185,6 +185,11 @@ class Server:
             return ", ".join(found)
         return "what ansible.cfg or $CORRAL_INVENTORY names, else corral's default"
 
+    @property
+    def remote(self) -> bool:
+        """Whether runs go to an executor's workers elsewhere rather than run here."""
+        return self._queue is not None
+
     def running(self) -> list[str]:
         with self._lock:
             return list(self._workers)

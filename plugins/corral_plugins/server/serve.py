@@ -246,6 +246,8 @@ def _serve(
         served = len(server.project.served)
         log(f"serving {served} playbook(s) of {server.root} on {scheme}://{host}:{port}")
         log(f"inventory: {server.inventory_shown()}")
+        if server.remote:
+            log(f"runs go on the broker for corral workers to run (--executor {options.executor})")
         if options.hold:
             log("--hold-queue: fires are queued; no run starts until a restart without it")
         if login_link:

@@ -92,6 +92,7 @@ def test_an_api_started_run_runs_on_a_worker_and_is_recorded_on_the_server(
     assert logs.exit_code == 0, logs.output
     assert "deployed by api" in logs.output
     assert units["run"]["status"] == "succeeded"
+    assert "runs go on the broker for corral workers to run" in served.output()
     history = served.project.run("history")
     assert run_id in history.output
 
