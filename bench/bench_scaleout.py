@@ -12,7 +12,10 @@
 2. The same workload with each executor, ``--repeat`` runs each, taking turns:
    ``local``; ``processes`` with ``--workers`` processes; ``celery`` with ``--workers``
    worker processes of this machine (one ``corral worker --pool prefork`` with that
-   concurrency) on a redis-server the benchmark starts. The coordinator's CPU (user +
+   concurrency) on a redis-server the benchmark starts, once as ``--forks`` says (which
+   bounds each shard: up to ``workers`` times as many units in flight) and once with
+   the same number in flight as the others (``celery-even``: ``--forks`` divided among
+   the workers, one shard per worker process and round). The coordinator's CPU (user +
    system of the ``corral run`` process) per host-task is printed for each.
 3. ``--ssh N``: the SSH benchmark's workload (bench/bench_ssh.py) on N real loopback sshd
    hosts, the local executor against celery with 2 worker processes, one run each per
@@ -160,17 +163,26 @@ def executors(
     host_tasks = hosts * 3  # the playbook's three tasks
     print(f"### Executors, {repeat} runs each, taking turns ({workers} worker processes)\n")
     runs: dict[str, list[Measurement]] = {}
-    kinds = [k for k in ("local", "processes", "celery") if k not in skip]
-    with celery_workers(project, workers, {}) if "celery" in kinds else _nothing() as settings:
+    # celery-even: as many units in flight as the others (--forks bounds each shard:
+    # forks / workers each, and one shard per worker process and round).
+    even = f"celery-even (--forks {max(1, forks // workers)}, shards of {hosts // workers})"
+    kinds = [k for k in ("local", "processes", "celery", even) if k.split()[0] not in skip]
+    remote = any(k.startswith("celery") for k in kinds)
+    with celery_workers(project, workers, {}) if remote else _nothing() as settings:
         for _ in range(repeat):
             for kind in kinds:
-                env = {"CORRAL_EXECUTOR": kind}
+                env = {"CORRAL_EXECUTOR": kind.split("-")[0].split()[0]}
+                argv = sim_argv(forks)
                 if kind == "processes":
                     env["CORRAL_PROCESSES"] = str(workers)
                 if kind == "celery":
                     env.update(settings or {})
                     env["CORRAL_SHARD_SIZE"] = str(max(1, hosts // (workers * 2)))
-                runs.setdefault(kind, []).append(measured(sim_argv(forks), project, env))
+                if kind == even:
+                    env.update(settings or {})
+                    env["CORRAL_SHARD_SIZE"] = str(max(1, hosts // workers))
+                    argv = sim_argv(max(1, forks // workers))
+                runs.setdefault(kind, []).append(measured(argv, project, env))
     print("| executor | wall s, median (min-max) | coordinator CPU s | per host-task |")
     print("| --- | ---: | ---: | ---: |")
     for kind, samples in runs.items():
