@@ -4,14 +4,21 @@ The hosts are systemd containers (tests/debian_hosts.py) that install from a loc
 repository of stand-in packages (tests/baseline_hosts.py). First run: every host changes;
 second run: ``changed=0`` everywhere; then one host drifts behind corral's back (a line of
 sshd_config edited, a package removed) and ``--check --diff`` reports exactly that drift,
-on that host only, with the lines, and changes nothing; a real run puts it back.
+on that host only, with the lines, and changes nothing; a real run puts it back. The
+same drift is reported and put back by two real ``corral worker``s (``--executor
+celery``): facts, become, roles, templates, packages and handlers run there.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
+import subprocess
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis_server as redis_service
 from baseline_hosts import (
     BASE_PACKAGES,
     PLAYBOOK,
@@ -20,11 +27,14 @@ from baseline_hosts import (
     state,
     write_vars,
 )
+from celery_fleet import KEY, Worker, wait_ready
 from debian_hosts import DebianFleet, FleetFactory
+from redis_server import RedisServer
 
 from corral.testing import CorralProject
 
 pytestmark = pytest.mark.slow
+redis_server = redis_service.redis_server  # the module-scoped server fixture
 
 HOSTS = 5
 DRIFTED = "base3"
@@ -64,10 +74,10 @@ def run(fleet: DebianFleet, corral_project: CorralProject) -> Any:
     corral_project.env["CORRAL_STORE"] = "off"
     extra = write_vars(corral_project.path)
 
-    def run_baseline(*args: str) -> list[dict[str, Any]]:
+    def run_baseline(*args: str, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
         out = corral_project.run(
             "run", str(PLAYBOOK), "-i", str(fleet.inventory), "-e", f"@{extra}",
-            "--output", "json", *args,
+            "--output", "json", *args, env=env,
         )  # fmt: skip
         assert out.exit_code == 0, out.output
         return out.json_lines()
@@ -127,21 +137,29 @@ def test_first_run_changes_every_host_and_the_second_changes_nothing(
     assert changed(second) == []
 
 
-def test_check_diff_shows_exactly_the_drift_of_one_host(fleet: DebianFleet, run: Any) -> None:
-    run()  # converged (whatever ran before)
+DRIFT = [
+    (DRIFTED, "Reload ssh", ""),
+    (DRIFTED, "base_packages : Install the base packages", ""),
+    (DRIFTED, "sshd_hardening : Harden sshd", ""),
+    (DRIFTED, "sshd_hardening : Harden sshd", "PermitRootLogin"),
+]
+
+
+def drift(fleet: DebianFleet) -> None:
+    """Edit a line of sshd_config and remove a package on one host, behind corral's back."""
     fleet.check(DRIFTED, ["sed", "-i", "s/^PermitRootLogin no$/PermitRootLogin yes/",
                           "/etc/ssh/sshd_config"])  # fmt: skip
     fleet.check(DRIFTED, ["dpkg", "--remove", "htop"])
+
+
+def test_check_diff_shows_exactly_the_drift_of_one_host(fleet: DebianFleet, run: Any) -> None:
+    run()  # converged (whatever ran before)
+    drift(fleet)
     before = {host.name: state(fleet, host.name) for host in fleet}
 
     checked = run("--check", "--diff")
 
-    assert changed(checked) == [
-        (DRIFTED, "Reload ssh", ""),
-        (DRIFTED, "base_packages : Install the base packages", ""),
-        (DRIFTED, "sshd_hardening : Harden sshd", ""),
-        (DRIFTED, "sshd_hardening : Harden sshd", "PermitRootLogin"),
-    ]
+    assert changed(checked) == DRIFT
     results = {
         (e["task"], str(e.get("item", ""))): e["result"]
         for e in checked
@@ -163,3 +181,35 @@ def test_check_diff_shows_exactly_the_drift_of_one_host(fleet: DebianFleet, run:
     status = fleet.check(DRIFTED, ["dpkg-query", "-W", "-f", "${Status}", "htop"])
     assert status == "install ok installed"
     assert changed(run()) == []
+
+
+@pytest.fixture
+def workers(redis_server: RedisServer, tmp_path: Any) -> Iterator[list[Worker]]:
+    started = [Worker(tmp_path, redis_server.url, name, ("corral",)) for name in ("w1", "w2")]
+    try:
+        wait_ready(redis_server.url, started)
+        yield started
+    finally:
+        for worker in started:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.stop()
+
+
+def test_two_celery_workers_report_and_put_back_the_same_drift(
+    fleet: DebianFleet, run: Any, workers: list[Worker], redis_server: RedisServer
+) -> None:
+    run()  # converged (whatever ran before)
+    drift(fleet)
+    # Shards of 2 hosts: every round is spread over both workers.
+    env = {"CORRAL_EXECUTOR": "celery", "CORRAL_BROKER_URL": redis_server.url,
+           "CORRAL_BROKER_KEY": KEY, "CORRAL_SHARD_SIZE": "2"}  # fmt: skip
+    checked = run("--check", "--diff", env=env)
+    assert changed(checked) == DRIFT
+    assert all(counts["failed"] == 0 for counts in recap(checked).values())
+    fixed = run(env=env)
+    assert changed(fixed) == DRIFT
+    assert "PermitRootLogin no" in fleet.check(DRIFTED, ["cat", "/etc/ssh/sshd_config"])
+    status = fleet.check(DRIFTED, ["dpkg-query", "-W", "-f", "${Status}", "htop"])
+    assert status == "install ok installed"
+    done = re.compile(r"Task corral\.shard\[[0-9a-f-]+\] succeeded")
+    assert all(done.search(worker.output()) for worker in workers)
