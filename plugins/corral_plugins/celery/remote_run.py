@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -39,6 +40,7 @@ OUTPUT_KEPT = 64 * 1024  # bytes of the run's error output sent up when it ends
 # Seconds without the server's heartbeat (it sends one every 2 s) before the run is
 # cancelled here: what it does would be recorded nowhere (CORRAL_SERVER_LOST_AFTER).
 SERVER_LOST_AFTER = 30.0
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def run_whole(channel: RunChannel, payload: Mapping[str, Any]) -> int:
@@ -47,7 +49,9 @@ def run_whole(channel: RunChannel, payload: Mapping[str, Any]) -> int:
     Whatever happens, the server hears how it ended (else it would wait for the run).
     """
     down = channel.down() or {}
-    if (down.get("control") or {}).get("action") == "cancel":
+    if not _RUN_ID.fullmatch(str(payload["run_id"])):  # it names a directory here
+        code, output = 5, f"error: {payload['run_id']!r} is not a run id\n"
+    elif (down.get("control") or {}).get("action") == "cancel":
         code, output = 99, "cancelled while queued: not started\n"
     elif not (project := Path(str(payload["project"]))).is_dir():
         code = 5
