@@ -18,6 +18,8 @@ Up (worker to server), each a mapping:
 - ``{"approvals": [...]}``: its approval requests and how they stand
   (:func:`approval_states`), so ``corral approve`` here can answer them;
 - ``{"beat": TIME}``: the worker is alive (every few seconds);
+- ``{"output": TEXT}``: lines for the run's output file here (which worker took it; the
+  run's error output when it ends);
 - ``{"end": CODE, "output": TEXT}``: the run's process ended with exit code CODE.
 
 Down (server to worker), one mapping that is replaced as things change (state, not
@@ -163,9 +165,10 @@ class RunMirror:
             self._events(message["events"])
         if "approvals" in message:
             self._approvals(message["approvals"])
+        if "output" in message:
+            self.output += str(message["output"])
         if "end" in message:
             self.code = int(message["end"])
-            self.output = str(message.get("output") or "")
 
     def down(self) -> dict[str, Any]:
         """The run's control row and the answers given here to its approvals."""

@@ -155,6 +155,6 @@ def _run_task(key: bytes | None) -> Any:
 
         payload = unseal(sealed, key)
         channel = RunChannel(task.app.backend.client, key, str(payload["run_id"]))
-        return run_whole(channel, payload)
+        return run_whole(channel, payload, worker=str(task.request.hostname))
 
     return run

@@ -43,11 +43,13 @@ SERVER_LOST_AFTER = 30.0
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
-def run_whole(channel: RunChannel, payload: Mapping[str, Any]) -> int:
+def run_whole(channel: RunChannel, payload: Mapping[str, Any], *, worker: str) -> int:
     """Run the queued run ``payload`` describes, bridged through ``channel``; its exit code.
 
     Whatever happens, the server hears how it ended (else it would wait for the run).
+    ``worker`` is this worker's name, which the server notes in the run's output.
     """
+    channel.up({"output": f"corral: taken by worker {worker} (pid {os.getpid()})\n"})
     down = channel.down() or {}
     if not _RUN_ID.fullmatch(str(payload["run_id"])):  # it names a directory here
         code, output = 5, f"error: {payload['run_id']!r} is not a run id\n"

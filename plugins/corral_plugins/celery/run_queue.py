@@ -248,6 +248,8 @@ class CeleryRemoteRun:
             if message is not None:
                 heard = now
                 mirror.apply(message)
+                self._keep_output(mirror.output)  # as it comes: the API and UI show it
+                mirror.output = ""
                 if mirror.code is not None:
                     return mirror.code
             elif heard is not None and now - heard > self._owner.lost_after:

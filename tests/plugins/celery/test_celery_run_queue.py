@@ -92,6 +92,9 @@ def test_an_api_started_run_runs_on_a_worker_and_is_recorded_on_the_server(
     assert logs.exit_code == 0, logs.output
     assert "deployed by api" in logs.output
     assert units["run"]["status"] == "succeeded"
+    with served.client(served.token("read")) as api:
+        output = api.get(f"/api/v1/runs/{run_id}/logs").text
+    assert re.search(r"taken by worker w[ab]@test \(pid \d+\)", output), output[-2000:]
     assert "runs go on the broker for corral workers to run" in served.output()
     history = served.project.run("history")
     assert run_id in history.output
