@@ -140,6 +140,11 @@ class RunQueue(Protocol):
         """Put ``run`` on the queue; its records reach this machine's run store."""
         ...
 
+    def adopt(self, run_id: str, queue: str, task: str, log: str) -> RemoteRun:
+        """Follow again a run a server before this one handed out, as ``task`` on ``queue``
+        (corral.store.mirror.handed_out), its output going on in ``log``."""
+        ...
+
     def close(self) -> None:
         """Stop watching the runs handed out (they go on; their records stop coming)."""
         ...

@@ -29,7 +29,9 @@ the answers given to its approvals, applied to the worker's store by :func:`appl
 
 Here the run's ``pid`` and ``controller`` are the server's own: the mirror is the
 run's process on this machine, so a server that dies leaves the run ``interrupted``
-(``corral resume`` runs it here) as a dead ``corral run`` would.
+(``corral resume`` runs it here) as a dead ``corral run`` would, unless a server
+started again in time takes it over: the ``remote_runs`` table keeps which runs were
+handed out (:func:`note_handed_out`), and :func:`adopt` makes one this process's again.
 """
 
 from __future__ import annotations
@@ -46,8 +48,12 @@ from corral.store.writer import StoreWriter
 
 __all__ = [
     "RunMirror",
+    "adopt",
     "apply_down",
     "approval_states",
+    "forget_handed_out",
+    "handed_out",
+    "note_handed_out",
     "queue_here",
     "run_record",
 ]
@@ -140,6 +146,46 @@ def apply_down(store: Store, run_id: str, down: Mapping[str, Any]) -> None:
 
 
 # -- the server's side ----------------------------------------------------------------
+
+
+def note_handed_out(store: Store, run_id: str, executor: str, queue: str, task: str) -> None:
+    """Note that ``run_id`` went to ``executor``'s workers on ``queue`` (as ``task``)."""
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO remote_runs (run_id, executor, queue, task, sent)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (run_id, executor, queue, task, time.time()),
+        )
+
+
+def forget_handed_out(store: Store, run_id: str) -> None:
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM remote_runs WHERE run_id = ?", (run_id,))
+
+
+def handed_out(store: Store, executor: str) -> list[dict[str, Any]]:
+    """The runs handed to ``executor``'s workers that are still queued or running."""
+    rows = store.conn.execute(
+        "SELECT h.run_id, h.queue, h.task FROM remote_runs h JOIN runs r ON r.id = h.run_id"
+        " WHERE h.executor = ? AND r.status IN ('queued', 'running') ORDER BY h.sent",
+        (executor,),
+    ).fetchall()
+    return [dict(zip(("run_id", "queue", "task"), row, strict=True)) for row in rows]
+
+
+def adopt(store: Store, run_id: str) -> None:
+    """Make ``run_id`` this process's: its row and its leases, held by a server that died."""
+    now, here = time.time(), socket.gethostname()
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE runs SET pid = ?, controller = ?, heartbeat = ?"
+            " WHERE id = ? AND status = 'running'",
+            (os.getpid(), here, now, run_id),
+        )
+        conn.execute(
+            "UPDATE leases SET pid = ?, controller = ?, heartbeat = ? WHERE run_id = ?",
+            (os.getpid(), here, now, run_id),
+        )
 
 
 class RunMirror:

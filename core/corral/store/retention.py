@@ -33,7 +33,15 @@ DEFAULT_RETENTION = "90d"
 PRUNE_EVERY = 86_400.0  # automatic pruning runs at most once a day
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_CHILD_TABLES = ("events", "units", "unit_attempts", "host_state", "run_hosts", "run_tasks")
+_CHILD_TABLES = (
+    "events",
+    "units",
+    "unit_attempts",
+    "host_state",
+    "run_hosts",
+    "run_tasks",
+    "remote_runs",
+)
 
 
 @dataclass(frozen=True)

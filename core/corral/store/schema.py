@@ -283,7 +283,25 @@ _V4 = [
     "CREATE INDEX audit_time ON audit (time)",
 ]
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2), tuple(_V3), tuple(_V4))
+# v5: runs ``corral serve`` handed whole to an executor's workers (corral.store.mirror),
+# so that a server started again follows them instead of queueing them a second time.
+_V5 = [
+    """CREATE TABLE remote_runs (
+        run_id TEXT PRIMARY KEY,
+        executor TEXT NOT NULL,
+        queue TEXT NOT NULL,
+        task TEXT NOT NULL DEFAULT '',
+        sent REAL NOT NULL
+    )""",
+]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    tuple(_V1),
+    tuple(_V2),
+    tuple(_V3),
+    tuple(_V4),
+    tuple(_V5),
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -29,6 +29,7 @@ from corral_plugins.celery.settings import load_settings
 
 if TYPE_CHECKING:
     from corral.plugins import Registry
+    from corral.store.db import Store
     from corral.store.mirror import RunMirror
 
 __all__ = ["CeleryRemoteRun", "CeleryRunQueue", "open_run_queue", "run_plan"]
@@ -57,6 +58,11 @@ class CeleryRunQueue:
     def submit(self, run: QueuedRun) -> CeleryRemoteRun:
         queue, leases = run_plan(run, self._plugins(), self.environ)
         return CeleryRemoteRun(self, run, queue or self.queue, leases)
+
+    def adopt(self, run_id: str, queue: str, task: str, log: str) -> CeleryRemoteRun:
+        """Follow again a run a server before this one handed out (as ``task``)."""
+        run = QueuedRun(run_id=run_id, playbook="", argv=(), files={}, project="", log=log)
+        return CeleryRemoteRun(self, run, queue, [], adopted=task)
 
     def send(self, run: QueuedRun, queue: str) -> tuple[RunChannel, Any]:
         """Put ``run`` on ``queue``; its channel and its task's result."""
@@ -133,7 +139,13 @@ class CeleryRemoteRun:
     """A run on a worker, as the server's dispatcher sees it (corral.executors.RemoteRun)."""
 
     def __init__(
-        self, owner: CeleryRunQueue, run: QueuedRun, queue: str, leases: list[str]
+        self,
+        owner: CeleryRunQueue,
+        run: QueuedRun,
+        queue: str,
+        leases: list[str],
+        *,
+        adopted: str = "",
     ) -> None:
         self.run_id = run.run_id
         self.queue = queue
@@ -143,10 +155,9 @@ class CeleryRemoteRun:
         self._leases = leases
         self._log = Path(run.log) if run.log else None
         self._channel: RunChannel | None = None
-        self._result: Any = None
+        self._result: Any = owner.app.AsyncResult(adopted) if adopted else None
         self._code: int | None = None
         self._done = threading.Event()
-        self._closing = threading.Event()
         self._thread = threading.Thread(
             target=self._watch, name=f"corral-remote-{run.run_id}", daemon=True
         )
@@ -194,25 +205,14 @@ class CeleryRemoteRun:
 
     def _watch(self) -> None:
         from corral.store.db import open_store
-        from corral.store.leases import LeaseHeld, acquire_leases, release_leases
-        from corral.store.mirror import RunMirror
+        from corral.store.leases import LeaseHeld, release_leases
+        from corral.store.mirror import RunMirror, forget_handed_out
 
         store = open_store(self._owner.environ)
         mirror = RunMirror(store, self.run_id)
         try:
-            # As a local run waits for its hosts and locks before it starts (--wait-lock).
-            acquire_leases(
-                store,
-                self.run_id,
-                self._leases,
-                pid=os.getpid(),
-                wait=self._run.wait_lock,
-                on_wait=lambda holder: self._keep_output(
-                    f"waiting for {holder.name}, held by run {holder.run_id}\n"
-                ),
-            )
-            self._channel, self._result = self._owner.send(self._run, self.queue)
-            self._code = self._follow(mirror, self._channel)
+            channel = self._adopt(mirror) if self._result is not None else self._send(store)
+            self._code = self._follow(mirror, channel)
         except LeaseHeld as exc:
             mirror.output = f"error: {exc}\n"
             self._code = exc.exit_code
@@ -223,16 +223,51 @@ class CeleryRemoteRun:
             mirror.close()
             with contextlib.suppress(Exception):
                 release_leases(store, self.run_id)
+                forget_handed_out(store, self.run_id)
             store.close()
             self._keep_output(mirror.output)
             self._done.set()
+
+    def _send(self, store: Store) -> RunChannel:
+        """Take the run's leases (waiting as a local run would), then put it on the queue."""
+        from corral.store.leases import acquire_leases
+        from corral.store.mirror import note_handed_out
+
+        acquire_leases(
+            store,
+            self.run_id,
+            self._leases,
+            pid=os.getpid(),
+            wait=self._run.wait_lock,
+            on_wait=lambda holder: self._keep_output(
+                f"waiting for {holder.name}, held by run {holder.run_id}\n"
+            ),
+        )
+        channel, self._result = self._owner.send(self._run, self.queue)
+        note_handed_out(store, self.run_id, "celery", self.queue, str(self._result.id))
+        return channel
+
+    def _adopt(self, mirror: RunMirror) -> RunChannel:
+        """Apply what the last server took up and had not applied, then go on from there."""
+        channel = RunChannel(
+            self._owner.app.backend.client, self._owner.key, self.run_id, expires=RESULT_EXPIRES
+        )
+        for message in channel.taken():
+            mirror.apply(message)
+            channel.ack()
+        self._keep_output(mirror.output)
+        mirror.output = ""
+        return channel
 
     def _follow(self, mirror: RunMirror, channel: RunChannel) -> int:
         """Apply what comes up and send down what changes, until the run's end."""
         sent: Any = None
         beat = 0.0
-        heard: float | None = None  # when the worker last said something
+        # When the worker last said something (a run it took: from now on).
+        heard = time.monotonic() if mirror.status() == "running" else None
         while True:
+            if mirror.code is not None:  # it ended while no server was following it
+                return mirror.code
             down = mirror.down()
             if down != sent or time.monotonic() - beat > BEAT_EVERY:
                 # Sent again every few seconds though unchanged: the worker's run stops
@@ -248,10 +283,9 @@ class CeleryRemoteRun:
             if message is not None:
                 heard = now
                 mirror.apply(message)
+                channel.ack()
                 self._keep_output(mirror.output)  # as it comes: the API and UI show it
                 mirror.output = ""
-                if mirror.code is not None:
-                    return mirror.code
             elif heard is not None and now - heard > self._owner.lost_after:
                 mirror.lost(
                     f"\nthe worker running this run (queue {self.queue}) has not been heard "

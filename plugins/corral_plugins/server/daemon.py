@@ -38,12 +38,13 @@ from corral_plugins.server.project import (
     project_stamp,
 )
 from corral_plugins.server.queue import Fire, Queued, active_runs, enqueue, fail_unstarted
+from corral_plugins.server.remote import open_run_queue
 from corral_plugins.server.warm import WarmRun, WarmWorkers
 from corral_plugins.server.workers import Worker, queued_run, queued_run_args, spawn
 
 if TYPE_CHECKING:
     from corral import Receiver, TriggerContext
-    from corral.executors import RemoteRun, RunQueue
+    from corral.executors import RemoteRun
     from corral.store.db import Store
 
     Running = Worker | WarmRun | RemoteRun
@@ -109,7 +110,7 @@ class Server:
         self._fire_log = ThrottledLog(log)  # a webhook flood must not flood the log
         self._armed: dict[tuple[str, str], _Armed] = {}
         self._workers: dict[str, Running] = {}
-        self._queue = _run_queue(registry, options.executor, self.environ)
+        self._queue = open_run_queue(registry, options.executor, self.environ)
         self._warm = (
             WarmWorkers(self.root, self.home, self.environ, options.warm_idle, self.wake)
             if options.warm and self._queue is None
@@ -139,6 +140,7 @@ class Server:
 
     def start(self) -> None:
         """Load the project, arm its triggers, and start the dispatcher."""
+        self._adopt()
         dead = self.store().refresh_liveness()
         if dead:
             self.log(f"runs interrupted while the server was down: {', '.join(dead)}")
@@ -447,6 +449,16 @@ class Server:
             self._workers[run_id] = worker
         self.log(f"{row['playbook']}: run {run_id} started ({worker.where})")
 
+    def _adopt(self) -> None:
+        """Follow again the runs the last server handed to workers that are not over."""
+        from corral_plugins.server.remote import adopt_handed_out
+
+        if self._queue is not None:
+            found = adopt_handed_out(self.store(), self._queue, self.options.executor, self.home)
+            for run_id, run in found.items():
+                self._workers[run_id] = run
+                self.log(f"run {run_id} is still with the workers ({run.where})")
+
     def _run_here(self, run_id: str, args: list[str]) -> Worker | WarmRun:
         """Run ``corral ARGS`` for ``run_id``: in a warm worker, else a process of its own."""
         if self._warm is not None:
@@ -470,13 +482,3 @@ class Server:
             self.log(f"run {worker.run_id} ended: {status} (exit {code})")
         store.refresh_liveness()  # a worker that died mid-run: interrupted, resumable
         self._wake.set()
-
-
-def _run_queue(registry: Any, executor: str, environ: Mapping[str, str]) -> RunQueue | None:
-    """The run queue of ``executor`` when it takes whole runs, else None (runs run here)."""
-    if not executor:
-        return None
-    from corral.executors import executor_type
-
-    found = executor_type(registry.executors, executor)
-    return None if found.run_queue is None else found.run_queue(environ)

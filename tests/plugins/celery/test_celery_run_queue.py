@@ -15,10 +15,12 @@ import contextlib
 import re
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 import redis_server as redis_service
 from celery_fleet import KEY, Worker, fleet, wait_ready, wait_until
 from redis_server import RedisServer
@@ -272,3 +274,60 @@ def test_a_run_that_stops_on_an_error_on_its_worker_has_the_error_in_its_logs(
     assert run["status"] == "failed", served.output()[-3000:]
     assert "undefined variable 'site'" in logs, logs[-2000:]
     assert "Traceback" not in logs
+
+
+def test_a_server_started_again_follows_its_runs_on_the_workers_to_the_end(
+    fleet: list[Worker], redis_server: RedisServer, served: Served
+) -> None:
+    marks = served.project.path / "marks"
+    steps = "".join("    - command: sleep 0.5\n" for _ in range(6))
+    served.project.write(
+        "long.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        f"    - shell: echo first >> {marks}\n{steps}"
+        f"    - shell: echo last >> {marks}\n",
+    )
+    _serve(served, redis_server)
+    run_id = _started(served, "long.yml")
+    wait_until(lambda: _units_done(served, run_id) >= 1, 60, "the first task's record")
+    served.stop(signal.SIGKILL)
+    # Started again within the workers' patience (CORRAL_SERVER_LOST_AFTER, 30 s).
+    _serve(served, redis_server)
+    with served.client(served.token("read")) as api:
+        run = served.wait_status(api, run_id, {"succeeded", "failed", "interrupted"})
+    assert run["status"] == "succeeded", served.output()[-3000:]
+    assert "is still with the workers" in served.output()
+    assert marks.read_text().split() == ["first", "last"]
+    assert _units_done(served, run_id) == 8  # every task recorded, once
+
+
+def test_a_run_still_on_the_broker_when_the_server_restarts_runs_once(
+    redis_server: RedisServer, served: Served, tmp_path: Path
+) -> None:
+    marks = served.project.path / "marks"
+    served.project.write(
+        "later.yml",
+        "- hosts: localhost\n  gather_facts: false\n  vars: {corral_queue: later}\n"
+        f"  tasks:\n    - shell: echo ran >> {marks}\n",
+    )
+    _serve(served, redis_server)
+    run_id = _started(served, "later.yml")
+    broker = redis.Redis.from_url(redis_server.url)
+    wait_until(lambda: broker.llen("later") == 1, 30, "the run to be on the broker")
+    served.stop(signal.SIGKILL)
+    _serve(served, redis_server)
+    assert served.run_row(run_id)["status"] == "queued"
+    worker = Worker(tmp_path / "later", redis_server.url, "later", ("later",))
+    try:
+        wait_ready(redis_server.url, [worker])
+        with served.client(served.token("read")) as api:
+            run = served.wait_status(api, run_id, {"succeeded", "failed", "interrupted"})
+        assert run["status"] == "succeeded", served.output()[-3000:]
+        # Nothing else for the run waits on the broker, and the worker took it once.
+        assert broker.llen("later") == 0
+        time.sleep(1)  # a second copy taken meanwhile would show in the worker's log
+        assert _runs_taken([worker]) == {worker.name: 1}
+        assert marks.read_text().split() == ["ran"]
+    finally:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.stop()
