@@ -15,6 +15,7 @@ seconds is cancelled as ``corral cancel`` would.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -49,8 +50,9 @@ def run_whole(channel: RunChannel, payload: Mapping[str, Any], *, worker: str) -
     Whatever happens, the server hears how it ended (else it would wait for the run).
     ``worker`` is this worker's name, which the server notes in the run's output.
     """
-    channel.up({"output": f"corral: taken by worker {worker} (pid {os.getpid()})\n"})
-    down = channel.down() or {}
+    outbox = _Outbox(channel)
+    outbox.put({"output": f"corral: taken by worker {worker} (pid {os.getpid()})\n"})
+    down = outbox.down() or {}
     if not _RUN_ID.fullmatch(str(payload["run_id"])):  # it names a directory here
         code, output = 5, f"error: {payload['run_id']!r} is not a run id\n"
     elif (down.get("control") or {}).get("action") == "cancel":
@@ -64,16 +66,57 @@ def run_whole(channel: RunChannel, payload: Mapping[str, Any], *, worker: str) -
         )
     else:
         try:
-            code, output = _run_here(channel, payload, project, down)
+            code, output = _run_here(outbox, payload, project, down)
         except Exception as exc:
             code = 1
             output = f"error: the worker could not run it: {type(exc).__name__}: {exc}\n"
-    channel.up({"end": code, "output": output})
+    outbox.put({"end": code, "output": output})
+    outbox.drain(_patience())
     return code
 
 
+def _patience() -> float:
+    """``CORRAL_SERVER_LOST_AFTER``: how long a server (or the broker) may stay silent."""
+    return float(os.environ.get("CORRAL_SERVER_LOST_AFTER") or SERVER_LOST_AFTER)
+
+
+class _Outbox:
+    """The messages up, in order, kept while the broker is away (a restart, a blip)."""
+
+    def __init__(self, channel: RunChannel) -> None:
+        self.channel = channel
+        self.waiting: collections.deque[Mapping[str, Any]] = collections.deque()
+
+    def put(self, message: Mapping[str, Any]) -> None:
+        self.waiting.append(message)
+        self.flush()
+
+    def flush(self) -> bool:
+        """Send what waits; False when the broker cannot be reached (kept for later)."""
+        while self.waiting:
+            try:
+                self.channel.up(self.waiting[0])
+            except Exception:
+                return False
+            self.waiting.popleft()
+        return True
+
+    def drain(self, patience: float) -> None:
+        """Send what waits, trying again for up to ``patience`` seconds."""
+        deadline = time.monotonic() + patience
+        while not self.flush() and time.monotonic() < deadline:
+            time.sleep(1.0)
+
+    def down(self) -> Mapping[str, Any] | None:
+        """The server's state for the run (None when none, or the broker is away)."""
+        try:
+            return self.channel.down()
+        except Exception:
+            return None
+
+
 def _run_here(
-    channel: RunChannel, payload: Mapping[str, Any], project: Path, down: Mapping[str, Any]
+    outbox: _Outbox, payload: Mapping[str, Any], project: Path, down: Mapping[str, Any]
 ) -> tuple[int, str]:
     from corral.paths import corral_home
     from corral.store.db import open_store
@@ -93,7 +136,7 @@ def _run_here(
             trigger=str(payload.get("trigger") or ""),
         )
         argv = _hand_over(home, payload)
-        return _Bridge(channel, store, run_id, down).run(
+        return _Bridge(outbox, store, run_id, down).run(
             argv, cwd=str(project), environ=environ, log=home / "output.log"
         )
     finally:
@@ -118,8 +161,8 @@ def _hand_over(home: Path, payload: Mapping[str, Any]) -> list[str]:
 class _Bridge:
     """Runs the run's process and keeps the server told (see the module docstring)."""
 
-    def __init__(self, channel: RunChannel, store: Any, run_id: str, down: Any) -> None:
-        self.channel = channel
+    def __init__(self, outbox: _Outbox, store: Any, run_id: str, down: Any) -> None:
+        self.outbox = outbox
         self.store = store
         self.run_id = run_id
         self.down = down
@@ -127,7 +170,7 @@ class _Bridge:
         self.recorded = False
         self.approvals: list[dict[str, Any]] = []
         self.heard = time.monotonic()  # when the server's state last changed (its beat)
-        self.lost_after = float(os.environ.get("CORRAL_SERVER_LOST_AFTER") or SERVER_LOST_AFTER)
+        self.lost_after = _patience()
         self.given_up = False
 
     def run(
@@ -143,21 +186,29 @@ class _Bridge:
                 stderr=errors,
                 preexec_fn=_ended_with_parent(),  # noqa: PLW1509 - only sets a signal
             )
-            assert process.stdout is not None
-            reader = threading.Thread(
-                target=self._read, args=(process.stdout,), name="corral-run-events", daemon=True
-            )
-            reader.start()
-            beat = 0.0
-            while reader.is_alive() or not self.events.empty():
-                reader.join(TICK)
-                if self._exchange() or time.monotonic() - beat > BEAT_EVERY:
-                    beat = time.monotonic()
-                    self.channel.up({"beat": time.time()})
-            code = process.wait()
-            self._exchange()
+            try:
+                self._follow(process)
+                code = process.wait()
+            finally:
+                _stop(process)  # the bridge failed: the run must not go on unreported
             errors.seek(max(0, errors.tell() - OUTPUT_KEPT))
             return code, errors.read().decode("utf-8", errors="replace")
+
+    def _follow(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        reader = threading.Thread(
+            target=self._read, args=(process.stdout,), name="corral-run-events", daemon=True
+        )
+        reader.start()
+        beat = 0.0
+        while reader.is_alive() or not self.events.empty():
+            reader.join(TICK)
+            if self._exchange():
+                beat = time.monotonic()
+            elif time.monotonic() - beat > BEAT_EVERY and not self.outbox.waiting:
+                beat = time.monotonic()
+                self.outbox.put({"beat": time.time()})
+        self._exchange()
 
     def _read(self, stream: IO[bytes]) -> None:
         for line in stream:
@@ -168,23 +219,23 @@ class _Bridge:
         """Send up what is new, apply what came down; True when something went up."""
         from corral.store.mirror import apply_down, approval_states, run_record
 
-        sent = False
+        put = self.outbox.waiting.append  # sent together below, in order
+        before = len(self.outbox.waiting)
         batch = []
         while not self.events.empty():
             batch.append(self.events.get())
         if not self.recorded and (record := run_record(self.store, self.run_id)) is not None:
             self.recorded = True
-            self.channel.up(record)
-            sent = True
+            put(record)
         if batch:
-            self.channel.up({"events": batch})
-            sent = True
+            put({"events": batch})
         approvals = approval_states(self.store, self.run_id)
         if approvals != self.approvals:
             self.approvals = approvals
-            self.channel.up({"approvals": approvals})
-            sent = True
-        down = self.channel.down()
+            put({"approvals": approvals})
+        sent = len(self.outbox.waiting) > before
+        self.outbox.flush()
+        down = self.outbox.down()
         if down is not None and down != self.down:
             self.down, self.heard = down, time.monotonic()
             apply_down(self.store, self.run_id, down)
@@ -198,6 +249,17 @@ class _Bridge:
         self.given_up = True
         with contextlib.suppress(Exception):  # it is ending anyway
             request_cancel(self.store, self.run_id, by="corral worker (no server)")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """End the run's process if it still runs: SIGTERM (it winds down), then SIGKILL."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _ended_with_parent() -> Callable[[], None] | None:
