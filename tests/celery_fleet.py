@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +30,26 @@ CORRAL = Path(sys.executable).with_name("corral")
 class Worker:
     """A ``corral worker`` subprocess of the test, stopped by its PID."""
 
-    def __init__(self, base: Path, url: str, name: str, queues: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        base: Path,
+        url: str,
+        name: str,
+        queues: tuple[str, ...],
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.name = f"{name}@test"
         self.queues = queues
         self.log = base / f"{name}.log"
         base.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "CORRAL_HOME": str(base / "home"), "CORRAL_BROKER_KEY": KEY}
-        env.pop("CORRAL_BROKER_URL", None)
+        environ = {**os.environ, "CORRAL_HOME": str(base / "home"), "CORRAL_BROKER_KEY": KEY}
+        environ.pop("CORRAL_BROKER_URL", None)
+        environ.update(env or {})
         argv = [str(CORRAL), "worker", "--broker", url, "--pool", "solo", "--name", self.name,
                 "--loglevel", "info", *[a for q in queues for a in ("-Q", q)]]  # fmt: skip
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                argv, cwd=base, env=env, stdout=log, stderr=subprocess.STDOUT
+                argv, cwd=base, env=environ, stdout=log, stderr=subprocess.STDOUT
             )
 
     def output(self) -> str:
@@ -67,9 +75,10 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def client(url: str) -> Any:
+def client(url: str, backend: str | None = None) -> Any:
     """An app of the test's own, to ping workers and send tasks."""
-    return make_app(load_settings({"CORRAL_BROKER_KEY": KEY}, broker_url=url))
+    environ = {"CORRAL_BROKER_KEY": KEY, **({"CORRAL_RESULT_BACKEND": backend} if backend else {})}
+    return make_app(load_settings(environ, broker_url=url))
 
 
 def answering(app: Any, names: list[str]) -> bool:
@@ -80,8 +89,10 @@ def answering(app: Any, names: list[str]) -> bool:
     return set(replies or {}) == set(names)
 
 
-def wait_ready(url: str, workers: list[Worker], timeout: float = 30) -> None:
-    app = client(url)
+def wait_ready(
+    url: str, workers: list[Worker], timeout: float = 30, backend: str | None = None
+) -> None:
+    app = client(url, backend)
     try:
         for worker in workers:
             assert worker.process.poll() is None, worker.output()

@@ -36,10 +36,11 @@ RESULT_EXPIRES = 3600  # seconds: the coordinator collects results as they come
 
 
 def make_app(settings: BrokerSettings) -> Celery:
-    """A Celery app on ``settings``' broker (also its result backend) with corral's tasks."""
+    """A Celery app on ``settings``' broker and result backend with corral's tasks."""
     from celery import Celery
 
-    app = Celery("corral", broker=settings.broker_url, backend=settings.broker_url)
+    backend = settings.result_backend or settings.broker_url
+    app = Celery("corral", broker=settings.broker_url, backend=backend)
     timeout = settings.connect_timeout
     app.conf.update(
         task_serializer="json",
