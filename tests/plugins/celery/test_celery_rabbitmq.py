@@ -5,12 +5,15 @@ on two real workers; without a Redis result backend, a one-line error."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import rabbitmq_server as rabbitmq_service
 import redis_server as redis_service
 from celery_fleet import KEY, Worker, wait_ready
 from rabbitmq_server import RabbitServer
 from redis_server import RedisServer
+from test_celery_broker_restart import restart_mid_run
+from test_celery_faults import kill_mid_shard
 from test_engine_hub import HOSTS, PLAYBOOK, _shape
 
 from corral.testing import CorralProject
@@ -51,6 +54,25 @@ def test_a_rabbitmq_broker_runs_the_same_run_as_here(
     assert _shape(remote.json_lines()) == _shape(local.json_lines())
     # Both workers ran shards they took from RabbitMQ.
     assert all(SUCCEEDED.search(w.log.read_text(errors="replace")) for w in workers), logs
+
+
+def test_a_rabbitmq_restart_mid_run_loses_no_unit_and_runs_none_twice(
+    rabbitmq_server: RabbitServer,
+    redis_server: RedisServer,
+    corral_project: CorralProject,
+    tmp_path: Path,
+) -> None:
+    backend = {"CORRAL_RESULT_BACKEND": f"redis://127.0.0.1:{redis_server.port}/1"}
+    restart_mid_run(corral_project, tmp_path, rabbitmq_server.url, rabbitmq_server.restart, backend)
+
+
+def test_a_worker_killed_mid_shard_on_rabbitmq_loses_no_unit(
+    rabbitmq_server: RabbitServer, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    # No visibility timeout here: the shard is back on the queue when the connection
+    # of the killed worker closes.
+    backend = {"CORRAL_RESULT_BACKEND": f"redis://127.0.0.1:{redis_server.port}/1"}
+    kill_mid_shard(rabbitmq_server.url, tmp_path, backend)
 
 
 def test_a_rabbitmq_broker_without_a_redis_result_backend_is_a_one_line_error(
