@@ -1,7 +1,8 @@
 """Real ``corral worker`` processes on a real redis-server, for the celery plugin's tests.
 
-Workers use ``--pool solo`` (no child processes) to stay light; every wait has a deadline;
-each worker is stopped by its PID.
+Workers use ``--pool solo`` (no child processes) to stay light, or one pool process
+(``pool="prefork"``, the default of ``corral worker``) where that is what is tested;
+every wait has a deadline; each worker is stopped by its PID.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Worker:
         name: str,
         queues: tuple[str, ...],
         env: Mapping[str, str] | None = None,
+        pool: str = "solo",
     ) -> None:
         self.name = f"{name}@test"
         self.queues = queues
@@ -45,8 +47,9 @@ class Worker:
         environ = {**os.environ, "CORRAL_HOME": str(base / "home"), "CORRAL_BROKER_KEY": KEY}
         environ.pop("CORRAL_BROKER_URL", None)
         environ.update(env or {})
-        argv = [str(CORRAL), "worker", "--broker", url, "--pool", "solo", "--name", self.name,
-                "--loglevel", "info", *[a for q in queues for a in ("-Q", q)]]  # fmt: skip
+        argv = [str(CORRAL), "worker", "--broker", url, "--pool", pool, "--concurrency", "1",
+                "--name", self.name, "--loglevel", "info",
+                *[a for q in queues for a in ("-Q", q)]]  # fmt: skip
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 argv, cwd=base, env=environ, stdout=log, stderr=subprocess.STDOUT

@@ -61,7 +61,11 @@ def restart_mid_run(
     argv = ("run", "site.yml", "-i", "hosts.ini", "--forks", "2", "--output", "json")
 
     base = tmp_path / "workers"
-    workers = [Worker(base, url, name, ("corral",), env=more_env) for name in ("ra", "rb")]
+    # Prefork, as `corral worker` runs by default: the shard runs in a pool process while
+    # the worker's main process loses the broker and reconnects.
+    workers = [
+        Worker(base, url, name, ("corral",), env=more_env, pool="prefork") for name in ("ra", "rb")
+    ]
     marks = tmp_path / "marks.txt"
     env = {**os.environ, **project.env, "CORRAL_BROKER_URL": url, "CORRAL_BROKER_KEY": KEY,
            "CORRAL_SHARD_SIZE": "2", **more_env}  # fmt: skip
