@@ -63,7 +63,7 @@ def test_a_rabbitmq_restart_mid_run_loses_no_unit_and_runs_none_twice(
     tmp_path: Path,
 ) -> None:
     backend = {"CORRAL_RESULT_BACKEND": f"redis://127.0.0.1:{redis_server.port}/1"}
-    restart_mid_run(corral_project, tmp_path, rabbitmq_server.url, rabbitmq_server.restart, backend)
+    restart_mid_run(corral_project, tmp_path, rabbitmq_server.url, rabbitmq_server, backend)
 
 
 def test_a_worker_killed_mid_shard_on_rabbitmq_loses_no_unit(
