@@ -14,10 +14,8 @@ under ``CI=true`` a server that cannot start fails the test instead of skipping 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -27,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from conftest import need
+from redis_server import stop_process
 from sshd import free_port
 
 __all__ = ["RABBITMQ_SERVER", "RabbitServer", "rabbitmq_server"]
@@ -48,23 +47,6 @@ def answers_amqp(port: int, timeout: float = 1.0) -> bool:
             return conn.recv(1) == b"\x01"
     except OSError:
         return False
-
-
-def _stop(process: subprocess.Popen[bytes] | None, group: bool) -> None:
-    """SIGTERM ``process`` and wait; then SIGKILL it (its process group with ``group``)."""
-    if process is None or process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            if group:
-                os.killpg(process.pid, signal.SIGKILL)
-            else:
-                os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 class RabbitServer:
@@ -111,10 +93,6 @@ class RabbitServer:
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
         }
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def start(self) -> None:
         """Start epmd and the node, wait (bounded) until it speaks AMQP; RuntimeError if not."""
         env = self.environ()
@@ -147,7 +125,7 @@ class RabbitServer:
     def stop(self) -> None:
         """Stop the node by its PID (its start script stops the VM cleanly on SIGTERM)."""
         process, self.process = self.process, None
-        _stop(process, group=True)
+        stop_process(process, 20, group=True)
 
     def restart(self) -> None:
         """Stop and start again on the same ports, with the same data (a broker restart)."""
@@ -158,7 +136,7 @@ class RabbitServer:
         """Stop the node and its epmd, and remove the temp dir."""
         self.stop()
         epmd, self.epmd = self.epmd, None
-        _stop(epmd, group=False)
+        stop_process(epmd)
         shutil.rmtree(self.base, ignore_errors=True)
 
 

@@ -28,7 +28,7 @@ import pytest
 from conftest import need
 from sshd import free_port
 
-__all__ = ["REDIS_SERVER", "RedisServer", "durable_redis_server", "redis_server"]
+__all__ = ["REDIS_SERVER", "RedisServer", "durable_redis_server", "redis_server", "stop_process"]
 
 REDIS_SERVER = "/usr/bin/redis-server"
 START_TIMEOUT = 10.0
@@ -42,6 +42,26 @@ def answers_ping(port: int, timeout: float = 0.5) -> bool:
             return conn.recv(64).startswith(b"+PONG")
     except OSError:
         return False
+
+
+def stop_process(
+    process: subprocess.Popen[bytes] | None, timeout: float = 10.0, *, group: bool = False
+) -> None:
+    """SIGTERM the test's ``process`` and wait; SIGKILL it after ``timeout`` s (with
+    ``group``, its process group: one it started in a session of its own)."""
+    if process is None or process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            if group:
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 class RedisServer:
@@ -81,16 +101,7 @@ class RedisServer:
     def stop(self) -> None:
         """Stop the server by its PID (SIGTERM, then SIGKILL after 10 s)."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_process(process)
 
     def restart(self) -> None:
         """Stop and start again on the same port (what a broker restart looks like)."""

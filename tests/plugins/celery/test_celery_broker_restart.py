@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 import redis_server as redis_service
-from celery_fleet import KEY, Worker, wait_ready, wait_until
+from celery_fleet import CORRAL, KEY, Worker, wait_ready, wait_until
 from redis_server import RedisServer
 
 from corral.testing import CorralProject
@@ -25,7 +24,6 @@ from corral.testing.fixtures import RECAP_KEYS, CliResult
 durable_redis_server = redis_service.durable_redis_server  # the module-scoped server fixture
 __all__ = ["durable_redis_server"]
 
-CORRAL = Path(sys.executable).with_name("corral")
 HOSTS = "[web]\nh[1:4] ansible_connection=local\n"
 # Three rounds of a second each: a mark per unit, counted afterwards.
 PLAYBOOK = """
