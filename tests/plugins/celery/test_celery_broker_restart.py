@@ -134,3 +134,47 @@ def _waits_for_broker(lines: list[str]) -> bool:
             if event.get("event") == "warning" and "waiting up to" in message:
                 return "is not reachable" in message
     return False
+
+
+def test_a_broker_that_does_not_come_back_ends_the_run_with_one_line(
+    durable_redis_server: RedisServer, corral_project: CorralProject, tmp_path: Path
+) -> None:
+    server = durable_redis_server
+    corral_project.write("hosts.ini", HOSTS)
+    corral_project.write("site.yml", PLAYBOOK)
+    marks = tmp_path / "marks.txt"
+    worker = Worker(tmp_path / "workers", server.url, "gone", ("corral",))
+    env = {**os.environ, **corral_project.env, "CORRAL_BROKER_URL": server.url,
+           "CORRAL_BROKER_KEY": KEY, "CORRAL_BROKER_WAIT": "2"}  # fmt: skip
+    argv = [str(CORRAL), "run", "site.yml", "-i", "hosts.ini", "-e", f"marks={marks}",
+            "--executor", "celery"]  # fmt: skip
+    try:
+        wait_ready(server.url, [worker])
+        run = subprocess.Popen(
+            argv, cwd=corral_project.path, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            wait_until(lambda: len(marks_in(marks)) >= 4, 30, "the first round to start")
+            server.stop()
+            out, err = run.communicate(timeout=60)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait(timeout=10)
+            server.start()
+        assert run.returncode == 3, f"{out[-2000:]}\n{err[-2000:]}"
+        assert f"error: broker {server.url} did not come back within 2 s" in err, err
+        assert "Traceback" not in err
+        history = json.loads(corral_project.run("history", "--json").stdout)
+        assert history[0]["status"] == "interrupted", history
+        # With the broker back, the run goes on where it stopped, as its hint says.
+        celery = {k: v for k, v in env.items() if k.startswith("CORRAL_BROKER")}
+        resumed = corral_project.run_subprocess(
+            "resume", history[0]["id"], "--executor", "celery", env=celery, timeout=60
+        )
+    finally:
+        worker.stop()
+    assert resumed.exit_code == 0, resumed.output[-3000:]
+    ran = Counter(marks_in(marks))
+    assert ran == Counter(f"h{h}-{n}" for h in range(1, 5) for n in (1, 2, 3)), ran
