@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import TypeVar
 
 __all__ = ["BROKER_WAIT", "broker_errors", "broker_wait", "patiently"]
@@ -23,6 +24,7 @@ BROKER_WAIT = 120.0  # seconds a caller waits for a broker that went away
 RETRY_EVERY = 0.25
 
 
+@cache  # asked at every result poll
 def broker_errors() -> tuple[type[BaseException], ...]:
     """What a broker or result backend that is down raises (kombu, redis-py, sockets)."""
     from kombu.exceptions import OperationalError
