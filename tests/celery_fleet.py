@@ -1,7 +1,8 @@
 """Real ``corral worker`` processes on a real redis-server, for the celery plugin's tests.
 
-Workers use ``--pool solo`` (no child processes) to stay light; every wait has a deadline;
-each worker is stopped by its PID.
+Workers use ``--pool solo`` (no child processes) to stay light, or one pool process
+(``pool="prefork"``, the default of ``corral worker``) where that is what is tested;
+every wait has a deadline; each worker is stopped by its PID.
 """
 
 from __future__ import annotations
@@ -37,23 +38,21 @@ class Worker:
         name: str,
         queues: tuple[str, ...],
         env: Mapping[str, str] | None = None,
+        pool: str = "solo",
     ) -> None:
         self.name = f"{name}@test"
         self.queues = queues
         self.log = base / f"{name}.log"
         base.mkdir(parents=True, exist_ok=True)
-        env = {
-            **os.environ,
-            "CORRAL_HOME": str(base / "home"),
-            "CORRAL_BROKER_KEY": KEY,
-            **(env or {}),
-        }
-        env.pop("CORRAL_BROKER_URL", None)
-        argv = [str(CORRAL), "worker", "--broker", url, "--pool", "solo", "--name", self.name,
-                "--loglevel", "info", *[a for q in queues for a in ("-Q", q)]]  # fmt: skip
+        environ = {**os.environ, "CORRAL_HOME": str(base / "home"), "CORRAL_BROKER_KEY": KEY}
+        environ.pop("CORRAL_BROKER_URL", None)
+        environ.update(env or {})
+        argv = [str(CORRAL), "worker", "--broker", url, "--pool", pool, "--concurrency", "1",
+                "--name", self.name, "--loglevel", "info",
+                *[a for q in queues for a in ("-Q", q)]]  # fmt: skip
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                argv, cwd=base, env=env, stdout=log, stderr=subprocess.STDOUT
+                argv, cwd=base, env=environ, stdout=log, stderr=subprocess.STDOUT
             )
 
     def output(self) -> str:
@@ -79,9 +78,10 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def client(url: str) -> Any:
+def client(url: str, backend: str | None = None) -> Any:
     """An app of the test's own, to ping workers and send tasks."""
-    return make_app(load_settings({"CORRAL_BROKER_KEY": KEY}, broker_url=url))
+    environ = {"CORRAL_BROKER_KEY": KEY, **({"CORRAL_RESULT_BACKEND": backend} if backend else {})}
+    return make_app(load_settings(environ, broker_url=url))
 
 
 def answering(app: Any, names: list[str]) -> bool:
@@ -92,8 +92,10 @@ def answering(app: Any, names: list[str]) -> bool:
     return set(replies or {}) == set(names)
 
 
-def wait_ready(url: str, workers: list[Worker], timeout: float = 30) -> None:
-    app = client(url)
+def wait_ready(
+    url: str, workers: list[Worker], timeout: float = 30, backend: str | None = None
+) -> None:
+    app = client(url, backend)
     try:
         for worker in workers:
             assert worker.process.poll() is None, worker.output()

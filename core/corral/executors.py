@@ -34,6 +34,7 @@ __all__ = [
     "RemoteRun",
     "RunQueue",
     "UnitWork",
+    "chosen_executor",
     "executor_type",
     "open_executor",
 ]
@@ -177,6 +178,14 @@ def executor_type(executors: Mapping[str, ExecutorType], name: str) -> ExecutorT
             hint="check --executor or CORRAL_EXECUTOR; `corral plugins` lists the executors",
         )
     return found
+
+
+def chosen_executor(
+    executors: Mapping[str, ExecutorType], given: str | None, environ: Mapping[str, str]
+) -> str:
+    """The executor a command runs with: ``--executor``, else ``CORRAL_EXECUTOR``, else local."""
+    name = given or environ.get("CORRAL_EXECUTOR") or DEFAULT_EXECUTOR
+    return executor_type(executors, name).name
 
 
 def open_executor(run: RunContext) -> Executor:

@@ -147,6 +147,16 @@ def wait_lock_option(func: F) -> F:
     )(func)
 
 
+def executor_option(func: F) -> F:
+    """``--executor NAME``: where a run's units run (corral.executors)."""
+    return click.option(
+        "--executor",
+        metavar="NAME",
+        help="Where the units run: local (this process, the default), or an executor "
+        "plugin's (`corral plugins` lists them). Default: CORRAL_EXECUTOR, else local.",
+    )(func)
+
+
 def run_output_options(func: F) -> F:
     """``--output``, ``-v`` and ``--grace``: how a run (or a resumed one) reports and stops."""
     func = click.option(

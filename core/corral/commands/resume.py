@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from corral.commands.options import (
+    executor_option,
     extra_vars_option,
     parse_extra_vars,
     run_output_options,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     help="Give a secret param again (secrets are not stored); repeatable.",
 )
 @run_output_options
+@executor_option
 @wait_lock_option
 @vault_options
 @click.pass_obj
@@ -47,6 +49,7 @@ def resume_command(
     output: str,
     verbose: int,
     grace: float,
+    executor: str | None,
     wait_lock: float,
 ) -> int:
     """Continue RUN (an id, a unique prefix, or 'last') where it stopped.
@@ -56,7 +59,9 @@ def resume_command(
     registered or set are restored. The run keeps its id and its history.
     It takes its hosts and locks again first (--wait-lock, as for 'corral run').
     Secret params and extra vars are not stored: give them again with
-    -p NAME=VALUE or -e NAME=VALUE.
+    -p NAME=VALUE or -e NAME=VALUE. The executor is not stored either: a run
+    that ran on workers resumes on them with --executor celery (or
+    CORRAL_EXECUTOR).
 
     \b
     Exit codes: as for 'corral run'; 5 when RUN cannot be resumed (still
@@ -70,6 +75,7 @@ def resume_command(
     from corral.commands.options import json_errors
     from corral.engine.options import hub_wanted
     from corral.engine.prepare import prepare_run
+    from corral.executors import chosen_executor
     from corral.playbook.params import parse_param_args
     from corral.store.db import open_store, store_enabled
     from corral.store.resume import (
@@ -99,7 +105,8 @@ def resume_command(
             options = resume_options(
                 record, state, parse_extra_vars(extra_vars), verbosity=verbose, grace_period=grace
             )
-            options = dataclasses.replace(options, hub=hub_wanted(obj.environ))
+            chosen = chosen_executor(obj.registry.executors, executor, obj.environ)
+            options = dataclasses.replace(options, hub=hub_wanted(obj.environ), executor=chosen)
         with tempfile.TemporaryDirectory(prefix=f"corral-resume-{record.run_id}-") as tmp:
             with json_errors(output):
                 files = materialize(record, Path(tmp))

@@ -11,6 +11,7 @@ import click
 
 from corral.commands.connect import connect_options
 from corral.commands.options import (
+    executor_option,
     extra_vars_option,
     inventory_options,
     params_option,
@@ -71,12 +72,7 @@ if TYPE_CHECKING:
     show_default=True,
     help="Plays of a DAG (needs:) running at once.",
 )
-@click.option(
-    "--executor",
-    metavar="NAME",
-    help="Where the units run: local (this process, the default), or an executor "
-    "plugin's (`corral plugins` lists them). Default: CORRAL_EXECUTOR, else local.",
-)
+@executor_option
 @click.option(
     "--no-store",
     is_flag=True,
@@ -132,7 +128,7 @@ def run_command(
     from corral.commands.options import json_errors, load_ansible_settings
     from corral.engine.options import RunOptions, hub_wanted
     from corral.engine.prepare import prepare_run
-    from corral.executors import executor_type
+    from corral.executors import chosen_executor
     from corral.playbook.params import parse_param_args
 
     if help_params:
@@ -159,9 +155,7 @@ def run_command(
             max_parallel_plays=max_parallel_plays,
             host_defaults=defaults,
             hub=hub_wanted(obj.environ),
-            executor=executor_type(
-                obj.registry.executors, executor or obj.environ.get("CORRAL_EXECUTOR") or "local"
-            ).name,
+            executor=chosen_executor(obj.registry.executors, executor, obj.environ),
         )
         given = parse_param_args(params)
         sources = cli_connect.inventory_sources(inventories, settings, obj.environ)

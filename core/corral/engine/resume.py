@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,11 @@ class ResumeState:
     # (``files/``, ``templates/``, lookups) are looked for there too.
     source_dir: str = ""
 
+    @cached_property
+    def replayed(self) -> frozenset[str]:
+        """The ids of the units the resumed run replays (a loop's unit if any item is done)."""
+        return frozenset(_without_item(key) for key in self.done)
+
     def origin_of(self, directory: Path, base: Path) -> Path | None:
         """Where ``directory`` of the snapshot, materialised with its playbook in ``base``,
         was for the interrupted run; None when that is not known."""
@@ -33,6 +39,12 @@ class ResumeState:
             return None
         relative = os.path.relpath(directory, base)
         return Path(os.path.normpath(Path(self.source_dir) / relative))
+
+
+def _without_item(key: str) -> str:
+    """``task@seq#host`` of a unit id, without a loop item's ``/N``."""
+    head, slash, item = key.rpartition("/")
+    return head if slash and item.isdigit() and "#" in head else key
 
 
 def unit_id(task_uid: str, seq: tuple[int, ...], host: str, item: int | None = None) -> str:

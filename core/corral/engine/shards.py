@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from corral.engine.hosts import HostState
 from corral.engine.results import UnitResult
+from corral.engine.resume import unit_id
 from corral.executors import UnitWork
 from corral.playbook.model import Play, Playbook, Task
 
@@ -116,8 +117,10 @@ def runs_remotely(run: RunContext, work: UnitWork) -> bool:
         return False
     if step.once_per_batch or step.bypass_host_loop or task.throttle is not None:
         return False
+    # A unit the interrupted run finished is replayed here from the store; the others
+    # of a resumed run go to the workers as in any run.
     resume = run.options.resume
-    return resume is None or not resume.done
+    return resume is None or unit_id(task.uid, work.seq, work.host) not in resume.replayed
 
 
 def split_remote(

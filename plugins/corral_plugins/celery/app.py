@@ -38,10 +38,11 @@ RESULT_EXPIRES = 3600  # seconds: the coordinator collects results as they come
 
 
 def make_app(settings: BrokerSettings) -> Celery:
-    """A Celery app on ``settings``' broker (also its result backend) with corral's tasks."""
+    """A Celery app on ``settings``' broker and result backend with corral's tasks."""
     from celery import Celery
 
-    app = Celery("corral", broker=settings.broker_url, backend=settings.broker_url)
+    backend = settings.result_backend or settings.broker_url
+    app = Celery("corral", broker=settings.broker_url, backend=backend)
     timeout = settings.connect_timeout
     app.conf.update(
         task_serializer="json",
@@ -54,9 +55,11 @@ def make_app(settings: BrokerSettings) -> Celery:
         # A shard a worker took shows as STARTED: the coordinator tells "nobody took it"
         # from "it is running".
         task_track_started=True,
-        # Cancelled shards come back through the broker (acks late) rather than run on
-        # while the worker cannot report them; the coordinator's unit ids tell it apart.
-        worker_cancel_long_running_tasks_on_connection_loss=True,
+        # A shard runs on when the broker goes away (a restart): its answer goes to the
+        # result backend, where the coordinator reads it once the broker is back, and its
+        # units to the journal. Cancelled, it would be redelivered only after the
+        # visibility timeout, and the run would wait that long.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         task_default_queue=DEFAULT_QUEUE,
         result_expires=RESULT_EXPIRES,
         broker_transport_options={

@@ -84,12 +84,14 @@ def worker_command(
     from celery.utils.nodenames import host_format
 
     from corral_plugins.celery.app import make_app
+    from corral_plugins.celery.consumer import Consumer
     from corral_plugins.celery.settings import load_settings
 
     settings = load_settings(obj.environ, broker_url=broker, queues=queues, need_key=True)
     app = make_app(settings)
     worker = app.Worker(
         hostname=host_format(name or f"corral-{os.getpid()}@%h"),
+        consumer_cls=Consumer,  # survives a broker restart while it holds a shard
         queues=list(settings.queues),
         concurrency=concurrency or os.cpu_count() or 1,
         pool_cls=pool,

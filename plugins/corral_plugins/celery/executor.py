@@ -15,23 +15,28 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from corral.engine.local import LocalExecutor
 from corral.engine.shards import apply_shard, needs_all_hosts, pack_shard, shards_of, split_remote
-from corral.errors import CorralError, UsageError
+from corral.errors import CorralError, HostUnreachable, UsageError
 from corral.executors import UnitWork
 from corral_plugins.celery.app import SHARD, make_app
 from corral_plugins.celery.crypto import seal_bytes, unseal_bytes
-from corral_plugins.celery.settings import BrokerSettings, load_settings
+from corral_plugins.celery.outage import broker_errors, broker_wait, patiently
+from corral_plugins.celery.settings import BrokerSettings, load_settings, redacted_url
+from corral_plugins.celery.workers import check_broker
 
 if TYPE_CHECKING:
     from corral.engine.context import RunContext
     from corral.engine.results import UnitResult
 
 __all__ = ["CeleryExecutor", "open_executor"]
+
+T = TypeVar("T")
 
 DEFAULT_SHARD_SIZE = 250
 # How often the coordinator looks for finished shards (a result backend round trip each).
@@ -43,6 +48,10 @@ NOBODY_WARNING = 30.0
 
 class WorkerFailed(CorralError):
     """A worker could not run a shard (its error, or the broker's)."""
+
+
+class BrokerAway(HostUnreachable):
+    """The broker went away during the run and did not come back in time (exit 3)."""
 
 
 def shard_size(environ: Mapping[str, str]) -> int:
@@ -64,6 +73,7 @@ class CeleryExecutor:
     def __init__(self, run: RunContext, settings: BrokerSettings, size: int, queue: str) -> None:
         assert settings.key is not None
         self.run = run
+        self.settings = settings
         self.key = settings.key
         self.queue = queue
         self.size = size
@@ -73,6 +83,8 @@ class CeleryExecutor:
         self.nobody_warning = float(
             run.templar.environ.get("CORRAL_NO_WORKER_WARNING") or NOBODY_WARNING
         )
+        self.broker_wait = broker_wait(run.templar.environ)
+        self.outage_warned = False
 
     def run_units(self, work: Sequence[UnitWork]) -> Iterator[tuple[str, UnitResult]]:
         remote, here = split_remote(self.run, work)
@@ -85,7 +97,9 @@ class CeleryExecutor:
             for shard in shards_of(units, self.size):
                 packed = pack_shard(shard, all_hosts=self.all_hosts, forks=forks)
                 sealed = seal_bytes(packed, self.key)
-                result = self.app.send_task(SHARD, args=[sealed], queue=queue)
+                result = self._patiently(
+                    partial(self.app.send_task, SHARD, args=[sealed], queue=queue)
+                )
                 pending.append((result, shard, queue))
         if here:
             yield from self.local.run_units(here)
@@ -107,7 +121,7 @@ class CeleryExecutor:
         while pending:
             waiting = []
             for result, shard, queue in pending:
-                if not result.ready():
+                if not self._patiently(result.ready):
                     waiting.append((result, shard, queue))
                     continue
                 yield from apply_shard(shard[0].play, shard, self._answer(result)).items()
@@ -137,7 +151,7 @@ class CeleryExecutor:
 
     def _warn_if_nobody(self, pending: list[tuple[Any, list[UnitWork], str]]) -> bool:
         """Warn once when no worker has taken any of the shards still waiting."""
-        if any(result.state != "PENDING" for result, _, _ in pending):
+        if any(self._patiently(partial(getattr, r, "state")) != "PENDING" for r, _, _ in pending):
             return False
         queues = ", ".join(sorted({queue for _, _, queue in pending}))
         self.run.bus.warn(
@@ -149,7 +163,7 @@ class CeleryExecutor:
 
     def _answer(self, result: Any) -> bytes:
         try:
-            sealed = result.get(propagate=True, timeout=60)
+            sealed = self._patiently(partial(result.get, propagate=True, timeout=60))
         except CorralError:
             raise
         except Exception as exc:
@@ -158,6 +172,26 @@ class CeleryExecutor:
                 hint="see that worker's log (corral worker --loglevel info)",
             ) from exc
         return unseal_bytes(sealed, self.key)
+
+    def _patiently(self, call: Callable[[], T]) -> T:
+        """``call()`` to the broker, waiting out a broker restart (corral_plugins.celery.outage)."""
+        try:
+            return patiently(call, self.broker_wait, self._outage)
+        except broker_errors() as exc:
+            raise BrokerAway(
+                f"broker {redacted_url(self.settings.broker_url)} did not come back within "
+                f"{self.broker_wait:g} s: {' '.join(str(exc).split()) or type(exc).__name__}",
+                hint="start the broker and `corral resume` the run (CORRAL_BROKER_WAIT: "
+                "how long a run waits for it)",
+            ) from None
+
+    def _outage(self, exc: BaseException) -> None:
+        if not self.outage_warned:
+            self.outage_warned = True
+            self.run.bus.warn(
+                f"broker {redacted_url(self.settings.broker_url)} is not reachable "
+                f"({type(exc).__name__}): waiting up to {self.broker_wait:g} s for it to come back"
+            )
 
     def close(self) -> None:
         try:
@@ -171,4 +205,12 @@ def open_executor(run: RunContext) -> CeleryExecutor:
     environ = run.templar.environ
     settings = load_settings(environ, cwd=Path.cwd())
     queue = environ.get("CORRAL_QUEUE") or settings.queues[0]
-    return CeleryExecutor(run, settings, shard_size(environ), queue)
+    executor = CeleryExecutor(run, settings, shard_size(environ), queue)
+    # A broker that is down when the run starts stops it at once; one that goes away
+    # later is waited for (CORRAL_BROKER_WAIT).
+    try:
+        check_broker(executor.app, settings, settings.connect_timeout)
+    except BaseException:
+        executor.close()
+        raise
+    return executor

@@ -3,18 +3,24 @@
 Each value is taken from the first place that has it:
 
 1. the command line (``--broker URL``, ``-Q/--queue NAME``);
-2. the environment: ``CORRAL_BROKER_URL``, and the shared key as ``CORRAL_BROKER_KEY``
-   (urlsafe base64 of 32 bytes) or ``CORRAL_BROKER_KEY_FILE`` (a file holding that text);
+2. the environment: ``CORRAL_BROKER_URL``, ``CORRAL_RESULT_BACKEND``, and the shared key
+   as ``CORRAL_BROKER_KEY`` (urlsafe base64 of 32 bytes) or ``CORRAL_BROKER_KEY_FILE`` (a
+   file holding that text);
 3. the project's ``corral.yml`` in the current directory, its ``scale_out:`` mapping::
 
        scale_out:
          broker_url: redis://broker.example:6379/0
+         result_backend: redis://broker.example:6379/1   # default: a Redis broker_url
          key_file: secrets/broker.key      # relative to corral.yml
          visibility_timeout: 300           # seconds
          queues: [corral, eu]
 
 A value that cannot be used is a :class:`~corral.errors.UsageError` (exit 5), with
 ``corral.yml:line:col`` when it comes from that file.
+
+The result backend (where shards' answers and the workers' journal of finished units
+are kept) must be Redis: by default the broker itself when it is Redis; with a RabbitMQ
+broker it has to be named.
 """
 
 from __future__ import annotations
@@ -45,8 +51,10 @@ KEY_BYTES = 32  # AES-256
 PROJECT_FILE = "corral.yml"
 # Schemes kombu can reach with the celery[redis] extra or its built-in AMQP client.
 SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp", "sentinel", "memory")
+# The journal (corral_plugins.celery.journal) writes to the result backend with redis-py.
+BACKEND_SCHEMES = ("redis", "rediss", "sentinel")
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
-_KEYS = ("broker_url", "key_file", "visibility_timeout", "queues")
+_KEYS = ("broker_url", "result_backend", "key_file", "visibility_timeout", "queues")
 _NO_BROKER_HINT = (
     f"pass --broker URL, set CORRAL_BROKER_URL, or add scale_out: {{broker_url: ...}} to "
     f"{PROJECT_FILE} (for example redis://127.0.0.1:6379/0)"
@@ -60,6 +68,8 @@ class BrokerSettings:
 
     broker_url: str
     key: bytes | None = None
+    # None: the broker's URL (what listing workers, which needs no backend, gets for AMQP).
+    result_backend: str | None = None
     visibility_timeout: float = 300.0
     connect_timeout: float = 5.0
     queues: tuple[str, ...] = (DEFAULT_QUEUE,)
@@ -106,12 +116,14 @@ def load_settings(
             hint=f"set CORRAL_BROKER_KEY or CORRAL_BROKER_KEY_FILE, or key_file in "
             f"{PROJECT_FILE}'s scale_out; {_KEY_HINT}",
         )
+    backend = _result_backend(url, environ, project, need=need_key)
     chosen = tuple(queues) or project.queues() or (DEFAULT_QUEUE,)
     for name in chosen:
         _check_queue(name)
     return BrokerSettings(
         broker_url=url,
         key=key,
+        result_backend=backend,
         visibility_timeout=project.visibility_timeout(),
         queues=chosen,
     )
@@ -126,6 +138,36 @@ def _check_url(url: str, location: Location | None) -> None:
             "redis://127.0.0.1:6379/0",
             location=location,
         )
+
+
+def _result_backend(
+    broker: str, environ: Mapping[str, str], project: _ProjectFile, *, need: bool
+) -> str | None:
+    """``CORRAL_RESULT_BACKEND``, else ``scale_out.result_backend``, else a Redis broker's URL.
+
+    ``need``: running shards needs one (the journal is in it); listing workers does not.
+    """
+    url = environ.get("CORRAL_RESULT_BACKEND") or project.string("result_backend")
+    location = None
+    if not environ.get("CORRAL_RESULT_BACKEND") and url:
+        location = project.location_of("result_backend")
+    if not url:
+        if urlsplit(broker).scheme in BACKEND_SCHEMES or not need:
+            return None
+        raise UsageError(
+            f"broker {redacted_url(broker)} is not Redis, and the workers' journal needs a "
+            "Redis result backend",
+            hint="set CORRAL_RESULT_BACKEND or scale_out.result_backend in "
+            f"{PROJECT_FILE}, for example redis://127.0.0.1:6379/1 (docs/scale-out.md)",
+        )
+    if urlsplit(url).scheme not in BACKEND_SCHEMES:
+        raise UsageError(
+            f"result backend {redacted_url(url)!r} is not Redis",
+            hint=f"use one of the schemes {', '.join(BACKEND_SCHEMES)}, for example "
+            "redis://127.0.0.1:6379/1: the workers' journal is kept there",
+            location=location,
+        )
+    return url
 
 
 def redacted_url(url: str) -> str:
@@ -208,10 +250,13 @@ class _ProjectFile:
         return marks.get(key, self.mark)
 
     def broker_url(self) -> str | None:
-        url = self.value("broker_url")
+        return self.string("broker_url")
+
+    def string(self, key: str) -> str | None:
+        url = self.value(key)
         if url is not None and not isinstance(url, str):
-            raise UsageError("scale_out.broker_url must be a string (a URL)",
-                             location=self.location_of("broker_url"))  # fmt: skip
+            raise UsageError(f"scale_out.{key} must be a string (a URL)",
+                             location=self.location_of(key))  # fmt: skip
         return url
 
     def key(self) -> bytes | None:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from corral.errors import HostUnreachable
+from corral_plugins.celery.outage import broker_errors
 from corral_plugins.celery.settings import BrokerSettings, redacted_url
 
 __all__ = ["LiveWorker", "check_broker", "live_workers"]
@@ -35,14 +36,6 @@ def _unreachable(settings: BrokerSettings, exc: BaseException) -> HostUnreachabl
     )
 
 
-def _broker_errors() -> tuple[type[BaseException], ...]:
-    from kombu.exceptions import OperationalError
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-
-    return (OperationalError, RedisConnectionError, RedisTimeoutError, OSError)
-
-
 def check_broker(app: Any, settings: BrokerSettings, timeout: float) -> None:
     """Connect once to the broker, within ``timeout`` s; HostUnreachable (exit 3) if not."""
     connection = app.connection_for_write(connect_timeout=timeout)
@@ -50,7 +43,7 @@ def check_broker(app: Any, settings: BrokerSettings, timeout: float) -> None:
         connection.ensure_connection(
             max_retries=0, interval_start=0, interval_step=0, timeout=timeout
         )
-    except _broker_errors() as exc:
+    except broker_errors() as exc:
         raise _unreachable(settings, exc) from None
     finally:
         connection.release()
@@ -70,7 +63,7 @@ def live_workers(app: Any, settings: BrokerSettings, timeout: float) -> list[Liv
         detail = app.control.inspect(destination=names, timeout=timeout, limit=len(names))
         queues = detail.active_queues() or {}
         active = detail.active() or {}
-    except _broker_errors() as exc:
+    except broker_errors() as exc:
         raise _unreachable(settings, exc) from None
     return [
         LiveWorker(

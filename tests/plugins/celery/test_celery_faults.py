@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import redis_server as redis_service
@@ -32,24 +33,31 @@ PLAYBOOK = """
 def test_kill_9_mid_shard_loses_no_unit_and_runs_no_finished_unit_twice(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
+    kill_mid_shard(redis_server.url, tmp_path, {})
+
+
+def kill_mid_shard(url: str, tmp_path: Path, more_env: Mapping[str, str]) -> None:
+    """kill -9 the worker running a shard of three hosts after its first unit; a second
+    worker of the broker at ``url`` runs the shard's two other units only."""
     base = tmp_path / "workers"
     base.mkdir()
-    # A lost worker's message comes back after 3 s, not the default 300.
+    # A lost worker's message comes back after 3 s, not the default 300 (Redis).
     (base / "corral.yml").write_text("scale_out:\n  visibility_timeout: 3\n")
     project = tmp_path / "project"
     project.mkdir()
     (project / "hosts.ini").write_text(HOSTS)
     (project / "site.yml").write_text(PLAYBOOK)
     marks = tmp_path / "marks.txt"
-    first = Worker(base, redis_server.url, "first", ("corral",))
+    first = Worker(base, url, "first", ("corral",), env=more_env)
     second: Worker | None = None
-    wait_ready(redis_server.url, [first])
+    wait_ready(url, [first], backend=more_env.get("CORRAL_RESULT_BACKEND"))
     env = {
         **os.environ,
         "CORRAL_HOME": str(tmp_path / "home"),
-        "CORRAL_BROKER_URL": redis_server.url,
+        "CORRAL_BROKER_URL": url,
         "CORRAL_BROKER_KEY": KEY,
         "CORRAL_SHARD_SIZE": "3",
+        **more_env,
     }
     argv = [str(CORRAL), "run", "site.yml", "-i", "hosts.ini", "-e", f"marks={marks}",
             "--forks", "1", "--executor", "celery", "--output", "json"]  # fmt: skip
@@ -64,7 +72,7 @@ def test_kill_9_mid_shard_loses_no_unit_and_runs_no_finished_unit_twice(
         first.stop(signal.SIGKILL)
         shard = marked()
         assert len(shard) == 2
-        second = Worker(base, redis_server.url, "second", ("corral",))
+        second = Worker(base, url, "second", ("corral",), env=more_env)
         out, _ = run.communicate(timeout=90)
     finally:
         if run.poll() is None:

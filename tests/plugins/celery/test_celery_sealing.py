@@ -95,8 +95,18 @@ def test_settings_come_from_the_command_line_then_the_environment_then_corral_ym
     env = {"CORRAL_BROKER_URL": "redis://from-env:6379/0", "CORRAL_BROKER_KEY": other}
     from_env = load_settings(env, cwd=tmp_path)
     assert (from_env.broker_url, from_env.key) == ("redis://from-env:6379/0", parse_key(other, ""))
-    chosen = load_settings(env, broker_url="amqp://cli//", queues=["us"], cwd=tmp_path)
+    results = {**env, "CORRAL_RESULT_BACKEND": "redis://results:6379/1"}
+    chosen = load_settings(results, broker_url="amqp://cli//", queues=["us"], cwd=tmp_path)
     assert (chosen.broker_url, chosen.queues) == ("amqp://cli//", ("us",))
+    # An AMQP broker keeps its results (and the workers' journal) in the Redis named apart.
+    (tmp_path / "corral.yml").write_text(
+        "scale_out:\n  broker_url: amqp://rabbit//\n  result_backend: redis://results:6379/1\n"
+    )
+    assert load_settings({"CORRAL_BROKER_KEY": other}, cwd=tmp_path).result_backend == (
+        "redis://results:6379/1"
+    )
+    env["CORRAL_RESULT_BACKEND"] = "redis://from-env:6379/1"
+    assert load_settings(env, cwd=tmp_path).result_backend == "redis://from-env:6379/1"
     empty = tmp_path / "empty"
     empty.mkdir()
     assert load_settings(env, cwd=empty).queues == ("corral",)
@@ -111,6 +121,7 @@ def test_settings_come_from_the_command_line_then_the_environment_then_corral_ym
         ("scale_out:\n  queues: [eu, 'a b']\n", "corral.yml:2:16", "'a b' is not usable"),
         ("scale_out:\n  key_file: missing.key\n", "corral.yml:2:3", "cannot read the broker key"),
         ("scale_out: [1]\n", "corral.yml:1:1", "must be a mapping"),
+        ("scale_out:\n  result_backend: amqp://r//\n", "corral.yml:2:3", "is not Redis"),
         ("scale_out: {a: [}\n", "corral.yml:1:", "did not find expected node"),
     ],
 )
