@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from corral.errors import StoreError
+from corral.errors import EXIT_INVALID, EXIT_USAGE, StoreError
 from corral.store.db import Store, finish_run_in, status_for_exit_code
 from corral.store.leases import refresh_leases
 
@@ -149,7 +149,8 @@ class StoreWriter:
     def close(self, exit_code: int | None = None) -> None:
         """Flush, and stop the thread. A run that never reached its recap is recorded
         ``interrupted`` (resumable), or with ``exit_code``, the code it stopped with on an
-        error (a playbook error once started: ``failed``, exit 4)."""
+        error: ``failed`` for bad input (a playbook error once started, exit 4), else
+        ``interrupted``."""
         if self._closed:
             return
         self._closed = True
@@ -405,7 +406,9 @@ class StoreWriter:
             # The engine stopped without a recap: on an error it gave its exit code for;
             # else (an internal error, a lost process) resumable, so interrupted.
             code = self._stopped_with
-            status = "interrupted" if code is None else status_for_exit_code(code)
+            # Its input was wrong (a playbook error once started): failed. Else (a broker
+            # that did not come back, an internal error): interrupted, to be resumed.
+            status = "failed" if code in (EXIT_INVALID, EXIT_USAGE) else "interrupted"
             with store.transaction() as conn:
                 still = conn.execute(
                     "SELECT status FROM runs WHERE id = ?", (self.run_id,)

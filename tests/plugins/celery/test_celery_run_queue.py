@@ -6,7 +6,7 @@ started through the API is taken by a worker (it runs in that worker's own store
 back by ``corral show`` and the API. Routing by the playbook's and the inventory's
 ``corral_queue``; cancel and approvals asked on the server reach the run on the worker;
 a worker killed mid-run leaves the run ``interrupted`` on the server, and ``resume``
-finishes it there.
+finishes it from there.
 """
 
 from __future__ import annotations
@@ -205,8 +205,8 @@ def lone_worker(redis_server: RedisServer, tmp_path: Path) -> Iterator[Worker]:
         worker.stop(signal.SIGKILL)
 
 
-def test_a_worker_killed_mid_run_leaves_it_interrupted_and_resume_finishes_it_here(
-    lone_worker: Worker, redis_server: RedisServer, served: Served
+def test_a_worker_killed_mid_run_leaves_it_interrupted_and_resume_finishes_it(
+    lone_worker: Worker, redis_server: RedisServer, served: Served, tmp_path: Path
 ) -> None:
     marks = served.project.path / "marks"
     served.project.write(
@@ -224,11 +224,19 @@ def test_a_worker_killed_mid_run_leaves_it_interrupted_and_resume_finishes_it_he
     with served.client(served.token("run")) as api:
         run = served.wait_status(api, run_id, {"interrupted", "failed", "succeeded"})
         assert run["status"] == "interrupted", served.output()[-3000:]
-        resumed = api.post(f"/api/v1/runs/{run_id}/resume")
-        assert resumed.status_code < 300, resumed.text
-        run = served.wait_status(api, run_id, {"succeeded", "failed"}, timeout=120)
+        # The resume is coordinated on the server; its host work goes to the queue's
+        # workers again (a new one here), as the playbook routes it.
+        again = Worker(tmp_path / "again", redis_server.url, "again", ("lone",))
+        try:
+            wait_ready(redis_server.url, [again])
+            resumed = api.post(f"/api/v1/runs/{run_id}/resume")
+            assert resumed.status_code < 300, resumed.text
+            run = served.wait_status(api, run_id, {"succeeded", "failed"}, timeout=120)
+        finally:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                again.stop()
     assert run["status"] == "succeeded", served.output()[-3000:]
-    # The finished first task did not run again; the rest ran once, on the server.
+    # The finished first task did not run again; the rest ran once.
     assert marks.read_text().split() == ["first", "last"]
 
 
