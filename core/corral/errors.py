@@ -37,8 +37,10 @@
      ├── WorkerFailed                exit 1  a worker could not run a shard, or the run was
      │                                       cancelled with shards still out (the celery plugin)
      ├── HostUnreachable             exit 3  a host could not be reached
-     │    └── RetryableUnreachable   exit 3  a failure another attempt may get past
-     │                                       (the ssh plugin's transport module)
+     │    ├── RetryableUnreachable   exit 3  a failure another attempt may get past
+     │    │                                  (the ssh plugin's transport module)
+     │    └── BrokerAway             exit 3  the broker went away and did not come back
+     │                                       in time (the celery plugin)
      ├── StepFailed                  exit 2  a step failed on a host
      │    ├── BadArgument            exit 2  an argument an edit step cannot use
      │    │                                  (the files plugin's edit module)

@@ -10,7 +10,8 @@ what the server sends down (a cancel, a pause, the answers to approvals). The ru
 own process gets SIGTERM if the worker dies, so a lost worker leaves no run behind
 that nobody watches; the server then records the run ``interrupted``. The other way
 round, a run whose server has not been heard of for ``CORRAL_SERVER_LOST_AFTER``
-seconds is cancelled as ``corral cancel`` would.
+seconds (``CORRAL_BROKER_WAIT`` while the broker itself is away) is cancelled as
+``corral cancel`` would. What it has to send waits while the broker is away.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from corral_plugins.celery.channel import RunChannel
+from corral_plugins.celery.outage import broker_errors, broker_wait
 
 __all__ = ["run_whole"]
 
@@ -86,6 +88,7 @@ class _Outbox:
     def __init__(self, channel: RunChannel) -> None:
         self.channel = channel
         self.waiting: collections.deque[Mapping[str, Any]] = collections.deque()
+        self.away = False  # the last call to the broker failed
 
     def put(self, message: Mapping[str, Any]) -> None:
         self.waiting.append(message)
@@ -96,8 +99,10 @@ class _Outbox:
         while self.waiting:
             try:
                 self.channel.up(self.waiting[0])
-            except Exception:
+            except broker_errors():
+                self.away = True
                 return False
+            self.away = False
             self.waiting.popleft()
         return True
 
@@ -110,9 +115,12 @@ class _Outbox:
     def down(self) -> Mapping[str, Any] | None:
         """The server's state for the run (None when none, or the broker is away)."""
         try:
-            return self.channel.down()
-        except Exception:
+            state = self.channel.down()
+        except broker_errors():
+            self.away = True
             return None
+        self.away = False
+        return state
 
 
 def _run_here(
@@ -171,6 +179,7 @@ class _Bridge:
         self.approvals: list[dict[str, Any]] = []
         self.heard = time.monotonic()  # when the server's state last changed (its beat)
         self.lost_after = _patience()
+        self.broker_wait = broker_wait(os.environ)  # a broker away: as long as shards wait
         self.given_up = False
 
     def run(
@@ -239,8 +248,12 @@ class _Bridge:
         if down is not None and down != self.down:
             self.down, self.heard = down, time.monotonic()
             apply_down(self.store, self.run_id, down)
-        elif not self.given_up and time.monotonic() - self.heard > self.lost_after:
-            self._give_up()
+        elif not self.given_up:
+            # A silent server (the broker answers, the server does not) is given up
+            # sooner than a broker that is away (it may be restarting).
+            patience = self.broker_wait if self.outbox.away else self.lost_after
+            if time.monotonic() - self.heard > patience:
+                self._give_up()
         return sent
 
     def _give_up(self) -> None:

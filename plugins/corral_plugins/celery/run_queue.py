@@ -25,6 +25,8 @@ from corral.executors import QueuedRun
 from corral_plugins.celery.app import RESULT_EXPIRES, RUN, make_app
 from corral_plugins.celery.channel import RunChannel
 from corral_plugins.celery.crypto import seal
+from corral_plugins.celery.executor import BrokerAway
+from corral_plugins.celery.outage import broker_errors, broker_wait, patiently
 from corral_plugins.celery.settings import load_settings
 
 if TYPE_CHECKING:
@@ -53,6 +55,7 @@ class CeleryRunQueue:
         self.queue = environ.get("CORRAL_QUEUE") or settings.queues[0]
         self.app = make_app(settings)
         self.lost_after = float(environ.get("CORRAL_WORKER_LOST_AFTER") or LOST_AFTER)
+        self.broker_wait = broker_wait(environ)
         self._registry: Registry | None = None
 
     def submit(self, run: QueuedRun) -> CeleryRemoteRun:
@@ -156,6 +159,7 @@ class CeleryRemoteRun:
         self._log = Path(run.log) if run.log else None
         self._channel: RunChannel | None = None
         self._result: Any = owner.app.AsyncResult(adopted) if adopted else None
+        self._away = False  # the broker could not be reached the last time
         self._code: int | None = None
         self._done = threading.Event()
         self._thread = threading.Thread(
@@ -216,6 +220,9 @@ class CeleryRemoteRun:
         except LeaseHeld as exc:
             mirror.output = f"error: {exc}\n"
             self._code = exc.exit_code
+        except BrokerAway as exc:  # not sent, still queued: the dispatcher records it failed
+            mirror.output = f"error: {exc}\n"
+            self._code = exc.exit_code
         except Exception as exc:  # the broker or the store failed for good: say so, end
             mirror.lost(f"\ncorral serve lost run {self.run_id}: {type(exc).__name__}: {exc}\n")
             self._code = 1
@@ -243,7 +250,19 @@ class CeleryRemoteRun:
                 f"waiting for {holder.name}, held by run {holder.run_id}\n"
             ),
         )
-        channel, self._result = self._owner.send(self._run, self.queue)
+
+        def told(exc: BaseException) -> None:
+            self._keep_output(f"the broker cannot be reached ({exc}): waiting for it\n")
+
+        try:
+            channel, self._result = patiently(
+                lambda: self._owner.send(self._run, self.queue), self._owner.broker_wait, told
+            )
+        except broker_errors() as exc:
+            raise BrokerAway(
+                f"the broker was not reachable for {self._owner.broker_wait:g} s: {exc}",
+                hint="start the broker (corral workers checks it), then run the playbook again",
+            ) from exc
         note_handed_out(store, self.run_id, "celery", self.queue, str(self._result.id))
         return channel
 
@@ -272,8 +291,9 @@ class CeleryRemoteRun:
             if down != sent or time.monotonic() - beat > BEAT_EVERY:
                 # Sent again every few seconds though unchanged: the worker's run stops
                 # when no server has been heard of for a while (nobody would record it).
-                channel.send_down({**down, "beat": time.time()})
-                sent, beat = down, time.monotonic()
+                with contextlib.suppress(*broker_errors()):
+                    channel.send_down({**down, "beat": time.time()})
+                    sent, beat = down, time.monotonic()
             if heard is None and mirror.status() == "cancelled":
                 # Cancelled before any worker took it: take it off the queue.
                 self._revoke()
@@ -286,22 +306,27 @@ class CeleryRemoteRun:
                 channel.ack()
                 self._keep_output(mirror.output)  # as it comes: the API and UI show it
                 mirror.output = ""
-            elif heard is not None and now - heard > self._owner.lost_after:
+            elif heard is not None and now - heard > self._patience():
                 mirror.lost(
                     f"\nthe worker running this run (queue {self.queue}) has not been heard "
-                    f"of for {self._owner.lost_after:g} s: recorded interrupted; "
+                    f"of for {self._patience():g} s: recorded interrupted; "
                     f"`corral resume {self.run_id}` runs it again from where it stopped\n"
                 )
                 return 1
 
+    def _patience(self) -> float:
+        """How long a silent worker is waited for: longer while the broker is away."""
+        return self._owner.broker_wait if self._away else self._owner.lost_after
+
     def _take(self, channel: RunChannel) -> Any:
         try:
-            return channel.take(WAIT)
-        except CorralError:
-            raise
-        except Exception:  # the broker is away for a moment: the worker waits for it too
+            message = channel.take(WAIT)
+        except broker_errors():  # away for a moment? the worker waits for it too
+            self._away = True
             time.sleep(WAIT)
             return None
+        self._away = False
+        return message
 
     def _keep_output(self, text: str) -> None:
         if self._log is not None and text:
