@@ -17,6 +17,7 @@ from typing import Protocol
 import redis_server as redis_service
 from celery_fleet import CORRAL, KEY, Worker, wait_ready, wait_until
 from redis_server import RedisServer
+from served import Served
 
 from corral.testing import CorralProject
 from corral.testing.fixtures import RECAP_KEYS, CliResult
@@ -178,3 +179,37 @@ def test_a_broker_that_does_not_come_back_ends_the_run_with_one_line(
     assert resumed.exit_code == 0, resumed.output[-3000:]
     ran = Counter(marks_in(marks))
     assert ran == Counter(f"h{h}-{n}" for h in range(1, 5) for n in (1, 2, 3)), ran
+
+
+def test_a_served_run_on_a_worker_rides_out_a_broker_restart(
+    durable_redis_server: RedisServer, served: Served, tmp_path: Path
+) -> None:
+    # corral serve --executor celery: the run is a worker's; the broker goes away for a
+    # few seconds while it runs, then comes back. The run's record on the server is whole.
+    broker = durable_redis_server
+    marks = tmp_path / "marks.txt"
+    served.project.write(
+        "site.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        + "".join(f"    - shell: echo {n} >> {marks}; sleep 1\n" for n in (1, 2, 3, 4)),
+    )
+    worker = Worker(tmp_path / "workers", broker.url, "sr", ("corral",), pool="prefork")
+    try:
+        wait_ready(broker.url, [worker])
+        served.project.env.update({"CORRAL_BROKER_URL": broker.url, "CORRAL_BROKER_KEY": KEY})
+        served.start("--executor", "celery", "--no-login-link")
+        with served.client(served.token("run")) as api:
+            run_id = api.post("/api/v1/runs", json={"playbook": "site.yml"}).json()["run_id"]
+            wait_until(lambda: len(marks_in(marks)) >= 1, 30, "the run to start on the worker")
+            broker.stop()
+            try:
+                wait_until(lambda: len(marks_in(marks)) >= 2, 30, "the run to go on without it")
+            finally:
+                broker.start()
+            run = served.wait_status(api, run_id, {"succeeded", "failed", "interrupted"})
+    finally:
+        worker.stop()
+    assert run["status"] == "succeeded", served.output()[-3000:] + worker.output()
+    assert marks_in(marks) == ["1", "2", "3", "4"]
+    shown = served.project.run("show", run_id, "--json")
+    assert json.loads(shown.stdout)["recap"]["localhost"]["changed"] == 4
