@@ -187,14 +187,15 @@ def test_blue_green_switches_and_switches_back(lb, corral_project):
 
 
 def test_canary_is_promoted_when_healthy(fleet, corral_project):
-    dry = run(corral_project, fleet, "canary.yml", "-p", "version=2.0.0", "--check", *LB)
+    # The dry run is the real run's command with --check. Its watch is skipped, but the
+    # probe loop's pause still runs between the skipped items (as in Ansible): with the
+    # default watch_seconds, a minute of waiting.
+    args = ("-p", "version=2.0.0", "-p", "watch_seconds=2", "-p", "probes=8", *LB)
+    dry = run(corral_project, fleet, "canary.yml", *args, "--check")
     assert dry.exit_code == 0, dry.output
     assert all(fleet.release(n).strip().endswith("/1.0.0") for n in fleet.apps)
     assert fleet.lb_state() == ALL_UP
-    result = run(
-        corral_project, fleet, "canary.yml", "-p", "version=2.0.0", "-p", "watch_seconds=2",
-        "-p", "probes=8", *LB,
-    )  # fmt: skip
+    result = run(corral_project, fleet, "canary.yml", *args)
     assert result.exit_code == 0, result.output
     judged = results(result.json_lines(), "Judge the canary")
     assert [(j["host"], j["status"]) for j in judged] == [("app1", "ok")]
