@@ -15,7 +15,7 @@
    concurrency) on a redis-server the benchmark starts, once as ``--forks`` says (which
    bounds each shard: up to ``workers`` times as many units in flight) and once with
    the same number in flight as the others (``celery-even``: ``--forks`` divided among
-   the workers, in shards of that many hosts). The coordinator's CPU (user +
+   the workers). The coordinator's CPU (user +
    system of the ``corral run`` process) per host-task is printed for each.
 3. ``--ssh N``: the SSH benchmark's workload (bench/bench_ssh.py) on N real loopback sshd
    hosts, the local executor against celery with 2 worker processes, one run each per
@@ -164,10 +164,12 @@ def executors(
     print(f"### Executors, {repeat} runs each, taking turns ({workers} worker processes)\n")
     runs: dict[str, list[Measurement]] = {}
     # celery-even: as many units in flight as the others (--forks bounds each shard:
-    # forks / workers each, in shards of that many hosts, so that each worker process
-    # streams through its shards while the coordinator applies the ones that are back).
+    # forks / workers each), in the celery row's shards (two a worker process a round:
+    # one shard a round leaves the coordinator idle, then busy applying them all; shards
+    # of forks / workers hosts cost more messages than they save, 12.4 s against 10-11).
     share = max(1, forks // workers)
-    even = f"celery-even (--forks {share}, shards of {share})"
+    size = max(1, hosts // (workers * 2))
+    even = f"celery-even (--forks {share}, shards of {size})"
     kinds = [k for k in ("local", "processes", "celery", even) if k.split()[0] not in skip]
     remote = any(k.startswith("celery") for k in kinds)
     with celery_workers(project, workers, {}) if remote else _nothing() as settings:
@@ -177,12 +179,10 @@ def executors(
                 argv = sim_argv(forks)
                 if kind == "processes":
                     env["CORRAL_PROCESSES"] = str(workers)
-                if kind == "celery":
+                if kind.startswith("celery"):
                     env.update(settings or {})
-                    env["CORRAL_SHARD_SIZE"] = str(max(1, hosts // (workers * 2)))
+                    env["CORRAL_SHARD_SIZE"] = str(size)
                 if kind == even:
-                    env.update(settings or {})
-                    env["CORRAL_SHARD_SIZE"] = str(share)
                     argv = sim_argv(share)
                 runs.setdefault(kind, []).append(measured(argv, project, env))
     print("| executor | wall s, median (min-max) | coordinator CPU s | per host-task |")
