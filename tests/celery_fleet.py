@@ -110,12 +110,16 @@ def fleet(
     redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[Worker]]:
     base = tmp_path_factory.mktemp("fleet")
-    workers = [
-        Worker(base, redis_server.url, "wa", ("corral",)),
-        Worker(base, redis_server.url, "wb", ("asia", "corral")),
-    ]
+    with started(base, redis_server.url, {"wa": ("corral",), "wb": ("asia", "corral")}) as both:
+        yield both
+
+
+@contextlib.contextmanager
+def started(base: Path, url: str, queues: Mapping[str, tuple[str, ...]]) -> Iterator[list[Worker]]:
+    """Workers named as ``queues``' keys, serving its values, answering; stopped after."""
+    workers = [Worker(base, url, name, served) for name, served in queues.items()]
     try:
-        wait_ready(redis_server.url, workers)
+        wait_ready(url, workers)
         yield workers
     finally:
         for worker in workers:

@@ -11,9 +11,7 @@ celery``): facts, become, roles, templates, packages and handlers run there.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +25,7 @@ from baseline_hosts import (
     state,
     write_vars,
 )
-from celery_fleet import KEY, Worker, wait_ready
+from celery_fleet import KEY, Worker, started
 from debian_hosts import DebianFleet, FleetFactory
 from redis_server import RedisServer
 
@@ -185,14 +183,8 @@ def test_check_diff_shows_exactly_the_drift_of_one_host(fleet: DebianFleet, run:
 
 @pytest.fixture
 def workers(redis_server: RedisServer, tmp_path: Any) -> Iterator[list[Worker]]:
-    started = [Worker(tmp_path, redis_server.url, name, ("corral",)) for name in ("w1", "w2")]
-    try:
-        wait_ready(redis_server.url, started)
-        yield started
-    finally:
-        for worker in started:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                worker.stop()
+    with started(tmp_path, redis_server.url, {"w1": ("corral",), "w2": ("corral",)}) as both:
+        yield both
 
 
 def test_two_celery_workers_report_and_put_back_the_same_drift(

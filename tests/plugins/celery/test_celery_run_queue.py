@@ -56,6 +56,20 @@ def _units_done(served: Served, run_id: str) -> int:
         store.close()
 
 
+def _long_playbook(served: Served, step: str, count: int, queue: str = "") -> Path:
+    """long.yml: a mark, ``count`` times ``step``, a mark; the file the marks go to."""
+    marks = served.project.path / "marks"
+    routed = f"  vars: {{corral_queue: {queue}}}\n" if queue else ""
+    served.project.write(
+        "long.yml",
+        f"- hosts: localhost\n  gather_facts: false\n{routed}  tasks:\n"
+        f"    - shell: echo first >> {marks}\n"
+        + "".join(f"    - {step}\n" for _ in range(count))
+        + f"    - shell: echo last >> {marks}\n",
+    )
+    return marks
+
+
 def _started(served: Served, playbook: str) -> str:
     with served.client(served.token("run")) as api:
         response = api.post("/api/v1/runs", json={"playbook": playbook})
@@ -208,14 +222,7 @@ def lone_worker(redis_server: RedisServer, tmp_path: Path) -> Iterator[Worker]:
 def test_a_worker_killed_mid_run_leaves_it_interrupted_and_resume_finishes_it(
     lone_worker: Worker, redis_server: RedisServer, served: Served, tmp_path: Path
 ) -> None:
-    marks = served.project.path / "marks"
-    served.project.write(
-        "long.yml",
-        "- hosts: localhost\n  gather_facts: false\n  vars: {corral_queue: lone}\n  tasks:\n"
-        f"    - shell: echo first >> {marks}\n"
-        "    - command: sleep 6\n"
-        f"    - shell: echo last >> {marks}\n",
-    )
+    marks = _long_playbook(served, "command: sleep 6", 1, queue="lone")
     _serve(served, redis_server, CORRAL_WORKER_LOST_AFTER="5")
     run_id = _started(served, "long.yml")
     # What the server recorded survives the worker: wait until the first task is there.
@@ -243,14 +250,7 @@ def test_a_worker_killed_mid_run_leaves_it_interrupted_and_resume_finishes_it(
 def test_a_run_whose_server_died_is_cancelled_on_its_worker(
     lone_worker: Worker, redis_server: RedisServer, served: Served
 ) -> None:
-    marks = served.project.path / "marks"
-    steps = "".join("    - command: sleep 1\n" for _ in range(15))
-    served.project.write(
-        "long.yml",
-        "- hosts: localhost\n  gather_facts: false\n  vars: {corral_queue: lone}\n  tasks:\n"
-        f"    - shell: echo first >> {marks}\n{steps}"
-        f"    - shell: echo last >> {marks}\n",
-    )
+    marks = _long_playbook(served, "command: sleep 1", 15, queue="lone")
     _serve(served, redis_server)
     run_id = _started(served, "long.yml")
     wait_until(lambda: _units_done(served, run_id) >= 1, 60, "the first task's record")
@@ -287,14 +287,7 @@ def test_a_run_that_stops_on_an_error_on_its_worker_has_the_error_in_its_logs(
 def test_a_server_started_again_follows_its_runs_on_the_workers_to_the_end(
     fleet: list[Worker], redis_server: RedisServer, served: Served
 ) -> None:
-    marks = served.project.path / "marks"
-    steps = "".join("    - command: sleep 0.5\n" for _ in range(6))
-    served.project.write(
-        "long.yml",
-        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
-        f"    - shell: echo first >> {marks}\n{steps}"
-        f"    - shell: echo last >> {marks}\n",
-    )
+    marks = _long_playbook(served, "command: sleep 0.5", 6)
     _serve(served, redis_server)
     run_id = _started(served, "long.yml")
     wait_until(lambda: _units_done(served, run_id) >= 1, 60, "the first task's record")
