@@ -202,7 +202,14 @@ class RunMirror:
         self.code: int | None = None
         self.output = ""
         self._writer: StoreWriter | None = None
-        self._asked: set[str] = set()  # approval keys the worker has asked
+        # Approval keys the worker has asked (those of a run a server before this one
+        # followed too: their answers must still go down).
+        self._asked = {
+            str(key)
+            for (key,) in store.conn.execute(
+                "SELECT key FROM approvals WHERE run_id = ?", (run_id,)
+            ).fetchall()
+        }
 
     def apply(self, message: Mapping[str, Any]) -> None:
         if "row" in message:
@@ -247,8 +254,9 @@ class RunMirror:
         return None if row is None else str(row[0])
 
     def close(self) -> None:
-        """Commit what came. A run that started and has no recap ends as its process
-        ended (its exit code, from the ``end`` message), else ``interrupted``."""
+        """Commit what came. A run that started and has no recap ends as the writer
+        records a process that stopped with the ``end`` message's exit code (failed on
+        bad input, else interrupted), or ``interrupted`` without one."""
         if self._writer is not None:
             writer, self._writer = self._writer, None
             writer.close(self.code)

@@ -332,3 +332,29 @@ def test_a_run_still_on_the_broker_when_the_server_restarts_runs_once(
     finally:
         with contextlib.suppress(subprocess.TimeoutExpired):
             worker.stop()
+
+
+def test_an_approval_asked_before_a_server_restart_is_answered_after_it(
+    fleet: list[Worker], redis_server: RedisServer, served: Served
+) -> None:
+    served.project.write(
+        "gate.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        '    - approval: "Go on?"\n    - command: echo approved\n',
+    )
+    _serve(served, redis_server)
+    gate = _started(served, "gate.yml")
+    with served.client(served.token("approve", "ann")) as api:
+        wait_until(
+            lambda: any(a["run_id"] == gate for a in api.get("/api/v1/approvals").json()),
+            60,
+            "the approval to reach the server",
+        )
+    served.stop(signal.SIGKILL)
+    _serve(served, redis_server)
+    with served.client(served.token("approve", "bob")) as api:
+        (approval,) = [a for a in api.get("/api/v1/approvals").json() if a["run_id"] == gate]
+        answered = api.post(f"/api/v1/approvals/{approval['id']}/approve", json={"comment": ""})
+        assert answered.status_code == 200, answered.text
+        run = served.wait_status(api, gate, {"succeeded", "failed", "interrupted"})
+    assert run["status"] == "succeeded", served.output()[-3000:]
