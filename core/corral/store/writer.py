@@ -403,11 +403,10 @@ class StoreWriter:
 
     def _end(self, store: Store) -> None:
         if not self._finished:
-            # The engine stopped without a recap: on an error it gave its exit code for;
-            # else (an internal error, a lost process) resumable, so interrupted.
+            # The engine stopped without a recap. Its input was wrong (a playbook error
+            # once started): failed. Else (a broker that did not come back, an internal
+            # error, a lost process): interrupted, to be resumed.
             code = self._stopped_with
-            # Its input was wrong (a playbook error once started): failed. Else (a broker
-            # that did not come back, an internal error): interrupted, to be resumed.
             status = "failed" if code in (EXIT_INVALID, EXIT_USAGE) else "interrupted"
             with store.transaction() as conn:
                 still = conn.execute(

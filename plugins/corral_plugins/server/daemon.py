@@ -429,21 +429,29 @@ class Server:
             free -= 1
 
     def _start(self, store: Store, row: Mapping[str, Any]) -> None:
-        run_id = str(row["id"])
-        args = queued_run_args(
-            store,
-            run_id,
-            str(row["playbook"]),
-            root=self.root,
-            home=self.home,
-            environ=self.environ,
-            wait_lock=self.options.wait_lock,
-        )
+        run_id, playbook = str(row["id"]), str(row["playbook"])
         worker: Running
         if self._queue is not None:
-            run = queued_run(store, run_id, args, self.root, self.home, self.options.wait_lock)
+            run = queued_run(
+                store,
+                run_id,
+                playbook,
+                root=self.root,
+                home=self.home,
+                environ=self.environ,
+                wait_lock=self.options.wait_lock,
+            )
             worker = self._queue.submit(run)
         else:
+            args = queued_run_args(
+                store,
+                run_id,
+                playbook,
+                root=self.root,
+                home=self.home,
+                environ=self.environ,
+                wait_lock=self.options.wait_lock,
+            )
             worker = self._run_here(run_id, args)
         with self._lock:
             self._workers[run_id] = worker

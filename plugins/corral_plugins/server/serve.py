@@ -141,16 +141,14 @@ def serve_command(
     for the next start, running ones get --drain seconds.
     """
     from corral.errors import UsageError
-    from corral.executors import executor_type
+    from corral.executors import chosen_executor
     from corral_plugins.server.daemon import ServerOptions
 
     host, port = parse_bind(bind)
     environ = obj.environ
-    executor = executor or environ.get("CORRAL_EXECUTOR") or ""
-    if executor:
-        # Every run the server starts (each a `corral run` of its own) reads it.
-        executor = executor_type(obj.registry.executors, executor).name
-        environ = {**environ, "CORRAL_EXECUTOR": executor}
+    executor = chosen_executor(obj.registry.executors, executor, environ)
+    # Every run the server starts here (each a `corral run` of its own) reads it.
+    environ = {**environ, "CORRAL_EXECUTOR": executor}
     if bool(tls_cert) != bool(tls_key):
         raise UsageError("--tls-cert and --tls-key go together", hint="give both, or neither")
     if not _loopback(host) and not tls_cert and not insecure:

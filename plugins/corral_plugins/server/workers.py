@@ -107,6 +107,47 @@ def run_args(
     return argv
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """What a queued run was asked with: its fire's params and trigger, the limit and
+    check mode of its row, and the inventory it runs on."""
+
+    params: Mapping[str, Any]
+    trigger: Mapping[str, Any]
+    limit: str | None
+    check: bool
+    inventory: Sequence[str]
+
+    @property
+    def options(self) -> list[str]:
+        return (["-l", self.limit] if self.limit else []) + (["--check"] if self.check else [])
+
+
+def _asked(
+    store: Store,
+    run_id: str,
+    root: Path,
+    environ: Mapping[str, str],
+    inventory: Sequence[str] | None,
+) -> _Asked:
+    from corral_plugins.server.project import project_inventory
+    from corral_plugins.server.queue import fire_params
+
+    fired = store.conn.execute(
+        "SELECT kind, trigger, time FROM fires WHERE run_id = ?", (run_id,)
+    ).fetchone()
+    kind, key, when = fired if fired else ("api", "api", time.time())
+    row = store.conn.execute("SELECT options FROM runs WHERE id = ?", (run_id,)).fetchone()
+    asked = json.loads(row[0]) if row and row[0] else {}
+    return _Asked(
+        params=fire_params(store, run_id),
+        trigger={"kind": kind, "key": key, "fired": when, "run_id": run_id},
+        limit=str(asked["limit"]) if asked.get("limit") else None,
+        check=bool(asked.get("check")),
+        inventory=project_inventory(root, environ) if inventory is None else inventory,
+    )
+
+
 def queued_run_args(
     store: Store,
     run_id: str,
@@ -122,57 +163,54 @@ def queued_run_args(
     its params and trigger from its fire, its ``limit`` and ``check`` from its queued
     row, and unless ``inventory`` is given the project's, looked up now (an inventory
     added or moved needs no restart)."""
-    from corral_plugins.server.project import project_inventory
-    from corral_plugins.server.queue import fire_params
-
-    fired = store.conn.execute(
-        "SELECT kind, trigger, time FROM fires WHERE run_id = ?", (run_id,)
-    ).fetchone()
-    kind, key, when = fired if fired else ("api", "api", time.time())
-    row = store.conn.execute("SELECT options FROM runs WHERE id = ?", (run_id,)).fetchone()
-    asked = json.loads(row[0]) if row and row[0] else {}
-    options = (["-l", str(asked["limit"])] if asked.get("limit") else []) + (
-        ["--check"] if asked.get("check") else []
-    )
-    return run_args(
-        run_id,
-        playbook,
-        home=home,
-        inventory=project_inventory(root, environ) if inventory is None else inventory,
-        params=fire_params(store, run_id),
-        trigger={"kind": kind, "key": key, "fired": when, "run_id": run_id},
-        wait_lock=wait_lock,
-        options=options,
-    )
+    asked = _asked(store, run_id, root, environ, inventory)
+    return _args(run_id, playbook, home, asked, wait_lock)
 
 
 def queued_run(
-    store: Store, run_id: str, args: Sequence[str], root: Path, home: Path, wait_lock: float
+    store: Store,
+    run_id: str,
+    playbook: str,
+    *,
+    root: Path,
+    home: Path,
+    environ: Mapping[str, str],
+    wait_lock: float,
 ) -> QueuedRun:
-    """The run that :func:`queued_run_args` gave ``args`` for, as an executor's run queue
-    takes it: with the text of its hand-over files, and what it targets."""
+    """The same run as :func:`queued_run_args`, as an executor's run queue takes it: its
+    arguments with the text of their hand-over files, and what it targets."""
     from corral.executors import QueuedRun
-    from corral_plugins.server.queue import fire_params
 
-    def after(flag: str) -> list[str]:
-        return [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == flag]
-
+    asked = _asked(store, run_id, root, environ, None)
+    args = _args(run_id, playbook, home, asked, wait_lock)
     files = {arg[1:]: Path(arg[1:]).read_text(encoding="utf-8") for arg in args if arg[:1] == "@"}
     row = store.run_row(run_id) or {}
-    limit = after("-l")
     return QueuedRun(
         run_id=run_id,
-        playbook=args[1],
+        playbook=playbook,
         argv=tuple(args),
         files=files,
         project=str(root),
-        inventory=tuple(after("-i")),
-        params=fire_params(store, run_id),
-        limit=limit[0] if limit else None,
+        inventory=tuple(asked.inventory),
+        params=asked.params,
+        limit=asked.limit,
         started_by=str(row.get("started_by") or ""),
         trigger=str(row.get("trigger") or ""),
         wait_lock=wait_lock,
         log=str(spool_dir(home, run_id) / "output.log"),
+    )
+
+
+def _args(run_id: str, playbook: str, home: Path, asked: _Asked, wait_lock: float) -> list[str]:
+    return run_args(
+        run_id,
+        playbook,
+        home=home,
+        inventory=asked.inventory,
+        params=asked.params,
+        trigger=asked.trigger,
+        wait_lock=wait_lock,
+        options=asked.options,
     )
 
 
