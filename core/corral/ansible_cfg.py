@@ -61,6 +61,8 @@ class AnsibleSettings:
     gathering: str | None = None  # implicit, explicit or smart
     roles_path: tuple[Path, ...] = ()
     collections_path: tuple[Path, ...] = ()
+    filter_plugins: tuple[Path, ...] = ()  # directories of the content's Jinja2 filters
+    test_plugins: tuple[Path, ...] = ()
     vault_password_file: Path | None = None
     vault_identity_list: tuple[str, ...] = ()
     ssh_args: str | None = None
@@ -118,6 +120,8 @@ _KEYS: dict[tuple[str, str], tuple[str, str]] = {
     ("defaults", "roles_path"): ("roles_path", "pathspec"),
     ("defaults", "collections_path"): ("collections_path", "pathspec"),
     ("defaults", "collections_paths"): ("collections_path", "pathspec"),
+    ("defaults", "filter_plugins"): ("filter_plugins", "pathspec"),
+    ("defaults", "test_plugins"): ("test_plugins", "pathspec"),
     ("defaults", "vault_password_file"): ("vault_password_file", "path"),
     ("defaults", "vault_identity_list"): ("vault_identity_list", "list"),
     ("privilege_escalation", "become"): ("become", "bool"),
@@ -143,6 +147,8 @@ _ENV: dict[str, tuple[str, str]] = {
     "ANSIBLE_ROLES_PATH": ("roles_path", "pathspec"),
     "ANSIBLE_COLLECTIONS_PATHS": ("collections_path", "pathspec"),
     "ANSIBLE_COLLECTIONS_PATH": ("collections_path", "pathspec"),
+    "ANSIBLE_FILTER_PLUGINS": ("filter_plugins", "pathspec"),
+    "ANSIBLE_TEST_PLUGINS": ("test_plugins", "pathspec"),
     "ANSIBLE_VAULT_PASSWORD_FILE": ("vault_password_file", "path"),
     "ANSIBLE_VAULT_IDENTITY_LIST": ("vault_identity_list", "list"),
     "ANSIBLE_BECOME": ("become", "bool"),

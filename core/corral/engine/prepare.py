@@ -73,6 +73,7 @@ def prepare_run(
     from corral.inventory import load_inventory
     from corral.playbook.loader import display_path, load_playbook
     from corral.playbook.roles.search import set_collections_path, set_roles_path
+    from corral.playbook.templating.content_plugins import content_plugins
     from corral.playbook.templating.templar import Templar
     from corral.playbook.templating.undefined import find_undefined, raise_for_undefined
 
@@ -119,8 +120,14 @@ def prepare_run(
     origin = None if resume is None else resume.origin_of(playbook.base_dir, playbook.base_dir)
     if origin is not None:
         search_paths.append(origin)  # lookups find what the interrupted run found
+    content = content_plugins(
+        playbook, environ, filter_dirs=settings.filter_plugins, test_dirs=settings.test_plugins
+    )
     templar = Templar(
-        functions=registry.template_functions, search_paths=search_paths, environ=environ
+        functions=registry.template_functions,
+        search_paths=search_paths,
+        environ=environ,
+        content=content,
     )
     from corral.playbook.templating.stepnames import StepNames
 

@@ -63,12 +63,14 @@ def run_playbook(
     """
     run_id = options.run_id or new_run_id()
     if templar is None:
+        from corral.playbook.templating.content_plugins import content_plugins
         from corral.playbook.templating.templar import Templar
 
         templar = Templar(
             functions=registry.template_functions,
             search_paths=[playbook.base_dir],
             environ=os.environ,
+            content=content_plugins(playbook, os.environ),
         )
     info = RunInfo(run_id, playbook.path, options, templar, playbook.extensions)
     bus = EventBus(run_id, list(writers), observer=partial(registry.emit, run=info))

@@ -94,7 +94,10 @@ def execute_shard(
     run = RunContext(
         registry=registry,
         templar=Templar(
-            functions=registry.template_functions, search_paths=[base], environ=environ
+            functions=registry.template_functions,
+            search_paths=[base],
+            environ=environ,
+            content=shard.content,
         ),
         options=options,
         bus=bus,

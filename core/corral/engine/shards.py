@@ -37,6 +37,7 @@ from corral.engine.results import UnitResult
 from corral.engine.resume import unit_id
 from corral.executors import UnitWork
 from corral.playbook.model import Play, Playbook, Task
+from corral.playbook.templating.content_plugins import ContentPlugins
 
 if TYPE_CHECKING:
     from corral.engine.context import PlayContext, RunContext
@@ -95,6 +96,7 @@ class Shard:
     groups: dict[str, list[str]]
     others: list[HostSnapshot]  # every other host, when hostvars is read (else empty)
     secrets: list[str]  # what the coordinator's bus redacts: the worker's redacts it too
+    content: ContentPlugins | None = None  # the playbook's own filters and tests: where they are
 
 
 @dataclass
@@ -210,6 +212,7 @@ def pack_shard(work: Sequence[UnitWork], *, all_hosts: bool, forks: int) -> byte
         groups=run.inventory.groups_mapping(),
         others=others,
         secrets=sorted(run.bus.secrets),
+        content=run.templar.content,
     )
     return pickle.dumps(shard, protocol=pickle.HIGHEST_PROTOCOL)
 

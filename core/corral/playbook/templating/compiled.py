@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import nodes
 from jinja2.environment import Template
 from jinja2.exceptions import TemplateSyntaxError
 from jinja2.parser import Parser
 
+from corral.playbook.templating.content_plugins import ContentPlugins, FunctionTable
 from corral.playbook.templating.environment import CorralEnvironment, make_environment
 from corral.playbook.templating.function_type import TemplateFunction
 from corral.playbook.templating.functions import collect_functions
@@ -48,15 +49,24 @@ class TemplateCache:
 
 
 class Compiled:
-    """Environments, lookups and compiled caches for ``functions`` and ``globals``."""
+    """Environments, lookups and compiled caches for ``functions`` and ``globals``.
+
+    ``content``: the filters and tests the playbook's content brings (Ansible's
+    ``filter_plugins/``...), over those of plugins.
+    """
 
     def __init__(
         self,
         functions: Sequence[TemplateFunction],
         globals: Mapping[str, Any],
         limits: TemplateLimits,
+        content: ContentPlugins | None = None,
     ) -> None:
         filters, tests, self.lookups = collect_functions(functions)
+        if content is not None:
+            filters.update(content.functions("filter"))
+            tests.update(content.functions("test"))
+        self.content = content
         self.limits = limits
         # Template strings from YAML and template files differ in one lexing rule
         # (see YamlStringLexer), so each has its own environment and cache.
@@ -66,6 +76,11 @@ class Compiled:
         self.file_env: CorralEnvironment = make_environment(
             yaml_strings=False, filters=filters, tests=tests, globals=globals, limits=limits
         )
+        if content is not None and content.collection_dirs:
+            # Collections' filters and tests load when a template first names one.
+            for env in (self.env, self.file_env):
+                env.filters = cast("Any", FunctionTable(env.filters, "filter", content))
+                env.tests = cast("Any", FunctionTable(env.tests, "test", content))
         self.templates = TemplateCache(self.env.from_string, CACHE_SIZE)
         self.file_templates = TemplateCache(self.file_env.from_string, CACHE_SIZE)
         self.expressions = TemplateCache(self._compile_expression, CACHE_SIZE)

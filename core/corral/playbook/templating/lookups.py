@@ -10,6 +10,7 @@ applies Ansible's rules for what ``lookup()`` and ``query()`` return and for the
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
@@ -127,5 +128,18 @@ def _query(context: Context, name: str, *terms: Any, **options: Any) -> Any:
     return _runner(context).run_lookup(context, name, terms, options, wantlist=True)
 
 
-LOOKUP_GLOBALS: Mapping[str, Callable[..., Any]] = {"lookup": _lookup, "query": _query, "q": _query}
-"""The global functions templates call lookups through."""
+def _now(utc: bool = False, fmt: str | None = None) -> Any:
+    """``now()``: the current time, or the time formatted with ``fmt``."""
+    moment = datetime.datetime.now(datetime.UTC if utc else None)
+    if utc:
+        moment = moment.replace(tzinfo=None)
+    return moment.strftime(fmt) if fmt else moment
+
+
+LOOKUP_GLOBALS: Mapping[str, Callable[..., Any]] = {
+    "lookup": _lookup,
+    "query": _query,
+    "q": _query,
+    "now": _now,
+}
+"""The global functions templates call: the lookups, and ``now()``."""

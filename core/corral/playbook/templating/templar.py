@@ -22,7 +22,6 @@ Rendering rules (docs/templating.md is the user-facing reference):
 
 from __future__ import annotations
 
-import datetime
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -34,6 +33,7 @@ from jinja2.utils import missing
 
 from corral.errors import Location, TemplateError
 from corral.playbook.templating.compiled import Compiled
+from corral.playbook.templating.content_plugins import ContentPlugins
 from corral.playbook.templating.environment import (
     CorralContext,
     Verbatim,
@@ -167,19 +167,7 @@ class _VariablesView(Mapping[str, Any]):
         return len(self._variables)
 
 
-def _now(utc: bool = False, fmt: str | None = None) -> Any:
-    """``now()``: the current time, or the time formatted with ``fmt``."""
-    moment = datetime.datetime.now(datetime.UTC if utc else None)
-    if utc:
-        moment = moment.replace(tzinfo=None)
-    return moment.strftime(fmt) if fmt else moment
-
-
-_GLOBALS: Final[Mapping[str, Any]] = {
-    **LOOKUP_GLOBALS,
-    "now": _now,
-    "omit": OMIT,
-}
+_GLOBALS: Final[Mapping[str, Any]] = {**LOOKUP_GLOBALS, "omit": OMIT}
 
 
 class Templar:
@@ -193,6 +181,8 @@ class Templar:
     :param environ: what ``lookup('env', ...)`` reads (the ``environ`` attribute);
         ``os.environ`` when None. Its ``CORRAL_TEMPLATE_*`` variables set the
         :class:`TemplateLimits` of every render.
+    :param content: where the playbook's own filters and tests are (Ansible's
+        ``filter_plugins/``, collections: :mod:`~corral.playbook.templating.content_plugins`).
     """
 
     def __init__(
@@ -201,10 +191,17 @@ class Templar:
         functions: Sequence[TemplateFunction] = (),
         search_paths: Sequence[Path] = (),
         environ: Mapping[str, str] | None = None,
+        content: ContentPlugins | None = None,
     ) -> None:
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
-        self._shared = Compiled(functions, _GLOBALS, TemplateLimits.from_environ(self.environ))
+        limits = TemplateLimits.from_environ(self.environ)
+        self._shared = Compiled(functions, _GLOBALS, limits, content)
         self._search_paths = tuple(Path(p) for p in search_paths)
+
+    @property
+    def content(self) -> ContentPlugins | None:
+        """Where the playbook's own filters and tests are (a shard's worker loads them too)."""
+        return self._shared.content
 
     def with_search_paths(self, paths: Sequence[Path]) -> Templar:
         """A copy looking up files in ``paths``, sharing this one's compiled templates."""
