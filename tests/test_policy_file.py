@@ -185,6 +185,30 @@ def test_check_validates_the_policy_and_plan_shows_what_each_rule_decides(projec
     assert "policy" not in json.loads(bare.stdout)
 
 
+def test_a_plan_made_for_a_project_reads_its_policy_from_any_directory(
+    project, tmp_path, monkeypatch
+):
+    # corral serve's and corral mcp's plans name the project; their process may be elsewhere.
+    from corral.ansible_cfg import load_settings
+    from corral.commands.plan import make_plan
+    from corral.plugins import build_registry, make_plugin_manager
+
+    project.write("policy.yml", POLICY)
+    environ = {**project.env, "NO_COLOR": "1"}
+    monkeypatch.chdir(tmp_path)
+    plan, lines = make_plan(
+        project.path / "site.yml",
+        build_registry(make_plugin_manager(environ)),
+        environ,
+        settings=load_settings(environ, project.path),
+        cwd=project.path,
+        inventories=[str(project.path / "hosts.ini")],
+    )
+    assert plan["policy"]["file"] == str(project.path / "policy.yml")
+    assert plan["policy"]["outcome"] == "refused"
+    assert "policy (" + str(project.path / "policy.yml") + "): a run would be REFUSED" in lines
+
+
 PLUGIN = '''
 """A policy plugin: no prod run from a cron trigger, and a ticket check by approval."""
 

@@ -119,7 +119,7 @@ def make_plan(
     from corral.policy.show import judge_plan, policy_lines
 
     # The policy's rules (policy.yml, plugins) with what each would decide for this run.
-    decision = judge_plan(prepared, options, registry, environ, policy_file)
+    decision = judge_plan(prepared, options, registry, environ, policy_file, cwd)
     if not decision.empty:
         plan["policy"] = decision.as_record()
         lines.extend(policy_lines(decision))

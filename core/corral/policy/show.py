@@ -28,14 +28,15 @@ def judge_plan(
     registry: Registry,
     environ: Mapping[str, str],
     policy_file: Path | None,
+    project: Path,
 ) -> PolicyDecision:
-    """The decision a ``corral run`` with these options would meet now, from this terminal."""
+    """The decision a ``corral run`` of ``project`` (its directory) with these options
+    would meet now, from this terminal: its ``policy.yml`` unless ``policy_file`` is given."""
     from corral.engine.approval import who
     from corral.policy.enforce import read_policy
 
-    cwd = Path.cwd()
-    policy = read_policy(policy_file, environ, cwd)
-    plan = planned_run(prepared, options, project=cwd, user=who())
+    policy = read_policy(policy_file, environ, project)
+    plan = planned_run(prepared, options, project=project, user=who())
     return decide(policy, registry, plan)
 
 

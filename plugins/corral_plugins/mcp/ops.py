@@ -108,12 +108,25 @@ def plan(
     params: Mapping[str, Any],
     limit: str | None,
 ) -> dict[str, Any]:
-    """As ``corral plan --output json``: plays in DAG order, hosts, batches, tasks, estimates."""
-    from corral.engine.preview import build_plan
-    from corral.store.estimates import play_estimates
+    """As ``corral plan --output json``: plays in DAG order, hosts, batches, tasks,
+    estimates, and what the project's policy and the playbook's triggers say."""
+    from corral.ansible_cfg import load_settings
+    from corral.commands.plan import make_plan
+    from corral.playbook.yaml.read import mark_unsafe
 
-    prepared, options = _prepare(backend, playbook, inventory, params, limit)
-    return build_plan(prepared, options, play_estimates(backend.environ, playbook))
+    found, _ = make_plan(
+        _playbook_path(backend, playbook),
+        backend.registry,
+        backend.environ,
+        settings=load_settings(backend.environ, backend.root),
+        cwd=backend.root,
+        inventories=_inventory(backend, inventory),
+        limit=limit,
+        params=mark_unsafe(dict(params)),  # a client's strings are data, never templates
+        recorded_as=playbook,
+    )
+    found["playbook"] = playbook  # as the project names it
+    return found
 
 
 def _prepare(
@@ -130,14 +143,8 @@ def _prepare(
     from corral.engine.options import RunOptions
     from corral.engine.prepare import prepare_run
     from corral.playbook.yaml.read import mark_unsafe
-    from corral_plugins.server.views import playbook_file
 
-    path = playbook_file(backend.root, playbook)
-    if path is None:
-        raise UsageError(
-            f"no playbook {playbook!r} in the project {backend.root}",
-            hint="list_playbooks names them, relative to the project directory",
-        )
+    path = _playbook_path(backend, playbook)
     settings = load_settings(backend.environ, backend.root)
     options = RunOptions(
         limit=limit,
@@ -151,6 +158,18 @@ def _prepare(
         path, sources, backend.registry, options, backend.environ, params=given, settings=settings
     )
     return prepared, options
+
+
+def _playbook_path(backend: Backend, playbook: str) -> Path:
+    from corral_plugins.server.views import playbook_file
+
+    path = playbook_file(backend.root, playbook)
+    if path is None:
+        raise UsageError(
+            f"no playbook {playbook!r} in the project {backend.root}",
+            hint="list_playbooks names them, relative to the project directory",
+        )
+    return path
 
 
 # -- runs --------------------------------------------------------------------------------

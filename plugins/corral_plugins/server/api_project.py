@@ -92,6 +92,7 @@ def plan_playbook(
     Raises :class:`~corral.errors.CorralError` for what ``corral check`` refuses."""
     from corral.ansible_cfg import load_settings
     from corral.commands.plan import make_plan
+    from corral.playbook.yaml.read import mark_unsafe
     from corral_plugins.server.project import project_inventory
 
     plan, lines = make_plan(
@@ -101,7 +102,7 @@ def plan_playbook(
         settings=load_settings(server.environ, server.root),
         cwd=server.root,
         inventories=project_inventory(server.root, server.environ),
-        params=params,
+        params=mark_unsafe(dict(params)),  # a caller's strings are data, never templates
         recorded_as=name,
     )
     plan["playbook"] = name  # as the project names it, not the server's own path

@@ -163,20 +163,35 @@ def test_show_without_past_runs_says_so(project):
     assert progress is None
 
 
+GATED = """
+- name: gated
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: wait for the gate
+      shell: "for i in $(seq 600); do [ -e gate ] && exit 0; sleep 0.1; done; exit 1"
+"""
+
+
 def test_ctrl_c_stops_following_and_leaves_the_run_alone(project):
-    run = start_run(project, nap=1.5)
+    # The run waits for a file, not a clock: however slow the follower is to start,
+    # it is still running when Ctrl-C comes.
+    project.write("gated.yml", GATED)
+    run = corral(project, "run", "gated.yml", "-i", "hosts.ini")
     run_id = wait_for(project, running_run, "the run to start")
     follower = corral(project, "logs", run_id, "--follow")
     assert follower.stdout is not None
     # The run's first lines are stored already: the follower prints them at once.
     line = follower.stdout.readline()
-    while "PLAY [naps]" not in line:
+    while "PLAY [gated]" not in line:
         assert line, "the follower ended before printing the play"
         line = follower.stdout.readline()
     follower.send_signal(signal.SIGINT)
     code, _, err = finish(follower)
     assert code == 130
     assert err.strip() == f"stopped following run {run_id}; it goes on"
+    assert run.poll() is None  # the run goes on
+    (project.path / "gate").touch()
     assert finish(run)[0] == 0
     assert project.run("history", "--json").stdout.count('"succeeded"') == 1
 

@@ -130,6 +130,30 @@ def test_read_only_unless_started_with_the_flags(project: CorralProject) -> None
     assert all(row["client"] == CLIENT for row in rows)
 
 
+def test_plan_is_corral_plans_with_the_projects_policy(project: CorralProject) -> None:
+    project.write(
+        "policy.yml",
+        """
+        rules:
+          - name: one host at a time
+            reason: the demo is small
+            max_hosts: 1
+        """,
+    )
+    cli = project.run("plan", "playbooks/demo.yml", "-i", "inventory.yml", "--output", "json")
+    assert cli.exit_code == 0, cli.output
+
+    async def session() -> None:
+        async with stdio(project) as client:
+            planned = await call(client, "plan", playbook="playbooks/demo.yml")
+            assert planned["playbook"] == "playbooks/demo.yml"
+            assert planned["policy"]["outcome"] == "allowed"
+            assert planned["policy"]["rules"] == json.loads(cli.stdout)["policy"]["rules"]
+            assert planned["plays"] == json.loads(cli.stdout)["plays"]
+
+    anyio.run(session)
+
+
 def test_allow_run_runs_only_the_playbooks_matching_the_glob(project: CorralProject) -> None:
     typed = project.run("run", "deploy.yml", "-i", "inventory.yml", "-p", "version=1.0")
     assert typed.exit_code == 0, typed.stderr
