@@ -1,5 +1,6 @@
-"""Steps about files on the host: ``copy``, ``template`` (content), ``file``, ``stat`` (paths),
-and the in-place edits ``lineinfile`` (lines), ``blockinfile`` (block) and ``replace``.
+"""Steps about files on the host: ``copy``, ``template`` (content), ``assemble``, ``file``,
+``stat`` (paths), and the in-place edits ``lineinfile`` (lines), ``blockinfile`` (block)
+and ``replace``.
 
 The mode, owner and group helpers in :mod:`~corral_plugins.files.attributes` are public:
 other plugins that write files (``http`` downloads, ``fetch``) use them too.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from corral import RegisterStep, StepType, hookimpl, lazy_step
 from corral_plugins.files.schemas import (
+    ASSEMBLE_SCHEMA,
     BLOCKINFILE_SCHEMA,
     COPY_SCHEMA,
     FILE_SCHEMA,
@@ -24,7 +26,7 @@ from corral_plugins.files.schemas import (
 
 @hookimpl
 def corral_register_steps(register: RegisterStep) -> None:
-    """Register ``copy``, ``template``, ``file``, ``stat`` and the file-editing steps."""
+    """Register ``copy``, ``template``, ``assemble``, ``file``, ``stat`` and the edits."""
     register(
         StepType(
             name="copy",
@@ -45,6 +47,17 @@ def corral_register_steps(register: RegisterStep) -> None:
             aliases=("ansible.builtin.template", "ansible.legacy.template"),
             check_mode=True,
             description="Render a Jinja2 template with the host's variables and write it there.",
+        )
+    )
+    register(
+        StepType(
+            name="assemble",
+            cooperative=True,
+            run=lazy_step("corral_plugins.files.assemble:assemble"),
+            schema=ASSEMBLE_SCHEMA,
+            aliases=("ansible.builtin.assemble", "ansible.legacy.assemble"),
+            check_mode=True,
+            description="Write a file made of the fragments in a directory, in name order.",
         )
     )
     register(

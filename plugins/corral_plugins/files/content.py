@@ -30,7 +30,7 @@ from corral_plugins.files.attributes import (
     run_or_fail,
 )
 
-__all__ = ["MAX_DIFF_SIZE", "copy", "template"]
+__all__ = ["MAX_DIFF_SIZE", "copy", "template", "write_file"]
 
 # Ansible's default limit (MAX_FILE_SIZE_FOR_DIFF) on files shown in a diff.
 MAX_DIFF_SIZE = 104448
@@ -124,13 +124,13 @@ def _deliver(
             make_dirs(ctx, dest)
         dest = posixpath.join(dest, source.name)
         current = ctx.conn.stat(dest, checksum=True, become=ctx.become, timeout=ctx.timeout)
-    result = _write_file(ctx, args, payload, dest=dest, current=current, header=header)
+    result = write_file(ctx, args, payload, dest=dest, current=current, header=header)
     if source is not None and not result.failed:
         result.data["src"] = str(source)
     return result
 
 
-def _write_file(
+def write_file(
     ctx: StepContext,
     args: Mapping[str, Any],
     payload: bytes,
@@ -139,6 +139,9 @@ def _write_file(
     current: FileStat | None,
     header: str,
 ) -> StepResult:
+    """Write ``payload`` to the file ``dest`` (``current`` is its stat, with checksum) as
+    ``copy`` does: only when it differs, with ``args``' mode, owner, group, backup,
+    validate and force; ``header`` names the new content in a diff."""
     checksum = hashlib.sha1(payload).hexdigest()  # noqa: S324 - Ansible's checksum
     mode = parse_mode(args.get("mode"))
     owner, group = args.get("owner"), args.get("group")
@@ -301,7 +304,7 @@ def _copy_tree(ctx: StepContext, args: Mapping[str, Any], source: Path) -> StepR
             dest = posixpath.join(remote_dir, name)
             current = ctx.conn.stat(dest, checksum=True, become=ctx.become, timeout=ctx.timeout)
             local = Path(directory) / name
-            one = _write_file(
+            one = write_file(
                 ctx, args, read_source(local), dest=dest, current=current, header=str(local)
             )
             if one.failed:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "ASSEMBLE_SCHEMA",
     "BLOCKINFILE_SCHEMA",
     "COPY_SCHEMA",
     "EDIT_PROPERTIES",
@@ -93,6 +94,47 @@ COPY_SCHEMA: Mapping[str, Any] = {
             "written as JSON.",
         },
         **_WRITE_PROPERTIES,
+    },
+}
+
+ASSEMBLE_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["src", "dest"],
+    "properties": {
+        "src": {
+            "type": "string",
+            "description": "The directory of fragments: on the host, or with "
+            "`remote_src: false` on the controller (looked up as `copy` looks up `src`).",
+        },
+        "remote_src": {
+            "type": "boolean",
+            "default": True,
+            "description": "Whether `src` is on the host (true) or on the controller.",
+        },
+        "delimiter": {
+            "type": "string",
+            "description": "Text put between two fragments (backslash escapes such as `\\n` "
+            "are decoded), followed by a newline.",
+        },
+        "regexp": {
+            "type": "string",
+            "description": "Only the fragments whose file names this regular expression "
+            "finds (Python `re.search`).",
+        },
+        "ignore_hidden": {
+            "type": "boolean",
+            "default": False,
+            "description": "Leave out fragments whose names start with a dot.",
+        },
+        "decrypt": {
+            "type": "boolean",
+            "default": True,
+            "description": "Decrypt vault-encrypted fragments of the controller "
+            "(`remote_src: false`).",
+        },
+        **{k: v for k, v in _WRITE_PROPERTIES.items() if k != "force"},
+        "dest": {"type": "string", "description": "The file to write on the host."},
     },
 }
 
