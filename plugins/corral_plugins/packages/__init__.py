@@ -1,4 +1,5 @@
-"""Package steps: ``apt``, ``package``, ``dnf``/``yum``, ``apk``, ``pip`` and apt's repositories.
+"""Package steps: ``apt``, ``package``, ``dnf``/``yum``, ``apk``, ``pip``, apt's repositories
+and ``dpkg_selections``.
 
 Each step reads what is installed first and asks the package manager once, for
 the whole list (one transaction): a second run changes nothing, and one unknown
@@ -14,6 +15,7 @@ from corral_plugins.packages.schemas import (
     APT_REPOSITORY_SCHEMA,
     DEB822_SCHEMA,
     DNF_SCHEMA,
+    DPKG_SELECTIONS_SCHEMA,
     PACKAGE_FACTS_SCHEMA,
     PACKAGE_SCHEMA,
     PIP_SCHEMA,
@@ -80,6 +82,13 @@ def corral_register_steps(register: RegisterStep) -> None:
             DEB822_SCHEMA,
             (),
             "Add or remove a deb822 .sources file and its signing key.",
+        ),
+        (
+            "dpkg_selections",
+            lazy_step("corral_plugins.packages.dpkg_selections:dpkg_selections"),
+            DPKG_SELECTIONS_SCHEMA,
+            (),
+            "Hold a Debian package, or set its dpkg selection state.",
         ),
     )
     register(

@@ -15,6 +15,7 @@ __all__ = [
     "APT_REPOSITORY_SCHEMA",
     "DEB822_SCHEMA",
     "DNF_SCHEMA",
+    "DPKG_SELECTIONS_SCHEMA",
     "MANAGERS",
     "PACKAGE_FACTS_SCHEMA",
     "PACKAGE_SCHEMA",
@@ -274,5 +275,20 @@ DEB822_SCHEMA: Mapping[str, Any] = {
         },
         "state": {"enum": ["present", "absent"], "default": "present", "description": "Wanted."},
         "install_python_debian": {"type": "boolean", "description": "Accepted; unused."},
+    },
+}
+
+
+DPKG_SELECTIONS_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "selection"],
+    "properties": {
+        "name": {"type": "string", "description": "The package (a dpkg pattern: its first match)."},
+        "selection": {
+            "enum": ["install", "hold", "deinstall", "purge"],
+            "description": "The selection state to record: `hold` keeps apt from "
+            "upgrading or removing the package.",
+        },
     },
 }

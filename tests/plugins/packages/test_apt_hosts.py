@@ -261,3 +261,37 @@ def test_apt_runs_as_an_async_job(fleet: DebianFleet, corral_project: CorralProj
     assert results["bg"]["changed"] is True
     assert results["bg"]["ansible_job_id"]
     assert installed(fleet, "corral-c") == {}
+
+
+def test_dpkg_selections_holds_and_releases_a_package(
+    fleet: DebianFleet, corral_project: CorralProject
+) -> None:
+    def held() -> list[str]:
+        return fleet.exec("deb1", ["apt-mark", "showhold"]).stdout.split()
+
+    install = {"name": "install b", "apt": {"name": "corral-b"}}
+    hold = {"name": "hold", "dpkg_selections": {"name": "corral-b", "selection": "hold"}}
+    release = {"name": "release", "dpkg_selections": {"name": "corral-b", "selection": "install"}}
+    try:
+        code, results, output = play(corral_project, fleet.inventory, [install, hold])
+        assert code == 0, output
+        assert results["hold"]["changed"] is True
+        assert (results["hold"]["before"], results["hold"]["after"]) == ("install", "hold")
+        assert "corral-b" in held()
+        code, results, output = play(corral_project, fleet.inventory, [hold])
+        assert code == 0, output
+        assert results["hold"]["changed"] is False
+        code, results, output = play(corral_project, fleet.inventory, [release], "--check")
+        assert (code, results["release"]["changed"]) == (0, True), output
+        assert "corral-b" in held()  # check mode left the hold
+        code, results, output = play(corral_project, fleet.inventory, [release])
+        assert (code, results["release"]["changed"]) == (0, True), output
+        assert "corral-b" not in held()
+        unknown = {"name": "hold", "dpkg_selections": {"name": "corral-nope", "selection": "hold"}}
+        code, results, _ = play(corral_project, fleet.inventory, [unknown])
+        assert code == 2
+        assert results["hold"]["msg"] == (
+            "Failed to find package 'corral-nope' to perform selection 'hold'."
+        )
+    finally:
+        fleet.exec("deb1", ["apt-mark", "unhold", "corral-b"])
