@@ -1,5 +1,5 @@
-"""Package steps: ``apt``, ``package``, ``dnf``/``yum``, ``apk``, ``pip``, apt's repositories
-and ``dpkg_selections``.
+"""Package steps: ``apt``, ``package``, ``dnf``/``yum``, ``apk``, ``pip``, apt's and yum's
+repositories and ``dpkg_selections``.
 
 Each step reads what is installed first and asks the package manager once, for
 the whole list (one transaction): a second run changes nothing, and one unknown
@@ -20,6 +20,7 @@ from corral_plugins.packages.schemas import (
     PACKAGE_SCHEMA,
     PIP_SCHEMA,
 )
+from corral_plugins.packages.yum_repository_schema import YUM_REPOSITORY_SCHEMA
 
 
 @hookimpl
@@ -89,6 +90,13 @@ def corral_register_steps(register: RegisterStep) -> None:
             DPKG_SELECTIONS_SCHEMA,
             (),
             "Hold a Debian package, or set its dpkg selection state.",
+        ),
+        (
+            "yum_repository",
+            lazy_step("corral_plugins.packages.yum_repository:yum_repository"),
+            YUM_REPOSITORY_SCHEMA,
+            (),
+            "Add, change or remove a repository in a yum/dnf .repo file.",
         ),
     )
     register(
