@@ -93,11 +93,11 @@ def parse(value: Any, version: int = 0) -> tuple[IPValue, str, str] | None:
     when ``version`` is 6); ``523454/24`` is an integer with a prefix.
     """
     if str(value).isdigit():
-        number = int(value)
-        max_v4 = 2**32 - 1
-        family = 6 if version == 6 or number > max_v4 else 4
+        # 2**128 has 39 digits; longer text would only make int() slow (or refuse it)
+        number = int(value) if len(str(value)) <= 39 else 2**128
         if number >= 2**128:
             return None
+        family = 6 if version == 6 or number > 2**32 - 1 else 4
         ip = ipaddress.ip_address(number) if family == 4 else ipaddress.IPv6Address(number)
         parsed = IPValue(ip, ip.max_prefixlen)
         return parsed, str(parsed), "address"
