@@ -355,3 +355,27 @@ def test_check_knows_the_variables_ansible_cfg_defines(project: CorralProject) -
     project.write("ansible.cfg", "[defaults]\nremote_user = deploy\n")
     result = project.run("check", "who.yml", "-i", "bare.ini")
     assert result.exit_code == 0, result.output
+
+
+def test_a_plays_remote_user_is_its_tasks_ansible_user(project: CorralProject) -> None:
+    # As Ansible's PlayContext.update_vars: the keyword gives way to a host's own variable.
+    project.write(
+        "as.yml",
+        "- hosts: web\n  gather_facts: false\n  remote_user: deploy\n"
+        "  tasks:\n    - debug: {msg: 'user={{ ansible_user }}'}\n",
+    )
+    assert project.run("check", "as.yml", "-i", "hosts.ini").exit_code == 0
+    result = project.run("run", "as.yml", "-i", "hosts.ini")
+    assert result.exit_code == 0, result.output
+    assert "user=deploy" in result.stdout  # w1
+    assert "user=fromvars" in result.stdout  # w2 sets ansible_user
+
+
+def test_ansible_user_has_no_default(project: CorralProject) -> None:
+    # ansible-core 2.19 leaves it undefined too when nothing names the user.
+    project.write("bare.ini", "n1 ansible_connection=local\n")
+    project.write("who.yml", "- hosts: n1\n  tasks:\n    - debug: {msg: '{{ ansible_user }}'}\n")
+    result = project.run("check", "who.yml", "-i", "bare.ini")
+    assert result.exit_code == 4
+    assert "who.yml:3:7: undefined variable 'ansible_user'" in result.stderr
+    assert "with -e or -u, or give the play remote_user" in result.stderr

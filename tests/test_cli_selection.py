@@ -77,6 +77,37 @@ def test_a_play_that_matches_nothing_while_others_run_is_skipped_with_a_warning(
     assert "no hosts matched pattern 'db'" in result.output
 
 
+def test_what_a_play_without_hosts_uses_undefined_is_a_warning(project: CorralProject) -> None:
+    # Ansible skips the play: kubespray's bastion play on an inventory without a bastion.
+    project.write(
+        "idle.yml",
+        "- hosts: web\n  tasks:\n    - debug: {msg: hi}\n"
+        "- hosts: bastion[0]\n  tasks:\n    - debug: {msg: '{{ ansible_user }}'}\n",
+    )
+    result = project.run("check", "idle.yml", "-i", "hosts.ini")
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: idle.yml:6:7: undefined variable 'ansible_user' in task 'debug'; its play "
+        "selects no host, so only a host add_host or group_by add would fail on it"
+    ) in result.stderr
+    # With a host to run on, it is the error it would be at run time.
+    project.write("hosts2.ini", HOSTS + "[bastion]\nb1 ansible_connection=local\n")
+    result = project.run("check", "idle.yml", "-i", "hosts2.ini")
+    assert result.exit_code == 4
+    assert "idle.yml:6:7: undefined variable 'ansible_user'" in result.stderr
+
+
+def test_a_play_without_hosts_is_still_parsed(project: CorralProject) -> None:
+    project.write(
+        "idle.yml",
+        "- hosts: web\n  tasks:\n    - debug: {msg: hi}\n"
+        "- hosts: nosuch\n  tasks:\n    - debug: {msg: '{{ x | nofilter }}'}\n",
+    )
+    result = project.run("check", "idle.yml", "-i", "hosts.ini")
+    assert result.exit_code == 4
+    assert "idle.yml:6:7: unknown filter 'nofilter'" in result.stderr
+
+
 def test_a_limit_that_selects_some_hosts_runs_on_them(project: CorralProject) -> None:
     result = project.run("run", "site.yml", "-i", "hosts.ini", "--limit", "w2,nosuch")
     assert result.exit_code == 0, result.output

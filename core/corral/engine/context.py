@@ -15,7 +15,7 @@ from corral.engine.hosts import HostState
 from corral.engine.options import RunOptions
 from corral.engine.results import Recap
 from corral.engine.signals import StopControl
-from corral.engine.variables import RunVariables, host_scope
+from corral.engine.variables import USER_VARIABLES, RunVariables, host_scope
 from corral.errors import CorralError, HostUnreachable
 from corral.executors import Executor
 from corral.inventory.connvars import is_template, mark_secrets, secret_names
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from corral.playbook.templating.templar import Templar
 
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
-USER_VARIABLES = ("ansible_user", "ansible_ssh_user")
 _AS = "\0as\0"  # joins a host's name and a play's remote_user in connection keys
 
 

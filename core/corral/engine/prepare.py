@@ -90,7 +90,12 @@ def prepare_run(
         playbook_path, registry.steps, registry.play_keywords, environ, registry.triggers
     )
     playbook = _apply_gathering(playbook, settings.gathering)
-    from corral.engine.selection import added_host_variables, adds_hosts, check_selection
+    from corral.engine.selection import (
+        added_host_variables,
+        adds_hosts,
+        check_selection,
+        plays_without_hosts,
+    )
     from corral.playbook.params import collect_params, params_from_extra_vars, resolve_params
 
     specs = collect_params(playbook.plays)
@@ -131,14 +136,17 @@ def prepare_run(
     )
     from corral.playbook.templating.stepnames import StepNames
 
-    problems = find_undefined(playbook, known, templar, StepNames.from_steps(registry.steps))
-    raise_for_undefined(problems)
+    # A play no host runs (Ansible skips it) fails on nothing undefined: a warning.
+    idle = plays_without_hosts(playbook, inventory, options.limit)
+    steps = StepNames.from_steps(registry.steps)
+    later = raise_for_undefined(find_undefined(playbook, known, templar, steps, idle))
     check_selection(playbook, inventory, options)
+    warnings = [*getattr(inventory, "warnings", []), *later]
     return PreparedRun(
         playbook=playbook,
         inventory=inventory,
         templar=templar,
-        warnings=list(getattr(inventory, "warnings", [])),
+        warnings=warnings,
         params=resolved,
         settings=settings,
         secret_names=SECRET_VARIABLES | {name for name, spec in specs.items() if spec.secret},

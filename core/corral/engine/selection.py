@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from corral.engine.options import RunOptions
     from corral.inventory import Inventory
 
-__all__ = ["added_host_variables", "adds_hosts", "check_selection"]
+__all__ = ["added_host_variables", "adds_hosts", "check_selection", "plays_without_hosts"]
 
 NO_HOSTS = "Specified inventory, host pattern and/or --limit leaves us with no hosts to target"
 # Steps that add hosts while the run goes: a later play may target hosts not there yet.
@@ -56,6 +56,21 @@ def _check_hosts(playbook: Playbook, inventory: Inventory, limit: str | None) ->
     raise InventoryError(
         f"{NO_HOSTS}: no host of the inventory matches host pattern {patterns}",
         hint="give the inventory with -i, or see its hosts with 'corral inventory --graph'",
+    )
+
+
+def plays_without_hosts(
+    playbook: Playbook, inventory: Inventory, limit: str | None
+) -> frozenset[int]:
+    """The positions of the plays whose pattern selects no host of the inventory as it is.
+
+    Such a play runs no task, as in Ansible, unless ``add_host`` or ``group_by`` give
+    it hosts while the run goes. A templated pattern is known only at run time.
+    """
+    return frozenset(
+        index
+        for index, play in enumerate(playbook.plays)
+        if "{{" not in _pattern(play.hosts) and not inventory.select(play.hosts, limit=limit)
     )
 
 

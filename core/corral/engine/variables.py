@@ -44,6 +44,9 @@ from corral.errors import PlaybookError
 from corral.playbook.templating.environment import Verbatim
 from corral.secrets import Secret, keep_secret
 
+# The variables that name the user to log in as; a play's remote_user gives way to them.
+USER_VARIABLES = ("ansible_user", "ansible_ssh_user")
+
 # The ansible-core release whose playbook language corral follows (and its differential
 # tests compare with), as ``ansible_version``: playbooks test it with ``is version(...)``.
 ANSIBLE_VERSION = {
@@ -101,8 +104,13 @@ def task_variables(
     magic: Mapping[str, Any],
     task: TaskNode | None = None,
     role_defaults: Mapping[str, Any] | None = None,
+    remote_user: Any = None,
 ) -> dict[str, Any]:
-    """The variables one task sees on one host: layers 0 to 9 of the table, in order."""
+    """The variables one task sees on one host: layers 0 to 9 of the table, in order.
+
+    ``remote_user`` is the play's keyword: the task's ``ansible_user`` when no variable
+    names the user, as Ansible's ``PlayContext.update_vars`` gives it.
+    """
     role: RoleScope | None = getattr(task, "role", None)
     if role_defaults or role is not None:
         variables = dict(role_defaults or {})  # 0
@@ -127,6 +135,8 @@ def task_variables(
     variables["inventory_hostname"] = state.name
     # Ansible's connection magic: a task sees ansible_host even when no inventory sets it.
     variables.setdefault("ansible_host", state.name)
+    if remote_user is not None and not any(n in variables for n in USER_VARIABLES):
+        variables["ansible_user"] = remote_user  # a template is rendered where it is used
     return variables
 
 

@@ -28,7 +28,9 @@ from corral import Secret, TemplateError
 from corral.playbook.templating.limits import TemplateLimits
 from corral.playbook.templating.templar import Verbatim
 from corral_plugins.jinja import patterns
+from corral_plugins.jinja.ipaddr import IP_FILTERS
 from corral_plugins.jinja.lists import LIST_FILTERS
+from corral_plugins.jinja.queries import QUERY_FILTERS
 from corral_plugins.jinja.tests import version_compare
 
 __all__ = ["FILTERS", "to_bool"]
@@ -292,6 +294,8 @@ def _version_filter(value: Any, version: Any, operator: str = "eq", **kwargs: An
 
 FILTERS: dict[str, Callable[..., Any]] = {
     **LIST_FILTERS,
+    **QUERY_FILTERS,
+    **IP_FILTERS,
     # types
     "bool": to_bool,
     "ternary": ternary,

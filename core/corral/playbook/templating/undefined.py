@@ -4,16 +4,22 @@ A name counts as defined when the inventory (any host or group), the play's
 ``vars``/``vars_files``, a block's or task's ``vars``, a loop, ``register``,
 ``set_fact`` (anywhere in the playbook), facts (after ``gather_facts`` or a
 ``setup`` task), extra
-vars or the magic variables provide it. Only top-level names are judged:
-``result.stdout`` is fine once ``result`` is registered.
+vars or the magic variables provide it; ``ansible_user`` also in a play that sets
+``remote_user`` (Ansible gives the keyword's value to the variable). Only top-level
+names are judged: ``result.stdout`` is fine once ``result`` is registered.
+
+A play that selects no host of the inventory runs no task (Ansible skips it) unless
+``add_host`` or ``group_by`` give it hosts during the run: what it uses undefined is
+a warning, not an error. Its templates are parsed all the same, so an unknown filter
+or an unsafe template is an error in every play.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import functools
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +109,7 @@ class UndefinedUse:
     location: Location
     what: str
     hint: str | None = None
+    play_has_hosts: bool = True  # False: only a host that add_host or group_by add runs it
 
 
 def _walk(nodes: Iterable[TaskNode]) -> Iterator[Task]:
@@ -154,12 +161,15 @@ def find_undefined(
     known: Iterable[str],
     templar: Templar,
     steps: StepNames = NO_STEPS,
+    plays_without_hosts: Collection[int] = (),
 ) -> list[UndefinedUse]:
     """Every use of a variable that no source defines, in playbook order.
 
     Facts count as defined from the first play that gathers them (``gather_facts``)
     or the first ``setup`` task, in file order, on: facts stay with the hosts for
-    the rest of the run, as in Ansible.
+    the rest of the run, as in Ansible. ``plays_without_hosts`` are the positions of
+    the plays that select no host of the inventory: their problems say so
+    (``play_has_hosts=False``).
     """
     defined_everywhere = set(known) | MAGIC
     patterns: list[str] = []  # variables steps such as getent set, by pattern
@@ -172,13 +182,16 @@ def find_undefined(
                 defined_everywhere.update(str(k) for k in task.args if k != "cacheable")
     problems: list[UndefinedUse] = []
     gathered = False
-    for play in playbook.plays:
+    for index, play in enumerate(playbook.plays):
         gathered = gathered or bool(play.gather_facts)
         # A vars file named by a template is only known at run time: any name may
         # come from it, so this play's names are not judged before the run.
         judged = all(isinstance(item, Mapping) for item in play.vars_files)
+        has_hosts = index not in plays_without_hosts
         defined = defined_everywhere | set(play.vars) | set(play.role_defaults)
         defined |= set(play.role_vars)
+        if play.remote_user is not None:
+            defined.add("ansible_user")
         included = _included_vars(play, playbook.base_dir)
         # An include_vars whose file is only known at run time: as for templated vars_files.
         judged = judged and included is not None
@@ -188,10 +201,13 @@ def find_undefined(
                 defined |= set(item)
         for include in _includes((*play.pre_tasks, *play.tasks, *play.post_tasks)):
             defined |= set(include.vars) | {str(include.loop_control.get("loop_var", "item"))}
+        scope = _Scope(defined, gathered, play, playbook.base_dir, tuple(patterns))
         for task in play_tasks(play):
+            scope = scope if scope.gathered == gathered else replace(scope, gathered=gathered)
+            # Parsed even when not judged: an unknown filter fails whatever the hosts.
+            found = list(_task_problems(task, scope, templar, steps))
             if judged:
-                scope = _Scope(defined, gathered, play, playbook.base_dir, tuple(patterns))
-                problems.extend(_task_problems(task, scope, templar, steps))
+                problems.extend(replace(p, play_has_hosts=has_hosts) for p in found)
             gathered = gathered or task.action in steps.fact_steps
     return problems
 
@@ -284,6 +300,12 @@ def _is_gathered_fact(name: str, gathered: bool, steps: StepNames) -> bool:
 def _hint(name: str, local: set[str], scope: _Scope, steps: StepNames) -> str | None:
     if not name.startswith("ansible_"):
         return did_you_mean(name, local)
+    if name == "ansible_user":
+        # Ansible has no default either: without these, ansible_user is undefined.
+        return (
+            "ansible_user is a connection variable: set it in the inventory, with -e or -u, "
+            "or give the play remote_user"
+        )
     if name in CONNECTION_VARS or name.startswith(CONNECTION_PREFIXES):
         return f"{name} is a connection variable: set it in the inventory or with -e"
     if not scope.gathered:
@@ -347,10 +369,16 @@ def _parser() -> jinja2.Environment:
     return jinja2.Environment()  # noqa: S701
 
 
-def raise_for_undefined(problems: list[UndefinedUse]) -> None:
-    """Raise the first problem as a :class:`PlaybookError` with its hint."""
+def raise_for_undefined(problems: list[UndefinedUse]) -> list[str]:
+    """Raise the first problem as a :class:`PlaybookError` with its hint.
+
+    Problems in plays that select no host are not raised: they are returned as one
+    warning (with a count of the others), for the run to show.
+    """
+    later = [p for p in problems if not p.play_has_hosts]
+    problems = [p for p in problems if p.play_has_hosts]
     if not problems:
-        return
+        return [_warning(later)] if later else []
     first = problems[0]
     hint = first.hint
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -358,4 +386,13 @@ def raise_for_undefined(problems: list[UndefinedUse]) -> None:
         f"undefined variable {first.name!r} in {first.what}{more}",
         hint=hint,
         location=first.location,
+    )
+
+
+def _warning(problems: list[UndefinedUse]) -> str:
+    first = problems[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return (
+        f"{first.location}: undefined variable {first.name!r} in {first.what}{more}; "
+        "its play selects no host, so only a host add_host or group_by add would fail on it"
     )
