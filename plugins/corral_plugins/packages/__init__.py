@@ -1,4 +1,4 @@
-"""Package steps: ``apt``, ``package``, ``dnf``/``yum``, ``apk``, ``pip``, apt's and yum's
+"""Package steps: ``apt``, ``package``, ``dnf``/``dnf5``/``yum``, ``apk``, ``pip``, apt's and yum's
 repositories and ``dpkg_selections``.
 
 Each step reads what is installed first and asks the package manager once, for
@@ -19,6 +19,7 @@ from corral_plugins.packages.schemas import (
     PACKAGE_FACTS_SCHEMA,
     PACKAGE_SCHEMA,
     PIP_SCHEMA,
+    RPM_KEY_SCHEMA,
 )
 from corral_plugins.packages.yum_repository_schema import YUM_REPOSITORY_SCHEMA
 
@@ -47,6 +48,13 @@ def corral_register_steps(register: RegisterStep) -> None:
             DNF_SCHEMA,
             (),
             "Install, upgrade or remove RPM packages with dnf.",
+        ),
+        (
+            "dnf5",
+            lazy_step("corral_plugins.packages.rpm:dnf5"),
+            DNF_SCHEMA,
+            (),
+            "Install, upgrade or remove RPM packages with dnf5.",
         ),
         (
             "yum",
@@ -90,6 +98,13 @@ def corral_register_steps(register: RegisterStep) -> None:
             DPKG_SELECTIONS_SCHEMA,
             (),
             "Hold a Debian package, or set its dpkg selection state.",
+        ),
+        (
+            "rpm_key",
+            lazy_step("corral_plugins.packages.rpm_key:rpm_key"),
+            RPM_KEY_SCHEMA,
+            (),
+            "Import a GPG key into the rpm database, or remove one.",
         ),
         (
             "yum_repository",

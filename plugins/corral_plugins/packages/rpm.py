@@ -19,7 +19,7 @@ from typing import Any
 from corral import StepContext, StepResult
 from corral_plugins.packages.common import first_of, host_run, names_of
 
-__all__ = ["dnf", "yum"]
+__all__ = ["dnf", "dnf5", "yum"]
 
 
 _NOTHING = re.compile(r"^(Nothing to do|No packages marked for)", re.M)
@@ -28,6 +28,11 @@ _NOTHING = re.compile(r"^(Nothing to do|No packages marked for)", re.M)
 def dnf(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     """Manage packages with dnf."""
     return _with_tool(ctx, args, "command -v dnf", "dnf")
+
+
+def dnf5(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
+    """Manage packages with dnf5 (``dnf`` where it is the only one: the same command line)."""
+    return _with_tool(ctx, args, "command -v dnf5 || command -v dnf", "dnf5")
 
 
 def yum(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:

@@ -20,6 +20,7 @@ __all__ = [
     "PACKAGE_FACTS_SCHEMA",
     "PACKAGE_SCHEMA",
     "PIP_SCHEMA",
+    "RPM_KEY_SCHEMA",
 ]
 
 PACKAGE_SCHEMA: Mapping[str, Any] = {
@@ -289,6 +290,34 @@ DPKG_SELECTIONS_SCHEMA: Mapping[str, Any] = {
             "enum": ["install", "hold", "deinstall", "purge"],
             "description": "The selection state to record: `hold` keeps apt from "
             "upgrading or removing the package.",
+        },
+    },
+}
+
+
+RPM_KEY_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["key"],
+    "properties": {
+        "key": {
+            "type": "string",
+            "description": "A URL (fetched by the controller), a file on the host, or a key "
+            "id (`0x` and 8 or more hex digits: to remove a key, or to see it is there).",
+        },
+        "state": {
+            "enum": ["present", "absent"],
+            "default": "present",
+            "description": "Import the key, or remove it from rpm's database.",
+        },
+        "fingerprint": {
+            "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}],
+            "description": "Fingerprint(s) the key file must have, or nothing is imported.",
+        },
+        "validate_certs": {
+            "type": "boolean",
+            "default": True,
+            "description": "Check the TLS certificate of a URL `key` (always checked).",
         },
     },
 }

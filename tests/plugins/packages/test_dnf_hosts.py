@@ -36,7 +36,7 @@ REPO = "[corral]\nname=corral\nbaseurl=file:///srv/corral-rpms\ngpgcheck=0\nenab
 def rpm_repo(fleet: DebianFleet) -> None:
     """dnf, rpm and createrepo_c from Debian's archive; three small RPMs in a local repository."""
     fleet.check("deb1", ["apt-get", "update", "-q"])
-    fleet.check("deb1", ["apt-get", "install", "-y", "-q", "dnf", "rpm", "createrepo-c"])
+    fleet.check("deb1", ["apt-get", "install", "-y", "-q", "dnf", "rpm", "createrepo-c", "gpg"])
     for name, version in (("corral-r1", "1.0"), ("corral-r2", "1.0"), ("corral-r2", "2.0")):
         spec = f"/tmp/{name}-{version}.spec"
         fleet.write("deb1", spec, SPEC.format(name=name, version=version))
@@ -85,3 +85,43 @@ def test_dnf_installs_upgrades_and_removes_in_one_transaction_each(
     assert code != 0
     assert "corral-nope" in results["d"]["msg"]
     assert rpms(fleet) == {}
+    # dnf5 runs dnf where no dnf5 is installed (Debian has dnf 4): the same command line.
+    assert run("dnf5", {"name": "corral-r1"})["changed"] is True
+    assert run("ansible.builtin.dnf5", {"name": "corral-r1"})["changed"] is False
+    assert rpms(fleet) == {"corral-r1": "1.0"}
+    check_rpm_key(fleet, corral_project)
+
+
+def check_rpm_key(fleet: DebianFleet, project: CorralProject) -> None:
+    """rpm_key with a key gpg makes on the host: import, again, check mode, fingerprint, erase."""
+    fleet.check(
+        "deb1",
+        ["gpg", "--batch", "--passphrase", "", "--quick-gen-key", "corral-test", "rsa2048"],
+    )
+    fleet.check("deb1", ["sh", "-c", "gpg --armor --export corral-test > /root/key.asc"])
+    listed = fleet.exec("deb1", ["gpg", "--with-colons", "--fingerprint", "corral-test"]).stdout
+    fingerprint = next(line.split(":")[9] for line in listed.splitlines() if line.startswith("fpr"))
+    keyid = fingerprint[-8:].lower()
+
+    def rpm_key(args: dict[str, object], *options: str) -> tuple[int, dict[str, object]]:
+        task = {"name": "k", "rpm_key": args}
+        code, results, _ = play(project, fleet.inventory, [task], *options)
+        return code, results["k"]
+
+    def keys() -> str:
+        return fleet.exec("deb1", ["sh", "-c", "rpm -q gpg-pubkey || true"]).stdout
+
+    code, result = rpm_key({"key": "/root/key.asc", "fingerprint": "0000 1111"})
+    assert code == 2
+    assert str(result["msg"]).startswith("The specified fingerprint, '{'00001111'}', does not")
+    assert f"gpg-pubkey-{keyid}" not in keys()
+    assert rpm_key({"key": "/root/key.asc", "fingerprint": fingerprint})[1]["changed"] is True
+    assert f"gpg-pubkey-{keyid}" in keys()
+    assert rpm_key({"key": "/root/key.asc"})[1]["changed"] is False
+    absent = {"key": f"0x{keyid.upper()}", "state": "absent"}
+    assert rpm_key(absent, "--check")[1]["changed"] is True
+    assert f"gpg-pubkey-{keyid}" in keys()
+    assert rpm_key(absent)[1]["changed"] is True
+    assert f"gpg-pubkey-{keyid}" not in keys()
+    code, result = rpm_key({"key": "/root/none.asc"})
+    assert (code, result["msg"]) == (2, "Not a valid key /root/none.asc")
