@@ -1,5 +1,6 @@
-"""Package steps: ``apt``, ``package``, ``dnf``/``dnf5``/``yum``, ``apk``, ``pip``, apt's and yum's
-repositories and ``dpkg_selections``.
+"""Package steps: ``apt``, ``package``, ``dnf``/``dnf5``/``yum``, ``apk``, ``pip``, repositories
+and keys (``apt_repository``, ``deb822_repository``, ``yum_repository``, ``apt_key``,
+``rpm_key``) and ``dpkg_selections``.
 
 Each step reads what is installed first and asks the package manager once, for
 the whole list (one transaction): a second run changes nothing, and one unknown
@@ -12,6 +13,7 @@ from corral import RegisterStep, StepType, hookimpl, lazy_step
 from corral_plugins.packages.apt_schema import APT_SCHEMA
 from corral_plugins.packages.schemas import (
     APK_SCHEMA,
+    APT_KEY_SCHEMA,
     APT_REPOSITORY_SCHEMA,
     DEB822_SCHEMA,
     DNF_SCHEMA,
@@ -77,6 +79,13 @@ def corral_register_steps(register: RegisterStep) -> None:
             PIP_SCHEMA,
             (),
             "Install Python packages, in a virtualenv if asked.",
+        ),
+        (
+            "apt_key",
+            lazy_step("corral_plugins.packages.apt_key:apt_key"),
+            APT_KEY_SCHEMA,
+            (),
+            "Add or remove a key of apt's trusted keyring with apt-key (deprecated).",
         ),
         (
             "apt_repository",

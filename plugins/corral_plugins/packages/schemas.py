@@ -12,6 +12,7 @@ from corral_plugins.packages.apt_schema import NAME_PROPERTY, alias
 
 __all__ = [
     "APK_SCHEMA",
+    "APT_KEY_SCHEMA",
     "APT_REPOSITORY_SCHEMA",
     "DEB822_SCHEMA",
     "DNF_SCHEMA",
@@ -318,6 +319,47 @@ RPM_KEY_SCHEMA: Mapping[str, Any] = {
             "type": "boolean",
             "default": True,
             "description": "Check the TLS certificate of a URL `key` (always checked).",
+        },
+    },
+}
+
+_KEY_SOURCES = ("data", "file", "keyserver", "url")
+
+APT_KEY_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    # Ansible's mutually_exclusive: one source of the key at most.
+    "not": {
+        "anyOf": [
+            {"required": [a, b]} for i, a in enumerate(_KEY_SOURCES) for b in _KEY_SOURCES[i + 1 :]
+        ]
+    },
+    "properties": {
+        "id": {
+            "type": "string",
+            "description": "The key's id (8, 16 or more hex digits, `0x` allowed); read from "
+            "the key when not given. Needed with `keyserver` and to remove a key.",
+        },
+        "data": {"type": "string", "description": "The key itself, armored."},
+        "file": {"type": "string", "description": "A key file on the host."},
+        "url": {"type": "string", "description": "Where the controller downloads the key."},
+        "keyserver": {
+            "type": "string",
+            "description": "A keyserver the host fetches `id` from (`apt-key adv --recv`).",
+        },
+        "keyring": {
+            "type": "string",
+            "description": "The keyring file to use instead of apt's trusted one.",
+        },
+        "state": {
+            "enum": ["present", "absent"],
+            "default": "present",
+            "description": "Add the key, or remove it.",
+        },
+        "validate_certs": {
+            "type": "boolean",
+            "default": True,
+            "description": "Check the TLS certificate of `url` (always checked).",
         },
     },
 }
