@@ -1,4 +1,5 @@
-"""Steps about services: ``service``, ``systemd`` (``systemd_service``) and ``service_facts``.
+"""Steps about services: ``service``, ``systemd`` (``systemd_service``), ``sysvinit`` and
+``service_facts``.
 
 The backends: systemd (:mod:`.systemd`), SysV init scripts (:mod:`.sysv`) and OpenRC
 (:mod:`.openrc`); :mod:`.service` picks one from the host's ``ansible_service_mgr``.
@@ -7,12 +8,17 @@ The backends: systemd (:mod:`.systemd`), SysV init scripts (:mod:`.sysv`) and Op
 from __future__ import annotations
 
 from corral import RegisterStep, StepType, hookimpl, lazy_step
-from corral_plugins.services.schemas import SERVICE_FACTS_SCHEMA, SERVICE_SCHEMA, SYSTEMD_SCHEMA
+from corral_plugins.services.schemas import (
+    SERVICE_FACTS_SCHEMA,
+    SERVICE_SCHEMA,
+    SYSTEMD_SCHEMA,
+    SYSVINIT_SCHEMA,
+)
 
 
 @hookimpl
 def corral_register_steps(register: RegisterStep) -> None:
-    """Register ``service``, ``systemd`` and ``service_facts``."""
+    """Register ``service``, ``systemd``, ``sysvinit`` and ``service_facts``."""
     register(
         StepType(
             name="service",
@@ -36,6 +42,16 @@ def corral_register_steps(register: RegisterStep) -> None:
             check_mode=True,
             description="Start, stop, restart, reload, enable or mask a systemd unit; "
             "daemon-reload.",
+        )
+    )
+    register(
+        StepType(
+            name="sysvinit",
+            run=lazy_step("corral_plugins.services.sysvinit:sysvinit"),
+            schema=SYSVINIT_SCHEMA,
+            check_mode=True,
+            description="Start, stop, restart, reload or enable a service through its "
+            "SysV init script, in given runlevels if asked.",
         )
     )
     register(

@@ -1,4 +1,4 @@
-"""The arguments of ``service``, ``systemd`` and ``service_facts``.
+"""The arguments of ``service``, ``systemd``, ``sysvinit`` and ``service_facts``.
 
 Plain data, imported when the plugin registers its steps: no step's code comes with it.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["SERVICE_FACTS_SCHEMA", "SERVICE_SCHEMA", "SYSTEMD_SCHEMA"]
+__all__ = ["SERVICE_FACTS_SCHEMA", "SERVICE_SCHEMA", "SYSTEMD_SCHEMA", "SYSVINIT_SCHEMA"]
 
 SERVICE_SCHEMA: Mapping[str, Any] = {
     "type": "object",
@@ -48,6 +48,51 @@ SERVICE_SCHEMA: Mapping[str, Any] = {
             "default": "auto",
             "description": "The backend: `auto` (the host's `ansible_service_mgr` fact), "
             "`systemd`, `sysvinit`, `openrc` or `service` (look on the host).",
+        },
+    },
+}
+
+_SERVICE = SERVICE_SCHEMA["properties"]
+
+SYSVINIT_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "oneOf": [{"required": ["name"]}, {"required": ["service"]}],
+    "properties": {
+        "name": {"type": "string", "description": "The service: its init script's name."},
+        "service": {"type": "string", "description": "Another name for `name`."},
+        "state": _SERVICE["state"],
+        "enabled": {
+            "type": "boolean",
+            "description": "Whether the service starts at boot (in `runlevels`, if given).",
+        },
+        "runlevels": {
+            "type": "array",
+            "items": {"type": ["string", "integer"]},
+            "description": "The runlevels `enabled` applies to (`update-rc.d NAME enable "
+            "3 5`); without them, the init script's own defaults.",
+        },
+        "pattern": {
+            "type": "string",
+            "description": "The service runs if a process's command line contains this "
+            "text (for init scripts with no working `status`).",
+        },
+        "sleep": {
+            "type": "integer",
+            "minimum": 0,
+            "default": 1,
+            "description": "Seconds between stop and start on `restarted`.",
+        },
+        "arguments": {
+            "type": "string",
+            "description": "Extra arguments for the init script.",
+        },
+        "args": {"type": "string", "description": "Another name for `arguments`."},
+        "daemonize": {
+            "type": "boolean",
+            "default": False,
+            "description": "Accepted: corral always runs the init script detached from "
+            "the connection, which is what this asks for.",
         },
     },
 }

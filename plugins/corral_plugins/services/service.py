@@ -31,7 +31,7 @@ from corral_plugins.services.sysv import (
     sysv_control,
 )
 
-__all__ = ["service"]
+__all__ = ["service", "with_sysv"]
 
 
 _SYSTEMD_UNUSED = ("pattern", "runlevel", "sleep", "arguments", "args")
@@ -55,7 +55,7 @@ def service(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
         elif manager == "openrc":
             changed = _with_openrc(ctx, tools, args, data)
         else:
-            changed = _with_sysv(ctx, tools, args, data)
+            changed = with_sysv(ctx, tools, args, data)
     except ServiceError as exc:
         return StepResult(failed=True, msg=exc.message, data={**data, **exc.data})
     return StepResult(changed=changed, data=data)
@@ -76,9 +76,10 @@ def _arguments(args: Mapping[str, Any]) -> list[str]:
     return shlex.split(str(args.get("arguments") or args.get("args") or ""))
 
 
-def _with_sysv(
+def with_sysv(
     ctx: StepContext, tools: Tools, args: Mapping[str, Any], data: dict[str, Any]
 ) -> bool:
+    """Bring an init script's service to ``args``' state and boot setting; whether it changed."""
     if not tools.initscript:
         raise ServiceError(f"Could not find the requested service {tools.name}: host")
     changed = False

@@ -59,6 +59,13 @@ SYSV_TASKS: list[dict[str, Any]] = [
     {"name": "cron", "service": {"name": "cron", "state": "started"}},
     {"name": "restart", "service": {"name": "corral-diff", "state": "restarted"}},
     {"name": "cron disabled", "service": {"name": "cron", "enabled": False}},
+    {"name": "sysvinit running", "sysvinit": {"name": "corral-diff", "state": "started"}},
+    {"name": "sysvinit stop", "sysvinit": {"name": "cron", "state": "stopped"}},
+    {
+        "name": "sysvinit levels",
+        "sysvinit": {"name": "cron", "enabled": True, "runlevels": [3, "5"]},
+    },
+    {"name": "sysvinit again", "sysvinit": {"service": "cron", "enabled": True, "runlevels": [3]}},
     {"name": "facts", "service_facts": {}},
     {
         "name": "missing",
@@ -168,5 +175,9 @@ def test_sysv_steps_match_ansible(
     theirs, mine = compare(fleet, corral_project, tmp_path, SYSV_TASKS)
     assert mine == theirs
     assert theirs[2]["started"] == "ok", theirs
-    probe = "service corral-diff status; service cron status; ls /etc/rc2.d"
+    # "cron disabled" takes cron out of every runlevel before: enabled again each run.
+    assert [run["sysvinit levels"] for run in theirs[1:]] == ["changed", "changed"], theirs
+    assert [run["sysvinit again"] for run in theirs[1:]] == ["ok", "ok"], theirs
+    assert [run["sysvinit stop"] for run in theirs[1:]] == ["changed", "changed"], theirs
+    probe = "service corral-diff status; service cron status; ls /etc/rc2.d /etc/rc3.d /etc/rc5.d"
     assert state(fleet, "dsv1", probe) == state(fleet, "dsv2", probe)
