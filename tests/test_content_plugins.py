@@ -172,3 +172,23 @@ def test_worker_processes_load_the_same_filters(project):
     assert result.exit_code == 0, result.output
     for host in ("WEB1!", "WEB4!"):
         assert f'"msg": "{host}"' in result.output
+
+
+def test_check_parses_assert_conditions_with_the_projects_tests(project):
+    project.write("test_plugins/even.py", EVEN)
+    project.write(
+        "site.yml",
+        """
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - assert: {that: "4 is even"}
+            - assert:
+                that: [2 is even, "'x' is blue"]
+        """,
+    )
+    result = project.run("check", "site.yml", "-i", "hosts.ini")
+    assert result.exit_code == 4
+    assert "site.yml:5:7: unknown test 'blue'" in result.stderr
+    project.write("test_plugins/blue.py", EVEN.replace('"even"', '"blue"'))
+    assert project.run("check", "site.yml", "-i", "hosts.ini").exit_code == 0

@@ -199,6 +199,9 @@ class StepType:
     ``facts`` names the facts the step may add to ``ansible_facts`` (without the
     ``ansible_`` prefix; shell-style patterns for names that vary by host, such
     as interfaces): the pre-run check counts them as defined after the step.
+    ``expressions`` names the arguments that hold bare Jinja2 expressions, as a task's
+    ``when`` does (``assert``'s ``that``): the pre-run check parses them, so an unknown
+    filter or test there stops the run before any host is touched.
     """
 
     name: str
@@ -219,6 +222,7 @@ class StepType:
     # Plain variables the step sets on the host, as set_fact does (shell-style
     # patterns: ``getent_*``); the pre-run check counts them as defined.
     variables: tuple[str, ...] = ()
+    expressions: tuple[str, ...] = ()
     # Waits only through its connection and corral.cooperative (no blocking call,
     # lock or event of its own): the engine may run it for many hosts on one thread.
     cooperative: bool = False

@@ -357,5 +357,6 @@ def register_steps(register: RegisterStep) -> None:
                 description=description,
                 # pause waits for a person or a clock of its own
                 cooperative=name != "pause",
+                expressions=("that",) if name == "assert" else (),
             )
         )

@@ -47,6 +47,8 @@ class StepNames:
     template_steps: frozenset[str] = frozenset()
     # Actions that set plain variables (``getent``), and the patterns of those names.
     variable_steps: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Actions whose arguments hold bare expressions (``assert``: ``that``), and which.
+    expression_args: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_steps(cls, steps: Mapping[str, StepType]) -> StepNames:
@@ -56,9 +58,12 @@ class StepNames:
         template_steps: set[str] = set()
         fact_lists: dict[int, tuple[str, ...]] = {}  # by step: each is known by 3 names or more
         variable_steps: dict[str, tuple[str, ...]] = {}
+        expression_args: dict[str, tuple[str, ...]] = {}
         for action, step in steps.items():
             if step.variables:
                 variable_steps[action] = step.variables
+            if step.expressions:
+                expression_args[action] = step.expressions
             if step.facts:
                 fact_steps.add(action)
                 fact_lists[id(step)] = tuple(step.facts)
@@ -76,6 +81,7 @@ class StepNames:
             tuple(dict.fromkeys(patterns)),
             frozenset(template_steps),
             variable_steps,
+            expression_args,
         )
 
     def is_fact(self, name: str) -> bool:

@@ -261,6 +261,7 @@ def _task_problems(
         *_expressions(task.failed_when),
         *_expressions(task.changed_when),
     ]
+    _parse_step_expressions(task, templar, steps)
     # A name guarded anywhere in the task (``when: x is defined``) is guarded for all of it.
     seen: set[str] = set().union(*(guarded_names(t) for t in texts))
     for text in texts:
@@ -284,6 +285,18 @@ def _task_problems(
                     what = f"template {path} (task {task.name!r})"
                     hint = _hint(name, defined | local, scope, steps)
                     yield UndefinedUse(name, task.location, what, hint)
+
+
+def _parse_step_expressions(task: Task, templar: Templar, steps: StepNames) -> None:
+    """Parse a step's own expressions (assert's ``that``): an unknown filter or test fails.
+
+    Their names are not judged: they often read what earlier tasks registered.
+    """
+    for argument in steps.expression_args.get(task.action, ()):
+        given = task.args.get(argument)
+        for text in _expressions([given] if isinstance(given, str) else given):
+            with error_location(task.location):
+                templar.variables_used(text)
 
 
 def _set_at_run_time(name: str, scope: _Scope, steps: StepNames) -> bool:
