@@ -171,15 +171,16 @@ class RunContext:
     ) -> Connection:
         """The host's connection, opened on first use and kept for the whole run.
 
-        ``user`` is the play's ``remote_user``: it applies when the host has no
-        ``ansible_user`` of its own (the variable wins, as in Ansible), and a host
+        ``user`` is the play's ``remote_user``: it applies when the inventory gives the
+        host no ``ansible_user`` (the variable wins, as in Ansible; ``-u`` and
+        ansible.cfg's ``remote_user`` give way to it), and a host
         reached as two users has a connection for each. ``kind`` is the ``connection:``
         keyword: likewise below the host's own ``ansible_connection``, but above
         ``-c`` and ansible.cfg.
         """
         variables: Mapping[str, Any] = state.inventory_vars
         key = state.name
-        if user is not None and not any(n in variables for n in USER_VARIABLES):
+        if user is not None and not self.own_user(state.name):
             variables = {**variables, "ansible_user": user}
             key = f"{state.name}{_AS}{user}"
         if kind is not None and not self._own_connection(state.name):
@@ -204,6 +205,14 @@ class RunContext:
                     cooperative.call_blocking(conn.open)
                 self._opened.add(key)
             return conn
+
+    def own_user(self, host: str) -> bool:
+        """Whether the inventory names the host's user (not -u or ansible.cfg, which a
+        play's ``remote_user`` overrides, as Ansible's keywords override both)."""
+        if not self.inventory.has_host(host):
+            return False
+        own = self.inventory.host_vars_view(host)
+        return any(name in own for name in USER_VARIABLES)
 
     def _own_connection(self, host: str) -> bool:
         """Whether the host's ``ansible_connection`` is its own (not -c's or ansible.cfg's)."""

@@ -108,8 +108,10 @@ def task_variables(
 ) -> dict[str, Any]:
     """The variables one task sees on one host: layers 0 to 9 of the table, in order.
 
-    ``remote_user`` is the play's keyword: the task's ``ansible_user`` when no variable
-    names the user, as Ansible's ``PlayContext.update_vars`` gives it.
+    ``remote_user`` is the play's keyword, given when the inventory does not name the
+    host's user (:meth:`RunContext.own_user`): the task's ``ansible_user`` unless a
+    variable above the inventory names the user, as Ansible's ``PlayContext`` gives it.
+    It overrides ``-u`` and ansible.cfg's ``remote_user`` (the inventory layer's defaults).
     """
     role: RoleScope | None = getattr(task, "role", None)
     if role_defaults or role is not None:
@@ -135,9 +137,15 @@ def task_variables(
     variables["inventory_hostname"] = state.name
     # Ansible's connection magic: a task sees ansible_host even when no inventory sets it.
     variables.setdefault("ansible_host", state.name)
-    if remote_user is not None and not any(n in variables for n in USER_VARIABLES):
+    if remote_user is not None and not _names_user(
+        play_vars, task_vars, include_vars, state.host_vars, run.top, role.params if role else None
+    ):
         variables["ansible_user"] = remote_user  # a template is rendered where it is used
     return variables
+
+
+def _names_user(*layers: Mapping[str, Any] | None) -> bool:
+    return any(layer and any(n in layer for n in USER_VARIABLES) for layer in layers)
 
 
 def role_magic(role: RoleScope) -> dict[str, Any]:

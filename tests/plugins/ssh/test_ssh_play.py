@@ -74,6 +74,21 @@ def test_ansible_user_of_the_host_wins_over_the_play_user(
     assert messages == [TEST_USER]
 
 
+def test_the_play_user_wins_over_dash_u_and_dash_u_over_nothing(
+    fleet: SshdFleet, corral_project: CorralProject
+) -> None:
+    # Ansible's order: -u (and ansible.cfg) < the play's remote_user < ansible_user.
+    corral_project.write("hosts.ini", userless_inventory(fleet))
+    corral_project.write("site.yml", WHOAMI.format(keyword="remote_user", user=TEST_USER))
+    argv = ("run", "site.yml", "-i", "hosts.ini", "--output", "json")
+    result = corral_project.run(*argv, "-u", "nobody-at-all")
+    assert result.exit_code == 0, result.output
+    corral_project.write("site.yml", WHOAMI.replace("  {keyword}: {user}\n", "").format())
+    assert corral_project.run(*argv, "-u", TEST_USER).exit_code == 0
+    refused = corral_project.run(*argv, "-u", "nobody-at-all")
+    assert refused.exit_code == 3, refused.output
+
+
 def test_a_wrong_play_user_is_used_and_fails_to_log_in(
     fleet: SshdFleet, corral_project: CorralProject
 ) -> None:
