@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -75,12 +76,13 @@ def timeline_svg(units: Sequence[Mapping[str, Any]], *, width: int = 1100) -> st
         f'viewBox="0 0 {width} {height}" role="img" aria-label="timeline of tasks and hosts">',
         '<g class="axis" font-size="11" fill="#555">',
     ]
-    for step in range(6):
-        x = label_w + plot_w * step / 5
+    step = grid_step(span)
+    for mark in range(int(span / step + 1e-9) + 1):
+        x = label_w + plot_w * mark * step / span
         parts.append(
             f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 6}" stroke="#e3e6ea"/>'
         )
-        label = _seconds(span * step / 5)
+        label = _tick(mark * step)
         parts.append(f'<text x="{x:.1f}" y="{top - 10}" text-anchor="middle">+{label}</text>')
     parts.append("</g>")
     for index, row in enumerate(rows):
@@ -135,6 +137,31 @@ def _host_rows(units: Sequence[Mapping[str, Any]]) -> list[_Row]:
         hidden = len(rows) - MAX_HOST_ROWS
         rows = [*rows[:MAX_HOST_ROWS], _Row(label=f"… {hidden} more hosts", kind="host", bars=())]
     return rows
+
+
+# Round steps past a minute: minutes and hours, not 100 s or 250 s.
+_CLOCK_STEPS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+
+
+def grid_step(span: float, most: int = 6) -> float:
+    """A round step (1, 2, 2.5 or 5 times a power of ten; whole minutes and hours past
+    a minute) that cuts ``span`` seconds into ``most`` parts or fewer."""
+    target = span / most
+    if target > 30:
+        return next((s for s in _CLOCK_STEPS if s >= target), 86400 * math.ceil(target / 86400))
+    power = 10.0 ** math.floor(math.log10(target))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= target * (1 - 1e-9))
+
+
+def _tick(value: float) -> str:
+    """An axis label: ``250ms``, ``1.25s``, ``5m``, ``2h``."""
+    if value < 1:
+        return f"{value * 1000:.4g}ms"
+    if value < 120:
+        return f"{value:.4g}s"
+    if value < 3600:
+        return f"{value / 60:.4g}m"
+    return f"{value / 3600:.4g}h"
 
 
 def _seconds(value: float) -> str:

@@ -10,6 +10,7 @@ for screen readers and for anyone who wants the exact values.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,7 +59,7 @@ def line_chart(
     values = [y for s in series for _, y in s.points if y is not None]
     if not xs or not values:
         return _empty(title, "no finished runs in this range")
-    top = y_max if y_max is not None else (max(values) or 1.0)
+    top = y_max if y_max is not None else _nice(max(values) or 1.0)
     x0, x1 = xs[0], xs[-1]
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
@@ -81,7 +82,7 @@ def line_chart(
             f'<text class="plot-tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
             f'font-size="11">{escape(unit(value))}</text>'
         )
-    for x in _spread(xs, 6):
+    for x in _ticks(xs, len(when(x0)), plot_w):
         # The first and last ticks sit on the plot's edges: anchored inwards, not cut.
         anchor = "middle" if x0 == x1 else "start" if x == x0 else "end" if x == x1 else "middle"
         parts.append(
@@ -204,12 +205,24 @@ def _runs(
     return [run for run in runs if run]
 
 
-def _spread(xs: Sequence[float], most: int) -> list[float]:
-    """At most ``most`` of ``xs``, evenly spread, first and last included."""
-    if len(xs) <= most:
+def _nice(top: float) -> float:
+    """The smallest of 1, 2, 4, 6, 8 and 10 times a power of ten that is ``top`` or more:
+    the axis's quarter ticks are then round numbers (0.002, 0.004... not 0.00175)."""
+    power = 10.0 ** math.floor(math.log10(top))
+    return next(m * power for m in (1, 2, 4, 6, 8, 10) if m * power >= top * (1 - 1e-9))
+
+
+def _ticks(xs: Sequence[float], label_chars: int, plot_w: int) -> list[float]:
+    """The times to label: one every ``step`` of ``xs``, counted back from the last (the
+    newest is the one read first), ``step`` large enough that no two labels touch."""
+    if len(xs) < 2:
         return list(xs)
-    step = (len(xs) - 1) / (most - 1)
-    return [xs[round(i * step)] for i in range(most)]
+    # An 11 px label is about 6.5 px a character; an edge label is anchored inwards, so
+    # its neighbour must be one and a half labels away.
+    room = label_chars * 6.5 * 1.5 + 8
+    gaps = max(1, int(plot_w // room))  # how many label spacings the axis has room for
+    step = max(1, math.ceil((len(xs) - 1) / gaps))
+    return list(xs[len(xs) - 1 :: -step])[::-1]
 
 
 def _value_at(series: Series, x: float, unit: Callable[[float], str]) -> str:

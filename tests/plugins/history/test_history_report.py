@@ -142,3 +142,28 @@ def test_html_report_renders_in_headless_chromium(report, tmp_path):
         )
     white = counts.get(b"\xff\xff\xff", 0)
     assert white < len(pixels) * 0.97, "the page is not blank"
+
+
+def test_the_timeline_is_marked_at_round_times() -> None:
+    from corral_plugins.history.html import timeline_svg
+
+    units = [
+        {
+            "task_uid": "p/0",
+            "task": "one",
+            "host": "web1",
+            "status": "ok",
+            "started": 100.0,
+            "ended": 100.4,
+        },
+        {
+            "task_uid": "p/1",
+            "task": "two",
+            "host": "web1",
+            "status": "changed",
+            "started": 100.4,
+            "ended": 101.3,
+        },
+    ]
+    marks = re.findall(r'text-anchor="middle">\+([^<]+)</text>', timeline_svg(units))
+    assert marks == ["0ms", "250ms", "500ms", "750ms", "1s", "1.25s"]

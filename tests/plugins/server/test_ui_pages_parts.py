@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 import xml.etree.ElementTree as ET
 from types import SimpleNamespace
@@ -13,7 +14,7 @@ from store_runs import record_run, store_file
 from corral.playbook.params import ParamSpec, collect_params
 from corral.playbook.yaml.read import loads_json
 from corral_plugins.server.params_form import form_fields, params_from_form
-from corral_plugins.server.plots import Bar, Series, bar_chart, line_chart
+from corral_plugins.server.plots import BOTTOM, HEIGHT, Bar, Series, bar_chart, line_chart
 
 INVENTORY = """
 all:
@@ -100,6 +101,29 @@ def test_a_line_chart_is_an_accessible_svg_with_its_numbers_as_a_table() -> None
     assert str(markup).count("<polyline") == 2
     cells = [[c.text or "" for c in row] for row in figure.iter("tr")][1:]
     assert cells == [["1970-01-01", "100%"], ["1970-01-02", ""], ["1970-01-03", "50%"]]
+
+
+@pytest.mark.parametrize(("buckets", "size", "hourly"), [(8, 86400.0, False), (49, 3600.0, True)])
+def test_time_labels_never_overlap_and_the_newest_is_shown(
+    buckets: int, size: float, hourly: bool
+) -> None:
+    # A week is eight daily buckets; two days, 49 hourly ones.
+    points = [(i * size, 0.5) for i in range(buckets)]
+    markup = line_chart("t", "d", [Series("s", points)], y_max=1.0, hourly=hourly)
+    svg = ET.fromstring(str(markup)).find("{http://www.w3.org/2000/svg}svg")
+    assert svg is not None
+    spans = []
+    for text in svg.iter("{http://www.w3.org/2000/svg}text"):
+        if text.get("class") != "plot-tick" or text.get("y") != str(HEIGHT - BOTTOM + 16):
+            continue  # a y-axis label
+        x, width = float(text.get("x", 0)), 6.5 * len(text.text or "")  # 11 px text
+        shift = {"start": 0.0, "middle": width / 2, "end": width}[text.get("text-anchor", "")]
+        spans.append((x - shift, x - shift + width, text.text))
+    spans.sort()
+    assert len(spans) >= 3, spans
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(spans)), spans
+    newest = "1970-01-08" if not hourly else "01-03 00:00"
+    assert spans[-1][2] == newest
 
 
 def test_a_bar_chart_escapes_its_labels_and_says_when_it_is_empty() -> None:
@@ -213,3 +237,17 @@ def test_an_unticked_checkbox_is_false_and_a_choice_keeps_its_type() -> None:
     assert fields["shards"].required
     _, problems = params_from_form(specs, {"shards": "3"})
     assert problems["shards"] == ["'3' is not one of [1, 2, 4]"]
+
+
+def test_the_value_axis_ends_on_a_round_number() -> None:
+    markup = line_chart("t", "d", [Series("p95", [(0.0, 0.007), (86400.0, 0.003)])])
+    svg = ET.fromstring(str(markup)).find("{http://www.w3.org/2000/svg}svg")
+    assert svg is not None
+    labels = [
+        text.text
+        for text in svg.iter("{http://www.w3.org/2000/svg}text")
+        if text.get("class") == "plot-tick"
+        and text.get("text-anchor") == "end"
+        and text.get("y") != str(HEIGHT - BOTTOM + 16)
+    ]
+    assert labels == ["0", "0.002", "0.004", "0.006", "0.008"]
