@@ -13,7 +13,7 @@ from corral.commands.options import (
     run_output_options,
     wait_lock_option,
 )
-from corral.commands.run import execute_run
+from corral.commands.run import answered, execute_run
 from corral.commands.vault_options import vault_options
 from corral.errors import UsageError
 
@@ -118,6 +118,7 @@ def resume_command(
                     obj.environ,
                     params=given_params,
                 )
+            prepared = answered(prepared, options)  # asked again: answers are not stored
             options = prepared.options_for(options)
             argv = ["corral", "resume", record.run_id, *(["--failed-only"] if failed_only else [])]
             return execute_run(

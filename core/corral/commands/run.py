@@ -170,6 +170,7 @@ def run_command(
         prepared, options = _apply_policy(
             obj, prepared, options, policy_file, output, not no_store, queued_run
         )
+        prepared = answered(prepared, options)  # vars_prompt, once the run may go
     options = prepared.options_for(options)
     if queued_run:
         from dataclasses import replace
@@ -185,6 +186,19 @@ def run_command(
         wait_lock=wait_lock,
         queued=bool(queued_run),
     )
+
+
+def answered(prepared: PreparedRun, options: RunOptions) -> PreparedRun:
+    """``prepared`` with its plays' ``vars_prompt`` answered (corral.playbook.prompts)."""
+    from dataclasses import replace
+
+    from corral.playbook.prompts import answer_prompts
+
+    def warn(message: str) -> None:
+        click.echo(f"warning: {message}", err=True)
+
+    playbook = answer_prompts(prepared.playbook, options.extra_vars, warn)
+    return prepared if playbook is prepared.playbook else replace(prepared, playbook=playbook)
 
 
 def _list_only(

@@ -175,7 +175,7 @@ PLAY: dict[str, Any] = {
     "remote_user": {"type": "string"},
     "user": {"type": "string"},  # the older name of remote_user
     "force_handlers": {"type": "boolean"},
-    "vars_prompt": {"type": "array"},
+    "vars_prompt": {"type": ["array", "object"]},
     "needs": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
     "max_failures": {"type": ["integer", "string"]},
     # Named resources leased for the whole run, besides its hosts (corral.store.leases).

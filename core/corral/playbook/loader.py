@@ -46,6 +46,7 @@ from corral.playbook.keyword_values import (
 from corral.playbook.model import Block, Include, Play, Playbook, Task, TaskNode
 from corral.playbook.play_keyword import PlayKeyword, check_play_keywords
 from corral.playbook.play_triggers import load_triggers
+from corral.playbook.prompts import load_prompts
 from corral.playbook.roles.load import PlayRoles, handler_tasks
 from corral.playbook.roles.search import role_environ
 from corral.playbook.roles.tasks import ROLE_ACTIONS, load_play_roles, load_role_task
@@ -182,6 +183,7 @@ class _Loader:
             location=where,
             vars=unmark(dict(node.get("vars") or {})),
             vars_files=load_vars_files(self._read, node.get("vars_files"), base_dir, where),
+            prompts=load_prompts(node.get("vars_prompt"), key_location(node, "vars_prompt", where)),
             gather_facts=bool_or_template(node.get("gather_facts", True)),
             gather_facts_given="gather_facts" in node,
             serial=as_tuple(node.get("serial")),

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from corral.errors import Location
+
+if TYPE_CHECKING:
+    from corral.playbook.prompts import Prompt
 
 __all__ = ["Block", "Include", "Play", "Playbook", "RoleScope", "Task", "TaskNode", "Trigger"]
 
@@ -180,6 +183,7 @@ class Play:
     all_role_names: tuple[str, ...] = ()  # with their dependencies
     # The values of the plugin play keywords this play sets, by keyword (PlayKeyword).
     extensions: Mapping[str, Any] = field(default_factory=dict)
+    prompts: tuple[Prompt, ...] = ()  # vars_prompt: asked before the run (playbook.prompts)
 
 
 @dataclass(frozen=True)

@@ -189,6 +189,7 @@ def find_undefined(
         judged = all(isinstance(item, Mapping) for item in play.vars_files)
         has_hosts = index not in plays_without_hosts
         defined = defined_everywhere | set(play.vars) | set(play.role_defaults)
+        defined |= {prompt.name for prompt in play.prompts}
         defined |= set(play.role_vars)
         if play.remote_user is not None:
             defined.add("ansible_user")
