@@ -85,3 +85,17 @@ def test_a_misspelt_handler_name(tmp_path, ansible_available):
     assert (event["event"], event["line"], event["col"]) == ("error", 6, 7)
     assert "notify_static_missing.yml:6:7: task 'deploy' notifies 'restart ap'" in corral.stderr
     assert "did you mean 'restart app'?" in corral.stderr
+
+
+def test_a_removed_include_is_refused_with_what_replaced_it(tmp_path, ansible_available):
+    theirs = run("ansible", "removed_include.yml", tmp_path)
+    assert theirs.returncode != 0
+    assert "include" in theirs.stdout + theirs.stderr
+    assert "TASK [debug]" not in theirs.stdout  # refused before running, as corral does
+    mine = run("corral", "removed_include.yml", tmp_path)
+    assert mine.returncode == 4
+    event = json.loads(mine.stdout.splitlines()[-1])
+    assert event["message"] == "unknown step type 'include'"
+    assert event["line"] == 6
+    assert "include_tasks" in event["hint"]
+    assert "import_playbook" in event["hint"]

@@ -52,6 +52,21 @@ CASES = {
         r"site\.yml:4:7: unknown step type 'shel'",
         "did you mean 'shell'?",
     ),
+    "a wrong item of a list": (
+        "- hosts: h1\n  needs:\n    - a\n    - 3\n  tasks: []\n",
+        r"site\.yml:4:7: play keyword 'needs': item 2 must be a string, got int",
+        None,
+    ),
+    "removed include": (
+        play("    - include: more.yml\n"),
+        r"site\.yml:4:7: unknown step type 'include'",
+        "'include' was removed in ansible-core 2.16: use include_tasks",
+    ),
+    "removed first_available_file": (
+        play("    - copy: {src: a, dest: /tmp/a}\n      first_available_file: [a, b]\n"),
+        r"site\.yml:5:7: unknown task keyword 'first_available_file'",
+        "with_first_found",
+    ),
     "unknown keyword": (
         play("    - debug: {msg: x}\n      whenn: true\n"),
         r"site\.yml:5:7: unknown task keyword 'whenn'",

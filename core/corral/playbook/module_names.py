@@ -20,6 +20,7 @@ __all__ = [
     "ANSIBLE_NAMES",
     "BUILTIN_PREFIXES",
     "COUNTERPARTS",
+    "REMOVED",
     "counterpart_hint",
     "with_ansible_names",
 ]
@@ -51,6 +52,15 @@ ANSIBLE_NAMES: dict[str, str] = {
 
 # Ansible module (fully qualified) -> the corral step that does the same job with
 # other arguments, and what to know when moving to it.
+# Keywords and modules ansible-core removed, which old playbooks still use: what replaced
+# them (the hint of the error corral gives, as ansible-playbook refuses them too).
+REMOVED: dict[str, str] = {
+    "include": "'include' was removed in ansible-core 2.16: use include_tasks (read when "
+    "it runs) or import_tasks (read when the playbook loads); for plays, import_playbook",
+    "first_available_file": "'first_available_file' was removed in Ansible 2.0: loop with "
+    "with_first_found (or lookup('first_found', ...)) instead",
+}
+
 COUNTERPARTS: dict[str, tuple[str, str]] = {
     "community.docker.docker_container": ("docker.container", ""),
     "community.docker.docker_image": ("docker.image", ""),
@@ -94,6 +104,8 @@ def counterpart_hint(name: str, steps: Mapping[str, object]) -> str | None:
 
     The short name (``docker_container``, as written under ``collections:``) counts too.
     """
+    if name in REMOVED:
+        return REMOVED[name]
     for full, (step, note) in COUNTERPARTS.items():
         short = full.rsplit(".", 1)[-1]
         names = {full, short}

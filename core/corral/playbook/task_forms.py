@@ -14,7 +14,7 @@ from typing import Any
 from corral.errors import Location, PlaybookError, did_you_mean
 from corral.playbook import keywords as kw
 from corral.playbook.keyword_check import key_location
-from corral.playbook.module_names import BUILTIN_PREFIXES, counterpart_hint
+from corral.playbook.module_names import BUILTIN_PREFIXES, REMOVED, counterpart_hint
 from corral.playbook.splitter import SplitError, split_args
 from corral.playbook.yaml.marked import MarkedDict
 from corral.steps import StepType
@@ -121,7 +121,8 @@ def find_step(node: Mapping[str, Any], where: Location, steps: Mapping[str, Step
     if known and unknown:
         raise PlaybookError(
             f"unknown task keyword {unknown[0]!r}",
-            hint=did_you_mean(str(unknown[0]), kw.TASK)
+            hint=REMOVED.get(str(unknown[0]))
+            or did_you_mean(str(unknown[0]), kw.TASK)
             or "see docs/playbooks.md for task keywords",
             location=key_location(node, unknown[0], where),
         )
