@@ -206,6 +206,12 @@ class RunContext:
                 self._opened.add(key)
             return conn
 
+    def play_user(self, host: str, remote_user: Any) -> Any:
+        """The play's ``remote_user`` for ``host``: None where the inventory names its user."""
+        if remote_user is None or self.own_user(host):
+            return None
+        return remote_user
+
     def own_user(self, host: str) -> bool:
         """Whether the inventory names the host's user (not -u or ansible.cfg, which a
         play's ``remote_user`` overrides, as Ansible's keywords override both)."""

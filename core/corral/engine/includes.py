@@ -33,7 +33,7 @@ def resolve_include(
         magic=pctx.magic,
         task=include,
         role_defaults=pctx.play.role_defaults,
-        remote_user=None if run.own_user(state.name) else pctx.play.remote_user,
+        remote_user=run.play_user(state.name, pctx.play.remote_user),
     )
     templar = run.templar
     if include.when and not templar.evaluate_condition(

@@ -75,7 +75,7 @@ class TaskRunner:
             magic=self.pctx.magic,
             task=task,
             role_defaults=self.pctx.play.role_defaults,
-            remote_user=None if self.run.own_user(state.name) else self.pctx.play.remote_user,
+            remote_user=self.run.play_user(state.name, self.pctx.play.remote_user),
         )
         if done is not None:
             return self._replay(state, task, uid, done, handler, variables)
