@@ -138,7 +138,7 @@ def prepare_run(
         playbook=playbook,
         inventory=inventory,
         templar=templar,
-        warnings=list(getattr(inventory, "warnings", [])),
+        warnings=[*getattr(inventory, "warnings", []), *playbook.warnings],
         params=resolved,
         settings=settings,
         secret_names=SECRET_VARIABLES | {name for name, spec in specs.items() if spec.secret},
