@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,10 @@ from baseline_hosts import (
     PLAYBOOK,
     ansible_env,
     build_baseline_repo,
-    offline,
     state,
+    twin_hosts,
     write_vars,
 )
-from conftest import need
 from debian_hosts import DebianFleet, FleetFactory
 
 from corral.testing import CorralProject
@@ -42,13 +42,7 @@ def fleet(
     module_debian_fleet: FleetFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> DebianFleet:
     repo = tmp_path_factory.mktemp("baseline") / "repo"
-    try:
-        build_baseline_repo(repo, python_apt=True)
-    except RuntimeError as exc:  # apt-get download failed: Debian's archive not reachable
-        need(False, str(exc))
-    fleet = module_debian_fleet(2, systemd=True, repo=repo, prefix="twin")
-    offline(fleet, python_apt=True)
-    return fleet
+    return twin_hosts(module_debian_fleet, repo, partial(build_baseline_repo, python_apt=True))
 
 
 def ansible(fleet: DebianFleet, workdir: Path, host: str, *args: str) -> dict[str, str]:
