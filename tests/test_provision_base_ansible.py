@@ -60,7 +60,7 @@ def ansible(fleet: DebianFleet, workdir: Path, host: str, *args: str) -> dict[st
     for task in report["plays"][0]["tasks"]:
         result = task["hosts"][host]
         status = "failed" if result.get("failed") else "ok"
-        out[_name(task["task"]["name"])] = "changed" if result.get("changed") else status
+        out[task["task"]["name"]] = "changed" if result.get("changed") else status
     return out
 
 
@@ -74,12 +74,7 @@ def corral(fleet: DebianFleet, project: CorralProject, host: str, *args: str) ->
     )  # fmt: skip
     assert out.exit_code == 0, out.output
     events = [e for e in out.json_lines() if e["event"] == "task_result"]
-    return {_name(e["task"]): e["status"] for e in events}
-
-
-def _name(task: str) -> str:
-    """A task's name without its role (Ansible names a handler ``role : name``, corral not)."""
-    return task.partition(" : ")[2] or task
+    return {e["task"]: e["status"] for e in events}
 
 
 def test_ansible_and_corral_agree_on_every_task_and_on_the_result(

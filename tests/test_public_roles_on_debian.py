@@ -161,10 +161,8 @@ def report(events: list[dict[str, Any]], host: str) -> Run:
     recap: dict[str, int] = {}
     for event in events:
         if event.get("event") == "task_result" and event["host"] == host:
-            # Ansible names a role's task ``role : name``, corral ``name``.
-            name = event["task"].partition(" : ")[2] or event["task"]
             kind = "handler " if event.get("handler") else ""
-            tasks.append(f"{kind}{name}: {event['status']}")
+            tasks.append(f"{kind}{event['task']}: {event['status']}")
         elif event.get("event") == "recap":
             recap = event["hosts"].get(host, {})
     return Run(tasks, recap)
