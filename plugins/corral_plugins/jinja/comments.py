@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from jinja2 import Environment
+from jinja2.utils import pass_environment
+
 from corral import TemplateError
+from corral.playbook.templating.limits import TemplateLimits
 
 __all__ = ["STYLES", "comment"]
 
@@ -24,7 +28,8 @@ STYLES: dict[str, dict[str, str]] = {
 }
 
 
-def comment(text: Any, style: str = "plain", **options: Any) -> str:
+@pass_environment
+def comment(environment: Environment, text: Any, style: str = "plain", **options: Any) -> str:
     """``text`` as a comment block in ``style``; ``decoration=``, ``prefix=``,
     ``prefix_count=``, ``postfix=``, ``postfix_count=``, ``beginning=``, ``end=`` and
     ``newline=`` override the style's parts, as in Ansible."""
@@ -47,14 +52,20 @@ def comment(text: Any, style: str = "plain", **options: Any) -> str:
         **options,
     }
     newline, decoration = str(parts["newline"]), str(parts["decoration"])
-    beginning = f"{parts['beginning']}{newline}" if parts["beginning"] else ""
-    prefix = ""
+    prefix_line = ""
     if parts["prefix"]:
-        line = newline if parts["prefix"] == newline else f"{parts['prefix']}{newline}"
-        prefix = line * int(parts["prefix_count"])
+        prefix_line = newline if parts["prefix"] == newline else f"{parts['prefix']}{newline}"
+    postfix_line = newline + str(parts["postfix"])
+    prefix_count, postfix_count = int(parts["prefix_count"]), int(parts["postfix_count"])
+    # The counts repeat lines: bounded as any string a template builds, before building.
+    limits: TemplateLimits = getattr(environment, "limits", TemplateLimits())
+    size = len(prefix_line) * prefix_count + len(postfix_line) * postfix_count
+    limits.check_string(size, "comment")
+    beginning = f"{parts['beginning']}{newline}" if parts["beginning"] else ""
     body = decoration + str(text).replace(newline, newline + decoration)
     # A line holding only the decoration loses its trailing spaces.
     body = body.replace(decoration + newline, decoration.rstrip() + newline)
-    postfix = newline.join(["", *[str(parts["postfix"])] * int(parts["postfix_count"])])
+    prefix = prefix_line * prefix_count
+    postfix = postfix_line * postfix_count
     end = f"{newline}{parts['end']}" if parts["end"] else ""
     return beginning + prefix + body + postfix + end

@@ -42,3 +42,8 @@ def test_comment_is_ansibles(text: str, style: str, options: dict[str, Any]) -> 
 def test_an_unknown_style_is_a_template_error() -> None:
     with pytest.raises(TemplateError, match="invalid style 'shell'"):
         jinja_templar().render_string("{{ 'x' | comment('shell') }}", {})
+
+
+def test_repeated_lines_are_bounded_as_any_string() -> None:
+    with pytest.raises(TemplateError, match="over the limit"):
+        jinja_templar().render_string("{{ 'x' | comment(prefix_count=10**9) }}", {})
