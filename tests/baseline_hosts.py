@@ -17,13 +17,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
 from ansible_extra_collections import cache_dir, collections_path
 from aptrepo import Package, build_repo
-from debian_hosts import DebianFleet, ssh_control_dir
+from conftest import need
+from debian_hosts import DebianFleet, FleetFactory, ssh_control_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOK = ROOT / "playbooks" / "provision-base.yml"
@@ -67,20 +69,26 @@ def packages() -> list[Package]:
 
 def python_apt_debs() -> list[Path]:
     """The real .deb files of :data:`PYTHON_APT`, downloaded once into the test cache."""
-    cache = cache_dir() / "python3-apt-debs"
+    return archive_debs(PYTHON_APT, "python3-apt-debs")
+
+
+def archive_debs(names: Sequence[str], cache_name: str) -> list[Path]:
+    """The real .deb files of ``names`` (one each, no dependencies added), fetched once
+    from Debian's archive with ``apt-get download`` into the test cache's ``cache_name``."""
+    cache = cache_dir() / cache_name
     debs = sorted(cache.glob("*.deb"))
-    if len(debs) == len(PYTHON_APT):
+    if len(debs) == len(names):
         return debs
     partial = cache.with_name(f"{cache.name}.{os.getpid()}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     done = subprocess.run(
-        ["apt-get", "download", "-q", *PYTHON_APT],
+        ["apt-get", "download", "-q", *names],
         cwd=partial, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     if done.returncode != 0:
         shutil.rmtree(partial, ignore_errors=True)
-        raise RuntimeError(f"apt-get download {' '.join(PYTHON_APT)}: {done.stderr.strip()}")
+        raise RuntimeError(f"apt-get download {' '.join(names)}: {done.stderr.strip()}")
     shutil.rmtree(cache, ignore_errors=True)
     partial.rename(cache)
     return sorted(cache.glob("*.deb"))
@@ -114,6 +122,20 @@ def offline(fleet: DebianFleet, *, python_apt: bool = False) -> None:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(cut, [h.name for h in fleet.hosts]))
+
+
+def twin_hosts(factory: FleetFactory, repo: Path, build: Callable[[Path], object]) -> DebianFleet:
+    """Two fresh hosts of one image (``twin1``, ``twin2``, systemd) for comparing
+    ansible-playbook with corral: ``build`` makes the local repository in ``repo`` (a
+    RuntimeError from it, Debian's archive out of reach, skips the test), then the hosts
+    are cut off from the archive and get python3-apt (see :func:`offline`)."""
+    try:
+        build(repo)
+    except RuntimeError as exc:
+        need(False, str(exc))
+    fleet = factory(2, systemd=True, repo=repo, prefix="twin")
+    offline(fleet, python_apt=True)
+    return fleet
 
 
 def write_vars(directory: Path) -> Path:

@@ -38,6 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
 SLOW_FILES = {
     "test_ansible_compat.py": 219,
     "realworld/test_realworld.py": 124,
+    "test_public_roles_on_debian.py": 70,
     "playbooks/test_lb_playbooks.py": 64,
     "plugins/celery/test_celery_run_queue.py": 70,
     "plugins/inventory/test_inventory_differential.py": 63,

@@ -53,7 +53,7 @@ FIRST_RUN = {
     "unattended_upgrades : Keep unattended-upgrades enabled": "changed",
     "base_cron : Clean the apt cache every week": "changed",
     "base_timezone : Set the time zone": "ok",
-    "Reload ssh": "changed",
+    "sshd_hardening : Reload ssh": "changed",
 }
 
 
@@ -136,10 +136,10 @@ def test_first_run_changes_every_host_and_the_second_changes_nothing(
 
 
 DRIFT = [
-    (DRIFTED, "Reload ssh", ""),
     (DRIFTED, "base_packages : Install the base packages", ""),
     (DRIFTED, "sshd_hardening : Harden sshd", ""),
     (DRIFTED, "sshd_hardening : Harden sshd", "PermitRootLogin"),
+    (DRIFTED, "sshd_hardening : Reload ssh", ""),
 ]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,10 @@ from baseline_hosts import (
     PLAYBOOK,
     ansible_env,
     build_baseline_repo,
-    offline,
     state,
+    twin_hosts,
     write_vars,
 )
-from conftest import need
 from debian_hosts import DebianFleet, FleetFactory
 
 from corral.testing import CorralProject
@@ -42,13 +42,7 @@ def fleet(
     module_debian_fleet: FleetFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> DebianFleet:
     repo = tmp_path_factory.mktemp("baseline") / "repo"
-    try:
-        build_baseline_repo(repo, python_apt=True)
-    except RuntimeError as exc:  # apt-get download failed: Debian's archive not reachable
-        need(False, str(exc))
-    fleet = module_debian_fleet(2, systemd=True, repo=repo, prefix="twin")
-    offline(fleet, python_apt=True)
-    return fleet
+    return twin_hosts(module_debian_fleet, repo, partial(build_baseline_repo, python_apt=True))
 
 
 def ansible(fleet: DebianFleet, workdir: Path, host: str, *args: str) -> dict[str, str]:
@@ -66,7 +60,7 @@ def ansible(fleet: DebianFleet, workdir: Path, host: str, *args: str) -> dict[st
     for task in report["plays"][0]["tasks"]:
         result = task["hosts"][host]
         status = "failed" if result.get("failed") else "ok"
-        out[_name(task["task"]["name"])] = "changed" if result.get("changed") else status
+        out[task["task"]["name"]] = "changed" if result.get("changed") else status
     return out
 
 
@@ -80,12 +74,7 @@ def corral(fleet: DebianFleet, project: CorralProject, host: str, *args: str) ->
     )  # fmt: skip
     assert out.exit_code == 0, out.output
     events = [e for e in out.json_lines() if e["event"] == "task_result"]
-    return {_name(e["task"]): e["status"] for e in events}
-
-
-def _name(task: str) -> str:
-    """A task's name without its role (Ansible names a handler ``role : name``, corral not)."""
-    return task.partition(" : ")[2] or task
+    return {e["task"]: e["status"] for e in events}
 
 
 def test_ansible_and_corral_agree_on_every_task_and_on_the_result(

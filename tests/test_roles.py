@@ -76,6 +76,8 @@ def test_sections_run_in_ansible_order_with_role_handlers(project):
     )
     assert result.exit_code == 0, result.output
     assert messages(events) == ["pre", "play handler", "web task", "task", "web handler", "post"]
+    handlers = [e["task"] for e in events if e["event"] == "task_result" and e["handler"]]
+    assert handlers == ["play handler", "web : restart web"]  # as Ansible names them
 
 
 def test_variable_precedence_of_defaults_vars_and_params(project):

@@ -167,3 +167,44 @@ def test_every_counterpart_names_a_real_step():
     for full, (step, _) in COUNTERPARTS.items():
         assert step in steps, full
         assert full not in steps, f"{full} runs as is: it is not a counterpart"
+
+
+PLATFORM_INCLUDE = """
+- hosts: here
+  gather_facts: false
+  tasks:
+    - include_tasks: arch.yml
+      when: false
+    - debug: {msg: after}
+"""
+
+
+def test_a_step_corral_lacks_in_a_conditional_include_fails_only_a_host_reaching_it(project):
+    # Roles keep each platform's tasks in a file of their own (geerlingguy.redis's
+    # setup-Archlinux.yml uses pacman); Ansible reads an include_tasks file only when a
+    # host gets there.
+    project.write("arch.yml", "- name: on Arch\n  pacman: {name: redis}\n")
+    checked = check(project, PLATFORM_INCLUDE)
+    assert checked.exit_code == 0, checked.output
+    assert "warning: arch.yml:2:3: unknown step type 'pacman'" in checked.output
+    skipped, results = run(project, PLATFORM_INCLUDE, "--limit", "here")
+    assert skipped.exit_code == 0, skipped.output
+    assert [r.get("msg") for r in results] == [None, "after"], results
+    reached, _ = run(project, PLATFORM_INCLUDE.replace("false", "true"), "--limit", "here")
+    assert reached.exit_code == 2
+    assert "arch.yml:2:3: unknown step type 'pacman'" in reached.output
+    # A file included without a condition is read by every host: refused up front.
+    always = check(project, PLATFORM_INCLUDE.replace("      when: false\n", ""))
+    assert always.exit_code == 4
+    assert "arch.yml:2:3: unknown step type 'pacman'" in always.output
+
+
+def test_a_nameless_include_is_named_as_ansible_names_it(project):
+    project.write("roles/web/tasks/main.yml", "- include_tasks: more.yml\n")
+    project.write("roles/web/tasks/more.yml", "- debug: {msg: hi}\n")
+    project.write("more.yml", "- debug: {msg: hi}\n")
+    playbook = "- hosts: here\n  roles: [web]\n  tasks:\n    - include_tasks: more.yml\n"
+    result, _ = run(project, playbook, "--limit", "here")
+    assert result.exit_code == 0, result.output
+    names = [e["task"] for e in result.json_lines() if e["event"] == "task_result"]
+    assert names[1:] == ["web : include_tasks", "web : debug", "include_tasks", "debug"]

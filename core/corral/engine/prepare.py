@@ -141,7 +141,7 @@ def prepare_run(
     steps = StepNames.from_steps(registry.steps)
     later = raise_for_undefined(find_undefined(playbook, known, templar, steps, idle))
     check_selection(playbook, inventory, options)
-    warnings = [*getattr(inventory, "warnings", []), *later]
+    warnings = [*getattr(inventory, "warnings", []), *playbook.warnings, *later]
     return PreparedRun(
         playbook=playbook,
         inventory=inventory,

@@ -194,6 +194,7 @@ class Playbook:
     plays: tuple[Play, ...]
     text: str = ""
     files: tuple[Path, ...] = ()  # every file loaded: playbook, imports, task and var files
+    warnings: tuple[str, ...] = ()  # what loading left for run time (`corral check` shows it)
 
     @property
     def base_dir(self) -> Path:

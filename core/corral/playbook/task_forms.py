@@ -19,7 +19,12 @@ from corral.playbook.splitter import SplitError, split_args
 from corral.playbook.yaml.marked import MarkedDict
 from corral.steps import StepType
 
-__all__ = ["expand_task_forms", "find_step"]
+__all__ = ["UnknownStep", "expand_task_forms", "find_step"]
+
+
+class UnknownStep(PlaybookError):
+    """A task names a step type that no plugin registered (a module corral lacks, or a typo)."""
+
 
 # Task keywords that are modules in Ansible, written with a collection prefix.
 _KEYWORD_MODULES = frozenset(
@@ -141,7 +146,7 @@ def find_step(node: Mapping[str, Any], where: Location, steps: Mapping[str, Step
             hint=keyword_hint,
             location=key_location(node, name, where),
         )
-    raise PlaybookError(
+    raise UnknownStep(
         f"unknown step type {name!r}",
         hint=step_hint or "run 'corral plugins' to list the step types installed",
         location=key_location(node, name, where),

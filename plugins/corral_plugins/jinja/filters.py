@@ -28,6 +28,7 @@ from corral import Secret, TemplateError
 from corral.playbook.templating.limits import TemplateLimits
 from corral.playbook.templating.templar import Verbatim
 from corral_plugins.jinja import patterns
+from corral_plugins.jinja.comments import comment
 from corral_plugins.jinja.ipaddr import IP_FILTERS
 from corral_plugins.jinja.lists import LIST_FILTERS
 from corral_plugins.jinja.queries import QUERY_FILTERS
@@ -314,8 +315,9 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "regex_search": regex_search,
     "regex_findall": regex_findall,
     "regex_escape": regex_escape,
-    # paths, encodings, hashes, shell
+    # paths, encodings, hashes, shell, comments
     "quote": quote,
+    "comment": comment,
     "basename": os.path.basename,
     "dirname": os.path.dirname,
     "expanduser": os.path.expanduser,

@@ -15,6 +15,7 @@ import jsonschema
 
 from corral import StepContext, StepResult
 from corral.playbook.convert import ConversionError, convert_value, converter_for
+from corral.playbook.templating.environment import unwrap
 from corral_plugins.packages.apk import apk
 from corral_plugins.packages.apt import apt
 from corral_plugins.packages.apt_schema import APT_SCHEMA
@@ -36,9 +37,11 @@ BACKENDS: Mapping[str, Backend] = {
 
 def package_manager(ctx: StepContext) -> str:
     """The host's ``pkg_mgr`` fact: from its variables, else gathered now."""
-    facts = ctx.vars.get("ansible_facts")
-    known = ctx.vars.get("ansible_pkg_mgr") or (
-        facts.get("pkg_mgr") if isinstance(facts, Mapping) else None
+    # Gathered facts are kept wrapped (Verbatim) in the host's variables, so that no
+    # template in them is ever rendered: read the value, not the wrapper.
+    facts = unwrap(ctx.vars.get("ansible_facts"))
+    known = unwrap(ctx.vars.get("ansible_pkg_mgr")) or (
+        unwrap(facts.get("pkg_mgr")) if isinstance(facts, Mapping) else None
     )
     if known:
         return str(known)

@@ -338,9 +338,11 @@ def _role_handlers(
     names = {scope.name, scope.short_name}
     for handler in handler_tasks(nodes, _file_where(found)):
         if isinstance(handler, Task):
+            # Shown as Ansible shows it ("web : restart"), notified by either name.
             name = handler.name.removeprefix(f"{scope.name} : ")
             prefixed = tuple(f"{n} : {name}" for n in sorted(names))
-            roles.handlers.append(replace(handler, name=name, listen=(*handler.listen, *prefixed)))
+            topics = (*handler.listen, name, *prefixed)
+            roles.handlers.append(replace(handler, name=f"{scope.name} : {name}", listen=topics))
         else:
             roles.handlers.append(handler)
 
