@@ -228,3 +228,28 @@ def test_async_in_a_loop_starts_one_job_per_item(project) -> None:
     assert result.exit_code == 0, result.output
     items = task_result(events, "wait")["result"]["results"]
     assert [i["stdout"] for i in items] == ["a", "b"]
+
+
+def test_an_async_dir_set_at_run_time_is_used_by_the_job_and_async_status(project) -> None:
+    elsewhere = project.path / "other-jobs"
+    result, events = run_json(
+        project,
+        f"""
+- set_fact: {{ansible_async_dir: "{elsewhere}"}}
+- name: job
+  shell: "echo hi"
+  async: 30
+  poll: 0
+  register: job
+- name: status
+  async_status: {{jid: "{{{{ job.ansible_job_id }}}}"}}
+  register: status
+  until: status.finished
+  retries: 50
+  delay: 0.1
+""",
+    )
+    assert result.exit_code == 0, result.output
+    assert task_result(events, "status")["result"]["stdout"] == "hi"
+    assert any(elsewhere.iterdir())  # the job's files are where set_fact said
+    assert not any("Verbatim" in p.name for p in project.path.iterdir())

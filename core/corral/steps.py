@@ -146,6 +146,18 @@ class StepContext:
             command, stdin=stdin, env=env, cwd=cwd, timeout=self.timeout, become=self.become
         )
 
+    def var(self, name: str, default: Any = None) -> Any:
+        """The task's variable ``name`` as a value step code can use (``default`` if unset).
+
+        Run-time data (gathered facts, registered results, ``set_fact`` values) sits in
+        :attr:`vars` wrapped, so that no template in it is ever rendered: this returns
+        the value inside, as data. A variable written as a template (inventory, play
+        ``vars``) is returned as written; :meth:`render` it where its value is wanted.
+        """
+        from corral.playbook.templating.environment import unwrap
+
+        return unwrap(self.vars[name]) if name in self.vars else default
+
     def read_file(self, path: str) -> FileContent:
         """Resolve ``path``'s symlinks on the host, then describe and read what is there.
 

@@ -71,7 +71,9 @@ def async_task(templar: Templar, task: Task, variables: Mapping[str, Any]) -> As
     if limit <= 0:
         return None
     poll = DEFAULT_POLL if task.poll is None else _seconds(templar, task.poll, variables, "poll")
-    async_dir = str(variables.get("ansible_async_dir") or ASYNC_DIR)
+    # Rendered: an inventory may write it as a template; set_fact's value is data.
+    found = variables.get("ansible_async_dir")
+    async_dir = str(templar.render(found, variables) if found else ASYNC_DIR)
     return AsyncTask(limit=limit, poll=poll, async_dir=async_dir)
 
 

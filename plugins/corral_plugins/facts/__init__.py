@@ -92,10 +92,11 @@ def _interpreter(ctx: StepContext) -> list[str]:
     The discovery modes (``auto``, ``auto_silent``, ``auto_legacy``...) leave the script's
     own search.
     """
-    value = ctx.vars.get("ansible_python_interpreter")
+    value = ctx.var("ansible_python_interpreter")
     if not isinstance(value, str) or not value:
         return []
-    if "{{" in value or "{%" in value:
+    written = value is ctx.vars.get("ansible_python_interpreter")  # not set_fact's data
+    if written and ("{{" in value or "{%" in value):
         value = str(ctx.render(value, None))
     return [] if value.startswith("auto") else [f"python={value}"]
 

@@ -39,8 +39,8 @@ def package_manager(ctx: StepContext) -> str:
     """The host's ``pkg_mgr`` fact: from its variables, else gathered now."""
     # Gathered facts are kept wrapped (Verbatim) in the host's variables, so that no
     # template in them is ever rendered: read the value, not the wrapper.
-    facts = unwrap(ctx.vars.get("ansible_facts"))
-    known = unwrap(ctx.vars.get("ansible_pkg_mgr")) or (
+    facts = ctx.var("ansible_facts")
+    known = ctx.var("ansible_pkg_mgr") or (
         unwrap(facts.get("pkg_mgr")) if isinstance(facts, Mapping) else None
     )
     if known:

@@ -45,7 +45,7 @@ _RESULT_KEYS = ("changed", "failed", "msg", "rc", "stdout", "stderr")
 def async_status(ctx: StepContext, args: Mapping[str, Any]) -> StepResult:
     """Report (or remove) a background job on the host."""
     jid = str(args["jid"])
-    job = Job(jid, job_file(jid, str(ctx.vars.get("ansible_async_dir") or ASYNC_DIR)))
+    job = Job(jid, job_file(jid, str(ctx.var("ansible_async_dir") or ASYNC_DIR)))
     if args.get("mode", "status") == "cleanup":
         erased = cleanup_job(ctx.conn, job, become=ctx.become)
         if erased is None:
