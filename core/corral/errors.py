@@ -9,6 +9,8 @@
      │    │                                  (corral.playbook.convert)
      │    ├── SplitError             exit 4  unbalanced quotes or Jinja in key=value text
      │    │                                  (corral.playbook.splitter)
+     │    ├── UnknownStep            exit 4  a task names a step type no plugin registered
+     │    │                                  (corral.playbook.task_forms)
      │    └── VaultError (ValueError) exit 4 vault-encrypted data that cannot be decrypted
      │         ├── FormatError       exit 4  vault text that is damaged or not a vault
      │         └── WrongPassword     exit 4  a password whose HMAC does not match: callers

@@ -16,13 +16,7 @@ from typing import Any
 
 from corral.errors import Location, PlaybookError
 from corral.playbook import keywords as kw
-from corral.playbook.args import (
-    check_args,
-    convert_args,
-    is_templated,
-    merge_args,
-    normalize_args,
-)
+from corral.playbook.args import check_args, convert_args, is_templated, merge_args, normalize_args
 from corral.playbook.filenames import usable_path
 from corral.playbook.graph import check_graph
 from corral.playbook.handlers import check_notify
