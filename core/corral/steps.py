@@ -149,14 +149,20 @@ class StepContext:
     def var(self, name: str, default: Any = None) -> Any:
         """The task's variable ``name`` as a value step code can use (``default`` if unset).
 
-        Run-time data (gathered facts, registered results, ``set_fact`` values) sits in
-        :attr:`vars` wrapped, so that no template in it is ever rendered: this returns
-        the value inside, as data. A variable written as a template (inventory, play
-        ``vars``) is returned as written; :meth:`render` it where its value is wanted.
+        A variable written as a template (in the inventory, the play's ``vars``) is
+        rendered with the task's variables. Run-time data (gathered facts, registered
+        results, ``set_fact`` values) sits in :attr:`vars` wrapped, so that no template in
+        it is ever rendered: it is returned as the value inside.
         """
         from corral.playbook.templating.environment import unwrap
 
-        return unwrap(self.vars[name]) if name in self.vars else default
+        if name not in self.vars:
+            return default
+        written = self.vars[name]
+        value = unwrap(written)
+        if value is written and isinstance(value, str) and ("{{" in value or "{%" in value):
+            return self.render(value, None)
+        return value
 
     def read_file(self, path: str) -> FileContent:
         """Resolve ``path``'s symlinks on the host, then describe and read what is there.

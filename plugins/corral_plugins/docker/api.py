@@ -51,10 +51,7 @@ def daemon_variables(ctx: StepContext) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for name in (*_HOST_VARIABLES, *(f"ansible_{n}" for n in _HOST_VARIABLES)):
         if name in ctx.vars:
-            # A template written in the inventory is rendered; a set_fact value is data.
-            value = ctx.var(name)
-            written = value is ctx.vars[name] and isinstance(value, str)
-            found[name] = ctx.render(value, None) if written else value
+            found[name] = ctx.var(name)
     return found
 
 

@@ -95,9 +95,6 @@ def _interpreter(ctx: StepContext) -> list[str]:
     value = ctx.var("ansible_python_interpreter")
     if not isinstance(value, str) or not value:
         return []
-    written = value is ctx.vars.get("ansible_python_interpreter")  # not set_fact's data
-    if written and ("{{" in value or "{%" in value):
-        value = str(ctx.render(value, None))
     return [] if value.startswith("auto") else [f"python={value}"]
 
 
