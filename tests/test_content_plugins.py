@@ -31,6 +31,15 @@ def debug_playbook(expression: str, *, roles: str = "") -> str:
     """
 
 
+def debug_says(project, expression: str) -> str:
+    """Run a one-debug playbook printing ``expression``; the message it printed."""
+    project.write("site.yml", debug_playbook(expression))
+    result = project.run("run", "site.yml", "-i", "hosts.ini", "--output", "json")
+    assert result.exit_code == 0, result.output
+    (event,) = [e for e in result.json_lines() if e["event"] == "task_result"]
+    return str(event["result"]["msg"])
+
+
 @pytest.fixture
 def project(corral_project):
     corral_project.write("hosts.ini", INVENTORY)
@@ -39,10 +48,7 @@ def project(corral_project):
 
 def test_a_filter_beside_the_playbook(project):
     project.write("filter_plugins/shout.py", SHOUT)
-    project.write("site.yml", debug_playbook("'hello' | shout"))
-    result = project.run("run", "site.yml", "-i", "hosts.ini")
-    assert result.exit_code == 0, result.output
-    assert '"msg": "HELLO!"' in result.output
+    assert debug_says(project, "'hello' | shout") == "HELLO!"
 
 
 def test_a_roles_test_serves_its_tasks(project):
@@ -70,18 +76,12 @@ def test_a_roles_test_serves_its_tasks(project):
 def test_ansible_cfg_names_more_directories(project):
     project.write("shared/filters/shout.py", SHOUT)
     project.write("ansible.cfg", "[defaults]\nfilter_plugins = ./elsewhere:./shared/filters\n")
-    project.write("site.yml", debug_playbook("'cfg' | shout"))
-    result = project.run("run", "site.yml", "-i", "hosts.ini")
-    assert result.exit_code == 0, result.output
-    assert '"msg": "CFG!"' in result.output
+    assert debug_says(project, "'cfg' | shout") == "CFG!"
 
 
 def test_a_collections_filter_by_its_full_name(project):
     project.write("collections/ansible_collections/acme/text/plugins/filter/loud.py", SHOUT)
-    project.write("site.yml", debug_playbook("'coll' | acme.text.shout"))
-    result = project.run("run", "site.yml", "-i", "hosts.ini")
-    assert result.exit_code == 0, result.output
-    assert '"msg": "COLL!"' in result.output
+    assert debug_says(project, "'coll' | acme.text.shout") == "COLL!"
 
 
 def test_a_name_no_collection_has_is_refused_by_check(project):
@@ -102,10 +102,7 @@ def test_the_contents_filter_hides_a_plugins_filter_of_that_name(project):
                 return {"to_nice_yaml": lambda value: "mine"}
         """,
     )
-    project.write("site.yml", debug_playbook("{'a': 1} | to_nice_yaml"))
-    result = project.run("run", "site.yml", "-i", "hosts.ini")
-    assert result.exit_code == 0, result.output
-    assert '"msg": "mine"' in result.output
+    assert debug_says(project, "{'a': 1} | to_nice_yaml") == "mine"
 
 
 def test_a_broken_plugin_file_is_one_line_at_its_place(project):
@@ -137,8 +134,7 @@ def test_a_plugin_that_needs_ansible_says_so(project):
 
 def test_a_changed_plugin_file_is_read_again(project):
     project.write("filter_plugins/shout.py", SHOUT)
-    project.write("site.yml", debug_playbook("'a' | shout"))
-    assert '"msg": "A!"' in project.run("run", "site.yml", "-i", "hosts.ini").output
+    assert debug_says(project, "'a' | shout") == "A!"
     project.write(
         "filter_plugins/shout.py",
         """
@@ -147,7 +143,7 @@ def test_a_changed_plugin_file_is_read_again(project):
                 return {"shout": lambda text: text + "?"}
         """,
     )
-    assert '"msg": "a?"' in project.run("run", "site.yml", "-i", "hosts.ini").output
+    assert debug_says(project, "'a' | shout") == "a?"
 
 
 def test_worker_processes_load_the_same_filters(project):
