@@ -180,7 +180,8 @@ class RunContext:
         """
         variables: Mapping[str, Any] = state.inventory_vars
         key = state.name
-        if user is not None and not self.own_user(state.name):
+        user = self.play_user(state.name, user)
+        if user is not None:
             variables = {**variables, "ansible_user": user}
             key = f"{state.name}{_AS}{user}"
         if kind is not None and not self._own_connection(state.name):

@@ -79,7 +79,7 @@ def check_keywords(
 
 def _bad_item(schema: Mapping[str, Any], value: Any) -> tuple[int, Any, Mapping[str, Any]] | None:
     """For a list where the keyword allows a list of some kind of item: the first item
-    of the wrong kind, and that kind's schema (``vars: [{a: 1}, 3]``: the ``3``)."""
+    of the wrong kind, and that kind's schema (``needs: [a, 3]``: the ``3``)."""
     if not isinstance(value, list):
         return None
     from jsonschema import Draft202012Validator

@@ -50,8 +50,6 @@ ANSIBLE_NAMES: dict[str, str] = {
     "uri": "http",
 }
 
-# Ansible module (fully qualified) -> the corral step that does the same job with
-# other arguments, and what to know when moving to it.
 # Keywords and modules ansible-core removed, which old playbooks still use: what replaced
 # them (the hint of the error corral gives, as ansible-playbook refuses them too).
 REMOVED: dict[str, str] = {
@@ -61,6 +59,8 @@ REMOVED: dict[str, str] = {
     "with_first_found (or lookup('first_found', ...)) instead",
 }
 
+# Ansible module (fully qualified) -> the corral step that does the same job with
+# other arguments, and what to know when moving to it.
 COUNTERPARTS: dict[str, tuple[str, str]] = {
     "community.docker.docker_container": ("docker.container", ""),
     "community.docker.docker_image": ("docker.image", ""),
@@ -104,8 +104,6 @@ def counterpart_hint(name: str, steps: Mapping[str, object]) -> str | None:
 
     The short name (``docker_container``, as written under ``collections:``) counts too.
     """
-    if name in REMOVED:
-        return REMOVED[name]
     for full, (step, note) in COUNTERPARTS.items():
         short = full.rsplit(".", 1)[-1]
         names = {full, short}

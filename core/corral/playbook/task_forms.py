@@ -139,7 +139,7 @@ def find_step(node: Mapping[str, Any], where: Location, steps: Mapping[str, Step
         )
     name = str(unknown[0])
     keyword_hint = did_you_mean(name, kw.TASK)
-    step_hint = counterpart_hint(name, steps) or did_you_mean(name, steps)
+    step_hint = REMOVED.get(name) or counterpart_hint(name, steps) or did_you_mean(name, steps)
     if keyword_hint and not step_hint:
         raise PlaybookError(
             f"unknown task keyword {name!r} (and the task has no step)",
