@@ -75,8 +75,8 @@ def _key_id(ctx: StepContext, args: Mapping[str, Any]) -> tuple[str | None, byte
     """The key id (given, or read from the key) and the key's bytes when the host gets them."""
     key_id = args.get("id")
     payload = args["data"].encode() if args.get("data") is not None else None
-    if args.get("url") and payload is None and not (key_id and args.get("keyserver")):
-        payload = download(args["url"], f"Failed to download key at {args['url']}")
+    if args.get("url") and not key_id:  # given an id, the key is fetched only to add it
+        payload = _fetched(args["url"])
     if key_id:
         return str(key_id), payload
     if args.get("keyserver"):
@@ -155,10 +155,15 @@ def _add(
         if tried.rc == 2 and "not found on keyserver" in tried.stdout:
             raise StepFailed(f"Key {key_id} not found on keyserver {args['keyserver']}")
         raise StepFailed(f"Error fetching key {key_id} from keyserver: {args['keyserver']}")
-    elif payload is not None:
-        _run(ctx, [*_apt_key(keyring), "add", "-"], "Unable to add a key from binary data", payload)
+    elif payload is not None or args.get("url"):
+        data = payload if payload is not None else _fetched(args["url"])
+        _run(ctx, [*_apt_key(keyring), "add", "-"], "Unable to add a key from binary data", data)
     else:
         raise StepFailed("give one of data, file, keyserver or url to add a key")
+
+
+def _fetched(url: str) -> bytes:
+    return download(url, f"Failed to download key at {url}")
 
 
 def _run(ctx: StepContext, argv: list[str], failure: str, stdin: bytes | None = None) -> str:

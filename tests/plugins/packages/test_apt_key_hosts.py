@@ -90,3 +90,35 @@ def test_bad_ids_and_sources_fail_as_ansible_says(
     checked = corral_project.run("check", "site.yml", "-i", str(fleet.inventory))
     assert checked.exit_code == 4
     assert "apt_key" in checked.stderr
+
+
+def test_a_url_key_with_an_id_is_fetched_only_to_add_it(
+    fleet: DebianFleet, corral_project: CorralProject, tmp_path
+) -> None:
+    import functools
+    import http.server
+    import threading
+
+    armored = fleet.exec("deb1", ["cat", "/root/corral-one.asc"]).stdout
+    (tmp_path / "key.asc").write_text(armored)
+    fetched: list[str] = []
+
+    class Recording(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            fetched.append(self.path)
+
+    handler = functools.partial(Recording, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/key.asc"
+        args = {"url": url, "id": fingerprint(fleet, "corral-one")}
+        code, added = apt_key(corral_project, fleet, args)
+        assert (code, added["changed"]) == (0, True), added
+        assert fetched == ["/key.asc"]
+        assert apt_key(corral_project, fleet, args)[1]["changed"] is False
+        assert fetched == ["/key.asc"]  # there already: not fetched again
+    finally:
+        server.shutdown()
+        server.server_close()
+        apt_key(corral_project, fleet, {"id": fingerprint(fleet, "corral-one"), "state": "absent"})
